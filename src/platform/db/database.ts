@@ -1,0 +1,119 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import { PGliteDialect } from './pglite-dialect.js';
+import type { Tables } from './tables.js';
+
+export type Tx = Transaction<Tables>;
+
+/** The role every runtime query runs as: owns nothing, cannot bypass row-level security. */
+export const RUNTIME_ROLE = 'rampart_runtime';
+
+/** The org setting that withSystem() uses: tenant rows never carry it, so system work sees none of them. */
+export const SYSTEM_ORG = '00000000-0000-0000-0000-000000000000';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export class TenancyError extends Error {}
+
+/** What features get: the only two ways to reach the database at run time. */
+export interface Tenancy {
+  withTenant<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  withSystem<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+}
+
+export interface Database extends Tenancy {
+  readonly kind: 'pglite' | 'postgres';
+  /** Owner connection: migrations, readiness and operator commands only. Bypasses RLS. */
+  readonly owner: Kysely<Tables>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  /** Absent: embedded PGlite in dataDir (or in memory when dataDir is 'memory://'). */
+  databaseUrl?: string;
+  databaseRuntimeUrl?: string;
+  dataDir?: string;
+  poolSize?: number;
+  /** Errors of idle pooled connections (server restart, admin termination); pg would otherwise crash the process. */
+  onPoolError?: (err: Error) => void;
+}
+
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v); // bigint stays a string: no silent precision loss
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openPGlite(options.dataDir ?? 'memory://');
+}
+
+async function openPGlite(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // bigint comes back as a string, as it does from pg: both databases must behave alike.
+  const client = await PGlite.create(dataDir, { parsers: { 20: (v: string) => v } });
+  // One session, so one Kysely instance: its driver hands the session to one transaction at a time,
+  // and runtime transactions drop to the runtime role with SET LOCAL ROLE.
+  const db = new Kysely<Tables>({ dialect: new PGliteDialect(client) });
+  return makeDatabase('pglite', db, db, true, () => db.destroy());
+}
+
+function pool(connectionString: string, max: number, options: DatabaseOptions): pg.Pool {
+  const p = new pg.Pool({ connectionString, max });
+  p.on('error', options.onPoolError ?? (() => {}));
+  return p;
+}
+
+async function openPostgres(databaseUrl: string, options: DatabaseOptions): Promise<Database> {
+  const owner = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: pool(databaseUrl, 2, options) }) });
+  const runtimeUrl = options.databaseRuntimeUrl ?? runtimeUrlFor(databaseUrl);
+  const runtime = new Kysely<Tables>({
+    dialect: new PostgresDialect({ pool: pool(runtimeUrl, options.poolSize ?? 10, options) }),
+  });
+  return makeDatabase('postgres', owner, runtime, false, async () => {
+    await runtime.destroy();
+    await owner.destroy();
+  });
+}
+
+/** Without DATABASE_RUNTIME_URL, the runtime role logs in to the same server with no password (trust, peer, or a client certificate). */
+export function runtimeUrlFor(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.username = RUNTIME_ROLE;
+  url.password = '';
+  return url.toString();
+}
+
+function makeDatabase(
+  kind: Database['kind'],
+  owner: Kysely<Tables>,
+  runtime: Kysely<Tables>,
+  setRole: boolean,
+  close: () => Promise<void>,
+): Database {
+  async function run<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return runtime.transaction().execute(async (tx) => {
+      if (setRole) await sql`set local role ${sql.raw(RUNTIME_ROLE)}`.execute(tx);
+      // set_config(..., true) is transaction-local: a pooled connection never carries it to the next user.
+      await sql`select set_config('rampart.org_id', ${orgId}, true)`.execute(tx);
+      return fn(tx);
+    });
+  }
+  let closed = false;
+  return {
+    kind,
+    owner,
+    withTenant(orgId, fn) {
+      if (!UUID.test(orgId) || orgId === SYSTEM_ORG) {
+        return Promise.reject(new TenancyError('withTenant needs an organization id (a UUID)'));
+      }
+      return run(orgId, fn);
+    },
+    withSystem(fn) {
+      return run(SYSTEM_ORG, fn);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await close();
+    },
+  };
+}

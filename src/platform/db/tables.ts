@@ -1,0 +1,52 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** Row types of every table, as the runtime role sees them. Owner-only tables are marked. */
+export interface Tables {
+  audit_events: AuditEventsTable;
+  audit_heads: AuditHeadsTable;
+  dev_mailbox: DevMailboxTable;
+  /** Owner only: the runtime role has no privilege on it. */
+  rampart_migrations: MigrationsTable;
+}
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface AuditEventsTable {
+  id: Generated<string>;
+  org_id: string;
+  stream: string;
+  seq: ColumnType<string, string | number | bigint, never>;
+  occurred_at: Timestamp;
+  actor: string | null;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  payload: ColumnType<unknown, string, never>;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadsTable {
+  stream: string;
+  org_id: string;
+  seq: ColumnType<string, string | number | bigint, string | number | bigint>;
+  hash: string;
+}
+
+export interface DevMailboxTable {
+  id: Generated<string>;
+  created_at: Generated<Date>;
+  to_address: string;
+  from_address: string;
+  subject: string;
+  text_body: string;
+  html_body: string | null;
+}
+
+export interface MigrationsTable {
+  name: string;
+  checksum: string;
+  applied_at: Generated<Date>;
+}
