@@ -114,10 +114,10 @@ export function loadConfig(env: Env = process.env): Config {
   const masterKeys = secretOrFile(env, 'RAMPART_MASTER_KEYS', problems);
   if (masterKeys) {
     try {
-      parseKeyring(masterKeys);
+      parseKeyring(masterKeys, 'RAMPART_MASTER_KEYS');
     } catch (err) {
       if (!(err instanceof KeyringError)) throw err;
-      problems.push(`RAMPART_MASTER_KEYS: ${err.message}`);
+      problems.push(err.message);
     }
   } else if (!dev) {
     problems.push('RAMPART_MASTER_KEYS: required in production (generate one with `rampart keys generate`; example: RAMPART_MASTER_KEYS=v1:<43 base64url characters>)');

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { canonicalJson } from '../platform/canonical-json.js';
 import { systemClock, type Clock } from '../platform/clock.js';
 import { SYSTEM_ORG, type Tx } from '../platform/db/database.js';
+import type { RequestContext } from '../platform/request-context.js';
 import { eventHash, GENESIS_HASH } from './chain.js';
 
 /** A stream: one per organization, one per user for personal events, one for the system. */
@@ -17,12 +18,6 @@ export function streamName(s: AuditStream): string {
 
 function streamOrg(s: AuditStream): string {
   return s.kind === 'org' ? s.orgId : SYSTEM_ORG;
-}
-
-export interface RequestContext {
-  ip?: string | null;
-  userAgent?: string | null;
-  requestId?: string | null;
 }
 
 export interface AuditEventInput {

@@ -66,8 +66,8 @@ function compare(files: MigrationFile[], done: Map<string, string>): MigrationSt
 }
 
 export async function migrationStatus(db: Kysely<Tables>, files = readMigrations()): Promise<MigrationStatus> {
-  await ensureLedger(db);
-  return compare(files, await applied(db));
+  const ledger = await sql<{ t: string | null }>`select to_regclass('rampart_migrations')::text as t`.execute(db);
+  return compare(files, ledger.rows[0]?.t ? await applied(db) : new Map());
 }
 
 /** Applies pending migrations, each in its own transaction; refuses to run if an applied file changed. */

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { devRoutes } from './dev/routes.js';
+import { homeRoutes } from './home/routes.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import type { Keyring } from './platform/crypto/keyring.js';
+import type { Database } from './platform/db/database.js';
+import { errorHandling } from './platform/http/errors.js';
+import { healthRoutes } from './platform/http/health.js';
+import { pageRendering } from './platform/http/render.js';
+import { securityHeaders } from './platform/http/security-headers.js';
+import type { DevMailbox, Mailer } from './platform/mail/index.js';
+import { publicDir } from './platform/paths.js';
+
+export interface AppDeps {
+  db: Database;
+  keyring: Keyring;
+  mailer: Mailer & { devMailbox?: DevMailbox };
+  logger: Logger;
+  clock?: Clock;
+  /** TLS options for an HTTPS server; absent means plain HTTP (local, or behind a TLS proxy). */
+  https?: { cert: Buffer; key: Buffer };
+}
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route, as registered: tests walk it (schemas, CSRF, cross-tenant cases). */
+    routeTable: RouteEntry[];
+  }
+}
+
+/** Mozilla's "intermediate" TLS 1.2 suites; TLS 1.3 suites are Node's defaults (T1). */
+export const TLS_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+export const BODY_LIMIT = 64 * 1024;
+
+const picoDir = path.join(path.dirname(createRequire(import.meta.url).resolve('@picocss/pico/package.json')), 'css');
+
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const options: FastifyServerOptions = {
+    loggerInstance: deps.logger,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false, // a client must not choose the id that ties its request to our logs
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    bodyLimit: BODY_LIMIT,
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
+  };
+  const tls = deps.https && { https: { ...deps.https, minVersion: 'TLSv1.2' as const, ciphers: TLS_CIPHERS } };
+  const app = Fastify({ ...options, ...tls } as FastifyServerOptions) as unknown as FastifyInstance;
+
+  app.decorate('routeTable', [] as RouteEntry[]);
+  app.addHook('onRoute', (route) => {
+    // R5: a route without a schema does not start. Static file routes validate their own path.
+    if (!route.schema) throw new Error(`route ${String(route.method)} ${route.url} has no schema`);
+    for (const method of [route.method].flat()) app.routeTable.push({ method, url: route.url });
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+
+  await securityHeaders(app, { baseUrl: config.baseUrl });
+  errorHandling(app);
+  pageRendering(app);
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', schemaHide: true, index: false });
+  await app.register(fastifyStatic, {
+    root: picoDir,
+    prefix: '/static/pico/',
+    decorateReply: false,
+    index: false,
+    allowedPath: (file) => file === '/pico.min.css',
+  });
+
+  healthRoutes(app, deps.db);
+  homeRoutes(app, config);
+  if (config.dev && deps.mailer.devMailbox) devRoutes(app, deps.mailer.devMailbox);
+  return app;
+}

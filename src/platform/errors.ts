@@ -1,0 +1,22 @@
+/**
+ * The one error type features throw. `code` is stable and documented (clients switch on it);
+ * `message` is for people and never carries secrets or internal detail.
+ */
+export class AppError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    readonly fields?: FieldError[],
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export const notFound = (what = 'The page or resource') => new AppError('not_found', 404, `${what} was not found.`);

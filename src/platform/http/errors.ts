@@ -1,0 +1,86 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { h } from 'preact';
+import { AppError, type FieldError } from '../errors.js';
+import { MessagePage } from '../views/layout.js';
+
+const JSON_PATHS = /^\/(api\/|healthz|readyz|\.well-known\/)/;
+
+/** API clients get JSON; people in a browser get a page. */
+export function wantsJson(request: FastifyRequest): boolean {
+  if (JSON_PATHS.test(request.url)) return true;
+  return !(request.headers.accept ?? '').includes('text/html');
+}
+
+interface ValidationIssue {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+function fieldErrors(context: string | undefined, issues: ValidationIssue[]): FieldError[] {
+  return issues.map((issue) => {
+    const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.');
+    const extra = issue.params.additionalProperty ?? issue.params.missingProperty;
+    const field = [path, extra].filter(Boolean).join('.') || context || 'request';
+    const message = issue.keyword === 'additionalProperties' ? 'is not an accepted field' : (issue.message ?? 'is invalid');
+    return { field, message };
+  });
+}
+
+/** Fastify's own errors, mapped to stable codes. Their messages may quote input, so they are not passed on. */
+const FASTIFY_ERRORS: Record<string, [string, number, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', 413, 'The request body is larger than this endpoint accepts.'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 415, 'This endpoint does not accept that content type.'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['bad_request', 400, 'The Content-Length header does not match the body.'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_json', 400, 'The request body is empty but declared as JSON.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json', 400, 'The request body is not valid JSON.'],
+};
+
+export function toAppError(error: FastifyError | AppError | Error): AppError | undefined {
+  if (error instanceof AppError) return error;
+  const fe = error as FastifyError;
+  if (fe.validation) {
+    const fields = fieldErrors(fe.validationContext, fe.validation as ValidationIssue[]);
+    return new AppError('invalid_request', 400, 'Some fields are missing or invalid.', fields);
+  }
+  const known = fe.code ? FASTIFY_ERRORS[fe.code] : undefined;
+  if (known) return new AppError(known[0], known[1], known[2]);
+  if (error.name === 'SyntaxError' && fe.statusCode === 400) return new AppError('invalid_json', 400, 'The request body is not valid JSON.');
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new AppError('bad_request', fe.statusCode, 'The request could not be understood.');
+  return undefined;
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
+  reply.code(error.status);
+  if (wantsJson(request)) {
+    return reply.send({ error: { code: error.code, message: error.message, requestId: request.id, ...(error.fields ? { fields: error.fields } : {}) } });
+  }
+  return reply.render(
+    error.status === 404 ? 'Not found' : 'Something went wrong',
+    h(MessagePage, {
+      heading: error.status === 404 ? 'Not found' : error.status >= 500 ? 'Something went wrong' : 'That did not work',
+      children: [
+        h('p', null, error.message),
+        error.fields ? h('ul', null, error.fields.map((f) => h('li', null, `${f.field}: ${f.message}`))) : null,
+        h('p', null, 'Request id: ', h('span', { class: 'request-id' }, request.id)),
+      ],
+    }),
+  );
+}
+
+const INTERNAL = new AppError('internal_error', 500, 'Something went wrong on our side. Quote the request id if you contact support.');
+
+/** R6: clients get a stable code and the request id; the stack goes to the log only. */
+export function errorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const known = toAppError(error);
+    if (known) {
+      request.log.info({ code: known.code, status: known.status }, 'request refused');
+      return sendError(request, reply, known);
+    }
+    request.log.error({ err: error }, 'unexpected error');
+    return sendError(request, reply, INTERNAL);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('not_found', 404, 'The page or resource was not found.')));
+}

@@ -1,0 +1,6 @@
+import type { FastifyRequest } from 'fastify';
+import type { RequestContext } from '../request-context.js';
+
+export function requestContext(request: FastifyRequest): RequestContext {
+  return { ip: request.ip, userAgent: request.headers['user-agent'] ?? null, requestId: request.id };
+}

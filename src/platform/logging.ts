@@ -1,0 +1,67 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+const SECRET_KEYS = ['password', 'newPassword', 'currentPassword', 'token', 'secret', 'key', 'apiKey', 'code', 'otp', 'authorization', 'cookie'];
+
+/** Paths pino blanks out wherever they appear in a log line (L3, invariant 2). */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
+];
+
+const SENSITIVE_PARAM = /pass|token|secret|key|code|otp|sig|auth|session|email/i;
+
+/** Keeps a URL's path and parameter names; values of anything that may be a credential or personal data are dropped. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  const kept = [...params.keys()].map((k) => `${encodeURIComponent(k)}=${SENSITIVE_PARAM.test(k) ? '[redacted]' : encodeURIComponent(params.get(k) ?? '')}`);
+  return `${url.slice(0, q)}?${kept.join('&')}`;
+}
+
+/**
+ * Error messages can quote their input (JSON.parse shows the text it choked on, PostgreSQL shows
+ * key values). Quoted text, e-mail addresses and token-like strings are removed before logging.
+ */
+export function scrubMessage(text: string): string {
+  return text
+    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '[redacted]')
+    .replace(/\((?:[^()]*)\)=\((?:[^()]*)\)/g, '[redacted]')
+    .replace(/[^\s@]+@[^\s@]+\.[^\s@]+/g, '[redacted]')
+    .replace(/[A-Za-z0-9_\-+/=]{20,}/g, '[redacted]');
+}
+
+function serializeError(err: unknown): Record<string, unknown> {
+  if (!(err instanceof Error)) return { message: scrubMessage(String(err)) };
+  return {
+    type: err.name,
+    code: (err as { code?: unknown }).code,
+    message: scrubMessage(err.message),
+    stack: err.stack ? scrubMessage(err.stack) : undefined,
+  };
+}
+
+export function createLogger(level: string, stream?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: {
+        err: serializeError,
+        error: serializeError,
+        req: (req: { method: string; url: string; ip?: string; socket?: { remoteAddress?: string } }) => ({
+          method: req.method,
+          url: redactUrl(req.url),
+          remoteAddress: req.ip ?? req.socket?.remoteAddress,
+        }),
+      },
+    },
+    stream,
+  );
+}

@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import { buildApp } from './app.js';
+import type { Config } from './config.js';
+import { loadKeyring } from './platform/crypto/master-key-file.js';
+import { openDatabase, type Database } from './platform/db/database.js';
+import { migrate } from './platform/db/migrator.js';
+import { createLogger } from './platform/logging.js';
+import { createMailer } from './platform/mail/index.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  db: Database;
+  logger: Logger;
+  url: string;
+  redirect?: http.Server;
+  /** Stops accepting, lets in-flight requests finish, then closes mail and the database. */
+  shutdown(): Promise<void>;
+}
+
+export function openConfiguredDatabase(config: Config, logger: Logger): Promise<Database> {
+  return openDatabase({
+    databaseUrl: config.databaseUrl,
+    databaseRuntimeUrl: config.databaseRuntimeUrl,
+    dataDir: path.join(config.dataDir, 'pgdata'),
+    onPoolError: (err) => logger.error({ err }, 'database connection lost'),
+  });
+}
+
+/** T2: the plain listener beside HTTPS answers every request with a 308 to the public HTTPS address. */
+function redirectServer(baseUrl: string): http.Server {
+  const origin = new URL(baseUrl).origin;
+  return http.createServer((req, res) => {
+    // The target comes from configuration, never from the Host header: no open redirect.
+    res.writeHead(308, { Location: new URL(req.url ?? '/', origin).toString(), 'Content-Length': '0' });
+    res.end();
+  });
+}
+
+export async function startServer(config: Config, logStream?: DestinationStream): Promise<RunningServer> {
+  const logger = createLogger(config.logLevel, logStream);
+  const keyring = loadKeyring(config, (message) => logger.warn(message));
+  const db = await openConfiguredDatabase(config, logger);
+  try {
+    const ran = await migrate(db.owner);
+    if (ran.length > 0) logger.info({ migrations: ran }, 'applied migrations');
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  const mailer = createMailer(config, db);
+  const https = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
+  const app = await buildApp(config, { db, keyring, mailer, logger, https });
+  await app.listen({ port: config.port, host: config.host });
+  const { port } = app.server.address() as AddressInfo;
+  const url = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+
+  let redirect: http.Server | undefined;
+  if (https) {
+    redirect = redirectServer(config.baseUrl);
+    await new Promise<void>((resolve, reject) => redirect!.once('error', reject).listen(config.httpRedirectPort, config.host, resolve));
+  }
+  logger.info({ url, dev: config.dev, database: db.kind }, 'rampart is listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    app, db, logger, url, redirect,
+    shutdown() {
+      stopping ??= (async () => {
+        logger.info('shutting down');
+        if (redirect) {
+          redirect.closeAllConnections();
+          await new Promise((resolve) => redirect!.close(resolve));
+        }
+        await app.close();
+        await mailer.close();
+        await db.close();
+        logger.info('shutdown complete');
+      })();
+      return stopping;
+    },
+  };
+}
