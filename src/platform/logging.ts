@@ -1,6 +1,7 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
-const SECRET_KEYS = ['password', 'newPassword', 'currentPassword', 'token', 'secret', 'key', 'apiKey', 'code', 'otp', 'authorization', 'cookie'];
+// Field names that hold credentials wherever they appear. (Not `code`: errors carry a code.)
+const SECRET_KEYS = ['password', 'newPassword', 'currentPassword', 'token', 'secret', 'key', 'apiKey', 'privateKey', 'otp', 'totp', 'recoveryCode', 'authorization', 'cookie'];
 
 /** Paths pino blanks out wherever they appear in a log line (L3, invariant 2). */
 export const REDACT_PATHS = [
@@ -16,13 +17,17 @@ export const REDACT_PATHS = [
 
 const SENSITIVE_PARAM = /pass|token|secret|key|code|otp|sig|auth|session|email/i;
 
-/** Keeps a URL's path and parameter names; values of anything that may be a credential or personal data are dropped. */
+// 20+ characters mixing letters and digits (base64url, hex, UUIDs); plain words and file paths survive.
+const TOKEN_LIKE = /(?=[\w\-+=]*\d)(?=[\w\-+=]*[A-Za-z])[\w\-+=]{20,}/g;
+
+/** Keeps a URL's path and parameter names; token-like path segments and sensitive values are dropped. */
 export function redactUrl(url: string): string {
   const q = url.indexOf('?');
-  if (q === -1) return url;
+  const path = (q === -1 ? url : url.slice(0, q)).replace(TOKEN_LIKE, '[redacted]');
+  if (q === -1) return path;
   const params = new URLSearchParams(url.slice(q + 1));
   const kept = [...params.keys()].map((k) => `${encodeURIComponent(k)}=${SENSITIVE_PARAM.test(k) ? '[redacted]' : encodeURIComponent(params.get(k) ?? '')}`);
-  return `${url.slice(0, q)}?${kept.join('&')}`;
+  return `${path}?${kept.join('&')}`;
 }
 
 /**
@@ -34,7 +39,7 @@ export function scrubMessage(text: string): string {
     .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '[redacted]')
     .replace(/\((?:[^()]*)\)=\((?:[^()]*)\)/g, '[redacted]')
     .replace(/[^\s@]+@[^\s@]+\.[^\s@]+/g, '[redacted]')
-    .replace(/[A-Za-z0-9_\-+/=]{20,}/g, '[redacted]');
+    .replace(TOKEN_LIKE, '[redacted]');
 }
 
 function serializeError(err: unknown): Record<string, unknown> {

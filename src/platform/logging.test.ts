@@ -1,0 +1,62 @@
+import { Type } from '@sinclair/typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import { redactUrl, scrubMessage } from './logging.js';
+
+const SECRETS = {
+  password: 'correct horse battery staple 42',
+  bearer: 'rmp_live_abc123_9f8e7d6c5b4a39281706f5e4d3c2b1a0',
+  cookie: 'AqZ9x8W7v6U5t4S3r2Q1p0OnMlKjIhGfEdCbA9y8X7w',
+  token: 'dGhpcyBpcyBhIHNlY3JldCB0b2tlbiB2YWx1ZSAxMjM',
+  email: 'victim@example.org',
+};
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp({ LOG_LEVEL: 'trace' }, (app) => {
+    app.post(
+      '/api/v1/login-like',
+      { schema: { body: Type.Object({ email: Type.String(), password: Type.String({ maxLength: 10 }) }, { additionalProperties: false }) } },
+      async () => ({ ok: true }),
+    );
+    // A careless handler that logs everything it was given: redaction must still hold.
+    app.post('/api/v1/careless', { schema: { body: Type.Object({ user: Type.Object({ password: Type.String(), token: Type.String() }) }) } }, async (request) => {
+      request.log.info({ body: request.body, headers: request.headers }, 'careless log');
+      return { ok: true };
+    });
+  });
+});
+afterAll(() => t.close());
+
+describe('logs', () => {
+  it('[L3] secrets sent in headers, cookies, query strings, bodies and errors never reach the log', async () => {
+    const headers = { authorization: `Bearer ${SECRETS.bearer}`, cookie: `__Host-rampart_session=${SECRETS.cookie}` };
+    await t.app.inject({ url: `/healthz?token=${SECRETS.token}&email=${SECRETS.email}`, headers });
+    await t.app.inject({ method: 'POST', url: '/api/v1/login-like', headers, payload: { email: SECRETS.email, password: SECRETS.password } });
+    await t.app.inject({ method: 'POST', url: '/api/v1/login-like', headers: { ...headers, 'content-type': 'application/json' }, payload: `{"password": "${SECRETS.password}` });
+    await t.app.inject({ method: 'POST', url: '/api/v1/careless', headers, payload: { user: { password: SECRETS.password, token: SECRETS.token } } });
+    await t.app.inject({ url: `/nope/${SECRETS.token}?password=${encodeURIComponent(SECRETS.password)}`, headers });
+
+    const logs = t.logs();
+    expect(logs).toContain('careless log'); // the log was written...
+    expect(logs).toContain('[redacted]'); // ...with the secrets blanked
+    for (const [name, secret] of Object.entries(SECRETS)) {
+      expect(logs.includes(secret), `${name} leaked into the log`).toBe(false);
+      expect(logs.includes(encodeURIComponent(secret)), `${name} leaked URL-encoded`).toBe(false);
+    }
+  });
+
+  it('[L3] URLs keep their path and parameter names but not sensitive values', () => {
+    expect(redactUrl('/verify?token=abc&next=%2Fhome')).toBe('/verify?token=[redacted]&next=%2Fhome');
+    expect(redactUrl('/plain')).toBe('/plain');
+  });
+
+  it('[L3] error messages lose quoted input, key values, e-mail addresses and token-like strings', () => {
+    expect(scrubMessage('Unexpected token "s3cret" in JSON')).toBe('Unexpected token [redacted] in JSON');
+    expect(scrubMessage('Key (email)=(a@b.co) already exists')).toBe('Key [redacted] already exists');
+    expect(scrubMessage('mail to bob@example.com failed')).toBe('mail to [redacted] failed');
+    expect(scrubMessage('at handleRequest (/work/main/node_modules/fastify/lib/handleRequest.js:12:3)')).toBe(
+      'at handleRequest (/work/main/node_modules/fastify/lib/handleRequest.js:12:3)',
+    );
+  });
+});
