@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { verifyAllStreams } from './audit/service.js';
 import { loadConfigOrExit, main } from './main.js';
@@ -42,12 +43,15 @@ program
 const keys = program.command('keys').description('Master key management (control D3).');
 keys
   .command('generate')
-  .description('Print a new master key entry (v<N>:<base64url>) to append to RAMPART_MASTER_KEYS. The key is printed once and stored nowhere.')
+  .description(
+    'Print a new master key entry (v<N>:<base64url>) to add to RAMPART_MASTER_KEYS. The key is printed once and stored nowhere.\n' +
+      'Its version follows the highest one in RAMPART_MASTER_KEYS (or RAMPART_MASTER_KEYS_FILE) when set, else 1.',
+  )
   .addOption(new Option('--version <n>', 'version number for the new key').argParser((v) => Number.parseInt(v, 10)))
-  .option('--after <keyring>', 'an existing keyring (or read RAMPART_MASTER_KEYS): the new key gets the next version')
-  .action((opts: { version?: number; after?: string }) => {
-    const existing = opts.after ?? process.env.RAMPART_MASTER_KEYS;
-    const version = opts.version ?? (existing ? parseKeyring(existing, '--after').current + 1 : 1);
+  .action((opts: { version?: number }) => {
+    const file = process.env.RAMPART_MASTER_KEYS_FILE;
+    const existing = file ? readFileSync(file, 'utf8') : process.env.RAMPART_MASTER_KEYS;
+    const version = opts.version ?? (existing ? parseKeyring(existing, file ?? 'RAMPART_MASTER_KEYS').current + 1 : 1);
     console.log(generateMasterKeyEntry(version));
   });
 
