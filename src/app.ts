@@ -1,18 +1,33 @@
-import { randomUUID } from 'node:crypto';
+import { hkdfSync, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { devRoutes } from './dev/routes.js';
+import { docsRoutes } from './docs/routes.js';
 import { homeRoutes } from './home/routes.js';
+import { identityApiRoutes } from './identity/api.js';
+import { identityLimits } from './identity/limits.js';
+import { identityPageRoutes } from './identity/routes.js';
+import { createIdentityService } from './identity/service.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Keyring } from './platform/crypto/keyring.js';
+import { createPasswordHasher, type PasswordHasher } from './platform/crypto/passwords.js';
 import type { Database } from './platform/db/database.js';
+import type { EventBus } from './platform/events/bus.js';
+import { csrfProtection, PRE_SESSION_COOKIE } from './platform/http/csrf.js';
 import { errorHandling } from './platform/http/errors.js';
+import type { Limits } from './platform/limits/limiter.js';
+import { createAccountSessions } from './sessions/account.js';
+import { sessionApiRoutes } from './sessions/api.js';
+import { SESSION_COOKIE, sessionLoading } from './sessions/http.js';
+import { sessionPageRoutes } from './sessions/routes.js';
+import { createSessionService, defaultSessionPolicy, type SessionPolicy } from './sessions/service.js';
 import { healthRoutes } from './platform/http/health.js';
 import { pageRendering } from './platform/http/render.js';
 import { securityHeaders } from './platform/http/security-headers.js';
@@ -24,7 +39,11 @@ export interface AppDeps {
   keyring: Keyring;
   mailer: Mailer & { devMailbox?: DevMailbox };
   logger: Logger;
+  limits: Limits;
+  bus: EventBus;
   clock?: Clock;
+  hasher?: PasswordHasher;
+  sessionPolicy?: SessionPolicy;
   /** TLS options for an HTTPS server; absent means plain HTTP (local, or behind a TLS proxy). */
   https?: { cert: Buffer; key: Buffer };
 }
@@ -76,11 +95,49 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
+  // Graceful shutdown: a keep-alive client whose request was in flight gets `Connection: close`,
+  // so its socket ends with the response instead of holding close() for the keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('Connection', 'close');
+  });
+
+  const clock = deps.clock ?? systemClock;
+  const sessions = createSessionService({ db: deps.db, bus: deps.bus, clock, policy: deps.sessionPolicy ?? defaultSessionPolicy(config.sessionMaxAgeDays) });
+  app.addHook('onClose', () => sessions.close());
+  const identity = createIdentityService({
+    db: deps.db,
+    sessions,
+    hasher: deps.hasher ?? createPasswordHasher(),
+    mailer: deps.mailer,
+    limits: identityLimits(deps.limits),
+    clock,
+    baseUrl: config.baseUrl,
+    onMailError: (err) => deps.logger.error({ err }, 'mail could not be sent'),
+  });
+  const account = createAccountSessions({ db: deps.db, sessions, clock });
 
   await securityHeaders(app, { baseUrl: config.baseUrl });
   errorHandling(app);
-  pageRendering(app);
+  pageRendering(app, (request, reply) => (request.auth ? { email: request.auth.user.email, csrf: request.csrfToken(reply) } : undefined));
+  await app.register(swagger, {
+    hideUntagged: true,
+    openapi: {
+      info: { title: 'Rampart API', version: '1', description: 'Identity, sessions and the rest of Rampart. Browser clients authenticate with the session cookie and send X-CSRF-Token on state-changing requests.' },
+      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } } },
+    },
+  });
   await app.register(cookie);
+  sessionLoading(app, sessions);
+  csrfProtection(app, {
+    key: Buffer.from(hkdfSync('sha256', deps.keyring.key(deps.keyring.current), Buffer.alloc(0), 'rampart csrf v1', 32)),
+    baseUrl: config.baseUrl,
+    sessionBinding: (request) => request.auth?.session.id,
+    hasOurCookie: (request) => request.cookies[SESSION_COOKIE] !== undefined || request.cookies[PRE_SESSION_COOKIE] !== undefined,
+  });
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', schemaHide: true, index: false });
   await app.register(fastifyStatic, {
@@ -91,8 +148,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     allowedPath: (file) => file === '/pico.min.css',
   });
 
+  docsRoutes(app);
   healthRoutes(app, deps.db);
   homeRoutes(app, config);
+  identityPageRoutes(app, identity);
+  identityApiRoutes(app, identity);
+  sessionPageRoutes(app, account, identity);
+  sessionApiRoutes(app, account, identity);
   if (config.dev && deps.mailer.devMailbox) devRoutes(app, deps.mailer.devMailbox);
   return app;
 }

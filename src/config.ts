@@ -26,6 +26,8 @@ export interface Config {
   mailFrom: string;
   dkim: { domain: string; selector: string; privateKey: string } | undefined;
   logLevel: string;
+  /** S3: a session ends this many days after sign-in, however active. */
+  sessionMaxAgeDays: number;
 }
 
 export class ConfigError extends Error {
@@ -61,6 +63,17 @@ function parsePort(env: Env, name: string, fallback: number, problems: string[])
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n > 65535) {
     problems.push(`${name}: "${raw}" is not a port number from 0 to 65535 (example: ${name}=${fallback})`);
+    return fallback;
+  }
+  return n;
+}
+
+function parsePositiveInt(env: Env, name: string, fallback: number, max: number, problems: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || n < 1 || n > max) {
+    problems.push(`${name}: "${raw}" is not a whole number from 1 to ${max} (example: ${name}=${fallback})`);
     return fallback;
   }
   return n;
@@ -154,9 +167,11 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const smtpUrl = parseUrl(secretOrFile(env, 'SMTP_URL', problems), 'SMTP_URL', ['smtp:', 'smtps:'], 'smtps://user:password@smtp.example.com:465', problems);
-  if (!smtpUrl && !dev) problems.push('SMTP_URL: required in production, where the dev mailbox is off (example: SMTP_URL=smtps://user:password@smtp.example.com:465)');
+  if (!smtpUrl && !dev && !env.SMTP_URL && !env.SMTP_URL_FILE) problems.push('SMTP_URL: required in production, where the dev mailbox is off (example: SMTP_URL=smtps://user:password@smtp.example.com:465)');
   const mailFrom = env.RAMPART_MAIL_FROM || `Rampart <no-reply@${safeHostname(baseUrl)}>`;
   const dkim = loadDkim(env, problems);
+
+  const sessionMaxAgeDays = parsePositiveInt(env, 'RAMPART_SESSION_MAX_AGE_DAYS', 90, 3650, problems);
 
   const logLevel = env.LOG_LEVEL || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
@@ -166,7 +181,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port, host, baseUrl, databaseUrl, databaseRuntimeUrl, dataDir, redisUrl, masterKeys, tls,
-    httpRedirectPort, trustedProxies, dev, smtpUrl, mailFrom, dkim, logLevel,
+    httpRedirectPort, trustedProxies, dev, smtpUrl, mailFrom, dkim, logLevel, sessionMaxAgeDays,
   };
 }
 

@@ -7,9 +7,12 @@ import type { DestinationStream, Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { loadKeyring } from './platform/crypto/master-key-file.js';
-import { openDatabase, type Database } from './platform/db/database.js';
+import { openDatabase, runtimeUrlFor, type Database } from './platform/db/database.js';
 import { migrate } from './platform/db/migrator.js';
 import { createLogger } from './platform/logging.js';
+import { createEventBus } from './platform/events/bus.js';
+import { createLimits } from './platform/limits/limiter.js';
+import { httpsLocation } from './platform/http/security-headers.js';
 import { createMailer } from './platform/mail/index.js';
 
 export interface RunningServer {
@@ -35,8 +38,8 @@ export function openConfiguredDatabase(config: Config, logger: Logger): Promise<
 function redirectServer(baseUrl: string): http.Server {
   const origin = new URL(baseUrl).origin;
   return http.createServer((req, res) => {
-    // The target comes from configuration, never from the Host header: no open redirect.
-    res.writeHead(308, { Location: new URL(req.url ?? '/', origin).toString(), 'Content-Length': '0' });
+    // The target's origin comes from configuration, never from the request: no open redirect.
+    res.writeHead(308, { Location: httpsLocation(origin, req.url ?? '/'), 'Content-Length': '0' });
     res.end();
   });
 }
@@ -53,8 +56,11 @@ export async function startServer(config: Config, logStream?: DestinationStream)
     throw err;
   }
   const mailer = createMailer(config, db);
+  const limits = createLimits({ redisUrl: config.redisUrl });
+  // Instances share revocations through Redis, or PostgreSQL's LISTEN/NOTIFY; the embedded database is one process.
+  const bus = createEventBus({ redisUrl: config.redisUrl, databaseUrl: config.databaseRuntimeUrl ?? (config.databaseUrl && runtimeUrlFor(config.databaseUrl)) });
   const https = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
-  const app = await buildApp(config, { db, keyring, mailer, logger, https });
+  const app = await buildApp(config, { db, keyring, mailer, logger, limits, bus, https });
   await app.listen({ port: config.port, host: config.host });
   const { port } = app.server.address() as AddressInfo;
   const url = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -77,7 +83,7 @@ export async function startServer(config: Config, logStream?: DestinationStream)
           await new Promise((resolve) => redirect!.close(resolve));
         }
         await app.close();
-        await mailer.close();
+        await Promise.allSettled([mailer.close(), limits.close(), bus.close()]);
         await db.close();
         logger.info('shutdown complete');
       })();

@@ -166,3 +166,32 @@ export async function verifyAllStreams(
   }
   return verdicts;
 }
+
+export interface StoredEvent {
+  seq: number;
+  occurredAt: Date;
+  actor: string | null;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  payload: Record<string, unknown>;
+}
+
+/** Newest first: a stream's events since a time, optionally only some actions. */
+export async function listEvents(tx: Tx, stream: AuditStream, opts: { since?: Date; actions?: string[]; limit?: number } = {}): Promise<StoredEvent[]> {
+  let q = tx.selectFrom('audit_events').selectAll().where('stream', '=', streamName(stream));
+  if (opts.since) q = q.where('occurred_at', '>=', opts.since);
+  if (opts.actions?.length) q = q.where('action', 'in', opts.actions);
+  const rows = await q.orderBy('seq', 'desc').limit(opts.limit ?? 100).execute();
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    occurredAt: r.occurred_at,
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
+    ip: r.ip,
+    userAgent: r.user_agent,
+    payload: r.payload as Record<string, unknown>,
+  }));
+}

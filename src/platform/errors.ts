@@ -8,6 +8,8 @@ export class AppError extends Error {
     readonly status: number,
     message: string,
     readonly fields?: FieldError[],
+    /** For 429: when the client may try again (sent as Retry-After). */
+    readonly retryAfterSec?: number,
   ) {
     super(message);
     this.name = 'AppError';
@@ -20,3 +22,6 @@ export interface FieldError {
 }
 
 export const notFound = (what = 'The page or resource') => new AppError('not_found', 404, `${what} was not found.`);
+
+export const rateLimited = (retryAfterSec: number) =>
+  new AppError('rate_limited', 429, 'Too many attempts. Wait a little and try again.', undefined, Math.max(1, Math.ceil(retryAfterSec)));

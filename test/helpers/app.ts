@@ -3,14 +3,27 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { generateMasterKeyEntry, parseKeyring } from '../../src/platform/crypto/keyring.js';
+import { EventEmitter } from 'node:events';
+import { createEventBus, createMemoryBus, type EventBus } from '../../src/platform/events/bus.js';
+import { createLimits, type Limits } from '../../src/platform/limits/limiter.js';
 import { createLogger } from '../../src/platform/logging.js';
-import { createMailer } from '../../src/platform/mail/index.js';
+import { createPasswordHasher, type PasswordParams } from '../../src/platform/crypto/passwords.js';
+import { fixedClock } from '../../src/platform/clock.js';
+import { createMailer, type DevMailbox, type StoredMail } from '../../src/platform/mail/index.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
 export interface TestApp {
   app: FastifyInstance;
   db: TestDatabase;
   config: Config;
+  limits: Limits;
+  bus: EventBus;
+  busEmitter: EventEmitter;
+  clock: ReturnType<typeof fixedClock>;
+  /** Dev mailbox (when SMTP_URL is not set): what the app "sent". */
+  mailbox: DevMailbox;
+  /** Waits for the newest mail to an address (sending happens after the response). */
+  mailTo(address: string, subject?: RegExp): Promise<StoredMail>;
   /** Everything the app logged, one JSON line per entry. */
   logs(): string;
   close(): Promise<void>;
@@ -21,12 +34,33 @@ export function testEnv(overrides: Record<string, string | undefined> = {}): Rec
   return { RAMPART_DEV: 'true', RAMPART_MASTER_KEYS: generateMasterKeyEntry(1), LOG_LEVEL: 'info', ...overrides };
 }
 
+export interface TestAppOptions {
+  /** Share a database with another instance (multi-instance tests). */
+  db?: TestDatabase;
+  /** A real clock instead of the test's movable one. */
+  realTime?: boolean;
+  /** Another instance of the same deployment: with the embedded database both live in one process and share in-process events. */
+  sameDeploymentAs?: TestApp;
+  /** Argon2id parameters (default: cheap test strength). */
+  hasherParams?: PasswordParams;
+}
+
+/**
+ * A full app on a fresh test database (PGlite, or PostgreSQL when DATABASE_URL is set), with
+ * Redis-backed limits and events when REDIS_URL is set, like CI's second run.
+ */
 export async function createTestApp(
   env: Record<string, string | undefined> = {},
   customize?: (app: FastifyInstance) => void | Promise<void>,
+  options: TestAppOptions = {},
 ): Promise<TestApp> {
   const config = loadConfig(testEnv(env));
-  const db = await createTestDatabase();
+  const ownDb = !options.db;
+  const db = options.db ?? (await createTestDatabase());
+  const limits = createLimits({ redisUrl: process.env.REDIS_URL, prefix: `rampart-test-${Math.random().toString(36).slice(2)}` });
+  const busEmitter = options.sameDeploymentAs?.busEmitter ?? new EventEmitter();
+  const bus = process.env.REDIS_URL || db.url ? createEventBus({ redisUrl: process.env.REDIS_URL, databaseUrl: db.url }) : createMemoryBus(busEmitter);
+  const clock = fixedClock(new Date());
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -35,17 +69,42 @@ export async function createTestApp(
     },
   });
   const logger = createLogger(config.logLevel, sink);
-  const app = await buildApp(config, { db, keyring: parseKeyring(config.masterKeys!), mailer: createMailer(config, db), logger });
+  const mailer = createMailer(config, db);
+  const app = await buildApp(config, {
+    db,
+    keyring: parseKeyring(config.masterKeys!),
+    mailer,
+    logger,
+    limits,
+    bus,
+    clock: options.realTime ? undefined : clock,
+    // Argon2id at test strength: the parameters are tested on their own in the crypto suite.
+    hasher: createPasswordHasher(options.hasherParams ?? { memoryKiB: 1024, iterations: 1, parallelism: 1 }),
+  });
   await customize?.(app);
   await app.ready();
   return {
     app,
     db,
     config,
+    limits,
+    bus,
+    busEmitter,
+    clock,
+    mailbox: mailer.devMailbox!,
+    async mailTo(address, subject) {
+      for (let i = 0; i < 100; i++) {
+        const found = (await mailer.devMailbox!.list(500)).find((m) => m.to === address && (!subject || subject.test(m.subject)));
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`no mail to ${address}${subject ? ` matching ${subject}` : ''}`);
+    },
     logs: () => lines.join(''),
     async close() {
       await app.close();
-      await db.dispose();
+      await Promise.all([limits.close(), bus.close(), mailer.close()]);
+      if (ownDb) await db.dispose();
     },
   };
 }

@@ -5,6 +5,9 @@ export interface Tables {
   audit_events: AuditEventsTable;
   audit_heads: AuditHeadsTable;
   dev_mailbox: DevMailboxTable;
+  users: UsersTable;
+  email_tokens: EmailTokensTable;
+  sessions: SessionsTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -49,4 +52,42 @@ export interface MigrationsTable {
   name: string;
   checksum: string;
   applied_at: Generated<Date>;
+}
+
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  email_verified_at: Date | null;
+  password_hash: string | null;
+  password_changed_at: Date | null;
+  created_at: Generated<Date>;
+}
+
+export type EmailTokenPurpose = 'verify_email' | 'magic_link' | 'password_reset';
+
+export interface EmailTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  purpose: EmailTokenPurpose;
+  token_hash: string;
+  created_at: Date;
+  expires_at: Date;
+  used_at: Date | null;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  token_hash: string;
+  user_id: string;
+  created_at: Date;
+  last_seen_at: Date;
+  idle_expires_at: Date;
+  absolute_expires_at: Date;
+  ip: string | null;
+  user_agent: string | null;
+  method: string;
+  auth_level: number;
+  authenticated_at: Date;
+  revoked_at: Date | null;
+  revoked_reason: string | null;
 }

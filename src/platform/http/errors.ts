@@ -11,21 +11,43 @@ export function wantsJson(request: FastifyRequest): boolean {
   return !(request.headers.accept ?? '').includes('text/html');
 }
 
-interface ValidationIssue {
+export interface ValidationIssue {
   instancePath: string;
   keyword: string;
   message?: string;
   params: Record<string, unknown>;
 }
 
-function fieldErrors(context: string | undefined, issues: ValidationIssue[]): FieldError[] {
-  return issues.map((issue) => {
+function describe(issue: ValidationIssue): string {
+  switch (issue.keyword) {
+    case 'additionalProperties':
+      return 'is not an accepted field';
+    case 'required':
+      return 'is required';
+    case 'format':
+      return issue.params.format === 'email' ? 'must be an e-mail address, like name@example.com' : `must be a valid ${String(issue.params.format)}`;
+    case 'minLength':
+      return issue.params.limit === 1 ? 'is required' : `must be at least ${String(issue.params.limit)} characters`;
+    case 'maxLength':
+      return `must be at most ${String(issue.params.limit)} characters`;
+    default:
+      return issue.message ?? 'is invalid';
+  }
+}
+
+/** One entry per offending field, first problem only, in words a person can act on. */
+export function fieldErrors(context: string | undefined, issues: ValidationIssue[]): FieldError[] {
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const issue of issues) {
     const path = issue.instancePath.replace(/^\//, '').replaceAll('/', '.');
     const extra = issue.params.additionalProperty ?? issue.params.missingProperty;
     const field = [path, extra].filter(Boolean).join('.') || context || 'request';
-    const message = issue.keyword === 'additionalProperties' ? 'is not an accepted field' : (issue.message ?? 'is invalid');
-    return { field, message };
-  });
+    if (seen.has(field)) continue;
+    seen.add(field);
+    out.push({ field, message: describe(issue) });
+  }
+  return out;
 }
 
 /** Fastify's own errors, mapped to stable codes. Their messages may quote input, so they are not passed on. */
@@ -53,6 +75,7 @@ export function toAppError(error: FastifyError | AppError | Error): AppError | u
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   reply.code(error.status);
+  if (error.retryAfterSec !== undefined) reply.header('Retry-After', String(error.retryAfterSec));
   if (wantsJson(request)) {
     return reply.send({ error: { code: error.code, message: error.message, requestId: request.id, ...(error.fields ? { fields: error.fields } : {}) } });
   }

@@ -1,5 +1,6 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VNode } from 'preact';
+import type { Viewer } from '../views/layout.js';
 import { renderDocument } from '../views/render.js';
 
 declare module 'fastify' {
@@ -9,8 +10,10 @@ declare module 'fastify' {
   }
 }
 
-export function pageRendering(app: FastifyInstance): void {
+/** `viewer` tells the layout who is signed in; the sessions feature provides it. */
+export function pageRendering(app: FastifyInstance, viewer: (request: FastifyRequest, reply: FastifyReply) => Viewer | undefined = () => undefined): void {
   app.decorateReply('render', function (this: FastifyReply, title: string, body: VNode<any>, scripts?: string[]) {
-    return this.type('text/html; charset=utf-8').send(renderDocument(title, this.cspNonce.script, body, scripts));
+    const html = renderDocument(title, this.cspNonce.script, body, { scripts, viewer: viewer(this.request, this) });
+    return this.type('text/html; charset=utf-8').send(html);
   });
 }

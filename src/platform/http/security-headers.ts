@@ -17,6 +17,16 @@ export const PERMISSIONS_POLICY = [
   'publickey-credentials-create=(self)',
 ].join(', ');
 
+/**
+ * The HTTPS address for a plain-HTTP request target. Only its path and query are kept: a
+ * protocol-relative (`//evil.example/x`) or absolute-form (`http://evil.example/x`) target must
+ * never move the redirect to another host.
+ */
+export function httpsLocation(origin: string, requestTarget: string): string {
+  const path = requestTarget.startsWith('/') ? requestTarget.replace(/^[/\\]+/, '/') : '/';
+  return `${origin}${path}`;
+}
+
 /** Always-exempt paths: load balancers probe them over plain HTTP. */
 const PROBES = new Set(['/healthz', '/readyz']);
 
@@ -59,7 +69,7 @@ export async function securityHeaders(app: FastifyInstance, opts: { baseUrl: str
     if (request.protocol === 'https') {
       reply.header('Strict-Transport-Security', HSTS);
     } else if (httpsOrigin && !PROBES.has(request.url.split('?')[0]!)) {
-      return reply.redirect(new URL(request.url, httpsOrigin).toString(), 308);
+      return reply.redirect(httpsLocation(httpsOrigin, request.url), 308);
     }
   });
 }

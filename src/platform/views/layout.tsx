@@ -7,9 +7,16 @@ export interface LayoutProps {
   children: ComponentChildren;
   /** Extra page scripts under /static/, each loaded with the nonce. */
   scripts?: string[];
+  viewer?: Viewer;
 }
 
-export function Layout({ title, nonce, children, scripts = [] }: LayoutProps) {
+/** Who is looking, for the navigation: signed in (with a CSRF token for the sign-out form) or not. */
+export interface Viewer {
+  email: string;
+  csrf: string;
+}
+
+export function Layout({ title, nonce, children, scripts = [], viewer }: LayoutProps) {
   return (
     <html lang="en">
       <head>
@@ -37,6 +44,32 @@ export function Layout({ title, nonce, children, scripts = [] }: LayoutProps) {
                 </a>
               </li>
             </ul>
+            {viewer ? (
+              <ul>
+                <li>
+                  <a href="/account/security">{viewer.email}</a>
+                </li>
+                <li>
+                  <form method="post" action="/signout" class="inline-form">
+                    <input type="hidden" name="_csrf" value={viewer.csrf} />
+                    <button type="submit" class="secondary outline">
+                      Sign out
+                    </button>
+                  </form>
+                </li>
+              </ul>
+            ) : (
+              <ul>
+                <li>
+                  <a href="/signin">Sign in</a>
+                </li>
+                <li>
+                  <a href="/signup" role="button">
+                    Create account
+                  </a>
+                </li>
+              </ul>
+            )}
           </nav>
         </header>
         <main id="main" class="container">

@@ -1,0 +1,59 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { renderToString } from 'preact-render-to-string';
+import { noInput } from '../platform/http/schemas.js';
+
+const scalarBundle = path.join(path.dirname(createRequire(import.meta.url).resolve('@scalar/fastify-api-reference')), 'js', 'standalone.js');
+
+/**
+ * The API reference renders in the browser with Scalar, which injects its own styles: this page
+ * alone allows inline styles (never inline scripts; both scripts load from this origin).
+ */
+const docsCsp = {
+  enableCSPNonces: false,
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:'],
+      fontSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+  },
+};
+
+function DocsPage() {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>Rampart API reference</title>
+      </head>
+      <body>
+        <noscript>The interactive reference needs JavaScript. The OpenAPI document is at /docs/openapi.json.</noscript>
+        <div id="app" />
+        <script src="/docs/scalar.js" />
+        <script src="/static/docs.js" />
+      </body>
+    </html>
+  );
+}
+
+export function docsRoutes(app: FastifyInstance): void {
+  let bundle: Buffer | undefined;
+  app.get('/docs/openapi.json', { schema: noInput }, async () => app.swagger());
+  app.get('/docs', { schema: noInput, helmet: docsCsp }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(`<!doctype html>${renderToString(<DocsPage />)}`));
+  app.get('/docs/scalar.js', { schema: noInput }, async (_request, reply) => {
+    bundle ??= readFileSync(scalarBundle);
+    return reply.type('application/javascript; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(bundle);
+  });
+}

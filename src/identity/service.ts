@@ -1,0 +1,269 @@
+import { appendAudit, userStream } from '../audit/service.js';
+import type { Clock } from '../platform/clock.js';
+import type { PasswordHasher } from '../platform/crypto/passwords.js';
+import { hashToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
+import type { Tenancy, Tx } from '../platform/db/database.js';
+import type { EmailTokenPurpose } from '../platform/db/tables.js';
+import { AppError } from '../platform/errors.js';
+import type { Mailer, MailMessage } from '../platform/mail/index.js';
+import type { RequestContext } from '../platform/request-context.js';
+import type { Session, SessionService } from '../sessions/service.js';
+import { consumeAll, enforce, type IdentityLimits } from './limits.js';
+import { existingAccountMail, magicLinkMail, passwordChangedMail, passwordResetMail, verifyEmailMail } from './mails.js';
+import { passwordProblem } from './password-policy.js';
+
+const TOKEN_LIFETIME: Record<EmailTokenPurpose, number> = {
+  verify_email: 24 * 60 * 60 * 1000,
+  magic_link: 15 * 60 * 1000,
+  password_reset: 60 * 60 * 1000,
+};
+
+const LINK_PATH: Record<EmailTokenPurpose, string> = {
+  verify_email: '/verify-email',
+  magic_link: '/magic-link/confirm',
+  password_reset: '/reset-password',
+};
+
+export interface IdentityDeps {
+  db: Tenancy;
+  sessions: SessionService;
+  hasher: PasswordHasher;
+  mailer: Mailer;
+  limits: IdentityLimits;
+  clock: Clock;
+  baseUrl: string;
+  random?: RandomSource;
+  /** Mail failures must not change a response (that would leak whether an account exists). */
+  onMailError?: (err: unknown) => void;
+}
+
+export interface SignedIn {
+  token: string;
+  session: Session;
+  user: { id: string; email: string; emailVerified: boolean };
+}
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+const invalidCredentials = () => new AppError('invalid_credentials', 401, 'That e-mail and password do not match an account.');
+const invalidLink = () => new AppError('invalid_link', 400, 'This link is invalid, expired, or already used. Ask for a new one.');
+const weakPassword = (reason: string, field = 'password') => new AppError('weak_password', 400, reason, [{ field, message: reason }]);
+
+export type IdentityService = ReturnType<typeof createIdentityService>;
+
+export function createIdentityService(deps: IdentityDeps) {
+  const { db, sessions, hasher, limits, clock } = deps;
+  const actor = (userId: string) => `user:${userId}`;
+
+  function send(message: MailMessage): void {
+    // After the commit and off the response path: identical timing whether or not mail was due.
+    deps.mailer.send(message).catch((err) => deps.onMailError?.(err));
+  }
+
+  async function issueToken(tx: Tx, userId: string, purpose: EmailTokenPurpose): Promise<string> {
+    const token = randomToken(deps.random);
+    const now = clock.now();
+    // A new link supersedes the older ones of the same purpose.
+    await tx.updateTable('email_tokens').set({ used_at: now }).where('user_id', '=', userId).where('purpose', '=', purpose).where('used_at', 'is', null).execute();
+    await tx
+      .insertInto('email_tokens')
+      .values({ user_id: userId, purpose, token_hash: hashToken(token), created_at: now, expires_at: new Date(now.getTime() + TOKEN_LIFETIME[purpose]) })
+      .execute();
+    const link = new URL(LINK_PATH[purpose], deps.baseUrl);
+    link.searchParams.set('token', token);
+    return link.toString();
+  }
+
+  /** Marks a token used and returns its user, or throws invalid_link (unknown, expired, used, wrong purpose). */
+  async function consumeToken(tx: Tx, token: string, purpose: EmailTokenPurpose) {
+    const row = await tx
+      .selectFrom('email_tokens')
+      .innerJoin('users', 'users.id', 'email_tokens.user_id')
+      .select(['email_tokens.id', 'email_tokens.expires_at', 'email_tokens.used_at', 'users.id as user_id', 'users.email', 'users.email_verified_at'])
+      .where('email_tokens.token_hash', '=', hashToken(token))
+      .where('email_tokens.purpose', '=', purpose)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row || row.used_at || row.expires_at <= clock.now()) throw invalidLink();
+    await tx.updateTable('email_tokens').set({ used_at: clock.now() }).where('id', '=', row.id).execute();
+    return row;
+  }
+
+  /** A8 for links: bounded per IP, and a bad token is never a hint about accounts. */
+  async function guardTokenUse(context: RequestContext, token: string): Promise<void> {
+    enforce(await limits.tokenUseByIp.consume(context.ip ?? 'unknown'));
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw invalidLink();
+  }
+
+  async function markVerified(tx: Tx, userId: string, verifiedAt: Date | null, context: RequestContext): Promise<boolean> {
+    if (verifiedAt) return false;
+    await tx.updateTable('users').set({ email_verified_at: clock.now() }).where('id', '=', userId).execute();
+    await appendAudit(tx, { stream: userStream(userId), action: 'user.email_verified', actor: actor(userId), context }, clock);
+    return true;
+  }
+
+  return {
+    /** A1. Answers the same for a new and an existing address; the existing owner gets a notice instead. */
+    async signUp(emailInput: string, password: string, context: RequestContext): Promise<void> {
+      const email = normalizeEmail(emailInput);
+      enforce(await limits.signUpByIp.consume(context.ip ?? 'unknown'));
+      const problem = passwordProblem(password, { email });
+      if (problem) throw weakPassword(problem);
+      const passwordHash = await hasher.hash(password); // both paths pay for it: equal timing
+      const mail = await db.withSystem(async (tx) => {
+        const existing = await tx.selectFrom('users').select(['id']).where('email', '=', email).executeTakeFirst();
+        if (existing) {
+          await appendAudit(tx, { stream: userStream(existing.id), action: 'user.sign_up_for_existing_email', context }, clock);
+          return existingAccountMail(email, deps.baseUrl);
+        }
+        const now = clock.now();
+        const user = await tx.insertInto('users').values({ email, password_hash: passwordHash, password_changed_at: now, created_at: now }).returning('id').executeTakeFirstOrThrow();
+        await appendAudit(tx, { stream: userStream(user.id), action: 'user.signed_up', actor: actor(user.id), context }, clock);
+        return verifyEmailMail(email, await issueToken(tx, user.id, 'verify_email'), deps.baseUrl);
+      });
+      send(mail);
+    },
+
+    /** A1: the mailed link proves the address. */
+    async verifyEmail(token: string, context: RequestContext): Promise<{ userId: string }> {
+      await guardTokenUse(context, token);
+      return sessions.write(async (tx, s) => {
+        const row = await consumeToken(tx, token, 'verify_email');
+        await markVerified(tx, row.user_id, row.email_verified_at, context);
+        s.forgetUser(row.user_id);
+        return { userId: row.user_id };
+      });
+    },
+
+    /** Answers the same whatever the address; mails only an existing, unverified account. */
+    async resendVerification(emailInput: string, context: RequestContext): Promise<void> {
+      const email = normalizeEmail(emailInput);
+      await consumeAll([[limits.mailByIp, context.ip ?? 'unknown'], [limits.mailByAccountAndIp, `${email}|${context.ip}`], [limits.mailByAccount, email]]);
+      const mail = await db.withSystem(async (tx) => {
+        const user = await tx.selectFrom('users').select(['id', 'email_verified_at']).where('email', '=', email).executeTakeFirst();
+        if (!user || user.email_verified_at) return undefined;
+        return verifyEmailMail(email, await issueToken(tx, user.id, 'verify_email'), deps.baseUrl);
+      });
+      if (mail) send(mail);
+    },
+
+    /**
+     * Password sign-in. Unknown address, wrong password, and an unverified account's wrong password
+     * all answer invalid_credentials after one Argon2id verification. A correct password on an
+     * unverified account gets a session that reaches only "check your e-mail".
+     */
+    async signInWithPassword(emailInput: string, password: string, context: RequestContext): Promise<SignedIn> {
+      const email = normalizeEmail(emailInput);
+      enforce(await limits.signInByIp.consume(context.ip ?? 'unknown'));
+      enforce(await limits.passwordFailures.check(email));
+      const user = await db.withSystem((tx) =>
+        tx.selectFrom('users').select(['id', 'email', 'password_hash', 'email_verified_at']).where('email', '=', email).executeTakeFirst(),
+      );
+      const ok = user?.password_hash ? await hasher.verify(user.password_hash, password) : await hasher.verifyAgainstDummy(password);
+      if (!user || !ok) {
+        await limits.passwordFailures.fail(email);
+        if (user) {
+          await db.withSystem((tx) =>
+            appendAudit(tx, { stream: userStream(user.id), action: 'user.sign_in_failed', context, payload: { method: 'password', reason: 'wrong_password' } }, clock),
+          );
+        }
+        throw invalidCredentials();
+      }
+      await limits.passwordFailures.succeed(email);
+      const rehash = hasher.needsRehash(user.password_hash!) ? await hasher.hash(password) : undefined;
+      return sessions.write(async (tx, s) => {
+        if (rehash) await tx.updateTable('users').set({ password_hash: rehash }).where('id', '=', user.id).execute();
+        const { token, session } = await s.create(user.id, { method: 'password', authLevel: 1, context });
+        return { token, session, user: { id: user.id, email: user.email, emailVerified: user.email_verified_at !== null } };
+      });
+    },
+
+    /** A2. Answers the same whether or not the account exists. */
+    async requestMagicLink(emailInput: string, context: RequestContext): Promise<void> {
+      const email = normalizeEmail(emailInput);
+      await consumeAll([[limits.mailByIp, context.ip ?? 'unknown'], [limits.mailByAccountAndIp, `${email}|${context.ip}`], [limits.mailByAccount, email]]);
+      const mail = await db.withSystem(async (tx) => {
+        const user = await tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+        if (!user) return undefined;
+        await appendAudit(tx, { stream: userStream(user.id), action: 'user.magic_link_requested', context }, clock);
+        return magicLinkMail(email, await issueToken(tx, user.id, 'magic_link'), deps.baseUrl);
+      });
+      if (mail) send(mail);
+    },
+
+    /** A2: single use, 15 minutes; using it also verifies the address. */
+    async signInWithMagicLink(token: string, context: RequestContext): Promise<SignedIn> {
+      await guardTokenUse(context, token);
+      return sessions.write(async (tx, s) => {
+        const row = await consumeToken(tx, token, 'magic_link');
+        await markVerified(tx, row.user_id, row.email_verified_at, context);
+        await appendAudit(tx, { stream: userStream(row.user_id), action: 'user.magic_link_used', actor: actor(row.user_id), context }, clock);
+        const { token: sessionToken, session } = await s.create(row.user_id, { method: 'magic_link', authLevel: 1, context });
+        return { token: sessionToken, session, user: { id: row.user_id, email: row.email, emailVerified: true } };
+      });
+    },
+
+    /** A3. Answers the same whether or not the account exists. */
+    async requestPasswordReset(emailInput: string, context: RequestContext): Promise<void> {
+      const email = normalizeEmail(emailInput);
+      await consumeAll([[limits.mailByIp, context.ip ?? 'unknown'], [limits.mailByAccountAndIp, `${email}|${context.ip}`], [limits.mailByAccount, email]]);
+      const mail = await db.withSystem(async (tx) => {
+        const user = await tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+        if (!user) return undefined;
+        await appendAudit(tx, { stream: userStream(user.id), action: 'user.password_reset_requested', context }, clock);
+        return passwordResetMail(email, await issueToken(tx, user.id, 'password_reset'), deps.baseUrl);
+      });
+      if (mail) send(mail);
+    },
+
+    /** Checks a reset link without using it, so the form can say at once that it expired. */
+    async resetLinkIsValid(token: string): Promise<boolean> {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return false;
+      const row = await db.withSystem((tx) =>
+        tx.selectFrom('email_tokens').select(['expires_at', 'used_at']).where('token_hash', '=', hashToken(token)).where('purpose', '=', 'password_reset').executeTakeFirst(),
+      );
+      return !!row && !row.used_at && row.expires_at > clock.now();
+    },
+
+    /** A3: sets the password, signs out every session, mails a notice, and signs this browser in. */
+    async resetPassword(token: string, password: string, context: RequestContext): Promise<SignedIn> {
+      await guardTokenUse(context, token);
+      const passwordHash = await hasher.hash(password);
+      const result = await sessions.write(async (tx, s) => {
+        const row = await consumeToken(tx, token, 'password_reset');
+        const problem = passwordProblem(password, { email: row.email });
+        if (problem) throw weakPassword(problem);
+        await tx.updateTable('users').set({ password_hash: passwordHash, password_changed_at: clock.now() }).where('id', '=', row.user_id).execute();
+        await markVerified(tx, row.user_id, row.email_verified_at, context);
+        const revoked = await s.revoke({ userId: row.user_id }, 'password_reset');
+        await appendAudit(tx, { stream: userStream(row.user_id), action: 'user.password_reset', actor: actor(row.user_id), context, payload: { sessionsRevoked: revoked } }, clock);
+        const { token: sessionToken, session } = await s.create(row.user_id, { method: 'password_reset', authLevel: 1, context });
+        return { token: sessionToken, session, user: { id: row.user_id, email: row.email, emailVerified: true } };
+      });
+      await limits.passwordFailures.succeed(result.user.email);
+      send(passwordChangedMail(result.user.email, 'reset', deps.baseUrl));
+      return result;
+    },
+
+    /** Needs the current password; signs out every other session and mails a notice. */
+    async changePassword(session: Session, current: string, next: string, context: RequestContext): Promise<void> {
+      const user = await db.withSystem((tx) => tx.selectFrom('users').select(['id', 'email', 'password_hash']).where('id', '=', session.userId).executeTakeFirstOrThrow());
+      enforce(await limits.passwordFailures.check(user.email));
+      if (!user.password_hash || !(await hasher.verify(user.password_hash, current))) {
+        await limits.passwordFailures.fail(user.email);
+        await db.withSystem((tx) => appendAudit(tx, { stream: userStream(user.id), action: 'user.password_change_failed', actor: actor(user.id), context }, clock));
+        throw new AppError('invalid_credentials', 401, 'Your current password is not right.', [{ field: 'currentPassword', message: 'is not your current password' }]);
+      }
+      await limits.passwordFailures.succeed(user.email);
+      const problem = passwordProblem(next, { email: user.email });
+      if (problem) throw weakPassword(problem, 'newPassword');
+      const passwordHash = await hasher.hash(next);
+      await sessions.write(async (tx, s) => {
+        await tx.updateTable('users').set({ password_hash: passwordHash, password_changed_at: clock.now() }).where('id', '=', user.id).execute();
+        const revoked = await s.revoke({ userId: user.id, exceptSessionId: session.id }, 'password_changed');
+        await appendAudit(tx, { stream: userStream(user.id), action: 'user.password_changed', actor: actor(user.id), context, payload: { sessionsRevoked: revoked } }, clock);
+      });
+      send(passwordChangedMail(user.email, 'changed', deps.baseUrl));
+    },
+  };
+}

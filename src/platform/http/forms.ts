@@ -1,0 +1,17 @@
+import { Type, type TObject, type TProperties } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import type { FieldError } from '../errors.js';
+import { CSRF_FIELD } from './csrf.js';
+import { fieldErrors, type ValidationIssue } from './errors.js';
+
+/** A browser form body: the given fields plus the CSRF token, nothing else. */
+export function formBody<T extends TProperties>(fields: T): TObject<T & { _csrf: ReturnType<typeof Type.String> }> {
+  return Type.Object({ ...fields, [CSRF_FIELD]: Type.String({ maxLength: 200 }) }, { additionalProperties: false }) as never;
+}
+
+/** With `attachValidation`, a form route re-renders itself with these next to the fields. */
+export function validationErrors(request: FastifyRequest): FieldError[] | undefined {
+  const error = request.validationError as (Error & { validation?: ValidationIssue[]; validationContext?: string }) | undefined;
+  if (!error?.validation) return undefined;
+  return fieldErrors(error.validationContext, error.validation);
+}

@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLimits, type LimitResult, type Limits } from './limiter.js';
+
+const redisUrl = process.env.REDIS_URL || undefined;
+// A fresh prefix per run: runs never see each other's counters, and the keys can be scanned.
+const prefix = `rampart_test_${randomBytes(6).toString('hex')}`;
+
+const kinds: { kind: Limits['kind']; make: () => Limits }[] = [{ kind: 'memory', make: () => createLimits({}) }];
+if (redisUrl) kinds.push({ kind: 'redis', make: () => createLimits({ redisUrl, prefix }) });
+
+const opened: Limits[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((l) => l.close()));
+});
+
+function open(make: () => Limits): Limits {
+  const limits = make();
+  opened.push(limits);
+  return limits;
+}
+
+const refused = (r: LimitResult) => (r.allowed ? 0 : r.retryAfterSec);
+
+describe.each(kinds)('limits ($kind)', ({ kind, make }) => {
+  const limits = open(make);
+  let n = 0;
+  const unique = (base: string) => `${base}_${kind}_${++n}`;
+
+  it(`[A8] ${kind}: a limiter allows its points, then refuses with a positive retryAfterSec`, async () => {
+    const l = limits.limiter(unique('signin_ip'), { points: 3, durationSec: 60 });
+    expect(await l.consume('203.0.113.7')).toEqual({ allowed: true, remaining: 2 });
+    expect(await l.consume('203.0.113.7')).toEqual({ allowed: true, remaining: 1 });
+    expect(await l.consume('203.0.113.7')).toEqual({ allowed: true, remaining: 0 });
+    const r = await l.consume('203.0.113.7');
+    expect(r.allowed).toBe(false);
+    expect(refused(r)).toBeGreaterThan(0);
+    expect(refused(r)).toBeLessThanOrEqual(60);
+  });
+
+  it(`[A8] ${kind}: blockSec refuses for the block time once the points are spent`, async () => {
+    const l = limits.limiter(unique('signup_ip'), { points: 1, durationSec: 2, blockSec: 30 });
+    await l.consume('k');
+    const r = await l.consume('k');
+    expect(refused(r)).toBeGreaterThan(20);
+    expect(refused(await l.peek('k'))).toBeGreaterThan(20);
+  });
+
+  it(`[A8] ${kind}: keys are independent`, async () => {
+    const l = limits.limiter(unique('signin_account'), { points: 1, durationSec: 60 });
+    expect((await l.consume('alice@example.com')).allowed).toBe(true);
+    expect((await l.consume('alice@example.com')).allowed).toBe(false);
+    expect(await l.consume('bob@example.com')).toEqual({ allowed: true, remaining: 0 });
+  });
+
+  it(`[A8] ${kind}: consuming several points at once counts them all`, async () => {
+    const l = limits.limiter(unique('bulk'), { points: 5, durationSec: 60 });
+    expect(await l.consume('k', 4)).toEqual({ allowed: true, remaining: 1 });
+    expect((await l.consume('k', 2)).allowed).toBe(false);
+    await expect(l.consume('k', 0)).rejects.toThrow(RangeError);
+  });
+
+  it(`[A8] ${kind}: reset forgets a key`, async () => {
+    const l = limits.limiter(unique('reset'), { points: 1, durationSec: 60, blockSec: 60 });
+    await l.consume('carol@example.com');
+    expect((await l.consume('carol@example.com')).allowed).toBe(false);
+    await l.reset('carol@example.com');
+    expect(await l.consume('carol@example.com')).toEqual({ allowed: true, remaining: 0 });
+  });
+
+  it(`[A8] ${kind}: peek tells whether a consume would be refused, without consuming`, async () => {
+    const l = limits.limiter(unique('peek'), { points: 2, durationSec: 60 });
+    expect(await l.peek('k')).toEqual({ allowed: true, remaining: 2 });
+    expect(await l.peek('k')).toEqual({ allowed: true, remaining: 2 });
+    await l.consume('k');
+    expect(await l.peek('k')).toEqual({ allowed: true, remaining: 1 });
+    await l.consume('k');
+    const r = await l.peek('k');
+    expect(refused(r)).toBeGreaterThan(0);
+    expect(refused(await l.peek('k'))).toBeGreaterThan(0);
+  });
+
+  it(`[A8] ${kind}: a window expires (1 s)`, async () => {
+    const l = limits.limiter(unique('expiry'), { points: 1, durationSec: 1 });
+    await l.consume('k');
+    expect((await l.consume('k')).allowed).toBe(false);
+    await sleep(1100);
+    expect(await l.consume('k')).toEqual({ allowed: true, remaining: 0 });
+  });
+
+  it(`[A8] ${kind}: bad names and rules are refused`, () => {
+    expect(() => limits.limiter('Bad Name', { points: 1, durationSec: 1 })).toThrow(RangeError);
+    expect(() => limits.limiter('half_second', { points: 1, durationSec: 0.5 })).toThrow(RangeError);
+    expect(() => limits.backoff('no_forget', { freeFailures: 1, baseDelaySec: 1, maxDelaySec: 4, forgetAfterSec: 0 })).toThrow(RangeError);
+  });
+
+  it(`[A8] ${kind}: backoff allows the free failures, then doubles the delay up to the cap`, async () => {
+    const b = limits.backoff(unique('account_backoff'), { freeFailures: 3, baseDelaySec: 1, maxDelaySec: 8, forgetAfterSec: 600 });
+    const who = 'dave@example.com';
+    expect(await b.check(who)).toEqual({ allowed: true, remaining: 3 });
+    expect(await b.fail(who)).toEqual({ allowed: true, remaining: 2 });
+    expect(await b.fail(who)).toEqual({ allowed: true, remaining: 1 });
+    expect(await b.fail(who)).toEqual({ allowed: true, remaining: 0 });
+    expect(await b.check(who)).toEqual({ allowed: true, remaining: 0 });
+    const delays: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      delays.push(refused(await b.fail(who)));
+      expect(refused(await b.check(who))).toBe(delays.at(-1));
+    }
+    expect(delays).toEqual([1, 2, 4, 8, 8, 8]);
+    expect(await b.check('erin@example.com')).toEqual({ allowed: true, remaining: 3 });
+  });
+
+  it(`[A8] ${kind}: a success resets the backoff`, async () => {
+    const b = limits.backoff(unique('account_backoff'), { freeFailures: 1, baseDelaySec: 60, maxDelaySec: 600, forgetAfterSec: 600 });
+    await b.fail('k');
+    expect(refused(await b.fail('k'))).toBe(60);
+    expect(refused(await b.check('k'))).toBeGreaterThan(0);
+    await b.succeed('k');
+    expect(await b.check('k')).toEqual({ allowed: true, remaining: 1 });
+    expect(await b.fail('k')).toEqual({ allowed: true, remaining: 0 });
+  });
+
+  it(`[A8] ${kind}: backoff blocks end, and failures are forgotten after forgetAfterSec (1 s)`, async () => {
+    const b = limits.backoff(unique('account_backoff'), { freeFailures: 1, baseDelaySec: 1, maxDelaySec: 1, forgetAfterSec: 1 });
+    await b.fail('k');
+    expect(refused(await b.fail('k'))).toBe(1);
+    await sleep(1100);
+    expect(await b.check('k')).toEqual({ allowed: true, remaining: 1 });
+  });
+});
+
+describe.runIf(redisUrl)('limits shared through Redis', () => {
+  it('[A8] two instances (two app processes) share counters', async () => {
+    const a = open(() => createLimits({ redisUrl, prefix }));
+    const b = open(() => createLimits({ redisUrl, prefix }));
+    const rule = { points: 2, durationSec: 60 };
+    await a.limiter('shared', rule).consume('frank@example.com');
+    expect(await b.limiter('shared', rule).peek('frank@example.com')).toEqual({ allowed: true, remaining: 1 });
+    await b.limiter('shared', rule).consume('frank@example.com');
+    expect((await a.limiter('shared', rule).consume('frank@example.com')).allowed).toBe(false);
+
+    const backoff = { freeFailures: 0, baseDelaySec: 30, maxDelaySec: 60, forgetAfterSec: 60 };
+    await a.backoff('shared_backoff', backoff).fail('frank@example.com');
+    expect(refused(await b.backoff('shared_backoff', backoff).check('frank@example.com'))).toBeGreaterThan(20);
+  });
+
+  it('[A8] Redis keys never contain the raw key', async () => {
+    const limits = open(() => createLimits({ redisUrl, prefix }));
+    const email = 'grace.hopper+test@example.com';
+    await limits.limiter('privacy', { points: 5, durationSec: 60 }).consume(email);
+    await limits.backoff('privacy_backoff', { freeFailures: 0, baseDelaySec: 5, maxDelaySec: 5, forgetAfterSec: 60 }).fail(email);
+    const redis = new Redis(redisUrl!);
+    try {
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        keys.push(...batch);
+      } while (cursor !== '0');
+      expect(keys.filter((k) => k.startsWith(`${prefix}:privacy`)).length).toBe(3);
+      for (const key of keys) {
+        expect(key).not.toContain('@');
+        expect(key).not.toContain(email);
+        expect(key).toMatch(new RegExp(`^${prefix}:[a-z0-9_.:-]+:[0-9a-f]{32}$`));
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+});
+
+describe('limits without Redis', () => {
+  it('[A8] when Redis is unreachable, limits degrade to per-process limits instead of failing', async () => {
+    const limits = open(() => createLimits({ redisUrl: 'redis://127.0.0.1:1', prefix }));
+    const l = limits.limiter('outage', { points: 1, durationSec: 60 });
+    expect(await l.consume('k')).toEqual({ allowed: true, remaining: 0 });
+    expect((await l.consume('k')).allowed).toBe(false);
+  });
+});

@@ -1,0 +1,70 @@
+import type { ComponentChildren } from 'preact';
+import type { FieldError } from '../errors.js';
+
+export interface FormState {
+  values?: Record<string, string | undefined>;
+  errors?: FieldError[];
+  /** A message about the whole form (shown above it, announced to screen readers). */
+  message?: string;
+}
+
+export function Form({ action, csrf, children, confirm, label }: { action: string; csrf: string; children: ComponentChildren; confirm?: string; label?: string }) {
+  return (
+    <form method="post" action={action} data-confirm={confirm} aria-label={label} novalidate>
+      <input type="hidden" name="_csrf" value={csrf} />
+      {children}
+    </form>
+  );
+}
+
+export function FormMessage({ state }: { state?: FormState }) {
+  if (!state?.message) return null;
+  return (
+    <p role="alert" class="form-message" id="form-message">
+      {state.message}
+    </p>
+  );
+}
+
+export function Field(props: {
+  name: string;
+  label: string;
+  type?: string;
+  autocomplete?: string;
+  state?: FormState;
+  hint?: string;
+  required?: boolean;
+  value?: string;
+  autofocus?: boolean;
+}) {
+  const { name, label, type = 'text', state } = props;
+  const error = state?.errors?.find((e) => e.field === name);
+  const id = `field-${name}`;
+  const described = [error ? `${id}-error` : null, props.hint ? `${id}-hint` : null].filter(Boolean).join(' ') || undefined;
+  // Passwords are never echoed back into a form.
+  const value = type === 'password' ? undefined : (props.value ?? state?.values?.[name]);
+  return (
+    <label for={id}>
+      {label}
+      <input
+        id={id}
+        name={name}
+        type={type as 'text'}
+        value={value}
+        autocomplete={props.autocomplete}
+        required={props.required ?? true}
+        autofocus={props.autofocus}
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={described}
+      />
+      {props.hint && (
+        <small id={`${id}-hint`}>{props.hint}</small>
+      )}
+      {error && (
+        <small id={`${id}-error`} class="field-error">
+          {error.message}
+        </small>
+      )}
+    </label>
+  );
+}

@@ -1,0 +1,50 @@
+import { appendAudit, listEvents, userStream, type StoredEvent } from '../audit/service.js';
+import type { Clock } from '../platform/clock.js';
+import type { Tenancy } from '../platform/db/database.js';
+import { notFound } from '../platform/errors.js';
+import type { RequestContext } from '../platform/request-context.js';
+import { DAY, type Session, type SessionService } from './service.js';
+
+export const SIGN_IN_ACTIONS = ['user.signed_in', 'user.sign_in_failed', 'user.signed_out', 'user.magic_link_used', 'user.password_reset', 'user.session_revoked'];
+
+/** What a signed-in person does with their own sessions (S4). */
+export function createAccountSessions(deps: { db: Tenancy; sessions: SessionService; clock: Clock }) {
+  const { sessions, clock } = deps;
+  const actor = (s: Session) => `user:${s.userId}`;
+
+  return {
+    async signOut(current: Session, context: RequestContext, everywhere = false): Promise<void> {
+      await sessions.write(async (tx, s) => {
+        const revoked = await s.revoke(everywhere ? { userId: current.userId } : { userId: current.userId, sessionId: current.id }, everywhere ? 'signed_out_everywhere' : 'signed_out');
+        await appendAudit(tx, { stream: userStream(current.userId), action: 'user.signed_out', actor: actor(current), target: `session:${current.id}`, context, payload: { everywhere, sessionsRevoked: revoked } }, clock);
+      });
+    },
+
+    /** Revokes one of the caller's own sessions; another person's session id is simply not found. */
+    async revoke(current: Session, sessionId: string, context: RequestContext): Promise<void> {
+      await sessions.write(async (tx, s) => {
+        const revoked = await s.revoke({ userId: current.userId, sessionId }, 'revoked_by_user');
+        if (revoked === 0) throw notFound('That session');
+        await appendAudit(tx, { stream: userStream(current.userId), action: 'user.session_revoked', actor: actor(current), target: `session:${sessionId}`, context }, clock);
+      });
+    },
+
+    async revokeOthers(current: Session, context: RequestContext): Promise<number> {
+      return sessions.write(async (tx, s) => {
+        const revoked = await s.revoke({ userId: current.userId, exceptSessionId: current.id }, 'revoked_by_user');
+        await appendAudit(tx, { stream: userStream(current.userId), action: 'user.session_revoked', actor: actor(current), target: 'session:others', context, payload: { sessionsRevoked: revoked } }, clock);
+        return revoked;
+      });
+    },
+
+    list: (userId: string) => sessions.list(userId),
+
+    /** Sign-in activity of the last 30 days, from the user's own audit stream. */
+    history(userId: string): Promise<StoredEvent[]> {
+      const since = new Date(clock.now().getTime() - 30 * DAY);
+      return deps.db.withSystem((tx) => listEvents(tx, userStream(userId), { since, actions: SIGN_IN_ACTIONS, limit: 200 }));
+    },
+  };
+}
+
+export type AccountSessions = ReturnType<typeof createAccountSessions>;

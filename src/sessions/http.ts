@@ -1,0 +1,67 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../platform/errors.js';
+import { wantsJson } from '../platform/http/errors.js';
+import type { Authenticated, Session, SessionService } from './service.js';
+
+/** S1: `__Host-` pins the cookie to this host, Secure and Path=/; HttpOnly keeps scripts away from it. */
+export const SESSION_COOKIE = '__Host-rampart_session';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The signed-in session and user, when the request carries a live session cookie. */
+    auth?: Authenticated;
+  }
+}
+
+export function setSessionCookie(reply: FastifyReply, token: string, session: Session): void {
+  reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, secure: true, sameSite: 'lax', expires: session.absoluteExpiresAt });
+}
+
+export function clearSessionCookie(reply: FastifyReply): void {
+  reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, secure: true, sameSite: 'lax' });
+}
+
+/** Loads the session on every request (from the cache when it can); a dead cookie is cleared. */
+export function sessionLoading(app: FastifyInstance, sessions: SessionService): void {
+  app.decorateRequest('auth', undefined);
+  app.addHook('onRequest', async (request, reply) => {
+    const token = request.cookies[SESSION_COOKIE];
+    if (!token) return;
+    const auth = await sessions.authenticate(token);
+    if (auth) request.auth = auth;
+    else clearSessionCookie(reply);
+  });
+}
+
+/** APIs get the error; browsers are sent to the page that resolves it (and back afterwards). */
+function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError, page: string): FastifyReply {
+  if (wantsJson(request)) throw error;
+  const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
+  return reply.redirect(`${page}${next}`, 303);
+}
+
+/** preHandler: a signed-in user whose e-mail is verified (A1: nothing else gets through). */
+export async function requireUser(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  if (!request.auth) return refuse(request, reply, new AppError('unauthenticated', 401, 'Sign in first.'), '/signin');
+  if (!request.auth.user.emailVerified) {
+    return refuse(request, reply, new AppError('email_unverified', 403, 'Confirm your e-mail address first: check your inbox.'), '/verify-email/pending');
+  }
+  return undefined;
+}
+
+/** preHandler: any session, verified or not (the "check your e-mail" page and resend). */
+export async function requireSession(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  if (!request.auth) return refuse(request, reply, new AppError('unauthenticated', 401, 'Sign in first.'), '/signin');
+  return undefined;
+}
+
+/** The signed-in session of a request that passed requireUser / requireSession. */
+export function authOf(request: FastifyRequest): Authenticated {
+  if (!request.auth) throw new AppError('unauthenticated', 401, 'Sign in first.');
+  return request.auth;
+}
+
+/** Only local paths: `next` must never send someone to another site after signing in. */
+export function safeNext(next: unknown, fallback = '/account/security'): string {
+  return typeof next === 'string' && /^\/(?![/\\])/.test(next) ? next : fallback;
+}

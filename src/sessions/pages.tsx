@@ -1,0 +1,151 @@
+import Bowser from 'bowser';
+import type { StoredEvent } from '../audit/service.js';
+import { Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
+import type { Session } from './service.js';
+
+export function describeDevice(userAgent: string | null): string {
+  if (!userAgent) return 'Unknown device';
+  const ua = Bowser.parse(userAgent);
+  const browser = [ua.browser.name, ua.browser.version?.split('.')[0]].filter(Boolean).join(' ');
+  const os = [ua.os.name, ua.os.versionName ?? ua.os.version].filter(Boolean).join(' ');
+  return [browser || 'Unknown browser', os].filter(Boolean).join(' on ');
+}
+
+const when = (d: Date) => `${d.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
+
+const ACTION_LABELS: Record<string, string> = {
+  'user.signed_in': 'Signed in',
+  'user.sign_in_failed': 'Failed sign-in',
+  'user.signed_out': 'Signed out',
+  'user.magic_link_used': 'Used a sign-in link',
+  'user.password_reset': 'Reset the password',
+  'user.session_revoked': 'Revoked a session',
+};
+
+const METHOD_LABELS: Record<string, string> = { password: 'password', magic_link: 'e-mailed link', password_reset: 'password reset link', passkey: 'passkey' };
+
+export interface SecurityPageProps {
+  csrf: string;
+  email: string;
+  current: Session;
+  sessions: Session[];
+  history: StoredEvent[];
+  passwordState?: FormState;
+  notice?: string;
+}
+
+export function SecurityPage({ csrf, email, current, sessions, history, passwordState, notice }: SecurityPageProps) {
+  const others = sessions.filter((s) => s.id !== current.id);
+  return (
+    <>
+      <hgroup>
+        <h1>Account security</h1>
+        <p>Signed in as {email}</p>
+      </hgroup>
+      {notice && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
+
+      <section aria-labelledby="sessions-heading">
+        <h2 id="sessions-heading">Where you are signed in</h2>
+        <div class="overflow-auto">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Device</th>
+                <th scope="col">IP address</th>
+                <th scope="col">Signed in</th>
+                <th scope="col">Last seen</th>
+                <th scope="col">
+                  <span class="visually-hidden">Action</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {sessions.map((s) => (
+                <tr>
+                  <td>
+                    {describeDevice(s.userAgent)}
+                    {s.id === current.id && <span class="this-device"> (this device)</span>}
+                  </td>
+                  <td>{s.ip ?? 'unknown'}</td>
+                  <td>
+                    {when(s.createdAt)} with {METHOD_LABELS[s.method] ?? s.method}
+                  </td>
+                  <td>{when(s.lastSeenAt)}</td>
+                  <td>
+                    {s.id !== current.id && (
+                      <Form action={`/account/sessions/${s.id}/revoke`} csrf={csrf} label={`Revoke session on ${describeDevice(s.userAgent)}`}>
+                        <button type="submit" class="secondary outline">
+                          Revoke
+                        </button>
+                      </Form>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {others.length > 0 && (
+          <Form action="/account/sessions/revoke-others" csrf={csrf} label="Sign out all other sessions" confirm="Sign out every other device?">
+            <button type="submit" class="secondary">
+              Sign out all other sessions ({others.length})
+            </button>
+          </Form>
+        )}
+        <Form action="/signout-everywhere" csrf={csrf} label="Sign out everywhere" confirm="Sign out on every device, this one included?">
+          <button type="submit" class="contrast outline">
+            Sign out everywhere
+          </button>
+        </Form>
+      </section>
+
+      <section aria-labelledby="password-heading">
+        <h2 id="password-heading">Change password</h2>
+        <p>Changing it signs out every other session.</p>
+        <FormMessage state={passwordState} />
+        <Form action="/account/password" csrf={csrf} label="Change password">
+          <Field name="currentPassword" label="Current password" type="password" autocomplete="current-password" state={passwordState} />
+          <Field name="newPassword" label="New password" type="password" autocomplete="new-password" hint="At least 12 characters. A few unrelated words work well." state={passwordState} />
+          <button type="submit">Change password</button>
+        </Form>
+      </section>
+
+      <section aria-labelledby="history-heading">
+        <h2 id="history-heading">Sign-in activity, last 30 days</h2>
+        {history.length === 0 ? (
+          <p>No activity.</p>
+        ) : (
+          <div class="overflow-auto">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">What</th>
+                  <th scope="col">IP address</th>
+                  <th scope="col">Device</th>
+                </tr>
+              </thead>
+              <tbody>
+                {history.map((e) => (
+                  <tr>
+                    <td>{when(e.occurredAt)}</td>
+                    <td>
+                      {ACTION_LABELS[e.action] ?? e.action}
+                      {typeof e.payload.method === 'string' ? ` (${METHOD_LABELS[e.payload.method] ?? e.payload.method})` : ''}
+                    </td>
+                    <td>{e.ip ?? 'unknown'}</td>
+                    <td>{describeDevice(e.userAgent)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </>
+  );
+}

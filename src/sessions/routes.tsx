@@ -1,0 +1,69 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IdentityService } from '../identity/service.js';
+import { AppError } from '../platform/errors.js';
+import { formBody, validationErrors } from '../platform/http/forms.js';
+import { requestContext } from '../platform/http/request-context.js';
+import { uuidParam } from '../platform/http/schemas.js';
+import type { FormState } from '../platform/views/forms.js';
+import type { AccountSessions } from './account.js';
+import { authOf, clearSessionCookie, requireSession, requireUser } from './http.js';
+import { SecurityPage } from './pages.js';
+
+const NOTICES: Record<string, string> = {
+  revoked: 'That session is signed out.',
+  others: 'Every other session is signed out.',
+  password: 'Your password is changed, and every other session is signed out.',
+};
+const noticeQuery = Type.Object({ done: Type.Optional(Type.String({ maxLength: 20 })) }, { additionalProperties: false });
+const Password = Type.String({ minLength: 1, maxLength: 1024 });
+
+/** S4: the account security page and its forms. */
+export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions, identity: IdentityService): void {
+  async function securityPage(request: FastifyRequest, reply: FastifyReply, extra: { passwordState?: FormState; notice?: string; status?: number } = {}) {
+    const { session, user } = authOf(request);
+    const [sessions, history] = await Promise.all([account.list(user.id), account.history(user.id)]);
+    return reply
+      .code(extra.status ?? 200)
+      .render('Account security', <SecurityPage csrf={request.csrfToken(reply)} email={user.email} current={session} sessions={sessions} history={history} passwordState={extra.passwordState} notice={extra.notice} />);
+  }
+
+  app.get<{ Querystring: { done?: string } }>('/account/security', { schema: { querystring: noticeQuery }, preHandler: requireUser }, async (request, reply) =>
+    securityPage(request, reply, { notice: request.query.done ? NOTICES[request.query.done] : undefined }),
+  );
+
+  app.post<{ Params: { id: string } }>('/account/sessions/:id/revoke', { schema: { params: uuidParam, body: formBody({}) }, preHandler: requireUser }, async (request, reply) => {
+    await account.revoke(authOf(request).session, request.params.id, requestContext(request));
+    return reply.redirect('/account/security?done=revoked', 303);
+  });
+
+  app.post('/account/sessions/revoke-others', { schema: { body: formBody({}) }, preHandler: requireUser }, async (request, reply) => {
+    await account.revokeOthers(authOf(request).session, requestContext(request));
+    return reply.redirect('/account/security?done=others', 303);
+  });
+
+  app.post<{ Body: { currentPassword: string; newPassword: string } }>(
+    '/account/password',
+    { schema: { body: formBody({ currentPassword: Password, newPassword: Password }) }, attachValidation: true, preHandler: requireUser },
+    async (request, reply) => {
+      const errors = validationErrors(request);
+      if (errors) return securityPage(request, reply, { passwordState: { errors }, status: 400 });
+      try {
+        await identity.changePassword(authOf(request).session, request.body.currentPassword, request.body.newPassword, requestContext(request));
+      } catch (err) {
+        if (!(err instanceof AppError) || err.status >= 500) throw err;
+        if (err.retryAfterSec) reply.header('Retry-After', String(err.retryAfterSec));
+        return securityPage(request, reply, { passwordState: { errors: err.fields, message: err.fields ? undefined : err.message }, status: err.status });
+      }
+      return reply.redirect('/account/security?done=password', 303);
+    },
+  );
+
+  for (const [path, everywhere] of [['/signout', false], ['/signout-everywhere', true]] as const) {
+    app.post(path, { schema: { body: formBody({}) }, preHandler: requireSession }, async (request, reply) => {
+      await account.signOut(authOf(request).session, requestContext(request), everywhere);
+      clearSessionCookie(reply);
+      return reply.redirect('/', 303);
+    });
+  }
+}

@@ -1,0 +1,237 @@
+import type { Clock } from '../platform/clock.js';
+import { hashToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
+import type { Tenancy, Tx } from '../platform/db/database.js';
+import type { EventBus } from '../platform/events/bus.js';
+import type { RequestContext } from '../platform/request-context.js';
+import { appendAudit, userStream } from '../audit/service.js';
+import { SessionCache } from './cache.js';
+
+export const SESSION_EVENTS = 'session_invalidated';
+
+export interface SessionPolicy {
+  idleMs: number;
+  absoluteMs: number;
+  /** last_seen is written at most this often, so a busy session does not write on every request. */
+  touchEveryMs: number;
+}
+
+export const DAY = 24 * 60 * 60 * 1000;
+export const defaultSessionPolicy = (absoluteDays = 90): SessionPolicy => ({ idleMs: 30 * DAY, absoluteMs: absoluteDays * DAY, touchEveryMs: 5 * 60 * 1000 });
+
+/** 1: one factor (password, e-mailed link). 2: two factors. */
+export type AuthLevel = 1 | 2;
+export type SignInMethod = 'password' | 'magic_link' | 'password_reset' | 'passkey';
+
+export interface Session {
+  id: string;
+  userId: string;
+  createdAt: Date;
+  lastSeenAt: Date;
+  idleExpiresAt: Date;
+  absoluteExpiresAt: Date;
+  ip: string | null;
+  userAgent: string | null;
+  method: string;
+  authLevel: number;
+  authenticatedAt: Date;
+}
+
+export interface SessionUser {
+  id: string;
+  email: string;
+  emailVerified: boolean;
+}
+
+export interface Authenticated {
+  session: Session;
+  user: SessionUser;
+}
+
+interface Cached extends Authenticated {
+  userId: string;
+}
+
+export interface SessionDeps {
+  db: Tenancy;
+  bus: EventBus;
+  clock: Clock;
+  policy: SessionPolicy;
+  random?: RandomSource;
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;
+
+/** What a write() transaction can do with sessions. */
+export interface SessionOps {
+  create(userId: string, opts: { method: SignInMethod; authLevel: AuthLevel; context: RequestContext }): Promise<{ token: string; session: Session }>;
+  rotate(sessionId: string, changes?: { authLevel?: AuthLevel }): Promise<string>;
+  revoke(where: { userId: string; sessionId?: string; exceptSessionId?: string }, reason: string): Promise<number>;
+  /** The user's cached state changed (e-mail verified): every instance reloads it. */
+  forgetUser(userId: string): void;
+}
+
+export function createSessionService(deps: SessionDeps) {
+  const { db, bus, clock, policy } = deps;
+  const cache = new SessionCache<Cached>();
+  // Invalidations sent while our subscriber connection was down are lost: forget everything.
+  bus.onReconnect(() => cache.clear());
+  const subscription = bus.subscribe(SESSION_EVENTS, (message) => {
+    if (message.startsWith('u:')) cache.deleteUser(message.slice(2));
+    else if (message.startsWith('s:')) cache.delete(message.slice(2));
+  });
+
+  /** Tells every instance (this one included) to forget cached state; resolves once the message went out. */
+  async function invalidate(message: string): Promise<void> {
+    await subscription;
+    await bus.publish(SESSION_EVENTS, message);
+  }
+
+  function toSession(row: {
+    id: string; user_id: string; created_at: Date; last_seen_at: Date; idle_expires_at: Date; absolute_expires_at: Date;
+    ip: string | null; user_agent: string | null; method: string; auth_level: number; authenticated_at: Date;
+  }): Session {
+    return {
+      id: row.id, userId: row.user_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at, idleExpiresAt: row.idle_expires_at,
+      absoluteExpiresAt: row.absolute_expires_at, ip: row.ip, userAgent: row.user_agent, method: row.method,
+      authLevel: row.auth_level, authenticatedAt: row.authenticated_at,
+    };
+  }
+
+  const live = (s: Session, now: Date) => now < s.idleExpiresAt && now < s.absoluteExpiresAt;
+
+  /** Starts a session in the caller's transaction (with its audit event). Returns the cookie value, which is never stored. */
+  async function create(
+    tx: Tx,
+    userId: string,
+    opts: { method: SignInMethod; authLevel: AuthLevel; context: RequestContext },
+  ): Promise<{ token: string; session: Session }> {
+    const token = randomToken(deps.random);
+    const now = clock.now();
+    const row = await tx
+      .insertInto('sessions')
+      .values({
+        token_hash: hashToken(token),
+        user_id: userId,
+        created_at: now,
+        last_seen_at: now,
+        idle_expires_at: new Date(Math.min(now.getTime() + policy.idleMs, now.getTime() + policy.absoluteMs)),
+        absolute_expires_at: new Date(now.getTime() + policy.absoluteMs),
+        ip: opts.context.ip ?? null,
+        user_agent: opts.context.userAgent ?? null,
+        method: opts.method,
+        auth_level: opts.authLevel,
+        authenticated_at: now,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await appendAudit(tx, { stream: userStream(userId), action: 'user.signed_in', actor: `user:${userId}`, target: `session:${row.id}`, context: opts.context, payload: { method: opts.method } }, clock);
+    return { token, session: toSession(row) };
+  }
+
+  async function load(tokenHash: string): Promise<Cached | undefined> {
+    const row = await db.withSystem((tx) =>
+      tx
+        .selectFrom('sessions')
+        .innerJoin('users', 'users.id', 'sessions.user_id')
+        .selectAll('sessions')
+        .select(['users.email', 'users.email_verified_at'])
+        .where('sessions.token_hash', '=', tokenHash)
+        .where('sessions.revoked_at', 'is', null)
+        .executeTakeFirst(),
+    );
+    if (!row) return undefined;
+    const session = toSession(row);
+    return { userId: session.userId, session, user: { id: session.userId, email: row.email, emailVerified: row.email_verified_at !== null } };
+  }
+
+  /** The session a cookie value stands for, if it is live; refreshes its idle expiry now and then. */
+  async function authenticate(token: string): Promise<Authenticated | undefined> {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+    const tokenHash = hashToken(token);
+    let entry = cache.get(tokenHash);
+    if (!entry) {
+      const mark = cache.mark();
+      entry = await load(tokenHash);
+      if (!entry) return undefined;
+      cache.set(tokenHash, entry, mark);
+    }
+    const now = clock.now();
+    if (!live(entry.session, now)) {
+      cache.delete(tokenHash);
+      return undefined;
+    }
+    if (now.getTime() - entry.session.lastSeenAt.getTime() >= policy.touchEveryMs) {
+      const idleExpiresAt = new Date(Math.min(now.getTime() + policy.idleMs, entry.session.absoluteExpiresAt.getTime()));
+      await db.withSystem((tx) =>
+        tx.updateTable('sessions').set({ last_seen_at: now, idle_expires_at: idleExpiresAt }).where('token_hash', '=', tokenHash).where('revoked_at', 'is', null).execute(),
+      );
+      entry = { ...entry, session: { ...entry.session, lastSeenAt: now, idleExpiresAt } };
+      cache.update(tokenHash, entry);
+    }
+    return { session: entry.session, user: entry.user };
+  }
+
+  /**
+   * S2: a new identifier for the same session (sign-in step-up, role change). The old cookie value
+   * stops working on every instance once the surrounding write() returns.
+   */
+  async function rotate(tx: Tx, queued: string[], sessionId: string, changes: { authLevel?: AuthLevel } = {}): Promise<string> {
+    const token = randomToken(deps.random);
+    const now = clock.now();
+    const old = await tx.selectFrom('sessions').select('token_hash').where('id', '=', sessionId).executeTakeFirstOrThrow();
+    await tx
+      .updateTable('sessions')
+      .set({ token_hash: hashToken(token), ...(changes.authLevel ? { auth_level: changes.authLevel, authenticated_at: now } : {}) })
+      .where('id', '=', sessionId)
+      .execute();
+    queued.push(`s:${old.token_hash}`);
+    return token;
+  }
+
+  async function revoke(tx: Tx, queued: string[], where: { userId: string; sessionId?: string; exceptSessionId?: string }, reason: string): Promise<number> {
+    let q = tx.updateTable('sessions').set({ revoked_at: clock.now(), revoked_reason: reason }).where('user_id', '=', where.userId).where('revoked_at', 'is', null);
+    if (where.sessionId) q = q.where('id', '=', where.sessionId);
+    if (where.exceptSessionId) q = q.where('id', '<>', where.exceptSessionId);
+    const rows = await q.returning('token_hash').execute();
+    for (const r of rows) queued.push(`s:${r.token_hash}`);
+    return rows.length;
+  }
+
+  /**
+   * One transaction of session changes. Invalidations go out after the commit, and write() returns
+   * only when they have: publishing earlier would let another instance reload the old row.
+   */
+  async function write<T>(fn: (tx: Tx, ops: SessionOps) => Promise<T>): Promise<T> {
+    const queued: string[] = [];
+    const result = await db.withSystem((tx) =>
+      fn(tx, {
+        create: (userId, opts) => create(tx, userId, opts),
+        rotate: (sessionId, changes) => rotate(tx, queued, sessionId, changes),
+        revoke: (where, reason) => revoke(tx, queued, where, reason),
+        forgetUser: (userId) => void queued.push(`u:${userId}`),
+      }),
+    );
+    for (const message of queued) await invalidate(message);
+    return result;
+  }
+
+  async function list(userId: string): Promise<Session[]> {
+    const now = clock.now();
+    const rows = await db.withSystem((tx) =>
+      tx.selectFrom('sessions').selectAll().where('user_id', '=', userId).where('revoked_at', 'is', null)
+        .where('idle_expires_at', '>', now).where('absolute_expires_at', '>', now).orderBy('last_seen_at', 'desc').execute(),
+    );
+    return rows.map(toSession);
+  }
+
+  return {
+    authenticate,
+    write,
+    list,
+    cacheSize: () => cache.size,
+    async close() {
+      const unsubscribe = await subscription;
+      await unsubscribe();
+    },
+  };
+}
