@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
+import { createSemaphore } from '../concurrency.js';
 import { randomToken } from './tokens.js';
 import { draw, systemRandom } from './random.js';
 
@@ -39,8 +41,16 @@ function checkParams({ memoryKiB, iterations, parallelism }: PasswordParams): vo
   }
 }
 
-export function createPasswordHasher(params: PasswordParams = OWASP_PARAMS): PasswordHasher {
+/**
+ * Argon2id runs on libuv's threads, so it never blocks the event loop, but it is CPU-bound: as
+ * many hashes as cores would starve the event loop of CPU and every other request would wait.
+ * One core is kept free for serving; sign-ins queue instead.
+ */
+export const defaultHashConcurrency = () => Math.max(1, availableParallelism() - 1);
+
+export function createPasswordHasher(params: PasswordParams = OWASP_PARAMS, concurrency = defaultHashConcurrency()): PasswordHasher {
   checkParams(params);
+  const slot = createSemaphore(concurrency);
   const current = Object.freeze({ ...params });
   const options = { memoryCost: current.memoryKiB, timeCost: current.iterations, parallelism: current.parallelism };
   let dummy: Promise<string> | undefined;
@@ -49,14 +59,14 @@ export function createPasswordHasher(params: PasswordParams = OWASP_PARAMS): Pas
   // stored hashes verifiable by libargon2, libsodium and other stacks.
   const hash = async (password: string) => {
     const salt = draw(systemRandom, SALT_BYTES);
-    const tag = await argon2.hash(password, {
+    const tag = await slot(() => argon2.hash(password, {
       ...options,
       type: argon2.argon2id,
       version: VERSION,
       hashLength: TAG_BYTES,
       salt,
       raw: true,
-    });
+    }));
     const { memoryKiB: m, iterations: t, parallelism: p } = current;
     return `$argon2id$v=${VERSION}$m=${m},t=${t},p=${p}$${phcBase64(salt)}$${phcBase64(tag)}`;
   };
@@ -64,7 +74,7 @@ export function createPasswordHasher(params: PasswordParams = OWASP_PARAMS): Pas
   const verify = async (stored: string, password: string) => {
     if (typeof stored !== 'string' || !ARGON2_PHC.test(stored)) return false;
     try {
-      return await argon2.verify(stored, password);
+      return await slot(() => argon2.verify(stored, password));
     } catch {
       return false;
     }
