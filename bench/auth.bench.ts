@@ -6,7 +6,8 @@ import { loadConfig } from '../src/config.js';
 import { generateMasterKeyEntry, parseKeyring } from '../src/platform/crypto/keyring.js';
 import { createPasswordHasher } from '../src/platform/crypto/passwords.js';
 import { hashToken } from '../src/platform/crypto/tokens.js';
-import { createEventBus } from '../src/platform/events/bus.js';
+import { EventEmitter } from 'node:events';
+import { createEventBus, createMemoryBus } from '../src/platform/events/bus.js';
 import { createLimits } from '../src/platform/limits/limiter.js';
 import { createLogger } from '../src/platform/logging.js';
 import { createMailer } from '../src/platform/mail/index.js';
@@ -16,11 +17,13 @@ import { measure, report } from './measure.js';
 
 const PASSWORD = 'vivid otter pencil marble';
 const ORIGIN = 'http://localhost:3000';
+const embeddedEvents = new EventEmitter();
 
 async function instance(db: TestDatabase, keys: string) {
   const config = loadConfig({ RAMPART_DEV: 'true', RAMPART_MASTER_KEYS: keys, LOG_LEVEL: 'warn' });
   const limits = createLimits({ redisUrl: process.env.REDIS_URL, prefix: `bench-${Date.now()}-${Math.random()}` });
-  const bus = createEventBus({ redisUrl: process.env.REDIS_URL, databaseUrl: db.url });
+  // The embedded database serves one process: its instances share in-process events.
+  const bus = process.env.REDIS_URL || db.url ? createEventBus({ redisUrl: process.env.REDIS_URL, databaseUrl: db.url }) : createMemoryBus(embeddedEvents);
   const logger = createLogger('warn', new Writable({ write: (_c, _e, done) => done() }));
   const mailer = createMailer(config, db);
   const app = await buildApp(config, { db, keyring: parseKeyring(keys), mailer, logger, limits, bus, hasher: createPasswordHasher() });
