@@ -1,35 +1,24 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import { accounts, freshEmail, PASSWORD } from '../../test/helpers/accounts.js';
 import { linkIn, TestClient } from '../../test/helpers/client.js';
 import { verifyChain } from '../audit/service.js';
 
-const PASSWORD = 'vivid otter pencil marble';
 let t: TestApp;
-let n = 0;
-const fresh = () => `person${++n}.${Date.now()}@example.com`;
+let signUp: ReturnType<typeof accounts>['signUp'];
+let signIn: ReturnType<typeof accounts>['signIn'];
+let verified: ReturnType<typeof accounts>['verified'];
+const fresh = freshEmail;
 
 beforeAll(async () => {
   t = await createTestApp();
+  ({ signUp, signIn, verified } = accounts(t));
 });
 afterAll(() => t.close());
 
-async function signUp(email: string, client = new TestClient(t.app)) {
-  const res = await client.api('POST', '/api/v1/signup', { email, password: PASSWORD });
-  expect(res.statusCode).toBe(202);
-  return linkIn((await t.mailTo(email, /Confirm/)).text, '/verify-email').token;
-}
-
 async function verifiedUser(email = fresh()) {
-  const token = await signUp(email);
-  const client = new TestClient(t.app);
-  expect((await client.api('POST', '/api/v1/email-verification', { token })).statusCode).toBe(200);
-  return { email, client };
-}
-
-async function signIn(email: string, password = PASSWORD, client = new TestClient(t.app)) {
-  const res = await client.api('POST', '/api/v1/signin', { email, password });
-  return { res, client };
+  return { email: await verified(email), client: new TestClient(t.app) };
 }
 
 /** What a response shows an observer: status and body (request ids and dates differ by nature). */

@@ -1,24 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import { accounts, freshEmail, PASSWORD } from '../../test/helpers/accounts.js';
 import { linkIn, TestClient } from '../../test/helpers/client.js';
 
-const PASSWORD = 'vivid otter pencil marble';
 let t: TestApp;
-let n = 0;
-const fresh = () => `l${++n}.${Date.now()}@example.com`;
+let account: () => Promise<string>;
+const fresh = freshEmail;
 
 beforeAll(async () => {
   t = await createTestApp();
+  const helpers = accounts(t);
+  account = () => helpers.verified();
 });
 afterAll(() => t.close());
-
-async function account() {
-  const email = fresh();
-  const c = new TestClient(t.app);
-  await c.api('POST', '/api/v1/signup', { email, password: PASSWORD });
-  await c.api('POST', '/api/v1/email-verification', { token: linkIn((await t.mailTo(email, /Confirm/)).text, '/verify-email').token });
-  return email;
-}
 
 describe('brute-force protection (A8)', () => {
   it('[A8] password guesses against one account back off, even from many addresses; the owner still gets in by magic link', async () => {

@@ -95,6 +95,25 @@ export function createIdentityService(deps: IdentityDeps) {
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw invalidLink();
   }
 
+  /** Mails a link to an existing account; answers the same, after the same limits, when there is none. */
+  async function mailLinkIfAccount(
+    emailInput: string,
+    context: RequestContext,
+    purpose: EmailTokenPurpose,
+    action: string,
+    compose: (to: string, link: string, baseUrl: string) => MailMessage,
+  ): Promise<void> {
+    const email = normalizeEmail(emailInput);
+    await consumeAll([[limits.mailByIp, context.ip ?? 'unknown'], [limits.mailByAccountAndIp, `${email}|${context.ip}`], [limits.mailByAccount, email]]);
+    const mail = await db.withSystem(async (tx) => {
+      const user = await tx.selectFrom('users').select(['id', 'email_verified_at']).where('email', '=', email).executeTakeFirst();
+      if (!user || (purpose === 'verify_email' && user.email_verified_at)) return undefined;
+      await appendAudit(tx, { stream: userStream(user.id), action, context }, clock);
+      return compose(email, await issueToken(tx, user.id, purpose), deps.baseUrl);
+    });
+    if (mail) send(mail);
+  }
+
   async function markVerified(tx: Tx, userId: string, verifiedAt: Date | null, context: RequestContext): Promise<boolean> {
     if (verifiedAt) return false;
     await tx.updateTable('users').set({ email_verified_at: clock.now() }).where('id', '=', userId).execute();
@@ -136,16 +155,7 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     /** Answers the same whatever the address; mails only an existing, unverified account. */
-    async resendVerification(emailInput: string, context: RequestContext): Promise<void> {
-      const email = normalizeEmail(emailInput);
-      await consumeAll([[limits.mailByIp, context.ip ?? 'unknown'], [limits.mailByAccountAndIp, `${email}|${context.ip}`], [limits.mailByAccount, email]]);
-      const mail = await db.withSystem(async (tx) => {
-        const user = await tx.selectFrom('users').select(['id', 'email_verified_at']).where('email', '=', email).executeTakeFirst();
-        if (!user || user.email_verified_at) return undefined;
-        return verifyEmailMail(email, await issueToken(tx, user.id, 'verify_email'), deps.baseUrl);
-      });
-      if (mail) send(mail);
-    },
+    resendVerification: (email: string, context: RequestContext) => mailLinkIfAccount(email, context, 'verify_email', 'user.verification_resent', verifyEmailMail),
 
     /**
      * Password sign-in. Unknown address, wrong password, and an unverified account's wrong password
@@ -179,17 +189,7 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     /** A2. Answers the same whether or not the account exists. */
-    async requestMagicLink(emailInput: string, context: RequestContext): Promise<void> {
-      const email = normalizeEmail(emailInput);
-      await consumeAll([[limits.mailByIp, context.ip ?? 'unknown'], [limits.mailByAccountAndIp, `${email}|${context.ip}`], [limits.mailByAccount, email]]);
-      const mail = await db.withSystem(async (tx) => {
-        const user = await tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
-        if (!user) return undefined;
-        await appendAudit(tx, { stream: userStream(user.id), action: 'user.magic_link_requested', context }, clock);
-        return magicLinkMail(email, await issueToken(tx, user.id, 'magic_link'), deps.baseUrl);
-      });
-      if (mail) send(mail);
-    },
+    requestMagicLink: (email: string, context: RequestContext) => mailLinkIfAccount(email, context, 'magic_link', 'user.magic_link_requested', magicLinkMail),
 
     /** A2: single use, 15 minutes; using it also verifies the address. */
     async signInWithMagicLink(token: string, context: RequestContext): Promise<SignedIn> {
@@ -204,17 +204,7 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     /** A3. Answers the same whether or not the account exists. */
-    async requestPasswordReset(emailInput: string, context: RequestContext): Promise<void> {
-      const email = normalizeEmail(emailInput);
-      await consumeAll([[limits.mailByIp, context.ip ?? 'unknown'], [limits.mailByAccountAndIp, `${email}|${context.ip}`], [limits.mailByAccount, email]]);
-      const mail = await db.withSystem(async (tx) => {
-        const user = await tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
-        if (!user) return undefined;
-        await appendAudit(tx, { stream: userStream(user.id), action: 'user.password_reset_requested', context }, clock);
-        return passwordResetMail(email, await issueToken(tx, user.id, 'password_reset'), deps.baseUrl);
-      });
-      if (mail) send(mail);
-    },
+    requestPasswordReset: (email: string, context: RequestContext) => mailLinkIfAccount(email, context, 'password_reset', 'user.password_reset_requested', passwordResetMail),
 
     /** Checks a reset link without using it, so the form can say at once that it expired. */
     async resetLinkIsValid(token: string): Promise<boolean> {

@@ -1,35 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
-import { linkIn, TestClient } from '../../test/helpers/client.js';
+import { accounts, PASSWORD } from '../../test/helpers/accounts.js';
+import { TestClient } from '../../test/helpers/client.js';
 import { hashToken } from '../platform/crypto/tokens.js';
 import { SESSION_COOKIE } from './http.js';
 import { DAY } from './service.js';
 
-const PASSWORD = 'vivid otter pencil marble';
 let t: TestApp;
-let n = 0;
-const fresh = () => `s${++n}.${Date.now()}@example.com`;
+let account: () => Promise<string>;
+let signedIn: ReturnType<typeof accounts>['signedIn'];
 
 beforeAll(async () => {
   t = await createTestApp();
+  const helpers = accounts(t);
+  account = () => helpers.verified();
+  signedIn = helpers.signedIn;
 });
 afterAll(() => t.close());
-
-async function account(app = t) {
-  const email = fresh();
-  const c = new TestClient(app.app);
-  await c.api('POST', '/api/v1/signup', { email, password: PASSWORD });
-  const { token } = linkIn((await app.mailTo(email, /Confirm/)).text, '/verify-email');
-  await c.api('POST', '/api/v1/email-verification', { token });
-  return email;
-}
-
-async function signedIn(email: string, app = t, opts: { userAgent?: string } = {}) {
-  const client = new TestClient(app.app, opts);
-  const res = await client.api('POST', '/api/v1/signin', { email, password: PASSWORD });
-  expect(res.statusCode).toBe(200);
-  return client;
-}
 
 describe('session cookie (S1)', () => {
   it('[S1] the cookie is __Host- prefixed, HttpOnly, Secure, SameSite=Lax, Path=/, and holds only a random id stored hashed', async () => {

@@ -1,20 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.js';
-import { linkIn, TestClient } from '../../../test/helpers/client.js';
+import { accounts, PASSWORD } from '../../../test/helpers/accounts.js';
+import { TestClient } from '../../../test/helpers/client.js';
 
-const PASSWORD = 'vivid otter pencil marble';
 let t: TestApp;
 let victim: TestClient;
 let email: string;
 
 beforeAll(async () => {
   t = await createTestApp();
-  email = `csrf.${Date.now()}@example.com`;
-  const c = new TestClient(t.app);
-  await c.api('POST', '/api/v1/signup', { email, password: PASSWORD });
-  await c.api('POST', '/api/v1/email-verification', { token: linkIn((await t.mailTo(email)).text, '/verify-email').token });
-  victim = new TestClient(t.app);
-  expect((await victim.api('POST', '/api/v1/signin', { email, password: PASSWORD })).statusCode).toBe(200);
+  const helpers = accounts(t);
+  email = await helpers.verified();
+  victim = await helpers.signedIn(email);
 });
 afterAll(() => t.close());
 
