@@ -106,7 +106,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   const clock = deps.clock ?? systemClock;
-  const sessions = createSessionService({ db: deps.db, bus: deps.bus, clock, policy: deps.sessionPolicy ?? defaultSessionPolicy(config.sessionMaxAgeDays) });
+  const sessions = createSessionService({
+    db: deps.db,
+    bus: deps.bus,
+    clock,
+    policy: deps.sessionPolicy ?? defaultSessionPolicy(config.sessionMaxAgeDays),
+    onError: (err) => deps.logger.error({ err }, 'session events subscription failed; retrying'),
+  });
   app.addHook('onClose', () => sessions.close());
   const identity = createIdentityService({
     db: deps.db,

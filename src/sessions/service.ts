@@ -57,6 +57,7 @@ export interface SessionDeps {
   clock: Clock;
   policy: SessionPolicy;
   random?: RandomSource;
+  onError?: (err: unknown) => void;
 }
 
 export type SessionService = ReturnType<typeof createSessionService>;
@@ -75,14 +76,32 @@ export function createSessionService(deps: SessionDeps) {
   const cache = new SessionCache<Cached>();
   // Invalidations sent while our subscriber connection was down are lost: forget everything.
   bus.onReconnect(() => cache.clear());
-  const subscription = bus.subscribe(SESSION_EVENTS, (message) => {
-    if (message.startsWith('u:')) cache.deleteUser(message.slice(2));
-    else if (message.startsWith('s:')) cache.delete(message.slice(2));
-  });
+  let closed = false;
+  let subscribed = false;
+  let subscription: Promise<(() => Promise<void>) | undefined>;
+  const subscribe = () => {
+    subscription = bus
+      .subscribe(SESSION_EVENTS, (message) => {
+        if (message.startsWith('u:')) cache.deleteUser(message.slice(2));
+        else if (message.startsWith('s:')) cache.delete(message.slice(2));
+      })
+      .then(
+        (unsubscribe) => {
+          subscribed = true;
+          return unsubscribe;
+        },
+        (err: unknown) => {
+          // Until subscribed nothing is cached (see authenticate), so waiting costs queries, not safety.
+          deps.onError?.(err);
+          if (!closed) setTimeout(subscribe, 1000).unref();
+          return undefined;
+        },
+      );
+  };
+  subscribe();
 
-  /** Tells every instance (this one included) to forget cached state; resolves once the message went out. */
+  /** Tells every instance (this one included) to forget cached state; resolves once the message came back from the server. */
   async function invalidate(message: string): Promise<void> {
-    await subscription;
     await bus.publish(SESSION_EVENTS, message);
   }
 
@@ -153,7 +172,8 @@ export function createSessionService(deps: SessionDeps) {
       const mark = cache.mark();
       entry = await load(tokenHash);
       if (!entry) return undefined;
-      cache.set(tokenHash, entry, mark);
+      // Cache only while subscribed: otherwise a revocation elsewhere could not reach the entry.
+      if (subscribed) cache.set(tokenHash, entry, mark);
     }
     const now = clock.now();
     if (!live(entry.session, now)) {
@@ -230,8 +250,8 @@ export function createSessionService(deps: SessionDeps) {
     list,
     cacheSize: () => cache.size,
     async close() {
-      const unsubscribe = await subscription;
-      await unsubscribe();
+      closed = true;
+      await (await subscription)?.();
     },
   };
 }

@@ -19,7 +19,7 @@ export interface EventBus {
 }
 
 export interface BusOptions {
-  /** How long publish waits for its own echo before rejecting (default 2000). */
+  /** How long publish waits for its own echo, and subscribe for the server, before rejecting (default 5000). */
   echoTimeoutMs?: number;
   /** Connection problems, handler exceptions, foreign messages on our channels: log them. */
   onError?: (err: Error) => void;
@@ -195,7 +195,7 @@ interface Pending {
 }
 
 function makeBus(kind: EventBus['kind'], opts: BusOptions, connect: (deliver: Deliver, reconnected: Reconnected) => Transport): EventBus {
-  const echoTimeoutMs = opts.echoTimeoutMs ?? 2000;
+  const echoTimeoutMs = opts.echoTimeoutMs ?? 5000;
   const onError = opts.onError ?? (() => {});
   const handlers = new Map<string, Set<(message: string) => void>>();
   const pending = new Map<string, Pending>();
