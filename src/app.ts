@@ -23,6 +23,8 @@ import type { EventBus } from './platform/events/bus.js';
 import { csrfProtection, PRE_SESSION_COOKIE } from './platform/http/csrf.js';
 import { errorHandling } from './platform/http/errors.js';
 import type { Limits } from './platform/limits/limiter.js';
+import { orgApiRoutes } from './orgs/api.js';
+import { createOrgService } from './orgs/service.js';
 import { createAccountSessions } from './sessions/account.js';
 import { sessionApiRoutes } from './sessions/api.js';
 import { SESSION_COOKIE, sessionLoading } from './sessions/http.js';
@@ -125,6 +127,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     onMailError: (err) => deps.logger.error({ err }, 'mail could not be sent'),
   });
   const account = createAccountSessions({ db: deps.db, sessions, clock });
+  const orgs = createOrgService({ db: deps.db, clock, mailer: deps.mailer, baseUrl: config.baseUrl, onMailError: (err) => deps.logger.error({ err }, 'mail could not be sent') });
 
   await securityHeaders(app, { baseUrl: config.baseUrl });
   errorHandling(app);
@@ -161,6 +164,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   identityApiRoutes(app, identity);
   sessionPageRoutes(app, account, identity);
   sessionApiRoutes(app, account, identity);
+  orgApiRoutes(app, orgs, sessions);
   if (config.dev && deps.mailer.devMailbox) devRoutes(app, deps.mailer.devMailbox);
   return app;
 }

@@ -34,6 +34,8 @@ export interface Session {
   method: string;
   authLevel: number;
   authenticatedAt: Date;
+  /** The organization this session works in (the switcher); membership is still checked on every request. */
+  activeOrgId: string | null;
 }
 
 export interface SessionUser {
@@ -69,6 +71,7 @@ export interface SessionOps {
   revoke(where: { userId: string; sessionId?: string; exceptSessionId?: string }, reason: string): Promise<number>;
   /** The user's cached state changed (e-mail verified): every instance reloads it. */
   forgetUser(userId: string): void;
+  setActiveOrg(sessionId: string, orgId: string | null): Promise<void>;
 }
 
 export function createSessionService(deps: SessionDeps) {
@@ -107,12 +110,12 @@ export function createSessionService(deps: SessionDeps) {
 
   function toSession(row: {
     id: string; user_id: string; created_at: Date; last_seen_at: Date; idle_expires_at: Date; absolute_expires_at: Date;
-    ip: string | null; user_agent: string | null; method: string; auth_level: number; authenticated_at: Date;
+    ip: string | null; user_agent: string | null; method: string; auth_level: number; authenticated_at: Date; active_org_id: string | null;
   }): Session {
     return {
       id: row.id, userId: row.user_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at, idleExpiresAt: row.idle_expires_at,
       absoluteExpiresAt: row.absolute_expires_at, ip: row.ip, userAgent: row.user_agent, method: row.method,
-      authLevel: row.auth_level, authenticatedAt: row.authenticated_at,
+      authLevel: row.auth_level, authenticatedAt: row.authenticated_at, activeOrgId: row.active_org_id,
     };
   }
 
@@ -229,6 +232,10 @@ export function createSessionService(deps: SessionDeps) {
         rotate: (sessionId, changes) => rotate(tx, queued, sessionId, changes),
         revoke: (where, reason) => revoke(tx, queued, where, reason),
         forgetUser: (userId) => void queued.push(`u:${userId}`),
+        setActiveOrg: async (sessionId, orgId) => {
+          const row = await tx.updateTable('sessions').set({ active_org_id: orgId }).where('id', '=', sessionId).returning('token_hash').executeTakeFirstOrThrow();
+          queued.push(`s:${row.token_hash}`);
+        },
       }),
     );
     for (const message of queued) await invalidate(message);

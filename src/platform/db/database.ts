@@ -21,6 +21,8 @@ export class TenancyError extends Error {}
 export interface Tenancy {
   withTenant<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
   withSystem<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** System context that also sees one person's own memberships and organizations (and nothing else of any tenant). */
+  withPerson<T>(userId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
 }
 
 export interface Database extends Tenancy {
@@ -89,11 +91,11 @@ function makeDatabase(
   setRole: boolean,
   close: () => Promise<void>,
 ): Database {
-  async function run<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  async function run<T>(orgId: string, userId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
     return runtime.transaction().execute(async (tx) => {
       if (setRole) await sql`set local role ${sql.raw(RUNTIME_ROLE)}`.execute(tx);
       // set_config(..., true) is transaction-local: a pooled connection never carries it to the next user.
-      await sql`select set_config('rampart.org_id', ${orgId}, true)`.execute(tx);
+      await sql`select set_config('rampart.org_id', ${orgId}, true), set_config('rampart.user_id', ${userId}, true)`.execute(tx);
       return fn(tx);
     });
   }
@@ -105,10 +107,14 @@ function makeDatabase(
       if (!UUID.test(orgId) || orgId === SYSTEM_ORG) {
         return Promise.reject(new TenancyError('withTenant needs an organization id (a UUID)'));
       }
-      return run(orgId, fn);
+      return run(orgId, '', fn);
     },
     withSystem(fn) {
-      return run(SYSTEM_ORG, fn);
+      return run(SYSTEM_ORG, '', fn);
+    },
+    withPerson(userId, fn) {
+      if (!UUID.test(userId)) return Promise.reject(new TenancyError('withPerson needs a user id (a UUID)'));
+      return run(SYSTEM_ORG, userId, fn);
     },
     async close() {
       if (closed) return;

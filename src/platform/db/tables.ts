@@ -8,6 +8,9 @@ export interface Tables {
   users: UsersTable;
   email_tokens: EmailTokensTable;
   sessions: SessionsTable;
+  organizations: OrganizationsTable;
+  memberships: MembershipsTable;
+  invitations: InvitationsTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -90,4 +93,36 @@ export interface SessionsTable {
   authenticated_at: Date;
   revoked_at: Date | null;
   revoked_reason: string | null;
+  active_org_id: Generated<string | null>;
+}
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  created_at: Date;
+  created_by: string;
+}
+
+export type RoleName = 'owner' | 'admin' | 'member' | 'viewer';
+
+export interface MembershipsTable {
+  org_id: string;
+  user_id: string;
+  role: RoleName;
+  invited_by: string | null;
+  created_at: Date;
+}
+
+export interface InvitationsTable {
+  id: Generated<string>;
+  org_id: string;
+  email: string;
+  role: RoleName;
+  token_hash: string;
+  invited_by: string;
+  created_at: Date;
+  expires_at: Date;
+  accepted_at: Date | null;
+  accepted_by: string | null;
+  revoked_at: Date | null;
 }

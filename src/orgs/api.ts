@@ -1,0 +1,146 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requestContext } from '../platform/http/request-context.js';
+import { noInput } from '../platform/http/schemas.js';
+import { authOf, requireUser } from '../sessions/http.js';
+import type { SessionService } from '../sessions/service.js';
+import { ROLES, type Role } from './permissions.js';
+import type { Actor, OrgService } from './service.js';
+
+const tags = ['organizations'];
+const Id = Type.String({ format: 'uuid' });
+const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
+const Name = Type.String({ minLength: 1, maxLength: 100 });
+const strict = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: false });
+const OrgParams = strict({ orgId: Id });
+const OrgJson = Type.Object({ id: Id, name: Type.String(), createdAt: Type.String({ format: 'date-time' }), role: RoleSchema, active: Type.Optional(Type.Boolean()) });
+const MemberJson = Type.Object({ userId: Id, email: Type.String(), role: RoleSchema, invitedBy: Type.Union([Id, Type.Null()]), joinedAt: Type.String({ format: 'date-time' }) });
+const InvitationJson = Type.Object({ id: Id, email: Type.String(), role: RoleSchema, invitedBy: Id, createdAt: Type.String({ format: 'date-time' }), expiresAt: Type.String({ format: 'date-time' }) });
+const NoContent = { 204: Type.Null() };
+
+const actorOf = (request: FastifyRequest): Actor => {
+  const { user } = authOf(request);
+  return { userId: user.id, email: user.email };
+};
+const iso = <T extends { createdAt?: Date; joinedAt?: Date; expiresAt?: Date }>(o: T) => ({
+  ...o,
+  ...(o.createdAt ? { createdAt: o.createdAt.toISOString() } : {}),
+  ...(o.joinedAt ? { joinedAt: o.joinedAt.toISOString() } : {}),
+  ...(o.expiresAt ? { expiresAt: o.expiresAt.toISOString() } : {}),
+});
+
+/** O1-O3 as JSON. Every route checks a permission of the matrix against the caller's current membership. */
+export function orgApiRoutes(app: FastifyInstance, orgs: OrgService, sessions: SessionService): void {
+  const opts = { preHandler: requireUser };
+
+  app.get('/api/v1/orgs', { ...opts, schema: { tags, summary: 'Your organizations', ...noInput, response: { 200: Type.Object({ orgs: Type.Array(OrgJson) }) } } }, async (request) => {
+    const active = authOf(request).session.activeOrgId;
+    return { orgs: (await orgs.listMine(authOf(request).user.id)).map((o) => ({ ...iso(o), active: o.id === active })) };
+  });
+
+  app.post<{ Body: { name: string } }>('/api/v1/orgs', { ...opts, schema: { tags, summary: 'Create an organization; you become its owner', body: strict({ name: Name }), response: { 201: OrgJson } } }, async (request, reply) => {
+    const org = await orgs.create(actorOf(request), request.body.name, requestContext(request));
+    return reply.code(201).send(iso(org));
+  });
+
+  app.get<{ Params: { orgId: string } }>('/api/v1/orgs/:orgId', { ...opts, schema: { tags, summary: 'One organization (org.read)', params: OrgParams, response: { 200: OrgJson } } }, async (request) =>
+    iso(await orgs.get(actorOf(request), request.params.orgId)),
+  );
+
+  app.patch<{ Params: { orgId: string }; Body: { name: string } }>(
+    '/api/v1/orgs/:orgId',
+    { ...opts, schema: { tags, summary: 'Rename (org.rename)', params: OrgParams, body: strict({ name: Name }), response: NoContent } },
+    async (request, reply) => {
+      await orgs.rename(actorOf(request), request.params.orgId, request.body.name, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<{ Params: { orgId: string }; Body: { confirmName: string } }>(
+    '/api/v1/orgs/:orgId',
+    { ...opts, schema: { tags, summary: 'Delete (org.delete); confirmName must equal the name', params: OrgParams, body: strict({ confirmName: Type.String({ maxLength: 100 }) }), response: NoContent } },
+    async (request, reply) => {
+      await orgs.remove(actorOf(request), request.params.orgId, request.body.confirmName, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: { orgId: string } }>(
+    '/api/v1/orgs/:orgId/switch',
+    { ...opts, schema: { tags, summary: 'Make this the active organization of your session', params: OrgParams, response: NoContent } },
+    async (request, reply) => {
+      await orgs.roleIn(authOf(request).user.id, request.params.orgId);
+      await sessions.write((_tx, s) => s.setActiveOrg(authOf(request).session.id, request.params.orgId));
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: { orgId: string } }>('/api/v1/orgs/:orgId/members', { ...opts, schema: { tags, summary: 'Members (members.read)', params: OrgParams, response: { 200: Type.Object({ members: Type.Array(MemberJson) }) } } }, async (request) => ({
+    members: (await orgs.members(actorOf(request), request.params.orgId)).map(iso),
+  }));
+
+  const MemberParams = strict({ orgId: Id, userId: Id });
+  app.patch<{ Params: { orgId: string; userId: string }; Body: { role: Role } }>(
+    '/api/v1/orgs/:orgId/members/:userId',
+    { ...opts, schema: { tags, summary: 'Change a role (members.change_role)', params: MemberParams, body: strict({ role: RoleSchema }), response: NoContent } },
+    async (request, reply) => {
+      await orgs.changeRole(actorOf(request), request.params.orgId, request.params.userId, request.body.role, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.delete<{ Params: { orgId: string; userId: string } }>(
+    '/api/v1/orgs/:orgId/members/:userId',
+    { ...opts, schema: { tags, summary: 'Remove a member (members.remove), or leave', params: MemberParams, response: NoContent } },
+    async (request, reply) => {
+      await orgs.removeMember(actorOf(request), request.params.orgId, request.params.userId, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: { orgId: string }; Body: { userId: string } }>(
+    '/api/v1/orgs/:orgId/ownership',
+    { ...opts, schema: { tags, summary: 'Hand ownership to another member (org.transfer_ownership)', params: OrgParams, body: strict({ userId: Id }), response: NoContent } },
+    async (request, reply) => {
+      await orgs.transferOwnership(actorOf(request), request.params.orgId, request.body.userId, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<{ Params: { orgId: string } }>(
+    '/api/v1/orgs/:orgId/invitations',
+    { ...opts, schema: { tags, summary: 'Pending invitations (invitations.read)', params: OrgParams, response: { 200: Type.Object({ invitations: Type.Array(InvitationJson) }) } } },
+    async (request) => ({ invitations: (await orgs.invitations(actorOf(request), request.params.orgId)).map(iso) }),
+  );
+
+  app.post<{ Params: { orgId: string }; Body: { email: string; role: Role } }>(
+    '/api/v1/orgs/:orgId/invitations',
+    {
+      ...opts,
+      schema: { tags, summary: 'Invite by e-mail (members.invite)', params: OrgParams, body: strict({ email: Type.String({ format: 'email', maxLength: 254 }), role: RoleSchema }), response: { 201: Type.Object({ id: Id }) } },
+    },
+    async (request, reply) => reply.code(201).send(await orgs.invite(actorOf(request), request.params.orgId, request.body.email, request.body.role, requestContext(request))),
+  );
+
+  const InvitationParams = strict({ orgId: Id, invitationId: Id });
+  app.delete<{ Params: { orgId: string; invitationId: string } }>(
+    '/api/v1/orgs/:orgId/invitations/:invitationId',
+    { ...opts, schema: { tags, summary: 'Revoke an invitation (invitations.revoke)', params: InvitationParams, response: NoContent } },
+    async (request, reply) => {
+      await orgs.revokeInvitation(actorOf(request), request.params.orgId, request.params.invitationId, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Params: { orgId: string; invitationId: string } }>(
+    '/api/v1/orgs/:orgId/invitations/:invitationId/resend',
+    { ...opts, schema: { tags, summary: 'Send a fresh link; the old one stops working (invitations.revoke)', params: InvitationParams, response: { 201: Type.Object({ id: Id }) } } },
+    async (request, reply) => reply.code(201).send(await orgs.resendInvitation(actorOf(request), request.params.orgId, request.params.invitationId, requestContext(request))),
+  );
+
+  app.post<{ Body: { org: string; token: string } }>(
+    '/api/v1/invitations/accept',
+    { ...opts, schema: { tags, summary: 'Accept an invitation sent to your verified address', body: strict({ org: Id, token: Type.String({ maxLength: 100 }) }), response: { 200: OrgJson } } },
+    async (request) => iso(await orgs.acceptInvitation(authOf(request).user, request.body.org, request.body.token, requestContext(request))),
+  );
+}

@@ -1,0 +1,216 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accounts, freshEmail } from '../../test/helpers/accounts.js';
+import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import type { TestClient } from '../../test/helpers/client.js';
+import { verifyChain } from '../audit/service.js';
+import { INVITATION_LIFETIME_MS } from './service.js';
+
+let t: TestApp;
+let helpers: ReturnType<typeof accounts>;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  helpers = accounts(t);
+});
+afterAll(() => t.close());
+
+async function person() {
+  const email = await helpers.verified();
+  return { email, client: await helpers.signedIn(email), id: '' };
+}
+
+async function orgOf(owner: TestClient, name = 'Acme') {
+  const res = await owner.api('POST', '/api/v1/orgs', { name });
+  expect(res.statusCode).toBe(201);
+  return res.json().id as string;
+}
+
+function inviteLink(text: string) {
+  const m = /\/invitations\/accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(text);
+  if (!m) throw new Error(`no invitation link in ${text}`);
+  return { org: m[1]!, token: m[2]! };
+}
+
+async function join(owner: TestClient, orgId: string, role: string) {
+  const member = await person();
+  expect((await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: member.email, role })).statusCode).toBe(201);
+  const link = inviteLink((await t.mailTo(member.email, /invited/)).text);
+  expect((await member.client.api('POST', '/api/v1/invitations/accept', link)).statusCode).toBe(200);
+  member.id = (await member.client.api('GET', '/api/v1/me')).json().user.id;
+  return member;
+}
+
+const orgEvents = async (orgId: string) =>
+  (await t.db.withTenant(orgId, (tx) => tx.selectFrom('audit_events').select('action').orderBy('seq').execute())).map((r) => r.action);
+
+describe('organizations (O1)', () => {
+  it('[O1] the creator becomes owner; rename; list mine; switch the active organization', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    expect((await owner.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name: 'Acme Inc' })).statusCode).toBe(204);
+    expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/switch`)).statusCode).toBe(204);
+    const list = (await owner.client.api('GET', '/api/v1/orgs')).json().orgs;
+    expect(list).toEqual([expect.objectContaining({ id: orgId, name: 'Acme Inc', role: 'owner', active: true })]);
+    expect(await orgEvents(orgId)).toEqual(['org.created', 'org.renamed']);
+  });
+
+  it('[O1] deleting needs the owner and the name typed again', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client, 'Doomed');
+    const admin = await join(owner.client, orgId, 'admin');
+    expect((await admin.client.api('DELETE', `/api/v1/orgs/${orgId}`, { confirmName: 'Doomed' })).statusCode).toBe(403);
+    const wrong = await owner.client.api('DELETE', `/api/v1/orgs/${orgId}`, { confirmName: 'doomed' });
+    expect(wrong.json().error.code).toBe('confirmation_mismatch');
+    expect((await owner.client.api('DELETE', `/api/v1/orgs/${orgId}`, { confirmName: 'Doomed' })).statusCode).toBe(204);
+    expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(404);
+    expect(await orgEvents(orgId)).toContain('org.deleted'); // the history outlives the organization
+  });
+
+  it('[O1] an organization always keeps an owner; ownership can be transferred', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const me = (await owner.client.api('GET', '/api/v1/me')).json().user.id;
+    expect((await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${me}`, { role: 'admin' })).json().error.code).toBe('last_owner');
+    expect((await owner.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${me}`)).json().error.code).toBe('last_owner');
+    const next = await join(owner.client, orgId, 'member');
+    expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/ownership`, { userId: next.id })).statusCode).toBe(204);
+    const roles = Object.fromEntries((await next.client.api('GET', `/api/v1/orgs/${orgId}/members`)).json().members.map((m: { email: string; role: string }) => [m.email, m.role]));
+    expect(roles).toEqual({ [owner.email]: 'admin', [next.email]: 'owner' });
+    expect(await orgEvents(orgId)).toContain('org.ownership_transferred');
+  });
+});
+
+describe('invitations (O3)', () => {
+  it('[O3] an invitation is bound to its address, single use, and records who joined', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const invited = await person();
+    const other = await person();
+    await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: invited.email.toUpperCase(), role: 'member' });
+    const link = inviteLink((await t.mailTo(invited.email, /invited/)).text);
+    const stolen = await other.client.api('POST', '/api/v1/invitations/accept', link);
+    expect(stolen.json().error.code).toBe('invalid_link');
+    expect((await invited.client.api('POST', '/api/v1/invitations/accept', link)).json()).toMatchObject({ id: orgId, role: 'member' });
+    expect((await invited.client.api('POST', '/api/v1/invitations/accept', link)).json().error.code).toBe('invalid_link');
+    expect((await other.client.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(404);
+    expect(await orgEvents(orgId)).toEqual(['org.created', 'member.invited', 'member.joined']);
+  });
+
+  it('[O3] accepting needs a verified address', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const email = freshEmail();
+    await helpers.signUp(email);
+    const { client } = await helpers.signIn(email);
+    await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email, role: 'viewer' });
+    const res = await client.api('POST', '/api/v1/invitations/accept', inviteLink((await t.mailTo(email, /invited/)).text));
+    expect(res.statusCode).toBe(403);
+  });
+
+  it('[O3] invitations expire after 7 days; revoked and replaced ones stop working', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const late = await person();
+    await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: late.email, role: 'member' });
+    const lateLink = inviteLink((await t.mailTo(late.email, /invited/)).text);
+    t.clock.advance(INVITATION_LIFETIME_MS + 1);
+    try {
+      expect((await late.client.api('POST', '/api/v1/invitations/accept', lateLink)).json().error.code).toBe('invalid_link');
+    } finally {
+      t.clock.advance(-(INVITATION_LIFETIME_MS + 1));
+    }
+
+    const revoked = await person();
+    const { id } = (await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: revoked.email, role: 'member' })).json();
+    const revokedLink = inviteLink((await t.mailTo(revoked.email, /invited/)).text);
+    expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}/invitations`)).json().invitations.map((i: { id: string }) => i.id)).toContain(id);
+    expect((await owner.client.api('DELETE', `/api/v1/orgs/${orgId}/invitations/${id}`)).statusCode).toBe(204);
+    expect((await revoked.client.api('POST', '/api/v1/invitations/accept', revokedLink)).json().error.code).toBe('invalid_link');
+
+    const resent = await person();
+    const first = (await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: resent.email, role: 'member' })).json();
+    const oldLink = inviteLink((await t.mailTo(resent.email, /invited/)).text);
+    expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations/${first.id}/resend`)).statusCode).toBe(201);
+    // Mail goes out after the response: wait for the second one.
+    let newLink = oldLink;
+    for (let i = 0; i < 100 && newLink.token === oldLink.token; i++) {
+      const fresh = (await t.mailbox.list(500)).filter((m) => m.to === resent.email).map((m) => inviteLink(m.text));
+      newLink = fresh.find((l) => l.token !== oldLink.token) ?? oldLink;
+      if (newLink.token === oldLink.token) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(newLink.token).not.toBe(oldLink.token);
+    expect((await resent.client.api('POST', '/api/v1/invitations/accept', oldLink)).json().error.code).toBe('invalid_link');
+    expect((await resent.client.api('POST', '/api/v1/invitations/accept', newLink)).statusCode).toBe(200);
+  });
+
+  it('[O1] an inviter cannot give a role above their own', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const admin = await join(owner.client, orgId, 'admin');
+    const res = await admin.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'owner' });
+    expect(res.statusCode).toBe(403);
+    expect((await admin.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'admin' })).statusCode).toBe(201);
+    const member = await join(owner.client, orgId, 'member');
+    expect((await member.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'viewer' })).statusCode).toBe(403);
+  });
+});
+
+describe('changes take effect on the next request (O3)', () => {
+  it('[O3] a lowered role and a removal are in force on the member\'s very next request', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const admin = await join(owner.client, orgId, 'admin');
+    expect((await admin.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name: 'Renamed by admin' })).statusCode).toBe(204);
+    expect((await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${admin.id}`, { role: 'viewer' })).statusCode).toBe(204);
+    const refused = await admin.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name: 'Again' });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.code).toBe('forbidden');
+    expect((await admin.client.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(200);
+    expect((await owner.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${admin.id}`)).statusCode).toBe(204);
+    expect((await admin.client.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(404);
+    expect(await orgEvents(orgId)).toEqual(expect.arrayContaining(['member.role_changed', 'member.removed']));
+    expect(await t.db.withTenant(orgId, (tx) => verifyChain(tx, `org:${orgId}`))).toMatchObject({ ok: true });
+  });
+
+  it('[O1] an admin cannot change or remove an owner', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const admin = await join(owner.client, orgId, 'admin');
+    const ownerId = (await owner.client.api('GET', '/api/v1/me')).json().user.id;
+    expect((await admin.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${ownerId}`, { role: 'viewer' })).statusCode).toBe(403);
+    expect((await admin.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${ownerId}`)).statusCode).toBe(403);
+    expect((await admin.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${admin.id}`)).statusCode).toBe(204); // leaving is allowed
+  });
+});
+
+describe('isolation in the database (O2)', () => {
+  it('[O2] the person context sees only that person\'s memberships and organizations', async () => {
+    const a = await person();
+    const b = await person();
+    const orgA = await orgOf(a.client, 'A');
+    await orgOf(b.client, 'B');
+    const aId = (await a.client.api('GET', '/api/v1/me')).json().user.id;
+    const seen = await t.db.withPerson(aId, async (tx) => ({
+      orgs: (await sql<{ id: string }>`select id from organizations`.execute(tx)).rows.map((r) => r.id),
+      memberships: (await sql<{ org_id: string }>`select org_id from memberships`.execute(tx)).rows.map((r) => r.org_id),
+      invitations: (await sql`select * from invitations`.execute(tx)).rows,
+    }));
+    expect(seen).toEqual({ orgs: [orgA], memberships: [orgA], invitations: [] });
+  });
+
+  it('[O2] inside one organization, a query without any org filter returns only its rows', async () => {
+    const a = await person();
+    const b = await person();
+    const orgA = await orgOf(a.client);
+    const orgB = await orgOf(b.client);
+    await a.client.api('POST', `/api/v1/orgs/${orgA}/invitations`, { email: freshEmail(), role: 'member' });
+    await b.client.api('POST', `/api/v1/orgs/${orgB}/invitations`, { email: freshEmail(), role: 'member' });
+    const rows = await t.db.withTenant(orgA, async (tx) => ({
+      orgs: (await sql<{ id: string }>`select id from organizations`.execute(tx)).rows.map((r) => r.id),
+      members: new Set((await sql<{ org_id: string }>`select org_id from memberships`.execute(tx)).rows.map((r) => r.org_id)),
+      invitations: new Set((await sql<{ org_id: string }>`select org_id from invitations`.execute(tx)).rows.map((r) => r.org_id)),
+    }));
+    expect(rows).toEqual({ orgs: [orgA], members: new Set([orgA]), invitations: new Set([orgA]) });
+  });
+});

@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import { appendAudit, orgStream } from '../audit/service.js';
+import type { Clock } from '../platform/clock.js';
+import { hashToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
+import { TenancyError, type Tenancy, type Tx } from '../platform/db/database.js';
+import { AppError, notFound } from '../platform/errors.js';
+import type { Mailer } from '../platform/mail/index.js';
+import type { RequestContext } from '../platform/request-context.js';
+import { can, RANK, type Permission, type Role } from './permissions.js';
+
+export const INVITATION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+
+export interface Actor {
+  userId: string;
+  email: string;
+}
+
+export interface Org {
+  id: string;
+  name: string;
+  createdAt: Date;
+  role: Role;
+}
+
+export interface Member {
+  userId: string;
+  email: string;
+  role: Role;
+  invitedBy: string | null;
+  joinedAt: Date;
+}
+
+export interface Invitation {
+  id: string;
+  email: string;
+  role: Role;
+  invitedBy: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+const forbidden = () => new AppError('forbidden', 403, 'Your role in this organization does not allow that.');
+const lastOwner = () => new AppError('last_owner', 409, 'An organization keeps at least one owner: make someone else an owner first.');
+
+export interface OrgDeps {
+  db: Tenancy;
+  clock: Clock;
+  mailer: Mailer;
+  baseUrl: string;
+  random?: RandomSource;
+  onMailError?: (err: unknown) => void;
+}
+
+export type OrgService = ReturnType<typeof createOrgService>;
+
+export function createOrgService(deps: OrgDeps) {
+  const { db, clock } = deps;
+  const audit = (tx: Tx, orgId: string, actor: Actor, action: string, context: RequestContext, target?: string, payload?: Record<string, unknown>) =>
+    appendAudit(tx, { stream: orgStream(orgId), action, actor: `user:${actor.userId}`, target, context, payload }, clock);
+
+  /**
+   * The caller's role in the organization, read now (never cached: a removed member or a lowered
+   * role is in force on the very next request). Not a member: 404, as if the organization did not exist.
+   */
+  async function roleIn(tx: Tx, orgId: string, userId: string): Promise<Role> {
+    const m = await tx.selectFrom('memberships').select('role').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+    if (!m) throw notFound('That organization');
+    return m.role;
+  }
+
+  /** One tenant transaction for an actor holding a permission in the organization. */
+  async function as<T>(actor: Actor, orgId: string, permission: Permission, fn: (tx: Tx, role: Role) => Promise<T>): Promise<T> {
+    return db.withTenant(orgId, async (tx) => {
+      const role = await roleIn(tx, orgId, actor.userId);
+      if (!can(role, permission)) throw forbidden();
+      return fn(tx, role);
+    }).catch((err: unknown) => {
+      // A malformed id is simply an organization that does not exist.
+      if (err instanceof TenancyError) throw notFound('That organization');
+      throw err;
+    });
+  }
+
+  async function owners(tx: Tx, orgId: string): Promise<number> {
+    const r = await tx.selectFrom('memberships').select((eb) => eb.fn.countAll<string>().as('n')).where('org_id', '=', orgId).where('role', '=', 'owner').executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async function memberRole(tx: Tx, orgId: string, userId: string): Promise<Role> {
+    const m = await tx.selectFrom('memberships').select('role').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+    if (!m) throw notFound('That member');
+    return m.role;
+  }
+
+  function sendInvitation(to: string, orgName: string, inviter: string, link: string): void {
+    deps.mailer
+      .send({
+        to,
+        subject: `You are invited to ${orgName} on Rampart`,
+        text: `${inviter} invited you to join ${orgName}.\n\nAccept here (sign in or create an account with this address first):\n\n${link}\n\nThe invitation works once and expires in 7 days.\n\n— Rampart at ${new URL(deps.baseUrl).host}`,
+      })
+      .catch((err) => deps.onMailError?.(err));
+  }
+
+  async function issueInvitation(tx: Tx, orgId: string, actor: Actor, email: string, role: Role): Promise<{ id: string; link: string; orgName: string }> {
+    const token = randomToken(deps.random);
+    const now = clock.now();
+    // One pending invitation per address: a new one replaces it.
+    await tx.updateTable('invitations').set({ revoked_at: now }).where('email', '=', email).where('accepted_at', 'is', null).where('revoked_at', 'is', null).execute();
+    const row = await tx
+      .insertInto('invitations')
+      .values({ org_id: orgId, email, role, token_hash: hashToken(token), invited_by: actor.userId, created_at: now, expires_at: new Date(now.getTime() + INVITATION_LIFETIME_MS) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const org = await tx.selectFrom('organizations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
+    const link = new URL('/invitations/accept', deps.baseUrl);
+    link.searchParams.set('org', orgId);
+    link.searchParams.set('token', token);
+    return { id: row.id, link: link.toString(), orgName: org.name };
+  }
+
+  return {
+    roleIn: (userId: string, orgId: string) => db.withTenant(orgId, (tx) => roleIn(tx, orgId, userId)),
+
+    async create(actor: Actor, name: string, context: RequestContext): Promise<Org> {
+      const id = randomUUID();
+      const now = clock.now();
+      await db.withTenant(id, async (tx) => {
+        await tx.insertInto('organizations').values({ id, name, created_at: now, created_by: actor.userId }).execute();
+        await tx.insertInto('memberships').values({ org_id: id, user_id: actor.userId, role: 'owner', created_at: now }).execute();
+        await audit(tx, id, actor, 'org.created', context, `org:${id}`, { name });
+      });
+      return { id, name, createdAt: now, role: 'owner' };
+    },
+
+    /** The caller's organizations, for the switcher: read through the caller's own memberships only. */
+    async listMine(userId: string): Promise<Org[]> {
+      const rows = await db.withPerson(userId, (tx) =>
+        tx
+          .selectFrom('memberships')
+          .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
+          .select(['organizations.id', 'organizations.name', 'organizations.created_at', 'memberships.role'])
+          .where('memberships.user_id', '=', userId)
+          .orderBy('organizations.name')
+          .execute(),
+      );
+      return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, role: r.role }));
+    },
+
+    get: (actor: Actor, orgId: string) =>
+      as(actor, orgId, 'org.read', async (tx, role) => {
+        const o = await tx.selectFrom('organizations').selectAll().where('id', '=', orgId).executeTakeFirstOrThrow();
+        return { id: o.id, name: o.name, createdAt: o.created_at, role } satisfies Org;
+      }),
+
+    rename: (actor: Actor, orgId: string, name: string, context: RequestContext) =>
+      as(actor, orgId, 'org.rename', async (tx) => {
+        const before = await tx.selectFrom('organizations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
+        await tx.updateTable('organizations').set({ name }).where('id', '=', orgId).execute();
+        await audit(tx, orgId, actor, 'org.renamed', context, `org:${orgId}`, { from: before.name, to: name });
+      }),
+
+    /** Owner only, with the name typed again as confirmation. The org stream keeps its history. */
+    remove: (actor: Actor, orgId: string, confirmName: string, context: RequestContext) =>
+      as(actor, orgId, 'org.delete', async (tx) => {
+        const org = await tx.selectFrom('organizations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
+        if (confirmName !== org.name) {
+          throw new AppError('confirmation_mismatch', 400, 'Type the organization\'s name exactly to delete it.', [{ field: 'confirmName', message: 'does not match the organization\'s name' }]);
+        }
+        await audit(tx, orgId, actor, 'org.deleted', context, `org:${orgId}`, { name: org.name });
+        await tx.deleteFrom('organizations').where('id', '=', orgId).execute();
+      }),
+
+    members: (actor: Actor, orgId: string): Promise<Member[]> =>
+      as(actor, orgId, 'members.read', async (tx) => {
+        const rows = await tx
+          .selectFrom('memberships')
+          .innerJoin('users', 'users.id', 'memberships.user_id')
+          .select(['memberships.user_id', 'users.email', 'memberships.role', 'memberships.invited_by', 'memberships.created_at'])
+          .where('memberships.org_id', '=', orgId)
+          .orderBy('users.email')
+          .execute();
+        return rows.map((r) => ({ userId: r.user_id, email: r.email, role: r.role, invitedBy: r.invited_by, joinedAt: r.created_at }));
+      }),
+
+    /** Never above the caller's own role, never on someone who outranks the caller; one owner always stays. */
+    changeRole: (actor: Actor, orgId: string, userId: string, role: Role, context: RequestContext) =>
+      as(actor, orgId, 'members.change_role', async (tx, actorRole) => {
+        const current = await memberRole(tx, orgId, userId);
+        if (RANK[role] > RANK[actorRole] || RANK[current] > RANK[actorRole]) throw forbidden();
+        if (current === role) return;
+        if (current === 'owner' && (await owners(tx, orgId)) === 1) throw lastOwner();
+        await tx.updateTable('memberships').set({ role }).where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+        await audit(tx, orgId, actor, 'member.role_changed', context, `user:${userId}`, { from: current, to: role });
+      }),
+
+    /** Members with members.remove may remove anyone they outrank or equal; anyone may leave. */
+    removeMember: async (actor: Actor, orgId: string, userId: string, context: RequestContext) => {
+      const permission: Permission = userId === actor.userId ? 'org.read' : 'members.remove';
+      return as(actor, orgId, permission, async (tx, actorRole) => {
+        const current = await memberRole(tx, orgId, userId);
+        if (RANK[current] > RANK[actorRole]) throw forbidden();
+        if (current === 'owner' && (await owners(tx, orgId)) === 1) throw lastOwner();
+        await tx.deleteFrom('memberships').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+        await audit(tx, orgId, actor, userId === actor.userId ? 'member.left' : 'member.removed', context, `user:${userId}`, { role: current });
+      });
+    },
+
+    /** The caller (an owner) makes another member owner and becomes an admin. */
+    transferOwnership: (actor: Actor, orgId: string, toUserId: string, context: RequestContext) =>
+      as(actor, orgId, 'org.transfer_ownership', async (tx) => {
+        if (toUserId === actor.userId) throw new AppError('invalid_request', 400, 'Choose another member to hand ownership to.');
+        await memberRole(tx, orgId, toUserId);
+        await tx.updateTable('memberships').set({ role: 'owner' }).where('org_id', '=', orgId).where('user_id', '=', toUserId).execute();
+        await tx.updateTable('memberships').set({ role: 'admin' }).where('org_id', '=', orgId).where('user_id', '=', actor.userId).execute();
+        await audit(tx, orgId, actor, 'org.ownership_transferred', context, `user:${toUserId}`);
+      }),
+
+    /** O3: bound to an address, single use, 7 days, with a role no higher than the inviter's. */
+    invite: async (actor: Actor, orgId: string, emailInput: string, role: Role, context: RequestContext): Promise<{ id: string }> => {
+      const email = emailInput.trim().toLowerCase();
+      const sent = await as(actor, orgId, 'members.invite', async (tx, actorRole) => {
+        if (RANK[role] > RANK[actorRole]) throw forbidden();
+        const existing = await tx
+          .selectFrom('memberships')
+          .innerJoin('users', 'users.id', 'memberships.user_id')
+          .select('users.id')
+          .where('memberships.org_id', '=', orgId)
+          .where('users.email', '=', email)
+          .executeTakeFirst();
+        if (existing) throw new AppError('already_member', 409, 'That person is already a member.', [{ field: 'email', message: 'is already a member' }]);
+        const issued = await issueInvitation(tx, orgId, actor, email, role);
+        await audit(tx, orgId, actor, 'member.invited', context, `invitation:${issued.id}`, { email, role });
+        return issued;
+      });
+      sendInvitation(email, sent.orgName, actor.email, sent.link);
+      return { id: sent.id };
+    },
+
+    invitations: (actor: Actor, orgId: string): Promise<Invitation[]> =>
+      as(actor, orgId, 'invitations.read', async (tx) => {
+        const rows = await tx
+          .selectFrom('invitations')
+          .selectAll()
+          .where('org_id', '=', orgId)
+          .where('accepted_at', 'is', null)
+          .where('revoked_at', 'is', null)
+          .where('expires_at', '>', clock.now())
+          .orderBy('created_at', 'desc')
+          .execute();
+        return rows.map((r) => ({ id: r.id, email: r.email, role: r.role, invitedBy: r.invited_by, createdAt: r.created_at, expiresAt: r.expires_at }));
+      }),
+
+    revokeInvitation: (actor: Actor, orgId: string, invitationId: string, context: RequestContext) =>
+      as(actor, orgId, 'invitations.revoke', async (tx) => {
+        const r = await tx.updateTable('invitations').set({ revoked_at: clock.now() }).where('id', '=', invitationId).where('org_id', '=', orgId).where('accepted_at', 'is', null).where('revoked_at', 'is', null).returning('email').executeTakeFirst();
+        if (!r) throw notFound('That invitation');
+        await audit(tx, orgId, actor, 'member.invitation_revoked', context, `invitation:${invitationId}`, { email: r.email });
+      }),
+
+    /** A fresh link (the old one stops working) for a pending invitation. */
+    resendInvitation: async (actor: Actor, orgId: string, invitationId: string, context: RequestContext): Promise<{ id: string }> => {
+      const sent = await as(actor, orgId, 'invitations.revoke', async (tx, actorRole) => {
+        const inv = await tx.selectFrom('invitations').selectAll().where('id', '=', invitationId).where('org_id', '=', orgId).where('accepted_at', 'is', null).where('revoked_at', 'is', null).executeTakeFirst();
+        if (!inv) throw notFound('That invitation');
+        if (RANK[inv.role] > RANK[actorRole]) throw forbidden();
+        const issued = await issueInvitation(tx, orgId, actor, inv.email, inv.role);
+        await audit(tx, orgId, actor, 'member.invitation_resent', context, `invitation:${issued.id}`, { email: inv.email, replaces: invitationId });
+        return { ...issued, email: inv.email };
+      });
+      sendInvitation(sent.email, sent.orgName, actor.email, sent.link);
+      return { id: sent.id };
+    },
+
+    /** Needs a signed-in account whose verified address is the invited one. */
+    async acceptInvitation(user: { id: string; email: string; emailVerified: boolean }, orgId: string, token: string, context: RequestContext): Promise<Org> {
+      const invalid = () => new AppError('invalid_link', 400, 'This invitation is invalid, expired, already used, or for another address.');
+      if (!user.emailVerified) throw new AppError('email_unverified', 403, 'Confirm your e-mail address first.');
+      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw invalid();
+      return db
+        .withTenant(orgId, async (tx) => {
+          const inv = await tx.selectFrom('invitations').selectAll().where('token_hash', '=', hashToken(token)).where('org_id', '=', orgId).forUpdate().executeTakeFirst();
+          if (!inv || inv.accepted_at || inv.revoked_at || inv.expires_at <= clock.now() || inv.email !== user.email) throw invalid();
+          const now = clock.now();
+          await tx.updateTable('invitations').set({ accepted_at: now, accepted_by: user.id }).where('id', '=', inv.id).execute();
+          await tx
+            .insertInto('memberships')
+            .values({ org_id: orgId, user_id: user.id, role: inv.role, invited_by: inv.invited_by, created_at: now })
+            .onConflict((oc) => oc.columns(['org_id', 'user_id']).doNothing())
+            .execute();
+          await appendAudit(tx, { stream: orgStream(orgId), action: 'member.joined', actor: `user:${user.id}`, target: `invitation:${inv.id}`, context, payload: { role: inv.role } }, clock);
+          const org = await tx.selectFrom('organizations').selectAll().where('id', '=', orgId).executeTakeFirstOrThrow();
+          return { id: org.id, name: org.name, createdAt: org.created_at, role: inv.role };
+        })
+        .catch((err: unknown) => {
+          if (err instanceof TenancyError) throw invalid();
+          throw err;
+        });
+    },
+  };
+}

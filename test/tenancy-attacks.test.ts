@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accounts, freshEmail } from './helpers/accounts.js';
+import { createTestApp, type TestApp } from './helpers/app.js';
+import type { TestClient } from './helpers/client.js';
+
+/**
+ * O2 attack suite. Every route that takes the id of something an organization owns is listed here
+ * with a valid request; a member of org A (the strongest role, owner) aims each one at org B's ids.
+ * Every attempt must answer 404 not_found, exactly like a missing id, and change nothing of B's.
+ * The routes come from the app's own route table: a new route with an id parameter and no case
+ * here fails the suite.
+ */
+
+interface World {
+  orgA: string;
+  orgB: string;
+  memberOfB: string;
+  invitationOfB: string;
+  ownerOfB: string;
+}
+
+type Case = { body?: (w: World) => unknown };
+
+const ORG_ROUTES: Record<string, Case> = {
+  'GET /api/v1/orgs/:orgId': {},
+  'PATCH /api/v1/orgs/:orgId': { body: () => ({ name: 'pwned' }) },
+  'DELETE /api/v1/orgs/:orgId': { body: () => ({ confirmName: 'B' }) },
+  'POST /api/v1/orgs/:orgId/switch': {},
+  'GET /api/v1/orgs/:orgId/members': {},
+  'PATCH /api/v1/orgs/:orgId/members/:userId': { body: () => ({ role: 'viewer' }) },
+  'DELETE /api/v1/orgs/:orgId/members/:userId': {},
+  'POST /api/v1/orgs/:orgId/ownership': { body: (w) => ({ userId: w.memberOfB }) },
+  'GET /api/v1/orgs/:orgId/invitations': {},
+  'POST /api/v1/orgs/:orgId/invitations': { body: () => ({ email: freshEmail(), role: 'owner' }) },
+  'DELETE /api/v1/orgs/:orgId/invitations/:invitationId': {},
+  'POST /api/v1/orgs/:orgId/invitations/:invitationId/resend': {},
+};
+
+/** Routes with an id that no organization owns, and why they are not in the attack table. */
+const NOT_ORG_OWNED: Record<string, string> = {
+  'DELETE /api/v1/sessions/:id': "a person's own session (the [S4] suite tries another person's ids)",
+  'POST /account/sessions/:id/revoke': "a person's own session (same service as above)",
+  'GET /dev/mailbox/:id': 'dev mode only; the instance-wide dev mailbox',
+  'GET /static/*': 'static files',
+  'HEAD /static/*': 'static files',
+  'GET /static/pico/*': 'static files',
+  'HEAD /static/pico/*': 'static files',
+};
+
+let t: TestApp;
+let world: World;
+let attacker: TestClient;
+let victim: TestClient;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const helpers = accounts(t);
+  attacker = await helpers.signedIn(await helpers.verified());
+  const victimEmail = await helpers.verified();
+  victim = await helpers.signedIn(victimEmail);
+  const orgA = (await attacker.api('POST', '/api/v1/orgs', { name: 'A' })).json().id;
+  const orgB = (await victim.api('POST', '/api/v1/orgs', { name: 'B' })).json().id;
+  const memberEmail = await helpers.verified();
+  const member = await helpers.signedIn(memberEmail);
+  await victim.api('POST', `/api/v1/orgs/${orgB}/invitations`, { email: memberEmail, role: 'member' });
+  const mail = await t.mailTo(memberEmail, /invited/);
+  const [, org, token] = /accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(mail.text)!;
+  await member.api('POST', '/api/v1/invitations/accept', { org, token });
+  const invitationOfB = (await victim.api('POST', `/api/v1/orgs/${orgB}/invitations`, { email: freshEmail(), role: 'viewer' })).json().id;
+  world = {
+    orgA,
+    orgB,
+    memberOfB: (await member.api('GET', '/api/v1/me')).json().user.id,
+    ownerOfB: (await victim.api('GET', '/api/v1/me')).json().user.id,
+    invitationOfB,
+  };
+});
+afterAll(() => t.close());
+
+/** Everything of B's an attack could change, read as B's owner sees it and straight from the database. */
+async function snapshotOfB(): Promise<string> {
+  const rows = await t.db.withTenant(world.orgB, async (tx) => ({
+    org: await tx.selectFrom('organizations').selectAll().execute(),
+    members: await tx.selectFrom('memberships').selectAll().orderBy('user_id').execute(),
+    invitations: await tx.selectFrom('invitations').selectAll().orderBy('id').execute(),
+    audit: await tx.selectFrom('audit_heads').selectAll().execute(),
+  }));
+  return JSON.stringify(rows);
+}
+
+function fill(route: string, w: World, own: boolean): string {
+  const [, path] = route.split(' ') as [string, string];
+  return path
+    .replace(':orgId', own ? w.orgA : w.orgB)
+    .replace(':userId', w.memberOfB)
+    .replace(':invitationId', w.invitationOfB);
+}
+
+describe('cross-tenant attacks (O2)', () => {
+  it('[O2] every route with an id parameter has an attack case or a stated reason', () => {
+    const withIds = [...new Set(t.app.routeTable.filter((r) => r.url.includes(':') || r.url.includes('*')).map((r) => `${r.method} ${r.url}`))];
+    expect(withIds.length).toBeGreaterThan(5);
+    const uncovered = withIds.filter((r) => !(r in ORG_ROUTES) && !(r in NOT_ORG_OWNED) && !r.startsWith('HEAD '));
+    expect(uncovered, 'routes with ids but no attack case').toEqual([]);
+    const stale = Object.keys(ORG_ROUTES).filter((r) => !withIds.includes(r));
+    expect(stale, 'cases for routes that no longer exist').toEqual([]);
+  });
+
+  for (const [route, c] of Object.entries(ORG_ROUTES)) {
+    const [method] = route.split(' ') as [string];
+    it(`[O2] ${route}: org A's owner gets 404 for org B's ids, and B is unchanged`, async () => {
+      const before = await snapshotOfB();
+      const targets = route.includes(':userId') || route.includes(':invitationId') ? [true, false] : [false];
+      for (const own of targets) {
+        // own = A's organization in the path with B's object ids; otherwise B's organization outright.
+        const res = await attacker.api(method, fill(route, world, own), c.body?.(world));
+        expect(res.statusCode, `${route} (${own ? "A's org, B's object" : "B's org"})`).toBe(404);
+        expect(res.json().error.code).toBe('not_found');
+      }
+      expect(await snapshotOfB()).toBe(before);
+    });
+  }
+
+  it('[O2] a missing id answers exactly like another tenant\'s id', async () => {
+    const missing = await attacker.api('GET', '/api/v1/orgs/00000000-0000-4000-8000-000000000001');
+    const foreign = await attacker.api('GET', `/api/v1/orgs/${world.orgB}`);
+    expect({ status: missing.statusCode, code: missing.json().error.code, message: missing.json().error.message }).toEqual({
+      status: foreign.statusCode,
+      code: foreign.json().error.code,
+      message: foreign.json().error.message,
+    });
+  });
+
+  it('[O2] the victim still sees their own organization intact', async () => {
+    expect((await victim.api('GET', `/api/v1/orgs/${world.orgB}`)).json()).toMatchObject({ name: 'B', role: 'owner' });
+    expect((await victim.api('GET', `/api/v1/orgs/${world.orgB}/members`)).json().members).toHaveLength(2);
+  });
+});
