@@ -23,7 +23,9 @@ import type { EventBus } from './platform/events/bus.js';
 import { csrfProtection, PRE_SESSION_COOKIE } from './platform/http/csrf.js';
 import { errorHandling } from './platform/http/errors.js';
 import type { Limits } from './platform/limits/limiter.js';
+import { createApiKeyService } from './orgs/api-keys.js';
 import { orgApiRoutes } from './orgs/api.js';
+import { apiKeyLoading } from './orgs/http.js';
 import { createOrgService } from './orgs/service.js';
 import { createAccountSessions } from './sessions/account.js';
 import { sessionApiRoutes } from './sessions/api.js';
@@ -128,6 +130,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   const account = createAccountSessions({ db: deps.db, sessions, clock });
   const orgs = createOrgService({ db: deps.db, clock, mailer: deps.mailer, baseUrl: config.baseUrl, onMailError: (err) => deps.logger.error({ err }, 'mail could not be sent') });
+  const apiKeys = createApiKeyService({ db: deps.db, clock, orgs });
 
   await securityHeaders(app, { baseUrl: config.baseUrl });
   errorHandling(app);
@@ -141,6 +144,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   await app.register(cookie);
   sessionLoading(app, sessions);
+  apiKeyLoading(app, apiKeys, deps.limits);
   csrfProtection(app, {
     key: Buffer.from(hkdfSync('sha256', deps.keyring.key(deps.keyring.current), Buffer.alloc(0), 'rampart csrf v1', 32)),
     baseUrl: config.baseUrl,
@@ -164,7 +168,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   identityApiRoutes(app, identity);
   sessionPageRoutes(app, account, identity);
   sessionApiRoutes(app, account, identity);
-  orgApiRoutes(app, orgs, sessions);
+  orgApiRoutes(app, orgs, sessions, apiKeys);
   if (config.dev && deps.mailer.devMailbox) devRoutes(app, deps.mailer.devMailbox);
   return app;
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts, freshEmail } from './helpers/accounts.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import type { TestClient } from './helpers/client.js';
+import { PERMISSIONS } from '../src/orgs/permissions.js';
 
 /**
  * O2 attack suite. Every route that takes the id of something an organization owns is listed here
@@ -17,15 +18,17 @@ interface World {
   memberOfB: string;
   invitationOfB: string;
   ownerOfB: string;
+  keyOfB: string;
 }
 
-type Case = { body?: (w: World) => unknown };
+/** personOnly: API keys may not call the route at all (401 before any id is looked at). */
+type Case = { body?: (w: World) => unknown; personOnly?: boolean };
 
 const ORG_ROUTES: Record<string, Case> = {
   'GET /api/v1/orgs/:orgId': {},
   'PATCH /api/v1/orgs/:orgId': { body: () => ({ name: 'pwned' }) },
   'DELETE /api/v1/orgs/:orgId': { body: () => ({ confirmName: 'B' }) },
-  'POST /api/v1/orgs/:orgId/switch': {},
+  'POST /api/v1/orgs/:orgId/switch': { personOnly: true },
   'GET /api/v1/orgs/:orgId/members': {},
   'PATCH /api/v1/orgs/:orgId/members/:userId': { body: () => ({ role: 'viewer' }) },
   'DELETE /api/v1/orgs/:orgId/members/:userId': {},
@@ -34,6 +37,9 @@ const ORG_ROUTES: Record<string, Case> = {
   'POST /api/v1/orgs/:orgId/invitations': { body: () => ({ email: freshEmail(), role: 'owner' }) },
   'DELETE /api/v1/orgs/:orgId/invitations/:invitationId': {},
   'POST /api/v1/orgs/:orgId/invitations/:invitationId/resend': {},
+  'GET /api/v1/orgs/:orgId/api-keys': {},
+  'POST /api/v1/orgs/:orgId/api-keys': { body: () => ({ name: 'pwned', scopes: ['org.read'], expiresInDays: 1 }) },
+  'DELETE /api/v1/orgs/:orgId/api-keys/:keyId': {},
 };
 
 /** Routes with an id that no organization owns, and why they are not in the attack table. */
@@ -51,6 +57,8 @@ let t: TestApp;
 let world: World;
 let attacker: TestClient;
 let victim: TestClient;
+/** A's API key with every scope its owner could grant. */
+let attackerKey: string;
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -67,12 +75,15 @@ beforeAll(async () => {
   const [, org, token] = /accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(mail.text)!;
   await member.api('POST', '/api/v1/invitations/accept', { org, token });
   const invitationOfB = (await victim.api('POST', `/api/v1/orgs/${orgB}/invitations`, { email: freshEmail(), role: 'viewer' })).json().id;
+  const keyOfB = (await victim.api('POST', `/api/v1/orgs/${orgB}/api-keys`, { name: 'B', scopes: ['org.read'], expiresInDays: 30 })).json().info.id;
+  attackerKey = (await attacker.api('POST', `/api/v1/orgs/${orgA}/api-keys`, { name: 'A', scopes: Object.keys(PERMISSIONS), expiresInDays: 30 })).json().key;
   world = {
     orgA,
     orgB,
     memberOfB: (await member.api('GET', '/api/v1/me')).json().user.id,
     ownerOfB: (await victim.api('GET', '/api/v1/me')).json().user.id,
     invitationOfB,
+    keyOfB,
   };
 });
 afterAll(() => t.close());
@@ -83,6 +94,7 @@ async function snapshotOfB(): Promise<string> {
     org: await tx.selectFrom('organizations').selectAll().execute(),
     members: await tx.selectFrom('memberships').selectAll().orderBy('user_id').execute(),
     invitations: await tx.selectFrom('invitations').selectAll().orderBy('id').execute(),
+    keys: await tx.selectFrom('api_keys').selectAll().orderBy('id').execute(),
     audit: await tx.selectFrom('audit_heads').selectAll().execute(),
   }));
   return JSON.stringify(rows);
@@ -93,7 +105,8 @@ function fill(route: string, w: World, own: boolean): string {
   return path
     .replace(':orgId', own ? w.orgA : w.orgB)
     .replace(':userId', w.memberOfB)
-    .replace(':invitationId', w.invitationOfB);
+    .replace(':invitationId', w.invitationOfB)
+    .replace(':keyId', w.keyOfB);
 }
 
 describe('cross-tenant attacks (O2)', () => {
@@ -108,14 +121,18 @@ describe('cross-tenant attacks (O2)', () => {
 
   for (const [route, c] of Object.entries(ORG_ROUTES)) {
     const [method] = route.split(' ') as [string];
-    it(`[O2] ${route}: org A's owner gets 404 for org B's ids, and B is unchanged`, async () => {
+    it(`[O2] ${route}: org A's owner and org A's API key get 404 for org B's ids, and B is unchanged`, async () => {
       const before = await snapshotOfB();
-      const targets = route.includes(':userId') || route.includes(':invitationId') ? [true, false] : [false];
+      const targets = /:(userId|invitationId|keyId)/.test(route) ? [true, false] : [false];
       for (const own of targets) {
         // own = A's organization in the path with B's object ids; otherwise B's organization outright.
-        const res = await attacker.api(method, fill(route, world, own), c.body?.(world));
-        expect(res.statusCode, `${route} (${own ? "A's org, B's object" : "B's org"})`).toBe(404);
+        const url = fill(route, world, own);
+        const where = `${route} (${own ? "A's org, B's object" : "B's org"})`;
+        const res = await attacker.api(method, url, c.body?.(world));
+        expect(res.statusCode, `session: ${where}`).toBe(404);
         expect(res.json().error.code).toBe('not_found');
+        const byKey = await t.app.inject({ method: method as 'GET', url, payload: c.body?.(world) as object, headers: { authorization: `Bearer ${attackerKey}` } });
+        expect(byKey.statusCode, `API key: ${where}`).toBe(c.personOnly ? 401 : 404);
       }
       expect(await snapshotOfB()).toBe(before);
     });

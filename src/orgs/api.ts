@@ -5,6 +5,9 @@ import { noInput } from '../platform/http/schemas.js';
 import { authOf, requireUser } from '../sessions/http.js';
 import type { SessionService } from '../sessions/service.js';
 import { ROLES, type Role } from './permissions.js';
+import type { ApiKeyService } from './api-keys.js';
+import { requireUserOrKey } from './http.js';
+import { PERMISSIONS, type Permission } from './permissions.js';
 import type { Actor, OrgService } from './service.js';
 
 const tags = ['organizations'];
@@ -19,8 +22,13 @@ const InvitationJson = Type.Object({ id: Id, email: Type.String(), role: RoleSch
 const NoContent = { 204: Type.Null() };
 
 const actorOf = (request: FastifyRequest): Actor => {
+  if (request.apiKey) return request.apiKey;
   const { user } = authOf(request);
-  return { userId: user.id, email: user.email };
+  return { kind: 'user', userId: user.id, email: user.email };
+};
+const personOf = (request: FastifyRequest) => {
+  const { user } = authOf(request);
+  return { kind: 'user' as const, userId: user.id, email: user.email };
 };
 const iso = <T extends { createdAt?: Date; joinedAt?: Date; expiresAt?: Date }>(o: T) => ({
   ...o,
@@ -30,16 +38,19 @@ const iso = <T extends { createdAt?: Date; joinedAt?: Date; expiresAt?: Date }>(
 });
 
 /** O1-O3 as JSON. Every route checks a permission of the matrix against the caller's current membership. */
-export function orgApiRoutes(app: FastifyInstance, orgs: OrgService, sessions: SessionService): void {
-  const opts = { preHandler: requireUser };
+export function orgApiRoutes(app: FastifyInstance, orgs: OrgService, sessions: SessionService, keys: ApiKeyService): void {
+  /** Routes a person or an organization API key may call. */
+  const opts = { preHandler: requireUserOrKey };
+  /** Routes about the person themselves (their organizations, their session): no API key. */
+  const personOnly = { preHandler: requireUser };
 
-  app.get('/api/v1/orgs', { ...opts, schema: { tags, summary: 'Your organizations', ...noInput, response: { 200: Type.Object({ orgs: Type.Array(OrgJson) }) } } }, async (request) => {
+  app.get('/api/v1/orgs', { ...personOnly, schema: { tags, summary: 'Your organizations', ...noInput, response: { 200: Type.Object({ orgs: Type.Array(OrgJson) }) } } }, async (request) => {
     const active = authOf(request).session.activeOrgId;
     return { orgs: (await orgs.listMine(authOf(request).user.id)).map((o) => ({ ...iso(o), active: o.id === active })) };
   });
 
-  app.post<{ Body: { name: string } }>('/api/v1/orgs', { ...opts, schema: { tags, summary: 'Create an organization; you become its owner', body: strict({ name: Name }), response: { 201: OrgJson } } }, async (request, reply) => {
-    const org = await orgs.create(actorOf(request), request.body.name, requestContext(request));
+  app.post<{ Body: { name: string } }>('/api/v1/orgs', { ...personOnly, schema: { tags, summary: 'Create an organization; you become its owner', body: strict({ name: Name }), response: { 201: OrgJson } } }, async (request, reply) => {
+    const org = await orgs.create(personOf(request), request.body.name, requestContext(request));
     return reply.code(201).send(iso(org));
   });
 
@@ -67,7 +78,7 @@ export function orgApiRoutes(app: FastifyInstance, orgs: OrgService, sessions: S
 
   app.post<{ Params: { orgId: string } }>(
     '/api/v1/orgs/:orgId/switch',
-    { ...opts, schema: { tags, summary: 'Make this the active organization of your session', params: OrgParams, response: NoContent } },
+    { ...personOnly, schema: { tags, summary: 'Make this the active organization of your session', params: OrgParams, response: NoContent } },
     async (request, reply) => {
       await orgs.roleIn(authOf(request).user.id, request.params.orgId);
       await sessions.write((_tx, s) => s.setActiveOrg(authOf(request).session.id, request.params.orgId));
@@ -140,7 +151,54 @@ export function orgApiRoutes(app: FastifyInstance, orgs: OrgService, sessions: S
 
   app.post<{ Body: { org: string; token: string } }>(
     '/api/v1/invitations/accept',
-    { ...opts, schema: { tags, summary: 'Accept an invitation sent to your verified address', body: strict({ org: Id, token: Type.String({ maxLength: 100 }) }), response: { 200: OrgJson } } },
+    { ...personOnly, schema: { tags, summary: 'Accept an invitation sent to your verified address', body: strict({ org: Id, token: Type.String({ maxLength: 100 }) }), response: { 200: OrgJson } } },
     async (request) => iso(await orgs.acceptInvitation(authOf(request).user, request.body.org, request.body.token, requestContext(request))),
+  );
+
+  const KeyJson = Type.Object({
+    id: Type.String(),
+    prefix: Type.String(),
+    name: Type.String(),
+    scopes: Type.Array(Type.String()),
+    createdBy: Id,
+    createdAt: Type.String({ format: 'date-time' }),
+    expiresAt: Type.String({ format: 'date-time' }),
+    lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    lastUsedIp: Type.Union([Type.String(), Type.Null()]),
+  });
+  const keyJson = (k: Awaited<ReturnType<ApiKeyService['list']>>[number]) => ({ ...k, createdAt: k.createdAt.toISOString(), expiresAt: k.expiresAt.toISOString(), lastUsedAt: k.lastUsedAt?.toISOString() ?? null });
+  const Scope = Type.Union((Object.keys(PERMISSIONS) as Permission[]).map((p) => Type.Literal(p)));
+
+  app.get<{ Params: { orgId: string } }>(
+    '/api/v1/orgs/:orgId/api-keys',
+    { ...opts, schema: { tags, summary: 'API keys: prefix, scopes, last use (api_keys.read)', params: OrgParams, response: { 200: Type.Object({ keys: Type.Array(KeyJson) }) } } },
+    async (request) => ({ keys: (await keys.list(actorOf(request), request.params.orgId)).map(keyJson) }),
+  );
+
+  app.post<{ Params: { orgId: string }; Body: { name: string; scopes: Permission[]; expiresInDays: number } }>(
+    '/api/v1/orgs/:orgId/api-keys',
+    {
+      ...opts,
+      schema: {
+        tags,
+        summary: 'Create an API key (api_keys.create); the key is in this response only',
+        params: OrgParams,
+        body: strict({ name: Name, scopes: Type.Array(Scope, { minItems: 1, uniqueItems: true }), expiresInDays: Type.Integer({ minimum: 1, maximum: 366 }) }),
+        response: { 201: Type.Object({ key: Type.String(), info: KeyJson }) },
+      },
+    },
+    async (request, reply) => {
+      const created = await keys.create(actorOf(request), request.params.orgId, request.body, requestContext(request));
+      return reply.code(201).send({ key: created.key, info: keyJson(created.info) });
+    },
+  );
+
+  app.delete<{ Params: { orgId: string; keyId: string } }>(
+    '/api/v1/orgs/:orgId/api-keys/:keyId',
+    { ...opts, schema: { tags, summary: 'Revoke an API key (api_keys.revoke)', params: strict({ orgId: Id, keyId: Type.String({ pattern: '^[a-z0-9]{16}$' }) }), response: NoContent } },
+    async (request, reply) => {
+      await keys.revoke(actorOf(request), request.params.orgId, request.params.keyId, requestContext(request));
+      return reply.code(204).send();
+    },
   );
 }

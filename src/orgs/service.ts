@@ -10,10 +10,17 @@ import { can, RANK, type Permission, type Role } from './permissions.js';
 
 export const INVITATION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 
-export interface Actor {
-  userId: string;
-  email: string;
-}
+/** Who acts: a signed-in person, or an organization API key with exactly its scopes (O6). */
+export type Actor =
+  | { kind: 'user'; userId: string; email: string }
+  | { kind: 'key'; keyId: string; orgId: string; scopes: ReadonlySet<Permission>; createdBy: string };
+
+/** How an actor appears in the audit log. */
+export const actorRef = (a: Actor) => (a.kind === 'user' ? `user:${a.userId}` : `apikey:${a.keyId}`);
+/** The person answerable for an action (a key answers through the person who created it). */
+const personOf = (a: Actor) => (a.kind === 'user' ? a.userId : a.createdBy);
+/** Keys rank as members when roles are compared: they never hand out or touch more than that. */
+const KEY_ROLE: Role = 'member';
 
 export interface Org {
   id: string;
@@ -56,7 +63,7 @@ export type OrgService = ReturnType<typeof createOrgService>;
 export function createOrgService(deps: OrgDeps) {
   const { db, clock } = deps;
   const audit = (tx: Tx, orgId: string, actor: Actor, action: string, context: RequestContext, target?: string, payload?: Record<string, unknown>) =>
-    appendAudit(tx, { stream: orgStream(orgId), action, actor: `user:${actor.userId}`, target, context, payload }, clock);
+    appendAudit(tx, { stream: orgStream(orgId), action, actor: actorRef(actor), target, context, payload }, clock);
 
   /**
    * The caller's role in the organization, read now (never cached: a removed member or a lowered
@@ -68,9 +75,17 @@ export function createOrgService(deps: OrgDeps) {
     return m.role;
   }
 
-  /** One tenant transaction for an actor holding a permission in the organization. */
+  /**
+   * One tenant transaction for an actor holding a permission in the organization. A key of another
+   * organization, like a person who is not a member, gets 404.
+   */
   async function as<T>(actor: Actor, orgId: string, permission: Permission, fn: (tx: Tx, role: Role) => Promise<T>): Promise<T> {
     return db.withTenant(orgId, async (tx) => {
+      if (actor.kind === 'key') {
+        if (actor.orgId !== orgId) throw notFound('That organization');
+        if (!actor.scopes.has(permission)) throw forbidden();
+        return fn(tx, KEY_ROLE);
+      }
       const role = await roleIn(tx, orgId, actor.userId);
       if (!can(role, permission)) throw forbidden();
       return fn(tx, role);
@@ -109,7 +124,7 @@ export function createOrgService(deps: OrgDeps) {
     await tx.updateTable('invitations').set({ revoked_at: now }).where('email', '=', email).where('accepted_at', 'is', null).where('revoked_at', 'is', null).execute();
     const row = await tx
       .insertInto('invitations')
-      .values({ org_id: orgId, email, role, token_hash: hashToken(token), invited_by: actor.userId, created_at: now, expires_at: new Date(now.getTime() + INVITATION_LIFETIME_MS) })
+      .values({ org_id: orgId, email, role, token_hash: hashToken(token), invited_by: personOf(actor), created_at: now, expires_at: new Date(now.getTime() + INVITATION_LIFETIME_MS) })
       .returning('id')
       .executeTakeFirstOrThrow();
     const org = await tx.selectFrom('organizations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
@@ -122,7 +137,9 @@ export function createOrgService(deps: OrgDeps) {
   return {
     roleIn: (userId: string, orgId: string) => db.withTenant(orgId, (tx) => roleIn(tx, orgId, userId)),
 
-    async create(actor: Actor, name: string, context: RequestContext): Promise<Org> {
+    withPermission: as,
+
+    async create(actor: Extract<Actor, { kind: 'user' }>, name: string, context: RequestContext): Promise<Org> {
       const id = randomUUID();
       const now = clock.now();
       await db.withTenant(id, async (tx) => {
@@ -196,19 +213,21 @@ export function createOrgService(deps: OrgDeps) {
 
     /** Members with members.remove may remove anyone they outrank or equal; anyone may leave. */
     removeMember: async (actor: Actor, orgId: string, userId: string, context: RequestContext) => {
-      const permission: Permission = userId === actor.userId ? 'org.read' : 'members.remove';
+      const leaving = actor.kind === 'user' && userId === actor.userId;
+      const permission: Permission = leaving ? 'org.read' : 'members.remove';
       return as(actor, orgId, permission, async (tx, actorRole) => {
         const current = await memberRole(tx, orgId, userId);
         if (RANK[current] > RANK[actorRole]) throw forbidden();
         if (current === 'owner' && (await owners(tx, orgId)) === 1) throw lastOwner();
         await tx.deleteFrom('memberships').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
-        await audit(tx, orgId, actor, userId === actor.userId ? 'member.left' : 'member.removed', context, `user:${userId}`, { role: current });
+        await audit(tx, orgId, actor, leaving ? 'member.left' : 'member.removed', context, `user:${userId}`, { role: current });
       });
     },
 
     /** The caller (an owner) makes another member owner and becomes an admin. */
     transferOwnership: (actor: Actor, orgId: string, toUserId: string, context: RequestContext) =>
       as(actor, orgId, 'org.transfer_ownership', async (tx) => {
+        if (actor.kind !== 'user') throw forbidden(); // ownership moves between people only
         if (toUserId === actor.userId) throw new AppError('invalid_request', 400, 'Choose another member to hand ownership to.');
         await memberRole(tx, orgId, toUserId);
         await tx.updateTable('memberships').set({ role: 'owner' }).where('org_id', '=', orgId).where('user_id', '=', toUserId).execute();
@@ -233,7 +252,7 @@ export function createOrgService(deps: OrgDeps) {
         await audit(tx, orgId, actor, 'member.invited', context, `invitation:${issued.id}`, { email, role });
         return issued;
       });
-      sendInvitation(email, sent.orgName, actor.email, sent.link);
+      sendInvitation(email, sent.orgName, actor.kind === 'user' ? actor.email : 'An administrator', sent.link);
       return { id: sent.id };
     },
 
@@ -268,7 +287,7 @@ export function createOrgService(deps: OrgDeps) {
         await audit(tx, orgId, actor, 'member.invitation_resent', context, `invitation:${issued.id}`, { email: inv.email, replaces: invitationId });
         return { ...issued, email: inv.email };
       });
-      sendInvitation(sent.email, sent.orgName, actor.email, sent.link);
+      sendInvitation(sent.email, sent.orgName, actor.kind === 'user' ? actor.email : 'An administrator', sent.link);
       return { id: sent.id };
     },
 

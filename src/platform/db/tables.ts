@@ -11,6 +11,8 @@ export interface Tables {
   organizations: OrganizationsTable;
   memberships: MembershipsTable;
   invitations: InvitationsTable;
+  api_keys: ApiKeysTable;
+  api_key_directory: { key_id: string; org_id: string };
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -124,5 +126,19 @@ export interface InvitationsTable {
   expires_at: Date;
   accepted_at: Date | null;
   accepted_by: string | null;
+  revoked_at: Date | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  org_id: string;
+  name: string;
+  key_hash: string;
+  scopes: string[];
+  created_by: string;
+  created_at: Date;
+  expires_at: Date;
+  last_used_at: Date | null;
+  last_used_ip: string | null;
   revoked_at: Date | null;
 }

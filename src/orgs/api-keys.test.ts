@@ -1,0 +1,112 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accounts } from '../../test/helpers/accounts.js';
+import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import type { TestClient } from '../../test/helpers/client.js';
+
+let t: TestApp;
+let owner: TestClient;
+let orgId: string;
+let otherOrg: string;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const helpers = accounts(t);
+  owner = await helpers.signedIn(await helpers.verified());
+  orgId = (await owner.api('POST', '/api/v1/orgs', { name: 'Keys Inc' })).json().id;
+  const stranger = await helpers.signedIn(await helpers.verified());
+  otherOrg = (await stranger.api('POST', '/api/v1/orgs', { name: 'Elsewhere' })).json().id;
+});
+afterAll(() => t.close());
+
+async function createKey(scopes: string[], expiresInDays = 30) {
+  const res = await owner.api('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: `key ${scopes.join(',')}`, scopes, expiresInDays });
+  expect(res.statusCode).toBe(201);
+  return res.json() as { key: string; info: { id: string; prefix: string } };
+}
+
+/** A server-to-server call: bearer key, no cookies, no Origin, no CSRF token. */
+const withKey = (key: string, method: string, url: string, payload?: unknown) =>
+  t.app.inject({ method: method as 'GET', url, payload: payload as object, headers: { authorization: `Bearer ${key}` }, remoteAddress: '192.0.2.10' });
+
+describe('organization API keys (O6)', () => {
+  it('[O6] a key is shown once with a visible prefix, and stored only as a hash', async () => {
+    const { key, info } = await createKey(['members.read']);
+    expect(key).toMatch(/^rmp_live_[a-z0-9]{16}_[A-Za-z0-9_-]{43}$/);
+    expect(key.startsWith(`${info.prefix}_`)).toBe(true);
+    const listed = (await owner.api('GET', `/api/v1/orgs/${orgId}/api-keys`)).json().keys;
+    expect(JSON.stringify(listed)).not.toContain(key.split('_').pop());
+    expect(listed.find((k: { id: string }) => k.id === info.id)).toMatchObject({ prefix: info.prefix, scopes: ['members.read'], lastUsedAt: null });
+    const dump = await sql<{ t: string }>`select row_to_json(k)::text as t from api_keys k`.execute(t.db.owner);
+    expect(dump.rows.map((r) => r.t).join()).not.toContain(key);
+  });
+
+  it('[O6] a key authenticates as its organization with exactly its scopes, without CSRF', async () => {
+    const { key } = await createKey(['org.read', 'members.read']);
+    expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}/members`)).statusCode).toBe(200);
+    const rename = await withKey(key, 'PATCH', `/api/v1/orgs/${orgId}`, { name: 'nope' });
+    expect(rename.statusCode).toBe(403);
+    expect((await withKey(key, 'GET', `/api/v1/orgs/${otherOrg}`)).statusCode).toBe(404);
+    expect((await withKey(key, 'GET', '/api/v1/orgs')).statusCode).toBe(401); // a person's own list: no keys
+    expect((await withKey(key, 'GET', '/api/v1/sessions')).statusCode).toBe(401);
+  });
+
+  it('[O6] last use time and address are recorded', async () => {
+    const { key, info } = await createKey(['org.read']);
+    await withKey(key, 'GET', `/api/v1/orgs/${orgId}`);
+    const listed = (await owner.api('GET', `/api/v1/orgs/${orgId}/api-keys`)).json().keys.find((k: { id: string }) => k.id === info.id);
+    expect(listed).toMatchObject({ lastUsedIp: '192.0.2.10', lastUsedAt: expect.any(String) });
+  });
+
+  it('[O6] revoked and expired keys stop working at once; forged and unknown keys are refused', async () => {
+    const { key, info } = await createKey(['org.read']);
+    expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(200);
+    expect((await owner.api('DELETE', `/api/v1/orgs/${orgId}/api-keys/${info.id}`)).statusCode).toBe(204);
+    const revoked = await withKey(key, 'GET', `/api/v1/orgs/${orgId}`);
+    expect(revoked.statusCode).toBe(401);
+    expect(revoked.json().error.code).toBe('invalid_api_key');
+
+    const short = await createKey(['org.read'], 1);
+    t.clock.advance(24 * 60 * 60 * 1000 + 1);
+    try {
+      expect((await withKey(short.key, 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(401);
+    } finally {
+      t.clock.advance(-(24 * 60 * 60 * 1000 + 1));
+    }
+    const live = await createKey(['org.read']);
+    const forged = `${live.key.slice(0, -4)}AAAA`;
+    expect((await withKey(forged, 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(401);
+    expect((await withKey('rmp_live_0000000000000000_' + 'A'.repeat(43), 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(401);
+  });
+
+  it('[O6] scopes can never exceed the creator\'s role, and keys cannot mint keys', async () => {
+    const helpers = accounts(t);
+    const adminEmail = await helpers.verified();
+    const admin = await helpers.signedIn(adminEmail);
+    await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: adminEmail, role: 'admin' });
+    const [, org, token] = /accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec((await t.mailTo(adminEmail, /invited/)).text)!;
+    await admin.api('POST', '/api/v1/invitations/accept', { org, token });
+    expect((await admin.api('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: 'too wide', scopes: ['org.delete'], expiresInDays: 30 })).statusCode).toBe(403);
+    expect((await admin.api('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: 'fine', scopes: ['members.read'], expiresInDays: 30 })).statusCode).toBe(201);
+    const { key } = await createKey(['api_keys.create', 'api_keys.read']);
+    expect((await withKey(key, 'POST', `/api/v1/orgs/${orgId}/api-keys`, { name: 'child', scopes: ['org.read'], expiresInDays: 1 })).statusCode).toBe(403);
+    expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}/api-keys`)).statusCode).toBe(200);
+  });
+
+  it('[O6] key calls are rate limited per key', async () => {
+    const { key } = await createKey(['org.read']);
+    let status = 200;
+    let calls = 0;
+    while (status !== 429 && calls < 700) {
+      status = (await withKey(key, 'GET', `/api/v1/orgs/${orgId}`)).statusCode;
+      calls++;
+    }
+    expect(status).toBe(429);
+    expect(calls).toBe(601);
+  });
+
+  it('[L1] creating and revoking keys are organization audit events', async () => {
+    const actions = (await t.db.withTenant(orgId, (tx) => tx.selectFrom('audit_events').select('action').execute())).map((r) => r.action);
+    expect(actions).toEqual(expect.arrayContaining(['api_key.created', 'api_key.revoked']));
+  });
+});

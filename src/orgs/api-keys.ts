@@ -1,0 +1,104 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { appendAudit, orgStream } from '../audit/service.js';
+import type { Clock } from '../platform/clock.js';
+import type { Tenancy } from '../platform/db/database.js';
+import { AppError, notFound } from '../platform/errors.js';
+import type { RequestContext } from '../platform/request-context.js';
+import { can, PERMISSIONS, type Permission } from './permissions.js';
+import { actorRef, type Actor, type OrgService } from './service.js';
+
+export const KEY_PATTERN = /^rmp_live_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
+const MAX_DAYS = 366;
+/** last_used is written at most this often per key: a busy key must not write on every call. */
+const TOUCH_EVERY_MS = 60_000;
+
+export interface ApiKeyInfo {
+  id: string;
+  prefix: string;
+  name: string;
+  scopes: Permission[];
+  createdBy: string;
+  createdAt: Date;
+  expiresAt: Date;
+  lastUsedAt: Date | null;
+  lastUsedIp: string | null;
+}
+
+export type KeyPrincipal = Extract<Actor, { kind: 'key' }>;
+
+const digest = (key: string) => createHash('sha256').update(key).digest('hex');
+const keyIdAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+function newKeyId(): string {
+  // 16 characters from 36: ~82 bits, unguessable enough for a public identifier, and short enough to show.
+  return [...randomBytes(16)].map((b) => keyIdAlphabet[b % 36]).join('');
+}
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;
+
+export function createApiKeyService(deps: { db: Tenancy; clock: Clock; orgs: OrgService }) {
+  const { db, clock, orgs } = deps;
+
+  return {
+    /** O6: shown once. Scopes must be a subset of what the creator's role allows. */
+    async create(actor: Actor, orgId: string, input: { name: string; scopes: Permission[]; expiresInDays: number }, context: RequestContext): Promise<{ key: string; info: ApiKeyInfo }> {
+      if (!Number.isInteger(input.expiresInDays) || input.expiresInDays < 1 || input.expiresInDays > MAX_DAYS) {
+        throw new AppError('invalid_request', 400, `Keys expire after 1 to ${MAX_DAYS} days.`, [{ field: 'expiresInDays', message: `must be 1 to ${MAX_DAYS}` }]);
+      }
+      const unknown = input.scopes.filter((s) => !(s in PERMISSIONS));
+      if (unknown.length || input.scopes.length === 0) throw new AppError('invalid_request', 400, 'Choose at least one known scope.', [{ field: 'scopes', message: `unknown: ${unknown.join(', ') || 'none chosen'}` }]);
+      return orgs.withPermission(actor, orgId, 'api_keys.create', async (tx, role) => {
+        if (actor.kind !== 'user') throw new AppError('forbidden', 403, 'API keys cannot create API keys.');
+        if (input.scopes.some((s) => !can(role, s))) throw new AppError('forbidden', 403, 'A key cannot have a scope your own role does not have.');
+        const id = newKeyId();
+        const key = `rmp_live_${id}_${randomBytes(32).toString('base64url')}`;
+        const now = clock.now();
+        const expiresAt = new Date(now.getTime() + input.expiresInDays * 24 * 60 * 60 * 1000);
+        await tx.insertInto('api_keys').values({ id, org_id: orgId, name: input.name, key_hash: digest(key), scopes: input.scopes, created_by: actor.userId, created_at: now, expires_at: expiresAt }).execute();
+        await tx.insertInto('api_key_directory').values({ key_id: id, org_id: orgId }).execute();
+        await appendAudit(tx, { stream: orgStream(orgId), action: 'api_key.created', actor: `user:${actor.userId}`, target: `api_key:${id}`, context, payload: { name: input.name, scopes: input.scopes, expiresAt: expiresAt.toISOString() } }, clock);
+        return { key, info: { id, prefix: `rmp_live_${id}`, name: input.name, scopes: input.scopes, createdBy: actor.userId, createdAt: now, expiresAt, lastUsedAt: null, lastUsedIp: null } };
+      });
+    },
+
+    list: (actor: Actor, orgId: string): Promise<ApiKeyInfo[]> =>
+      orgs.withPermission(actor, orgId, 'api_keys.read', async (tx) => {
+        const rows = await tx.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).where('revoked_at', 'is', null).orderBy('created_at', 'desc').execute();
+        return rows.map((r) => ({
+          id: r.id, prefix: `rmp_live_${r.id}`, name: r.name, scopes: r.scopes as Permission[], createdBy: r.created_by,
+          createdAt: r.created_at, expiresAt: r.expires_at, lastUsedAt: r.last_used_at, lastUsedIp: r.last_used_ip,
+        }));
+      }),
+
+    revoke: (actor: Actor, orgId: string, keyId: string, context: RequestContext) =>
+      orgs.withPermission(actor, orgId, 'api_keys.revoke', async (tx) => {
+        const r = await tx.updateTable('api_keys').set({ revoked_at: clock.now() }).where('id', '=', keyId).where('org_id', '=', orgId).where('revoked_at', 'is', null).returning('name').executeTakeFirst();
+        if (!r) throw notFound('That API key');
+        await appendAudit(tx, { stream: orgStream(orgId), action: 'api_key.revoked', actor: actorRef(actor), target: `api_key:${keyId}`, context, payload: { name: r.name } }, clock);
+      }),
+
+    /**
+     * The organization and scopes a presented key stands for, or undefined. Checked against the
+     * database on every call: a revoked key stops at once, on every instance.
+     */
+    async authenticate(presented: string, ip: string | null): Promise<KeyPrincipal | undefined> {
+      const match = KEY_PATTERN.exec(presented);
+      if (!match) return undefined;
+      const keyId = match[1]!;
+      const entry = await db.withSystem((tx) => tx.selectFrom('api_key_directory').select('org_id').where('key_id', '=', keyId).executeTakeFirst());
+      if (!entry) return undefined;
+      return db.withTenant(entry.org_id, async (tx) => {
+        const row = await tx.selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst();
+        const now = clock.now();
+        if (!row || row.revoked_at || row.expires_at <= now) return undefined;
+        const a = Buffer.from(digest(presented));
+        const b = Buffer.from(row.key_hash);
+        if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
+        if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= TOUCH_EVERY_MS || row.last_used_ip !== ip) {
+          await tx.updateTable('api_keys').set({ last_used_at: now, last_used_ip: ip }).where('id', '=', keyId).execute();
+        }
+        return { kind: 'key', keyId, orgId: row.org_id, scopes: new Set(row.scopes as Permission[]), createdBy: row.created_by } satisfies KeyPrincipal;
+      });
+    },
+  };
+}

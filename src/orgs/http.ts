@@ -1,0 +1,40 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, rateLimited } from '../platform/errors.js';
+import type { Limits } from '../platform/limits/limiter.js';
+import { requireUser } from '../sessions/http.js';
+import type { ApiKeyService, KeyPrincipal } from './api-keys.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set when the request authenticated with an organization API key (Authorization: Bearer rmp_live_...). */
+    apiKey?: KeyPrincipal;
+  }
+}
+
+/** O6: `Authorization: Bearer <key>` authenticates as the key's organization, rate limited per key. */
+export function apiKeyLoading(app: FastifyInstance, keys: ApiKeyService, limits: Limits): void {
+  const perKey = limits.limiter('api_key', { points: 600, durationSec: 60 });
+  const perIp = limits.limiter('api_key_ip', { points: 1200, durationSec: 60 });
+  app.decorateRequest('apiKey', undefined);
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    if (!header?.startsWith('Bearer ')) return;
+    const presented = header.slice(7).trim();
+    const ipVerdict = await perIp.consume(request.ip);
+    if (!ipVerdict.allowed) throw rateLimited(ipVerdict.retryAfterSec);
+    const keyId = /^rmp_live_([a-z0-9]{16})_/.exec(presented)?.[1];
+    if (keyId) {
+      const verdict = await perKey.consume(keyId);
+      if (!verdict.allowed) throw rateLimited(verdict.retryAfterSec);
+    }
+    const principal = await keys.authenticate(presented, request.ip);
+    if (!principal) throw new AppError('invalid_api_key', 401, 'The API key is unknown, revoked or expired.');
+    request.apiKey = principal;
+  });
+}
+
+/** preHandler: an API key, or a signed-in person with a verified address. */
+export async function requireUserOrKey(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  if (request.apiKey) return undefined;
+  return requireUser(request, reply);
+}
