@@ -23,7 +23,11 @@ import type { EventBus } from './platform/events/bus.js';
 import { csrfProtection, PRE_SESSION_COOKIE } from './platform/http/csrf.js';
 import { errorHandling } from './platform/http/errors.js';
 import type { Limits } from './platform/limits/limiter.js';
+import { auditApiRoutes } from './audit/api.js';
+import { createOrgAuditLog } from './audit/org-log.js';
 import { createApiKeyService } from './orgs/api-keys.js';
+import { reviewApiRoutes } from './orgs/reviews-api.js';
+import { createAccessReviews } from './orgs/reviews.js';
 import { orgApiRoutes } from './orgs/api.js';
 import { apiKeyLoading } from './orgs/http.js';
 import { createOrgService } from './orgs/service.js';
@@ -131,6 +135,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const account = createAccountSessions({ db: deps.db, sessions, clock });
   const orgs = createOrgService({ db: deps.db, clock, mailer: deps.mailer, baseUrl: config.baseUrl, onMailError: (err) => deps.logger.error({ err }, 'mail could not be sent') });
   const apiKeys = createApiKeyService({ db: deps.db, clock, orgs });
+  const auditLog = createOrgAuditLog({ orgs, clock });
+  const reviews = createAccessReviews({ orgs, clock });
 
   await securityHeaders(app, { baseUrl: config.baseUrl });
   errorHandling(app);
@@ -169,6 +175,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   sessionPageRoutes(app, account, identity);
   sessionApiRoutes(app, account, identity);
   orgApiRoutes(app, orgs, sessions, apiKeys);
+  auditApiRoutes(app, auditLog);
+  reviewApiRoutes(app, reviews);
   if (config.dev && deps.mailer.devMailbox) devRoutes(app, deps.mailer.devMailbox);
   return app;
 }

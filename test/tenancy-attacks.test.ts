@@ -40,6 +40,12 @@ const ORG_ROUTES: Record<string, Case> = {
   'GET /api/v1/orgs/:orgId/api-keys': {},
   'POST /api/v1/orgs/:orgId/api-keys': { body: () => ({ name: 'pwned', scopes: ['org.read'], expiresInDays: 1 }) },
   'DELETE /api/v1/orgs/:orgId/api-keys/:keyId': {},
+  'GET /api/v1/orgs/:orgId/audit': {},
+  'GET /api/v1/orgs/:orgId/audit/export': {},
+  'POST /api/v1/orgs/:orgId/audit/verify': {},
+  'GET /api/v1/orgs/:orgId/access-review': {},
+  'GET /api/v1/orgs/:orgId/access-review.csv': {},
+  'POST /api/v1/orgs/:orgId/access-review/sign-off': { body: () => ({ note: 'pwned' }) },
 };
 
 /** Routes with an id that no organization owns, and why they are not in the attack table. */
@@ -95,6 +101,7 @@ async function snapshotOfB(): Promise<string> {
     members: await tx.selectFrom('memberships').selectAll().orderBy('user_id').execute(),
     invitations: await tx.selectFrom('invitations').selectAll().orderBy('id').execute(),
     keys: await tx.selectFrom('api_keys').selectAll().orderBy('id').execute(),
+    reviews: await tx.selectFrom('access_reviews').selectAll().orderBy('id').execute(),
     audit: await tx.selectFrom('audit_heads').selectAll().execute(),
   }));
   return JSON.stringify(rows);
@@ -102,7 +109,7 @@ async function snapshotOfB(): Promise<string> {
 
 function fill(route: string, w: World, own: boolean): string {
   const [, path] = route.split(' ') as [string, string];
-  return path
+  return (path.endsWith('/audit/export') ? `${path}?format=jsonl` : path)
     .replace(':orgId', own ? w.orgA : w.orgB)
     .replace(':userId', w.memberOfB)
     .replace(':invitationId', w.invitationOfB)

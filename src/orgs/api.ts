@@ -6,7 +6,7 @@ import { authOf, requireUser } from '../sessions/http.js';
 import type { SessionService } from '../sessions/service.js';
 import { ROLES, type Role } from './permissions.js';
 import type { ApiKeyService } from './api-keys.js';
-import { requireUserOrKey } from './http.js';
+import { actorOf, requireUserOrKey } from './http.js';
 import { PERMISSIONS, type Permission } from './permissions.js';
 import type { Actor, OrgService } from './service.js';
 
@@ -21,11 +21,6 @@ const MemberJson = Type.Object({ userId: Id, email: Type.String(), role: RoleSch
 const InvitationJson = Type.Object({ id: Id, email: Type.String(), role: RoleSchema, invitedBy: Id, createdAt: Type.String({ format: 'date-time' }), expiresAt: Type.String({ format: 'date-time' }) });
 const NoContent = { 204: Type.Null() };
 
-const actorOf = (request: FastifyRequest): Actor => {
-  if (request.apiKey) return request.apiKey;
-  const { user } = authOf(request);
-  return { kind: 'user', userId: user.id, email: user.email };
-};
 const personOf = (request: FastifyRequest) => {
   const { user } = authOf(request);
   return { kind: 'user' as const, userId: user.id, email: user.email };

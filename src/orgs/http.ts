@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, rateLimited } from '../platform/errors.js';
 import type { Limits } from '../platform/limits/limiter.js';
-import { requireUser } from '../sessions/http.js';
+import { authOf, requireUser } from '../sessions/http.js';
 import type { ApiKeyService, KeyPrincipal } from './api-keys.js';
+import type { Actor } from './service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -37,4 +38,11 @@ export function apiKeyLoading(app: FastifyInstance, keys: ApiKeyService, limits:
 export async function requireUserOrKey(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
   if (request.apiKey) return undefined;
   return requireUser(request, reply);
+}
+
+/** Who is acting on an organization route: the API key, or the signed-in person. */
+export function actorOf(request: FastifyRequest): Actor {
+  if (request.apiKey) return request.apiKey;
+  const { user } = authOf(request);
+  return { kind: 'user', userId: user.id, email: user.email };
 }

@@ -13,6 +13,7 @@ export interface Tables {
   invitations: InvitationsTable;
   api_keys: ApiKeysTable;
   api_key_directory: { key_id: string; org_id: string };
+  access_reviews: AccessReviewsTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -141,4 +142,13 @@ export interface ApiKeysTable {
   last_used_at: Date | null;
   last_used_ip: string | null;
   revoked_at: Date | null;
+}
+
+export interface AccessReviewsTable {
+  id: Generated<string>;
+  org_id: string;
+  reviewer_id: string;
+  signed_off_at: Date;
+  members_reviewed: number;
+  note: string | null;
 }

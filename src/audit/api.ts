@@ -1,0 +1,96 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { actorOf, requireUserOrKey } from '../orgs/http.js';
+import { AppError } from '../platform/errors.js';
+import { requestContext } from '../platform/http/request-context.js';
+import type { EventFilter } from './log.js';
+import type { OrgAuditLog } from './org-log.js';
+
+const tags = ['audit'];
+const OrgParams = Type.Object({ orgId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+export const FilterQuery = {
+  actor: Type.Optional(Type.String({ maxLength: 200 })),
+  action: Type.Optional(Type.String({ maxLength: 100 })),
+  from: Type.Optional(Type.String({ format: 'date-time' })),
+  to: Type.Optional(Type.String({ format: 'date-time' })),
+};
+export type FilterInput = { actor?: string; action?: string; from?: string; to?: string };
+
+const EventJson = Type.Object({
+  seq: Type.Integer(),
+  occurredAt: Type.String({ format: 'date-time' }),
+  actor: Type.Union([Type.String(), Type.Null()]),
+  action: Type.String(),
+  target: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  payload: Type.Record(Type.String(), Type.Unknown()),
+  hash: Type.String(),
+});
+
+export function toFilter(q: FilterInput): EventFilter {
+  const filter: EventFilter = { actor: q.actor || undefined, action: q.action || undefined, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined };
+  if (filter.from && filter.to && filter.from >= filter.to) throw new AppError('invalid_request', 400, 'The start of the time range must be before its end.', [{ field: 'to', message: 'must be after from' }]);
+  return filter;
+}
+
+/** L2 as JSON: filter and page the org's log, export it (CSV or JSON Lines), verify its chain. */
+export function auditApiRoutes(app: FastifyInstance, log: OrgAuditLog): void {
+  const opts = { preHandler: requireUserOrKey };
+
+  app.get<{ Params: { orgId: string }; Querystring: FilterInput & { before?: number; limit?: number } }>(
+    '/api/v1/orgs/:orgId/audit',
+    {
+      ...opts,
+      schema: {
+        tags,
+        summary: 'Audit events, newest first (audit.read). Page with `before` = the `next` of the previous page. `action` may end in * (prefix).',
+        params: OrgParams,
+        querystring: Type.Object({ ...FilterQuery, before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ events: Type.Array(EventJson), next: Type.Union([Type.Integer(), Type.Null()]) }) },
+      },
+    },
+    async (request) => {
+      const page = await log.query(actorOf(request), request.params.orgId, toFilter(request.query), { before: request.query.before, limit: request.query.limit });
+      return { events: page.events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString() })), next: page.next };
+    },
+  );
+
+  app.get<{ Params: { orgId: string }; Querystring: FilterInput & { format: 'csv' | 'jsonl' } }>(
+    '/api/v1/orgs/:orgId/audit/export',
+    {
+      ...opts,
+      schema: {
+        tags,
+        summary: 'Export the (filtered) log, oldest first, as CSV or JSON Lines (audit.export); the export is itself an audit event',
+        params: OrgParams,
+        querystring: Type.Object({ ...FilterQuery, format: Type.Union([Type.Literal('csv'), Type.Literal('jsonl')]) }, { additionalProperties: false }),
+      },
+    },
+    async (request, reply) => {
+      const { format } = request.query;
+      const { body } = await log.export(actorOf(request), request.params.orgId, toFilter(request.query), format, requestContext(request));
+      return reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+        .header('Content-Disposition', `attachment; filename="audit-${request.params.orgId}.${format}"`)
+        .send(body);
+    },
+  );
+
+  app.post<{ Params: { orgId: string } }>(
+    '/api/v1/orgs/:orgId/audit/verify',
+    {
+      ...opts,
+      schema: {
+        tags,
+        summary: "Verify the organization's hash chain (audit.read): ok, or the first broken event",
+        params: OrgParams,
+        response: { 200: Type.Object({ ok: Type.Boolean(), events: Type.Integer(), brokenAt: Type.Optional(Type.Integer()), reason: Type.Optional(Type.String()) }) },
+      },
+    },
+    async (request) => {
+      const v = await log.verify(actorOf(request), request.params.orgId);
+      return v.ok ? { ok: true, events: v.events } : { ok: false, events: v.events, brokenAt: v.brokenAt, reason: v.reason };
+    },
+  );
+}
