@@ -24,11 +24,14 @@ import { csrfProtection, PRE_SESSION_COOKIE } from './platform/http/csrf.js';
 import { errorHandling } from './platform/http/errors.js';
 import type { Limits } from './platform/limits/limiter.js';
 import { auditApiRoutes } from './audit/api.js';
+import { auditPageRoutes } from './audit/routes.js';
 import { createOrgAuditLog } from './audit/org-log.js';
 import { createApiKeyService } from './orgs/api-keys.js';
+import { reviewPageRoutes } from './orgs/review-page.js';
 import { reviewApiRoutes } from './orgs/reviews-api.js';
 import { createAccessReviews } from './orgs/reviews.js';
 import { orgApiRoutes } from './orgs/api.js';
+import { orgPageRoutes } from './orgs/routes.js';
 import { apiKeyLoading } from './orgs/http.js';
 import { createOrgService } from './orgs/service.js';
 import { createAccountSessions } from './sessions/account.js';
@@ -150,7 +153,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   await app.register(cookie);
   sessionLoading(app, sessions);
-  apiKeyLoading(app, apiKeys, deps.limits);
+  apiKeyLoading(app, apiKeys, deps.limits, config.apiKeyRatePerMinute);
   csrfProtection(app, {
     key: Buffer.from(hkdfSync('sha256', deps.keyring.key(deps.keyring.current), Buffer.alloc(0), 'rampart csrf v1', 32)),
     baseUrl: config.baseUrl,
@@ -175,8 +178,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   sessionPageRoutes(app, account, identity);
   sessionApiRoutes(app, account, identity);
   orgApiRoutes(app, orgs, sessions, apiKeys);
+  orgPageRoutes(app, orgs, apiKeys, sessions);
   auditApiRoutes(app, auditLog);
   reviewApiRoutes(app, reviews);
+  auditPageRoutes(app, auditLog, orgs);
+  reviewPageRoutes(app, reviews, orgs, () => clock.now());
   if (config.dev && deps.mailer.devMailbox) devRoutes(app, deps.mailer.devMailbox);
   return app;
 }

@@ -28,6 +28,8 @@ export interface Config {
   logLevel: string;
   /** S3: a session ends this many days after sign-in, however active. */
   sessionMaxAgeDays: number;
+  /** O6: calls per minute one API key may make. */
+  apiKeyRatePerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -172,6 +174,7 @@ export function loadConfig(env: Env = process.env): Config {
   const dkim = loadDkim(env, problems);
 
   const sessionMaxAgeDays = parsePositiveInt(env, 'RAMPART_SESSION_MAX_AGE_DAYS', 90, 3650, problems);
+  const apiKeyRatePerMinute = parsePositiveInt(env, 'RAMPART_API_KEY_RATE_LIMIT', 600, 1_000_000, problems);
 
   const logLevel = env.LOG_LEVEL || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
@@ -181,7 +184,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port, host, baseUrl, databaseUrl, databaseRuntimeUrl, dataDir, redisUrl, masterKeys, tls,
-    httpRedirectPort, trustedProxies, dev, smtpUrl, mailFrom, dkim, logLevel, sessionMaxAgeDays,
+    httpRedirectPort, trustedProxies, dev, smtpUrl, mailFrom, dkim, logLevel, sessionMaxAgeDays, apiKeyRatePerMinute,
   };
 }
 

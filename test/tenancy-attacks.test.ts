@@ -46,6 +46,27 @@ const ORG_ROUTES: Record<string, Case> = {
   'GET /api/v1/orgs/:orgId/access-review': {},
   'GET /api/v1/orgs/:orgId/access-review.csv': {},
   'POST /api/v1/orgs/:orgId/access-review/sign-off': { body: () => ({ note: 'pwned' }) },
+  // The server-rendered pages and their forms (a person's session only).
+  'GET /orgs/:orgId': { personOnly: true },
+  'POST /orgs/:orgId/switch': { personOnly: true, body: () => ({}) },
+  'POST /orgs/:orgId/rename': { personOnly: true, body: () => ({ name: 'pwned' }) },
+  'POST /orgs/:orgId/transfer': { personOnly: true, body: (w) => ({ userId: w.memberOfB }) },
+  'POST /orgs/:orgId/delete': { personOnly: true, body: () => ({ confirmName: 'B' }) },
+  'POST /orgs/:orgId/leave': { personOnly: true, body: () => ({}) },
+  'GET /orgs/:orgId/members': { personOnly: true },
+  'POST /orgs/:orgId/members/:userId/role': { personOnly: true, body: () => ({ role: 'viewer' }) },
+  'POST /orgs/:orgId/members/:userId/remove': { personOnly: true, body: () => ({}) },
+  'GET /orgs/:orgId/invitations': { personOnly: true },
+  'POST /orgs/:orgId/invitations': { personOnly: true, body: () => ({ email: freshEmail(), role: 'viewer' }) },
+  'POST /orgs/:orgId/invitations/:invitationId/resend': { personOnly: true, body: () => ({}) },
+  'POST /orgs/:orgId/invitations/:invitationId/revoke': { personOnly: true, body: () => ({}) },
+  'GET /orgs/:orgId/api-keys': { personOnly: true },
+  'POST /orgs/:orgId/api-keys': { personOnly: true, body: () => ({ name: 'pwned', scopes: ['org.read'], expiresInDays: 1 }) },
+  'POST /orgs/:orgId/api-keys/:keyId/revoke': { personOnly: true, body: () => ({}) },
+  'GET /orgs/:orgId/audit': { personOnly: true },
+  'POST /orgs/:orgId/audit/verify': { personOnly: true, body: () => ({}) },
+  'GET /orgs/:orgId/review': { personOnly: true },
+  'POST /orgs/:orgId/review/sign-off': { personOnly: true, body: () => ({ note: 'pwned' }) },
 };
 
 /** Routes with an id that no organization owns, and why they are not in the attack table. */

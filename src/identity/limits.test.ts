@@ -45,7 +45,7 @@ describe('brute-force protection (A8)', () => {
     expect((await owner.api('POST', '/api/v1/password-resets/complete', { token, password: 'new quiet harbor lantern' })).statusCode).toBe(200);
   });
 
-  it('[A8] one address spraying passwords across many accounts is stopped per IP', async () => {
+  it('[A8] one address spraying passwords across many accounts is stopped per IP', { timeout: 90_000 }, async () => {
     const sprayer = new TestClient(t.app);
     const codes: number[] = [];
     for (let i = 0; i < 52; i++) codes.push((await sprayer.api('POST', '/api/v1/signin', { email: fresh(), password: 'spring summer 2026' })).statusCode);
@@ -53,7 +53,7 @@ describe('brute-force protection (A8)', () => {
     expect(codes.slice(50)).toEqual([429, 429]);
   });
 
-  it('[A8] sign-up is limited per address', async () => {
+  it('[A8] sign-up is limited per address', { timeout: 90_000 }, async () => {
     const bot = new TestClient(t.app);
     const codes: number[] = [];
     for (let i = 0; i < 11; i++) codes.push((await bot.api('POST', '/api/v1/signup', { email: fresh(), password: PASSWORD })).statusCode);

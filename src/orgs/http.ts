@@ -13,9 +13,9 @@ declare module 'fastify' {
 }
 
 /** O6: `Authorization: Bearer <key>` authenticates as the key's organization, rate limited per key. */
-export function apiKeyLoading(app: FastifyInstance, keys: ApiKeyService, limits: Limits): void {
-  const perKey = limits.limiter('api_key', { points: 600, durationSec: 60 });
-  const perIp = limits.limiter('api_key_ip', { points: 1200, durationSec: 60 });
+export function apiKeyLoading(app: FastifyInstance, keys: ApiKeyService, limits: Limits, perMinute: number): void {
+  const perKey = limits.limiter('api_key', { points: perMinute, durationSec: 60 });
+  const perIp = limits.limiter('api_key_ip', { points: perMinute * 2, durationSec: 60 });
   app.decorateRequest('apiKey', undefined);
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;

@@ -4,9 +4,12 @@ import type { FieldError } from '../errors.js';
 import { CSRF_FIELD } from './csrf.js';
 import { fieldErrors, type ValidationIssue } from './errors.js';
 
-/** A browser form body: the given fields plus the CSRF token, nothing else. */
-export function formBody<T extends TProperties>(fields: T): TObject<T & { _csrf: ReturnType<typeof Type.String> }> {
-  return Type.Object({ ...fields, [CSRF_FIELD]: Type.String({ maxLength: 200 }) }, { additionalProperties: false }) as never;
+/**
+ * A browser form body: the given fields plus the CSRF token, nothing else. The token is optional
+ * here only because scripts may send it as a header instead; the CSRF check itself requires one.
+ */
+export function formBody<T extends TProperties>(fields: T): TObject<T> {
+  return Type.Object({ ...fields, [CSRF_FIELD]: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }) as never;
 }
 
 /** With `attachValidation`, a form route re-renders itself with these next to the fields. */

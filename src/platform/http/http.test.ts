@@ -40,7 +40,7 @@ describe('security headers', () => {
       expect(h['content-security-policy']).not.toMatch(/unsafe-inline|unsafe-eval/);
       expect(h['x-frame-options']).toBe('DENY');
       expect(h['x-content-type-options']).toBe('nosniff');
-      expect(h['referrer-policy']).toBe('no-referrer');
+      expect(h['referrer-policy']).toBe('same-origin');
       expect(h['permissions-policy']).toMatch(/camera=\(\)/);
       expect(h['cross-origin-opener-policy']).toBe('same-origin');
       expect(h['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);

@@ -56,7 +56,9 @@ export async function securityHeaders(app: FastifyInstance, opts: { baseUrl: str
     },
     frameguard: { action: 'deny' },
     hsts: false, // only over HTTPS: see the hook below
-    referrerPolicy: { policy: 'no-referrer' },
+    // Not no-referrer: under it browsers send `Origin: null` on our own form posts, which the CSRF
+    // origin check must refuse. same-origin still sends nothing to other sites (tokens in URLs stay here).
+    referrerPolicy: { policy: 'same-origin' },
     crossOriginOpenerPolicy: { policy: 'same-origin' },
     crossOriginResourcePolicy: { policy: 'same-origin' },
     crossOriginEmbedderPolicy: false,

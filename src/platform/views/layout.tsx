@@ -47,7 +47,12 @@ export function Layout({ title, nonce, children, scripts = [], viewer }: LayoutP
             {viewer ? (
               <ul>
                 <li>
-                  <a href="/account/security">{viewer.email}</a>
+                  <a href="/orgs">Organizations</a>
+                </li>
+                <li>
+                  <a href="/account/security" class="account-link" title={viewer.email}>
+                    {viewer.email}
+                  </a>
                 </li>
                 <li>
                   <form method="post" action="/signout" class="inline-form">

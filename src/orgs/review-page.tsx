@@ -1,0 +1,100 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { formBody } from '../platform/http/forms.js';
+import { requestContext } from '../platform/http/request-context.js';
+import { Field, Form } from '../platform/views/forms.js';
+import { requireUser } from '../sessions/http.js';
+import { actorOf } from './http.js';
+import { can } from './permissions.js';
+import type { AccessReviews, ReviewReport } from './reviews.js';
+import type { OrgService } from './service.js';
+
+const OrgParams = Type.Object({ orgId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+function ReviewPage({ orgId, orgName, report, csrf, canSignOff, signedOff, now }: { orgId: string; orgName: string; report: ReviewReport; csrf: string; canSignOff: boolean; signedOff: boolean; now: Date }) {
+  const overdue = report.nextDue <= now;
+  return (
+    <>
+      <p>
+        <a href={`/orgs/${orgId}`}>← {orgName}</a>
+      </p>
+      <h1>Access review</h1>
+      {signedOff && (
+        <p class="notice" role="status">
+          Review signed off and recorded in the audit log.
+        </p>
+      )}
+      <p>
+        {report.lastSignOff
+          ? `Last signed off on ${day(report.lastSignOff.at)} by ${report.lastSignOff.reviewer} (${report.lastSignOff.membersReviewed} members).`
+          : 'This organization has never been reviewed.'}{' '}
+        <strong>{overdue ? 'A review is due now.' : `The next quarterly review is due on ${day(report.nextDue)}.`}</strong>
+      </p>
+      <div class="overflow-auto">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Member</th>
+              <th scope="col">Role</th>
+              <th scope="col">Joined</th>
+              <th scope="col">Invited by</th>
+              <th scope="col">Last active</th>
+              <th scope="col">Two-factor</th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.members.map((m) => (
+              <tr>
+                <td>{m.email}</td>
+                <td>{m.role}</td>
+                <td>{day(m.joinedAt)}</td>
+                <td>{m.invitedBy ?? 'founder'}</td>
+                <td>{m.lastActiveAt ? day(m.lastActiveAt) : 'never'}</td>
+                <td>{m.mfa ? 'yes' : 'no'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <p>
+        <a href={`/api/v1/orgs/${orgId}/access-review.csv`} download>
+          Download as CSV
+        </a>{' '}
+        · <a href={`/orgs/${orgId}/members`}>Change roles or remove members</a>
+      </p>
+      {canSignOff && (
+        <Form action={`/orgs/${orgId}/review/sign-off`} csrf={csrf} label="Sign off this review">
+          <Field name="note" label="Note (optional)" required={false} hint="What you checked, and what you changed." />
+          <button type="submit">I reviewed every member: sign off</button>
+        </Form>
+      )}
+    </>
+  );
+}
+
+/** O4: the access review page. */
+export function reviewPageRoutes(app: FastifyInstance, reviews: AccessReviews, orgs: OrgService, now: () => Date): void {
+  app.get<{ Params: { orgId: string }; Querystring: { done?: string } }>(
+    '/orgs/:orgId/review',
+    { preHandler: requireUser, schema: { params: OrgParams, querystring: Type.Object({ done: Type.Optional(Type.Literal('1')) }, { additionalProperties: false }) } },
+    async (request, reply) => {
+      const actor = actorOf(request);
+      const org = await orgs.get(actor, request.params.orgId);
+      const report = await reviews.report(actor, org.id);
+      return reply.render(
+        'Access review',
+        <ReviewPage orgId={org.id} orgName={org.name} report={report} csrf={request.csrfToken(reply)} canSignOff={can(org.role, 'reviews.sign_off')} signedOff={request.query.done === '1'} now={now()} />,
+      );
+    },
+  );
+
+  app.post<{ Params: { orgId: string }; Body: { note?: string } }>(
+    '/orgs/:orgId/review/sign-off',
+    { preHandler: requireUser, schema: { params: OrgParams, body: formBody({ note: Type.Optional(Type.String({ maxLength: 2000 })) }) } },
+    async (request, reply) => {
+      await reviews.signOff(actorOf(request), request.params.orgId, request.body.note || undefined, requestContext(request));
+      return reply.redirect(`/orgs/${request.params.orgId}/review?done=1`, 303);
+    },
+  );
+}
