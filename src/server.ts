@@ -61,7 +61,15 @@ export async function startServer(config: Config, logStream?: DestinationStream)
   const bus = createEventBus({ redisUrl: config.redisUrl, databaseUrl: config.databaseRuntimeUrl ?? (config.databaseUrl && runtimeUrlFor(config.databaseUrl)) });
   const https = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
   const app = await buildApp(config, { db, keyring, mailer, logger, limits, bus, https });
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // A taken port must not leave the database and connections open behind the error.
+    await app.close();
+    await Promise.allSettled([mailer.close(), limits.close(), bus.close()]);
+    await db.close();
+    throw err;
+  }
   const { port } = app.server.address() as AddressInfo;
   const url = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 

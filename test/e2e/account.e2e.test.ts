@@ -293,8 +293,10 @@ describe.skipIf(!hasChromium)(`account pages in a real browser${hasChromium ? ''
     await error.waitFor({ state: 'visible' });
     expect(await error.evaluate((el) => el.tagName)).toBe('SMALL');
     expect(await error.textContent()).toContain('Use at least 12 characters (this has 9).');
-    // The error sits next to its field: inside the field's label, right under the input.
-    expect(await error.evaluate((el) => el.closest('label')?.htmlFor)).toBe('field-password');
+    // The error sits next to its field: right after the input (and its hint), outside the label, so it
+    // is the field's description and not part of its name.
+    expect(await error.evaluate((el) => el.closest('label'))).toBeNull();
+    expect(await error.evaluate((el) => { let p = el.previousElementSibling; while (p && p.tagName === 'SMALL') p = p.previousElementSibling; return p?.id; })).toBe('field-password');
     // The address is kept, the password is not echoed back, and only the password is marked invalid.
     expect(await page.getByLabel('E-mail address').inputValue()).toBe(email);
     expect(await password.inputValue()).toBe('');

@@ -43,9 +43,10 @@ export function Field(props: {
   const described = [error ? `${id}-error` : null, props.hint ? `${id}-hint` : null].filter(Boolean).join(' ') || undefined;
   // Passwords are never echoed back into a form.
   const value = type === 'password' ? undefined : (props.value ?? state?.values?.[name]);
+  // The hint and error follow the label (not inside it): they describe the field, they are not its name.
   return (
-    <label for={id}>
-      {label}
+    <>
+      <label for={id}>{label}</label>
       <input
         id={id}
         name={name}
@@ -57,14 +58,12 @@ export function Field(props: {
         aria-invalid={error ? 'true' : undefined}
         aria-describedby={described}
       />
-      {props.hint && (
-        <small id={`${id}-hint`}>{props.hint}</small>
-      )}
+      {props.hint && <small id={`${id}-hint`}>{props.hint}</small>}
       {error && (
         <small id={`${id}-error`} class="field-error">
           {error.message}
         </small>
       )}
-    </label>
+    </>
   );
 }

@@ -24,6 +24,7 @@ export function Layout({ title, nonce, children, scripts = [], viewer }: LayoutP
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
         <title>{`${title} · Rampart`}</title>
+        <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="/static/pico/pico.min.css" />
         <link rel="stylesheet" href="/static/rampart.css" />
         <script type="module" src="/static/rampart.js" nonce={nonce} />
