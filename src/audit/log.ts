@@ -1,6 +1,6 @@
 import { csv } from '../platform/csv.js';
 import type { Tx } from '../platform/db/database.js';
-import { streamName, type AuditStream, type StoredEvent } from './service.js';
+import { streamName, toStoredEvent, type AuditStream, type StoredEvent } from './service.js';
 
 export interface EventFilter {
   actor?: string;
@@ -27,24 +27,20 @@ function filtered(tx: Tx, stream: AuditStream, filter: EventFilter) {
   return q;
 }
 
-function toStored(r: { seq: string; occurred_at: Date; actor: string | null; action: string; target: string | null; ip: string | null; user_agent: string | null; payload: unknown; hash: string }): StoredEvent & { hash: string } {
-  return { seq: Number(r.seq), occurredAt: r.occurred_at, actor: r.actor, action: r.action, target: r.target, ip: r.ip, userAgent: r.user_agent, payload: r.payload as Record<string, unknown>, hash: r.hash };
-}
-
 /** L2: newest first, filtered, paged by sequence number (keyset: stable while events are appended). */
 export async function queryEvents(tx: Tx, stream: AuditStream, filter: EventFilter, page: { before?: number; limit?: number } = {}): Promise<EventPage> {
   const limit = Math.min(Math.max(page.limit ?? 50, 1), MAX_PAGE);
   let q = filtered(tx, stream, filter);
   if (page.before) q = q.where('seq', '<', String(page.before));
   const rows = await q.orderBy('seq', 'desc').limit(limit + 1).execute();
-  const events = rows.slice(0, limit).map(toStored);
+  const events = rows.slice(0, limit).map(toStoredEvent);
   return { events, next: rows.length > limit ? events[events.length - 1]!.seq : null };
 }
 
 /** Oldest first, for export. */
 export async function allEvents(tx: Tx, stream: AuditStream, filter: EventFilter): Promise<Array<StoredEvent & { hash: string }>> {
   const rows = await filtered(tx, stream, filter).orderBy('seq', 'asc').limit(MAX_EXPORT).execute();
-  return rows.map(toStored);
+  return rows.map(toStoredEvent);
 }
 
 export function toCsv(events: Array<StoredEvent & { hash: string }>): string {

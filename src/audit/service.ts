@@ -178,20 +178,16 @@ export interface StoredEvent {
   payload: Record<string, unknown>;
 }
 
+/** An event row as features read it (the hash kept for exports). */
+export function toStoredEvent(r: { seq: string; occurred_at: Date; actor: string | null; action: string; target: string | null; ip: string | null; user_agent: string | null; payload: unknown; hash: string }): StoredEvent & { hash: string } {
+  return { seq: Number(r.seq), occurredAt: r.occurred_at, actor: r.actor, action: r.action, target: r.target, ip: r.ip, userAgent: r.user_agent, payload: r.payload as Record<string, unknown>, hash: r.hash };
+}
+
 /** Newest first: a stream's events since a time, optionally only some actions. */
 export async function listEvents(tx: Tx, stream: AuditStream, opts: { since?: Date; actions?: string[]; limit?: number } = {}): Promise<StoredEvent[]> {
   let q = tx.selectFrom('audit_events').selectAll().where('stream', '=', streamName(stream));
   if (opts.since) q = q.where('occurred_at', '>=', opts.since);
   if (opts.actions?.length) q = q.where('action', 'in', opts.actions);
   const rows = await q.orderBy('seq', 'desc').limit(opts.limit ?? 100).execute();
-  return rows.map((r) => ({
-    seq: Number(r.seq),
-    occurredAt: r.occurred_at,
-    actor: r.actor,
-    action: r.action,
-    target: r.target,
-    ip: r.ip,
-    userAgent: r.user_agent,
-    payload: r.payload as Record<string, unknown>,
-  }));
+  return rows.map(toStoredEvent);
 }
