@@ -34,6 +34,12 @@ import { orgApiRoutes } from './orgs/api.js';
 import { orgPageRoutes } from './orgs/routes.js';
 import { apiKeyLoading } from './orgs/http.js';
 import { createOrgService } from './orgs/service.js';
+import { mfaApiRoutes } from './mfa/api.js';
+import { passkeyScriptRoute } from './mfa/client-bundle.js';
+import { mfaLimits } from './mfa/limits.js';
+import { createPasskeyService } from './mfa/passkeys.js';
+import { mfaPageRoutes } from './mfa/routes.js';
+import { createMfaService } from './mfa/service.js';
 import { createAccountSessions } from './sessions/account.js';
 import { sessionApiRoutes } from './sessions/api.js';
 import { SESSION_COOKIE, sessionLoading } from './sessions/http.js';
@@ -125,18 +131,24 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     onError: (err) => deps.logger.error({ err }, 'session events subscription failed; retrying'),
   });
   app.addHook('onClose', () => sessions.close());
+  const hasher = deps.hasher ?? createPasswordHasher();
+  const onMailError = (err: unknown) => deps.logger.error({ err }, 'mail could not be sent');
+  const limitsOfMfa = mfaLimits(deps.limits);
+  const mfa = createMfaService({ db: deps.db, sessions, keyring: deps.keyring, hasher, mailer: deps.mailer, limits: limitsOfMfa, clock, baseUrl: config.baseUrl, onMailError });
+  const passkeys = createPasskeyService({ db: deps.db, sessions, mfa, limits: limitsOfMfa, clock, baseUrl: config.baseUrl });
   const identity = createIdentityService({
     db: deps.db,
     sessions,
-    hasher: deps.hasher ?? createPasswordHasher(),
+    hasher,
     mailer: deps.mailer,
     limits: identityLimits(deps.limits),
     clock,
     baseUrl: config.baseUrl,
-    onMailError: (err) => deps.logger.error({ err }, 'mail could not be sent'),
+    requireRecentAuth: mfa.requireRecent,
+    onMailError,
   });
   const account = createAccountSessions({ db: deps.db, sessions, clock });
-  const orgs = createOrgService({ db: deps.db, clock, mailer: deps.mailer, baseUrl: config.baseUrl, onMailError: (err) => deps.logger.error({ err }, 'mail could not be sent') });
+  const orgs = createOrgService({ db: deps.db, clock, mailer: deps.mailer, baseUrl: config.baseUrl, onMailError });
   const apiKeys = createApiKeyService({ db: deps.db, clock, orgs });
   const auditLog = createOrgAuditLog({ orgs, clock });
   const reviews = createAccessReviews({ orgs, clock });
@@ -157,7 +169,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   csrfProtection(app, {
     key: Buffer.from(hkdfSync('sha256', deps.keyring.key(deps.keyring.current), Buffer.alloc(0), 'rampart csrf v1', 32)),
     baseUrl: config.baseUrl,
-    sessionBinding: (request) => request.auth?.session.id,
+    sessionBinding: (request) => (request.auth ?? request.pendingSignIn)?.session.id,
     hasOurCookie: (request) => request.cookies[SESSION_COOKIE] !== undefined || request.cookies[PRE_SESSION_COOKIE] !== undefined,
   });
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
@@ -175,7 +187,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   homeRoutes(app, config);
   identityPageRoutes(app, identity);
   identityApiRoutes(app, identity);
-  sessionPageRoutes(app, account, identity);
+  sessionPageRoutes(app, account, identity, mfa, passkeys);
+  mfaPageRoutes(app, mfa, passkeys);
+  mfaApiRoutes(app, mfa, passkeys);
+  passkeyScriptRoute(app);
   sessionApiRoutes(app, account, identity);
   orgApiRoutes(app, orgs, sessions, apiKeys);
   orgPageRoutes(app, orgs, apiKeys, sessions);

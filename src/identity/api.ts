@@ -12,12 +12,15 @@ const body = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Obj
 
 const Accepted = Type.Object({ status: Type.Literal('accepted') }, { description: 'Answered the same whether or not an account exists.' });
 export const UserJson = Type.Object({ id: Type.String({ format: 'uuid' }), email: Type.String(), emailVerified: Type.Boolean() });
-const SignedInJson = Type.Object({ user: UserJson });
+export const SignedInJson = Type.Object({
+  user: UserJson,
+  secondFactorRequired: Type.Boolean({ description: 'True: this session reaches only /api/v1/signin/second-factor until a second factor is presented.' }),
+});
 const tags = ['identity'];
 
 function signedIn(reply: FastifyReply, result: SignedIn) {
   setSessionCookie(reply, result.token, result.session);
-  return { user: result.user };
+  return { user: result.user, secondFactorRequired: result.session.secondFactorPending };
 }
 
 /** JSON versions of the identity flows (A1-A3) under /api/v1; a browser-session cookie carries the result. */

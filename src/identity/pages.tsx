@@ -1,4 +1,5 @@
 import { Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
+import { PasswordlessSignIn } from '../mfa/pages.js';
 import { MIN_PASSWORD_LENGTH } from './password-policy.js';
 
 interface FormPage {
@@ -63,6 +64,7 @@ export function SignInPage({ csrf, state, next }: FormPage & { next?: string }) 
       <p>
         <a href="/magic-link">E-mail me a sign-in link instead</a> · <a href="/forgot-password">Forgot your password?</a>
       </p>
+      <PasswordlessSignIn csrf={csrf} next={next} />
       <p>
         New here? <a href="/signup">Create an account</a>
       </p>

@@ -7,6 +7,7 @@ import { requestContext } from '../platform/http/request-context.js';
 import { noInput } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import { authOf, requireSession, safeNext, setSessionCookie } from '../sessions/http.js';
+import { PASSKEY_SCRIPT } from '../mfa/client-bundle.js';
 import type { IdentityService, SignedIn } from './service.js';
 import { CheckEmailPage, ConfirmLinkPage, EmailVerifiedPage, LinkProblemPage, RequestLinkPage, ResetPasswordPage, SignInPage, SignUpPage } from './pages.js';
 import { MAX_PASSWORD_LENGTH } from './password-policy.js';
@@ -23,13 +24,14 @@ function formState(err: unknown, values: Record<string, string | undefined>): { 
   return { status: err.status, state: { values, errors: err.fields, message: err.fields ? undefined : err.message }, retryAfter: err.retryAfterSec };
 }
 
-function showForm(reply: FastifyReply, title: string, page: VNode<any>, status = 200, retryAfter?: number) {
+function showForm(reply: FastifyReply, title: string, page: VNode<any>, status = 200, retryAfter?: number, scripts?: string[]) {
   if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
-  return reply.code(status).render(title, page);
+  return reply.code(status).render(title, page, scripts);
 }
 
 function signedIn(reply: FastifyReply, result: SignedIn, next?: string) {
   setSessionCookie(reply, result.token, result.session);
+  if (result.session.secondFactorPending) return reply.redirect(`/signin/second-factor${next ? `?next=${encodeURIComponent(safeNext(next))}` : ''}`, 303);
   return reply.redirect(result.user.emailVerified ? safeNext(next) : '/verify-email/pending', 303);
 }
 
@@ -91,7 +93,7 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
   // Sign-in with password
   app.get<{ Querystring: { next?: string } }>('/signin', { schema: { querystring: nextQuery } }, async (request, reply) => {
     if (request.auth?.user.emailVerified) return reply.redirect(safeNext(request.query.next), 303);
-    return reply.render('Sign in', <SignInPage csrf={csrf(request, reply)} next={request.query.next} />);
+    return reply.render('Sign in', <SignInPage csrf={csrf(request, reply)} next={request.query.next} />, [PASSKEY_SCRIPT]);
   });
   app.post<{ Body: { email: string; password: string }; Querystring: { next?: string } }>(
     '/signin',
@@ -100,12 +102,12 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
       const values = { email: request.body?.email };
       const page = (state: FormState) => <SignInPage csrf={csrf(request, reply)} state={state} next={request.query.next} />;
       const errors = validationErrors(request);
-      if (errors) return showForm(reply, 'Sign in', page({ values, errors }), 400);
+      if (errors) return showForm(reply, 'Sign in', page({ values, errors }), 400, undefined, [PASSKEY_SCRIPT]);
       try {
         return signedIn(reply, await identity.signInWithPassword(request.body.email, request.body.password, requestContext(request)), request.query.next);
       } catch (err) {
         const f = formState(err, values);
-        return showForm(reply, 'Sign in', page(f.state), f.status, f.retryAfter);
+        return showForm(reply, 'Sign in', page(f.state), f.status, f.retryAfter, [PASSKEY_SCRIPT]);
       }
     },
   );

@@ -32,6 +32,8 @@ export interface IdentityDeps {
   limits: IdentityLimits;
   clock: Clock;
   baseUrl: string;
+  /** S2: throws unless the session authenticated recently enough for a sensitive change. */
+  requireRecentAuth: (session: Session) => Promise<void>;
   random?: RandomSource;
   /** Mail failures must not change a response (that would leak whether an account exists). */
   onMailError?: (err: unknown) => void;
@@ -237,6 +239,7 @@ export function createIdentityService(deps: IdentityDeps) {
 
     /** Needs the current password; signs out every other session and mails a notice. */
     async changePassword(session: Session, current: string, next: string, context: RequestContext): Promise<void> {
+      await deps.requireRecentAuth(session);
       const user = await db.withSystem((tx) => tx.selectFrom('users').select(['id', 'email', 'password_hash']).where('id', '=', session.userId).executeTakeFirstOrThrow());
       enforce(await limits.passwordFailures.check(user.email));
       if (!user.password_hash || !(await hasher.verify(user.password_hash, current))) {

@@ -6,7 +6,7 @@ import { authOf, requireUser } from '../sessions/http.js';
 import type { SessionService } from '../sessions/service.js';
 import { ROLES, type Role } from './permissions.js';
 import type { ApiKeyService } from './api-keys.js';
-import { actorOf, requireUserOrKey } from './http.js';
+import { actorOf, personOf, requireUserOrKey } from './http.js';
 import { PERMISSIONS, type Permission } from './permissions.js';
 import type { Actor, OrgService } from './service.js';
 
@@ -16,15 +16,11 @@ const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
 const Name = Type.String({ minLength: 1, maxLength: 100 });
 const strict = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: false });
 const OrgParams = strict({ orgId: Id });
-const OrgJson = Type.Object({ id: Id, name: Type.String(), createdAt: Type.String({ format: 'date-time' }), role: RoleSchema, active: Type.Optional(Type.Boolean()) });
+const OrgJson = Type.Object({ id: Id, name: Type.String(), createdAt: Type.String({ format: 'date-time' }), role: RoleSchema, requireMfa: Type.Boolean(), active: Type.Optional(Type.Boolean()) });
 const MemberJson = Type.Object({ userId: Id, email: Type.String(), role: RoleSchema, invitedBy: Type.Union([Id, Type.Null()]), joinedAt: Type.String({ format: 'date-time' }) });
 const InvitationJson = Type.Object({ id: Id, email: Type.String(), role: RoleSchema, invitedBy: Id, createdAt: Type.String({ format: 'date-time' }), expiresAt: Type.String({ format: 'date-time' }) });
 const NoContent = { 204: Type.Null() };
 
-const personOf = (request: FastifyRequest) => {
-  const { user } = authOf(request);
-  return { kind: 'user' as const, userId: user.id, email: user.email };
-};
 const iso = <T extends { createdAt?: Date; joinedAt?: Date; expiresAt?: Date }>(o: T) => ({
   ...o,
   ...(o.createdAt ? { createdAt: o.createdAt.toISOString() } : {}),
@@ -67,6 +63,15 @@ export function orgApiRoutes(app: FastifyInstance, orgs: OrgService, sessions: S
     { ...opts, schema: { tags, summary: 'Delete (org.delete); confirmName must equal the name', params: OrgParams, body: strict({ confirmName: Type.String({ maxLength: 100 }) }), response: NoContent } },
     async (request, reply) => {
       await orgs.remove(actorOf(request), request.params.orgId, request.body.confirmName, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.put<{ Params: { orgId: string }; Body: { required: boolean } }>(
+    '/api/v1/orgs/:orgId/mfa-policy',
+    { ...opts, schema: { tags, summary: 'Require (or stop requiring) two-factor sign-in of every member (org.require_mfa)', params: OrgParams, body: strict({ required: Type.Boolean() }), response: NoContent } },
+    async (request, reply) => {
+      await orgs.setMfaPolicy(actorOf(request), request.params.orgId, request.body.required, requestContext(request));
       return reply.code(204).send();
     },
   );

@@ -40,9 +40,13 @@ export async function requireUserOrKey(request: FastifyRequest, reply: FastifyRe
   return requireUser(request, reply);
 }
 
+/** The signed-in person as an actor on organization routes. */
+export function personOf(request: FastifyRequest): Extract<Actor, { kind: 'user' }> {
+  const { user, session } = authOf(request);
+  return { kind: 'user', userId: user.id, email: user.email, twoFactor: session.authLevel >= 2 };
+}
+
 /** Who is acting on an organization route: the API key, or the signed-in person. */
 export function actorOf(request: FastifyRequest): Actor {
-  if (request.apiKey) return request.apiKey;
-  const { user } = authOf(request);
-  return { kind: 'user', userId: user.id, email: user.email };
+  return request.apiKey ?? personOf(request);
 }

@@ -198,9 +198,10 @@ export interface SettingsPageProps {
   transferState?: FormState;
   deleteState?: FormState;
   leaveState?: FormState;
+  mfaState?: FormState;
 }
 
-export function OrgSettingsPage({ csrf, org, active, others, notice, renameState, transferState, deleteState, leaveState }: SettingsPageProps) {
+export function OrgSettingsPage({ csrf, org, active, others, notice, renameState, transferState, deleteState, leaveState, mfaState }: SettingsPageProps) {
   const may = (p: Permission) => can(org.role, p);
   return (
     <div class="org-page">
@@ -218,6 +219,8 @@ export function OrgSettingsPage({ csrf, org, active, others, notice, renameState
           </dd>
           <dt>Your role</dt>
           <dd>{ROLE_LABELS[org.role]}</dd>
+          <dt>Two-factor sign-in</dt>
+          <dd>{org.requireMfa ? 'Required of every member' : 'Not required'}</dd>
         </dl>
         {active ? (
           <p>This is the organization you are working in.</p>
@@ -237,6 +240,24 @@ export function OrgSettingsPage({ csrf, org, active, others, notice, renameState
           <Form action={`/orgs/${org.id}/rename`} csrf={csrf} label="Rename organization">
             <Field name="name" label="Name" autocomplete="organization" state={renameState ?? { values: { name: org.name } }} />
             <button type="submit">Rename</button>
+          </Form>
+        </section>
+      )}
+
+      {may('org.require_mfa') && (
+        <section aria-labelledby="mfa-heading">
+          <h2 id="mfa-heading">Two-factor sign-in</h2>
+          <p>
+            {org.requireMfa
+              ? 'Required: members without a second factor are sent to set one up before they reach anything of this organization. API keys are not affected.'
+              : 'Not required. When you require it, members without a second factor must set one up before they reach anything of this organization. API keys are not affected.'}
+          </p>
+          <FormMessage state={mfaState} />
+          <Form action={`/orgs/${org.id}/mfa-policy`} csrf={csrf} label="Two-factor sign-in requirement">
+            <input type="hidden" name="required" value={org.requireMfa ? 'false' : 'true'} />
+            <button type="submit" class={org.requireMfa ? 'secondary outline' : undefined}>
+              {org.requireMfa ? 'Stop requiring two-factor sign-in' : 'Require two-factor sign-in'}
+            </button>
           </Form>
         </section>
       )}

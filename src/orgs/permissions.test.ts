@@ -9,6 +9,7 @@ const EXPECTED: Record<Permission, Role[]> = {
   'org.read': ['owner', 'admin', 'member', 'viewer'],
   'org.rename': ['owner', 'admin'],
   'org.delete': ['owner'],
+  'org.require_mfa': ['owner'],
   'org.transfer_ownership': ['owner'],
   'members.read': ['owner', 'admin', 'member'],
   'members.invite': ['owner', 'admin'],

@@ -10,6 +10,7 @@ export const PERMISSIONS = {
   'org.read': 'See the organization and its settings',
   'org.rename': 'Rename the organization',
   'org.delete': 'Delete the organization',
+  'org.require_mfa': 'Require two-factor authentication of every member',
   'org.transfer_ownership': 'Make another member an owner and step down',
   'members.read': 'See members and their roles',
   'members.invite': 'Invite people (with a role no higher than your own)',
@@ -32,7 +33,7 @@ const MEMBER: Permission[] = ['org.read', 'members.read'];
 
 export const MATRIX: Record<Role, ReadonlySet<Permission>> = {
   owner: new Set(ALL),
-  admin: new Set(ALL.filter((p) => p !== 'org.delete' && p !== 'org.transfer_ownership')),
+  admin: new Set(ALL.filter((p) => p !== 'org.delete' && p !== 'org.transfer_ownership' && p !== 'org.require_mfa')),
   member: new Set(MEMBER),
   viewer: new Set(['org.read']),
 };

@@ -17,7 +17,7 @@ export interface ReviewRow {
   joinedAt: Date;
   invitedBy: string | null;
   lastActiveAt: Date | null;
-  /** Second factor enrolled: the MFA issue fills this in; until then nobody has one. */
+  /** A second factor (authenticator app or passkey) is set up. */
   mfa: boolean;
 }
 
@@ -41,6 +41,8 @@ export function createAccessReviews(deps: { orgs: OrgService; clock: Clock }) {
           .select(['m.user_id', 'u.email', 'm.role', 'm.created_at', 'inviter.email as invited_by'])
           // Account-wide last activity: the newest last_seen of any of the person's sessions.
           .select(sql<Date | null>`(select max(s.last_seen_at) from sessions s where s.user_id = m.user_id)`.as('last_active'))
+          .select(sql<boolean>`(exists (select 1 from totp_credentials t where t.user_id = m.user_id and t.confirmed_at is not null)
+            or exists (select 1 from passkeys p where p.user_id = m.user_id))`.as('mfa'))
           .where('m.org_id', '=', orgId)
           .orderBy('u.email')
           .execute();
@@ -53,7 +55,7 @@ export function createAccessReviews(deps: { orgs: OrgService; clock: Clock }) {
           .limit(1)
           .executeTakeFirst();
         return {
-          members: members.map((m) => ({ userId: m.user_id, email: m.email, role: m.role, joinedAt: m.created_at, invitedBy: m.invited_by, lastActiveAt: m.last_active ? new Date(m.last_active) : null, mfa: false })),
+          members: members.map((m) => ({ userId: m.user_id, email: m.email, role: m.role, joinedAt: m.created_at, invitedBy: m.invited_by, lastActiveAt: m.last_active ? new Date(m.last_active) : null, mfa: m.mfa })),
           lastSignOff: last ? { reviewer: last.email, at: last.signed_off_at, membersReviewed: last.members_reviewed, note: last.note } : null,
           nextDue: last ? new Date(last.signed_off_at.getTime() + REVIEW_INTERVAL_DAYS * 24 * 60 * 60 * 1000) : clock.now(),
         };

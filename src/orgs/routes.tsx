@@ -5,6 +5,7 @@ import { formBody, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
 import type { FormState } from '../platform/views/forms.js';
 import { authOf, requireUser } from '../sessions/http.js';
+import { personOf } from './http.js';
 import type { SessionService } from '../sessions/service.js';
 import type { ApiKeyInfo, ApiKeyService } from './api-keys.js';
 import { AcceptInvitationPage, ApiKeysPage, ForbiddenPage, InvitationProblemPage, InvitationsPage, MembersPage, OrgListPage, OrgSettingsPage } from './pages.js';
@@ -14,6 +15,8 @@ import type { Actor, OrgService } from './service.js';
 const NOTICES: Record<string, string> = {
   created: 'The organization is created, and you are its owner.',
   renamed: 'The organization is renamed.',
+  mfa_on: 'Two-factor sign-in is now required of every member.',
+  mfa_off: 'Two-factor sign-in is no longer required.',
   transferred: 'Ownership is handed over: you are now an admin.',
   deleted: 'The organization is deleted.',
   left: 'You left the organization.',
@@ -43,10 +46,6 @@ const Token = Type.String({ minLength: 1, maxLength: 100 });
 
 type OrgReq = { Params: { orgId: string } };
 
-const personOf = (request: FastifyRequest): Extract<Actor, { kind: 'user' }> => {
-  const { user } = authOf(request);
-  return { kind: 'user', userId: user.id, email: user.email };
-};
 
 /**
  * Errors in a form's body, to show beside its fields. A bad path parameter is not something the
@@ -68,13 +67,13 @@ type Back = { href: string; text: string };
 
 /** O1: what the viewer's role does not allow is a 403 page with the way back; anything else goes on to the error pages. */
 function refused(err: unknown, reply: FastifyReply, back: Back): FastifyReply {
-  if (err instanceof AppError && err.status === 403) return reply.code(403).render('Not allowed', <ForbiddenPage message={err.message} back={back} />);
+  if (err instanceof AppError && err.status === 403 && !err.redirectTo) return reply.code(403).render('Not allowed', <ForbiddenPage message={err.message} back={back} />);
   throw err;
 }
 
 /** A form's failure: refused is a 403 page, a missing organization the normal 404, the rest go back to the form. */
 function failure(err: unknown, reply: FastifyReply, back: Back, show: (state: FormState, status: number) => Promise<FastifyReply>): FastifyReply | Promise<FastifyReply> {
-  if (!(err instanceof AppError) || err.status >= 500 || err.status === 404 || err.status === 403) return refused(err, reply, back);
+  if (!(err instanceof AppError) || err.status >= 500 || err.status === 404 || err.status === 403 || err.redirectTo) return refused(err, reply, back);
   return show({ errors: err.fields, message: err.fields ? undefined : err.message }, err.status);
 }
 
@@ -120,7 +119,7 @@ export function orgPageRoutes(app: FastifyInstance, orgs: OrgService, keys: ApiK
   // -------------------------------------------------------------------------------------------
   // Settings: rename, hand over ownership, delete, leave
 
-  type SettingsExtra = { notice?: string; renameState?: FormState; transferState?: FormState; deleteState?: FormState; leaveState?: FormState; status?: number };
+  type SettingsExtra = { notice?: string; renameState?: FormState; transferState?: FormState; deleteState?: FormState; leaveState?: FormState; mfaState?: FormState; status?: number };
   async function settingsPage(request: FastifyRequest, reply: FastifyReply, orgId: string, extra: SettingsExtra = {}) {
     const actor = personOf(request);
     const org = await orgs.get(actor, orgId);
@@ -148,6 +147,21 @@ export function orgPageRoutes(app: FastifyInstance, orgs: OrgService, keys: ApiK
     }
     return reply.redirect(`/orgs/${orgId}?done=renamed`, 303);
   });
+
+  app.post<OrgReq & { Body: { required: 'true' | 'false' } }>(
+    '/orgs/:orgId/mfa-policy',
+    { ...pre, schema: { params: OrgParams, body: formBody({ required: Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'] }) }) } },
+    async (request, reply) => {
+      const { orgId } = request.params;
+      const required = request.body.required === 'true';
+      try {
+        await orgs.setMfaPolicy(personOf(request), orgId, required, requestContext(request));
+      } catch (err) {
+        return failure(err, reply, backTo(orgId), (state, status) => settingsPage(request, reply, orgId, { mfaState: state, status }));
+      }
+      return reply.redirect(`/orgs/${orgId}?done=${required ? 'mfa_on' : 'mfa_off'}`, 303);
+    },
+  );
 
   app.post<OrgReq & { Body: { userId: string } }>('/orgs/:orgId/transfer', { ...pre, schema: { params: OrgParams, body: formBody({ userId: Id }) }, attachValidation: true }, async (request, reply) => {
     const { orgId } = request.params;

@@ -12,7 +12,7 @@ export const INVITATION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** Who acts: a signed-in person, or an organization API key with exactly its scopes (O6). */
 export type Actor =
-  | { kind: 'user'; userId: string; email: string }
+  | { kind: 'user'; userId: string; email: string; /** The session passed a second factor (A6). */ twoFactor: boolean }
   | { kind: 'key'; keyId: string; orgId: string; scopes: ReadonlySet<Permission>; createdBy: string };
 
 /** How an actor appears in the audit log. */
@@ -27,6 +27,8 @@ export interface Org {
   name: string;
   createdAt: Date;
   role: Role;
+  /** A6: members must use a second factor to reach anything of this organization. */
+  requireMfa: boolean;
 }
 
 export interface Member {
@@ -47,6 +49,9 @@ export interface Invitation {
 }
 
 const forbidden = () => new AppError('forbidden', 403, 'Your role in this organization does not allow that.');
+/** A6: the member is sent to set up (or present) a second factor; API keys never meet this. */
+export const mfaRequired = () =>
+  new AppError('mfa_required', 403, 'This organization requires two-factor authentication: set up a second factor, or sign in with the one you have.', undefined, undefined, '/account/two-factor/required');
 const lastOwner = () => new AppError('last_owner', 409, 'An organization keeps at least one owner: make someone else an owner first.');
 
 export interface OrgDeps {
@@ -70,9 +75,19 @@ export function createOrgService(deps: OrgDeps) {
    * role is in force on the very next request). Not a member: 404, as if the organization did not exist.
    */
   async function roleIn(tx: Tx, orgId: string, userId: string): Promise<Role> {
-    const m = await tx.selectFrom('memberships').select('role').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+    return (await membershipOf(tx, orgId, userId)).role;
+  }
+
+  async function membershipOf(tx: Tx, orgId: string, userId: string): Promise<{ role: Role; requireMfa: boolean }> {
+    const m = await tx
+      .selectFrom('memberships')
+      .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
+      .select(['memberships.role', 'organizations.require_mfa'])
+      .where('memberships.org_id', '=', orgId)
+      .where('memberships.user_id', '=', userId)
+      .executeTakeFirst();
     if (!m) throw notFound('That organization');
-    return m.role;
+    return { role: m.role, requireMfa: m.require_mfa };
   }
 
   /**
@@ -86,7 +101,8 @@ export function createOrgService(deps: OrgDeps) {
         if (!actor.scopes.has(permission)) throw forbidden();
         return fn(tx, KEY_ROLE);
       }
-      const role = await roleIn(tx, orgId, actor.userId);
+      const { role, requireMfa } = await membershipOf(tx, orgId, actor.userId);
+      if (requireMfa && !actor.twoFactor) throw mfaRequired();
       if (!can(role, permission)) throw forbidden();
       return fn(tx, role);
     }).catch((err: unknown) => {
@@ -147,7 +163,7 @@ export function createOrgService(deps: OrgDeps) {
         await tx.insertInto('memberships').values({ org_id: id, user_id: actor.userId, role: 'owner', created_at: now }).execute();
         await audit(tx, id, actor, 'org.created', context, `org:${id}`, { name });
       });
-      return { id, name, createdAt: now, role: 'owner' };
+      return { id, name, createdAt: now, role: 'owner', requireMfa: false };
     },
 
     /** The caller's organizations, for the switcher: read through the caller's own memberships only. */
@@ -156,18 +172,30 @@ export function createOrgService(deps: OrgDeps) {
         tx
           .selectFrom('memberships')
           .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
-          .select(['organizations.id', 'organizations.name', 'organizations.created_at', 'memberships.role'])
+          .select(['organizations.id', 'organizations.name', 'organizations.created_at', 'organizations.require_mfa', 'memberships.role'])
           .where('memberships.user_id', '=', userId)
           .orderBy('organizations.name')
           .execute(),
       );
-      return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, role: r.role }));
+      return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, role: r.role, requireMfa: r.require_mfa }));
     },
 
     get: (actor: Actor, orgId: string) =>
       as(actor, orgId, 'org.read', async (tx, role) => {
         const o = await tx.selectFrom('organizations').selectAll().where('id', '=', orgId).executeTakeFirstOrThrow();
-        return { id: o.id, name: o.name, createdAt: o.created_at, role } satisfies Org;
+        return { id: o.id, name: o.name, createdAt: o.created_at, role, requireMfa: o.require_mfa } satisfies Org;
+      }),
+
+    /** A6: owners turn the requirement on or off; turning it on takes a second factor of your own. */
+    setMfaPolicy: (actor: Actor, orgId: string, required: boolean, context: RequestContext) =>
+      as(actor, orgId, 'org.require_mfa', async (tx) => {
+        if (required && actor.kind === 'user' && !actor.twoFactor) {
+          throw new AppError('own_mfa_missing', 409, 'Set up a second factor for yourself (and sign in with it) before requiring one from everyone.');
+        }
+        const before = await tx.selectFrom('organizations').select('require_mfa').where('id', '=', orgId).executeTakeFirstOrThrow();
+        if (before.require_mfa === required) return;
+        await tx.updateTable('organizations').set({ require_mfa: required }).where('id', '=', orgId).execute();
+        await audit(tx, orgId, actor, required ? 'org.mfa_required' : 'org.mfa_not_required', context, `org:${orgId}`);
       }),
 
     rename: (actor: Actor, orgId: string, name: string, context: RequestContext) =>
@@ -309,7 +337,7 @@ export function createOrgService(deps: OrgDeps) {
             .execute();
           await appendAudit(tx, { stream: orgStream(orgId), action: 'member.joined', actor: `user:${user.id}`, target: `invitation:${inv.id}`, context, payload: { role: inv.role } }, clock);
           const org = await tx.selectFrom('organizations').selectAll().where('id', '=', orgId).executeTakeFirstOrThrow();
-          return { id: org.id, name: org.name, createdAt: org.created_at, role: inv.role };
+          return { id: org.id, name: org.name, createdAt: org.created_at, role: inv.role, requireMfa: org.require_mfa };
         })
         .catch((err: unknown) => {
           if (err instanceof TenancyError) throw invalid();

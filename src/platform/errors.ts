@@ -10,6 +10,8 @@ export class AppError extends Error {
     readonly fields?: FieldError[],
     /** For 429: when the client may try again (sent as Retry-After). */
     readonly retryAfterSec?: number,
+    /** For pages: where a browser resolves this (a GET is sent back to where it was afterwards). */
+    readonly redirectTo?: string,
   ) {
     super(message);
     this.name = 'AppError';

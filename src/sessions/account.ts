@@ -5,7 +5,10 @@ import { notFound } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { DAY, type Session, type SessionService } from './service.js';
 
-export const SIGN_IN_ACTIONS = ['user.signed_in', 'user.sign_in_failed', 'user.signed_out', 'user.magic_link_used', 'user.password_reset', 'user.session_revoked'];
+export const SIGN_IN_ACTIONS = [
+  'user.signed_in', 'user.sign_in_failed', 'user.signed_out', 'user.magic_link_used', 'user.password_reset', 'user.session_revoked',
+  'user.first_factor_passed', 'mfa.check_failed', 'mfa.recovery_code_used', 'user.stepped_up',
+];
 
 /** What a signed-in person does with their own sessions (S4). */
 export function createAccountSessions(deps: { db: Tenancy; sessions: SessionService; clock: Clock }) {

@@ -10,6 +10,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The signed-in session and user, when the request carries a live session cookie. */
     auth?: Authenticated;
+    /** A session still waiting for its second factor: it reaches the second-factor step and nothing else. */
+    pendingSignIn?: Authenticated;
   }
 }
 
@@ -24,12 +26,14 @@ export function clearSessionCookie(reply: FastifyReply): void {
 /** Loads the session on every request (from the cache when it can); a dead cookie is cleared. */
 export function sessionLoading(app: FastifyInstance, sessions: SessionService): void {
   app.decorateRequest('auth', undefined);
+  app.decorateRequest('pendingSignIn', undefined);
   app.addHook('onRequest', async (request, reply) => {
     const token = request.cookies[SESSION_COOKIE];
     if (!token) return;
     const auth = await sessions.authenticate(token);
-    if (auth) request.auth = auth;
-    else clearSessionCookie(reply);
+    if (!auth) clearSessionCookie(reply);
+    else if (auth.session.secondFactorPending) request.pendingSignIn = auth;
+    else request.auth = auth;
   });
 }
 
@@ -40,8 +44,11 @@ function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError, p
   return reply.redirect(`${page}${next}`, 303);
 }
 
+const secondFactorNeeded = () => new AppError('second_factor_required', 401, 'Finish signing in with your second factor.');
+
 /** preHandler: a signed-in user whose e-mail is verified (A1: nothing else gets through). */
 export async function requireUser(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  if (request.pendingSignIn) return refuse(request, reply, secondFactorNeeded(), '/signin/second-factor');
   if (!request.auth) return refuse(request, reply, new AppError('unauthenticated', 401, 'Sign in first.'), '/signin');
   if (!request.auth.user.emailVerified) {
     return refuse(request, reply, new AppError('email_unverified', 403, 'Confirm your e-mail address first: check your inbox.'), '/verify-email/pending');
@@ -51,14 +58,31 @@ export async function requireUser(request: FastifyRequest, reply: FastifyReply):
 
 /** preHandler: any session, verified or not (the "check your e-mail" page and resend). */
 export async function requireSession(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  if (request.pendingSignIn) return refuse(request, reply, secondFactorNeeded(), '/signin/second-factor');
   if (!request.auth) return refuse(request, reply, new AppError('unauthenticated', 401, 'Sign in first.'), '/signin');
   return undefined;
+}
+
+/** preHandler: a sign-in waiting for its second factor. */
+export async function requirePendingSignIn(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  if (request.pendingSignIn) return undefined;
+  if (request.auth) {
+    if (wantsJson(request)) throw new AppError('already_signed_in', 409, 'This session is already signed in.');
+    return reply.redirect('/account/security', 303);
+  }
+  return refuse(request, reply, new AppError('unauthenticated', 401, 'Sign in first.'), '/signin');
 }
 
 /** The signed-in session of a request that passed requireUser / requireSession. */
 export function authOf(request: FastifyRequest): Authenticated {
   if (!request.auth) throw new AppError('unauthenticated', 401, 'Sign in first.');
   return request.auth;
+}
+
+/** The session of a request that passed requirePendingSignIn. */
+export function pendingOf(request: FastifyRequest): Authenticated {
+  if (!request.pendingSignIn) throw new AppError('unauthenticated', 401, 'Sign in first.');
+  return request.pendingSignIn;
 }
 
 /** Only local paths: `next` must never send someone to another site after signing in. */

@@ -1,6 +1,10 @@
 import Bowser from 'bowser';
 import type { StoredEvent } from '../audit/service.js';
 import { Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
+import type { FactorState } from '../mfa/factors.js';
+import { ScoreSection, TwoFactorSection } from '../mfa/pages.js';
+import type { Passkey } from '../mfa/passkeys.js';
+import type { SecurityScore } from '../mfa/score.js';
 import type { Session } from './service.js';
 
 export function describeDevice(userAgent: string | null): string {
@@ -20,9 +24,14 @@ const ACTION_LABELS: Record<string, string> = {
   'user.magic_link_used': 'Used a sign-in link',
   'user.password_reset': 'Reset the password',
   'user.session_revoked': 'Revoked a session',
+  'user.first_factor_passed': 'Password accepted, second factor asked',
+  'mfa.check_failed': 'Failed second-factor check',
+  'mfa.recovery_code_used': 'Used a recovery code',
+  'user.stepped_up': 'Confirmed for a sensitive action',
 };
 
 const METHOD_LABELS: Record<string, string> = { password: 'password', magic_link: 'e-mailed link', password_reset: 'password reset link', passkey: 'passkey' };
+const FACTOR_LABELS: Record<string, string> = { totp: 'app code', recovery_code: 'recovery code', passkey: 'passkey' };
 
 export interface SecurityPageProps {
   csrf: string;
@@ -30,11 +39,14 @@ export interface SecurityPageProps {
   current: Session;
   sessions: Session[];
   history: StoredEvent[];
+  factors: FactorState;
+  passkeys: Passkey[];
+  score: SecurityScore;
   passwordState?: FormState;
   notice?: string;
 }
 
-export function SecurityPage({ csrf, email, current, sessions, history, passwordState, notice }: SecurityPageProps) {
+export function SecurityPage({ csrf, email, current, sessions, history, factors, passkeys, score, passwordState, notice }: SecurityPageProps) {
   const others = sessions.filter((s) => s.id !== current.id);
   return (
     <>
@@ -47,6 +59,9 @@ export function SecurityPage({ csrf, email, current, sessions, history, password
           {notice}
         </p>
       )}
+
+      <ScoreSection score={score} />
+      <TwoFactorSection csrf={csrf} factors={factors} passkeys={passkeys} />
 
       <section aria-labelledby="sessions-heading">
         <h2 id="sessions-heading">Where you are signed in</h2>
@@ -103,7 +118,7 @@ export function SecurityPage({ csrf, email, current, sessions, history, password
         </Form>
       </section>
 
-      <section aria-labelledby="password-heading">
+      <section id="password" aria-labelledby="password-heading">
         <h2 id="password-heading">Change password</h2>
         <p>Changing it signs out every other session.</p>
         <FormMessage state={passwordState} />
@@ -135,7 +150,9 @@ export function SecurityPage({ csrf, email, current, sessions, history, password
                     <td>{when(e.occurredAt)}</td>
                     <td>
                       {ACTION_LABELS[e.action] ?? e.action}
-                      {typeof e.payload.method === 'string' ? ` (${METHOD_LABELS[e.payload.method] ?? e.payload.method})` : ''}
+                      {typeof e.payload.method === 'string' ? ` (${METHOD_LABELS[e.payload.method] ?? e.payload.method}` : ''}
+                      {typeof e.payload.secondFactor === 'string' ? ` and ${FACTOR_LABELS[e.payload.secondFactor] ?? e.payload.secondFactor}` : ''}
+                      {typeof e.payload.method === 'string' ? ')' : ''}
                     </td>
                     <td>{e.ip ?? 'unknown'}</td>
                     <td>{describeDevice(e.userAgent)}</td>

@@ -8,24 +8,44 @@ import { uuidParam } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import type { AccountSessions } from './account.js';
 import { authOf, clearSessionCookie, requireSession, requireUser } from './http.js';
+import type { MfaService } from '../mfa/service.js';
+import type { PasskeyService } from '../mfa/passkeys.js';
+import { PASSKEY_SCRIPT } from '../mfa/client-bundle.js';
 import { SecurityPage } from './pages.js';
 
 const NOTICES: Record<string, string> = {
   revoked: 'That session is signed out.',
   others: 'Every other session is signed out.',
   password: 'Your password is changed, and every other session is signed out.',
+  totp_off: 'The authenticator app is turned off.',
+  passkey: 'The passkey is added. You can now sign in with it.',
+  passkey_renamed: 'The passkey is renamed.',
+  passkey_removed: 'The passkey is removed: it no longer signs you in.',
 };
 const noticeQuery = Type.Object({ done: Type.Optional(Type.String({ maxLength: 20 })) }, { additionalProperties: false });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
 /** S4: the account security page and its forms. */
-export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions, identity: IdentityService): void {
+export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions, identity: IdentityService, mfa: MfaService, passkeys: PasskeyService): void {
   async function securityPage(request: FastifyRequest, reply: FastifyReply, extra: { passwordState?: FormState; notice?: string; status?: number } = {}) {
     const { session, user } = authOf(request);
-    const [sessions, history] = await Promise.all([account.list(user.id), account.history(user.id)]);
-    return reply
-      .code(extra.status ?? 200)
-      .render('Account security', <SecurityPage csrf={request.csrfToken(reply)} email={user.email} current={session} sessions={sessions} history={history} passwordState={extra.passwordState} notice={extra.notice} />);
+    const [sessions, history, factors, keys] = await Promise.all([account.list(user.id), account.history(user.id), mfa.state(user.id), passkeys.list(user.id)]);
+    return reply.code(extra.status ?? 200).render(
+      'Account security',
+      <SecurityPage
+        csrf={request.csrfToken(reply)}
+        email={user.email}
+        current={session}
+        sessions={sessions}
+        history={history}
+        factors={factors}
+        passkeys={keys}
+        score={mfa.scoreOf(factors)}
+        passwordState={extra.passwordState}
+        notice={extra.notice}
+      />,
+      [PASSKEY_SCRIPT],
+    );
   }
 
   app.get<{ Querystring: { done?: string } }>('/account/security', { schema: { querystring: noticeQuery }, preHandler: requireUser }, async (request, reply) =>
@@ -51,7 +71,7 @@ export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions
       try {
         await identity.changePassword(authOf(request).session, request.body.currentPassword, request.body.newPassword, requestContext(request));
       } catch (err) {
-        if (!(err instanceof AppError) || err.status >= 500) throw err;
+        if (!(err instanceof AppError) || err.status >= 500 || err.redirectTo) throw err;
         if (err.retryAfterSec) reply.header('Retry-After', String(err.retryAfterSec));
         return securityPage(request, reply, { passwordState: { errors: err.fields, message: err.fields ? undefined : err.message }, status: err.status });
       }
@@ -60,8 +80,11 @@ export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions
   );
 
   for (const [path, everywhere] of [['/signout', false], ['/signout-everywhere', true]] as const) {
-    app.post(path, { schema: { body: formBody({}) }, preHandler: requireSession }, async (request, reply) => {
-      await account.signOut(authOf(request).session, requestContext(request), everywhere);
+    // A sign-in waiting for its second factor can be abandoned too.
+    app.post(path, { schema: { body: formBody({}) } }, async (request, reply) => {
+      const current = request.auth ?? request.pendingSignIn;
+      if (!current) return reply.redirect('/signin', 303);
+      await account.signOut(current.session, requestContext(request), everywhere);
       clearSessionCookie(reply);
       return reply.redirect('/', 303);
     });

@@ -4,6 +4,7 @@ import type { Tenancy, Tx } from '../platform/db/database.js';
 import type { EventBus } from '../platform/events/bus.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { appendAudit, userStream } from '../audit/service.js';
+import { userHasSecondFactor } from '../mfa/factors.js';
 import { SessionCache } from './cache.js';
 
 export const SESSION_EVENTS = 'session_invalidated';
@@ -21,6 +22,10 @@ export const defaultSessionPolicy = (absoluteDays = 90): SessionPolicy => ({ idl
 /** 1: one factor (password, e-mailed link). 2: two factors. */
 export type AuthLevel = 1 | 2;
 export type SignInMethod = 'password' | 'magic_link' | 'password_reset' | 'passkey';
+export type SecondFactor = 'totp' | 'recovery_code' | 'passkey';
+
+/** How long a session that passed the first factor may take to present the second. */
+export const SECOND_FACTOR_WINDOW_MS = 10 * 60 * 1000;
 
 export interface Session {
   id: string;
@@ -36,6 +41,8 @@ export interface Session {
   authenticatedAt: Date;
   /** The organization this session works in (the switcher); membership is still checked on every request. */
   activeOrgId: string | null;
+  /** Passed the first factor of an account with a second factor: reaches only the second-factor step. */
+  secondFactorPending: boolean;
 }
 
 export interface SessionUser {
@@ -68,6 +75,8 @@ export type SessionService = ReturnType<typeof createSessionService>;
 export interface SessionOps {
   create(userId: string, opts: { method: SignInMethod; authLevel: AuthLevel; context: RequestContext }): Promise<{ token: string; session: Session }>;
   rotate(sessionId: string, changes?: { authLevel?: AuthLevel }): Promise<string>;
+  /** The second factor of a pending sign-in was presented: the session becomes a full one under a new identifier (S2). */
+  completeSignIn(sessionId: string, factor: SecondFactor, context: RequestContext): Promise<{ token: string; session: Session }>;
   revoke(where: { userId: string; sessionId?: string; exceptSessionId?: string }, reason: string): Promise<number>;
   /** The user's cached state changed (e-mail verified): every instance reloads it. */
   forgetUser(userId: string): void;
@@ -110,18 +119,23 @@ export function createSessionService(deps: SessionDeps) {
 
   function toSession(row: {
     id: string; user_id: string; created_at: Date; last_seen_at: Date; idle_expires_at: Date; absolute_expires_at: Date;
-    ip: string | null; user_agent: string | null; method: string; auth_level: number; authenticated_at: Date; active_org_id: string | null;
+    ip: string | null; user_agent: string | null; method: string; auth_level: number; authenticated_at: Date; active_org_id: string | null; second_factor_pending: boolean;
   }): Session {
     return {
       id: row.id, userId: row.user_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at, idleExpiresAt: row.idle_expires_at,
       absoluteExpiresAt: row.absolute_expires_at, ip: row.ip, userAgent: row.user_agent, method: row.method,
       authLevel: row.auth_level, authenticatedAt: row.authenticated_at, activeOrgId: row.active_org_id,
+      secondFactorPending: row.second_factor_pending,
     };
   }
 
   const live = (s: Session, now: Date) => now < s.idleExpiresAt && now < s.absoluteExpiresAt;
 
-  /** Starts a session in the caller's transaction (with its audit event). Returns the cookie value, which is never stored. */
+  /**
+   * Starts a session in the caller's transaction (with its audit event). Returns the cookie value,
+   * which is never stored. One factor on an account with a second factor starts a pending session:
+   * no sign-in path can skip the second factor by forgetting to ask for it.
+   */
   async function create(
     tx: Tx,
     userId: string,
@@ -129,6 +143,8 @@ export function createSessionService(deps: SessionDeps) {
   ): Promise<{ token: string; session: Session }> {
     const token = randomToken(deps.random);
     const now = clock.now();
+    const pending = opts.authLevel < 2 && (await userHasSecondFactor(tx, userId));
+    const absolute = now.getTime() + (pending ? SECOND_FACTOR_WINDOW_MS : policy.absoluteMs);
     const row = await tx
       .insertInto('sessions')
       .values({
@@ -136,17 +152,43 @@ export function createSessionService(deps: SessionDeps) {
         user_id: userId,
         created_at: now,
         last_seen_at: now,
-        idle_expires_at: new Date(Math.min(now.getTime() + policy.idleMs, now.getTime() + policy.absoluteMs)),
-        absolute_expires_at: new Date(now.getTime() + policy.absoluteMs),
+        idle_expires_at: new Date(Math.min(now.getTime() + policy.idleMs, absolute)),
+        absolute_expires_at: new Date(absolute),
         ip: opts.context.ip ?? null,
         user_agent: opts.context.userAgent ?? null,
         method: opts.method,
         auth_level: opts.authLevel,
         authenticated_at: now,
+        second_factor_pending: pending,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    await appendAudit(tx, { stream: userStream(userId), action: 'user.signed_in', actor: `user:${userId}`, target: `session:${row.id}`, context: opts.context, payload: { method: opts.method } }, clock);
+    const action = pending ? 'user.first_factor_passed' : 'user.signed_in';
+    await appendAudit(tx, { stream: userStream(userId), action, actor: `user:${userId}`, target: `session:${row.id}`, context: opts.context, payload: { method: opts.method } }, clock);
+    return { token, session: toSession(row) };
+  }
+
+  async function completeSignIn(tx: Tx, queued: string[], sessionId: string, factor: SecondFactor, context: RequestContext): Promise<{ token: string; session: Session }> {
+    const token = randomToken(deps.random);
+    const now = clock.now();
+    const old = await tx.selectFrom('sessions').select('token_hash').where('id', '=', sessionId).where('second_factor_pending', '=', true).where('revoked_at', 'is', null).executeTakeFirst();
+    if (!old) throw new Error('completeSignIn: no pending session');
+    const row = await tx
+      .updateTable('sessions')
+      .set({
+        token_hash: hashToken(token),
+        second_factor_pending: false,
+        auth_level: 2,
+        authenticated_at: now,
+        last_seen_at: now,
+        idle_expires_at: new Date(now.getTime() + Math.min(policy.idleMs, policy.absoluteMs)),
+        absolute_expires_at: new Date(now.getTime() + policy.absoluteMs),
+      })
+      .where('id', '=', sessionId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    queued.push(`s:${old.token_hash}`);
+    await appendAudit(tx, { stream: userStream(row.user_id), action: 'user.signed_in', actor: `user:${row.user_id}`, target: `session:${row.id}`, context, payload: { method: row.method, secondFactor: factor } }, clock);
     return { token, session: toSession(row) };
   }
 
@@ -230,6 +272,7 @@ export function createSessionService(deps: SessionDeps) {
       fn(tx, {
         create: (userId, opts) => create(tx, userId, opts),
         rotate: (sessionId, changes) => rotate(tx, queued, sessionId, changes),
+        completeSignIn: (sessionId, factor, context) => completeSignIn(tx, queued, sessionId, factor, context),
         revoke: (where, reason) => revoke(tx, queued, where, reason),
         forgetUser: (userId) => void queued.push(`u:${userId}`),
         setActiveOrg: async (sessionId, orgId) => {

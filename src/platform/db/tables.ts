@@ -14,6 +14,10 @@ export interface Tables {
   api_keys: ApiKeysTable;
   api_key_directory: { key_id: string; org_id: string };
   access_reviews: AccessReviewsTable;
+  totp_credentials: TotpCredentialsTable;
+  recovery_codes: RecoveryCodesTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -97,6 +101,7 @@ export interface SessionsTable {
   revoked_at: Date | null;
   revoked_reason: string | null;
   active_org_id: Generated<string | null>;
+  second_factor_pending: Generated<boolean>;
 }
 
 export interface OrganizationsTable {
@@ -104,6 +109,7 @@ export interface OrganizationsTable {
   name: string;
   created_at: Date;
   created_by: string;
+  require_mfa: Generated<boolean>;
 }
 
 export type RoleName = 'owner' | 'admin' | 'member' | 'viewer';
@@ -151,4 +157,45 @@ export interface AccessReviewsTable {
   signed_off_at: Date;
   members_reviewed: number;
   note: string | null;
+}
+
+export interface TotpCredentialsTable {
+  user_id: string;
+  secret_sealed: string;
+  created_at: Date;
+  confirmed_at: Date | null;
+  /** bigint: pg returns it as a string. */
+  last_used_step: string | number | null;
+}
+
+export interface RecoveryCodesTable {
+  id: Generated<string>;
+  user_id: string;
+  code_hash: string;
+  created_at: Date;
+  used_at: Date | null;
+}
+
+export interface PasskeysTable {
+  id: Generated<string>;
+  user_id: string;
+  credential_id: string;
+  public_key: Buffer | Uint8Array;
+  counter: string | number;
+  transports: string[];
+  name: string;
+  device_type: string;
+  backed_up: boolean;
+  created_at: Date;
+  last_used_at: Date | null;
+}
+
+export type ChallengePurpose = 'register' | 'sign_in' | 'second_factor' | 'step_up';
+
+export interface WebauthnChallengesTable {
+  challenge: string;
+  purpose: ChallengePurpose;
+  session_id: string | null;
+  created_at: Date;
+  expires_at: Date;
 }

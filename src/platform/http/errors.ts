@@ -76,6 +76,10 @@ export function toAppError(error: FastifyError | AppError | Error): AppError | u
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   reply.code(error.status);
   if (error.retryAfterSec !== undefined) reply.header('Retry-After', String(error.retryAfterSec));
+  if (error.redirectTo && !wantsJson(request)) {
+    const next = request.method === 'GET' ? `?next=${encodeURIComponent(request.url)}` : '';
+    return reply.redirect(`${error.redirectTo}${next}`, 303);
+  }
   if (wantsJson(request)) {
     return reply.send({ error: { code: error.code, message: error.message, requestId: request.id, ...(error.fields ? { fields: error.fields } : {}) } });
   }

@@ -1,0 +1,70 @@
+// Browser side of the passkey ceremonies (bundled by esbuild, served as /static/passkeys.js).
+// Every passkey control is a form that names its ceremony in data-passkey; the server does the checking.
+import { browserSupportsWebAuthn, startAuthentication, startRegistration } from '@simplewebauthn/browser';
+
+type Ceremony = 'register' | 'sign-in' | 'second-factor' | 'step-up';
+
+const ENDPOINTS: Record<Ceremony, { options: string; verify: string }> = {
+  register: { options: '/api/v1/account/passkeys/options', verify: '/api/v1/account/passkeys' },
+  'sign-in': { options: '/api/v1/signin/passkey/options', verify: '/api/v1/signin/passkey' },
+  'second-factor': { options: '/api/v1/signin/second-factor/passkey/options', verify: '/api/v1/signin/second-factor/passkey' },
+  'step-up': { options: '/api/v1/account/step-up/passkey/options', verify: '/api/v1/account/step-up/passkey' },
+};
+
+async function post(url: string, csrf: string, body: unknown): Promise<any> {
+  const response = await fetch(url, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
+    body: JSON.stringify(body),
+  });
+  const json = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(json?.error?.message ?? 'Something went wrong. Try again.');
+  return json;
+}
+
+function showError(form: HTMLFormElement, message: string): void {
+  const box = form.querySelector<HTMLElement>('[data-passkey-error]');
+  if (!box) return;
+  box.textContent = message;
+  box.hidden = false;
+}
+
+async function run(form: HTMLFormElement, ceremony: Ceremony): Promise<void> {
+  const csrf = (form.elements.namedItem('_csrf') as HTMLInputElement | null)?.value ?? '';
+  const { options, verify } = ENDPOINTS[ceremony];
+  const optionsJSON = await post(options, csrf, {});
+  if (ceremony === 'register') {
+    const name = (form.elements.namedItem('name') as HTMLInputElement | null)?.value.trim() ?? '';
+    const response = await startRegistration({ optionsJSON });
+    await post(verify, csrf, { name, response });
+  } else {
+    const response = await startAuthentication({ optionsJSON });
+    await post(verify, csrf, { response });
+  }
+  const next = form.dataset.next ?? '/account/security';
+  window.location.assign(next);
+}
+
+for (const form of document.querySelectorAll<HTMLFormElement>('form[data-passkey]')) {
+  const ceremony = form.dataset.passkey as Ceremony;
+  if (!browserSupportsWebAuthn()) {
+    showError(form, 'This browser cannot use passkeys.');
+    continue;
+  }
+  form.hidden = false;
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const button = form.querySelector<HTMLButtonElement>('button[type="submit"]');
+    if (button) button.disabled = true;
+    form.querySelector<HTMLElement>('[data-passkey-error]')?.setAttribute('hidden', '');
+    run(form, ceremony)
+      .catch((err: unknown) => {
+        const aborted = err instanceof Error && (err.name === 'NotAllowedError' || err.name === 'AbortError');
+        showError(form, aborted ? 'The passkey prompt was closed or timed out. Try again.' : err instanceof Error ? err.message : String(err));
+      })
+      .finally(() => {
+        if (button) button.disabled = false;
+      });
+  });
+}

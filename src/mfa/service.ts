@@ -1,0 +1,249 @@
+import { appendAudit, userStream } from '../audit/service.js';
+import { enforce } from '../identity/limits.js';
+import type { Clock } from '../platform/clock.js';
+import { open, seal } from '../platform/crypto/envelope.js';
+import type { Keyring } from '../platform/crypto/keyring.js';
+import type { PasswordHasher } from '../platform/crypto/passwords.js';
+import type { Tenancy, Tx } from '../platform/db/database.js';
+import { AppError } from '../platform/errors.js';
+import type { Mailer, MailMessage } from '../platform/mail/index.js';
+import type { RequestContext } from '../platform/request-context.js';
+import type { Authenticated, Session, SessionService } from '../sessions/service.js';
+import { factorsOf, hasSecondFactor, type FactorState } from './factors.js';
+import type { MfaLimits } from './limits.js';
+import { factorChangedMail, recoveryCodeUsedMail } from './mails.js';
+import { hashRecoveryCode, looksLikeRecoveryCode, newRecoveryCode, RECOVERY_CODE_COUNT } from './recovery-codes.js';
+import { securityScore } from './score.js';
+import { acceptTotp, newTotpSecret, totpUri } from './totp.js';
+
+/** S2: sensitive actions need an authentication this recent. */
+export const STEP_UP_WINDOW_MS = 10 * 60 * 1000;
+
+export type CodeKind = 'totp' | 'recovery_code';
+export type StepUpFactor = 'password' | 'totp' | 'passkey';
+
+export interface MfaDeps {
+  db: Tenancy;
+  sessions: SessionService;
+  keyring: Keyring;
+  hasher: PasswordHasher;
+  mailer: Mailer;
+  limits: MfaLimits;
+  clock: Clock;
+  baseUrl: string;
+  onMailError?: (err: unknown) => void;
+}
+
+const invalidCode = (kind: CodeKind) =>
+  new AppError('invalid_code', 401, kind === 'totp' ? 'That code is not right, or was already used. Wait for the next one.' : 'That recovery code is not right or was already used.', [
+    { field: 'code', message: kind === 'totp' ? 'is not the current code' : 'is not an unused recovery code' },
+  ]);
+
+const secretContext = (userId: string) => ({ purpose: 'totp', user: userId });
+
+export type MfaService = ReturnType<typeof createMfaService>;
+
+export function createMfaService(deps: MfaDeps) {
+  const { db, sessions, keyring, limits, clock } = deps;
+  const actor = (userId: string) => `user:${userId}`;
+
+  function send(message: MailMessage): void {
+    deps.mailer.send(message).catch((err) => deps.onMailError?.(err));
+  }
+
+  async function emailOf(tx: Tx, userId: string): Promise<string> {
+    return (await tx.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow()).email;
+  }
+
+  async function replaceRecoveryCodes(tx: Tx, userId: string): Promise<string[]> {
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+    await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+    await tx.insertInto('recovery_codes').values(codes.map((c) => ({ user_id: userId, code_hash: hashRecoveryCode(c), created_at: clock.now() }))).execute();
+    return codes;
+  }
+
+  /**
+   * Checks a TOTP or recovery code in the caller's transaction. A8: rate limited per IP and backed
+   * off per account; every failure is an audit event. A used recovery code is spent and mailed about.
+   */
+  async function checkCode(tx: Tx, userId: string, kind: CodeKind, code: string, context: RequestContext): Promise<boolean> {
+    enforce(await limits.checksByIp.consume(context.ip ?? 'unknown'));
+    enforce(await limits.failures.check(userId));
+    let ok = false;
+    if (kind === 'totp') {
+      const row = await tx.selectFrom('totp_credentials').selectAll().where('user_id', '=', userId).where('confirmed_at', 'is not', null).forUpdate().executeTakeFirst();
+      const step = row && acceptTotp(open(keyring, row.secret_sealed, secretContext(userId)).toString('utf8'), code, clock.now(), row.last_used_step === null ? null : Number(row.last_used_step));
+      if (step !== undefined) {
+        await tx.updateTable('totp_credentials').set({ last_used_step: step }).where('user_id', '=', userId).execute();
+        ok = true;
+      }
+    } else if (looksLikeRecoveryCode(code)) {
+      const used = await tx
+        .updateTable('recovery_codes')
+        .set({ used_at: clock.now() })
+        .where('user_id', '=', userId)
+        .where('code_hash', '=', hashRecoveryCode(code))
+        .where('used_at', 'is', null)
+        .returning('id')
+        .executeTakeFirst();
+      if (used) {
+        const left = (await factorsOf(tx, userId)).recoveryCodesLeft;
+        await appendAudit(tx, { stream: userStream(userId), action: 'mfa.recovery_code_used', actor: actor(userId), context, payload: { left } }, clock);
+        send(recoveryCodeUsedMail(await emailOf(tx, userId), left, deps.baseUrl));
+        ok = true;
+      }
+    }
+    if (ok) await limits.failures.succeed(userId);
+    else await limits.failures.fail(userId);
+    return ok;
+  }
+
+  /** Records a failed check in its own transaction (the caller's rolls back with the error). */
+  async function refuse(userId: string, kind: CodeKind | 'passkey', context: RequestContext, error: AppError): Promise<never> {
+    await db.withSystem((tx) => appendAudit(tx, { stream: userStream(userId), action: 'mfa.check_failed', actor: actor(userId), context, payload: { factor: kind } }, clock));
+    throw error;
+  }
+
+  async function state(userId: string): Promise<FactorState> {
+    return db.withSystem((tx) => factorsOf(tx, userId));
+  }
+
+  /** Whether a sensitive action may go ahead on this session now, or needs step-up first. */
+  async function isRecent(session: Session): Promise<boolean> {
+    if (clock.now().getTime() - session.authenticatedAt.getTime() > STEP_UP_WINDOW_MS) return false;
+    return session.authLevel >= 2 || !hasSecondFactor(await state(session.userId));
+  }
+
+  async function requireRecent(session: Session): Promise<void> {
+    if (!(await isRecent(session))) {
+      throw new AppError('step_up_required', 403, 'Confirm it is you first: this needs a sign-in from the last 10 minutes.', undefined, undefined, '/account/step-up');
+    }
+  }
+
+  /** Step-up offers the strongest factor the person has: passkey or app code, else the password. */
+  async function stepUpFactors(userId: string): Promise<StepUpFactor[]> {
+    const f = await state(userId);
+    if (!hasSecondFactor(f)) return ['password'];
+    return [...(f.passkeys > 0 ? (['passkey'] as const) : []), ...(f.totp ? (['totp'] as const) : [])];
+  }
+
+  return {
+    state,
+    isRecent,
+    stepUpFactors,
+    requireRecent,
+
+    async score(userId: string) {
+      return securityScore(await state(userId), clock.now());
+    },
+    scoreOf: (factors: FactorState) => securityScore(factors, clock.now()),
+
+    /** A4: a new secret to scan, kept sealed until a first code confirms it (replaces an unfinished one). */
+    async beginTotp(auth: Authenticated): Promise<{ secret: string; uri: string }> {
+      await requireRecent(auth.session);
+      const secret = newTotpSecret();
+      await db.withSystem(async (tx) => {
+        const existing = await tx.selectFrom('totp_credentials').select('confirmed_at').where('user_id', '=', auth.user.id).executeTakeFirst();
+        if (existing?.confirmed_at) throw new AppError('totp_already_enabled', 409, 'An authenticator app is already set up. Remove it first to set up another.');
+        const row = { secret_sealed: seal(keyring, secret, secretContext(auth.user.id)), created_at: clock.now(), confirmed_at: null, last_used_step: null };
+        await tx.insertInto('totp_credentials').values({ user_id: auth.user.id, ...row }).onConflict((oc) => oc.column('user_id').doUpdateSet(row)).execute();
+      });
+      return { secret, uri: totpUri(secret, auth.user.email, new URL(deps.baseUrl).host) };
+    },
+
+    /** The secret of an unfinished enrollment, to show again after a wrong first code. */
+    async pendingTotp(auth: Authenticated): Promise<{ secret: string; uri: string } | undefined> {
+      const row = await db.withSystem((tx) => tx.selectFrom('totp_credentials').select(['secret_sealed', 'confirmed_at']).where('user_id', '=', auth.user.id).executeTakeFirst());
+      if (!row || row.confirmed_at) return undefined;
+      const secret = open(keyring, row.secret_sealed, secretContext(auth.user.id)).toString('utf8');
+      return { secret, uri: totpUri(secret, auth.user.email, new URL(deps.baseUrl).host) };
+    },
+
+    /**
+     * The first code proves the app holds the secret: TOTP is on, a fresh set of recovery codes is
+     * returned (shown once), and the session, now two-factor, gets a new identifier (S2).
+     */
+    async confirmTotp(auth: Authenticated, code: string, context: RequestContext): Promise<{ codes: string[]; token: string }> {
+      await requireRecent(auth.session);
+      const userId = auth.user.id;
+      enforce(await limits.checksByIp.consume(context.ip ?? 'unknown'));
+      enforce(await limits.failures.check(userId));
+      const result = await sessions.write(async (tx, s) => {
+        const row = await tx.selectFrom('totp_credentials').selectAll().where('user_id', '=', userId).forUpdate().executeTakeFirst();
+        if (!row || row.confirmed_at) throw new AppError('no_enrollment', 409, 'Start setting up the authenticator app again.');
+        const step = acceptTotp(open(keyring, row.secret_sealed, secretContext(userId)).toString('utf8'), code, clock.now(), null);
+        if (step === undefined) return undefined;
+        await tx.updateTable('totp_credentials').set({ confirmed_at: clock.now(), last_used_step: step }).where('user_id', '=', userId).execute();
+        const codes = await replaceRecoveryCodes(tx, userId);
+        await appendAudit(tx, { stream: userStream(userId), action: 'mfa.totp_enabled', actor: actor(userId), context }, clock);
+        await appendAudit(tx, { stream: userStream(userId), action: 'mfa.recovery_codes_generated', actor: actor(userId), context }, clock);
+        return { codes, token: await s.rotate(auth.session.id, { authLevel: 2 }) };
+      });
+      if (!result) {
+        await limits.failures.fail(userId);
+        return refuse(userId, 'totp', context, invalidCode('totp'));
+      }
+      await limits.failures.succeed(userId);
+      send(factorChangedMail(auth.user.email, 'authenticator app', 'added', deps.baseUrl));
+      return result;
+    },
+
+    /** Turning the app off (step-up). With no second factor left, the recovery codes go too. */
+    async disableTotp(auth: Authenticated, context: RequestContext): Promise<void> {
+      await requireRecent(auth.session);
+      const userId = auth.user.id;
+      await db.withSystem(async (tx) => {
+        const removed = await tx.deleteFrom('totp_credentials').where('user_id', '=', userId).where('confirmed_at', 'is not', null).returning('user_id').executeTakeFirst();
+        if (!removed) throw new AppError('totp_not_enabled', 409, 'No authenticator app is set up.');
+        if (!hasSecondFactor(await factorsOf(tx, userId))) await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+        await appendAudit(tx, { stream: userStream(userId), action: 'mfa.totp_disabled', actor: actor(userId), context }, clock);
+      });
+      send(factorChangedMail(auth.user.email, 'authenticator app', 'removed', deps.baseUrl));
+    },
+
+    /** A new set of ten codes (step-up); every older code stops working. */
+    async regenerateRecoveryCodes(auth: Authenticated, context: RequestContext): Promise<string[]> {
+      await requireRecent(auth.session);
+      const userId = auth.user.id;
+      return db.withSystem(async (tx) => {
+        if (!hasSecondFactor(await factorsOf(tx, userId))) throw new AppError('no_second_factor', 409, 'Recovery codes stand in for a second factor: set one up first.');
+        const codes = await replaceRecoveryCodes(tx, userId);
+        await appendAudit(tx, { stream: userStream(userId), action: 'mfa.recovery_codes_generated', actor: actor(userId), context }, clock);
+        return codes;
+      });
+    },
+
+    /** Finishes a pending sign-in with an app code or a recovery code; the session id rotates. */
+    async completeSignIn(pending: Authenticated, kind: CodeKind, code: string, context: RequestContext): Promise<{ token: string; session: Session }> {
+      const userId = pending.user.id;
+      const result = await sessions.write(async (tx, s) => ((await checkCode(tx, userId, kind, code, context)) ? s.completeSignIn(pending.session.id, kind, context) : undefined));
+      return result ?? refuse(userId, kind, context, invalidCode(kind));
+    },
+
+    /** S2 step-up with a password or an app code: the session is freshly authenticated and its id rotates. */
+    async stepUp(auth: Authenticated, factor: 'password' | 'totp', secret: string, context: RequestContext): Promise<string> {
+      const userId = auth.user.id;
+      const offered = await stepUpFactors(userId);
+      if (!offered.includes(factor)) throw new AppError('factor_not_allowed', 400, 'Confirm with your strongest factor.');
+      if (factor === 'password') {
+        enforce(await limits.failures.check(userId));
+        const row = await db.withSystem((tx) => tx.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow());
+        if (!row.password_hash || !(await deps.hasher.verify(row.password_hash, secret))) {
+          await limits.failures.fail(userId);
+          await db.withSystem((tx) => appendAudit(tx, { stream: userStream(userId), action: 'user.step_up_failed', actor: actor(userId), context, payload: { factor } }, clock));
+          throw new AppError('invalid_credentials', 401, 'That password is not right.', [{ field: 'password', message: 'is not your password' }]);
+        }
+        await limits.failures.succeed(userId);
+      }
+      const token = await sessions.write(async (tx, s) => {
+        if (factor === 'totp' && !(await checkCode(tx, userId, 'totp', secret, context))) return undefined;
+        await appendAudit(tx, { stream: userStream(userId), action: 'user.stepped_up', actor: actor(userId), target: `session:${auth.session.id}`, context, payload: { factor } }, clock);
+        return s.rotate(auth.session.id, { authLevel: factor === 'password' ? 1 : 2 });
+      });
+      return token ?? refuse(userId, 'totp', context, invalidCode('totp'));
+    },
+
+    /** Used by the passkey ceremonies, which share the rules for mails and recovery codes. */
+    internals: { replaceRecoveryCodes, refuse, send, emailOf },
+  };
+}
