@@ -18,7 +18,8 @@ const Credential = Type.Object(
 const CredentialBody = strict({ response: Credential });
 const Code = Type.String({ minLength: 1, maxLength: 40 });
 const PasskeyName = Type.String({ minLength: 1, maxLength: 60 });
-const PasskeyJson = Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String(), createdAt: Type.String({ format: 'date-time' }), lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]), backedUp: Type.Boolean() });
+const PasskeyJson = Type.Object({
+  recoveryCodesDue: Type.Optional(Type.Boolean({ description: 'After registering: the account has no unused recovery codes; make a set (POST /api/v1/account/recovery-codes).' })), id: Type.String({ format: 'uuid' }), name: Type.String(), createdAt: Type.String({ format: 'date-time' }), lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]), backedUp: Type.Boolean() });
 const Codes = Type.Object({ recoveryCodes: Type.Array(Type.String()) });
 const Ok = Type.Object({ ok: Type.Literal(true) });
 const NoContent = { 204: Type.Null() };
@@ -98,7 +99,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
   });
   app.post('/api/v1/account/recovery-codes', { ...user, schema: { tags, summary: 'Replace the recovery codes (step-up); returns the new ten, shown once', ...noInput, response: { 200: Codes } } }, async (request, reply) => {
     reply.header('Cache-Control', 'no-store');
-    return { recoveryCodes: await mfa.regenerateRecoveryCodes(authOf(request), requestContext(request)) };
+    return { recoveryCodes: (await mfa.regenerateRecoveryCodes(authOf(request), requestContext(request))).codes };
   });
 
   // Passkeys (A5)
@@ -108,9 +109,9 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
     { ...user, schema: { tags, summary: 'Register a passkey under a name; the session id rotates', body: strict({ name: PasskeyName, response: Credential }), response: { 201: PasskeyJson } } },
     async (request, reply) => {
       const auth = authOf(request);
-      const { passkey, token } = await passkeys.register(auth, request.body.name, request.body.response, requestContext(request));
+      const { passkey, token, recoveryCodesDue } = await passkeys.register(auth, request.body.name, request.body.response, requestContext(request));
       setSessionCookie(reply, token, auth.session);
-      return reply.code(201).send({ ...passkey, createdAt: passkey.createdAt.toISOString(), lastUsedAt: null });
+      return reply.code(201).send({ ...passkey, createdAt: passkey.createdAt.toISOString(), lastUsedAt: null, recoveryCodesDue });
     },
   );
   app.patch<{ Params: { id: string }; Body: { name: string } }>('/api/v1/account/passkeys/:id', { ...user, schema: { tags, summary: 'Rename a passkey', params: uuidParam, body: strict({ name: PasskeyName }), response: NoContent } }, async (request, reply) => {

@@ -141,14 +141,15 @@ export function TotpSetupPage({ csrf, secret, uri, state }: { csrf: string; secr
   );
 }
 
-export function RecoveryCodesPage({ codes, first }: { codes: string[]; first: boolean }) {
+/** `first`: two-factor sign-in was just turned on; `replaced`: unused codes of the old set that stopped working. */
+export function RecoveryCodesPage({ codes, first, replaced }: { codes: string[]; first?: boolean; replaced: number }) {
   return (
     <section class="narrow">
-      <h1>{first ? 'Two-factor sign-in is on' : 'New recovery codes'}</h1>
+      <h1>{first ? 'Two-factor sign-in is on' : 'Your recovery codes'}</h1>
       <p>
         Save these recovery codes somewhere safe (a password manager, or printed). Each one signs you in once if you lose your device.{' '}
         <strong>They are shown only now.</strong>
-        {!first && ' Your previous codes no longer work.'}
+        {replaced > 0 && ' Your previous codes no longer work.'}
       </p>
       <ul class="recovery-codes" aria-label="Recovery codes">
         {codes.map((c) => (
@@ -246,7 +247,11 @@ export function TwoFactorSection({ csrf, factors, passkeys, passkeyState }: { cs
         <h3>Recovery codes</h3>
         {twoFactor ? (
           <>
-            <p>{factors.recoveryCodesLeft} of 10 unused. Each signs you in once if you lose your device.</p>
+            {factors.recoveryCodesLeft > 0 ? (
+              <p>{factors.recoveryCodesLeft} of 10 unused. Each signs you in once if you lose your device.</p>
+            ) : (
+              <p class="field-error">No unused recovery codes: make a set now, so that losing your device does not lock you out.</p>
+            )}
             <Form action="/account/recovery-codes" csrf={csrf} label="Make new recovery codes" confirm="Make new recovery codes? The old ones stop working.">
               <button type="submit" class="secondary">
                 Make new codes

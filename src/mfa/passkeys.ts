@@ -150,8 +150,11 @@ export function createPasskeyService(deps: PasskeyDeps) {
       return options;
     },
 
-    /** Stores a verified new passkey; the session is now two-factor and gets a new id (S2). */
-    async register(auth: Authenticated, name: string, response: RegistrationResponseJSON, context: RequestContext): Promise<{ passkey: Passkey; token: string }> {
+    /**
+     * Stores a verified new passkey; the session is now two-factor and gets a new id (S2).
+     * `recoveryCodesDue`: the account has no unused recovery codes (first factor): the page makes a set next.
+     */
+    async register(auth: Authenticated, name: string, response: RegistrationResponseJSON, context: RequestContext): Promise<{ passkey: Passkey; token: string; recoveryCodesDue: boolean }> {
       await mfa.requireRecent(auth.session);
       let verification;
       try {
@@ -181,7 +184,8 @@ export function createPasskeyService(deps: PasskeyDeps) {
         if (!row) throw new AppError('passkey_exists', 409, 'That passkey is already registered.');
         await appendAudit(tx, { stream: userStream(auth.user.id), action: 'mfa.passkey_added', actor: actor(auth.user.id), target: `passkey:${row.id}`, context, payload: { name: row.name } }, clock);
         const token = await s.rotate(auth.session.id, { authLevel: 2 });
-        return { passkey: { id: row.id, name: row.name, createdAt: row.created_at, lastUsedAt: row.last_used_at, backedUp: row.backed_up }, token };
+        const recoveryCodesDue = (await factorsOf(tx, auth.user.id)).recoveryCodesLeft === 0;
+        return { passkey: { id: row.id, name: row.name, createdAt: row.created_at, lastUsedAt: row.last_used_at, backedUp: row.backed_up }, token, recoveryCodesDue };
       });
       mfa.internals.send(factorChangedMail(auth.user.email, `passkey “${result.passkey.name}”`, 'added', deps.baseUrl));
       return result;

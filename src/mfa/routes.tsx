@@ -113,7 +113,7 @@ export function mfaPageRoutes(app: FastifyInstance, mfa: MfaService, passkeys: P
       const { codes, token } = await mfa.confirmTotp(auth, request.body.code, requestContext(request));
       setSessionCookie(reply, token, auth.session);
       noStore(reply);
-      return show(reply, 'Two-factor sign-in is on', <RecoveryCodesPage codes={codes} first />);
+      return show(reply, 'Two-factor sign-in is on', <RecoveryCodesPage codes={codes} replaced={0} first />);
     } catch (err) {
       const f = formState(err);
       return again(f.state, f.status);
@@ -124,9 +124,9 @@ export function mfaPageRoutes(app: FastifyInstance, mfa: MfaService, passkeys: P
     return reply.redirect('/account/security?done=totp_off', 303);
   });
   app.post('/account/recovery-codes', { schema: { body: formBody({}) }, preHandler: requireUser }, async (request, reply) => {
-    const codes = await mfa.regenerateRecoveryCodes(authOf(request), requestContext(request));
+    const { codes, replaced } = await mfa.regenerateRecoveryCodes(authOf(request), requestContext(request));
     noStore(reply);
-    return show(reply, 'New recovery codes', <RecoveryCodesPage codes={codes} first={false} />);
+    return show(reply, 'Recovery codes', <RecoveryCodesPage codes={codes} replaced={replaced} />);
   });
 
   // Passkeys (A5): adding one is a script ceremony (see api.ts); renaming and removing are forms

@@ -201,15 +201,16 @@ export function createMfaService(deps: MfaDeps) {
       send(factorChangedMail(auth.user.email, 'authenticator app', 'removed', deps.baseUrl));
     },
 
-    /** A new set of ten codes (step-up); every older code stops working. */
-    async regenerateRecoveryCodes(auth: Authenticated, context: RequestContext): Promise<string[]> {
+    /** A new set of ten codes (step-up); every older code stops working. `replaced`: unused codes that did. */
+    async regenerateRecoveryCodes(auth: Authenticated, context: RequestContext): Promise<{ codes: string[]; replaced: number }> {
       await requireRecent(auth.session);
       const userId = auth.user.id;
       return db.withSystem(async (tx) => {
-        if (!hasSecondFactor(await factorsOf(tx, userId))) throw new AppError('no_second_factor', 409, 'Recovery codes stand in for a second factor: set one up first.');
+        const factors = await factorsOf(tx, userId);
+        if (!hasSecondFactor(factors)) throw new AppError('no_second_factor', 409, 'Recovery codes stand in for a second factor: set one up first.');
         const codes = await replaceRecoveryCodes(tx, userId);
         await appendAudit(tx, { stream: userStream(userId), action: 'mfa.recovery_codes_generated', actor: actor(userId), context }, clock);
-        return codes;
+        return { codes, replaced: factors.recoveryCodesLeft };
       });
     },
 

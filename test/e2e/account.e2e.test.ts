@@ -95,7 +95,7 @@ describe.skipIf(!hasChromium)(`account pages in a real browser${hasChromium ? ''
     const [request, response] = await Promise.all([
       page.waitForRequest((r) => r.url() === `${base}/signin` && r.method() === 'POST'),
       page.waitForResponse((r) => r.url() === `${base}/signin` && r.request().method() === 'POST'),
-      page.getByRole('button', { name: 'Sign in' }).click(),
+      page.getByRole('button', { name: 'Sign in', exact: true }).click(),
     ]);
     // Browsers send `Origin: null` on a form POST from a page whose Referrer-Policy is no-referrer
     // (Fetch standard, "append a request Origin header"), and R1 refuses any Origin but ours.
@@ -393,7 +393,7 @@ describe.skipIf(!hasChromium)(`account pages in a real browser${hasChromium ? ''
     await old.page.getByLabel('Password').fill(PASSWORD);
     const [refused] = await Promise.all([
       old.page.waitForResponse((r) => new URL(r.url()).pathname === '/signin' && r.request().method() === 'POST'),
-      old.page.getByRole('button', { name: 'Sign in' }).click(),
+      old.page.getByRole('button', { name: 'Sign in', exact: true }).click(),
     ]);
     expect(refused.status()).toBe(401);
     await old.page.getByRole('alert').filter({ hasText: 'That e-mail and password do not match an account.' }).waitFor();

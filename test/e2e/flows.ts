@@ -116,7 +116,7 @@ export async function signIn(page: Page, baseUrl: string, email: string, passwor
   await page.getByLabel('E-mail address').fill(email);
   await page.getByLabel('Password').fill(password);
   await shot(page, shots, 'signin');
-  await landOn(page, `${baseUrl}/account/security`, () => page.getByRole('button', { name: 'Sign in' }).click());
+  await landOn(page, `${baseUrl}/account/security`, () => page.getByRole('button', { name: 'Sign in', exact: true }).click());
   await heading(page, 'Account security');
 }
 

@@ -23,6 +23,19 @@ async function post(url: string, csrf: string, body: unknown): Promise<any> {
   return json;
 }
 
+function showRecoveryCodes(csrf: string): void {
+  const form = document.createElement('form');
+  form.method = 'post';
+  form.action = '/account/recovery-codes';
+  const token = document.createElement('input');
+  token.type = 'hidden';
+  token.name = '_csrf';
+  token.value = csrf;
+  form.append(token);
+  document.body.append(form);
+  form.submit();
+}
+
 function showError(form: HTMLFormElement, message: string): void {
   const box = form.querySelector<HTMLElement>('[data-passkey-error]');
   if (!box) return;
@@ -37,7 +50,9 @@ async function run(form: HTMLFormElement, ceremony: Ceremony): Promise<void> {
   if (ceremony === 'register') {
     const name = (form.elements.namedItem('name') as HTMLInputElement | null)?.value.trim() ?? '';
     const response = await startRegistration({ optionsJSON });
-    await post(verify, csrf, { name, response });
+    const added = await post(verify, csrf, { name, response });
+    // A first second factor: the server makes the recovery codes and shows them once, as a page.
+    if (added.recoveryCodesDue) return showRecoveryCodes(csrf);
   } else {
     const response = await startAuthentication({ optionsJSON });
     await post(verify, csrf, { response });
