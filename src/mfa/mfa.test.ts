@@ -238,11 +238,68 @@ describe('security score (A9)', () => {
     const before = (await client.api('GET', '/api/v1/account/two-factor')).json();
     expect(before.score.score).toBe(75);
     expect((await page(client, '/account/security')).body).toContain('href="/account/security#two-factor"');
-    const { client: enrolled } = await withTotp();
+    const { client: enrolled, email: enrolledEmail } = await withTotp();
     expect((await enrolled.api('GET', '/api/v1/account/two-factor')).json().score).toEqual({ score: 100, steps: [] });
-    t.clock.advance(91 * 24 * 60 * 60_000);
-    // The password is now old; a new sign-in is needed since the session idled out
-    const later = (await enrolled.api('GET', '/api/v1/account/two-factor'));
-    if (later.statusCode === 200) expect(later.json().score.score).toBe(90);
+    // Live: a password last changed 91 days ago costs 10 points at once, with the step to win them back
+    const ninetyOneDaysAgo = new Date(t.clock.now().getTime() - 91 * 24 * 60 * 60_000);
+    await t.db.withSystem((tx) => tx.updateTable('users').set({ password_changed_at: ninetyOneDaysAgo }).where('email', '=', enrolledEmail).execute());
+    const later = (await enrolled.api('GET', '/api/v1/account/two-factor')).json().score;
+    expect(later.score).toBe(90);
+    expect(later.steps).toEqual([expect.objectContaining({ href: '/account/security#password', points: 10 })]);
+  });
+});
+
+describe('passkeys over HTTP (A5)', () => {
+  /** A stored passkey row for someone (the browser suite registers real ones; here only ownership matters). */
+  async function passkeyOf(email: string, name = 'Laptop') {
+    const userId = await userIdOf(email);
+    return t.db.withSystem((tx) =>
+      tx
+        .insertInto('passkeys')
+        .values({ user_id: userId, credential_id: `cred-${userId}-${name}`, public_key: Buffer.from('not a real key'), counter: 0, transports: ['internal'], name, device_type: 'singleDevice', backed_up: false, created_at: t.clock.now() })
+        .returning(['id', 'credential_id'])
+        .executeTakeFirstOrThrow(),
+    );
+  }
+
+  it("[A5] another person's passkey cannot be renamed or removed: 404, and it is unchanged", async () => {
+    const victim = await helpers.verified();
+    const { id } = await passkeyOf(victim);
+    const attacker = await helpers.signedIn(await helpers.verified());
+    expect((await attacker.api('PATCH', `/api/v1/account/passkeys/${id}`, { name: 'pwned' })).statusCode).toBe(404);
+    expect((await attacker.api('DELETE', `/api/v1/account/passkeys/${id}`)).statusCode).toBe(404);
+    expect((await form(attacker, `/account/passkeys/${id}/rename`, { name: 'pwned' })).statusCode).toBe(404);
+    expect((await form(attacker, `/account/passkeys/${id}/delete`, {})).statusCode).toBe(404);
+    const row = await t.db.withSystem((tx) => tx.selectFrom('passkeys').select('name').where('id', '=', id).executeTakeFirst());
+    expect(row?.name).toBe('Laptop');
+  });
+
+  it('[A5] a forged assertion for a real credential is refused and recorded; an unknown credential is refused alike', async () => {
+    const email = await helpers.verified();
+    const { credential_id } = await passkeyOf(email);
+    const client = new TestClient(t.app);
+    const options = (await client.api('POST', '/api/v1/signin/passkey/options')).json();
+    expect(options).toMatchObject({ rpId: 'localhost', userVerification: 'required' });
+    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: 'http://localhost:3000' })).toString('base64url');
+    const forged = (id: string) => ({
+      response: { id, rawId: id, type: 'public-key', clientExtensionResults: {}, response: { clientDataJSON, authenticatorData: 'AAAA', signature: 'AAAA' } },
+    });
+    const refused = await client.api('POST', '/api/v1/signin/passkey', forged(credential_id));
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json().error.code).toBe('passkey_failed');
+    expect(client.cookies.has('__Host-rampart_session')).toBe(false);
+    expect(await auditActions(await userIdOf(email))).toContain('mfa.check_failed');
+    const unknown = await client.api('POST', '/api/v1/signin/passkey', forged('no-such-credential'));
+    expect(unknown.statusCode).toBe(401);
+    expect(unknown.json().error.code).toBe('passkey_failed');
+  });
+
+  it('[A5] adding a passkey needs a recent sign-in, like removing one', async () => {
+    const client = await helpers.signedIn(await helpers.verified());
+    expect((await client.api('POST', '/api/v1/account/passkeys/options')).statusCode).toBe(200);
+    t.clock.advance(STEP_UP_WINDOW_MS + 1000);
+    const stale = await client.api('POST', '/api/v1/account/passkeys/options');
+    expect(stale.statusCode).toBe(403);
+    expect(stale.json().error.code).toBe('step_up_required');
   });
 });
