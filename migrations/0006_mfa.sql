@@ -53,6 +53,14 @@ create index webauthn_challenges_expiry on webauthn_challenges (expires_at);
 -- second-factor step until it finishes (then its identifier rotates).
 alter table sessions add column second_factor_pending boolean not null default false;
 
+-- S2 for privilege changes made by someone else (a role change): the member's sessions rotate on
+-- their next request. The replaced identifier keeps working for a few seconds, so requests already
+-- in flight with it are not signed out.
+alter table sessions add column rotate_due boolean not null default false;
+alter table sessions add column previous_token_hash text;
+alter table sessions add column previous_valid_until timestamptz;
+create index sessions_previous_token on sessions (previous_token_hash) where previous_token_hash is not null;
+
 alter table organizations add column require_mfa boolean not null default false;
 
 grant select, insert, update, delete on totp_credentials to rampart_runtime;

@@ -148,7 +148,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     onMailError,
   });
   const account = createAccountSessions({ db: deps.db, sessions, clock });
-  const orgs = createOrgService({ db: deps.db, clock, mailer: deps.mailer, baseUrl: config.baseUrl, onMailError });
+  const orgs = createOrgService({ db: deps.db, rotateSessionsOf: sessions.rotateLater, clock, mailer: deps.mailer, baseUrl: config.baseUrl, onMailError });
   const apiKeys = createApiKeyService({ db: deps.db, clock, orgs });
   const auditLog = createOrgAuditLog({ orgs, clock });
   const reviews = createAccessReviews({ orgs, clock });

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts, freshEmail } from '../../test/helpers/accounts.js';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
-import type { TestClient } from '../../test/helpers/client.js';
+import { TestClient } from '../../test/helpers/client.js';
 import { verifyChain } from '../audit/service.js';
 import { INVITATION_LIFETIME_MS } from './service.js';
 
@@ -171,6 +171,42 @@ describe('changes take effect on the next request (O3)', () => {
     expect((await admin.client.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(404);
     expect(await orgEvents(orgId)).toEqual(expect.arrayContaining(['member.role_changed', 'member.removed']));
     expect(await t.db.withTenant(orgId, (tx) => verifyChain(tx, `org:${orgId}`))).toMatchObject({ ok: true });
+  });
+
+  it("[S2] a role change rotates the member's session id on their next request; the old id works only for a 10-second grace", async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const member = await join(owner.client, orgId, 'member');
+    const before = member.client.cookies.get('__Host-rampart_session')!;
+    const stale = new TestClient(t.app);
+    stale.cookies.set('__Host-rampart_session', before);
+
+    // Setting the same role again is no change: nothing rotates
+    expect((await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'member' })).statusCode).toBe(204);
+    await member.client.api('GET', '/api/v1/me');
+    expect(member.client.cookies.get('__Host-rampart_session')).toBe(before);
+
+    expect((await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'admin' })).statusCode).toBe(204);
+    const next = await member.client.request({ url: '/api/v1/me' });
+    expect(next.statusCode).toBe(200);
+    const after = member.client.cookies.get('__Host-rampart_session')!;
+    expect(after).not.toBe(before);
+    // A request already in flight with the old id still works (and rotates nothing), for 10 seconds only
+    const inFlight = await stale.request({ url: '/api/v1/me' });
+    expect(inFlight.statusCode).toBe(200);
+    expect(inFlight.headers['set-cookie']).toBeUndefined();
+    t.clock.advance(11_000);
+    expect((await stale.request({ url: '/api/v1/me' })).statusCode).toBe(401);
+    expect((await member.client.request({ url: '/api/v1/me' })).statusCode).toBe(200);
+    expect(member.client.cookies.get('__Host-rampart_session')).toBe(after);
+
+    // A handover rotates both people's sessions
+    const ownerBefore = owner.client.cookies.get('__Host-rampart_session');
+    expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/ownership`, { userId: member.id })).statusCode).toBe(204);
+    await owner.client.request({ url: '/api/v1/me' });
+    await member.client.request({ url: '/api/v1/me' });
+    expect(owner.client.cookies.get('__Host-rampart_session')).not.toBe(ownerBefore);
+    expect(member.client.cookies.get('__Host-rampart_session')).not.toBe(after);
   });
 
   it('[O1] an admin cannot change or remove an owner', async () => {

@@ -56,6 +56,8 @@ const lastOwner = () => new AppError('last_owner', 409, 'An organization keeps a
 
 export interface OrgDeps {
   db: Tenancy;
+  /** S2: sessions of people whose role changed rotate their identifier on their next request. */
+  rotateSessionsOf: (userIds: string[]) => Promise<void>;
   clock: Clock;
   mailer: Mailer;
   baseUrl: string;
@@ -229,15 +231,18 @@ export function createOrgService(deps: OrgDeps) {
       }),
 
     /** Never above the caller's own role, never on someone who outranks the caller; one owner always stays. */
-    changeRole: (actor: Actor, orgId: string, userId: string, role: Role, context: RequestContext) =>
-      as(actor, orgId, 'members.change_role', async (tx, actorRole) => {
+    changeRole: async (actor: Actor, orgId: string, userId: string, role: Role, context: RequestContext): Promise<void> => {
+      const changed = await as(actor, orgId, 'members.change_role', async (tx, actorRole) => {
         const current = await memberRole(tx, orgId, userId);
         if (RANK[role] > RANK[actorRole] || RANK[current] > RANK[actorRole]) throw forbidden();
-        if (current === role) return;
+        if (current === role) return false;
         if (current === 'owner' && (await owners(tx, orgId)) === 1) throw lastOwner();
         await tx.updateTable('memberships').set({ role }).where('org_id', '=', orgId).where('user_id', '=', userId).execute();
         await audit(tx, orgId, actor, 'member.role_changed', context, `user:${userId}`, { from: current, to: role });
-      }),
+        return true;
+      });
+      if (changed) await deps.rotateSessionsOf([userId]);
+    },
 
     /** Members with members.remove may remove anyone they outrank or equal; anyone may leave. */
     removeMember: async (actor: Actor, orgId: string, userId: string, context: RequestContext) => {
@@ -253,15 +258,18 @@ export function createOrgService(deps: OrgDeps) {
     },
 
     /** The caller (an owner) makes another member owner and becomes an admin. */
-    transferOwnership: (actor: Actor, orgId: string, toUserId: string, context: RequestContext) =>
-      as(actor, orgId, 'org.transfer_ownership', async (tx) => {
+    transferOwnership: async (actor: Actor, orgId: string, toUserId: string, context: RequestContext): Promise<void> => {
+      const from = await as(actor, orgId, 'org.transfer_ownership', async (tx) => {
         if (actor.kind !== 'user') throw forbidden(); // ownership moves between people only
         if (toUserId === actor.userId) throw new AppError('invalid_request', 400, 'Choose another member to hand ownership to.');
         await memberRole(tx, orgId, toUserId);
         await tx.updateTable('memberships').set({ role: 'owner' }).where('org_id', '=', orgId).where('user_id', '=', toUserId).execute();
         await tx.updateTable('memberships').set({ role: 'admin' }).where('org_id', '=', orgId).where('user_id', '=', actor.userId).execute();
         await audit(tx, orgId, actor, 'org.ownership_transferred', context, `user:${toUserId}`);
-      }),
+        return actor.userId;
+      });
+      await deps.rotateSessionsOf([toUserId, from]);
+    },
 
     /** O3: bound to an address, single use, 7 days, with a role no higher than the inviter's. */
     invite: async (actor: Actor, orgId: string, emailInput: string, role: Role, context: RequestContext): Promise<{ id: string }> => {

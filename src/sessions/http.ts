@@ -31,8 +31,13 @@ export function sessionLoading(app: FastifyInstance, sessions: SessionService): 
     const token = request.cookies[SESSION_COOKIE];
     if (!token) return;
     const auth = await sessions.authenticate(token);
-    if (!auth) clearSessionCookie(reply);
-    else if (auth.session.secondFactorPending) request.pendingSignIn = auth;
+    if (!auth) return clearSessionCookie(reply);
+    if (auth.session.rotateDue) {
+      // S2: a role change elsewhere; this response carries the new identifier.
+      const fresh = await sessions.rotateIfDue(auth.session.id, token);
+      if (fresh) setSessionCookie(reply, fresh, auth.session);
+    }
+    if (auth.session.secondFactorPending) request.pendingSignIn = auth;
     else request.auth = auth;
   });
 }

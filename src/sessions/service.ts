@@ -26,6 +26,8 @@ export type SecondFactor = 'totp' | 'recovery_code' | 'passkey';
 
 /** How long a session that passed the first factor may take to present the second. */
 export const SECOND_FACTOR_WINDOW_MS = 10 * 60 * 1000;
+/** How long an identifier replaced by a deferred rotation still works (requests already in flight). */
+export const ROTATION_GRACE_MS = 10 * 1000;
 
 export interface Session {
   id: string;
@@ -43,6 +45,8 @@ export interface Session {
   activeOrgId: string | null;
   /** Passed the first factor of an account with a second factor: reaches only the second-factor step. */
   secondFactorPending: boolean;
+  /** A privilege change happened elsewhere (role change): the identifier rotates on the next request. */
+  rotateDue: boolean;
 }
 
 export interface SessionUser {
@@ -58,6 +62,8 @@ export interface Authenticated {
 
 interface Cached extends Authenticated {
   userId: string;
+  /** Set when the presented value is an identifier replaced by a deferred rotation: valid until then. */
+  graceUntil?: Date;
 }
 
 export interface SessionDeps {
@@ -120,12 +126,13 @@ export function createSessionService(deps: SessionDeps) {
   function toSession(row: {
     id: string; user_id: string; created_at: Date; last_seen_at: Date; idle_expires_at: Date; absolute_expires_at: Date;
     ip: string | null; user_agent: string | null; method: string; auth_level: number; authenticated_at: Date; active_org_id: string | null; second_factor_pending: boolean;
+    rotate_due: boolean;
   }): Session {
     return {
       id: row.id, userId: row.user_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at, idleExpiresAt: row.idle_expires_at,
       absoluteExpiresAt: row.absolute_expires_at, ip: row.ip, userAgent: row.user_agent, method: row.method,
       authLevel: row.auth_level, authenticatedAt: row.authenticated_at, activeOrgId: row.active_org_id,
-      secondFactorPending: row.second_factor_pending,
+      secondFactorPending: row.second_factor_pending, rotateDue: row.rotate_due,
     };
   }
 
@@ -199,13 +206,14 @@ export function createSessionService(deps: SessionDeps) {
         .innerJoin('users', 'users.id', 'sessions.user_id')
         .selectAll('sessions')
         .select(['users.email', 'users.email_verified_at'])
-        .where('sessions.token_hash', '=', tokenHash)
+        .where((eb) => eb.or([eb('sessions.token_hash', '=', tokenHash), eb.and([eb('sessions.previous_token_hash', '=', tokenHash), eb('sessions.previous_valid_until', '>', clock.now())])]))
         .where('sessions.revoked_at', 'is', null)
         .executeTakeFirst(),
     );
     if (!row) return undefined;
     const session = toSession(row);
-    return { userId: session.userId, session, user: { id: session.userId, email: row.email, emailVerified: row.email_verified_at !== null } };
+    const graceUntil = row.token_hash === tokenHash ? undefined : (row.previous_valid_until ?? undefined);
+    return { userId: session.userId, session, graceUntil, user: { id: session.userId, email: row.email, emailVerified: row.email_verified_at !== null } };
   }
 
   /** The session a cookie value stands for, if it is live; refreshes its idle expiry now and then. */
@@ -221,7 +229,7 @@ export function createSessionService(deps: SessionDeps) {
       if (subscribed) cache.set(tokenHash, entry, mark);
     }
     const now = clock.now();
-    if (!live(entry.session, now)) {
+    if (!live(entry.session, now) || (entry.graceUntil && now >= entry.graceUntil)) {
       cache.delete(tokenHash);
       return undefined;
     }
@@ -233,7 +241,41 @@ export function createSessionService(deps: SessionDeps) {
       entry = { ...entry, session: { ...entry.session, lastSeenAt: now, idleExpiresAt } };
       cache.update(tokenHash, entry);
     }
-    return { session: entry.session, user: entry.user };
+    // A replaced identifier in its grace period is never rotated again: only the current one is.
+    return { session: entry.graceUntil ? { ...entry.session, rotateDue: false } : entry.session, user: entry.user };
+  }
+
+  /**
+   * S2 for changes made by someone else: every live session of these people gets a new identifier
+   * on its next request (see rotateIfDue).
+   */
+  async function rotateLater(userIds: string[]): Promise<void> {
+    await write(async (tx, s) => {
+      for (const userId of userIds) {
+        await tx.updateTable('sessions').set({ rotate_due: true }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+        s.forgetUser(userId);
+      }
+    });
+  }
+
+  /** The deferred rotation, done by the request that presents the current identifier. Undefined: nothing was due (or another request did it). */
+  async function rotateIfDue(sessionId: string, presented: string): Promise<string | undefined> {
+    const token = randomToken(deps.random);
+    const now = clock.now();
+    const oldHash = hashToken(presented);
+    const row = await db.withSystem((tx) =>
+      tx
+        .updateTable('sessions')
+        .set((eb) => ({ token_hash: hashToken(token), previous_token_hash: eb.ref('token_hash'), previous_valid_until: new Date(now.getTime() + ROTATION_GRACE_MS), rotate_due: false }))
+        .where('id', '=', sessionId)
+        .where('token_hash', '=', oldHash)
+        .where('rotate_due', '=', true)
+        .returning('id')
+        .executeTakeFirst(),
+    );
+    if (!row) return undefined;
+    await invalidate(`s:${oldHash}`);
+    return token;
   }
 
   /**
@@ -296,6 +338,8 @@ export function createSessionService(deps: SessionDeps) {
 
   return {
     authenticate,
+    rotateLater,
+    rotateIfDue,
     write,
     list,
     cacheSize: () => cache.size,

@@ -102,6 +102,9 @@ export interface SessionsTable {
   revoked_reason: string | null;
   active_org_id: Generated<string | null>;
   second_factor_pending: Generated<boolean>;
+  rotate_due: Generated<boolean>;
+  previous_token_hash: string | null;
+  previous_valid_until: Date | null;
 }
 
 export interface OrganizationsTable {
