@@ -32,6 +32,17 @@ describe.skipIf(!hasChromium)(`second factors in a real browser${hasChromium ? '
     return { page, problems, cdp, authenticatorId };
   }
 
+  /** From the account security page: sets up the authenticator app and returns its key. */
+  async function enrollTotp(page: Page): Promise<string> {
+    await landOn(page, `${base}/account/totp/setup`, () => page.getByRole('link', { name: 'Set up an authenticator app' }).first().click());
+    const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
+    await page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await heading(page, 'Two-factor sign-in is on');
+    await landOn(page, `${base}/account/security`, () => page.getByRole('button', { name: 'I saved them' }).click());
+    return secret;
+  }
+
   async function signOut(page: Page): Promise<void> {
     await landOn(page, `${base}/`, () => page.getByRole('button', { name: 'Sign out', exact: true }).first().click());
   }
@@ -163,5 +174,46 @@ describe.skipIf(!hasChromium)(`second factors in a real browser${hasChromium ? '
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('field-secret');
     await screenshot(page, 'a4-05-step-up');
     expect(cspViolations(problems)).toEqual([]);
+  });
+
+  it('[A6] a member without MFA is sent to enrollment before reaching an organization that requires it; after enrolling, gets in', async () => {
+    const owner = await device();
+    const ownerEmail = await newVerifiedAccount(owner.page, base, 'a6-owner');
+    await signIn(owner.page, base, ownerEmail);
+    await enrollTotp(owner.page);
+    await owner.page.goto(`${base}/orgs`);
+    await owner.page.getByRole('form', { name: 'Create organization' }).getByLabel('Name').fill('Strict Co');
+    await landOn(owner.page, /\/orgs\/[0-9a-f-]{36}/, () => owner.page.getByRole('button', { name: 'Create organization' }).click());
+    const orgPath = new URL(owner.page.url()).pathname;
+    await landOn(owner.page, (url) => url.searchParams.get('done') === 'mfa_on', () => owner.page.getByRole('button', { name: 'Require two-factor sign-in' }).click());
+    await owner.page.getByRole('status').filter({ hasText: 'Two-factor sign-in is now required' }).waitFor();
+    await screenshot(owner.page, 'a6-01-org-requires-mfa');
+
+    const member = await device();
+    const memberEmail = await newVerifiedAccount(member.page, base, 'a6-member');
+    await signIn(member.page, base, memberEmail);
+    await owner.page.goto(`${base}${orgPath}/members`);
+    const invite = owner.page.getByRole('form', { name: 'Invite someone' });
+    await invite.getByLabel('E-mail address').fill(memberEmail);
+    await invite.getByRole('button', { name: 'Send invitation' }).click();
+    await owner.page.getByRole('status').first().waitFor();
+
+    await openMail(member.page, base, memberEmail, 'You are invited to Strict Co on Rampart');
+    await landOn(member.page, (url) => url.pathname === '/invitations/accept', () => member.page.getByRole('link', { name: /\/invitations\/accept\?org=/ }).click());
+    await landOn(member.page, (url) => url.pathname === '/account/two-factor/required', () => member.page.getByRole('button', { name: 'Accept invitation' }).click());
+    await heading(member.page, 'Two-factor sign-in required');
+    await screenshot(member.page, 'a6-02-member-sent-to-enrollment');
+    // Any page of the organization leads here until the member has a second factor
+    await member.page.goto(`${base}${orgPath}/members`);
+    await heading(member.page, 'Two-factor sign-in required');
+
+    await member.page.goto(`${base}/account/security`);
+    await enrollTotp(member.page);
+    await member.page.goto(`${base}${orgPath}`);
+    await heading(member.page, 'Strict Co');
+    await member.page.getByText('Required of every member').waitFor();
+    await screenshot(member.page, 'a6-03-member-in-after-enrolling');
+    expect(cspViolations(owner.problems)).toEqual([]);
+    expect(cspViolations(member.problems)).toEqual([]);
   });
 });
