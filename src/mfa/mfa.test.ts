@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
 import { accounts, PASSWORD } from '../../test/helpers/accounts.js';
 import { linkIn, TestClient } from '../../test/helpers/client.js';
+import { enrollTotp, recoveryCodesOn, totpSecretOn } from '../../test/helpers/mfa.js';
 import { SESSION_COOKIE } from '../sessions/http.js';
 import { STEP_UP_WINDOW_MS } from './service.js';
 import { totpCode } from './totp.js';
@@ -16,12 +17,6 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const STEP = 30_000;
-/** As a browser: pages, and form posts whose refusals redirect. */
-const page = (c: TestClient, url: string) => c.request({ url, headers: { accept: 'text/html' } });
-const form = async (c: TestClient, url: string, fields: Record<string, string>) =>
-  c.request({ method: 'POST', url, form: { ...fields, _csrf: await c.csrf() }, headers: { accept: 'text/html' } });
-const secretOn = (html: string) => /data-totp-secret="([A-Z2-7]+)"/.exec(html)![1]!;
-const codesOn = (html: string) => [...html.matchAll(/<li><code>([a-z0-9-]{19})<\/code><\/li>/g)].map((m) => m[1]!);
 const auditActions = async (userId: string) =>
   (await t.db.withSystem((tx) => tx.selectFrom('audit_events').select('action').where('stream', '=', `user:${userId}`).orderBy('seq').execute())).map((r) => r.action);
 const userIdOf = async (email: string) => (await t.db.withSystem((tx) => tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow())).id;
@@ -30,14 +25,7 @@ const userIdOf = async (email: string) => (await t.db.withSystem((tx) => tx.sele
 async function withTotp(email?: string) {
   const address = await helpers.verified(email);
   const client = await helpers.signedIn(address);
-  const setup = await page(client, '/account/totp/setup');
-  expect(setup.statusCode).toBe(200);
-  const secret = secretOn(setup.body);
-  const done = await form(client, '/account/totp/setup', { code: totpCode(secret, t.clock.now()) });
-  expect(done.statusCode).toBe(200);
-  const codes = codesOn(done.body);
-  t.clock.advance(STEP); // the enrollment code's step is spent
-  return { email: address, client, secret, codes };
+  return { email: address, client, ...(await enrollTotp(t, client)) };
 }
 
 /** Password sign-in of an account with a second factor: a pending session. */
@@ -52,19 +40,19 @@ describe('authenticator app enrollment (A4)', () => {
   it('[A4] setup shows a QR code and the key; a first code turns it on and shows ten recovery codes once; the secret is stored sealed', async () => {
     const email = await helpers.verified();
     const client = await helpers.signedIn(email);
-    const setup = await page(client, '/account/totp/setup');
+    const setup = await client.page('/account/totp/setup');
     expect(setup.headers['cache-control']).toBe('no-store');
     expect(setup.body).toContain('<svg class="qr"');
-    const secret = secretOn(setup.body);
-    const wrong = await form(client, '/account/totp/setup', { code: '000000' === totpCode(secret, t.clock.now()) ? '111111' : '000000' });
+    const secret = totpSecretOn(setup.body);
+    const wrong = await client.form('/account/totp/setup', { code: '000000' === totpCode(secret, t.clock.now()) ? '111111' : '000000' });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.body).toContain('field-code-error');
-    expect(secretOn(wrong.body)).toBe(secret); // the same enrollment, shown again
+    expect(totpSecretOn(wrong.body)).toBe(secret); // the same enrollment, shown again
     const before = client.cookies.get(SESSION_COOKIE);
-    const done = await form(client, '/account/totp/setup', { code: totpCode(secret, t.clock.now()) });
+    const done = await client.form('/account/totp/setup', { code: totpCode(secret, t.clock.now()) });
     expect(done.statusCode).toBe(200);
     expect(done.headers['cache-control']).toBe('no-store');
-    const codes = codesOn(done.body);
+    const codes = recoveryCodesOn(done.body);
     expect(codes).toHaveLength(10);
     expect(client.cookies.get(SESSION_COOKIE)).not.toBe(before); // S2: privilege change rotates the id
 
@@ -79,9 +67,9 @@ describe('authenticator app enrollment (A4)', () => {
     expect(await auditActions(userId)).toEqual(expect.arrayContaining(['mfa.totp_enabled', 'mfa.recovery_codes_generated']));
     expect((await t.mailTo(email, /second factor was added/)).text).toContain('authenticator app');
     // The security page shows it, and no longer offers setup
-    const view = await page(client, '/account/security');
+    const view = await client.page('/account/security');
     expect(view.body).toContain('10 of 10 unused');
-    expect((await page(client, '/account/totp/setup')).statusCode).toBe(409);
+    expect((await client.page('/account/totp/setup')).statusCode).toBe(409);
   });
 });
 
@@ -90,24 +78,24 @@ describe('sign-in with a second factor (A4, S2, A8)', () => {
     const { email, secret } = await withTotp();
     const client = await passwordStep(email);
     const pendingCookie = client.cookies.get(SESSION_COOKIE)!;
-    expect((await page(client, '/account/security')).headers.location).toBe('/signin/second-factor?next=%2Faccount%2Fsecurity');
+    expect((await client.page('/account/security')).headers.location).toBe('/signin/second-factor?next=%2Faccount%2Fsecurity');
     const api = await client.api('GET', '/api/v1/sessions');
     expect(api.statusCode).toBe(401);
     expect(api.json().error.code).toBe('second_factor_required');
     expect((await client.api('GET', '/api/v1/orgs')).statusCode).toBe(401);
-    const view = await page(client, '/signin/second-factor');
+    const view = await client.page('/signin/second-factor');
     expect(view.statusCode).toBe(200);
     expect(view.body).toContain('Code from your authenticator app');
 
-    const done = await form(client, '/signin/second-factor', { kind: 'totp', code: totpCode(secret, t.clock.now()) });
+    const done = await client.form('/signin/second-factor', { kind: 'totp', code: totpCode(secret, t.clock.now()) });
     expect(done.statusCode).toBe(303);
     expect(done.headers.location).toBe('/account/security');
     expect(client.cookies.get(SESSION_COOKIE)).not.toBe(pendingCookie);
-    expect((await page(client, '/account/security')).statusCode).toBe(200);
+    expect((await client.page('/account/security')).statusCode).toBe(200);
     // The pending cookie is dead
     const old = new TestClient(t.app);
     old.cookies.set(SESSION_COOKIE, pendingCookie);
-    expect((await page(old, '/signin/second-factor')).headers.location).toMatch(/^\/signin/);
+    expect((await old.page('/signin/second-factor')).headers.location).toMatch(/^\/signin/);
     expect((await old.api('GET', '/api/v1/sessions')).statusCode).toBe(401);
     const actions = await auditActions(await userIdOf(email));
     expect(actions.slice(-2)).toEqual(['user.first_factor_passed', 'user.signed_in']);
@@ -144,21 +132,21 @@ describe('sign-in with a second factor (A4, S2, A8)', () => {
   it('[A4] a recovery code works once; using it is an audit event and a mail; a new set invalidates the old one', async () => {
     const { email, codes } = await withTotp();
     const a = await passwordStep(email);
-    expect((await form(a, '/signin/second-factor', { kind: 'recovery_code', code: codes[0]!.toUpperCase() })).statusCode).toBe(303);
+    expect((await a.form('/signin/second-factor', { kind: 'recovery_code', code: codes[0]!.toUpperCase() })).statusCode).toBe(303);
     expect((await t.mailTo(email, /recovery code was used/)).text).toContain('9 unused codes remain');
     const b = await passwordStep(email);
-    const again = await form(b, '/signin/second-factor', { kind: 'recovery_code', code: codes[0]! });
+    const again = await b.form('/signin/second-factor', { kind: 'recovery_code', code: codes[0]! });
     expect(again.statusCode).toBe(401);
     expect(again.body).toContain('is not an unused recovery code');
     expect(await auditActions(await userIdOf(email))).toContain('mfa.recovery_code_used');
 
     // a's session is fresh (just signed in with a factor): it may make a new set
-    const fresh = await form(a, '/account/recovery-codes', {});
+    const fresh = await a.form('/account/recovery-codes', {});
     expect(fresh.statusCode).toBe(200);
-    const newCodes = codesOn(fresh.body);
+    const newCodes = recoveryCodesOn(fresh.body);
     expect(newCodes).toHaveLength(10);
-    expect((await form(b, '/signin/second-factor', { kind: 'recovery_code', code: codes[1]! })).statusCode).toBe(401);
-    expect((await form(b, '/signin/second-factor', { kind: 'recovery_code', code: newCodes[0]! })).statusCode).toBe(303);
+    expect((await b.form('/signin/second-factor', { kind: 'recovery_code', code: codes[1]! })).statusCode).toBe(401);
+    expect((await b.form('/signin/second-factor', { kind: 'recovery_code', code: newCodes[0]! })).statusCode).toBe(303);
   });
 
   it('[A4] a magic link and a password reset do not skip the second factor', async () => {
@@ -166,9 +154,9 @@ describe('sign-in with a second factor (A4, S2, A8)', () => {
     const client = new TestClient(t.app);
     await client.api('POST', '/api/v1/magic-links', { email });
     const { token } = linkIn((await t.mailTo(email, /sign-in link/)).text, '/magic-link/confirm');
-    const res = await form(client, '/magic-link/confirm', { token });
+    const res = await client.form('/magic-link/confirm', { token });
     expect(res.headers.location).toBe('/signin/second-factor');
-    expect((await page(client, '/account/security')).statusCode).toBe(303);
+    expect((await client.page('/account/security')).statusCode).toBe(303);
 
     await client.api('POST', '/api/v1/password-resets', { email });
     const reset = linkIn((await t.mailTo(email, /Reset your password/)).text, '/reset-password');
@@ -180,9 +168,9 @@ describe('sign-in with a second factor (A4, S2, A8)', () => {
     const { email } = await withTotp();
     const client = await passwordStep(email);
     t.clock.advance(10 * 60_000 + 1000);
-    expect((await page(client, '/signin/second-factor')).headers.location).toMatch(/^\/signin\?/);
+    expect((await client.page('/signin/second-factor')).headers.location).toMatch(/^\/signin\?/);
     const other = await passwordStep(email);
-    expect((await form(other, '/signout', {})).headers.location).toBe('/');
+    expect((await other.form('/signout', {})).headers.location).toBe('/');
     expect(other.cookies.has(SESSION_COOKIE)).toBe(false);
   });
 });
@@ -191,24 +179,24 @@ describe('step-up (S2)', () => {
   it('[S2] sensitive actions older than 10 minutes need the strongest factor again, and the session id rotates', async () => {
     const { client, secret, email } = await withTotp();
     t.clock.advance(STEP_UP_WINDOW_MS + 1000);
-    const refused = await form(client, '/account/totp/disable', {});
+    const refused = await client.form('/account/totp/disable', {});
     expect(refused.statusCode).toBe(303);
     expect(refused.headers.location).toBe('/account/step-up');
     expect((await client.api('DELETE', '/api/v1/account/totp')).json().error.code).toBe('step_up_required');
     expect((await client.api('POST', '/api/v1/account/recovery-codes')).statusCode).toBe(403);
     expect((await client.api('PUT', '/api/v1/me/password', { currentPassword: PASSWORD, newPassword: 'another fine long sentence' })).statusCode).toBe(403);
 
-    const view = await page(client, '/account/step-up?next=/account/security');
+    const view = await client.page('/account/step-up?next=/account/security');
     expect(view.body).toContain('Code from your authenticator app');
     expect(view.body).not.toContain('autocomplete="current-password"'); // the password alone is not the strongest factor
     const byPassword = await client.api('POST', '/api/v1/account/step-up', { factor: 'password', secret: PASSWORD });
     expect(byPassword.json().error.code).toBe('factor_not_allowed');
 
     const before = client.cookies.get(SESSION_COOKIE);
-    const up = await form(client, '/account/step-up?next=/account/security', { factor: 'totp', secret: totpCode(secret, t.clock.now()) });
+    const up = await client.form('/account/step-up?next=/account/security', { factor: 'totp', secret: totpCode(secret, t.clock.now()) });
     expect(up.headers.location).toBe('/account/security');
     expect(client.cookies.get(SESSION_COOKIE)).not.toBe(before);
-    expect((await form(client, '/account/totp/disable', {})).headers.location).toBe('/account/security?done=totp_off');
+    expect((await client.form('/account/totp/disable', {})).headers.location).toBe('/account/security?done=totp_off');
     expect((await t.mailTo(email, /second factor was removed/)).text).toContain('authenticator app');
     const userId = await userIdOf(email);
     expect(await auditActions(userId)).toEqual(expect.arrayContaining(['user.stepped_up', 'mfa.totp_disabled']));
@@ -220,14 +208,14 @@ describe('step-up (S2)', () => {
     const email = await helpers.verified();
     const client = await helpers.signedIn(email);
     t.clock.advance(STEP_UP_WINDOW_MS + 1000);
-    const setup = await page(client, '/account/totp/setup');
+    const setup = await client.page('/account/totp/setup');
     expect(setup.headers.location).toBe('/account/step-up?next=%2Faccount%2Ftotp%2Fsetup');
-    const wrong = await form(client, '/account/step-up?next=/account/totp/setup', { factor: 'password', secret: 'not it at all' });
+    const wrong = await client.form('/account/step-up?next=/account/totp/setup', { factor: 'password', secret: 'not it at all' });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.body).toContain('field-secret-error');
-    const right = await form(client, '/account/step-up?next=/account/totp/setup', { factor: 'password', secret: PASSWORD });
+    const right = await client.form('/account/step-up?next=/account/totp/setup', { factor: 'password', secret: PASSWORD });
     expect(right.headers.location).toBe('/account/totp/setup');
-    expect((await page(client, '/account/totp/setup')).statusCode).toBe(200);
+    expect((await client.page('/account/totp/setup')).statusCode).toBe(200);
   });
 });
 
@@ -237,7 +225,7 @@ describe('security score (A9)', () => {
     const client = await helpers.signedIn(email);
     const before = (await client.api('GET', '/api/v1/account/two-factor')).json();
     expect(before.score.score).toBe(75);
-    expect((await page(client, '/account/security')).body).toContain('href="/account/security#two-factor"');
+    expect((await client.page('/account/security')).body).toContain('href="/account/security#two-factor"');
     const { client: enrolled, email: enrolledEmail } = await withTotp();
     expect((await enrolled.api('GET', '/api/v1/account/two-factor')).json().score).toEqual({ score: 100, steps: [] });
     // Live: a password last changed 91 days ago costs 10 points at once, with the step to win them back
@@ -268,8 +256,8 @@ describe('passkeys over HTTP (A5)', () => {
     const attacker = await helpers.signedIn(await helpers.verified());
     expect((await attacker.api('PATCH', `/api/v1/account/passkeys/${id}`, { name: 'pwned' })).statusCode).toBe(404);
     expect((await attacker.api('DELETE', `/api/v1/account/passkeys/${id}`)).statusCode).toBe(404);
-    expect((await form(attacker, `/account/passkeys/${id}/rename`, { name: 'pwned' })).statusCode).toBe(404);
-    expect((await form(attacker, `/account/passkeys/${id}/delete`, {})).statusCode).toBe(404);
+    expect((await attacker.form(`/account/passkeys/${id}/rename`, { name: 'pwned' })).statusCode).toBe(404);
+    expect((await attacker.form(`/account/passkeys/${id}/delete`, {})).statusCode).toBe(404);
     const row = await t.db.withSystem((tx) => tx.selectFrom('passkeys').select('name').where('id', '=', id).executeTakeFirst());
     expect(row?.name).toBe('Laptop');
   });

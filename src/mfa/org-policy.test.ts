@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
 import { accounts } from '../../test/helpers/accounts.js';
 import type { TestClient } from '../../test/helpers/client.js';
+import { enrollTotp } from '../../test/helpers/mfa.js';
 import { totpCode } from './totp.js';
 
 let t: TestApp;
@@ -12,19 +13,6 @@ beforeAll(async () => {
   helpers = accounts(t);
 });
 afterAll(() => t.close());
-
-const page = (c: TestClient, url: string) => c.request({ url, headers: { accept: 'text/html' } });
-const form = async (c: TestClient, url: string, fields: Record<string, string>) =>
-  c.request({ method: 'POST', url, form: { ...fields, _csrf: await c.csrf() }, headers: { accept: 'text/html' } });
-
-/** Turns the authenticator app on for a signed-in client (its session becomes two-factor). */
-async function enrollTotp(client: TestClient): Promise<string> {
-  const setup = await page(client, '/account/totp/setup');
-  const secret = /data-totp-secret="([A-Z2-7]+)"/.exec(setup.body)![1]!;
-  expect((await form(client, '/account/totp/setup', { code: totpCode(secret, t.clock.now()) })).statusCode).toBe(200);
-  t.clock.advance(30_000);
-  return secret;
-}
 
 async function invite(owner: TestClient, orgId: string, email: string, role = 'member'): Promise<TestClient> {
   expect((await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email, role })).statusCode).toBe(201);
@@ -41,10 +29,10 @@ describe('organization MFA policy (A6)', () => {
     const refused = await owner.api('PUT', `/api/v1/orgs/${orgId}/mfa-policy`, { required: true });
     expect(refused.statusCode).toBe(409);
     expect(refused.json().error.code).toBe('own_mfa_missing');
-    await enrollTotp(owner);
+    await enrollTotp(t, owner);
     expect((await owner.api('PUT', `/api/v1/orgs/${orgId}/mfa-policy`, { required: true })).statusCode).toBe(204);
     expect((await owner.api('GET', `/api/v1/orgs/${orgId}`)).json().requireMfa).toBe(true);
-    expect((await form(owner, `/orgs/${orgId}/mfa-policy`, { required: 'false' })).headers.location).toBe(`/orgs/${orgId}?done=mfa_off`);
+    expect((await owner.form(`/orgs/${orgId}/mfa-policy`, { required: 'false' })).headers.location).toBe(`/orgs/${orgId}?done=mfa_off`);
     const events = (await owner.api('GET', `/api/v1/orgs/${orgId}/audit`)).json().events.map((e: { action: string }) => e.action);
     expect(events).toEqual(expect.arrayContaining(['org.mfa_required', 'org.mfa_not_required']));
   });
@@ -53,7 +41,7 @@ describe('organization MFA policy (A6)', () => {
     const owner = await helpers.signedIn(await helpers.verified());
     const orgId = (await owner.api('POST', '/api/v1/orgs', { name: 'Admins' })).json().id;
     const admin = await invite(owner, orgId, (await helpers.verified()), 'admin');
-    await enrollTotp(admin);
+    await enrollTotp(t, admin);
     expect((await admin.api('PUT', `/api/v1/orgs/${orgId}/mfa-policy`, { required: true })).json().error.code).toBe('forbidden');
   });
 
@@ -62,21 +50,21 @@ describe('organization MFA policy (A6)', () => {
     const orgId = (await owner.api('POST', '/api/v1/orgs', { name: 'Strict' })).json().id;
     const memberEmail = await helpers.verified();
     const member = await invite(owner, orgId, memberEmail);
-    await enrollTotp(owner);
+    await enrollTotp(t, owner);
     const key = (await owner.api('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: 'ci', scopes: ['org.read', 'members.read'], expiresInDays: 30 })).json().key;
     expect((await owner.api('PUT', `/api/v1/orgs/${orgId}/mfa-policy`, { required: true })).statusCode).toBe(204);
 
     // The member: every page and API of the organization sends them to set up a second factor
-    const sent = await page(member, `/orgs/${orgId}/members`);
+    const sent = await member.page(`/orgs/${orgId}/members`);
     expect(sent.statusCode).toBe(303);
     expect(sent.headers.location).toBe(`/account/two-factor/required?next=${encodeURIComponent(`/orgs/${orgId}/members`)}`);
-    const explained = await page(member, sent.headers.location as string);
+    const explained = await member.page(sent.headers.location as string);
     expect(explained.body).toContain('href="/account/totp/setup"');
     const api = await member.api('GET', `/api/v1/orgs/${orgId}/members`);
     expect(api.statusCode).toBe(403);
     expect(api.json().error.code).toBe('mfa_required');
     // Their own account pages still work, and the organization still lists in the switcher
-    expect((await page(member, '/account/security')).statusCode).toBe(200);
+    expect((await member.page('/account/security')).statusCode).toBe(200);
     expect((await member.api('GET', '/api/v1/orgs')).json().orgs.map((o: { id: string }) => o.id)).toContain(orgId);
 
     // An API key of the organization is not a person: unaffected
@@ -88,8 +76,8 @@ describe('organization MFA policy (A6)', () => {
     const mfaOf = (r: { members: Array<{ email: string; mfa: boolean }> }, email: string) => r.members.find((m) => m.email === email)!.mfa;
     expect(mfaOf(review, memberEmail)).toBe(false);
 
-    await enrollTotp(member);
-    expect((await page(member, `/orgs/${orgId}/members`)).statusCode).toBe(200);
+    await enrollTotp(t, member);
+    expect((await member.page(`/orgs/${orgId}/members`)).statusCode).toBe(200);
     expect(mfaOf((await owner.api('GET', `/api/v1/orgs/${orgId}/access-review`)).json(), memberEmail)).toBe(true);
   });
 
@@ -99,15 +87,27 @@ describe('organization MFA policy (A6)', () => {
     const memberEmail = await helpers.verified();
     const member = await invite(owner, orgId, memberEmail);
     const laptop = await helpers.signedIn(memberEmail); // signed in before the second factor existed
-    const secret = await enrollTotp(member);
-    await enrollTotp(owner);
+    const { secret } = await enrollTotp(t, member);
+    await enrollTotp(t, owner);
     await owner.api('PUT', `/api/v1/orgs/${orgId}/mfa-policy`, { required: true });
 
-    const sent = await page(laptop, `/orgs/${orgId}`);
-    const explained = await page(laptop, sent.headers.location as string);
+    const sent = await laptop.page(`/orgs/${orgId}`);
+    const explained = await laptop.page(sent.headers.location as string);
     expect(explained.body).toContain(`href="/account/step-up?next=${encodeURIComponent(`/orgs/${orgId}`)}"`);
-    const up = await form(laptop, `/account/step-up?next=/orgs/${orgId}`, { factor: 'totp', secret: totpCode(secret, t.clock.now()) });
+    const up = await laptop.form(`/account/step-up?next=/orgs/${orgId}`, { factor: 'totp', secret: totpCode(secret, t.clock.now()) });
     expect(up.headers.location).toBe(`/orgs/${orgId}`);
-    expect((await page(laptop, `/orgs/${orgId}`)).statusCode).toBe(200);
+    expect((await laptop.page(`/orgs/${orgId}`)).statusCode).toBe(200);
+  });
+
+  it('[A6] a member without MFA can still leave an organization that requires it', async () => {
+    const owner = await helpers.signedIn(await helpers.verified());
+    const orgId = (await owner.api('POST', '/api/v1/orgs', { name: 'Leavable' })).json().id;
+    const member = await invite(owner, orgId, await helpers.verified());
+    await enrollTotp(t, owner);
+    await owner.api('PUT', `/api/v1/orgs/${orgId}/mfa-policy`, { required: true });
+    const me = (await member.api('GET', '/api/v1/me')).json().user.id;
+    expect((await member.api('GET', `/api/v1/orgs/${orgId}`)).json().error.code).toBe('mfa_required');
+    expect((await member.api('DELETE', `/api/v1/orgs/${orgId}/members/${me}`)).statusCode).toBe(204);
+    expect((await member.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(404);
   });
 });

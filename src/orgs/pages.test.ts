@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const page = (client: TestClient, url: string) => client.request({ url, headers: { accept: 'text/html' } });
+const page = (client: TestClient, url: string) => client.page(url);
 
 async function person() {
   const email = await helpers.verified();

@@ -96,7 +96,7 @@ export function createOrgService(deps: OrgDeps) {
    * One tenant transaction for an actor holding a permission in the organization. A key of another
    * organization, like a person who is not a member, gets 404.
    */
-  async function as<T>(actor: Actor, orgId: string, permission: Permission, fn: (tx: Tx, role: Role) => Promise<T>): Promise<T> {
+  async function as<T>(actor: Actor, orgId: string, permission: Permission, fn: (tx: Tx, role: Role) => Promise<T>, opts: { mfaExempt?: boolean } = {}): Promise<T> {
     return db.withTenant(orgId, async (tx) => {
       if (actor.kind === 'key') {
         if (actor.orgId !== orgId) throw notFound('That organization');
@@ -104,7 +104,7 @@ export function createOrgService(deps: OrgDeps) {
         return fn(tx, KEY_ROLE);
       }
       const { role, requireMfa } = await membershipOf(tx, orgId, actor.userId);
-      if (requireMfa && !actor.twoFactor) throw mfaRequired();
+      if (requireMfa && !actor.twoFactor && !opts.mfaExempt) throw mfaRequired();
       if (!can(role, permission)) throw forbidden();
       return fn(tx, role);
     }).catch((err: unknown) => {
@@ -254,7 +254,7 @@ export function createOrgService(deps: OrgDeps) {
         if (current === 'owner' && (await owners(tx, orgId)) === 1) throw lastOwner();
         await tx.deleteFrom('memberships').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
         await audit(tx, orgId, actor, leaving ? 'member.left' : 'member.removed', context, `user:${userId}`, { role: current });
-      });
+      }, { mfaExempt: leaving }); // leaving never requires setting up a second factor first
     },
 
     /** The caller (an owner) makes another member owner and becomes an admin. */

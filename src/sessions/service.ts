@@ -5,6 +5,7 @@ import type { EventBus } from '../platform/events/bus.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { appendAudit, userStream } from '../audit/service.js';
 import { userHasSecondFactor } from '../mfa/factors.js';
+import { AppError } from '../platform/errors.js';
 import { SessionCache } from './cache.js';
 
 export const SESSION_EVENTS = 'session_invalidated';
@@ -179,7 +180,7 @@ export function createSessionService(deps: SessionDeps) {
     const token = randomToken(deps.random);
     const now = clock.now();
     const old = await tx.selectFrom('sessions').select('token_hash').where('id', '=', sessionId).where('second_factor_pending', '=', true).where('revoked_at', 'is', null).executeTakeFirst();
-    if (!old) throw new Error('completeSignIn: no pending session');
+    if (!old) throw new AppError('unauthenticated', 401, 'This sign-in expired or was already finished. Sign in again.');
     const row = await tx
       .updateTable('sessions')
       .set({

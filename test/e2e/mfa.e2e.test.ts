@@ -43,6 +43,14 @@ describe.skipIf(!hasChromium)(`second factors in a real browser${hasChromium ? '
     return secret;
   }
 
+  /** The password part of a sign-in, for an account with a second factor: lands on the second step. */
+  async function passwordStep(page: Page, email: string): Promise<void> {
+    await page.goto(`${base}/signin`);
+    await page.getByLabel('E-mail address').fill(email);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await landOn(page, `${base}/signin/second-factor`, () => page.getByRole('form', { name: 'Sign in' }).getByRole('button', { name: 'Sign in', exact: true }).click());
+  }
+
   async function signOut(page: Page): Promise<void> {
     await landOn(page, `${base}/`, () => page.getByRole('button', { name: 'Sign out', exact: true }).first().click());
   }
@@ -101,10 +109,7 @@ describe.skipIf(!hasChromium)(`second factors in a real browser${hasChromium ? '
 
     // Second factor: the password alone now leads to the second-factor step, where the passkey finishes.
     await signOut(page);
-    await page.goto(`${base}/signin`);
-    await page.getByLabel('E-mail address').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await landOn(page, `${base}/signin/second-factor`, () => page.getByRole('form', { name: 'Sign in' }).getByRole('button', { name: 'Sign in', exact: true }).click());
+    await passwordStep(page, email);
     await heading(page, 'Confirm it is you');
     await screenshot(page, 'a5-05-second-factor-passkey');
     await landOn(page, `${base}/account/security`, () => page.getByRole('button', { name: 'Use my passkey' }).click());
@@ -159,10 +164,7 @@ describe.skipIf(!hasChromium)(`second factors in a real browser${hasChromium ? '
 
     // Sign in again: password, then a code of the next time step (the enrollment code's step is spent).
     await signOut(page);
-    await page.goto(`${base}/signin`);
-    await page.getByLabel('E-mail address').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await landOn(page, `${base}/signin/second-factor`, () => page.getByRole('form', { name: 'Sign in' }).getByRole('button', { name: 'Sign in', exact: true }).click());
+    await passwordStep(page, email);
     await screenshot(page, 'a4-04-second-factor-code');
     await page.getByLabel('Code from your authenticator app').fill(totpCode(secret, new Date(Date.now() + 30_000)));
     await landOn(page, `${base}/account/security`, () => page.getByRole('button', { name: 'Verify code' }).click());

@@ -70,6 +70,16 @@ export class TestClient {
     return this.request({ method, url, payload, headers: token ? { 'x-csrf-token': token } : {} });
   }
 
+  /** A page, as a browser asks for it (refusals redirect instead of answering JSON). */
+  async page(url: string): Promise<LightMyRequestResponse> {
+    return this.request({ url, headers: { accept: 'text/html' } });
+  }
+
+  /** A form post from a page, as a browser sends it (with the CSRF field; refusals redirect). */
+  async form(url: string, fields: Record<string, string>): Promise<LightMyRequestResponse> {
+    return this.request({ method: 'POST', url, form: { ...fields, _csrf: await this.csrf() }, headers: { accept: 'text/html' } });
+  }
+
   /** A form post with the CSRF field, as the server-rendered pages do. */
   async submit(url: string, fields: Record<string, string>): Promise<LightMyRequestResponse> {
     return this.request({ method: 'POST', url, form: { ...fields, _csrf: await this.csrf() } });
