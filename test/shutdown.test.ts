@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from '@sinclair/typebox';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import { childEnv, freePort, killChildren, makeTempDir, removeTempDirs, spawnCli, tryConnect } from './helpers/process.js';
 
@@ -52,8 +52,7 @@ describe('graceful shutdown', () => {
     let closing: Promise<void> | undefined;
     try {
       const inFlight = getOnce(port, '/slow');
-      await sleep(50);
-      expect(started()).toBe(true);
+      await vi.waitFor(() => expect(started()).toBe(true), { timeout: 10_000, interval: 10 });
       // app.close(), then the limits, event bus, mailer and database.
       closing = t.close();
 
@@ -71,11 +70,12 @@ describe('graceful shutdown', () => {
   });
 
   it('[platform] close() finishes promptly after an in-flight keep-alive request completes', { timeout: 120_000 }, async () => {
-    const { t, port } = await slowApp();
+    const { t, port, started } = await slowApp();
     let closing: Promise<'closed'> | undefined;
     try {
       const inFlight = fetch(`http://127.0.0.1:${port}/slow`);
-      await sleep(50);
+      // In flight means inside the handler: a fixed pause is not enough on a busy machine.
+      await vi.waitFor(() => expect(started()).toBe(true), { timeout: 10_000, interval: 10 });
       closing = t.app.close().then(() => 'closed' as const);
       const res = await inFlight;
       expect(res.status).toBe(200);
