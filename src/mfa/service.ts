@@ -51,10 +51,6 @@ export function createMfaService(deps: MfaDeps) {
     deps.mailer.send(message).catch((err) => deps.onMailError?.(err));
   }
 
-  async function emailOf(tx: Tx, userId: string): Promise<string> {
-    return (await tx.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow()).email;
-  }
-
   async function replaceRecoveryCodes(tx: Tx, userId: string): Promise<string[]> {
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
     await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
@@ -64,12 +60,14 @@ export function createMfaService(deps: MfaDeps) {
 
   /**
    * Checks a TOTP or recovery code in the caller's transaction. A8: rate limited per IP and backed
-   * off per account; every failure is an audit event. A used recovery code is spent and mailed about.
+   * off per account. A used recovery code is spent (the caller mails about it after the commit):
+   * the answer is how many codes are left.
    */
-  async function checkCode(tx: Tx, userId: string, kind: CodeKind, code: string, context: RequestContext): Promise<boolean> {
+  async function checkCode(tx: Tx, userId: string, kind: CodeKind, code: string, context: RequestContext): Promise<{ ok: boolean; recoveryCodesLeft?: number }> {
     enforce(await limits.checksByIp.consume(context.ip ?? 'unknown'));
     enforce(await limits.failures.check(userId));
     let ok = false;
+    let recoveryCodesLeft: number | undefined;
     if (kind === 'totp') {
       const row = await tx.selectFrom('totp_credentials').selectAll().where('user_id', '=', userId).where('confirmed_at', 'is not', null).forUpdate().executeTakeFirst();
       const step = row && acceptTotp(open(keyring, row.secret_sealed, secretContext(userId)).toString('utf8'), code, clock.now(), row.last_used_step === null ? null : Number(row.last_used_step));
@@ -87,15 +85,14 @@ export function createMfaService(deps: MfaDeps) {
         .returning('id')
         .executeTakeFirst();
       if (used) {
-        const left = (await factorsOf(tx, userId)).recoveryCodesLeft;
-        await appendAudit(tx, { stream: userStream(userId), action: 'mfa.recovery_code_used', actor: actor(userId), context, payload: { left } }, clock);
-        send(recoveryCodeUsedMail(await emailOf(tx, userId), left, deps.baseUrl));
+        recoveryCodesLeft = (await factorsOf(tx, userId)).recoveryCodesLeft;
+        await appendAudit(tx, { stream: userStream(userId), action: 'mfa.recovery_code_used', actor: actor(userId), context, payload: { left: recoveryCodesLeft } }, clock);
         ok = true;
       }
     }
     if (ok) await limits.failures.succeed(userId);
     else await limits.failures.fail(userId);
-    return ok;
+    return { ok, recoveryCodesLeft };
   }
 
   /** Records a failed check in its own transaction (the caller's rolls back with the error). */
@@ -217,8 +214,13 @@ export function createMfaService(deps: MfaDeps) {
     /** Finishes a pending sign-in with an app code or a recovery code; the session id rotates. */
     async completeSignIn(pending: Authenticated, kind: CodeKind, code: string, context: RequestContext): Promise<{ token: string; session: Session }> {
       const userId = pending.user.id;
-      const result = await sessions.write(async (tx, s) => ((await checkCode(tx, userId, kind, code, context)) ? s.completeSignIn(pending.session.id, kind, context) : undefined));
-      return result ?? refuse(userId, kind, context, invalidCode(kind));
+      const result = await sessions.write(async (tx, s) => {
+        const check = await checkCode(tx, userId, kind, code, context);
+        return check.ok ? { ...(await s.completeSignIn(pending.session.id, kind, context)), recoveryCodesLeft: check.recoveryCodesLeft } : undefined;
+      });
+      if (!result) return refuse(userId, kind, context, invalidCode(kind));
+      if (result.recoveryCodesLeft !== undefined) send(recoveryCodeUsedMail(pending.user.email, result.recoveryCodesLeft, deps.baseUrl));
+      return result;
     },
 
     /** S2 step-up with a password or an app code: the session is freshly authenticated and its id rotates. */
@@ -237,14 +239,14 @@ export function createMfaService(deps: MfaDeps) {
         await limits.failures.succeed(userId);
       }
       const token = await sessions.write(async (tx, s) => {
-        if (factor === 'totp' && !(await checkCode(tx, userId, 'totp', secret, context))) return undefined;
+        if (factor === 'totp' && !(await checkCode(tx, userId, 'totp', secret, context)).ok) return undefined;
         await appendAudit(tx, { stream: userStream(userId), action: 'user.stepped_up', actor: actor(userId), target: `session:${auth.session.id}`, context, payload: { factor } }, clock);
         return s.rotate(auth.session.id, { authLevel: factor === 'password' ? 1 : 2 });
       });
       return token ?? refuse(userId, 'totp', context, invalidCode('totp'));
     },
 
-    /** Used by the passkey ceremonies, which share the rules for mails and recovery codes. */
-    internals: { replaceRecoveryCodes, refuse, send, emailOf },
+    /** Shared with the passkey ceremonies: failed checks are recorded alike, mail goes out alike. */
+    internals: { refuse, send },
   };
 }

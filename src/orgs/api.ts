@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { requestContext } from '../platform/http/request-context.js';
 import { noInput } from '../platform/http/schemas.js';
 import { authOf, requireUser } from '../sessions/http.js';
@@ -8,7 +8,7 @@ import { ROLES, type Role } from './permissions.js';
 import type { ApiKeyService } from './api-keys.js';
 import { actorOf, personOf, requireUserOrKey } from './http.js';
 import { PERMISSIONS, type Permission } from './permissions.js';
-import type { Actor, OrgService } from './service.js';
+import type { OrgService } from './service.js';
 
 const tags = ['organizations'];
 const Id = Type.String({ format: 'uuid' });

@@ -10,7 +10,7 @@ import type { SessionService } from '../sessions/service.js';
 import type { ApiKeyInfo, ApiKeyService } from './api-keys.js';
 import { AcceptInvitationPage, ApiKeysPage, ForbiddenPage, InvitationProblemPage, InvitationsPage, MembersPage, OrgListPage, OrgSettingsPage } from './pages.js';
 import { PERMISSIONS, ROLES, can, type Permission, type Role } from './permissions.js';
-import type { Actor, OrgService } from './service.js';
+import type { OrgService } from './service.js';
 
 const NOTICES: Record<string, string> = {
   created: 'The organization is created, and you are its owner.',

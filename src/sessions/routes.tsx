@@ -7,7 +7,7 @@ import { requestContext } from '../platform/http/request-context.js';
 import { uuidParam } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import type { AccountSessions } from './account.js';
-import { authOf, clearSessionCookie, requireSession, requireUser } from './http.js';
+import { authOf, clearSessionCookie, requireUser } from './http.js';
 import type { MfaService } from '../mfa/service.js';
 import type { PasskeyService } from '../mfa/passkeys.js';
 import { PASSKEY_SCRIPT } from '../mfa/client-bundle.js';
