@@ -109,7 +109,7 @@ export function StepUpPage({ csrf, factors, state, next }: { csrf: string; facto
   );
 }
 
-export function TotpSetupPage({ csrf, secret, uri, state }: { csrf: string; secret: string; uri: string; state?: FormState }) {
+export function TotpSetupPage({ csrf, secret, uri, state, next }: { csrf: string; secret: string; uri: string; state?: FormState; next?: string }) {
   const qr = qrPath(uri);
   return (
     <section class="narrow">
@@ -130,7 +130,7 @@ export function TotpSetupPage({ csrf, secret, uri, state }: { csrf: string; secr
         </code>
       </p>
       <FormMessage state={state} />
-      <Form action="/account/totp/setup" csrf={csrf} label="Confirm the authenticator app">
+      <Form action={withNext('/account/totp/setup', next)} csrf={csrf} label="Confirm the authenticator app">
         <Field name="code" label="Code from the app" autocomplete="one-time-code" hint="Six digits." state={state} autofocus />
         <button type="submit">Turn on</button>
       </Form>
@@ -142,7 +142,7 @@ export function TotpSetupPage({ csrf, secret, uri, state }: { csrf: string; secr
 }
 
 /** `first`: two-factor sign-in was just turned on; `replaced`: unused codes of the old set that stopped working. */
-export function RecoveryCodesPage({ codes, first, replaced }: { codes: string[]; first?: boolean; replaced: number }) {
+export function RecoveryCodesPage({ codes, first, replaced, next = '/account/security' }: { codes: string[]; first?: boolean; replaced: number; next?: string }) {
   return (
     <section class="narrow">
       <h1>{first ? 'Two-factor sign-in is on' : 'Your recovery codes'}</h1>
@@ -159,7 +159,7 @@ export function RecoveryCodesPage({ codes, first, replaced }: { codes: string[];
         ))}
       </ul>
       <p>
-        <a href="/account/security" role="button">
+        <a href={next} role="button">
           I saved them
         </a>
       </p>
@@ -186,7 +186,7 @@ export function MfaRequiredPage({ hasFactor, next }: { hasFactor: boolean; next:
           <p>Set up a second factor first; it takes a minute.</p>
           <ul>
             <li>
-              <a href="/account/totp/setup">Set up an authenticator app</a>
+              <a href={withNext('/account/totp/setup', next)}>Set up an authenticator app</a>
             </li>
             <li>
               <a href="/account/security#passkeys">Add a passkey</a>

@@ -94,18 +94,20 @@ export function mfaPageRoutes(app: FastifyInstance, mfa: MfaService, passkeys: P
   });
 
   // Authenticator app (A4)
-  app.get('/account/totp/setup', { schema: { querystring: Type.Object({}, { additionalProperties: false }) }, preHandler: requireUser }, async (request, reply) => {
+  // `next`: where to go once the codes are saved (an organization that requires a second factor).
+  app.get<Next>('/account/totp/setup', { schema: { querystring: nextQuery }, preHandler: requireUser }, async (request, reply) => {
     const { secret, uri } = await mfa.beginTotp(authOf(request));
     noStore(reply);
-    return show(reply, 'Set up an authenticator app', <TotpSetupPage csrf={csrf(request, reply)} secret={secret} uri={uri} />);
+    return show(reply, 'Set up an authenticator app', <TotpSetupPage csrf={csrf(request, reply)} secret={secret} uri={uri} next={request.query.next} />);
   });
-  app.post<{ Body: { code: string } }>('/account/totp/setup', { schema: { body: formBody({ code: Code }) }, attachValidation: true, preHandler: requireUser }, async (request, reply) => {
+  app.post<Next & { Body: { code: string } }>('/account/totp/setup', { schema: { querystring: nextQuery, body: formBody({ code: Code }) }, attachValidation: true, preHandler: requireUser }, async (request, reply) => {
     const auth = authOf(request);
+    const next = request.query.next;
     const again = async (state: FormState, status: number) => {
       const pending = await mfa.pendingTotp(auth);
       if (!pending) return reply.redirect('/account/totp/setup', 303);
       noStore(reply);
-      return show(reply, 'Set up an authenticator app', <TotpSetupPage csrf={csrf(request, reply)} secret={pending.secret} uri={pending.uri} state={state} />, status);
+      return show(reply, 'Set up an authenticator app', <TotpSetupPage csrf={csrf(request, reply)} secret={pending.secret} uri={pending.uri} state={state} next={next} />, status);
     };
     const errors = validationErrors(request);
     if (errors) return again({ errors }, 400);
@@ -113,7 +115,7 @@ export function mfaPageRoutes(app: FastifyInstance, mfa: MfaService, passkeys: P
       const { codes, token } = await mfa.confirmTotp(auth, request.body.code, requestContext(request));
       setSessionCookie(reply, token, auth.session);
       noStore(reply);
-      return show(reply, 'Two-factor sign-in is on', <RecoveryCodesPage codes={codes} replaced={0} first />);
+      return show(reply, 'Two-factor sign-in is on', <RecoveryCodesPage codes={codes} replaced={0} first next={safeNext(next)} />);
     } catch (err) {
       const f = formState(err);
       return again(f.state, f.status);
