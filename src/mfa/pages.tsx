@@ -81,6 +81,25 @@ export function SecondFactorPage({ csrf, factors, state, kind, next }: { csrf: s
   );
 }
 
+/** Step-up with something typed: an app code or the password (only ever one of them is offered). */
+function SecretForm(props: { action: string; csrf: string; factor: 'totp' | 'password'; label: string; type?: string; hint?: string; state?: FormState }) {
+  return (
+    <Form action={props.action} csrf={props.csrf} label={`Confirm with ${props.factor === 'totp' ? 'a code' : 'your password'}`}>
+      <input type="hidden" name="factor" value={props.factor} />
+      <Field
+        name="secret"
+        label={props.label}
+        type={props.type}
+        autocomplete={props.factor === 'totp' ? 'one-time-code' : 'current-password'}
+        hint={props.hint}
+        state={props.state}
+        autofocus
+      />
+      <button type="submit">Confirm</button>
+    </Form>
+  );
+}
+
 export function StepUpPage({ csrf, factors, state, next }: { csrf: string; factors: StepUpFactor[]; state?: FormState; next: string }) {
   return (
     <section class="narrow">
@@ -89,19 +108,9 @@ export function StepUpPage({ csrf, factors, state, next }: { csrf: string; facto
       <FormMessage state={state} />
       {factors.includes('passkey') && <PasskeyForm ceremony="step-up" csrf={csrf} label="Confirm with my passkey" next={next} />}
       {factors.includes('totp') && (
-        <Form action={withNext('/account/step-up', next)} csrf={csrf} label="Confirm with a code">
-          <input type="hidden" name="factor" value="totp" />
-          <Field name="secret" label="Code from your authenticator app" autocomplete="one-time-code" hint="Six digits; a new one every 30 seconds." state={state} autofocus />
-          <button type="submit">Confirm</button>
-        </Form>
+        <SecretForm action={withNext('/account/step-up', next)} csrf={csrf} factor="totp" label="Code from your authenticator app" hint="Six digits; a new one every 30 seconds." state={state} />
       )}
-      {factors.includes('password') && (
-        <Form action={withNext('/account/step-up', next)} csrf={csrf} label="Confirm with your password">
-          <input type="hidden" name="factor" value="password" />
-          <Field name="secret" label="Password" type="password" autocomplete="current-password" state={state} autofocus />
-          <button type="submit">Confirm</button>
-        </Form>
-      )}
+      {factors.includes('password') && <SecretForm action={withNext('/account/step-up', next)} csrf={csrf} factor="password" label="Password" type="password" state={state} />}
       <p>
         <a href="/account/security">Cancel</a>
       </p>
