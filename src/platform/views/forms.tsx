@@ -39,6 +39,8 @@ export function Field(props: {
 }) {
   const { name, label, type = 'text', state } = props;
   const error = state?.errors?.find((e) => e.field === name);
+  // After a failed submit the first field in error takes the focus (and only it), not the form's usual first field.
+  const focus = state?.errors?.length ? state.errors[0]!.field === name : props.autofocus;
   const id = `field-${name}`;
   const described = [error ? `${id}-error` : null, props.hint ? `${id}-hint` : null].filter(Boolean).join(' ') || undefined;
   // Passwords are never echoed back into a form.
@@ -54,7 +56,7 @@ export function Field(props: {
         value={value}
         autocomplete={props.autocomplete}
         required={props.required ?? true}
-        autofocus={props.autofocus}
+        autofocus={focus}
         aria-invalid={error ? 'true' : undefined}
         aria-describedby={described}
       />
