@@ -40,7 +40,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
   });
 
   // Sign-in: passwordless passkey, or the second factor of a pending sign-in
-  app.post('/api/v1/signin/passkey/options', { schema: { tags, summary: 'Challenge for passwordless sign-in with a passkey', ...noInput, response: { 200: Json } } }, async () => passkeys.signInOptions());
+  app.post('/api/v1/signin/passkey/options', { schema: { tags, summary: 'Challenge for passwordless sign-in with a passkey', ...noInput, response: { 200: Json } } }, async (request) => passkeys.signInOptions(requestContext(request)));
   app.post<{ Body: { response: any } }>('/api/v1/signin/passkey', { schema: { tags, summary: 'Sign in with a passkey (discoverable credential, user verification required)', body: CredentialBody, response: { 200: SignedInJson } } }, async (request, reply) => {
     const result = await passkeys.signIn(request.body.response, requestContext(request));
     setSessionCookie(reply, result.token, result.session);
@@ -56,7 +56,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
     },
   );
   app.post('/api/v1/signin/second-factor/passkey/options', { ...pending, schema: { tags, summary: 'Challenge for a passkey as second factor', ...noInput, response: { 200: Json } } }, async (request) =>
-    passkeys.secondFactorOptions(pendingOf(request)),
+    passkeys.secondFactorOptions(pendingOf(request), requestContext(request)),
   );
   app.post<{ Body: { response: any } }>('/api/v1/signin/second-factor/passkey', { ...pending, schema: { tags, summary: 'Finish a sign-in with a passkey; the session id rotates', body: CredentialBody, response: { 200: Ok } } }, async (request, reply) => {
     const { token, session } = await passkeys.completeSignIn(pendingOf(request), request.body.response, requestContext(request));
@@ -74,7 +74,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
       return ok;
     },
   );
-  app.post('/api/v1/account/step-up/passkey/options', { ...user, schema: { tags, summary: 'Challenge for step-up with a passkey', ...noInput, response: { 200: Json } } }, async (request) => passkeys.stepUpOptions(authOf(request)));
+  app.post('/api/v1/account/step-up/passkey/options', { ...user, schema: { tags, summary: 'Challenge for step-up with a passkey', ...noInput, response: { 200: Json } } }, async (request) => passkeys.stepUpOptions(authOf(request), requestContext(request)));
   app.post<{ Body: { response: any } }>('/api/v1/account/step-up/passkey', { ...user, schema: { tags, summary: 'Re-authenticate with a passkey; the session id rotates', body: CredentialBody, response: { 200: Ok } } }, async (request, reply) => {
     const auth = authOf(request);
     setSessionCookie(reply, await passkeys.stepUp(auth, request.body.response, requestContext(request)), auth.session);
@@ -103,7 +103,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
   });
 
   // Passkeys (A5)
-  app.post('/api/v1/account/passkeys/options', { ...user, schema: { tags, summary: 'Challenge to register a passkey (step-up)', ...noInput, response: { 200: Json } } }, async (request) => passkeys.registrationOptions(authOf(request)));
+  app.post('/api/v1/account/passkeys/options', { ...user, schema: { tags, summary: 'Challenge to register a passkey (step-up)', ...noInput, response: { 200: Json } } }, async (request) => passkeys.registrationOptions(authOf(request), requestContext(request)));
   app.post<{ Body: { name: string; response: any } }>(
     '/api/v1/account/passkeys',
     { ...user, schema: { tags, summary: 'Register a passkey under a name; the session id rotates', body: strict({ name: PasskeyName, response: Credential }), response: { 201: PasskeyJson } } },

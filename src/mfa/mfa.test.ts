@@ -282,6 +282,15 @@ describe('passkeys over HTTP (A5)', () => {
     expect(unknown.json().error.code).toBe('passkey_failed');
   });
 
+  it('[A8] passwordless sign-in challenges are rate limited per IP (each one is a stored row)', async () => {
+    const client = new TestClient(t.app);
+    const statuses: number[] = [];
+    for (let i = 0; i < 61; i++) statuses.push((await client.api('POST', '/api/v1/signin/passkey/options')).statusCode);
+    expect(statuses.slice(0, 60).every((s) => s === 200)).toBe(true);
+    expect(statuses[60]).toBe(429);
+    expect((await new TestClient(t.app).api('POST', '/api/v1/signin/passkey/options')).statusCode).toBe(200); // another address is unaffected
+  });
+
   it('[A5] adding a passkey needs a recent sign-in, like removing one', async () => {
     const client = await helpers.signedIn(await helpers.verified());
     expect((await client.api('POST', '/api/v1/account/passkeys/options')).statusCode).toBe(200);

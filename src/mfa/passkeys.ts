@@ -59,7 +59,8 @@ export function createPasskeyService(deps: PasskeyDeps) {
   const { origin, hostname: rpID } = new URL(deps.baseUrl);
   const actor = (userId: string) => `user:${userId}`;
 
-  async function storeChallenge(challenge: string, purpose: ChallengePurpose, sessionId: string | null): Promise<void> {
+  async function storeChallenge(challenge: string, purpose: ChallengePurpose, sessionId: string | null, context: RequestContext): Promise<void> {
+    enforce(await limits.challengesByIp.consume(context.ip ?? 'unknown'));
     const now = clock.now();
     await db.withSystem(async (tx) => {
       await tx.deleteFrom('webauthn_challenges').where('expires_at', '<', now).execute();
@@ -115,7 +116,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
     return key.user_id;
   }
 
-  async function assertionOptions(purpose: ChallengePurpose, session: Session | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  async function assertionOptions(purpose: ChallengePurpose, session: Session | null, context: RequestContext): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const allow = session ? await db.withSystem((tx) => credentialsOf(tx, session.userId)) : [];
     if (session && allow.length === 0) throw new AppError('no_passkey', 409, 'This account has no passkey.');
     const options = await generateAuthenticationOptions({
@@ -123,7 +124,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
       userVerification: 'required',
       allowCredentials: allow.map((c) => ({ id: c.credential_id, transports: c.transports })),
     });
-    await storeChallenge(options.challenge, purpose, session?.id ?? null);
+    await storeChallenge(options.challenge, purpose, session?.id ?? null, context);
     return options;
   }
 
@@ -134,7 +135,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
     },
 
     /** Adding a factor is sensitive too (a stolen session must not plant its own passkey): step-up first. */
-    async registrationOptions(auth: Authenticated): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    async registrationOptions(auth: Authenticated, context: RequestContext): Promise<PublicKeyCredentialCreationOptionsJSON> {
       await mfa.requireRecent(auth.session);
       const existing = await db.withSystem((tx) => credentialsOf(tx, auth.user.id));
       const options = await generateRegistrationOptions({
@@ -146,7 +147,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
         excludeCredentials: existing.map((c) => ({ id: c.credential_id, transports: c.transports })),
         authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
       });
-      await storeChallenge(options.challenge, 'register', auth.session.id);
+      await storeChallenge(options.challenge, 'register', auth.session.id, context);
       return options;
     },
 
@@ -213,9 +214,9 @@ export function createPasskeyService(deps: PasskeyDeps) {
     },
 
     /** Options for passwordless sign-in (discoverable credentials: the authenticator picks the account). */
-    signInOptions: () => assertionOptions('sign_in', null),
-    secondFactorOptions: (pending: Authenticated) => assertionOptions('second_factor', pending.session),
-    stepUpOptions: (auth: Authenticated) => assertionOptions('step_up', auth.session),
+    signInOptions: (context: RequestContext) => assertionOptions('sign_in', null, context),
+    secondFactorOptions: (pending: Authenticated, context: RequestContext) => assertionOptions('second_factor', pending.session, context),
+    stepUpOptions: (auth: Authenticated, context: RequestContext) => assertionOptions('step_up', auth.session, context),
 
     /** A5: passwordless sign-in. A passkey with user verification is two factors by itself. */
     async signIn(response: AuthenticationResponseJSON, context: RequestContext) {
