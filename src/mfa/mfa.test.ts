@@ -282,6 +282,15 @@ describe('passkeys over HTTP (A5)', () => {
     expect(unknown.json().error.code).toBe('passkey_failed');
   });
 
+  it('[A5] the page a passkey sign-in continues to is always a local path (no open redirect through ?next=)', async () => {
+    const client = new TestClient(t.app);
+    for (const next of ['https://evil.example/x', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)']) {
+      const html = (await client.page(`/signin?next=${encodeURIComponent(next)}`)).body;
+      expect([...html.matchAll(/data-next="([^"]*)"/g)].map((m) => m[1])).toEqual(['/account/security']);
+    }
+    expect((await client.page('/signin?next=%2Forgs')).body).toContain('data-next="/orgs"');
+  });
+
   it('[A8] passwordless sign-in challenges are rate limited per IP (each one is a stored row)', async () => {
     const client = new TestClient(t.app);
     const statuses: number[] = [];

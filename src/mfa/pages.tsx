@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
+import { safeNext } from '../sessions/http.js';
 import type { FactorState } from './factors.js';
 import type { Passkey } from './passkeys.js';
 import type { SecurityScore } from './score.js';
@@ -16,7 +17,7 @@ const withNext = (path: string, next?: string) => (next ? `${path}?next=${encode
 export function PasskeyForm(props: { ceremony: 'register' | 'sign-in' | 'second-factor' | 'step-up'; csrf: string; label: string; next?: string; children?: ComponentChildren }) {
   return (
     <>
-      <form method="post" action="#" data-passkey={props.ceremony} data-next={props.next} aria-label={props.label} hidden novalidate>
+      <form method="post" action="#" data-passkey={props.ceremony} data-next={safeNext(props.next)} aria-label={props.label} hidden novalidate>
         <input type="hidden" name="_csrf" value={props.csrf} />
         {props.children}
         <p role="alert" class="field-error" data-passkey-error hidden />
@@ -33,7 +34,7 @@ export function PasswordlessSignIn({ csrf, next }: { csrf: string; next?: string
   return (
     <section aria-labelledby="passkey-signin">
       <h2 id="passkey-signin">Or use a passkey</h2>
-      <PasskeyForm ceremony="sign-in" csrf={csrf} label="Sign in with a passkey" next={next ?? '/account/security'} />
+      <PasskeyForm ceremony="sign-in" csrf={csrf} label="Sign in with a passkey" next={next} />
     </section>
   );
 }
@@ -62,7 +63,7 @@ export function SecondFactorPage({ csrf, factors, state, kind, next }: { csrf: s
       <h1>Confirm it is you</h1>
       <p>Your password was right. Finish signing in with your second factor.</p>
       <FormMessage state={state} />
-      {factors.passkeys > 0 && <PasskeyForm ceremony="second-factor" csrf={csrf} label="Use my passkey" next={next ?? '/account/security'} />}
+      {factors.passkeys > 0 && <PasskeyForm ceremony="second-factor" csrf={csrf} label="Use my passkey" next={next} />}
       {factors.totp && (
         <CodeForm action={action} csrf={csrf} kind="totp" label="Verify code" hint="Six digits; a new one every 30 seconds." state={kind !== 'recovery_code' ? state : undefined} autofocus />
       )}

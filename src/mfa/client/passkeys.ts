@@ -57,8 +57,9 @@ async function run(form: HTMLFormElement, ceremony: Ceremony): Promise<void> {
     const response = await startAuthentication({ optionsJSON });
     await post(verify, csrf, { response });
   }
-  const next = form.dataset.next ?? '/account/security';
-  window.location.assign(next);
+  // The server only writes local paths here; checked again so that nothing else is ever followed.
+  const next = form.dataset.next ?? '';
+  window.location.assign(/^\/(?![/\\])/.test(next) ? next : '/account/security');
 }
 
 for (const form of document.querySelectorAll<HTMLFormElement>('form[data-passkey]')) {
