@@ -59,7 +59,7 @@ describe('organization MFA policy (A6)', () => {
     expect(sent.statusCode).toBe(303);
     expect(sent.headers.location).toBe(`/account/two-factor/required?next=${encodeURIComponent(`/orgs/${orgId}/members`)}`);
     const explained = await member.page(sent.headers.location as string);
-    expect(explained.body).toContain('href="/account/totp/setup"');
+    expect(explained.body).toContain(`href="/account/totp/setup?next=${encodeURIComponent(`/orgs/${orgId}/members`)}"`);
     const api = await member.api('GET', `/api/v1/orgs/${orgId}/members`);
     expect(api.statusCode).toBe(403);
     expect(api.json().error.code).toBe('mfa_required');
