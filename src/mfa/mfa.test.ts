@@ -272,11 +272,15 @@ describe('passkeys over HTTP (A5)', () => {
     const forged = (id: string) => ({
       response: { id, rawId: id, type: 'public-key', clientExtensionResults: {}, response: { clientDataJSON, authenticatorData: 'AAAA', signature: 'AAAA' } },
     });
+    const stored = () => t.db.withSystem((tx) => tx.selectFrom('webauthn_challenges').select('challenge').where('challenge', '=', options.challenge).execute());
+    expect(await stored()).toHaveLength(1);
     const refused = await client.api('POST', '/api/v1/signin/passkey', forged(credential_id));
     expect(refused.statusCode).toBe(401);
     expect(refused.json().error.code).toBe('passkey_failed');
     expect(client.cookies.has('__Host-rampart_session')).toBe(false);
     expect(await auditActions(await userIdOf(email))).toContain('mfa.check_failed');
+    // The challenge was spent by that attempt: it can never be answered again
+    expect(await stored()).toEqual([]);
     const unknown = await client.api('POST', '/api/v1/signin/passkey', forged('no-such-credential'));
     expect(unknown.statusCode).toBe(401);
     expect(unknown.json().error.code).toBe('passkey_failed');
