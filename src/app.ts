@@ -188,7 +188,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   identityPageRoutes(app, identity);
   identityApiRoutes(app, identity);
   sessionPageRoutes(app, account, identity, mfa, passkeys);
-  mfaPageRoutes(app, mfa, passkeys);
+  mfaPageRoutes(app, mfa, passkeys, async (userId) => (await orgs.listMine(userId)).filter((o) => o.requireMfa).map((o) => o.name));
   mfaApiRoutes(app, mfa, passkeys);
   passkeyScriptRoute(app);
   sessionApiRoutes(app, account, identity);

@@ -177,11 +177,14 @@ export function RecoveryCodesPage({ codes, first, replaced, next = '/account/sec
   );
 }
 
-export function MfaRequiredPage({ hasFactor, next }: { hasFactor: boolean; next: string }) {
+export function MfaRequiredPage({ csrf, hasFactor, next, orgs }: { csrf: string; hasFactor: boolean; next: string; orgs: string[] }) {
+  const who = orgs.length > 0 ? orgs.map((name) => `“${name}”`).join(', ') : 'An organization you belong to';
   return (
     <section class="narrow">
       <h1>Two-factor sign-in required</h1>
-      <p>An organization you belong to requires two-factor authentication before you can reach it.</p>
+      <p>
+        {who} {orgs.length > 1 ? 'require' : 'requires'} two-factor authentication before you can reach {orgs.length > 1 ? 'them' : 'it'}.
+      </p>
       {hasFactor ? (
         <>
           <p>You have a second factor, but this session did not use it. Confirm with it to continue.</p>
@@ -193,18 +196,16 @@ export function MfaRequiredPage({ hasFactor, next }: { hasFactor: boolean; next:
         </>
       ) : (
         <>
-          <p>Set up a second factor first; it takes a minute.</p>
-          <ul>
-            <li>
-              <a href={withNext('/account/totp/setup', next)}>Set up an authenticator app</a>
-            </li>
-            <li>
-              <a href="/account/security#passkeys">Add a passkey</a>
-            </li>
-          </ul>
+          <p>Set up a second factor first; it takes a minute. You will then continue to where you were going.</p>
           <p>
-            Then continue to <a href={next}>where you were going</a>.
+            <a href={withNext('/account/totp/setup', next)} role="button">
+              Set up an authenticator app
+            </a>
           </p>
+          <h2>Or add a passkey</h2>
+          <PasskeyForm ceremony="register" csrf={csrf} label="Add a passkey" next={next}>
+            <Field name="name" label="Name this passkey" hint="So you can tell your devices apart, e.g. “MacBook Touch ID”." autocomplete="off" />
+          </PasskeyForm>
         </>
       )}
     </section>

@@ -30,8 +30,11 @@ function formState(err: unknown, values: Record<string, string | undefined> = {}
   return { status: err.status, state: { values, errors: err.fields, message: err.fields ? undefined : err.message } };
 }
 
+/** The names of the person's organizations that require a second factor (A6). */
+export type OrgsRequiringMfa = (userId: string) => Promise<string[]>;
+
 /** A4, A5, S2 pages: second factor at sign-in, step-up, TOTP and recovery codes, passkey management. */
-export function mfaPageRoutes(app: FastifyInstance, mfa: MfaService, passkeys: PasskeyService): void {
+export function mfaPageRoutes(app: FastifyInstance, mfa: MfaService, passkeys: PasskeyService, orgsRequiringMfa: OrgsRequiringMfa): void {
   const csrf = (request: FastifyRequest, reply: FastifyReply) => request.csrfToken(reply);
   const show = (reply: FastifyReply, title: string, page: VNode<any>, status = 200, retryAfter?: number) => {
     if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
@@ -89,8 +92,10 @@ export function mfaPageRoutes(app: FastifyInstance, mfa: MfaService, passkeys: P
 
   // A6: what an organization's MFA requirement asks of this person
   app.get<Next>('/account/two-factor/required', { schema: { querystring: nextQuery }, preHandler: requireUser }, async (request, reply) => {
-    const factors = await mfa.state(authOf(request).user.id);
-    return show(reply, 'Two-factor sign-in required', <MfaRequiredPage hasFactor={hasSecondFactor(factors)} next={safeNext(request.query.next, '/orgs')} />, 403);
+    const userId = authOf(request).user.id;
+    const [factors, orgs] = await Promise.all([mfa.state(userId), orgsRequiringMfa(userId)]);
+    const page = <MfaRequiredPage csrf={csrf(request, reply)} hasFactor={hasSecondFactor(factors)} next={safeNext(request.query.next, '/orgs')} orgs={orgs} />;
+    return show(reply, 'Two-factor sign-in required', page, 403);
   });
 
   // Authenticator app (A4)
@@ -125,10 +130,11 @@ export function mfaPageRoutes(app: FastifyInstance, mfa: MfaService, passkeys: P
     await mfa.disableTotp(authOf(request), requestContext(request));
     return reply.redirect('/account/security?done=totp_off', 303);
   });
-  app.post('/account/recovery-codes', { schema: { body: formBody({}) }, preHandler: requireUser }, async (request, reply) => {
+  // `next`: after a first passkey, where the person was going (the passkey script posts here).
+  app.post<Next>('/account/recovery-codes', { schema: { querystring: nextQuery, body: formBody({}) }, preHandler: requireUser }, async (request, reply) => {
     const { codes, replaced } = await mfa.regenerateRecoveryCodes(authOf(request), requestContext(request));
     noStore(reply);
-    return show(reply, 'Recovery codes', <RecoveryCodesPage codes={codes} replaced={replaced} />);
+    return show(reply, 'Recovery codes', <RecoveryCodesPage codes={codes} replaced={replaced} next={safeNext(request.query.next, '/account/security')} />);
   });
 
   // Passkeys (A5): adding one is a script ceremony (see api.ts); renaming and removing are forms

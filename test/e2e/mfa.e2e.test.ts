@@ -178,21 +178,21 @@ describe.skipIf(!hasChromium)(`second factors in a real browser${hasChromium ? '
     expect(cspViolations(problems)).toEqual([]);
   });
 
-  it('[A6] a member without MFA is sent to enrollment before reaching an organization that requires it; after enrolling, gets in', async () => {
+  /** An owner whose organization requires MFA, and a member without a second factor who was just sent to enrollment. */
+  async function memberMetByPolicy(label: string, orgName: string) {
     const owner = await device();
-    const ownerEmail = await newVerifiedAccount(owner.page, base, 'a6-owner');
+    const ownerEmail = await newVerifiedAccount(owner.page, base, `${label}-owner`);
     await signIn(owner.page, base, ownerEmail);
     await enrollTotp(owner.page);
     await owner.page.goto(`${base}/orgs`);
-    await owner.page.getByRole('form', { name: 'Create organization' }).getByLabel('Name').fill('Strict Co');
+    await owner.page.getByRole('form', { name: 'Create organization' }).getByLabel('Name').fill(orgName);
     await landOn(owner.page, /\/orgs\/[0-9a-f-]{36}/, () => owner.page.getByRole('button', { name: 'Create organization' }).click());
     const orgPath = new URL(owner.page.url()).pathname;
     await landOn(owner.page, (url) => url.searchParams.get('done') === 'mfa_on', () => owner.page.getByRole('button', { name: 'Require two-factor sign-in' }).click());
     await owner.page.getByRole('status').filter({ hasText: 'Two-factor sign-in is now required' }).waitFor();
-    await screenshot(owner.page, 'a6-01-org-requires-mfa');
 
     const member = await device();
-    const memberEmail = await newVerifiedAccount(member.page, base, 'a6-member');
+    const memberEmail = await newVerifiedAccount(member.page, base, `${label}-member`);
     await signIn(member.page, base, memberEmail);
     await owner.page.goto(`${base}${orgPath}/members`);
     const invite = owner.page.getByRole('form', { name: 'Invite someone' });
@@ -200,17 +200,24 @@ describe.skipIf(!hasChromium)(`second factors in a real browser${hasChromium ? '
     await invite.getByRole('button', { name: 'Send invitation' }).click();
     await owner.page.getByRole('status').first().waitFor();
 
-    await openMail(member.page, base, memberEmail, 'You are invited to Strict Co on Rampart');
+    await openMail(member.page, base, memberEmail, `You are invited to ${orgName} on Rampart`);
     await landOn(member.page, (url) => url.pathname === '/invitations/accept', () => member.page.getByRole('link', { name: /\/invitations\/accept\?org=/ }).click());
     await landOn(member.page, (url) => url.pathname === '/account/two-factor/required', () => member.page.getByRole('button', { name: 'Accept invitation' }).click());
     await heading(member.page, 'Two-factor sign-in required');
+    await member.page.getByText(`“${orgName}” requires two-factor authentication`).waitFor();
+    return { owner, member, orgPath };
+  }
+
+  it('[A6] a member without MFA is sent to enrollment before reaching an organization that requires it; after enrolling, gets in', async () => {
+    const { owner, member, orgPath } = await memberMetByPolicy('a6', 'Strict Co');
+    await screenshot(owner.page, 'a6-01-org-requires-mfa');
     await screenshot(member.page, 'a6-02-member-sent-to-enrollment');
     // Any page of the organization leads here until the member has a second factor
     await member.page.goto(`${base}${orgPath}`);
     await heading(member.page, 'Two-factor sign-in required');
 
     // Set up from this page; once the codes are saved, the member is back where they were going
-    await landOn(member.page, (url) => url.pathname === '/account/totp/setup', () => member.page.getByRole('link', { name: 'Set up an authenticator app' }).click());
+    await landOn(member.page, (url) => url.pathname === '/account/totp/setup', () => member.page.getByRole('button', { name: 'Set up an authenticator app' }).click());
     const secret = (await member.page.locator('code.secret').innerText()).replace(/\s+/g, '');
     await member.page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
     await member.page.getByRole('button', { name: 'Turn on' }).click();
@@ -220,6 +227,19 @@ describe.skipIf(!hasChromium)(`second factors in a real browser${hasChromium ? '
     await member.page.getByText('Required of every member').waitFor();
     await screenshot(member.page, 'a6-03-member-in-after-enrolling');
     expect(cspViolations(owner.problems)).toEqual([]);
+    expect(cspViolations(member.problems)).toEqual([]);
+  });
+
+  it('[A6] [A5] a member sent to enrollment can add a passkey there instead, and is then let in', async () => {
+    const { member, orgPath } = await memberMetByPolicy('a6-passkey', 'Passkey Co');
+    await member.page.goto(`${base}${orgPath}`);
+    await heading(member.page, 'Two-factor sign-in required');
+    await screenshot(member.page, 'a6-04-member-may-add-a-passkey-here');
+    await member.page.getByLabel('Name this passkey').fill('Work laptop');
+    await landOn(member.page, (url) => url.pathname === '/account/recovery-codes', () => member.page.getByRole('button', { name: 'Add a passkey' }).click());
+    await heading(member.page, 'Your recovery codes');
+    await landOn(member.page, `${base}${orgPath}`, () => member.page.getByRole('button', { name: 'I saved them' }).click());
+    await heading(member.page, 'Passkey Co');
     expect(cspViolations(member.problems)).toEqual([]);
   });
 });

@@ -23,10 +23,13 @@ async function post(url: string, csrf: string, body: unknown): Promise<any> {
   return json;
 }
 
-function showRecoveryCodes(csrf: string): void {
+/** The server only writes local paths as `next`; checked again so that nothing else is ever followed. */
+const localPath = (next: string | undefined) => (next && /^\/(?![/\\])/.test(next) ? next : undefined);
+
+function showRecoveryCodes(csrf: string, next: string | undefined): void {
   const form = document.createElement('form');
   form.method = 'post';
-  form.action = '/account/recovery-codes';
+  form.action = next ? `/account/recovery-codes?next=${encodeURIComponent(next)}` : '/account/recovery-codes';
   const token = document.createElement('input');
   token.type = 'hidden';
   token.name = '_csrf';
@@ -45,6 +48,7 @@ function showError(form: HTMLFormElement, message: string): void {
 
 async function run(form: HTMLFormElement, ceremony: Ceremony): Promise<void> {
   const csrf = (form.elements.namedItem('_csrf') as HTMLInputElement | null)?.value ?? '';
+  const next = localPath(form.dataset.next);
   const { options, verify } = ENDPOINTS[ceremony];
   const optionsJSON = await post(options, csrf, {});
   if (ceremony === 'register') {
@@ -52,14 +56,12 @@ async function run(form: HTMLFormElement, ceremony: Ceremony): Promise<void> {
     const response = await startRegistration({ optionsJSON });
     const added = await post(verify, csrf, { name, response });
     // A first second factor: the server makes the recovery codes and shows them once, as a page.
-    if (added.recoveryCodesDue) return showRecoveryCodes(csrf);
+    if (added.recoveryCodesDue) return showRecoveryCodes(csrf, next);
   } else {
     const response = await startAuthentication({ optionsJSON });
     await post(verify, csrf, { response });
   }
-  // The server only writes local paths here; checked again so that nothing else is ever followed.
-  const next = form.dataset.next ?? '';
-  window.location.assign(/^\/(?![/\\])/.test(next) ? next : '/account/security');
+  window.location.assign(next ?? '/account/security');
 }
 
 for (const form of document.querySelectorAll<HTMLFormElement>('form[data-passkey]')) {
