@@ -80,6 +80,44 @@ describe('organization API keys (O6)', () => {
     expect((await withKey('rmp_live_0000000000000000_' + 'A'.repeat(43), 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(401);
   });
 
+  it('[O6] a key revoked on one instance is refused on the very next call to another that had it in memory', async () => {
+    const second = await createTestApp({ RAMPART_API_KEY_RATE_LIMIT: '30' }, undefined, { db: t.db, sameDeploymentAs: t });
+    second.clock.set(t.clock.now());
+    try {
+      const { key, info } = await createKey(['org.read']);
+      const onSecond = (remoteAddress = '192.0.2.10') =>
+        second.app.inject({ method: 'GET', url: `/api/v1/orgs/${orgId}`, headers: { authorization: `Bearer ${key}` }, remoteAddress });
+      for (let i = 0; i < 3; i++) expect((await onSecond()).statusCode).toBe(200);
+      expect((await owner.api('DELETE', `/api/v1/orgs/${orgId}/api-keys/${info.id}`)).statusCode).toBe(204);
+      const refused = await onSecond();
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json().error.code).toBe('invalid_api_key');
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('[O6] a kept key is still checked in full: a wrong secret for a known key id, and expiry, refuse it', async () => {
+    const { key } = await createKey(['org.read'], 1);
+    expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(200); // now in memory
+    const sameIdOtherSecret = `${key.slice(0, -43)}${'B'.repeat(43)}`;
+    expect((await withKey(sameIdOtherSecret, 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(401);
+    t.clock.advance(24 * 60 * 60 * 1000 + 1);
+    try {
+      expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(401);
+    } finally {
+      t.clock.advance(-(24 * 60 * 60 * 1000 + 1));
+    }
+  });
+
+  it('[O6] last use moves on a kept key when the address changes', async () => {
+    const { key, info } = await createKey(['org.read']);
+    await withKey(key, 'GET', `/api/v1/orgs/${orgId}`, undefined, '192.0.2.20');
+    await withKey(key, 'GET', `/api/v1/orgs/${orgId}`, undefined, '192.0.2.21');
+    const listed = (await owner.api('GET', `/api/v1/orgs/${orgId}/api-keys`)).json().keys.find((k: { id: string }) => k.id === info.id);
+    expect(listed.lastUsedIp).toBe('192.0.2.21');
+  });
+
   it('[O6] scopes can never exceed the creator\'s role, and keys cannot mint keys', async () => {
     const helpers = accounts(t);
     const adminEmail = await helpers.verified();

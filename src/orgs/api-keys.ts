@@ -2,6 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendAudit, orgStream } from '../audit/service.js';
 import type { Clock } from '../platform/clock.js';
 import type { Tenancy } from '../platform/db/database.js';
+import type { EventBus } from '../platform/events/bus.js';
+import { entryMessage, InvalidatedCache } from '../platform/events/invalidated-cache.js';
 import { AppError, notFound } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { can, PERMISSIONS, type Permission } from './permissions.js';
@@ -26,6 +28,20 @@ export interface ApiKeyInfo {
 
 export type KeyPrincipal = Extract<Actor, { kind: 'key' }>;
 
+/** Tells every instance to drop a key it keeps (revocation). */
+export const API_KEY_EVENTS = 'api_key_invalidated';
+
+/** What a verified key needs to be checked again without the database. */
+interface KnownKey {
+  orgId: string;
+  keyHash: string;
+  scopes: Set<Permission>;
+  createdBy: string;
+  expiresAt: Date;
+  lastUsedAt: Date | null;
+  lastUsedIp: string | null;
+}
+
 const digest = (key: string) => createHash('sha256').update(key).digest('hex');
 const keyIdAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -36,8 +52,18 @@ function newKeyId(): string {
 
 export type ApiKeyService = ReturnType<typeof createApiKeyService>;
 
-export function createApiKeyService(deps: { db: Tenancy; clock: Clock; orgs: OrgService }) {
+export function createApiKeyService(deps: { db: Tenancy; bus: EventBus; clock: Clock; orgs: OrgService; onError?: (err: unknown) => void }) {
   const { db, clock, orgs } = deps;
+  const known = new InvalidatedCache<KnownKey>({ bus: deps.bus, channel: API_KEY_EVENTS, onError: deps.onError });
+
+  /** Directory (which organization), then the key row in that tenant: two transactions. */
+  async function load(keyId: string): Promise<KnownKey | undefined> {
+    const entry = await db.withSystem((tx) => tx.selectFrom('api_key_directory').select('org_id').where('key_id', '=', keyId).executeTakeFirst());
+    if (!entry) return undefined;
+    const row = await db.withTenant(entry.org_id, (tx) => tx.selectFrom('api_keys').selectAll().where('id', '=', keyId).where('revoked_at', 'is', null).executeTakeFirst());
+    if (!row) return undefined;
+    return { orgId: row.org_id, keyHash: row.key_hash, scopes: new Set(row.scopes as Permission[]), createdBy: row.created_by, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, lastUsedIp: row.last_used_ip };
+  }
 
   return {
     /** O6: shown once. Scopes must be a subset of what the creator's role allows. */
@@ -70,35 +96,44 @@ export function createApiKeyService(deps: { db: Tenancy; clock: Clock; orgs: Org
         }));
       }),
 
-    revoke: (actor: Actor, orgId: string, keyId: string, context: RequestContext) =>
-      orgs.withPermission(actor, orgId, 'api_keys.revoke', async (tx) => {
+    /** Returns once every instance has dropped the key (S3-style instant revocation). */
+    async revoke(actor: Actor, orgId: string, keyId: string, context: RequestContext): Promise<void> {
+      await orgs.withPermission(actor, orgId, 'api_keys.revoke', async (tx) => {
         const r = await tx.updateTable('api_keys').set({ revoked_at: clock.now() }).where('id', '=', keyId).where('org_id', '=', orgId).where('revoked_at', 'is', null).returning('name').executeTakeFirst();
         if (!r) throw notFound('That API key');
         await appendAudit(tx, { stream: orgStream(orgId), action: 'api_key.revoked', actor: actorRef(actor), target: `api_key:${keyId}`, context, payload: { name: r.name } }, clock);
-      }),
+      });
+      await known.broadcast(entryMessage(keyId));
+    },
 
     /**
-     * The organization and scopes a presented key stands for, or undefined. Checked against the
-     * database on every call: a revoked key stops at once, on every instance.
+     * The organization and scopes a presented key stands for, or undefined. A verified key is kept
+     * in memory until a revocation on any instance drops it; the hash and expiry are checked on every call.
      */
     async authenticate(presented: string, ip: string | null): Promise<KeyPrincipal | undefined> {
       const match = KEY_PATTERN.exec(presented);
       if (!match) return undefined;
       const keyId = match[1]!;
-      const entry = await db.withSystem((tx) => tx.selectFrom('api_key_directory').select('org_id').where('key_id', '=', keyId).executeTakeFirst());
-      if (!entry) return undefined;
-      return db.withTenant(entry.org_id, async (tx) => {
-        const row = await tx.selectFrom('api_keys').selectAll().where('id', '=', keyId).executeTakeFirst();
-        const now = clock.now();
-        if (!row || row.revoked_at || row.expires_at <= now) return undefined;
-        const a = Buffer.from(digest(presented));
-        const b = Buffer.from(row.key_hash);
-        if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
-        if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= TOUCH_EVERY_MS || row.last_used_ip !== ip) {
-          await tx.updateTable('api_keys').set({ last_used_at: now, last_used_ip: ip }).where('id', '=', keyId).execute();
-        }
-        return { kind: 'key', keyId, orgId: row.org_id, scopes: new Set(row.scopes as Permission[]), createdBy: row.created_by } satisfies KeyPrincipal;
-      });
+      let key = known.get(keyId);
+      if (!key) {
+        const mark = known.mark();
+        key = await load(keyId);
+        if (!key) return undefined;
+        known.set(keyId, key, mark);
+      }
+      const a = Buffer.from(digest(presented));
+      const b = Buffer.from(key.keyHash);
+      if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
+      const now = clock.now();
+      if (key.expiresAt <= now) return undefined;
+      if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() >= TOUCH_EVERY_MS || key.lastUsedIp !== ip) {
+        await db.withTenant(key.orgId, (tx) => tx.updateTable('api_keys').set({ last_used_at: now, last_used_ip: ip }).where('id', '=', keyId).execute());
+        key = { ...key, lastUsedAt: now, lastUsedIp: ip };
+        known.update(keyId, key);
+      }
+      return { kind: 'key', keyId, orgId: key.orgId, scopes: key.scopes, createdBy: key.createdBy } satisfies KeyPrincipal;
     },
+
+    close: () => known.close(),
   };
 }

@@ -2,11 +2,11 @@ import type { Clock } from '../platform/clock.js';
 import { hashToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
 import type { Tenancy, Tx } from '../platform/db/database.js';
 import type { EventBus } from '../platform/events/bus.js';
+import { entryMessage, groupMessage, InvalidatedCache } from '../platform/events/invalidated-cache.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { appendAudit, userStream } from '../audit/service.js';
 import { userHasSecondFactor } from '../mfa/factors.js';
 import { AppError } from '../platform/errors.js';
-import { SessionCache } from './cache.js';
 
 export const SESSION_EVENTS = 'session_invalidated';
 
@@ -92,37 +92,7 @@ export interface SessionOps {
 
 export function createSessionService(deps: SessionDeps) {
   const { db, bus, clock, policy } = deps;
-  const cache = new SessionCache<Cached>();
-  // Invalidations sent while our subscriber connection was down are lost: forget everything.
-  bus.onReconnect(() => cache.clear());
-  let closed = false;
-  let subscribed = false;
-  let subscription: Promise<(() => Promise<void>) | undefined>;
-  const subscribe = () => {
-    subscription = bus
-      .subscribe(SESSION_EVENTS, (message) => {
-        if (message.startsWith('u:')) cache.deleteUser(message.slice(2));
-        else if (message.startsWith('s:')) cache.delete(message.slice(2));
-      })
-      .then(
-        (unsubscribe) => {
-          subscribed = true;
-          return unsubscribe;
-        },
-        (err: unknown) => {
-          // Until subscribed nothing is cached (see authenticate), so waiting costs queries, not safety.
-          deps.onError?.(err);
-          if (!closed) setTimeout(subscribe, 1000).unref();
-          return undefined;
-        },
-      );
-  };
-  subscribe();
-
-  /** Tells every instance (this one included) to forget cached state; resolves once the message came back from the server. */
-  async function invalidate(message: string): Promise<void> {
-    await bus.publish(SESSION_EVENTS, message);
-  }
+  const cache = new InvalidatedCache<Cached>({ bus, channel: SESSION_EVENTS, groupOf: (v) => v.userId, onError: deps.onError });
 
   function toSession(row: {
     id: string; user_id: string; created_at: Date; last_seen_at: Date; idle_expires_at: Date; absolute_expires_at: Date;
@@ -195,7 +165,7 @@ export function createSessionService(deps: SessionDeps) {
       .where('id', '=', sessionId)
       .returningAll()
       .executeTakeFirstOrThrow();
-    queued.push(`s:${old.token_hash}`);
+    queued.push(entryMessage(old.token_hash));
     await appendAudit(tx, { stream: userStream(row.user_id), action: 'user.signed_in', actor: `user:${row.user_id}`, target: `session:${row.id}`, context, payload: { method: row.method, secondFactor: factor } }, clock);
     return { token, session: toSession(row) };
   }
@@ -226,12 +196,11 @@ export function createSessionService(deps: SessionDeps) {
       const mark = cache.mark();
       entry = await load(tokenHash);
       if (!entry) return undefined;
-      // Cache only while subscribed: otherwise a revocation elsewhere could not reach the entry.
-      if (subscribed) cache.set(tokenHash, entry, mark);
+      cache.set(tokenHash, entry, mark);
     }
     const now = clock.now();
     if (!live(entry.session, now) || (entry.graceUntil && now >= entry.graceUntil)) {
-      cache.delete(tokenHash);
+      cache.drop(tokenHash);
       return undefined;
     }
     if (now.getTime() - entry.session.lastSeenAt.getTime() >= policy.touchEveryMs) {
@@ -275,7 +244,7 @@ export function createSessionService(deps: SessionDeps) {
         .executeTakeFirst(),
     );
     if (!row) return undefined;
-    await invalidate(`s:${oldHash}`);
+    await cache.broadcast(entryMessage(oldHash));
     return token;
   }
 
@@ -292,7 +261,7 @@ export function createSessionService(deps: SessionDeps) {
       .set({ token_hash: hashToken(token), ...(changes.authLevel ? { auth_level: changes.authLevel, authenticated_at: now } : {}) })
       .where('id', '=', sessionId)
       .execute();
-    queued.push(`s:${old.token_hash}`);
+    queued.push(entryMessage(old.token_hash));
     return token;
   }
 
@@ -301,7 +270,7 @@ export function createSessionService(deps: SessionDeps) {
     if (where.sessionId) q = q.where('id', '=', where.sessionId);
     if (where.exceptSessionId) q = q.where('id', '<>', where.exceptSessionId);
     const rows = await q.returning('token_hash').execute();
-    for (const r of rows) queued.push(`s:${r.token_hash}`);
+    for (const r of rows) queued.push(entryMessage(r.token_hash));
     return rows.length;
   }
 
@@ -317,14 +286,14 @@ export function createSessionService(deps: SessionDeps) {
         rotate: (sessionId, changes) => rotate(tx, queued, sessionId, changes),
         completeSignIn: (sessionId, factor, context) => completeSignIn(tx, queued, sessionId, factor, context),
         revoke: (where, reason) => revoke(tx, queued, where, reason),
-        forgetUser: (userId) => void queued.push(`u:${userId}`),
+        forgetUser: (userId) => void queued.push(groupMessage(userId)),
         setActiveOrg: async (sessionId, orgId) => {
           const row = await tx.updateTable('sessions').set({ active_org_id: orgId }).where('id', '=', sessionId).returning('token_hash').executeTakeFirstOrThrow();
-          queued.push(`s:${row.token_hash}`);
+          queued.push(entryMessage(row.token_hash));
         },
       }),
     );
-    for (const message of queued) await invalidate(message);
+    for (const message of queued) await cache.broadcast(message);
     return result;
   }
 
@@ -344,9 +313,6 @@ export function createSessionService(deps: SessionDeps) {
     write,
     list,
     cacheSize: () => cache.size,
-    async close() {
-      closed = true;
-      await (await subscription)?.();
-    },
+    close: () => cache.close(),
   };
 }
