@@ -1,5 +1,6 @@
-import { Form } from '../platform/views/forms.js';
+import { ActionButton } from '../platform/views/forms.js';
 import type { StoredEvent, ChainVerdict } from './service.js';
+import { Table, when } from '../platform/views/format.js';
 
 export interface AuditPageProps {
   orgId: string;
@@ -13,7 +14,6 @@ export interface AuditPageProps {
   error?: string;
 }
 
-const when = (d: Date) => `${d.toISOString().replace('T', ' ').slice(0, 19)} UTC`;
 
 function query(filter: AuditPageProps['filter'], extra: Record<string, string>): string {
   const params = new URLSearchParams();
@@ -75,45 +75,28 @@ export function AuditPage(p: AuditPageProps) {
             </a>{' '}
           </>
         )}
-        <Form action={`/orgs/${p.orgId}/audit/verify`} csrf={p.csrf} label="Verify the chain">
-          <button type="submit" class="secondary outline">
-            Verify chain
-          </button>
-        </Form>
+        <ActionButton action={`/orgs/${p.orgId}/audit/verify`} csrf={p.csrf} label="Verify the chain">
+          Verify chain
+        </ActionButton>
       </div>
       {p.events.length === 0 ? (
         <p>No events match.</p>
       ) : (
-        <div class="overflow-auto">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">When</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">IP</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {p.events.map((e) => (
-                <tr>
-                  <td>{e.seq}</td>
-                  <td>{when(e.occurredAt)}</td>
-                  <td>{e.actor ?? 'system'}</td>
-                  <td>{e.action}</td>
-                  <td>{e.target ?? ''}</td>
-                  <td>{e.ip ?? ''}</td>
-                  <td>
-                    <code>{JSON.stringify(e.payload)}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['#', 'When', 'Actor', 'Action', 'Target', 'IP', 'Details']}>
+          {p.events.map((e) => (
+            <tr>
+              <td>{e.seq}</td>
+              <td>{when(e.occurredAt, 'seconds')}</td>
+              <td>{e.actor ?? 'system'}</td>
+              <td>{e.action}</td>
+              <td>{e.target ?? ''}</td>
+              <td>{e.ip ?? ''}</td>
+              <td>
+                <code>{JSON.stringify(e.payload)}</code>
+              </td>
+            </tr>
+          ))}
+        </Table>
       )}
       {p.next && (
         <p>

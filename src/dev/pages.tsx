@@ -1,4 +1,5 @@
 import type { StoredMail } from '../platform/mail/index.js';
+import { Table, when } from '../platform/views/format.js';
 
 export function MailboxPage({ messages }: { messages: StoredMail[] }) {
   return (
@@ -10,28 +11,19 @@ export function MailboxPage({ messages }: { messages: StoredMail[] }) {
       {messages.length === 0 ? (
         <p>No messages yet.</p>
       ) : (
-        <table>
-          <thead>
+        <Table columns={['Received', 'To', 'Subject']}>
+          {messages.map((m) => (
             <tr>
-              <th scope="col">Received</th>
-              <th scope="col">To</th>
-              <th scope="col">Subject</th>
+              <td>
+                <time dateTime={m.createdAt.toISOString()}>{when(m.createdAt, 'seconds')}</time>
+              </td>
+              <td>{m.to}</td>
+              <td>
+                <a href={`/dev/mailbox/${m.id}`}>{m.subject}</a>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {messages.map((m) => (
-              <tr>
-                <td>
-                  <time dateTime={m.createdAt.toISOString()}>{m.createdAt.toISOString().replace('T', ' ').slice(0, 19)} UTC</time>
-                </td>
-                <td>{m.to}</td>
-                <td>
-                  <a href={`/dev/mailbox/${m.id}`}>{m.subject}</a>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </>
   );

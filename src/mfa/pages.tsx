@@ -1,13 +1,13 @@
 import type { ComponentChildren } from 'preact';
-import { Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
+import { ActionButton, Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
 import { safeNext } from '../sessions/http.js';
 import type { FactorState } from './factors.js';
 import type { Passkey } from './passkeys.js';
 import type { SecurityScore } from './score.js';
 import type { StepUpFactor } from './service.js';
 import { qrPath } from './totp.js';
+import { Table, when } from '../platform/views/format.js';
 
-const when = (d: Date) => `${d.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
 const withNext = (path: string, next?: string) => (next ? `${path}?next=${encodeURIComponent(next)}` : path);
 
 /**
@@ -73,11 +73,9 @@ export function SecondFactorPage({ csrf, factors, state, kind, next }: { csrf: s
           <CodeForm action={action} csrf={csrf} kind="recovery_code" label="Use recovery code" hint="One of the codes you saved when you set up two-factor sign-in. Each works once." state={kind === 'recovery_code' ? state : undefined} />
         </details>
       )}
-      <Form action="/signout" csrf={csrf} label="Cancel sign-in">
-        <button type="submit" class="secondary outline">
-          Cancel
-        </button>
-      </Form>
+      <ActionButton action="/signout" csrf={csrf} label="Cancel sign-in">
+        Cancel
+      </ActionButton>
     </section>
   );
 }
@@ -244,11 +242,9 @@ export function TwoFactorSection({ csrf, factors, passkeys, passkeyState }: { cs
         {factors.totp ? (
           <>
             <p>On: signing in with a password also asks for a code from your app.</p>
-            <Form action="/account/totp/disable" csrf={csrf} label="Turn off the authenticator app" confirm="Turn off codes from your authenticator app?">
-              <button type="submit" class="secondary outline">
-                Turn off
-              </button>
-            </Form>
+            <ActionButton action="/account/totp/disable" csrf={csrf} label="Turn off the authenticator app" confirm="Turn off codes from your authenticator app?">
+              Turn off
+            </ActionButton>
           </>
         ) : (
           <p>
@@ -263,11 +259,9 @@ export function TwoFactorSection({ csrf, factors, passkeys, passkeyState }: { cs
             ) : (
               <p class="field-error">No unused recovery codes: make a set now, so that losing your device does not lock you out.</p>
             )}
-            <Form action="/account/recovery-codes" csrf={csrf} label="Make new recovery codes" confirm="Make new recovery codes? The old ones stop working.">
-              <button type="submit" class="secondary">
-                Make new codes
-              </button>
-            </Form>
+            <ActionButton action="/account/recovery-codes" csrf={csrf} label="Make new recovery codes" confirm="Make new recovery codes? The old ones stop working." variant="secondary">
+              Make new codes
+            </ActionButton>
           </>
         ) : (
           <p>You get ten when you set up a second factor.</p>
@@ -280,45 +274,29 @@ export function TwoFactorSection({ csrf, factors, passkeys, passkeyState }: { cs
         {passkeys.length === 0 ? (
           <p>No passkeys yet.</p>
         ) : (
-          <div class="overflow-auto">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Added</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {passkeys.map((p) => (
-                  <tr>
-                    <td>
-                      <Form action={`/account/passkeys/${p.id}/rename`} csrf={csrf} label={`Rename passkey ${p.name}`}>
-                        <fieldset role="group">
-                          <input name="name" aria-label={`Name of passkey ${p.name}`} value={p.name} maxLength={60} required />
-                          <button type="submit" class="secondary outline">
-                            Rename
-                          </button>
-                        </fieldset>
-                      </Form>
-                    </td>
-                    <td>{when(p.createdAt)}</td>
-                    <td>{p.lastUsedAt ? when(p.lastUsedAt) : 'never'}</td>
-                    <td>
-                      <Form action={`/account/passkeys/${p.id}/delete`} csrf={csrf} label={`Remove passkey ${p.name}`} confirm={`Remove the passkey “${p.name}”?`}>
-                        <button type="submit" class="secondary outline">
-                          Remove
-                        </button>
-                      </Form>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['Name', 'Added', 'Last used']} hiddenColumn="Actions">
+            {passkeys.map((p) => (
+              <tr>
+                <td>
+                  <Form action={`/account/passkeys/${p.id}/rename`} csrf={csrf} label={`Rename passkey ${p.name}`}>
+                    <fieldset role="group">
+                      <input name="name" aria-label={`Name of passkey ${p.name}`} value={p.name} maxLength={60} required />
+                      <button type="submit" class="secondary outline">
+                        Rename
+                      </button>
+                    </fieldset>
+                  </Form>
+                </td>
+                <td>{when(p.createdAt)}</td>
+                <td>{p.lastUsedAt ? when(p.lastUsedAt) : 'never'}</td>
+                <td>
+                  <ActionButton action={`/account/passkeys/${p.id}/delete`} csrf={csrf} label={`Remove passkey ${p.name}`} confirm={`Remove the passkey “${p.name}”?`}>
+                    Remove
+                  </ActionButton>
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
         <FormMessage state={passkeyState} />
         <PasskeyForm ceremony="register" csrf={csrf} label="Add a passkey" next="/account/security?done=passkey">

@@ -8,9 +8,9 @@ import { actorOf } from './http.js';
 import { can } from './permissions.js';
 import type { AccessReviews, ReviewReport } from './reviews.js';
 import type { OrgService } from './service.js';
+import { day, Notice, Table } from '../platform/views/format.js';
 
 const OrgParams = Type.Object({ orgId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-const day = (d: Date) => d.toISOString().slice(0, 10);
 
 function ReviewPage({ orgId, orgName, report, csrf, canSignOff, signedOff, now }: { orgId: string; orgName: string; report: ReviewReport; csrf: string; canSignOff: boolean; signedOff: boolean; now: Date }) {
   const overdue = report.nextDue <= now;
@@ -20,43 +20,25 @@ function ReviewPage({ orgId, orgName, report, csrf, canSignOff, signedOff, now }
         <a href={`/orgs/${orgId}`}>← {orgName}</a>
       </p>
       <h1>Access review</h1>
-      {signedOff && (
-        <p class="notice" role="status">
-          Review signed off and recorded in the audit log.
-        </p>
-      )}
+      <Notice text={signedOff ? 'Review signed off and recorded in the audit log.' : undefined} />
       <p>
         {report.lastSignOff
           ? `Last signed off on ${day(report.lastSignOff.at)} by ${report.lastSignOff.reviewer} (${report.lastSignOff.membersReviewed} members).`
           : 'This organization has never been reviewed.'}{' '}
         <strong>{overdue ? 'A review is due now.' : `The next quarterly review is due on ${day(report.nextDue)}.`}</strong>
       </p>
-      <div class="overflow-auto">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Member</th>
-              <th scope="col">Role</th>
-              <th scope="col">Joined</th>
-              <th scope="col">Invited by</th>
-              <th scope="col">Last active</th>
-              <th scope="col">Two-factor</th>
-            </tr>
-          </thead>
-          <tbody>
-            {report.members.map((m) => (
-              <tr>
-                <td>{m.email}</td>
-                <td>{m.role}</td>
-                <td>{day(m.joinedAt)}</td>
-                <td>{m.invitedBy ?? 'founder'}</td>
-                <td>{m.lastActiveAt ? day(m.lastActiveAt) : 'never'}</td>
-                <td>{m.mfa ? 'yes' : 'no'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table columns={['Member', 'Role', 'Joined', 'Invited by', 'Last active', 'Two-factor']}>
+        {report.members.map((m) => (
+          <tr>
+            <td>{m.email}</td>
+            <td>{m.role}</td>
+            <td>{day(m.joinedAt)}</td>
+            <td>{m.invitedBy ?? 'founder'}</td>
+            <td>{m.lastActiveAt ? day(m.lastActiveAt) : 'never'}</td>
+            <td>{m.mfa ? 'yes' : 'no'}</td>
+          </tr>
+        ))}
+      </Table>
       <p>
         <a href={`/api/v1/orgs/${orgId}/access-review.csv`} download>
           Download as CSV

@@ -8,7 +8,9 @@ import { authOf, requireUser } from '../sessions/http.js';
 import { personOf } from './http.js';
 import type { SessionService } from '../sessions/service.js';
 import type { ApiKeyInfo, ApiKeyService } from './api-keys.js';
-import { AcceptInvitationPage, ApiKeysPage, ForbiddenPage, InvitationProblemPage, InvitationsPage, MembersPage, OrgListPage, OrgSettingsPage } from './pages.js';
+import { ApiKeysPage } from './api-keys-page.js';
+import { InvitationsPage, MembersPage } from './member-pages.js';
+import { AcceptInvitationPage, ForbiddenPage, InvitationProblemPage, OrgListPage, OrgSettingsPage } from './pages.js';
 import { PERMISSIONS, ROLES, can, type Permission, type Role } from './permissions.js';
 import type { OrgService } from './service.js';
 

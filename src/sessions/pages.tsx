@@ -1,11 +1,12 @@
 import Bowser from 'bowser';
 import type { StoredEvent } from '../audit/service.js';
-import { Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
+import { ActionButton, Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
 import type { FactorState } from '../mfa/factors.js';
 import { ScoreSection, TwoFactorSection } from '../mfa/pages.js';
 import type { Passkey } from '../mfa/passkeys.js';
 import type { SecurityScore } from '../mfa/score.js';
 import type { Session } from './service.js';
+import { Notice, Table, when } from '../platform/views/format.js';
 
 export function describeDevice(userAgent: string | null): string {
   if (!userAgent) return 'Unknown device';
@@ -15,7 +16,6 @@ export function describeDevice(userAgent: string | null): string {
   return [browser || 'Unknown browser', os].filter(Boolean).join(' on ');
 }
 
-const when = (d: Date) => `${d.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
 
 const ACTION_LABELS: Record<string, string> = {
   'user.signed_in': 'Signed in',
@@ -54,68 +54,43 @@ export function SecurityPage({ csrf, email, current, sessions, history, factors,
         <h1>Account security</h1>
         <p>Signed in as {email}</p>
       </hgroup>
-      {notice && (
-        <p class="notice" role="status">
-          {notice}
-        </p>
-      )}
+      <Notice text={notice} />
 
       <ScoreSection score={score} />
       <TwoFactorSection csrf={csrf} factors={factors} passkeys={passkeys} />
 
       <section aria-labelledby="sessions-heading">
         <h2 id="sessions-heading">Where you are signed in</h2>
-        <div class="overflow-auto">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Device</th>
-                <th scope="col">IP address</th>
-                <th scope="col">Signed in</th>
-                <th scope="col">Last seen</th>
-                <th scope="col">
-                  <span class="visually-hidden">Action</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {sessions.map((s) => (
-                <tr>
-                  <td>
-                    {describeDevice(s.userAgent)}
-                    {s.id === current.id && <span class="this-device"> (this device)</span>}
-                  </td>
-                  <td>{s.ip ?? 'unknown'}</td>
-                  <td>
-                    {when(s.createdAt)} with {METHOD_LABELS[s.method] ?? s.method}
-                  </td>
-                  <td>{when(s.lastSeenAt)}</td>
-                  <td>
-                    {s.id !== current.id && (
-                      <Form action={`/account/sessions/${s.id}/revoke`} csrf={csrf} label={`Revoke session on ${describeDevice(s.userAgent)}`}>
-                        <button type="submit" class="secondary outline">
-                          Revoke
-                        </button>
-                      </Form>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table columns={['Device', 'IP address', 'Signed in', 'Last seen']} hiddenColumn="Action">
+          {sessions.map((s) => (
+            <tr>
+              <td>
+                {describeDevice(s.userAgent)}
+                {s.id === current.id && <span class="this-device"> (this device)</span>}
+              </td>
+              <td>{s.ip ?? 'unknown'}</td>
+              <td>
+                {when(s.createdAt)} with {METHOD_LABELS[s.method] ?? s.method}
+              </td>
+              <td>{when(s.lastSeenAt)}</td>
+              <td>
+                {s.id !== current.id && (
+                  <ActionButton action={`/account/sessions/${s.id}/revoke`} csrf={csrf} label={`Revoke session on ${describeDevice(s.userAgent)}`}>
+                    Revoke
+                  </ActionButton>
+                )}
+              </td>
+            </tr>
+          ))}
+        </Table>
         {others.length > 0 && (
-          <Form action="/account/sessions/revoke-others" csrf={csrf} label="Sign out all other sessions" confirm="Sign out every other device?">
-            <button type="submit" class="secondary">
-              Sign out all other sessions ({others.length})
-            </button>
-          </Form>
+          <ActionButton action="/account/sessions/revoke-others" csrf={csrf} label="Sign out all other sessions" confirm="Sign out every other device?" variant="secondary">
+            Sign out all other sessions ({others.length})
+          </ActionButton>
         )}
-        <Form action="/signout-everywhere" csrf={csrf} label="Sign out everywhere" confirm="Sign out on every device, this one included?">
-          <button type="submit" class="contrast outline">
-            Sign out everywhere
-          </button>
-        </Form>
+        <ActionButton action="/signout-everywhere" csrf={csrf} label="Sign out everywhere" confirm="Sign out on every device, this one included?" variant="contrast outline">
+          Sign out everywhere
+        </ActionButton>
       </section>
 
       <section id="password" aria-labelledby="password-heading">
@@ -134,33 +109,21 @@ export function SecurityPage({ csrf, email, current, sessions, history, factors,
         {history.length === 0 ? (
           <p>No activity.</p>
         ) : (
-          <div class="overflow-auto">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">What</th>
-                  <th scope="col">IP address</th>
-                  <th scope="col">Device</th>
-                </tr>
-              </thead>
-              <tbody>
-                {history.map((e) => (
-                  <tr>
-                    <td>{when(e.occurredAt)}</td>
-                    <td>
-                      {ACTION_LABELS[e.action] ?? e.action}
-                      {typeof e.payload.method === 'string' ? ` (${METHOD_LABELS[e.payload.method] ?? e.payload.method}` : ''}
-                      {typeof e.payload.secondFactor === 'string' ? ` and ${FACTOR_LABELS[e.payload.secondFactor] ?? e.payload.secondFactor}` : ''}
-                      {typeof e.payload.method === 'string' ? ')' : ''}
-                    </td>
-                    <td>{e.ip ?? 'unknown'}</td>
-                    <td>{describeDevice(e.userAgent)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table columns={['When', 'What', 'IP address', 'Device']}>
+            {history.map((e) => (
+              <tr>
+                <td>{when(e.occurredAt)}</td>
+                <td>
+                  {ACTION_LABELS[e.action] ?? e.action}
+                  {typeof e.payload.method === 'string' ? ` (${METHOD_LABELS[e.payload.method] ?? e.payload.method}` : ''}
+                  {typeof e.payload.secondFactor === 'string' ? ` and ${FACTOR_LABELS[e.payload.secondFactor] ?? e.payload.secondFactor}` : ''}
+                  {typeof e.payload.method === 'string' ? ')' : ''}
+                </td>
+                <td>{e.ip ?? 'unknown'}</td>
+                <td>{describeDevice(e.userAgent)}</td>
+              </tr>
+            ))}
+          </Table>
         )}
       </section>
     </>

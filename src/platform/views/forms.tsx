@@ -17,6 +17,21 @@ export function Form({ action, csrf, children, confirm, label }: { action: strin
   );
 }
 
+/**
+ * A form that is one button: an action on something already on the page (revoke, remove, switch).
+ * `label` names the form; `buttonLabel` names the button when its visible text alone is ambiguous
+ * (a "Remove" in every table row), and must contain that text.
+ */
+export function ActionButton(props: { action: string; csrf: string; label: string; confirm?: string; variant?: 'secondary' | 'secondary outline' | 'contrast outline'; buttonLabel?: string; children: ComponentChildren }) {
+  return (
+    <Form action={props.action} csrf={props.csrf} label={props.label} confirm={props.confirm}>
+      <button type="submit" class={props.variant ?? 'secondary outline'} aria-label={props.buttonLabel}>
+        {props.children}
+      </button>
+    </Form>
+  );
+}
+
 export function FormMessage({ state }: { state?: FormState }) {
   if (!state?.message) return null;
   return (
@@ -67,5 +82,31 @@ export function Field(props: {
         </small>
       )}
     </>
+  );
+}
+
+/** A labelled <select> that shows its error beside it, like Field does for inputs. */
+export function SelectField({ name, label, options, state, value, hint }: { name: string; label: string; options: { value: string; label: string }[]; state?: FormState; value?: string; hint?: string }) {
+  const error = state?.errors?.find((e) => e.field === name);
+  const id = `field-${name}`;
+  const described = [error ? `${id}-error` : null, hint ? `${id}-hint` : null].filter(Boolean).join(' ') || undefined;
+  const selected = state?.values?.[name] ?? value;
+  return (
+    <label for={id}>
+      {label}
+      <select id={id} name={name} required aria-invalid={error ? 'true' : undefined} aria-describedby={described}>
+        {options.map((o) => (
+          <option value={o.value} selected={o.value === selected}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+      {hint && <small id={`${id}-hint`}>{hint}</small>}
+      {error && (
+        <small id={`${id}-error`} class="field-error">
+          {error.message}
+        </small>
+      )}
+    </label>
   );
 }
