@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accounts } from '../../test/helpers/accounts.js';
+import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import { TestClient } from '../../test/helpers/client.js';
+import { SoftAuthenticator, type Tamper } from '../../test/helpers/soft-authenticator.js';
+import { SESSION_COOKIE } from '../sessions/http.js';
+
+/*
+ * A5 checks on genuine ceremonies: a software authenticator signs real assertions, and each case
+ * gets one thing wrong (origin, RP ID, user verification, counter). The browser suite registers
+ * and uses passkeys through Chromium's virtual authenticator.
+ */
+
+let t: TestApp;
+let helpers: ReturnType<typeof accounts>;
+let origin: string;
+let rpId: string;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  helpers = accounts(t);
+  origin = new URL(t.config.baseUrl).origin;
+  rpId = new URL(t.config.baseUrl).hostname;
+});
+afterAll(() => t.close());
+
+/** A signed-in account with one passkey registered by a software authenticator. */
+async function withPasskey() {
+  const client = await helpers.signedIn(await helpers.verified());
+  const authenticator = new SoftAuthenticator(origin, rpId);
+  const options = (await client.api('POST', '/api/v1/account/passkeys/options')).json();
+  const added = await client.api('POST', '/api/v1/account/passkeys', { name: 'Soft key', response: authenticator.register(options) });
+  expect(added.statusCode).toBe(201);
+  return { client, authenticator, userHandle: options.user.id as string };
+}
+
+/** A passwordless sign-in attempt from a fresh browser. */
+async function passwordless(authenticator: SoftAuthenticator, userHandle: string, tamper?: Tamper) {
+  const browser = new TestClient(t.app);
+  const options = (await browser.api('POST', '/api/v1/signin/passkey/options')).json();
+  const res = await browser.api('POST', '/api/v1/signin/passkey', { response: authenticator.assert(options, userHandle, tamper) });
+  return { res, signedIn: browser.cookies.has(SESSION_COOKIE) };
+}
+
+const counterOf = async (credentialId: string) => Number((await t.db.withSystem((tx) => tx.selectFrom('passkeys').select('counter').where('credential_id', '=', credentialId).executeTakeFirstOrThrow())).counter);
+
+describe('passkey checks on real signatures (A5)', () => {
+  it('[A5] a genuine assertion signs in without a password, and the stored signature counter follows it', async () => {
+    const { authenticator, userHandle } = await withPasskey();
+    const first = await passwordless(authenticator, userHandle);
+    expect(first.res.statusCode).toBe(200);
+    expect(first.signedIn).toBe(true);
+    expect(await counterOf(authenticator.id)).toBe(1);
+    expect((await passwordless(authenticator, userHandle)).res.statusCode).toBe(200);
+    expect(await counterOf(authenticator.id)).toBe(2);
+  });
+
+  it('[A5] a counter that goes backwards (a cloned authenticator) is refused', async () => {
+    const { authenticator, userHandle } = await withPasskey();
+    for (let i = 0; i < 3; i++) expect((await passwordless(authenticator, userHandle)).res.statusCode).toBe(200);
+    const clone = await passwordless(authenticator, userHandle, { counter: 2 });
+    expect(clone.res.statusCode).toBe(401);
+    expect(clone.res.json().error.code).toBe('passkey_failed');
+    expect(clone.signedIn).toBe(false);
+    expect(await counterOf(authenticator.id)).toBe(3);
+  });
+
+  it('[A5] an assertion made for another origin or another RP ID is refused', async () => {
+    const { authenticator, userHandle } = await withPasskey();
+    for (const tamper of [{ origin: 'https://evil.example' }, { origin: origin.replace('localhost', '127.0.0.1') }, { rpId: 'evil.example' }]) {
+      const attempt = await passwordless(authenticator, userHandle, tamper);
+      expect(attempt.res.statusCode, JSON.stringify(tamper)).toBe(401);
+      expect(attempt.signedIn).toBe(false);
+    }
+  });
+
+  it('[A5] without user verification (presence only), neither sign-in nor registration is accepted', async () => {
+    const { authenticator, userHandle } = await withPasskey();
+    expect((await passwordless(authenticator, userHandle, { noUserVerification: true })).res.statusCode).toBe(401);
+
+    const client = await helpers.signedIn(await helpers.verified());
+    const options = (await client.api('POST', '/api/v1/account/passkeys/options')).json();
+    const refused = await client.api('POST', '/api/v1/account/passkeys', { name: 'No PIN', response: new SoftAuthenticator(origin, rpId).register(options, { noUserVerification: true }) });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error.code).toBe('passkey_failed');
+  });
+
+  it('[A5] registration from another origin is refused, and its challenge cannot be reused', async () => {
+    const client = await helpers.signedIn(await helpers.verified());
+    const options = (await client.api('POST', '/api/v1/account/passkeys/options')).json();
+    const authenticator = new SoftAuthenticator(origin, rpId);
+    expect((await client.api('POST', '/api/v1/account/passkeys', { name: 'Phished', response: authenticator.register(options, { origin: 'https://evil.example' }) })).statusCode).toBe(400);
+    // The genuine answer to the same challenge comes too late: the challenge was spent.
+    expect((await client.api('POST', '/api/v1/account/passkeys', { name: 'Late', response: authenticator.register(options) })).statusCode).toBe(400);
+  });
+
+  it('[A5] a passkey of one account cannot finish the second step of another account\'s sign-in', async () => {
+    const mine = await withPasskey();
+    const victimEmail = await helpers.verified();
+    const victim = await helpers.signedIn(victimEmail);
+    const victimKey = new SoftAuthenticator(origin, rpId);
+    const options = (await victim.api('POST', '/api/v1/account/passkeys/options')).json();
+    expect((await victim.api('POST', '/api/v1/account/passkeys', { name: 'Victim key', response: victimKey.register(options) })).statusCode).toBe(201);
+
+    const { client: pending } = await helpers.signIn(victimEmail);
+    const challenge = (await pending.api('POST', '/api/v1/signin/second-factor/passkey/options')).json();
+    const answer = await pending.api('POST', '/api/v1/signin/second-factor/passkey', { response: mine.authenticator.assert(challenge, mine.userHandle) });
+    expect(answer.statusCode).toBe(401);
+    expect((await pending.api('GET', '/api/v1/me')).statusCode).toBe(401); // still only a pending sign-in
+  });
+});
