@@ -1,11 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { requestContext } from '../platform/http/request-context.js';
-import { setSessionCookie } from '../sessions/http.js';
+import { authOf, requireUser, setSessionCookie } from '../sessions/http.js';
 import type { IdentityService, SignedIn } from './service.js';
 import { MAX_PASSWORD_LENGTH } from './password-policy.js';
 
-const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 const Password = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH * 4 });
 const Token = Type.String({ minLength: 1, maxLength: 100 });
 const body = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: false });
@@ -95,5 +95,28 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
       },
     },
     async (request, reply) => signedIn(reply, await identity.resetPassword(request.body.token, request.body.password, requestContext(request))),
+  );
+
+  app.post<{ Body: { email: string } }>(
+    '/api/v1/me/email',
+    {
+      schema: {
+        tags,
+        summary: 'Ask to change your sign-in address (step-up): a single-use link (1 hour) goes to the new address',
+        body: body({ email: Email }),
+        response: { 202: Accepted },
+      },
+      preHandler: requireUser,
+    },
+    async (request, reply) => {
+      await identity.requestEmailChange(authOf(request).session, request.body.email, requestContext(request));
+      return reply.code(202).send(accepted);
+    },
+  );
+
+  app.post<{ Body: { token: string } }>(
+    '/api/v1/email-changes/confirm',
+    { schema: { tags, summary: 'Use the link mailed to the new address: the account moves there, verified', body: body({ token: Token }), response: { 200: Type.Object({ email: Type.String() }) } } },
+    async (request) => ({ email: (await identity.confirmEmailChange(request.body.token, requestContext(request))).email }),
   );
 }

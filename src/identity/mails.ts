@@ -33,3 +33,21 @@ export const passwordChangedMail = (to: string, how: 'changed' | 'reset', baseUr
   subject: `Your password was ${how}`,
   text: `The password of your account was just ${how}, and every other session was signed out.\n\nIf this was not you, reset your password now: ${new URL('/forgot-password', baseUrl)}\n\n— Rampart at ${new URL(baseUrl).host}`,
 });
+
+export const emailChangeMail = (to: string, link: string, baseUrl: string): MailMessage => ({
+  to,
+  subject: 'Confirm your new e-mail address',
+  text: `Confirm that this address should become the sign-in address of your account:\n\n${link}\n\nThe link works once and expires in 1 hour. Until it is used, your account keeps its current address.${footer(baseUrl)}`,
+});
+
+export const emailChangeToTakenMail = (to: string, baseUrl: string): MailMessage => ({
+  to,
+  subject: 'Someone tried to move an account to your address',
+  text: `Someone (maybe you) asked to make this address the sign-in address of another account, but it already belongs to yours. Nothing was changed.${footer(baseUrl)}`,
+});
+
+export const emailChangedMail = (to: string, newEmail: string, baseUrl: string): MailMessage => ({
+  to,
+  subject: 'Your sign-in address was changed',
+  text: `The sign-in address of your account was just changed from this address to ${newEmail}. Mail about the account now goes there.\n\nIf this was not you, someone else controls your account: contact the administrator of ${new URL(baseUrl).host} at once.\n\n— Rampart at ${new URL(baseUrl).host}`,
+});

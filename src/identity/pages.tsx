@@ -100,12 +100,12 @@ export function LinkProblemPage({ message, retryHref, retryText }: { message: st
   );
 }
 
-export function EmailVerifiedPage({ signedIn }: { signedIn: boolean }) {
+export function EmailVerifiedPage({ signedIn, changedTo }: { signedIn: boolean; changedTo?: string }) {
   return (
     <section class="narrow">
-      <h1>E-mail confirmed</h1>
+      <h1>{changedTo ? 'Address changed' : 'E-mail confirmed'}</h1>
       <p class="notice" role="status">
-        Your address is confirmed.
+        {changedTo ? `Your account now signs in with ${changedTo}.` : 'Your address is confirmed.'}
       </p>
       <p>{signedIn ? <a href="/account/security">Go to your account</a> : <a href="/signin">Sign in</a>}</p>
     </section>

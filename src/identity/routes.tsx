@@ -150,6 +150,25 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
     }
   });
 
+  // S2: the link mailed to a new sign-in address. Opening it changes nothing; the button does.
+  app.get<{ Querystring: { token: string } }>('/account/email/confirm', { schema: { querystring: tokenQuery } }, async (request, reply) => {
+    const target = await identity.emailChangeTarget(request.query.token);
+    if (!target) return showForm(reply, 'Link problem', <LinkProblemPage message="This link is invalid, expired, or already used." retryHref="/account/security#email-heading" retryText="Ask for a new link from your account" />, 400);
+    const text = `Make ${target} the address your account signs in with.`;
+    return reply.render('Change your sign-in address', <ConfirmLinkPage heading="Change your sign-in address" text={text} action="/account/email/confirm" token={request.query.token} csrf={csrf(request, reply)} button="Use this address" />);
+  });
+  app.post<{ Body: { token: string } }>('/account/email/confirm', { schema: { body: formBody({ token: Token }) } }, async (request, reply) => {
+    try {
+      const { userId, email } = await identity.confirmEmailChange(request.body.token, requestContext(request));
+      // Signed in as that account here: its page shows the new address (this request began with the old one).
+      if (request.auth?.user.id === userId) return reply.redirect('/account/security?done=email_changed', 303);
+      return reply.render('Address changed', <EmailVerifiedPage signedIn={false} changedTo={email} />);
+    } catch (err) {
+      const f = formState(err, {});
+      return showForm(reply, 'Link problem', <LinkProblemPage message={f.state.message ?? ''} retryHref="/account/security#email-heading" retryText="Ask for a new link from your account" />, f.status, f.retryAfter);
+    }
+  });
+
   app.get<{ Querystring: { token: string } }>('/reset-password', { schema: { querystring: tokenQuery } }, async (request, reply) => {
     if (!(await identity.resetLinkIsValid(request.query.token))) {
       return showForm(reply, 'Link problem', <LinkProblemPage message="This reset link is invalid, expired, or already used." retryHref="/forgot-password" retryText="E-mail me a new link" />, 400);

@@ -9,19 +9,21 @@ import type { Mailer, MailMessage } from '../platform/mail/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { Session, SessionService } from '../sessions/service.js';
 import { consumeAll, enforce, type IdentityLimits } from './limits.js';
-import { existingAccountMail, magicLinkMail, passwordChangedMail, passwordResetMail, verifyEmailMail } from './mails.js';
+import { emailChangedMail, emailChangeMail, emailChangeToTakenMail, existingAccountMail, magicLinkMail, passwordChangedMail, passwordResetMail, verifyEmailMail } from './mails.js';
 import { passwordProblem } from './password-policy.js';
 
 const TOKEN_LIFETIME: Record<EmailTokenPurpose, number> = {
   verify_email: 24 * 60 * 60 * 1000,
   magic_link: 15 * 60 * 1000,
   password_reset: 60 * 60 * 1000,
+  email_change: 60 * 60 * 1000,
 };
 
 const LINK_PATH: Record<EmailTokenPurpose, string> = {
   verify_email: '/verify-email',
   magic_link: '/magic-link/confirm',
   password_reset: '/reset-password',
+  email_change: '/account/email/confirm',
 };
 
 export interface IdentityDeps {
@@ -62,14 +64,14 @@ export function createIdentityService(deps: IdentityDeps) {
     deps.mailer.send(message).catch((err) => deps.onMailError?.(err));
   }
 
-  async function issueToken(tx: Tx, userId: string, purpose: EmailTokenPurpose): Promise<string> {
+  async function issueToken(tx: Tx, userId: string, purpose: EmailTokenPurpose, newEmail?: string): Promise<string> {
     const token = randomToken(deps.random);
     const now = clock.now();
     // A new link supersedes the older ones of the same purpose.
     await tx.updateTable('email_tokens').set({ used_at: now }).where('user_id', '=', userId).where('purpose', '=', purpose).where('used_at', 'is', null).execute();
     await tx
       .insertInto('email_tokens')
-      .values({ user_id: userId, purpose, token_hash: hashToken(token), created_at: now, expires_at: new Date(now.getTime() + TOKEN_LIFETIME[purpose]) })
+      .values({ user_id: userId, purpose, token_hash: hashToken(token), created_at: now, expires_at: new Date(now.getTime() + TOKEN_LIFETIME[purpose]), new_email: newEmail ?? null })
       .execute();
     const link = new URL(LINK_PATH[purpose], deps.baseUrl);
     link.searchParams.set('token', token);
@@ -81,7 +83,7 @@ export function createIdentityService(deps: IdentityDeps) {
     const row = await tx
       .selectFrom('email_tokens')
       .innerJoin('users', 'users.id', 'email_tokens.user_id')
-      .select(['email_tokens.id', 'email_tokens.expires_at', 'email_tokens.used_at', 'users.id as user_id', 'users.email', 'users.email_verified_at'])
+      .select(['email_tokens.id', 'email_tokens.expires_at', 'email_tokens.used_at', 'email_tokens.new_email', 'users.id as user_id', 'users.email', 'users.email_verified_at'])
       .where('email_tokens.token_hash', '=', hashToken(token))
       .where('email_tokens.purpose', '=', purpose)
       .forUpdate()
@@ -89,6 +91,15 @@ export function createIdentityService(deps: IdentityDeps) {
     if (!row || row.used_at || row.expires_at <= clock.now()) throw invalidLink();
     await tx.updateTable('email_tokens').set({ used_at: clock.now() }).where('id', '=', row.id).execute();
     return row;
+  }
+
+  /** Reads a link without using it: undefined when unknown, used or expired. */
+  async function unusedLink(token: string, purpose: EmailTokenPurpose) {
+    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+    const row = await db.withSystem((tx) =>
+      tx.selectFrom('email_tokens').select(['expires_at', 'used_at', 'new_email']).where('token_hash', '=', hashToken(token)).where('purpose', '=', purpose).executeTakeFirst(),
+    );
+    return row && !row.used_at && row.expires_at > clock.now() ? row : undefined;
   }
 
   /** A8 for links: bounded per IP, and a bad token is never a hint about accounts. */
@@ -209,13 +220,10 @@ export function createIdentityService(deps: IdentityDeps) {
     requestPasswordReset: (email: string, context: RequestContext) => mailLinkIfAccount(email, context, 'password_reset', 'user.password_reset_requested', passwordResetMail),
 
     /** Checks a reset link without using it, so the form can say at once that it expired. */
-    async resetLinkIsValid(token: string): Promise<boolean> {
-      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return false;
-      const row = await db.withSystem((tx) =>
-        tx.selectFrom('email_tokens').select(['expires_at', 'used_at']).where('token_hash', '=', hashToken(token)).where('purpose', '=', 'password_reset').executeTakeFirst(),
-      );
-      return !!row && !row.used_at && row.expires_at > clock.now();
-    },
+    resetLinkIsValid: async (token: string): Promise<boolean> => (await unusedLink(token, 'password_reset')) !== undefined,
+
+    /** The address an unused email-change link would move its account to, so the page can name it. */
+    emailChangeTarget: async (token: string): Promise<string | undefined> => (await unusedLink(token, 'email_change'))?.new_email ?? undefined,
 
     /** A3: sets the password, signs out every session, mails a notice, and signs this browser in. */
     async resetPassword(token: string, password: string, context: RequestContext): Promise<SignedIn> {
@@ -257,6 +265,44 @@ export function createIdentityService(deps: IdentityDeps) {
         await appendAudit(tx, { stream: userStream(user.id), action: 'user.password_changed', actor: actor(user.id), context, payload: { sessionsRevoked: revoked } }, clock);
       });
       send(passwordChangedMail(user.email, 'changed', deps.baseUrl));
+    },
+
+    /**
+     * S2: asks to move the account to another address (step-up). The link goes to the new address;
+     * the answer is the same whether or not that address already has an account (its owner is told).
+     */
+    async requestEmailChange(session: Session, newEmailInput: string, context: RequestContext): Promise<void> {
+      await deps.requireRecentAuth(session);
+      const newEmail = normalizeEmail(newEmailInput);
+      const user = await db.withSystem((tx) => tx.selectFrom('users').select(['id', 'email']).where('id', '=', session.userId).executeTakeFirstOrThrow());
+      if (newEmail === user.email) throw new AppError('same_email', 400, 'That is already your address.', [{ field: 'email', message: 'is already your address' }]);
+      await consumeAll([[limits.mailByIp, context.ip ?? 'unknown'], [limits.mailByAccountAndIp, `${user.email}|${context.ip}`], [limits.mailByAccount, user.email]]);
+      const mail = await db.withSystem(async (tx) => {
+        const taken = await tx.selectFrom('users').select('id').where('email', '=', newEmail).executeTakeFirst();
+        await appendAudit(tx, { stream: userStream(user.id), action: 'user.email_change_requested', actor: actor(user.id), context, payload: { to: newEmail } }, clock);
+        if (taken) return emailChangeToTakenMail(newEmail, deps.baseUrl);
+        return emailChangeMail(newEmail, await issueToken(tx, user.id, 'email_change', newEmail), deps.baseUrl);
+      });
+      send(mail);
+    },
+
+    /** S2: the link from the new address moves the account there (verified), and the old address is told. */
+    async confirmEmailChange(token: string, context: RequestContext): Promise<{ userId: string; email: string }> {
+      await guardTokenUse(context, token);
+      const { userId, from, to } = await sessions.write(async (tx, s) => {
+        const row = await consumeToken(tx, token, 'email_change');
+        const to = row.new_email!;
+        const taken = await tx.selectFrom('users').select('id').where('email', '=', to).executeTakeFirst();
+        if (taken) throw new AppError('email_taken', 409, 'That address now belongs to another account, so yours keeps its current address.');
+        await tx.updateTable('users').set({ email: to, email_verified_at: clock.now() }).where('id', '=', row.user_id).execute();
+        // Links mailed to the old address must not work for the account any more.
+        await tx.updateTable('email_tokens').set({ used_at: clock.now() }).where('user_id', '=', row.user_id).where('used_at', 'is', null).execute();
+        await appendAudit(tx, { stream: userStream(row.user_id), action: 'user.email_changed', actor: actor(row.user_id), context, payload: { from: row.email, to } }, clock);
+        s.forgetUser(row.user_id);
+        return { userId: row.user_id, from: row.email, to };
+      });
+      send(emailChangedMail(from, to, deps.baseUrl));
+      return { userId, email: to };
     },
   };
 }

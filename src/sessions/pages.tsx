@@ -43,10 +43,11 @@ export interface SecurityPageProps {
   passkeys: Passkey[];
   score: SecurityScore;
   passwordState?: FormState;
+  emailState?: FormState;
   notice?: string;
 }
 
-export function SecurityPage({ csrf, email, current, sessions, history, factors, passkeys, score, passwordState, notice }: SecurityPageProps) {
+export function SecurityPage({ csrf, email, current, sessions, history, factors, passkeys, score, passwordState, emailState, notice }: SecurityPageProps) {
   const others = sessions.filter((s) => s.id !== current.id);
   return (
     <>
@@ -91,6 +92,19 @@ export function SecurityPage({ csrf, email, current, sessions, history, factors,
         <ActionButton action="/signout-everywhere" csrf={csrf} label="Sign out everywhere" confirm="Sign out on every device, this one included?" variant="contrast outline">
           Sign out everywhere
         </ActionButton>
+      </section>
+
+      <section id="email" aria-labelledby="email-heading">
+        <h2 id="email-heading">Sign-in address</h2>
+        <p>
+          Your account signs in with <strong>{email}</strong>. To change it, we e-mail a link to the new address; the change happens when you open it, and
+          this address is told.
+        </p>
+        <FormMessage state={emailState} />
+        <Form action="/account/email" csrf={csrf} label="Change sign-in address">
+          <Field name="email" label="New address" type="email" autocomplete="email" state={emailState} />
+          <button type="submit">Send the link</button>
+        </Form>
       </section>
 
       <section id="password" aria-labelledby="password-heading">

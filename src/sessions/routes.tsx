@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Email } from '../identity/api.js';
 import type { IdentityService } from '../identity/service.js';
 import { AppError } from '../platform/errors.js';
 import { formBody, validationErrors } from '../platform/http/forms.js';
@@ -17,6 +18,8 @@ const NOTICES: Record<string, string> = {
   revoked: 'That session is signed out.',
   others: 'Every other session is signed out.',
   password: 'Your password is changed, and every other session is signed out.',
+  email_sent: 'We e-mailed a link to the new address. Your sign-in address changes when you open it (within an hour).',
+  email_changed: 'Your sign-in address is changed. Your old address was told.',
   totp_off: 'The authenticator app is turned off.',
   passkey: 'The passkey is added. You can now sign in with it.',
   passkey_renamed: 'The passkey is renamed.',
@@ -27,7 +30,7 @@ const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
 /** S4: the account security page and its forms. */
 export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions, identity: IdentityService, mfa: MfaService, passkeys: PasskeyService): void {
-  async function securityPage(request: FastifyRequest, reply: FastifyReply, extra: { passwordState?: FormState; notice?: string; status?: number } = {}) {
+  async function securityPage(request: FastifyRequest, reply: FastifyReply, extra: { passwordState?: FormState; emailState?: FormState; notice?: string; status?: number } = {}) {
     const { session, user } = authOf(request);
     const [sessions, history, factors, keys] = await Promise.all([account.list(user.id), account.history(user.id), mfa.state(user.id), passkeys.list(user.id)]);
     return reply.code(extra.status ?? 200).render(
@@ -42,6 +45,7 @@ export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions
         passkeys={keys}
         score={mfa.scoreOf(factors)}
         passwordState={extra.passwordState}
+        emailState={extra.emailState}
         notice={extra.notice}
       />,
       [PASSKEY_SCRIPT],
@@ -78,6 +82,20 @@ export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions
       return reply.redirect('/account/security?done=password', 303);
     },
   );
+
+  app.post<{ Body: { email: string } }>('/account/email', { schema: { body: formBody({ email: Email }) }, attachValidation: true, preHandler: requireUser }, async (request, reply) => {
+    const values = { email: typeof request.body?.email === 'string' ? request.body.email : undefined };
+    const errors = validationErrors(request);
+    if (errors) return securityPage(request, reply, { emailState: { errors, values }, status: 400 });
+    try {
+      await identity.requestEmailChange(authOf(request).session, request.body.email, requestContext(request));
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status >= 500 || err.redirectTo) throw err;
+      if (err.retryAfterSec) reply.header('Retry-After', String(err.retryAfterSec));
+      return securityPage(request, reply, { emailState: { values, errors: err.fields, message: err.fields ? undefined : err.message }, status: err.status });
+    }
+    return reply.redirect('/account/security?done=email_sent', 303);
+  });
 
   for (const [path, everywhere] of [['/signout', false], ['/signout-everywhere', true]] as const) {
     // A sign-in waiting for its second factor can be abandoned too.

@@ -2,7 +2,7 @@ import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../src/mfa/totp.js';
 import { cspViolations, DESKTOP, hasChromium, launchBrowser, noChromiumReason, screenshot, startBrowserServer, watchProblems, type BrowserServer, type PageProblems } from '../helpers/browser.js';
-import { heading, landOn, newVerifiedAccount, openMail, PASSWORD, signIn } from './flows.js';
+import { heading, landOn, newVerifiedAccount, openMail, PASSWORD, signIn, uniqueEmail } from './flows.js';
 
 /*
  * Second factors in a real browser: passkeys through Chromium's virtual authenticator (CDP
@@ -241,5 +241,29 @@ describe.skipIf(!hasChromium)(`second factors in a real browser${hasChromium ? '
     await landOn(member.page, `${base}${orgPath}`, () => member.page.getByRole('button', { name: 'I saved them' }).click());
     await heading(member.page, 'Passkey Co');
     expect(cspViolations(member.problems)).toEqual([]);
+  });
+
+  it('[S2] change the sign-in address on the security page; the link in the new mailbox moves the account there', async () => {
+    const { page, problems } = await device();
+    const email = await newVerifiedAccount(page, base, 'move');
+    await signIn(page, base, email);
+    const newEmail = uniqueEmail('moved');
+    const form = page.getByRole('form', { name: 'Change sign-in address' });
+    await form.getByLabel('New address').fill(newEmail);
+    await landOn(page, `${base}/account/security?done=email_sent`, () => form.getByRole('button', { name: 'Send the link' }).click());
+    await page.getByRole('status').filter({ hasText: 'We e-mailed a link to the new address' }).waitFor();
+    await screenshot(page, 's2-01-email-change-sent');
+
+    await openMail(page, base, newEmail, 'Confirm your new e-mail address');
+    await landOn(page, (url) => url.pathname === '/account/email/confirm', () => page.getByRole('link', { name: /\/account\/email\/confirm\?token=/ }).click());
+    await heading(page, 'Change your sign-in address');
+    await screenshot(page, 's2-02-email-change-confirm');
+    await landOn(page, `${base}/account/security?done=email_changed`, () => page.getByRole('button', { name: 'Use this address' }).click());
+    await page.getByRole('status').filter({ hasText: 'Your sign-in address is changed' }).waitFor();
+    await page.getByText(`Signed in as ${newEmail}`).waitFor();
+    await screenshot(page, 's2-03-email-changed');
+    await signOut(page);
+    await signIn(page, base, newEmail);
+    expect(cspViolations(problems)).toEqual([]);
   });
 });

@@ -73,7 +73,7 @@ export interface UsersTable {
   created_at: Generated<Date>;
 }
 
-export type EmailTokenPurpose = 'verify_email' | 'magic_link' | 'password_reset';
+export type EmailTokenPurpose = 'verify_email' | 'magic_link' | 'password_reset' | 'email_change';
 
 export interface EmailTokensTable {
   id: Generated<string>;
@@ -83,6 +83,8 @@ export interface EmailTokensTable {
   created_at: Date;
   expires_at: Date;
   used_at: Date | null;
+  /** email_change only: the address the account moves to once the link is used. */
+  new_email: string | null;
 }
 
 export interface SessionsTable {
