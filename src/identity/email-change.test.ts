@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { accounts, freshEmail, PASSWORD } from '../../test/helpers/accounts.js';
-import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import { fileTestApp } from '../../test/helpers/app.js';
 import { linkIn, TestClient } from '../../test/helpers/client.js';
 import { STEP_UP_WINDOW_MS } from '../mfa/service.js';
 
-let t: TestApp;
-let helpers: ReturnType<typeof accounts>;
-
-beforeAll(async () => {
-  t = await createTestApp();
-  helpers = accounts(t);
-});
-afterAll(() => t.close());
+const t = await fileTestApp();
+const helpers = accounts(t);
 
 const userEvents = async (userId: string) =>
   (await t.db.withSystem((tx) => tx.selectFrom('audit_events').select('action').where('stream', '=', `user:${userId}`).orderBy('seq').execute())).map((r) => r.action);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { fileTestApp } from '../../test/helpers/app.js';
 import { accounts, PASSWORD } from '../../test/helpers/accounts.js';
 import { linkIn, TestClient } from '../../test/helpers/client.js';
 import { enrollTotp, recoveryCodesOn, totpSecretOn } from '../../test/helpers/mfa.js';
@@ -7,14 +7,8 @@ import { SESSION_COOKIE } from '../sessions/http.js';
 import { STEP_UP_WINDOW_MS } from './service.js';
 import { totpCode } from './totp.js';
 
-let t: TestApp;
-let helpers: ReturnType<typeof accounts>;
-
-beforeAll(async () => {
-  t = await createTestApp();
-  helpers = accounts(t);
-});
-afterAll(() => t.close());
+const t = await fileTestApp();
+const helpers = accounts(t);
 
 const STEP = 30_000;
 const auditActions = async (userId: string) =>

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { fileTestApp } from '../../test/helpers/app.js';
 import { accounts } from '../../test/helpers/accounts.js';
 import type { TestClient } from '../../test/helpers/client.js';
 import { enrollTotp } from '../../test/helpers/mfa.js';
 import { totpCode } from './totp.js';
 
-let t: TestApp;
-let helpers: ReturnType<typeof accounts>;
-
-beforeAll(async () => {
-  t = await createTestApp();
-  helpers = accounts(t);
-});
-afterAll(() => t.close());
+const t = await fileTestApp();
+const helpers = accounts(t);
 
 async function invite(owner: TestClient, orgId: string, email: string, role = 'member'): Promise<TestClient> {
   expect((await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email, role })).statusCode).toBe(201);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
-import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import { fileTestApp } from '../../test/helpers/app.js';
 import { TestClient } from '../../test/helpers/client.js';
 import { SoftAuthenticator, type Tamper } from '../../test/helpers/soft-authenticator.js';
 import { SESSION_COOKIE } from '../sessions/http.js';
@@ -11,18 +11,10 @@ import { SESSION_COOKIE } from '../sessions/http.js';
  * and uses passkeys through Chromium's virtual authenticator.
  */
 
-let t: TestApp;
-let helpers: ReturnType<typeof accounts>;
-let origin: string;
-let rpId: string;
-
-beforeAll(async () => {
-  t = await createTestApp();
-  helpers = accounts(t);
-  origin = new URL(t.config.baseUrl).origin;
-  rpId = new URL(t.config.baseUrl).hostname;
-});
-afterAll(() => t.close());
+const t = await fileTestApp();
+const helpers = accounts(t);
+const origin = new URL(t.config.baseUrl).origin;
+const rpId = new URL(t.config.baseUrl).hostname;
 
 /** A signed-in account with one passkey registered by a software authenticator. */
 async function withPasskey() {

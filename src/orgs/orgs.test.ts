@@ -1,19 +1,13 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { accounts, freshEmail } from '../../test/helpers/accounts.js';
-import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import { fileTestApp } from '../../test/helpers/app.js';
 import { TestClient } from '../../test/helpers/client.js';
 import { verifyChain } from '../audit/service.js';
 import { INVITATION_LIFETIME_MS } from './service.js';
 
-let t: TestApp;
-let helpers: ReturnType<typeof accounts>;
-
-beforeAll(async () => {
-  t = await createTestApp();
-  helpers = accounts(t);
-});
-afterAll(() => t.close());
+const t = await fileTestApp();
+const helpers = accounts(t);
 
 async function person() {
   const email = await helpers.verified();

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
-import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import { fileTestApp } from '../../test/helpers/app.js';
 import { TestClient } from '../../test/helpers/client.js';
 
 /*
@@ -8,14 +8,8 @@ import { TestClient } from '../../test/helpers/client.js';
  * (with the CSRF field), follow the 303s. The JSON API is used only to look behind the pages.
  */
 
-let t: TestApp;
-let helpers: ReturnType<typeof accounts>;
-
-beforeAll(async () => {
-  t = await createTestApp();
-  helpers = accounts(t);
-});
-afterAll(() => t.close());
+const t = await fileTestApp();
+const helpers = accounts(t);
 
 const page = (client: TestClient, url: string) => client.page(url);
 

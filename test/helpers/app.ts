@@ -1,3 +1,4 @@
+import { afterAll } from 'vitest';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
@@ -49,6 +50,13 @@ export interface TestAppOptions {
  * A full app on a fresh test database (PGlite, or PostgreSQL when DATABASE_URL is set), with
  * Redis-backed limits and events when REDIS_URL is set, like CI's second run.
  */
+/** The test app of one test file: opened while the file is collected, closed after its last test. */
+export async function fileTestApp(env: Record<string, string | undefined> = {}): Promise<TestApp> {
+  const t = await createTestApp(env);
+  afterAll(() => t.close());
+  return t;
+}
+
 export async function createTestApp(
   env: Record<string, string | undefined> = {},
   customize?: (app: FastifyInstance) => void | Promise<void>,
