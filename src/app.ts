@@ -148,7 +148,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     onMailError,
   });
   const account = createAccountSessions({ db: deps.db, sessions, clock });
-  const orgs = createOrgService({ db: deps.db, rotateSessionsOf: sessions.rotateLater, clock, mailer: deps.mailer, baseUrl: config.baseUrl, onMailError });
+  // apiKeys is made next, from orgs; nothing revokes keys before both exist.
+  const orgs = createOrgService({ db: deps.db, rotateSessionsOf: sessions.rotateLater, forgetApiKeys: (ids) => apiKeys.forget(ids), clock, mailer: deps.mailer, baseUrl: config.baseUrl, onMailError });
   const apiKeys = createApiKeyService({ db: deps.db, bus: deps.bus, clock, orgs, onError: (err) => deps.logger.error({ err }, 'api key events subscription failed; retrying') });
   app.addHook('onClose', () => apiKeys.close());
   const auditLog = createOrgAuditLog({ orgs, clock });

@@ -1,24 +1,16 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
-import { createTestApp, type TestApp } from '../../test/helpers/app.js';
-import type { TestClient } from '../../test/helpers/client.js';
+import { createTestApp, fileTestApp } from '../../test/helpers/app.js';
+import { orgPeople } from '../../test/helpers/orgs.js';
 
-let t: TestApp;
-let owner: TestClient;
-let orgId: string;
-let otherOrg: string;
-
-beforeAll(async () => {
-  // A small per-key budget keeps the rate-limit case short; the default is 600 a minute.
-  t = await createTestApp({ RAMPART_API_KEY_RATE_LIMIT: '30' });
-  const helpers = accounts(t);
-  owner = await helpers.signedIn(await helpers.verified());
-  orgId = (await owner.api('POST', '/api/v1/orgs', { name: 'Keys Inc' })).json().id;
-  const stranger = await helpers.signedIn(await helpers.verified());
-  otherOrg = (await stranger.api('POST', '/api/v1/orgs', { name: 'Elsewhere' })).json().id;
-});
-afterAll(() => t.close());
+// A small per-key budget keeps the rate-limit case short; the default is 600 a minute.
+const t = await fileTestApp({ RAMPART_API_KEY_RATE_LIMIT: '30' });
+const helpers = accounts(t);
+const { join, inviteLink } = orgPeople(t);
+const owner = await helpers.signedIn(await helpers.verified());
+const orgId = (await owner.api('POST', '/api/v1/orgs', { name: 'Keys Inc' })).json().id as string;
+const otherOrg = (await (await helpers.signedIn(await helpers.verified())).api('POST', '/api/v1/orgs', { name: 'Elsewhere' })).json().id as string;
 
 async function createKey(scopes: string[], expiresInDays = 30) {
   const res = await owner.api('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: `key ${scopes.join(',')}`, scopes, expiresInDays });
@@ -116,6 +108,31 @@ describe('organization API keys (O6)', () => {
     await withKey(key, 'GET', `/api/v1/orgs/${orgId}`, undefined, '192.0.2.21');
     const listed = (await owner.api('GET', `/api/v1/orgs/${orgId}/api-keys`)).json().keys.find((k: { id: string }) => k.id === info.id);
     expect(listed.lastUsedIp).toBe('192.0.2.21');
+  });
+
+  it("[O3] [O6] a key never does more than its creator may do now: lowering the creator narrows it, removing them revokes it", async () => {
+    const admin = await join(owner, orgId, 'admin');
+    const res = await admin.client.api('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: 'admin key', scopes: ['org.read', 'members.read'], expiresInDays: 30 });
+    expect(res.statusCode).toBe(201);
+    const { key, info } = res.json() as { key: string; info: { id: string } };
+    expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}/members`)).statusCode).toBe(200);
+
+    // Viewers may not read members: neither may the viewer's key, from the very next call
+    expect((await owner.api('PATCH', `/api/v1/orgs/${orgId}/members/${admin.id}`, { role: 'viewer' })).statusCode).toBe(204);
+    expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}/members`)).statusCode).toBe(403);
+    expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(200);
+
+    // Removed: the key is revoked with them (an audit event says why), and stays revoked if they come back
+    expect((await owner.api('DELETE', `/api/v1/orgs/${orgId}/members/${admin.id}`)).statusCode).toBe(204);
+    const refused = await withKey(key, 'GET', `/api/v1/orgs/${orgId}`);
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json().error.code).toBe('invalid_api_key');
+    expect((await owner.api('GET', `/api/v1/orgs/${orgId}/api-keys`)).json().keys.map((k: { id: string }) => k.id)).not.toContain(info.id);
+    const revoked = await t.db.withTenant(orgId, (tx) => tx.selectFrom('audit_events').select(['action', 'payload']).where('target', '=', `api_key:${info.id}`).orderBy('seq').execute());
+    expect(revoked.at(-1)).toMatchObject({ action: 'api_key.revoked', payload: { reason: 'creator_left' } });
+    expect((await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: admin.email, role: 'admin' })).statusCode).toBe(201);
+    expect((await admin.client.api('POST', '/api/v1/invitations/accept', inviteLink((await t.mailTo(admin.email, /invited/)).text))).statusCode).toBe(200);
+    expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(401);
   });
 
   it('[O6] scopes can never exceed the creator\'s role, and keys cannot mint keys', async () => {

@@ -56,6 +56,10 @@ export function createApiKeyService(deps: { db: Tenancy; bus: EventBus; clock: C
   const { db, clock, orgs } = deps;
   const known = new InvalidatedCache<KnownKey>({ bus: deps.bus, channel: API_KEY_EVENTS, onError: deps.onError });
 
+  async function forget(keyIds: string[]): Promise<void> {
+    for (const id of keyIds) await known.broadcast(entryMessage(id));
+  }
+
   /** Directory (which organization), then the key row in that tenant: two transactions. */
   async function load(keyId: string): Promise<KnownKey | undefined> {
     const entry = await db.withSystem((tx) => tx.selectFrom('api_key_directory').select('org_id').where('key_id', '=', keyId).executeTakeFirst());
@@ -103,8 +107,11 @@ export function createApiKeyService(deps: { db: Tenancy; bus: EventBus; clock: C
         if (!r) throw notFound('That API key');
         await appendAudit(tx, { stream: orgStream(orgId), action: 'api_key.revoked', actor: actorRef(actor), target: `api_key:${keyId}`, context, payload: { name: r.name } }, clock);
       });
-      await known.broadcast(entryMessage(keyId));
+      await forget([keyId]);
     },
+
+    /** Every instance drops these keys from memory (revoked elsewhere: a member who left). */
+    forget,
 
     /**
      * The organization and scopes a presented key stands for, or undefined. A verified key is kept

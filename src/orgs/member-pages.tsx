@@ -67,12 +67,12 @@ export function MembersPage({ csrf, org, me, members, notice, tableState, invite
                 </td>
                 <td>
                   {self ? (
-                    <ActionButton action={`/orgs/${org.id}/leave`} csrf={csrf} label="Leave organization" confirm={`Leave ${org.name}?`}>
+                    <ActionButton action={`/orgs/${org.id}/leave`} csrf={csrf} label="Leave organization" confirm={`Leave ${org.name}? API keys you created stop working.`}>
                       Leave organization
                     </ActionButton>
                   ) : (
                     removable && (
-                      <ActionButton action={`/orgs/${org.id}/members/${m.userId}/remove`} csrf={csrf} label={`Remove ${m.email}`} confirm={`Remove ${m.email} from ${org.name}?`} buttonLabel={`Remove ${m.email}`}>
+                      <ActionButton action={`/orgs/${org.id}/members/${m.userId}/remove`} csrf={csrf} label={`Remove ${m.email}`} confirm={`Remove ${m.email} from ${org.name}? API keys they created stop working.`} buttonLabel={`Remove ${m.email}`}>
                         Remove
                       </ActionButton>
                     )

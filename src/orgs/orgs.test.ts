@@ -2,37 +2,19 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { accounts, freshEmail } from '../../test/helpers/accounts.js';
 import { fileTestApp } from '../../test/helpers/app.js';
+import { orgPeople } from '../../test/helpers/orgs.js';
 import { TestClient } from '../../test/helpers/client.js';
 import { verifyChain } from '../audit/service.js';
 import { INVITATION_LIFETIME_MS } from './service.js';
 
 const t = await fileTestApp();
 const helpers = accounts(t);
-
-async function person() {
-  const email = await helpers.verified();
-  return { email, client: await helpers.signedIn(email), id: '' };
-}
+const { person, inviteLink, join } = orgPeople(t);
 
 async function orgOf(owner: TestClient, name = 'Acme') {
   const res = await owner.api('POST', '/api/v1/orgs', { name });
   expect(res.statusCode).toBe(201);
   return res.json().id as string;
-}
-
-function inviteLink(text: string) {
-  const m = /\/invitations\/accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(text);
-  if (!m) throw new Error(`no invitation link in ${text}`);
-  return { org: m[1]!, token: m[2]! };
-}
-
-async function join(owner: TestClient, orgId: string, role: string) {
-  const member = await person();
-  expect((await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: member.email, role })).statusCode).toBe(201);
-  const link = inviteLink((await t.mailTo(member.email, /invited/)).text);
-  expect((await member.client.api('POST', '/api/v1/invitations/accept', link)).statusCode).toBe(200);
-  member.id = (await member.client.api('GET', '/api/v1/me')).json().user.id;
-  return member;
 }
 
 const orgEvents = async (orgId: string) =>

@@ -163,9 +163,9 @@ export function OrgSettingsPage({ csrf, org, active, others, notice, renameState
         )}
 
         <h3>Leave</h3>
-        <p>You lose access to {org.name} at once; someone will have to invite you again.</p>
+        <p>You lose access to {org.name} at once, and API keys you created are revoked; someone will have to invite you again.</p>
         <FormMessage state={leaveState} />
-        <ActionButton action={`/orgs/${org.id}/leave`} csrf={csrf} label="Leave organization" confirm={`Leave ${org.name}?`}>
+        <ActionButton action={`/orgs/${org.id}/leave`} csrf={csrf} label="Leave organization" confirm={`Leave ${org.name}? API keys you created stop working.`}>
           Leave organization
         </ActionButton>
       </section>

@@ -52,12 +52,15 @@ const forbidden = () => new AppError('forbidden', 403, 'Your role in this organi
 /** A6: the member is sent to set up (or present) a second factor; API keys never meet this. */
 export const mfaRequired = () =>
   new AppError('mfa_required', 403, 'This organization requires two-factor authentication: set up a second factor, or sign in with the one you have.', undefined, undefined, '/account/two-factor/required');
+const creatorGone = () => new AppError('invalid_api_key', 401, 'This API key no longer works: the person who created it is not a member any more.');
 const lastOwner = () => new AppError('last_owner', 409, 'An organization keeps at least one owner: make someone else an owner first.');
 
 export interface OrgDeps {
   db: Tenancy;
   /** S2: sessions of people whose role changed rotate their identifier on their next request. */
   rotateSessionsOf: (userIds: string[]) => Promise<void>;
+  /** Every instance forgets these API keys (revoked here, outside the key service). */
+  forgetApiKeys: (keyIds: string[]) => Promise<void>;
   clock: Clock;
   mailer: Mailer;
   baseUrl: string;
@@ -100,8 +103,11 @@ export function createOrgService(deps: OrgDeps) {
     return db.withTenant(orgId, async (tx) => {
       if (actor.kind === 'key') {
         if (actor.orgId !== orgId) throw notFound('That organization');
-        if (!actor.scopes.has(permission)) throw forbidden();
-        return fn(tx, KEY_ROLE);
+        // A key never does more than its creator may do now: a lowered role narrows it at once.
+        const creator = await tx.selectFrom('memberships').select('role').where('org_id', '=', orgId).where('user_id', '=', actor.createdBy).executeTakeFirst();
+        if (!creator) throw creatorGone();
+        if (!actor.scopes.has(permission) || !can(creator.role, permission)) throw forbidden();
+        return fn(tx, RANK[creator.role] < RANK[KEY_ROLE] ? creator.role : KEY_ROLE);
       }
       const { role, requireMfa } = await membershipOf(tx, orgId, actor.userId);
       if (requireMfa && !actor.twoFactor && !opts.mfaExempt) throw mfaRequired();
@@ -248,13 +254,18 @@ export function createOrgService(deps: OrgDeps) {
     removeMember: async (actor: Actor, orgId: string, userId: string, context: RequestContext) => {
       const leaving = actor.kind === 'user' && userId === actor.userId;
       const permission: Permission = leaving ? 'org.read' : 'members.remove';
-      return as(actor, orgId, permission, async (tx, actorRole) => {
+      const revokedKeys = await as(actor, orgId, permission, async (tx, actorRole) => {
         const current = await memberRole(tx, orgId, userId);
         if (RANK[current] > RANK[actorRole]) throw forbidden();
         if (current === 'owner' && (await owners(tx, orgId)) === 1) throw lastOwner();
         await tx.deleteFrom('memberships').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
         await audit(tx, orgId, actor, leaving ? 'member.left' : 'member.removed', context, `user:${userId}`, { role: current });
+        // Their keys go with them: a key's secret was shown to its creator, who is no longer trusted here.
+        const keys = await tx.updateTable('api_keys').set({ revoked_at: clock.now() }).where('org_id', '=', orgId).where('created_by', '=', userId).where('revoked_at', 'is', null).returning(['id', 'name']).execute();
+        for (const k of keys) await audit(tx, orgId, actor, 'api_key.revoked', context, `api_key:${k.id}`, { name: k.name, reason: 'creator_left' });
+        return keys.map((k) => k.id);
       }, { mfaExempt: leaving }); // leaving never requires setting up a second factor first
+      if (revokedKeys.length > 0) await deps.forgetApiKeys(revokedKeys);
     },
 
     /** The caller (an owner) makes another member owner and becomes an admin. */
