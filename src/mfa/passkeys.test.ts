@@ -57,6 +57,17 @@ describe('passkey checks on real signatures (A5)', () => {
     expect(await counterOf(authenticator.id)).toBe(3);
   });
 
+  it('[A5] two answers carrying the same counter at once (a clone racing the original): only one signs in', async () => {
+    const { authenticator, userHandle } = await withPasskey();
+    const attempts = await Promise.all([0, 1].map(async () => {
+      const browser = new TestClient(t.app);
+      const options = (await browser.api('POST', '/api/v1/signin/passkey/options')).json();
+      return browser.api('POST', '/api/v1/signin/passkey', { response: authenticator.assert(options, userHandle, { counter: 7 }) });
+    }));
+    expect(attempts.map((r) => r.statusCode).sort()).toEqual([200, 401]);
+    expect(await counterOf(authenticator.id)).toBe(7);
+  });
+
   it('[A5] an assertion made for another origin or another RP ID is refused', async () => {
     const { authenticator, userHandle } = await withPasskey();
     for (const tamper of [{ origin: 'https://evil.example' }, { origin: origin.replace('localhost', '127.0.0.1') }, { rpId: 'evil.example' }]) {

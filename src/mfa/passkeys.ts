@@ -109,10 +109,16 @@ export function createPasskeyService(deps: PasskeyDeps) {
       await limits.failures.fail(key.user_id);
       return mfa.internals.refuse(key.user_id, 'passkey', context, failed());
     }
+    const { newCounter, credentialBackedUp } = verification.authenticationInfo;
+    // The counter only moves forward: of two answers carrying the same count at once (a cloned
+    // authenticator), the second finds it already there and is refused. 0 means "no counter".
+    const advanced = await db.withSystem((tx) => {
+      let q = tx.updateTable('passkeys').set({ counter: newCounter, last_used_at: clock.now(), backed_up: credentialBackedUp }).where('id', '=', key.id);
+      if (newCounter > 0) q = q.where('counter', '<', newCounter);
+      return q.returning('id').executeTakeFirst();
+    });
+    if (!advanced) return mfa.internals.refuse(key.user_id, 'passkey', context, failed());
     await limits.failures.succeed(key.user_id);
-    await db.withSystem((tx) =>
-      tx.updateTable('passkeys').set({ counter: verification.authenticationInfo.newCounter, last_used_at: clock.now(), backed_up: verification.authenticationInfo.credentialBackedUp }).where('id', '=', key.id).execute(),
-    );
     return key.user_id;
   }
 
