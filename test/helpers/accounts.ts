@@ -13,7 +13,7 @@ export function accounts(t: TestApp) {
   async function signUp(email: string, client = new TestClient(t.app)): Promise<string> {
     const res = await client.api('POST', '/api/v1/signup', { email, password: PASSWORD });
     expect(res.statusCode).toBe(202);
-    return linkIn((await t.mailTo(email.toLowerCase(), /Confirm/)).text, '/verify-email').token;
+    return linkIn((await t.mailTo(email.toLowerCase(), /^Confirm your e-mail address$/)).text, '/verify-email').token;
   }
 
   async function verified(email = freshEmail()): Promise<string> {
