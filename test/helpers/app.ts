@@ -23,8 +23,8 @@ export interface TestApp {
   clock: ReturnType<typeof fixedClock>;
   /** Dev mailbox (when SMTP_URL is not set): what the app "sent". */
   mailbox: DevMailbox;
-  /** Waits for the newest mail to an address (sending happens after the response). */
-  mailTo(address: string, subject?: RegExp): Promise<StoredMail>;
+  /** Waits for the newest mail to an address (sending happens after the response); `newerThan`: one sent after that mail. */
+  mailTo(address: string, subject?: RegExp, newerThan?: StoredMail): Promise<StoredMail>;
   /** Everything the app logged, one JSON line per entry. */
   logs(): string;
   close(): Promise<void>;
@@ -100,10 +100,10 @@ export async function createTestApp(
     busEmitter,
     clock,
     mailbox: mailer.devMailbox!,
-    async mailTo(address, subject) {
+    async mailTo(address, subject, newerThan) {
       for (let i = 0; i < 100; i++) {
         const found = (await mailer.devMailbox!.list(500)).find((m) => m.to === address && (!subject || subject.test(m.subject)));
-        if (found) return found;
+        if (found && found.id !== newerThan?.id) return found;
         await new Promise((r) => setTimeout(r, 20));
       }
       throw new Error(`no mail to ${address}${subject ? ` matching ${subject}` : ''}`);
