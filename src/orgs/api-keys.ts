@@ -121,13 +121,8 @@ export function createApiKeyService(deps: { db: Tenancy; bus: EventBus; clock: C
       const match = KEY_PATTERN.exec(presented);
       if (!match) return undefined;
       const keyId = match[1]!;
-      let key = known.get(keyId);
-      if (!key) {
-        const mark = known.mark();
-        key = await load(keyId);
-        if (!key) return undefined;
-        known.set(keyId, key, mark);
-      }
+      let key = await known.getOrLoad(keyId, () => load(keyId));
+      if (!key) return undefined;
       const a = Buffer.from(digest(presented));
       const b = Buffer.from(key.keyHash);
       if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;

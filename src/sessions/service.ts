@@ -191,13 +191,8 @@ export function createSessionService(deps: SessionDeps) {
   async function authenticate(token: string): Promise<Authenticated | undefined> {
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
     const tokenHash = hashToken(token);
-    let entry = cache.get(tokenHash);
-    if (!entry) {
-      const mark = cache.mark();
-      entry = await load(tokenHash);
-      if (!entry) return undefined;
-      cache.set(tokenHash, entry, mark);
-    }
+    let entry = await cache.getOrLoad(tokenHash, () => load(tokenHash));
+    if (!entry) return undefined;
     const now = clock.now();
     if (!live(entry.session, now) || (entry.graceUntil && now >= entry.graceUntil)) {
       cache.drop(tokenHash);

@@ -60,14 +60,7 @@ export class SoftAuthenticator {
     const attested = Buffer.concat([Buffer.alloc(16), idLength, this.credentialId, Buffer.from(isoCBOR.encode(cose))]);
     const authData = this.authenticatorData(tamper, FLAG_AT, attested);
     const attestationObject = isoCBOR.encode(new Map<string, Cbor>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]));
-    return {
-      id: this.id,
-      rawId: this.id,
-      type: 'public-key',
-      authenticatorAttachment: 'platform',
-      clientExtensionResults: {},
-      response: { clientDataJSON: this.clientData('webauthn.create', options.challenge, tamper), attestationObject: b64url(attestationObject), transports: ['internal'] },
-    };
+    return this.credential({ clientDataJSON: this.clientData('webauthn.create', options.challenge, tamper), attestationObject: b64url(attestationObject), transports: ['internal'] });
   }
 
   /** The answer to authentication options: a signature over the authenticator data and the client data's hash. */
@@ -76,14 +69,12 @@ export class SoftAuthenticator {
     const authData = this.authenticatorData(tamper, 0);
     const clientDataJSON = this.clientData('webauthn.get', options.challenge, tamper);
     const signature = sign('sha256', Buffer.concat([authData, sha256(Buffer.from(clientDataJSON, 'base64url'))]), this.privateKey);
-    return {
-      id: this.id,
-      rawId: this.id,
-      type: 'public-key',
-      authenticatorAttachment: 'platform',
-      clientExtensionResults: {},
-      response: { clientDataJSON, authenticatorData: b64url(authData), signature: b64url(signature), userHandle },
-    };
+    return this.credential({ clientDataJSON, authenticatorData: b64url(authData), signature: b64url(signature), userHandle });
+  }
+
+  /** The PublicKeyCredential JSON a browser would send for this authenticator. */
+  private credential<R>(response: R) {
+    return { id: this.id, rawId: this.id, type: 'public-key', authenticatorAttachment: 'platform', clientExtensionResults: {}, response };
   }
 
   private authenticatorData(tamper: Tamper, extraFlags: number, attested: Buffer = Buffer.alloc(0)): Buffer {

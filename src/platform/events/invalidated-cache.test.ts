@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryBus, type EventBus } from './bus.js';
+import { createMemoryBus, createPostgresBus, type EventBus } from './bus.js';
 import { entryMessage, groupMessage, InvalidatedCache } from './invalidated-cache.js';
 
 type Entry = { owner: string; n: number };
@@ -19,42 +19,52 @@ function instances(): [InvalidatedCache<Entry>, InvalidatedCache<Entry>, EventBu
 }
 const subscribed = () => new Promise((resolve) => setImmediate(resolve));
 
+/** Whether reading `key` went to the loader (true) or found it kept (false). */
+async function loaded(cache: InvalidatedCache<Entry>, key: string, owner = 'u', during?: () => Promise<void>): Promise<boolean> {
+  let called = false;
+  await cache.getOrLoad(key, async () => {
+    called = true;
+    await during?.();
+    return { owner, n: 1 };
+  });
+  return called;
+}
+
 describe('invalidated cache (S3)', () => {
-  it('[S3] keeps nothing until its subscription stands', async () => {
-    const [cache] = instances();
-    cache.set('k', { owner: 'u', n: 1 }, cache.mark());
-    expect(cache.get('k')).toBeUndefined();
+  it('[S3] keeps nothing while it cannot subscribe (a revocation could not reach the entry)', async () => {
+    const unreachable = createPostgresBus('postgres://postgres@127.0.0.1:1/none', { echoTimeoutMs: 200 });
+    const cache = new InvalidatedCache<Entry>({ bus: unreachable, channel: 'test_invalidated' });
+    open.push(cache, unreachable);
+    expect([await loaded(cache, 'k'), await loaded(cache, 'k')]).toEqual([true, true]);
+    const [subscribedCache] = instances();
     await subscribed();
-    cache.set('k', { owner: 'u', n: 1 }, cache.mark());
-    expect(cache.get('k')).toEqual({ owner: 'u', n: 1 });
+    expect([await loaded(subscribedCache, 'k'), await loaded(subscribedCache, 'k')]).toEqual([true, false]);
   });
 
   it('[S3] an entry dropped by another instance is gone here once broadcast resolves', async () => {
     const [here, there] = instances();
     await subscribed();
-    here.set('k', { owner: 'u', n: 1 }, here.mark());
-    here.set('other', { owner: 'v', n: 2 }, here.mark());
+    await loaded(here, 'k');
+    await loaded(here, 'other');
     await there.broadcast(entryMessage('k'));
-    expect(here.get('k')).toBeUndefined();
-    expect(here.get('other')).toBeDefined();
+    expect([await loaded(here, 'k'), await loaded(here, 'other')]).toEqual([true, false]);
   });
 
   it('[S3] a group message drops every entry of that group only', async () => {
     const [here, there] = instances();
     await subscribed();
-    for (const key of ['a', 'b']) here.set(key, { owner: 'u', n: 1 }, here.mark());
-    here.set('c', { owner: 'v', n: 1 }, here.mark());
+    for (const key of ['a', 'b']) await loaded(here, key, 'u');
+    await loaded(here, 'c', 'v');
     await there.broadcast(groupMessage('u'));
-    expect([here.get('a'), here.get('b'), here.get('c')]).toEqual([undefined, undefined, { owner: 'v', n: 1 }]);
+    expect([await loaded(here, 'a'), await loaded(here, 'b'), await loaded(here, 'c', 'v')]).toEqual([true, true, false]);
   });
 
-  it('[S3] a value loaded before an invalidation arrived is not kept (it may be the revoked row)', async () => {
+  it('[S3] a value loaded while an invalidation arrived is not kept (it may be the revoked row)', async () => {
     const [here, there] = instances();
     await subscribed();
-    const mark = here.mark();
-    await there.broadcast(entryMessage('unrelated'));
-    here.set('k', { owner: 'u', n: 1 }, mark);
-    expect(here.get('k')).toBeUndefined();
+    expect(await loaded(here, 'k', 'u', () => there.broadcast(entryMessage('unrelated')))).toBe(true);
+    expect(await loaded(here, 'k')).toBe(true);
+    expect(await loaded(here, 'k')).toBe(false);
   });
 
   it('[S3] past its size, the oldest entry makes room', async () => {
@@ -62,7 +72,8 @@ describe('invalidated cache (S3)', () => {
     const cache = new InvalidatedCache<Entry>({ bus, channel: 'test_invalidated', maxEntries: 2 });
     open.push(cache, bus);
     await subscribed();
-    for (const key of ['a', 'b', 'c']) cache.set(key, { owner: 'u', n: 1 }, cache.mark());
-    expect([cache.get('a'), cache.size]).toEqual([undefined, 2]);
+    for (const key of ['a', 'b', 'c']) await loaded(cache, key);
+    expect(cache.size).toBe(2);
+    expect([await loaded(cache, 'c'), await loaded(cache, 'a')]).toEqual([false, true]);
   });
 });

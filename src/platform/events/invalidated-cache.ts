@@ -58,17 +58,18 @@ export class InvalidatedCache<V> {
     else if (message.startsWith('s:')) this.drop(message.slice(2));
   }
 
-  get(key: string): V | undefined {
-    return this.entries.get(key);
-  }
-
-  /** Taken before loading a value: see set(). */
-  mark(): number {
-    return this.generation;
+  /** The kept value, or the one `load` reads now (kept unless an invalidation arrived meanwhile). */
+  async getOrLoad(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+    const kept = this.entries.get(key);
+    if (kept !== undefined) return kept;
+    const loadedAt = this.generation;
+    const value = await load();
+    if (value !== undefined) this.keep(key, value, loadedAt);
+    return value;
   }
 
   /** Keeps a value loaded from the database, unless an invalidation arrived while it loaded or none could reach it. */
-  set(key: string, value: V, loadedAt: number): void {
+  private keep(key: string, value: V, loadedAt: number): void {
     if (!this.subscribed || loadedAt !== this.generation) return;
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
