@@ -1,6 +1,6 @@
 import { ActionButton } from '../platform/views/forms.js';
-import type { StoredEvent, ChainVerdict } from './service.js';
 import { Table, when } from '../platform/views/format.js';
+import type { StoredEvent, ChainVerdict } from './service.js';
 
 export interface AuditPageProps {
   orgId: string;
@@ -13,7 +13,6 @@ export interface AuditPageProps {
   verdict?: ChainVerdict;
   error?: string;
 }
-
 
 function query(filter: AuditPageProps['filter'], extra: Record<string, string>): string {
   const params = new URLSearchParams();

@@ -1,5 +1,5 @@
 import type { StoredMail } from '../platform/mail/index.js';
-import { Table, when } from '../platform/views/format.js';
+import { Table, Time } from '../platform/views/format.js';
 
 export function MailboxPage({ messages }: { messages: StoredMail[] }) {
   return (
@@ -15,7 +15,7 @@ export function MailboxPage({ messages }: { messages: StoredMail[] }) {
           {messages.map((m) => (
             <tr>
               <td>
-                <time dateTime={m.createdAt.toISOString()}>{when(m.createdAt, 'seconds')}</time>
+                <Time at={m.createdAt} precision="seconds" />
               </td>
               <td>{m.to}</td>
               <td>

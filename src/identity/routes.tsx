@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VNode } from 'preact';
 import { AppError } from '../platform/errors.js';
-import { formBody, validationErrors } from '../platform/http/forms.js';
+import { formBody, formFailure, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { noInput } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
@@ -17,12 +17,6 @@ const Password = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH * 4 
 const Token = Type.String({ minLength: 1, maxLength: 100 });
 const tokenQuery = Type.Object({ token: Token }, { additionalProperties: false });
 const nextQuery = Type.Object({ next: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false });
-
-/** Errors a form shows next to its fields or above it, instead of an error page. */
-function formState(err: unknown, values: Record<string, string | undefined>): { status: number; state: FormState; retryAfter?: number } {
-  if (!(err instanceof AppError) || err.status >= 500) throw err;
-  return { status: err.status, state: { values, errors: err.fields, message: err.fields ? undefined : err.message }, retryAfter: err.retryAfterSec };
-}
 
 function showForm(reply: FastifyReply, title: string, page: VNode<any>, status = 200, retryAfter?: number, scripts?: string[]) {
   if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
@@ -50,7 +44,7 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
       try {
         await identity.signUp(request.body.email, request.body.password, requestContext(request));
       } catch (err) {
-        const f = formState(err, values);
+        const f = formFailure(err, values);
         return showForm(reply, 'Create account', <SignUpPage csrf={csrf(request, reply)} state={f.state} />, f.status, f.retryAfter);
       }
       return reply.redirect('/signup/check-email', 303);
@@ -69,7 +63,7 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
     try {
       await identity.verifyEmail(request.body.token, requestContext(request));
     } catch (err) {
-      const f = formState(err, {});
+      const f = formFailure(err, {});
       return showForm(reply, 'Link problem', <LinkProblemPage message={f.state.message ?? ''} retryHref="/signup/check-email" retryText="Send a new link" />, f.status, f.retryAfter);
     }
     return reply.render('E-mail confirmed', <EmailVerifiedPage signedIn={!!request.auth} />);
@@ -83,7 +77,7 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
       try {
         await identity.resendVerification(email, requestContext(request));
       } catch (err) {
-        const f = formState(err, { email });
+        const f = formFailure(err, { email });
         return showForm(reply, 'Check your e-mail', <LinkProblemPage message={f.state.message ?? ''} retryHref="/signup/check-email" retryText="Back" />, f.status, f.retryAfter);
       }
     }
@@ -106,7 +100,7 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
       try {
         return signedIn(reply, await identity.signInWithPassword(request.body.email, request.body.password, requestContext(request)), request.query.next);
       } catch (err) {
-        const f = formState(err, values);
+        const f = formFailure(err, values);
         return showForm(reply, 'Sign in', page(f.state), f.status, f.retryAfter, [PASSKEY_SCRIPT]);
       }
     },
@@ -128,7 +122,7 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
       try {
         await flow.run(request.body.email, requestContext(request));
       } catch (err) {
-        const f = formState(err, values);
+        const f = formFailure(err, values);
         return showForm(reply, flow.title, page(request, reply, { state: f.state }), f.status, f.retryAfter);
       }
       return reply.render(flow.title, page(request, reply, { sent: true, state: { values } }));
@@ -145,15 +139,17 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
     try {
       return signedIn(reply, await identity.signInWithMagicLink(request.body.token, requestContext(request)));
     } catch (err) {
-      const f = formState(err, {});
+      const f = formFailure(err, {});
       return showForm(reply, 'Link problem', <LinkProblemPage message={f.state.message ?? ''} retryHref="/magic-link" retryText="E-mail me a new link" />, f.status, f.retryAfter);
     }
   });
 
   // S2: the link mailed to a new sign-in address. Opening it changes nothing; the button does.
+  const addressLinkProblem = (reply: FastifyReply, message: string, status: number, retryAfter?: number) =>
+    showForm(reply, 'Link problem', <LinkProblemPage message={message} retryHref="/account/security#email-heading" retryText="Ask for a new link from your account" />, status, retryAfter);
   app.get<{ Querystring: { token: string } }>('/account/email/confirm', { schema: { querystring: tokenQuery } }, async (request, reply) => {
     const target = await identity.emailChangeTarget(request.query.token);
-    if (!target) return showForm(reply, 'Link problem', <LinkProblemPage message="This link is invalid, expired, or already used." retryHref="/account/security#email-heading" retryText="Ask for a new link from your account" />, 400);
+    if (!target) return addressLinkProblem(reply, 'This link is invalid, expired, or already used.', 400);
     const text = `Make ${target} the address your account signs in with.`;
     return reply.render('Change your sign-in address', <ConfirmLinkPage heading="Change your sign-in address" text={text} action="/account/email/confirm" token={request.query.token} csrf={csrf(request, reply)} button="Use this address" />);
   });
@@ -164,8 +160,8 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
       if (request.auth?.user.id === userId) return reply.redirect('/account/security?done=email_changed', 303);
       return reply.render('Address changed', <EmailVerifiedPage signedIn={false} changedTo={email} />);
     } catch (err) {
-      const f = formState(err, {});
-      return showForm(reply, 'Link problem', <LinkProblemPage message={f.state.message ?? ''} retryHref="/account/security#email-heading" retryText="Ask for a new link from your account" />, f.status, f.retryAfter);
+      const f = formFailure(err, {});
+      return addressLinkProblem(reply, f.state.message ?? '', f.status, f.retryAfter);
     }
   });
 
@@ -185,7 +181,7 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
       try {
         return signedIn(reply, await identity.resetPassword(token, request.body.password, requestContext(request)), '/account/security');
       } catch (err) {
-        const f = formState(err, {});
+        const f = formFailure(err, {});
         if (err instanceof AppError && err.code === 'invalid_link') {
           return showForm(reply, 'Link problem', <LinkProblemPage message={err.message} retryHref="/forgot-password" retryText="E-mail me a new link" />, f.status);
         }

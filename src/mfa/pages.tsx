@@ -1,12 +1,12 @@
 import type { ComponentChildren } from 'preact';
 import { ActionButton, Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
+import { Table, when } from '../platform/views/format.js';
 import { safeNext } from '../sessions/http.js';
 import type { FactorState } from './factors.js';
 import type { Passkey } from './passkeys.js';
 import type { SecurityScore } from './score.js';
 import type { StepUpFactor } from './service.js';
 import { qrPath } from './totp.js';
-import { Table, when } from '../platform/views/format.js';
 
 const withNext = (path: string, next?: string) => (next ? `${path}?next=${encodeURIComponent(next)}` : path);
 

@@ -3,12 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { formBody } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { Field, Form } from '../platform/views/forms.js';
+import { day, Notice, Table } from '../platform/views/format.js';
 import { requireUser } from '../sessions/http.js';
 import { actorOf } from './http.js';
 import { can } from './permissions.js';
 import type { AccessReviews, ReviewReport } from './reviews.js';
 import type { OrgService } from './service.js';
-import { day, Notice, Table } from '../platform/views/format.js';
 
 const OrgParams = Type.Object({ orgId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 

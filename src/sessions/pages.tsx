@@ -1,12 +1,12 @@
 import Bowser from 'bowser';
 import type { StoredEvent } from '../audit/service.js';
 import { ActionButton, Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
+import { Notice, Table, when } from '../platform/views/format.js';
 import type { FactorState } from '../mfa/factors.js';
 import { ScoreSection, TwoFactorSection } from '../mfa/pages.js';
 import type { Passkey } from '../mfa/passkeys.js';
 import type { SecurityScore } from '../mfa/score.js';
 import type { Session } from './service.js';
-import { Notice, Table, when } from '../platform/views/format.js';
 
 export function describeDevice(userAgent: string | null): string {
   if (!userAgent) return 'Unknown device';
@@ -15,7 +15,6 @@ export function describeDevice(userAgent: string | null): string {
   const os = [ua.os.name, ua.os.versionName ?? ua.os.version].filter(Boolean).join(' ');
   return [browser || 'Unknown browser', os].filter(Boolean).join(' on ');
 }
-
 
 const ACTION_LABELS: Record<string, string> = {
   'user.signed_in': 'Signed in',

@@ -2,8 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Email } from '../identity/api.js';
 import type { IdentityService } from '../identity/service.js';
-import { AppError } from '../platform/errors.js';
-import { formBody, validationErrors } from '../platform/http/forms.js';
+import { formBody, formFailure, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { uuidParam } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
@@ -30,7 +29,8 @@ const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
 /** S4: the account security page and its forms. */
 export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions, identity: IdentityService, mfa: MfaService, passkeys: PasskeyService): void {
-  async function securityPage(request: FastifyRequest, reply: FastifyReply, extra: { passwordState?: FormState; emailState?: FormState; notice?: string; status?: number } = {}) {
+  async function securityPage(request: FastifyRequest, reply: FastifyReply, extra: { passwordState?: FormState; emailState?: FormState; notice?: string; status?: number; retryAfter?: number } = {}) {
+    if (extra.retryAfter) reply.header('Retry-After', String(extra.retryAfter));
     const { session, user } = authOf(request);
     const [sessions, history, factors, keys] = await Promise.all([account.list(user.id), account.history(user.id), mfa.state(user.id), passkeys.list(user.id)]);
     return reply.code(extra.status ?? 200).render(
@@ -75,9 +75,8 @@ export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions
       try {
         await identity.changePassword(authOf(request).session, request.body.currentPassword, request.body.newPassword, requestContext(request));
       } catch (err) {
-        if (!(err instanceof AppError) || err.status >= 500 || err.redirectTo) throw err;
-        if (err.retryAfterSec) reply.header('Retry-After', String(err.retryAfterSec));
-        return securityPage(request, reply, { passwordState: { errors: err.fields, message: err.fields ? undefined : err.message }, status: err.status });
+        const f = formFailure(err); // passwords are never shown again
+        return securityPage(request, reply, { passwordState: f.state, status: f.status, retryAfter: f.retryAfter });
       }
       return reply.redirect('/account/security?done=password', 303);
     },
@@ -90,9 +89,8 @@ export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions
     try {
       await identity.requestEmailChange(authOf(request).session, request.body.email, requestContext(request));
     } catch (err) {
-      if (!(err instanceof AppError) || err.status >= 500 || err.redirectTo) throw err;
-      if (err.retryAfterSec) reply.header('Retry-After', String(err.retryAfterSec));
-      return securityPage(request, reply, { emailState: { values, errors: err.fields, message: err.fields ? undefined : err.message }, status: err.status });
+      const f = formFailure(err, values);
+      return securityPage(request, reply, { emailState: f.state, status: f.status, retryAfter: f.retryAfter });
     }
     return reply.redirect('/account/security?done=email_sent', 303);
   });

@@ -62,7 +62,6 @@ export interface Authenticated {
 }
 
 interface Cached extends Authenticated {
-  userId: string;
   /** Set when the presented value is an identifier replaced by a deferred rotation: valid until then. */
   graceUntil?: Date;
 }
@@ -92,7 +91,7 @@ export interface SessionOps {
 
 export function createSessionService(deps: SessionDeps) {
   const { db, bus, clock, policy } = deps;
-  const cache = new InvalidatedCache<Cached>({ bus, channel: SESSION_EVENTS, groupOf: (v) => v.userId, onError: deps.onError });
+  const cache = new InvalidatedCache<Cached>({ bus, channel: SESSION_EVENTS, groupOf: (v) => v.session.userId, onError: deps.onError });
 
   function toSession(row: {
     id: string; user_id: string; created_at: Date; last_seen_at: Date; idle_expires_at: Date; absolute_expires_at: Date;
@@ -184,7 +183,7 @@ export function createSessionService(deps: SessionDeps) {
     if (!row) return undefined;
     const session = toSession(row);
     const graceUntil = row.token_hash === tokenHash ? undefined : (row.previous_valid_until ?? undefined);
-    return { userId: session.userId, session, graceUntil, user: { id: session.userId, email: row.email, emailVerified: row.email_verified_at !== null } };
+    return { session, graceUntil, user: { id: session.userId, email: row.email, emailVerified: row.email_verified_at !== null } };
   }
 
   /** The session a cookie value stands for, if it is live; refreshes its idle expiry now and then. */

@@ -1,8 +1,10 @@
 import type { EventBus } from './bus.js';
 
+const ENTRY = 's:';
+const GROUP = 'u:';
 /** An invalidation message: one entry by its key, or every entry of a group (a user's sessions). */
-export const entryMessage = (key: string) => `s:${key}`;
-export const groupMessage = (group: string) => `u:${group}`;
+export const entryMessage = (key: string) => `${ENTRY}${key}`;
+export const groupMessage = (group: string) => `${GROUP}${group}`;
 
 export interface InvalidatedCacheOptions<V> {
   bus: EventBus;
@@ -54,8 +56,8 @@ export class InvalidatedCache<V> {
   }
 
   private receive(message: string): void {
-    if (message.startsWith('u:')) this.dropGroup(message.slice(2));
-    else if (message.startsWith('s:')) this.drop(message.slice(2));
+    if (message.startsWith(GROUP)) this.dropGroup(message.slice(GROUP.length));
+    else if (message.startsWith(ENTRY)) this.drop(message.slice(ENTRY.length));
   }
 
   /** The kept value, or the one `load` reads now (kept unless an invalidation arrived meanwhile). */
@@ -105,7 +107,7 @@ export class InvalidatedCache<V> {
     this.groups.delete(group);
   }
 
-  clear(): void {
+  private clear(): void {
     this.generation++;
     this.entries.clear();
     this.groups.clear();

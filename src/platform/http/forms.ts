@@ -1,6 +1,7 @@
 import { Type, type TObject, type TProperties } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
-import type { FieldError } from '../errors.js';
+import { AppError, type FieldError } from '../errors.js';
+import type { FormState } from '../views/forms.js';
 import { CSRF_FIELD } from './csrf.js';
 import { fieldErrors, type ValidationIssue } from './errors.js';
 
@@ -17,4 +18,13 @@ export function validationErrors(request: FastifyRequest): FieldError[] | undefi
   const error = request.validationError as (Error & { validation?: ValidationIssue[]; validationContext?: string }) | undefined;
   if (!error?.validation) return undefined;
   return fieldErrors(error.validationContext, error.validation);
+}
+
+/**
+ * An error a form shows next to its fields or above them. Anything else (unexpected, a 5xx, or one
+ * that sends the browser elsewhere, like step-up) is rethrown for the error pages.
+ */
+export function formFailure(err: unknown, values?: Record<string, string | undefined>): { status: number; state: FormState; retryAfter?: number } {
+  if (!(err instanceof AppError) || err.status >= 500 || err.redirectTo) throw err;
+  return { status: err.status, state: { values, errors: err.fields, message: err.fields ? undefined : err.message }, retryAfter: err.retryAfterSec };
 }

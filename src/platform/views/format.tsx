@@ -4,8 +4,8 @@ import type { ComponentChildren } from 'preact';
 export const when = (d: Date, precision: 'minutes' | 'seconds' = 'minutes') => `${d.toISOString().replace('T', ' ').slice(0, precision === 'minutes' ? 16 : 19)} UTC`;
 export const day = (d: Date) => d.toISOString().slice(0, 10);
 
-export function Time({ at, short }: { at: Date; short?: boolean }) {
-  return <time dateTime={at.toISOString()}>{short ? day(at) : when(at)}</time>;
+export function Time({ at, short, precision }: { at: Date; short?: boolean; precision?: 'minutes' | 'seconds' }) {
+  return <time dateTime={at.toISOString()}>{short ? day(at) : when(at, precision)}</time>;
 }
 
 /** The outcome of the last action, announced to screen readers. */
