@@ -1,74 +1,155 @@
-import { isPositiveInt, retryAfterSec, storeKey, type LimitResult, type Store } from './limiter.js';
+import type { Redis } from 'ioredis';
+import { isPositiveInt, retryAfterSec, storeKey, type LimitResult } from './limiter.js';
 
 export interface BackoffRule {
-  /** Consecutive failures that cost nothing. */
+  /** Attempts that cost nothing. */
   freeFailures: number;
-  /** Block after the first failure past the free ones; doubles with each further failure. */
+  /** The first attempt past the free ones blocks the key this long; each further one doubles it. */
   baseDelaySec: number;
   maxDelaySec: number;
-  /** The failure count is forgotten this long after the last failure. */
+  /** The attempt count is forgotten this long after the last attempt. */
   forgetAfterSec: number;
 }
 
 export interface BackoffLimiter {
-  /** Refused while the key is blocked; `remaining` is how many failures are still free. */
+  /**
+   * Takes an attempt before the credential is checked, atomically: refused while the key is blocked;
+   * the attempt past the free ones is let through but blocks the key at once, so N attempts sent at
+   * the same moment get at most freeFailures + 1 evaluations. `remaining`: free attempts left.
+   */
+  reserve(key: string): Promise<LimitResult>;
+  /** Whether an attempt would be refused now; takes nothing. */
   check(key: string): Promise<LimitResult>;
-  /** Records a failure and returns the state after it. */
-  fail(key: string): Promise<LimitResult>;
-  /** A success forgets the failures and lifts the block. */
+  /** The credential was right: the attempts are forgotten and the block lifted (the refund). */
   succeed(key: string): Promise<void>;
 }
 
+/** What one store does atomically per key; both return [allowed ? 1 : 0, attempts taken or ms blocked]. */
+export interface BackoffStore {
+  reserve(key: string, rule: BackoffRule): Promise<[number, number]>;
+  blockedMs(key: string): Promise<number>;
+  forget(key: string): Promise<void>;
+}
+
 /**
- * Consecutive-failure backoff for one key (an account): after `freeFailures` failures, each further
- * failure blocks the key for baseDelaySec · 2^(n-1), capped at maxDelaySec. The block only delays;
- * it never grows without bound, so an attacker cannot lock the real owner out for long (A8).
+ * Consecutive-attempt backoff for one key (an account, a device, a session): after `freeFailures`
+ * attempts, each further attempt blocks the key for baseDelaySec · 2^(n-1), capped at maxDelaySec.
+ * The block only delays; it never grows without bound (A8). The block is set when the attempt is
+ * taken, not when it is found wrong, so a burst cannot slip through while the first ones are checked.
  */
-export function createBackoff(store: Store, name: string, rule: BackoffRule): BackoffLimiter {
+export function createBackoff(store: BackoffStore, ready: Promise<void>, rule: BackoffRule): BackoffLimiter {
   const ok = Number.isInteger(rule.freeFailures) && rule.freeFailures >= 0 && [rule.baseDelaySec, rule.maxDelaySec, rule.forgetAfterSec].every(isPositiveInt);
   if (!ok) throw new RangeError('a backoff rule needs whole seconds and a whole, non-negative freeFailures');
-  // The failure count lives as consumed points (points are never consumed against, only counted).
-  const failures = store.make(`${name}:fail`, Number.MAX_SAFE_INTEGER, rule.forgetAfterSec);
-  const blocks = store.make(`${name}:block`, 1, 1);
-
-  async function failureCount(k: string): Promise<number> {
-    return (await failures.get(k))?.consumedPoints ?? 0;
-  }
-
-  async function blockedMs(k: string): Promise<number> {
-    const res = await blocks.get(k);
-    return res && res.consumedPoints > 1 ? res.msBeforeNext : 0;
-  }
-
   return {
-    async check(key) {
-      await store.ready;
-      const k = storeKey(key);
-      const [count, ms] = await Promise.all([failureCount(k), blockedMs(k)]);
-      if (ms > 0) return { allowed: false, retryAfterSec: retryAfterSec(ms) };
-      return { allowed: true, remaining: Math.max(0, rule.freeFailures - count) };
+    async reserve(key) {
+      await ready;
+      const [allowed, value] = await store.reserve(storeKey(key), rule);
+      if (!allowed) return { allowed: false, retryAfterSec: retryAfterSec(value) };
+      return { allowed: true, remaining: Math.max(0, rule.freeFailures - value) };
     },
-    async fail(key) {
-      await store.ready;
-      const k = storeKey(key);
-      const count = (await failures.penalty(k, 1)).consumedPoints;
-      // penalty() keeps the expiry of an existing counter; restart it so the count is forgotten
-      // forgetAfterSec after the *last* failure. Not atomic with the increment: failures racing on one
-      // key may undercount by the number in flight, which the per-account consume limiter bounds.
-      await failures.set(k, count, rule.forgetAfterSec);
-      const over = count - rule.freeFailures;
-      if (over <= 0) return { allowed: true, remaining: rule.freeFailures - count };
-      const delaySec = Math.min(rule.baseDelaySec * 2 ** (over - 1), rule.maxDelaySec);
-      // Never shorten a longer block that a concurrent failure has just set.
-      const currentMs = await blockedMs(k);
-      if (currentMs >= delaySec * 1000) return { allowed: false, retryAfterSec: retryAfterSec(currentMs) };
-      await blocks.block(k, delaySec);
-      return { allowed: false, retryAfterSec: delaySec };
+    async check(key) {
+      await ready;
+      const ms = await store.blockedMs(storeKey(key));
+      return ms > 0 ? { allowed: false, retryAfterSec: retryAfterSec(ms) } : { allowed: true, remaining: 0 };
     },
     async succeed(key) {
-      await store.ready;
-      const k = storeKey(key);
-      await Promise.all([failures.delete(k), blocks.delete(k)]);
+      await ready;
+      await store.forget(storeKey(key));
+    },
+  };
+}
+
+export function delayMs(rule: BackoffRule, attempts: number): number {
+  const over = attempts - rule.freeFailures;
+  return over > 0 ? Math.min(rule.baseDelaySec * 2 ** (over - 1), rule.maxDelaySec) * 1000 : 0;
+}
+
+interface MemoryEntry {
+  attempts: number;
+  blockedUntil: number;
+  forgetAt: number;
+}
+
+// Expired entries are swept once the map passes this size, so a spray of addresses cannot grow it for ever.
+const SWEEP_AT = 10_000;
+
+export function memoryBackoffStore(prefix: string, now: () => number = Date.now): BackoffStore {
+  const entries = new Map<string, MemoryEntry>();
+  const live = (k: string, t: number) => {
+    const e = entries.get(`${prefix}:${k}`);
+    return e && e.forgetAt > t ? e : undefined;
+  };
+  return {
+    async reserve(k, rule) {
+      const t = now();
+      const e = live(k, t) ?? { attempts: 0, blockedUntil: 0, forgetAt: 0 };
+      if (e.blockedUntil > t) return [0, e.blockedUntil - t];
+      e.attempts++;
+      const delay = delayMs(rule, e.attempts);
+      if (delay > 0) e.blockedUntil = t + delay;
+      e.forgetAt = t + rule.forgetAfterSec * 1000;
+      if (entries.size >= SWEEP_AT) for (const [key, entry] of entries) if (entry.forgetAt <= t) entries.delete(key);
+      entries.set(`${prefix}:${k}`, e);
+      return [1, e.attempts];
+    },
+    async blockedMs(k) {
+      const t = now();
+      return Math.max(0, (live(k, t)?.blockedUntil ?? 0) - t);
+    },
+    async forget(k) {
+      entries.delete(`${prefix}:${k}`);
+    },
+  };
+}
+
+// One script per attempt keeps check-and-take atomic across every instance. Redis's own clock
+// decides, so instances with skewed clocks agree on when a block ends.
+const RESERVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local blocked = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+if blocked > now then return {0, blocked - now} end
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local over = n - tonumber(ARGV[1])
+if over > 0 then
+  local delay = math.min(tonumber(ARGV[2]) * 2 ^ (over - 1), tonumber(ARGV[3])) * 1000
+  redis.call('HSET', KEYS[1], 'until', string.format('%d', now + delay))
+end
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]) * 1000)
+return {1, n}`;
+
+const BLOCKED = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local blocked = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+if blocked > now then return blocked - now end
+return 0`;
+
+/**
+ * The Redis store, with a per-process memory store as insurance while Redis is unreachable (the
+ * same trade-off as the other limiters: weaker per-process bounds rather than no bound or a DoS).
+ */
+export function redisBackoffStore(client: Redis, prefix: string): BackoffStore {
+  const insurance = memoryBackoffStore(prefix);
+  const key = (k: string) => `${prefix}:${k}`;
+  return {
+    async reserve(k, rule) {
+      try {
+        const [allowed, value] = (await client.eval(RESERVE, 1, key(k), rule.freeFailures, rule.baseDelaySec, rule.maxDelaySec, rule.forgetAfterSec)) as [number, number];
+        return [allowed, value];
+      } catch {
+        return insurance.reserve(k, rule);
+      }
+    },
+    async blockedMs(k) {
+      try {
+        return Number(await client.eval(BLOCKED, 1, key(k)));
+      } catch {
+        return insurance.blockedMs(k);
+      }
+    },
+    async forget(k) {
+      await Promise.allSettled([client.del(key(k)), insurance.forget(k)]);
     },
   };
 }

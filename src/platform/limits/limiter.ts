@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { createBackoff, type BackoffLimiter, type BackoffRule } from './backoff.js';
+import { createBackoff, memoryBackoffStore, redisBackoffStore, type BackoffLimiter, type BackoffRule, type BackoffStore } from './backoff.js';
 
 export type { BackoffLimiter, BackoffRule } from './backoff.js';
 
@@ -39,6 +39,7 @@ export interface LimitsOptions {
 /** The chosen store: builds rate-limiter-flexible limiters (`name` unique per purpose) once `ready`. */
 export interface Store {
   make(name: string, points: number, durationSec: number, blockSec?: number): RateLimiterAbstract;
+  backoff(name: string): BackoffStore;
   /**
    * Without an offline queue, commands sent before the first connection fail: every operation waits
    * for this, or a freshly started process would count its first requests in the insurance limiter only.
@@ -66,7 +67,8 @@ export function createLimits(opts: LimitsOptions): Limits {
   const prefix = opts.prefix ?? 'rampart';
   if (!opts.redisUrl) {
     const make: Store['make'] = (name, points, duration, blockDuration) => new RateLimiterMemory({ keyPrefix: `${prefix}:${name}`, points, duration, blockDuration });
-    return makeLimits('memory', { make, ready: Promise.resolve() }, async () => {});
+    const backoff: Store['backoff'] = (name) => memoryBackoffStore(`${prefix}:${name}`);
+    return makeLimits('memory', { make, backoff, ready: Promise.resolve() }, async () => {});
   }
 
   // rate-limiter-flexible recommends enableOfflineQueue: false, so that a command fails at once while
@@ -82,7 +84,8 @@ export function createLimits(opts: LimitsOptions): Limits {
     const insuranceLimiter = new RateLimiterMemory({ keyPrefix, points, duration, blockDuration });
     return new RateLimiterRedis({ storeClient: client, keyPrefix, points, duration, blockDuration, insuranceLimiter });
   };
-  return makeLimits('redis', { make, ready: firstReady(client, FIRST_CONNECT_MS) }, async () => {
+  const backoff: Store['backoff'] = (name) => redisBackoffStore(client, `${prefix}:${name}`);
+  return makeLimits('redis', { make, backoff, ready: firstReady(client, FIRST_CONNECT_MS) }, async () => {
     await client.quit().catch(() => client.disconnect());
   });
 }
@@ -97,7 +100,7 @@ function makeLimits(kind: Limits['kind'], store: Store, close: () => Promise<voi
     },
     backoff(name, rule) {
       checkName(name);
-      return createBackoff(store, name, rule);
+      return createBackoff(store.backoff(name), store.ready, rule);
     },
     close,
   };

@@ -96,39 +96,53 @@ describe.each(kinds)('limits ($kind)', ({ kind, make }) => {
     expect(() => limits.backoff('no_forget', { freeFailures: 1, baseDelaySec: 1, maxDelaySec: 4, forgetAfterSec: 0 })).toThrow(RangeError);
   });
 
-  it(`[A8] ${kind}: backoff allows the free failures, then doubles the delay up to the cap`, async () => {
+  it(`[A8] ${kind}: backoff lets the free attempts through, then doubles the block up to the cap`, async () => {
     const b = limits.backoff(unique('account_backoff'), { freeFailures: 3, baseDelaySec: 1, maxDelaySec: 8, forgetAfterSec: 600 });
     const who = 'dave@example.com';
-    expect(await b.check(who)).toEqual({ allowed: true, remaining: 3 });
-    expect(await b.fail(who)).toEqual({ allowed: true, remaining: 2 });
-    expect(await b.fail(who)).toEqual({ allowed: true, remaining: 1 });
-    expect(await b.fail(who)).toEqual({ allowed: true, remaining: 0 });
-    expect(await b.check(who)).toEqual({ allowed: true, remaining: 0 });
-    const delays: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      delays.push(refused(await b.fail(who)));
-      expect(refused(await b.check(who))).toBe(delays.at(-1));
-    }
-    expect(delays).toEqual([1, 2, 4, 8, 8, 8]);
-    expect(await b.check('erin@example.com')).toEqual({ allowed: true, remaining: 3 });
+    expect(await b.reserve(who)).toEqual({ allowed: true, remaining: 2 });
+    expect(await b.reserve(who)).toEqual({ allowed: true, remaining: 1 });
+    expect(await b.reserve(who)).toEqual({ allowed: true, remaining: 0 });
+    expect((await b.check(who)).allowed).toBe(true);
+    // The fourth attempt is checked, and blocks the key for 1 s from the moment it was taken.
+    expect(await b.reserve(who)).toEqual({ allowed: true, remaining: 0 });
+    expect(refused(await b.reserve(who))).toBe(1);
+    expect(refused(await b.check(who))).toBe(1);
+    expect(await b.reserve('erin@example.com')).toEqual({ allowed: true, remaining: 2 });
   });
 
-  it(`[A8] ${kind}: a success resets the backoff`, async () => {
-    const b = limits.backoff(unique('account_backoff'), { freeFailures: 1, baseDelaySec: 60, maxDelaySec: 600, forgetAfterSec: 600 });
-    await b.fail('k');
-    expect(refused(await b.fail('k'))).toBe(60);
-    expect(refused(await b.check('k'))).toBeGreaterThan(0);
-    await b.succeed('k');
-    expect(await b.check('k')).toEqual({ allowed: true, remaining: 1 });
-    expect(await b.fail('k')).toEqual({ allowed: true, remaining: 0 });
+  it(`[A8] ${kind}: a burst of 50 attempts at once gets at most freeFailures + 1 through`, async () => {
+    const b = limits.backoff(unique('account_backoff'), { freeFailures: 5, baseDelaySec: 1, maxDelaySec: 900, forgetAfterSec: 600 });
+    const results = await Promise.all(Array.from({ length: 50 }, () => b.reserve('victim@example.com')));
+    expect(results.filter((r) => r.allowed)).toHaveLength(6);
+    expect(results.filter((r) => !r.allowed).every((r) => refused(r) >= 1)).toBe(true);
   });
 
-  it(`[A8] ${kind}: backoff blocks end, and failures are forgotten after forgetAfterSec (1 s)`, async () => {
-    const b = limits.backoff(unique('account_backoff'), { freeFailures: 1, baseDelaySec: 1, maxDelaySec: 1, forgetAfterSec: 1 });
-    await b.fail('k');
-    expect(refused(await b.fail('k'))).toBe(1);
+  it(`[A8] ${kind}: the delay doubles with each attempt let through after a block ends (1 s, then 2 s)`, async () => {
+    const b = limits.backoff(unique('account_backoff'), { freeFailures: 0, baseDelaySec: 1, maxDelaySec: 8, forgetAfterSec: 600 });
+    expect((await b.reserve('k')).allowed).toBe(true);
+    expect(refused(await b.reserve('k'))).toBe(1);
     await sleep(1100);
-    expect(await b.check('k')).toEqual({ allowed: true, remaining: 1 });
+    expect((await b.reserve('k')).allowed).toBe(true);
+    expect(refused(await b.reserve('k'))).toBe(2);
+  });
+
+  it(`[A8] ${kind}: a success forgets the attempts and lifts the block (the refund)`, async () => {
+    const b = limits.backoff(unique('account_backoff'), { freeFailures: 1, baseDelaySec: 60, maxDelaySec: 600, forgetAfterSec: 600 });
+    await b.reserve('k');
+    await b.reserve('k');
+    expect(refused(await b.reserve('k'))).toBe(60);
+    await b.succeed('k');
+    expect(await b.check('k')).toEqual({ allowed: true, remaining: 0 });
+    expect(await b.reserve('k')).toEqual({ allowed: true, remaining: 0 });
+  });
+
+  it(`[A8] ${kind}: backoff blocks end, and attempts are forgotten after forgetAfterSec (1 s)`, async () => {
+    const b = limits.backoff(unique('account_backoff'), { freeFailures: 1, baseDelaySec: 1, maxDelaySec: 1, forgetAfterSec: 1 });
+    await b.reserve('k');
+    await b.reserve('k');
+    expect(refused(await b.reserve('k'))).toBe(1);
+    await sleep(1100);
+    expect(await b.reserve('k')).toEqual({ allowed: true, remaining: 0 });
   });
 });
 
@@ -143,15 +157,16 @@ describe.runIf(redisUrl)('limits shared through Redis', () => {
     expect((await a.limiter('shared', rule).consume('frank@example.com')).allowed).toBe(false);
 
     const backoff = { freeFailures: 0, baseDelaySec: 30, maxDelaySec: 60, forgetAfterSec: 60 };
-    await a.backoff('shared_backoff', backoff).fail('frank@example.com');
+    await a.backoff('shared_backoff', backoff).reserve('frank@example.com');
     expect(refused(await b.backoff('shared_backoff', backoff).check('frank@example.com'))).toBeGreaterThan(20);
+    expect(refused(await b.backoff('shared_backoff', backoff).reserve('frank@example.com'))).toBeGreaterThan(20);
   });
 
   it('[A8] Redis keys never contain the raw key', async () => {
     const limits = open(() => createLimits({ redisUrl, prefix }));
     const email = 'grace.hopper+test@example.com';
     await limits.limiter('privacy', { points: 5, durationSec: 60 }).consume(email);
-    await limits.backoff('privacy_backoff', { freeFailures: 0, baseDelaySec: 5, maxDelaySec: 5, forgetAfterSec: 60 }).fail(email);
+    await limits.backoff('privacy_backoff', { freeFailures: 0, baseDelaySec: 5, maxDelaySec: 5, forgetAfterSec: 60 }).reserve(email);
     const redis = new Redis(redisUrl!);
     try {
       const keys: string[] = [];
@@ -161,7 +176,7 @@ describe.runIf(redisUrl)('limits shared through Redis', () => {
         cursor = next;
         keys.push(...batch);
       } while (cursor !== '0');
-      expect(keys.filter((k) => k.startsWith(`${prefix}:privacy`)).length).toBe(3);
+      expect(keys.filter((k) => k.startsWith(`${prefix}:privacy`)).length).toBe(2);
       for (const key of keys) {
         expect(key).not.toContain('@');
         expect(key).not.toContain(email);
@@ -180,5 +195,8 @@ describe('limits without Redis', () => {
     const l = limits.limiter('outage', { points: 1, durationSec: 60 });
     expect(await l.consume('k')).toEqual({ allowed: true, remaining: 0 });
     expect((await l.consume('k')).allowed).toBe(false);
+    const b = limits.backoff('outage_backoff', { freeFailures: 0, baseDelaySec: 30, maxDelaySec: 30, forgetAfterSec: 60 });
+    expect((await b.reserve('k')).allowed).toBe(true);
+    expect(refused(await b.reserve('k'))).toBeGreaterThan(20);
   });
 });
