@@ -15,7 +15,9 @@ import { identityApiRoutes } from './identity/api.js';
 import { identityLimits } from './identity/limits.js';
 import { identityPageRoutes } from './identity/routes.js';
 import { createIdentityService } from './identity/service.js';
+import { createBackground } from './platform/background.js';
 import { systemClock, type Clock } from './platform/clock.js';
+import { createDeviceTokens } from './platform/crypto/device-tokens.js';
 import type { Keyring } from './platform/crypto/keyring.js';
 import { createPasswordHasher, type PasswordHasher } from './platform/crypto/passwords.js';
 import type { Database } from './platform/db/database.js';
@@ -133,6 +135,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onClose', () => sessions.close());
   const hasher = deps.hasher ?? createPasswordHasher();
   const onMailError = (err: unknown) => deps.logger.error({ err }, 'mail could not be sent');
+  const background = createBackground((err) => deps.logger.error({ err }, 'background work failed'));
+  app.addHook('onClose', () => background.drain());
   const limitsOfMfa = mfaLimits(deps.limits);
   const mfa = createMfaService({ db: deps.db, sessions, keyring: deps.keyring, hasher, mailer: deps.mailer, limits: limitsOfMfa, clock, baseUrl: config.baseUrl, onMailError });
   const passkeys = createPasskeyService({ db: deps.db, sessions, mfa, limits: limitsOfMfa, clock, baseUrl: config.baseUrl });
@@ -142,10 +146,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     hasher,
     mailer: deps.mailer,
     limits: identityLimits(deps.limits),
+    devices: createDeviceTokens(subkey(deps.keyring, 'rampart device v1')),
+    background,
     clock,
     baseUrl: config.baseUrl,
     requireRecentAuth: mfa.requireRecent,
-    onMailError,
   });
   const account = createAccountSessions({ db: deps.db, sessions, clock });
   // apiKeys is made next, from orgs; nothing revokes keys before both exist.
@@ -169,7 +174,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   sessionLoading(app, sessions);
   apiKeyLoading(app, apiKeys, deps.limits, config.apiKeyRatePerMinute);
   csrfProtection(app, {
-    key: Buffer.from(hkdfSync('sha256', deps.keyring.key(deps.keyring.current), Buffer.alloc(0), 'rampart csrf v1', 32)),
+    key: subkey(deps.keyring, 'rampart csrf v1'),
     baseUrl: config.baseUrl,
     sessionBinding: (request) => (request.auth ?? request.pendingSignIn)?.session.id,
     hasOurCookie: (request) => request.cookies[SESSION_COOKIE] !== undefined || request.cookies[PRE_SESSION_COOKIE] !== undefined,
@@ -202,4 +207,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   reviewPageRoutes(app, reviews, orgs, () => clock.now());
   if (config.dev && deps.mailer.devMailbox) devRoutes(app, deps.mailer.devMailbox);
   return app;
+}
+
+/** A 256-bit key for one purpose, derived from the current master key. */
+function subkey(keyring: Keyring, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', keyring.key(keyring.current), Buffer.alloc(0), info, 32));
 }

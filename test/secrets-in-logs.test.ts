@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../src/mfa/totp.js';
+import { DEVICE_COOKIE } from '../src/platform/http/device-cookie.js';
 import { SESSION_COOKIE } from '../src/sessions/http.js';
 import { accounts, freshEmail, PASSWORD } from './helpers/accounts.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
@@ -38,6 +39,11 @@ describe('secrets in logs (L3, invariant 2)', () => {
     // A wrong password, then the right one; the CSRF token of that browser
     expect((await helpers.signIn(email, 'not the password at all')).res.statusCode).toBe(401);
     const client = await helpers.signedIn(email);
+    keep('device cookie', client.cookies.get(DEVICE_COOKIE));
+    // ...presented again with a wrong password, as the owner's browser would
+    const returning = new TestClient(t.app);
+    returning.cookies.set(DEVICE_COOKIE, secrets.get('device cookie')!);
+    expect((await returning.api('POST', '/api/v1/signin', { email, password: 'still not the password' })).statusCode).toBe(401);
     sessionOf(client, 'session');
     keep('csrf token', (await client.api('GET', '/api/v1/csrf-token')).json().token);
 

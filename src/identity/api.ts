@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { setDeviceCookie } from '../platform/http/device-cookie.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { authOf, requireUser, setSessionCookie } from '../sessions/http.js';
 import type { IdentityService, SignedIn } from './service.js';
@@ -20,6 +21,7 @@ const tags = ['identity'];
 
 function signedIn(reply: FastifyReply, result: SignedIn) {
   setSessionCookie(reply, result.token, result.session);
+  setDeviceCookie(reply, result.device);
   return { user: result.user, secondFactorRequired: result.session.secondFactorPending };
 }
 

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VNode } from 'preact';
 import { AppError } from '../platform/errors.js';
 import { formBody, formFailure, validationErrors } from '../platform/http/forms.js';
+import { setDeviceCookie } from '../platform/http/device-cookie.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { noInput } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
@@ -25,6 +26,7 @@ function showForm(reply: FastifyReply, title: string, page: VNode<any>, status =
 
 function signedIn(reply: FastifyReply, result: SignedIn, next?: string) {
   setSessionCookie(reply, result.token, result.session);
+  setDeviceCookie(reply, result.device);
   if (result.session.secondFactorPending) return reply.redirect(`/signin/second-factor${next ? `?next=${encodeURIComponent(safeNext(next))}` : ''}`, 303);
   return reply.redirect(result.user.emailVerified ? safeNext(next) : '/verify-email/pending', 303);
 }

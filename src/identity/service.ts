@@ -1,5 +1,7 @@
 import { appendAudit, userStream } from '../audit/service.js';
+import type { Background } from '../platform/background.js';
 import type { Clock } from '../platform/clock.js';
+import type { DeviceTokens } from '../platform/crypto/device-tokens.js';
 import type { PasswordHasher } from '../platform/crypto/passwords.js';
 import { hashToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
 import type { Tenancy, Tx } from '../platform/db/database.js';
@@ -8,7 +10,7 @@ import { AppError } from '../platform/errors.js';
 import type { Mailer, MailMessage } from '../platform/mail/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { Session, SessionService } from '../sessions/service.js';
-import { consumeAll, enforce, type IdentityLimits } from './limits.js';
+import { consumeAll, enforce, RESEND_AFTER_MS, type IdentityLimits } from './limits.js';
 import { emailChangedMail, emailChangeMail, emailChangeToTakenMail, existingAccountMail, magicLinkMail, passwordChangedMail, passwordResetMail, verifyEmailMail } from './mails.js';
 import { passwordProblem } from './password-policy.js';
 
@@ -32,19 +34,22 @@ export interface IdentityDeps {
   hasher: PasswordHasher;
   mailer: Mailer;
   limits: IdentityLimits;
+  devices: DeviceTokens;
+  /** Mail and other work the answer must not wait for (timing would tell whether an account exists). */
+  background: Background;
   clock: Clock;
   baseUrl: string;
   /** S2: throws unless the session authenticated recently enough for a sensitive change. */
   requireRecentAuth: (session: Session) => Promise<void>;
   random?: RandomSource;
-  /** Mail failures must not change a response (that would leak whether an account exists). */
-  onMailError?: (err: unknown) => void;
 }
 
 export interface SignedIn {
   token: string;
   session: Session;
   user: { id: string; email: string; emailVerified: boolean };
+  /** The device cookie for this browser: it has now signed in to this account (A8). */
+  device: string;
 }
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
@@ -56,12 +61,20 @@ const weakPassword = (reason: string, field = 'password') => new AppError('weak_
 export type IdentityService = ReturnType<typeof createIdentityService>;
 
 export function createIdentityService(deps: IdentityDeps) {
-  const { db, sessions, hasher, limits, clock } = deps;
+  const { db, sessions, hasher, limits, devices, background, clock } = deps;
   const actor = (userId: string) => `user:${userId}`;
 
   function send(message: MailMessage): void {
     // After the commit and off the response path: identical timing whether or not mail was due.
-    deps.mailer.send(message).catch((err) => deps.onMailError?.(err));
+    background.run(() => deps.mailer.send(message));
+  }
+
+  /** Keeps the device cookie the browser already holds for this account, or issues one. */
+  const deviceFor = (email: string, context: RequestContext) => (devices.deviceOf(context.device, email) ? context.device! : devices.issue(email));
+
+  /** A3: a new password or address ends every sign-in and reset link mailed before it. */
+  async function revokeLinks(tx: Tx, userId: string): Promise<void> {
+    await tx.updateTable('email_tokens').set({ used_at: clock.now() }).where('user_id', '=', userId).where('purpose', 'in', ['magic_link', 'password_reset']).where('used_at', 'is', null).execute();
   }
 
   async function issueToken(tx: Tx, userId: string, purpose: EmailTokenPurpose, newEmail?: string): Promise<string> {
@@ -108,7 +121,12 @@ export function createIdentityService(deps: IdentityDeps) {
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw invalidLink();
   }
 
-  /** Mails a link to an existing account; answers the same, after the same limits, when there is none. */
+  /**
+   * Mails a link to an existing account; answers the same, after the same limits, when there is none.
+   * Only the per-IP limits can refuse: everything that depends on the account happens after the
+   * response. A live link of the purpose mailed under RESEND_AFTER ago is not replaced (A8: many
+   * requests cannot flood the owner, and the newest link in their mailbox keeps working).
+   */
   async function mailLinkIfAccount(
     emailInput: string,
     context: RequestContext,
@@ -117,14 +135,27 @@ export function createIdentityService(deps: IdentityDeps) {
     compose: (to: string, link: string, baseUrl: string) => MailMessage,
   ): Promise<void> {
     const email = normalizeEmail(emailInput);
-    await consumeAll([[limits.mailByIp, context.ip ?? 'unknown'], [limits.mailByAccountAndIp, `${email}|${context.ip}`], [limits.mailByAccount, email]]);
-    const mail = await db.withSystem(async (tx) => {
-      const user = await tx.selectFrom('users').select(['id', 'email_verified_at']).where('email', '=', email).executeTakeFirst();
-      if (!user || (purpose === 'verify_email' && user.email_verified_at)) return undefined;
-      await appendAudit(tx, { stream: userStream(user.id), action, context }, clock);
-      return compose(email, await issueToken(tx, user.id, purpose), deps.baseUrl);
+    await consumeAll([[limits.mailByIp, context.ip ?? 'unknown'], [limits.mailByAccountAndIp, `${email}|${context.ip}`]]);
+    background.run(async () => {
+      const mail = await db.withSystem(async (tx) => {
+        // The row lock makes concurrent requests for one account take turns: one link, one mail.
+        const user = await tx.selectFrom('users').select(['id', 'email_verified_at']).where('email', '=', email).forUpdate().executeTakeFirst();
+        if (!user || (purpose === 'verify_email' && user.email_verified_at)) return undefined;
+        const now = clock.now();
+        const recent = await tx
+          .selectFrom('email_tokens')
+          .select('id')
+          .where('user_id', '=', user.id)
+          .where('purpose', '=', purpose)
+          .where('used_at', 'is', null)
+          .where('expires_at', '>', now)
+          .where('created_at', '>', new Date(now.getTime() - RESEND_AFTER_MS))
+          .executeTakeFirst();
+        await appendAudit(tx, { stream: userStream(user.id), action, context, payload: recent ? { mailed: false, reason: 'recent_link_live' } : { mailed: true } }, clock);
+        return recent ? undefined : compose(email, await issueToken(tx, user.id, purpose), deps.baseUrl);
+      });
+      if (mail) await deps.mailer.send(mail);
     });
-    if (mail) send(mail);
   }
 
   async function markVerified(tx: Tx, userId: string, verifiedAt: Date | null, context: RequestContext): Promise<boolean> {
@@ -178,26 +209,32 @@ export function createIdentityService(deps: IdentityDeps) {
     async signInWithPassword(emailInput: string, password: string, context: RequestContext): Promise<SignedIn> {
       const email = normalizeEmail(emailInput);
       enforce(await limits.signInByIp.consume(context.ip ?? 'unknown'));
-      enforce(await limits.passwordFailures.check(email));
+      // A8: a browser that signed in here before has its own backoff; every other attempt shares the
+      // account's. Taken before anything else is done, so a refused attempt costs nothing.
+      const device = devices.deviceOf(context.device, email);
+      const [backoff, key] = device ? [limits.passwordByDevice, device] : [limits.passwordByAccount, email];
+      enforce(await backoff.reserve(key));
       const user = await db.withSystem((tx) =>
         tx.selectFrom('users').select(['id', 'email', 'password_hash', 'email_verified_at']).where('email', '=', email).executeTakeFirst(),
       );
       const ok = user?.password_hash ? await hasher.verify(user.password_hash, password) : await hasher.verifyAgainstDummy(password);
       if (!user || !ok) {
-        await limits.passwordFailures.fail(email);
+        // Recorded after the answer, which must take as long for an unknown address (A1).
         if (user) {
-          await db.withSystem((tx) =>
-            appendAudit(tx, { stream: userStream(user.id), action: 'user.sign_in_failed', context, payload: { method: 'password', reason: 'wrong_password' } }, clock),
+          background.run(() =>
+            db.withSystem((tx) =>
+              appendAudit(tx, { stream: userStream(user.id), action: 'user.sign_in_failed', context, payload: { method: 'password', reason: 'wrong_password', knownDevice: Boolean(device) } }, clock),
+            ),
           );
         }
         throw invalidCredentials();
       }
-      await limits.passwordFailures.succeed(email);
+      await backoff.succeed(key);
       const rehash = hasher.needsRehash(user.password_hash!) ? await hasher.hash(password) : undefined;
       return sessions.write(async (tx, s) => {
         if (rehash) await tx.updateTable('users').set({ password_hash: rehash }).where('id', '=', user.id).execute();
         const { token, session } = await s.create(user.id, { method: 'password', authLevel: 1, context });
-        return { token, session, user: { id: user.id, email: user.email, emailVerified: user.email_verified_at !== null } };
+        return { token, session, user: { id: user.id, email: user.email, emailVerified: user.email_verified_at !== null }, device: deviceFor(user.email, context) };
       });
     },
 
@@ -212,7 +249,7 @@ export function createIdentityService(deps: IdentityDeps) {
         await markVerified(tx, row.user_id, row.email_verified_at, context);
         await appendAudit(tx, { stream: userStream(row.user_id), action: 'user.magic_link_used', actor: actor(row.user_id), context }, clock);
         const { token: sessionToken, session } = await s.create(row.user_id, { method: 'magic_link', authLevel: 1, context });
-        return { token: sessionToken, session, user: { id: row.user_id, email: row.email, emailVerified: true } };
+        return { token: sessionToken, session, user: { id: row.user_id, email: row.email, emailVerified: true }, device: deviceFor(row.email, context) };
       });
     },
 
@@ -234,13 +271,15 @@ export function createIdentityService(deps: IdentityDeps) {
         const problem = passwordProblem(password, { email: row.email });
         if (problem) throw weakPassword(problem);
         await tx.updateTable('users').set({ password_hash: passwordHash, password_changed_at: clock.now() }).where('id', '=', row.user_id).execute();
+        await revokeLinks(tx, row.user_id);
         await markVerified(tx, row.user_id, row.email_verified_at, context);
         const revoked = await s.revoke({ userId: row.user_id }, 'password_reset');
         await appendAudit(tx, { stream: userStream(row.user_id), action: 'user.password_reset', actor: actor(row.user_id), context, payload: { sessionsRevoked: revoked } }, clock);
         const { token: sessionToken, session } = await s.create(row.user_id, { method: 'password_reset', authLevel: 1, context });
-        return { token: sessionToken, session, user: { id: row.user_id, email: row.email, emailVerified: true } };
+        return { token: sessionToken, session, user: { id: row.user_id, email: row.email, emailVerified: true }, device: deviceFor(row.email, context) };
       });
-      await limits.passwordFailures.succeed(result.user.email);
+      // The mailbox proved it is the owner: guesses made before the new password no longer count.
+      await limits.passwordByAccount.succeed(result.user.email);
       send(passwordChangedMail(result.user.email, 'reset', deps.baseUrl));
       return result;
     },
@@ -249,18 +288,18 @@ export function createIdentityService(deps: IdentityDeps) {
     async changePassword(session: Session, current: string, next: string, context: RequestContext): Promise<void> {
       await deps.requireRecentAuth(session);
       const user = await db.withSystem((tx) => tx.selectFrom('users').select(['id', 'email', 'password_hash']).where('id', '=', session.userId).executeTakeFirstOrThrow());
-      enforce(await limits.passwordFailures.check(user.email));
+      enforce(await limits.passwordBySession.reserve(session.id));
       if (!user.password_hash || !(await hasher.verify(user.password_hash, current))) {
-        await limits.passwordFailures.fail(user.email);
         await db.withSystem((tx) => appendAudit(tx, { stream: userStream(user.id), action: 'user.password_change_failed', actor: actor(user.id), context }, clock));
         throw new AppError('invalid_credentials', 401, 'Your current password is not right.', [{ field: 'currentPassword', message: 'is not your current password' }]);
       }
-      await limits.passwordFailures.succeed(user.email);
+      await limits.passwordBySession.succeed(session.id);
       const problem = passwordProblem(next, { email: user.email });
       if (problem) throw weakPassword(problem, 'newPassword');
       const passwordHash = await hasher.hash(next);
       await sessions.write(async (tx, s) => {
         await tx.updateTable('users').set({ password_hash: passwordHash, password_changed_at: clock.now() }).where('id', '=', user.id).execute();
+        await revokeLinks(tx, user.id);
         const revoked = await s.revoke({ userId: user.id, exceptSessionId: session.id }, 'password_changed');
         await appendAudit(tx, { stream: userStream(user.id), action: 'user.password_changed', actor: actor(user.id), context, payload: { sessionsRevoked: revoked } }, clock);
       });
@@ -276,7 +315,7 @@ export function createIdentityService(deps: IdentityDeps) {
       const newEmail = normalizeEmail(newEmailInput);
       const user = await db.withSystem((tx) => tx.selectFrom('users').select(['id', 'email']).where('id', '=', session.userId).executeTakeFirstOrThrow());
       if (newEmail === user.email) throw new AppError('same_email', 400, 'That is already your address.', [{ field: 'email', message: 'is already your address' }]);
-      await consumeAll([[limits.mailByIp, context.ip ?? 'unknown'], [limits.mailByAccountAndIp, `${user.email}|${context.ip}`], [limits.mailByAccount, user.email]]);
+      await consumeAll([[limits.mailByIp, context.ip ?? 'unknown'], [limits.mailByAccountAndIp, `${user.email}|${context.ip}`], [limits.emailChangeByAccount, user.email]]);
       const mail = await db.withSystem(async (tx) => {
         const taken = await tx.selectFrom('users').select('id').where('email', '=', newEmail).executeTakeFirst();
         await appendAudit(tx, { stream: userStream(user.id), action: 'user.email_change_requested', actor: actor(user.id), context, payload: { to: newEmail } }, clock);

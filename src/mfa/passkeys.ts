@@ -91,7 +91,8 @@ export function createPasskeyService(deps: PasskeyDeps) {
       if (expectedUser) return mfa.internals.refuse(expectedUser, 'passkey', context, failed());
       throw failed();
     }
-    enforce(await limits.failures.check(key.user_id));
+    // No per-account backoff here: a signature cannot be guessed, and counting forged answers against
+    // the account would let anyone who learned a credential id lock its owner out (A8).
     let verification;
     try {
       verification = await verifyAuthenticationResponse({
@@ -106,7 +107,6 @@ export function createPasskeyService(deps: PasskeyDeps) {
       verification = undefined;
     }
     if (!verification?.verified) {
-      await limits.failures.fail(key.user_id);
       return mfa.internals.refuse(key.user_id, 'passkey', context, failed());
     }
     const { newCounter, credentialBackedUp } = verification.authenticationInfo;
@@ -118,7 +118,6 @@ export function createPasskeyService(deps: PasskeyDeps) {
       return q.returning('id').executeTakeFirst();
     });
     if (!advanced) return mfa.internals.refuse(key.user_id, 'passkey', context, failed());
-    await limits.failures.succeed(key.user_id);
     return key.user_id;
   }
 

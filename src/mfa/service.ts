@@ -59,13 +59,19 @@ export function createMfaService(deps: MfaDeps) {
   }
 
   /**
-   * Checks a TOTP or recovery code in the caller's transaction. A8: rate limited per IP and backed
-   * off per account. A used recovery code is spent (the caller mails about it after the commit):
-   * the answer is how many codes are left.
+   * A8: a code check is limited per IP and takes its per-account attempt before the caller's
+   * transaction begins, so checks sent at once cannot queue up behind it unlimited.
+   */
+  async function takeAttempt(userId: string, context: RequestContext): Promise<void> {
+    enforce(await limits.checksByIp.consume(context.ip ?? 'unknown'));
+    enforce(await limits.failures.reserve(userId));
+  }
+
+  /**
+   * Checks a TOTP or recovery code in the caller's transaction, after takeAttempt. A used recovery
+   * code is spent (the caller mails about it after the commit): the answer is how many are left.
    */
   async function checkCode(tx: Tx, userId: string, kind: CodeKind, code: string, context: RequestContext): Promise<{ ok: boolean; recoveryCodesLeft?: number }> {
-    enforce(await limits.checksByIp.consume(context.ip ?? 'unknown'));
-    enforce(await limits.failures.check(userId));
     let ok = false;
     let recoveryCodesLeft: number | undefined;
     if (kind === 'totp') {
@@ -91,7 +97,6 @@ export function createMfaService(deps: MfaDeps) {
       }
     }
     if (ok) await limits.failures.succeed(userId);
-    else await limits.failures.fail(userId);
     return { ok, recoveryCodesLeft };
   }
 
@@ -163,8 +168,7 @@ export function createMfaService(deps: MfaDeps) {
     async confirmTotp(auth: Authenticated, code: string, context: RequestContext): Promise<{ codes: string[]; token: string }> {
       await requireRecent(auth.session);
       const userId = auth.user.id;
-      enforce(await limits.checksByIp.consume(context.ip ?? 'unknown'));
-      enforce(await limits.failures.check(userId));
+      await takeAttempt(userId, context);
       const result = await sessions.write(async (tx, s) => {
         const row = await tx.selectFrom('totp_credentials').selectAll().where('user_id', '=', userId).forUpdate().executeTakeFirst();
         if (!row || row.confirmed_at) throw new AppError('no_enrollment', 409, 'Start setting up the authenticator app again.');
@@ -177,7 +181,6 @@ export function createMfaService(deps: MfaDeps) {
         return { codes, token: await s.rotate(auth.session.id, { authLevel: 2 }) };
       });
       if (!result) {
-        await limits.failures.fail(userId);
         return refuse(userId, 'totp', context, invalidCode('totp'));
       }
       await limits.failures.succeed(userId);
@@ -214,6 +217,7 @@ export function createMfaService(deps: MfaDeps) {
     /** Finishes a pending sign-in with an app code or a recovery code; the session id rotates. */
     async completeSignIn(pending: Authenticated, kind: CodeKind, code: string, context: RequestContext): Promise<{ token: string; session: Session }> {
       const userId = pending.user.id;
+      await takeAttempt(userId, context);
       const result = await sessions.write(async (tx, s) => {
         const check = await checkCode(tx, userId, kind, code, context);
         return check.ok ? { ...(await s.completeSignIn(pending.session.id, kind, context)), recoveryCodesLeft: check.recoveryCodesLeft } : undefined;
@@ -226,17 +230,19 @@ export function createMfaService(deps: MfaDeps) {
     /** S2 step-up with a password or an app code: the session is freshly authenticated and its id rotates. */
     async stepUp(auth: Authenticated, factor: 'password' | 'totp', secret: string, context: RequestContext): Promise<string> {
       const userId = auth.user.id;
+      // A password is counted per session: whoever holds one session cannot block the owner's codes.
+      const key = `session:${auth.session.id}`;
+      if (factor === 'password') enforce(await limits.failures.reserve(key));
+      else await takeAttempt(userId, context);
       const offered = await stepUpFactors(userId);
       if (!offered.includes(factor)) throw new AppError('factor_not_allowed', 400, 'Confirm with your strongest factor.');
       if (factor === 'password') {
-        enforce(await limits.failures.check(userId));
         const row = await db.withSystem((tx) => tx.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow());
         if (!row.password_hash || !(await deps.hasher.verify(row.password_hash, secret))) {
-          await limits.failures.fail(userId);
           await db.withSystem((tx) => appendAudit(tx, { stream: userStream(userId), action: 'user.step_up_failed', actor: actor(userId), context, payload: { factor } }, clock));
           throw new AppError('invalid_credentials', 401, 'That password is not right.', [{ field: 'password', message: 'is not your password' }]);
         }
-        await limits.failures.succeed(userId);
+        await limits.failures.succeed(key);
       }
       const token = await sessions.write(async (tx, s) => {
         if (factor === 'totp' && !(await checkCode(tx, userId, 'totp', secret, context)).ok) return undefined;
