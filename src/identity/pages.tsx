@@ -118,7 +118,8 @@ export function RequestLinkPage({ heading, intro, action, button, csrf, state, s
       <h1>{heading}</h1>
       {sent ? (
         <p class="notice" role="status">
-          If an account uses that address, a message is on its way. Check your inbox (and spam folder).
+          If an account uses that address, a message is on its way. Check your inbox (and spam folder). If you
+          asked in the last few minutes, no new message is sent: use the newest one you have.
         </p>
       ) : (
         <p>{intro}</p>
