@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
 import { canonicalJson } from '../platform/canonical-json.js';
 import { systemClock, type Clock } from '../platform/clock.js';
-import { SYSTEM_ORG, type Tx } from '../platform/db/database.js';
+import { becomeAuditor, SYSTEM_ORG, type Tx } from '../platform/db/database.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { eventHash, GENESIS_HASH } from './chain.js';
 
@@ -157,7 +156,7 @@ export async function verifyAllStreams(
   ownerTx: Tx,
   onStream?: (verdict: ChainVerdict) => void,
 ): Promise<ChainVerdict[]> {
-  await sql`set local role rampart_auditor`.execute(ownerTx);
+  await becomeAuditor(ownerTx);
   const verdicts: ChainVerdict[] = [];
   for (const stream of await listStreams(ownerTx)) {
     const verdict = await verifyChain(ownerTx, stream);

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { appendAudit, orgStream } from '../audit/service.js';
 import type { Clock } from '../platform/clock.js';
 import { csv } from '../platform/csv.js';
@@ -39,24 +38,31 @@ export function createAccessReviews(deps: { orgs: OrgService; clock: Clock }) {
           .innerJoin('users as u', 'u.id', 'm.user_id')
           .leftJoin('users as inviter', 'inviter.id', 'm.invited_by')
           .select(['m.user_id', 'u.email', 'm.role', 'm.created_at', 'inviter.email as invited_by'])
-          // Account-wide last activity: the newest last_seen of any of the person's sessions.
-          .select(sql<Date | null>`(select max(s.last_seen_at) from sessions s where s.user_id = m.user_id)`.as('last_active'))
-          .select(sql<boolean>`(exists (select 1 from totp_credentials t where t.user_id = m.user_id and t.confirmed_at is not null)
-            or exists (select 1 from passkeys p where p.user_id = m.user_id))`.as('mfa'))
+          .select((eb) => [
+            // Account-wide last activity: the newest last_seen of any of the person's sessions.
+            eb.selectFrom('sessions as s').select((s) => s.fn.max('s.last_seen_at').as('at')).whereRef('s.user_id', '=', 'm.user_id').as('last_active'),
+            eb
+              .or([
+                eb.exists(eb.selectFrom('totp_credentials as t').select('t.user_id').whereRef('t.user_id', '=', 'm.user_id').where('t.confirmed_at', 'is not', null)),
+                eb.exists(eb.selectFrom('passkeys as p').select('p.user_id').whereRef('p.user_id', '=', 'm.user_id')),
+              ])
+              .as('mfa'),
+          ])
           .where('m.org_id', '=', orgId)
           .orderBy('u.email')
           .execute();
         const last = await tx
           .selectFrom('access_reviews as r')
-          .innerJoin('users as u', 'u.id', 'r.reviewer_id')
+          // A reviewer who has left is no longer a member, so their address is no longer visible here.
+          .leftJoin('users as u', 'u.id', 'r.reviewer_id')
           .select(['u.email', 'r.signed_off_at', 'r.members_reviewed', 'r.note'])
           .where('r.org_id', '=', orgId)
           .orderBy('r.signed_off_at', 'desc')
           .limit(1)
           .executeTakeFirst();
         return {
-          members: members.map((m) => ({ userId: m.user_id, email: m.email, role: m.role, joinedAt: m.created_at, invitedBy: m.invited_by, lastActiveAt: m.last_active ? new Date(m.last_active) : null, mfa: m.mfa })),
-          lastSignOff: last ? { reviewer: last.email, at: last.signed_off_at, membersReviewed: last.members_reviewed, note: last.note } : null,
+          members: members.map((m) => ({ userId: m.user_id, email: m.email, role: m.role, joinedAt: m.created_at, invitedBy: m.invited_by, lastActiveAt: m.last_active ? new Date(m.last_active) : null, mfa: Boolean(m.mfa) })),
+          lastSignOff: last ? { reviewer: last.email ?? 'a former member', at: last.signed_off_at, membersReviewed: last.members_reviewed, note: last.note } : null,
           nextDue: last ? new Date(last.signed_off_at.getTime() + REVIEW_INTERVAL_DAYS * 24 * 60 * 60 * 1000) : clock.now(),
         };
       }),

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
-import { PGliteDialect } from './pglite-dialect.js';
+import { pgliteDialects } from './pglite-dialect.js';
 import type { Tables } from './tables.js';
 
 export type Tx = Transaction<Tables>;
@@ -17,6 +17,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class TenancyError extends Error {}
 
+/** Makes an owner transaction the read-only auditor, which sees every audit stream and nothing else. */
+export async function becomeAuditor(ownerTx: Tx): Promise<void> {
+  await ownerTx.executeQuery(CompiledQuery.raw('set local role rampart_auditor'));
+}
+
 /** What features get: the only two ways to reach the database at run time. */
 export interface Tenancy {
   withTenant<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
@@ -27,6 +32,8 @@ export interface Tenancy {
 
 export interface Database extends Tenancy {
   readonly kind: 'pglite' | 'postgres';
+  /** One round trip as the runtime role: throws when the database is unreachable. */
+  ping(): Promise<void>;
   /** Owner connection: migrations, readiness and operator commands only. Bypasses RLS. */
   readonly owner: Kysely<Tables>;
   close(): Promise<void>;
@@ -52,10 +59,36 @@ async function openPGlite(dataDir: string): Promise<Database> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // bigint comes back as a string, as it does from pg: both databases must behave alike.
   const client = await PGlite.create(dataDir, { parsers: { 20: (v: string) => v } });
-  // One session, so one Kysely instance: its driver hands the session to one transaction at a time,
-  // and runtime transactions drop to the runtime role with SET LOCAL ROLE.
-  const db = new Kysely<Tables>({ dialect: new PGliteDialect(client) });
-  return makeDatabase('pglite', db, db, true, () => db.destroy());
+  // One session, handed to one transaction at a time. Runtime transactions drop to the runtime role
+  // with SET LOCAL ROLE; the session itself stays the superuser, so the runtime side may not issue
+  // anything that would change the role back (RESET ROLE and the like): see embeddedRuntimeGuard.
+  const dialect = pgliteDialects(client);
+  const owner = new Kysely<Tables>({ dialect: dialect() });
+  const runtime = new Kysely<Tables>({ dialect: dialect(embeddedRuntimeGuard) });
+  return makeDatabase('pglite', owner, runtime, true, async () => {
+    await runtime.destroy();
+    await owner.destroy();
+  });
+}
+
+const ROLE_STATEMENT = `set local role ${RUNTIME_ROLE}`;
+// set_config(..., true) is transaction-local: a pooled connection never carries it to the next user.
+const SETTINGS_STATEMENT = "select set_config('rampart.org_id', $1, true), set_config('rampart.user_id', $2, true)";
+const OWN_STATEMENTS = new Set([ROLE_STATEMENT, SETTINGS_STATEMENT]);
+// Statements (at the start, or after a `;`) that can change the role; comments are dropped first.
+const ROLE_CHANGE = /(^|;)\s*(reset\b|discard\b|do\b|set\s+(local\s+|session\s+)?("?role"?|session\s+authorization)\b)|\bset_config\s*\(/i;
+const COMMENTS = /--[^\n]*|\/\*[\s\S]*?\*\//g;
+
+/**
+ * On the embedded database the runtime role is only SET LOCAL on a superuser session, so a runtime
+ * statement that resets or changes the role (RESET ROLE, SET ROLE, SET SESSION AUTHORIZATION,
+ * set_config('role', ...), DISCARD, or a DO block that could run one) would escape row-level
+ * security. Those are refused here, whatever a feature sends; the tenancy layer's own two
+ * statements are the only exceptions. On PostgreSQL the runtime role logs in as itself instead.
+ */
+export function embeddedRuntimeGuard(statement: string): void {
+  if (OWN_STATEMENTS.has(statement)) return;
+  if (ROLE_CHANGE.test(statement.replace(COMMENTS, ' '))) throw new TenancyError('this statement may change the role, and the runtime side of the embedded database refuses it');
 }
 
 function pool(connectionString: string, max: number, options: DatabaseOptions): pg.Pool {
@@ -93,9 +126,8 @@ function makeDatabase(
 ): Database {
   async function run<T>(orgId: string, userId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
     return runtime.transaction().execute(async (tx) => {
-      if (setRole) await sql`set local role ${sql.raw(RUNTIME_ROLE)}`.execute(tx);
-      // set_config(..., true) is transaction-local: a pooled connection never carries it to the next user.
-      await sql`select set_config('rampart.org_id', ${orgId}, true), set_config('rampart.user_id', ${userId}, true)`.execute(tx);
+      if (setRole) await tx.executeQuery(CompiledQuery.raw(ROLE_STATEMENT));
+      await tx.executeQuery(CompiledQuery.raw(SETTINGS_STATEMENT, [orgId, userId]));
       return fn(tx);
     });
   }
@@ -111,6 +143,9 @@ function makeDatabase(
     },
     withSystem(fn) {
       return run(SYSTEM_ORG, '', fn);
+    },
+    async ping() {
+      await run(SYSTEM_ORG, '', (tx) => tx.executeQuery(CompiledQuery.raw('select 1')));
     },
     withPerson(userId, fn) {
       if (!UUID.test(userId)) return Promise.reject(new TenancyError('withPerson needs a user id (a UUID)'));

@@ -12,10 +12,17 @@ import {
   type TransactionSettings,
 } from 'kysely';
 
+/** Throws when a statement may not run on this connection. */
+export type StatementGuard = (sql: string) => void;
+
 class PGliteConnection implements DatabaseConnection {
-  constructor(private readonly client: PGlite) {}
+  constructor(
+    private readonly client: PGlite,
+    private readonly guard?: StatementGuard,
+  ) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    this.guard?.(query.sql);
     // Parameterless statements go through exec() so a migration file may hold several statements.
     if (query.parameters.length === 0) {
       const results = await this.client.exec(query.sql);
@@ -32,14 +39,33 @@ class PGliteConnection implements DatabaseConnection {
   }
 }
 
-/** PGlite is one session: connections are handed out one at a time, so a transaction owns it whole. */
-class PGliteDriver implements Driver {
-  private readonly connection: PGliteConnection;
+/** PGlite is one session: it is handed out one transaction at a time, whichever Kysely asks. */
+class SessionLock {
   private busy = false;
   private readonly waiting: Array<() => void> = [];
+  closed = false;
 
-  constructor(private readonly client: PGlite) {
-    this.connection = new PGliteConnection(client);
+  async acquire(): Promise<void> {
+    if (this.busy) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.busy = true;
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.busy = false;
+  }
+}
+
+class PGliteDriver implements Driver {
+  private readonly connection: PGliteConnection;
+
+  constructor(
+    private readonly client: PGlite,
+    private readonly lock: SessionLock,
+    guard?: StatementGuard,
+  ) {
+    this.connection = new PGliteConnection(client, guard);
   }
 
   async init(): Promise<void> {
@@ -47,15 +73,12 @@ class PGliteDriver implements Driver {
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    if (this.busy) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.busy = true;
+    await this.lock.acquire();
     return this.connection;
   }
 
   async releaseConnection(): Promise<void> {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.busy = false;
+    this.lock.release();
   }
 
   async beginTransaction(conn: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -72,17 +95,32 @@ class PGliteDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
+    if (this.lock.closed) return;
+    this.lock.closed = true;
     await this.client.close();
   }
 }
 
-export class PGliteDialect implements Dialect {
-  constructor(private readonly client: PGlite) {}
+/**
+ * Dialects for one PGlite session. Each Kysely made from one shares the session's lock; a guarded
+ * dialect refuses, before PGlite sees them, the statements its guard rejects.
+ */
+export function pgliteDialects(client: PGlite): (guard?: StatementGuard) => Dialect {
+  const lock = new SessionLock();
+  return (guard) => new PGliteDialect(client, lock, guard);
+}
+
+class PGliteDialect implements Dialect {
+  constructor(
+    private readonly client: PGlite,
+    private readonly lock: SessionLock,
+    private readonly guard?: StatementGuard,
+  ) {}
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver() {
-    return new PGliteDriver(this.client);
+    return new PGliteDriver(this.client, this.lock, this.guard);
   }
   createQueryCompiler() {
     return new PostgresQueryCompiler();

@@ -1,6 +1,5 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import type { Database } from '../db/database.js';
 import { migrationStatus, readMigrations } from '../db/migrator.js';
 
@@ -16,7 +15,7 @@ export function healthRoutes(app: FastifyInstance, db: Database): void {
     let database = 'ok';
     let migrations = 'ok';
     try {
-      await db.withSystem((tx) => sql`select 1`.execute(tx));
+      await db.ping();
       const status = await migrationStatus(db.owner, files);
       if (status.problems.length > 0) migrations = 'changed';
       else if (status.pending.length > 0) migrations = 'pending';
