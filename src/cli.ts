@@ -42,7 +42,7 @@ const program = new Command('rampart')
 program
   .command('start')
   .description(
-    'Migrate the database, then serve HTTP(S) until SIGTERM or SIGINT.\n' +
+    'Migrate the database, then serve HTTP(S) until SIGTERM or SIGINT. The start-up log prints the address to open (RAMPART_BASE_URL).\n' +
       'On the embedded database the data directory is locked (RAMPART_DATA_DIR/rampart.lock) while it runs: a second process there refuses to start.',
   )
   .action(plainErrors(main));

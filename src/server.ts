@@ -107,7 +107,9 @@ export async function startServer(config: Config, logStream?: DestinationStream)
   const app = await buildApp(config, { db, keyring, mailer, logger, limits, bus, https });
   let redirect: http.Server | undefined;
   try {
-    await app.listen({ port: config.port, host: config.host }).catch((err: unknown) => {
+    // Fastify's own line would print the socket address as if it were the one to open; ours (below) prints that.
+    const listenTextResolver = (address: string) => `socket bound to ${address}`;
+    await app.listen({ port: config.port, host: config.host, listenTextResolver }).catch((err: unknown) => {
       throw listenProblem(err, config.port, config.host, 'PORT');
     });
     if (https) {
@@ -127,7 +129,8 @@ export async function startServer(config: Config, logStream?: DestinationStream)
   const { port } = app.server.address() as AddressInfo;
   const url = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
-  logger.info({ url, dev: config.dev, database: db.kind }, 'rampart is listening');
+  // The address to open is the public one (RAMPART_BASE_URL): cookies, passkeys and mailed links belong to it.
+  logger.info({ url: config.baseUrl, listening: url, dev: config.dev, database: db.kind }, `rampart is listening: open ${config.baseUrl}`);
 
   let stopping: Promise<void> | undefined;
   return {
