@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { appendAudit, orgStream, systemStream } from '../src/audit/service.js';
 import { generateMasterKeyEntry } from '../src/platform/crypto/keyring.js';
@@ -118,7 +119,7 @@ describe('keys generate', () => {
 describe('help', () => {
   it('[platform] every command has --help that exits 0 with a description', SLOW, async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--help'], /security backbone/],
+      [['--help'], /security backbone[\s\S]*-V, --version/],
       [['start', '--help'], /Migrate the database, then serve/],
       [['migrate', '--help'], /Apply pending database migrations[\s\S]*--status/],
       [['keys', 'generate', '--help'], /Print a new master key entry[\s\S]*--version/],
@@ -355,7 +356,24 @@ describe('plain errors for operator mistakes', () => {
     const db = await openDatabase({ dataDir: path.join(dataDir, 'pgdata') });
     await db.close();
     const res = await runCli(['audit', 'verify'], childEnv({ RAMPART_DATA_DIR: dataDir, RAMPART_DEV: 'true' }));
-    expectOnePlainLine(res, /not migrated.*rampart migrate/);
+    expectOnePlainLine(res, /database in .* is not migrated.*rampart migrate/);
+
+    if (process.env.DATABASE_URL) {
+      // The same on PostgreSQL: an empty database of the server.
+      const name = `rampart_t_empty_${randomUUID().slice(0, 8)}`;
+      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      try {
+        await admin.query(`create database ${name}`);
+        const url = new URL(process.env.DATABASE_URL);
+        url.pathname = `/${name}`;
+        const onServer = await runCli(['audit', 'verify'], childEnv({ DATABASE_URL: url.toString(), RAMPART_DEV: 'true' }));
+        expectOnePlainLine(onServer, /PostgreSQL database of DATABASE_URL is not migrated.*rampart migrate/);
+      } finally {
+        await admin.query(`drop database if exists ${name} with (force)`);
+        await admin.end();
+      }
+    }
   });
 
   it('`rampart start` on a port in use is one plain line naming the port, exit 1, and releases the data directory', SLOWER, async () => {
