@@ -7,7 +7,7 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import { isLoopbackUrl, type Config } from './config.js';
 import { devRoutes } from './dev/routes.js';
 import { docsRoutes } from './docs/routes.js';
 import { homeRoutes } from './home/routes.js';
@@ -49,6 +49,7 @@ import { sessionPageRoutes } from './sessions/routes.js';
 import { createSessionService, defaultSessionPolicy, type SessionPolicy } from './sessions/service.js';
 import { healthRoutes } from './platform/http/health.js';
 import { pageRendering } from './platform/http/render.js';
+import { loopbackAliasRedirect } from './platform/http/loopback-alias.js';
 import { securityHeaders } from './platform/http/security-headers.js';
 import type { DevMailbox, Mailer } from './platform/mail/index.js';
 import { publicDir } from './platform/paths.js';
@@ -161,6 +162,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const reviews = createAccessReviews({ orgs, clock });
 
   await securityHeaders(app, { baseUrl: config.baseUrl });
+  // Dev on a loopback base URL: a browser at 127.0.0.1 or [::1] is sent to the base URL; the Origin check stays exact.
+  if (config.dev && isLoopbackUrl(config.baseUrl)) loopbackAliasRedirect(app, { baseUrl: config.baseUrl });
   errorHandling(app);
   pageRendering(app, (request, reply) => (request.auth ? { email: request.auth.user.email, csrf: request.csrfToken(reply) } : undefined));
   await app.register(swagger, {

@@ -1,29 +1,63 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
 import { verifyAllStreams } from './audit/service.js';
+import type { Config } from './config.js';
 import { loadConfigOrExit, main } from './main.js';
-import { generateMasterKeyEntry, parseKeyring } from './platform/crypto/keyring.js';
-import { migrate, migrationStatus } from './platform/db/migrator.js';
+import { generateMasterKeyEntry, KeyringError, parseKeyring } from './platform/crypto/keyring.js';
+import { MigrationError, migrate, migrationStatus, readMigrations } from './platform/db/migrator.js';
+import { OperatorError } from './platform/errors.js';
 import { createLogger } from './platform/logging.js';
+import { projectRoot } from './platform/paths.js';
 import { openConfiguredDatabase } from './server.js';
+
+const { version } = JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+
+/** Problems the operator fixes are one plain line on stderr and exit 1; anything else is a bug and keeps its stack. */
+function plainErrors<A extends unknown[]>(action: (...args: A) => unknown): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await action(...args);
+    } catch (err) {
+      if (!(err instanceof OperatorError || err instanceof KeyringError || err instanceof MigrationError)) throw err;
+      process.stderr.write(`rampart: ${err.message}\n`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+/** Lock take-overs and the like, said on stderr so that stdout stays the command's output. */
+const notice = (message: string) => process.stderr.write(`rampart: ${message}\n`);
+
+const quietLogger = () => createLogger('warn');
 
 const program = new Command('rampart')
   .description('Rampart: the security backbone for multi-tenant SaaS products.\nConfiguration comes from the environment; see the README for every variable.')
+  .version(version, '-V, --version', 'print the version of Rampart')
+  // `rampart --version` is the program's; `rampart keys generate --version 3` is the subcommand's.
+  .enablePositionalOptions()
   .showHelpAfterError();
 
 program
   .command('start')
-  .description('Migrate the database, then serve HTTP(S) until SIGTERM or SIGINT.')
-  .action(main);
+  .description(
+    'Migrate the database, then serve HTTP(S) until SIGTERM or SIGINT. The start-up log prints the address to open (RAMPART_BASE_URL).\n' +
+      'On the embedded database the data directory is locked (RAMPART_DATA_DIR/rampart.lock) while it runs: a second process there refuses to start.',
+  )
+  .action(plainErrors(main));
 
 program
   .command('migrate')
-  .description('Apply pending database migrations and exit. Refuses if an applied migration file was changed.')
-  .option('--status', 'only show applied and pending migrations')
-  .action(async (opts: { status?: boolean }) => {
+  .description('Apply pending database migrations and exit. Refuses if an applied migration file was changed, or while another process has the embedded database open.')
+  .option('--status', 'only show applied and pending migrations (creates no database)')
+  .action(plainErrors(async (opts: { status?: boolean }) => {
     const config = loadConfigOrExit();
-    const db = await openConfiguredDatabase(config, createLogger('warn'));
+    if (opts.status && !embeddedDatabaseExists(config)) {
+      for (const file of readMigrations()) console.log(`pending  ${file.name}`);
+      return;
+    }
+    const db = await openConfiguredDatabase(config, quietLogger(), { notice });
     try {
       if (opts.status) {
         const status = await migrationStatus(db.owner);
@@ -38,7 +72,11 @@ program
     } finally {
       await db.close();
     }
-  });
+  }));
+
+function embeddedDatabaseExists(config: Config): boolean {
+  return config.databaseUrl !== undefined || existsSync(path.join(config.dataDir, 'pgdata'));
+}
 
 const keys = program.command('keys').description('Master key management (control D3).');
 keys
@@ -47,23 +85,47 @@ keys
     'Print a new master key entry (v<N>:<base64url>) to add to RAMPART_MASTER_KEYS. The key is printed once and stored nowhere.\n' +
       'Its version follows the highest one in RAMPART_MASTER_KEYS (or RAMPART_MASTER_KEYS_FILE) when set, else 1.',
   )
-  .addOption(new Option('--version <n>', 'version number for the new key').argParser((v) => Number.parseInt(v, 10)))
-  .action((opts: { version?: number }) => {
-    const file = process.env.RAMPART_MASTER_KEYS_FILE;
-    const existing = file ? readFileSync(file, 'utf8') : process.env.RAMPART_MASTER_KEYS;
-    const version = opts.version ?? (existing ? parseKeyring(existing, file ?? 'RAMPART_MASTER_KEYS').current + 1 : 1);
-    console.log(generateMasterKeyEntry(version));
-  });
+  .option('--version <n>', 'version number for the new key (a whole number from 1)')
+  .action(plainErrors((opts: { version?: string }) => {
+    let next: number;
+    if (opts.version !== undefined) {
+      next = /^\d+$/.test(opts.version) ? Number(opts.version) : Number.NaN;
+    } else {
+      const file = process.env.RAMPART_MASTER_KEYS_FILE;
+      let existing: string | undefined;
+      try {
+        existing = file ? readFileSync(file, 'utf8') : process.env.RAMPART_MASTER_KEYS;
+      } catch {
+        throw new OperatorError(`RAMPART_MASTER_KEYS_FILE: cannot read the file ${file}`);
+      }
+      next = existing ? parseKeyring(existing, file ?? 'RAMPART_MASTER_KEYS').current + 1 : 1;
+    }
+    let entry: string;
+    try {
+      entry = generateMasterKeyEntry(next);
+    } catch (err) {
+      if (!(err instanceof KeyringError) || opts.version === undefined) throw err;
+      throw new OperatorError(`--version: "${opts.version}" is not valid: ${err.message} (example: --version 2)`);
+    }
+    console.log(entry);
+  }));
 
 const audit = program.command('audit').description('The tamper-evident audit log (control L1).');
 audit
   .command('verify')
-  .description('Verify the hash chain of every audit stream (or one). Exits 1 if any stream is broken.')
+  .description(
+    'Verify the hash chain of every audit stream (or one). Exits 1 if any stream is broken, or if there is no migrated database to verify (it creates none).',
+  )
   .option('--stream <name>', 'only this stream, e.g. org:<uuid>, user:<uuid> or system')
-  .action(async (opts: { stream?: string }) => {
+  .action(plainErrors(async (opts: { stream?: string }) => {
     const config = loadConfigOrExit();
-    const db = await openConfiguredDatabase(config, createLogger('warn'));
+    const db = await openConfiguredDatabase(config, quietLogger(), { mustExist: true, notice });
     try {
+      const status = await migrationStatus(db.owner);
+      if (status.applied.length === 0) {
+        const where = config.databaseUrl ? 'the PostgreSQL database of DATABASE_URL' : `the database in ${config.dataDir}`;
+        throw new OperatorError(`${where} is not migrated, so it has no audit log yet: run \`rampart migrate\` (or \`rampart start\`) first`);
+      }
       let broken = 0;
       let checked = 0;
       await db.owner.transaction().execute((tx) =>
@@ -83,6 +145,6 @@ audit
     } finally {
       await db.close();
     }
-  });
+  }));
 
 await program.parseAsync();

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -7,7 +7,9 @@ import type { DestinationStream, Logger } from 'pino';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { loadKeyring } from './platform/crypto/master-key-file.js';
+import { lockDataDir } from './platform/db/data-dir-lock.js';
 import { openDatabase, runtimeUrlFor, type Database } from './platform/db/database.js';
+import { OperatorError } from './platform/errors.js';
 import { migrate } from './platform/db/migrator.js';
 import { createLogger } from './platform/logging.js';
 import { createEventBus } from './platform/events/bus.js';
@@ -25,13 +27,53 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-export function openConfiguredDatabase(config: Config, logger: Logger): Promise<Database> {
-  return openDatabase({
-    databaseUrl: config.databaseUrl,
-    databaseRuntimeUrl: config.databaseRuntimeUrl,
-    dataDir: path.join(config.dataDir, 'pgdata'),
-    onPoolError: (err) => logger.error({ err }, 'database connection lost'),
-  });
+export interface OpenDatabaseOptions {
+  /** For commands that only read (audit verify, migrate --status): refuse rather than create an embedded database. */
+  mustExist?: boolean;
+  /** Where to say that a stale lock of the data directory was taken over (default: a warning in the log). */
+  notice?: (message: string) => void;
+}
+
+/**
+ * The configured database. The embedded one is one process's: its data directory is locked
+ * (`rampart.lock`, holding the PID) until the database is closed or the process exits.
+ */
+export async function openConfiguredDatabase(config: Config, logger: Logger, opts: OpenDatabaseOptions = {}): Promise<Database> {
+  const onPoolError = (err: Error) => logger.error({ err }, 'database connection lost');
+  if (config.databaseUrl) {
+    return openDatabase({ databaseUrl: config.databaseUrl, databaseRuntimeUrl: config.databaseRuntimeUrl, onPoolError });
+  }
+  const pgdata = path.join(config.dataDir, 'pgdata');
+  if (opts.mustExist && !existsSync(pgdata)) {
+    throw new OperatorError(`no database in ${config.dataDir} (RAMPART_DATA_DIR): create it with \`rampart migrate\` or \`rampart start\` first`);
+  }
+  const lock = lockDataDir(config.dataDir, opts.notice ?? ((message) => logger.warn(message)));
+  let db: Database;
+  try {
+    db = await openDatabase({ dataDir: pgdata, onPoolError });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  return {
+    ...db,
+    async close() {
+      try {
+        await db.close();
+      } finally {
+        lock.release();
+      }
+    },
+  };
+}
+
+/** A listener that cannot bind is the operator's to fix: say which port and what to do, in one line. */
+function listenProblem(err: unknown, port: number, host: string, variable: string): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new OperatorError(`port ${port} on ${host} is already in use by another program: stop it, or set ${variable} to a free port`, { cause: err });
+  if (code === 'EACCES') return new OperatorError(`no permission to listen on port ${port} on ${host}: set ${variable} to a port above 1023, or allow this user to bind it`, { cause: err });
+  if (code === 'EADDRNOTAVAIL') return new OperatorError(`cannot listen on ${host}: no network interface of this machine has that address (set HOST)`, { cause: err });
+  return err;
 }
 
 /** T2: the plain listener beside HTTPS answers every request with a 308 to the public HTTPS address. */
@@ -46,9 +88,11 @@ function redirectServer(baseUrl: string): http.Server {
 
 export async function startServer(config: Config, logStream?: DestinationStream): Promise<RunningServer> {
   const logger = createLogger(config.logLevel, logStream);
-  const keyring = loadKeyring(config, (message) => logger.warn(message));
+  // The database first: it locks the data directory, where the dev master key is made too.
   const db = await openConfiguredDatabase(config, logger);
+  let keyring: ReturnType<typeof loadKeyring>;
   try {
+    keyring = loadKeyring(config, (message) => logger.warn(message));
     const ran = await migrate(db.owner);
     if (ran.length > 0) logger.info({ migrations: ran }, 'applied migrations');
   } catch (err) {
@@ -61,10 +105,22 @@ export async function startServer(config: Config, logStream?: DestinationStream)
   const bus = createEventBus({ redisUrl: config.redisUrl, databaseUrl: config.databaseRuntimeUrl ?? (config.databaseUrl && runtimeUrlFor(config.databaseUrl)) });
   const https = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
   const app = await buildApp(config, { db, keyring, mailer, logger, limits, bus, https });
+  let redirect: http.Server | undefined;
   try {
-    await app.listen({ port: config.port, host: config.host });
+    // Fastify's own line would print the socket address as if it were the one to open; ours (below) prints that.
+    const listenTextResolver = (address: string) => `socket bound to ${address}`;
+    await app.listen({ port: config.port, host: config.host, listenTextResolver }).catch((err: unknown) => {
+      throw listenProblem(err, config.port, config.host, 'PORT');
+    });
+    if (https) {
+      const plain = redirectServer(config.baseUrl);
+      await new Promise<void>((resolve, reject) => plain.once('error', reject).listen(config.httpRedirectPort, config.host, resolve)).catch((err: unknown) => {
+        throw listenProblem(err, config.httpRedirectPort, config.host, 'RAMPART_HTTP_PORT');
+      });
+      redirect = plain;
+    }
   } catch (err) {
-    // A taken port must not leave the database and connections open behind the error.
+    // A taken port must not leave the database (and its lock) and connections open behind the error.
     await app.close();
     await Promise.allSettled([mailer.close(), limits.close(), bus.close()]);
     await db.close();
@@ -73,12 +129,8 @@ export async function startServer(config: Config, logStream?: DestinationStream)
   const { port } = app.server.address() as AddressInfo;
   const url = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
-  let redirect: http.Server | undefined;
-  if (https) {
-    redirect = redirectServer(config.baseUrl);
-    await new Promise<void>((resolve, reject) => redirect!.once('error', reject).listen(config.httpRedirectPort, config.host, resolve));
-  }
-  logger.info({ url, dev: config.dev, database: db.kind }, 'rampart is listening');
+  // The address to open is the public one (RAMPART_BASE_URL): cookies, passkeys and mailed links belong to it.
+  logger.info({ url: config.baseUrl, listening: url, dev: config.dev, database: db.kind }, `rampart is listening: open ${config.baseUrl}`);
 
   let stopping: Promise<void> | undefined;
   return {

@@ -1,14 +1,17 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { appendAudit, orgStream, systemStream } from '../src/audit/service.js';
 import { generateMasterKeyEntry } from '../src/platform/crypto/keyring.js';
 import { openDatabase, type Database } from '../src/platform/db/database.js';
 import { migrate } from '../src/platform/db/migrator.js';
 import { createTestDatabase } from './helpers/database.js';
-import { childEnv, killChildren, makeTempDir, removeTempDirs, runCli } from './helpers/process.js';
+import { childEnv, freePort, killChildren, makeTempDir, removeTempDirs, repoRoot, runCli, spawnCli } from './helpers/process.js';
 
 afterAll(() => {
   killChildren();
@@ -116,7 +119,7 @@ describe('keys generate', () => {
 describe('help', () => {
   it('[platform] every command has --help that exits 0 with a description', SLOW, async () => {
     const cases: Array<[string[], RegExp]> = [
-      [['--help'], /security backbone/],
+      [['--help'], /security backbone[\s\S]*-V, --version/],
       [['start', '--help'], /Migrate the database, then serve/],
       [['migrate', '--help'], /Apply pending database migrations[\s\S]*--status/],
       [['keys', 'generate', '--help'], /Print a new master key entry[\s\S]*--version/],
@@ -233,6 +236,7 @@ describe('migrate', () => {
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/^pending {2}0001_foundation\.sql$/m);
     expect(status.stdout).not.toMatch(/^applied/m);
+    expect(readdirSync(dataDir), 'migrate --status creates no database').toEqual([]);
 
     const first = await runCli(['migrate'], env);
     expect(first.code, first.stderr).toBe(0);
@@ -246,5 +250,143 @@ describe('migrate', () => {
     expect(after.code).toBe(0);
     expect(after.stdout).toMatch(/^applied {2}0001_foundation\.sql$/m);
     expect(after.stdout).not.toMatch(/^pending/m);
+  });
+});
+
+/** What an operator error must look like: one plain line on stderr, nothing of Node's internals. */
+function expectOnePlainLine(res: { code: number | string; stderr: string }, pattern: RegExp): void {
+  expect(res.code, res.stderr).toBe(1);
+  const lines = res.stderr.trimEnd().split('\n');
+  expect(lines, res.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^rampart: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(res.stderr).not.toMatch(STACK_FRAME);
+  expect(res.stderr).not.toMatch(/node:internal|\bat async\b/);
+}
+
+/** The PID of a process that has just exited (and so, for a moment at least, is no one's). */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  const pid = child.pid!;
+  await new Promise((resolve) => child.once('exit', resolve));
+  return pid;
+}
+
+describe('one embedded data directory, one process', () => {
+  const LOCKED = /data directory .* is in use by another Rampart process \(PID (\d+)/;
+
+  it('a second process on the same data directory refuses to start (start, migrate, audit verify), naming the PID; the lock is released at shutdown', SLOWER, async () => {
+    const dataDir = makeTempDir('rampart-cli-lock-');
+    const [port1, port2] = [await freePort(), await freePort()];
+    const env = (port: number) => childEnv({ RAMPART_DATA_DIR: dataDir, PORT: String(port), RAMPART_DEV: 'true' });
+    const first = spawnCli(['start'], env(port1));
+    try {
+      await first.waitFor('rampart is listening', 90_000);
+      const lockFile = path.join(dataDir, 'rampart.lock');
+      expect(readFileSync(lockFile, 'utf8').trim()).toBe(String(first.child.pid));
+
+      const [second, migrating, verifying] = await Promise.all([
+        runCli(['start'], env(port2)),
+        runCli(['migrate'], env(port2)),
+        runCli(['audit', 'verify'], env(port2)),
+      ]);
+      for (const res of [second, migrating, verifying]) {
+        expectOnePlainLine(res, LOCKED);
+        expect(LOCKED.exec(res.stderr)![1]).toBe(String(first.child.pid));
+      }
+      // The first one still serves, and nobody listens on the second port.
+      expect((await fetch(`http://127.0.0.1:${port1}/healthz`)).status).toBe(200);
+      await expect(fetch(`http://127.0.0.1:${port2}/healthz`)).rejects.toThrow();
+
+      first.kill('SIGTERM');
+      expect(await first.exited(30_000)).toBe(0);
+      expect(existsSync(lockFile)).toBe(false);
+      const after = await runCli(['migrate'], env(port2));
+      expect(after.code, after.stderr).toBe(0);
+      expect(after.stdout).toMatch(/nothing to apply/);
+      expect(existsSync(lockFile)).toBe(false);
+    } finally {
+      first.kill('SIGKILL');
+    }
+  });
+
+  it('a stale lock (its process is gone) is taken over, saying so', SLOWER, async () => {
+    const dataDir = makeTempDir('rampart-cli-stale-');
+    const env = childEnv({ RAMPART_DATA_DIR: dataDir, RAMPART_DEV: 'true' });
+    const migrated = await runCli(['migrate'], env);
+    expect(migrated.code, migrated.stderr).toBe(0);
+
+    const pid = await deadPid();
+    writeFileSync(path.join(dataDir, 'rampart.lock'), `${pid}\n`);
+    const res = await runCli(['migrate'], env);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(new RegExp(`took over the stale lock file .*rampart\\.lock: the process that held it \\(PID ${pid}\\) is no longer running`));
+    expect(res.stdout).toMatch(/nothing to apply/);
+    expect(readdirSync(dataDir)).not.toContain('rampart.lock');
+  });
+});
+
+describe('plain errors for operator mistakes', () => {
+  it('`rampart --version` prints the package version', SLOW, async () => {
+    const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    const res = await runCli(['--version'], childEnv());
+    expect(res.code).toBe(0);
+    expect(res.stdout.trim()).toBe(version);
+  });
+
+  it('`keys generate --version abc` (or 0) is one plain line on stderr and exit 1, with no key printed', SLOW, async () => {
+    const [abc, zero] = await Promise.all([runCli(['keys', 'generate', '--version', 'abc'], childEnv()), runCli(['keys', 'generate', '--version', '0'], childEnv())]);
+    for (const res of [abc, zero]) {
+      expectOnePlainLine(res, /--version: .*whole number from 1/);
+      expect(res.stdout).toBe('');
+    }
+  });
+
+  it('`audit verify` without a database says so, exits 1 and creates no data directory', SLOW, async () => {
+    const parent = makeTempDir('rampart-cli-nodb-');
+    const dataDir = path.join(parent, 'data');
+    const res = await runCli(['audit', 'verify'], childEnv({ RAMPART_DATA_DIR: dataDir, RAMPART_DEV: 'true' }));
+    expectOnePlainLine(res, /no database .*data.*rampart migrate/);
+    expect(existsSync(dataDir)).toBe(false);
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  it('`audit verify` on a database that was never migrated says so and exits 1', SLOWER, async () => {
+    const dataDir = makeTempDir('rampart-cli-unmigrated-');
+    const db = await openDatabase({ dataDir: path.join(dataDir, 'pgdata') });
+    await db.close();
+    const res = await runCli(['audit', 'verify'], childEnv({ RAMPART_DATA_DIR: dataDir, RAMPART_DEV: 'true' }));
+    expectOnePlainLine(res, /database in .* is not migrated.*rampart migrate/);
+
+    if (process.env.DATABASE_URL) {
+      // The same on PostgreSQL: an empty database of the server.
+      const name = `rampart_t_empty_${randomUUID().slice(0, 8)}`;
+      const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await admin.connect();
+      try {
+        await admin.query(`create database ${name}`);
+        const url = new URL(process.env.DATABASE_URL);
+        url.pathname = `/${name}`;
+        const onServer = await runCli(['audit', 'verify'], childEnv({ DATABASE_URL: url.toString(), RAMPART_DEV: 'true' }));
+        expectOnePlainLine(onServer, /PostgreSQL database of DATABASE_URL is not migrated.*rampart migrate/);
+      } finally {
+        await admin.query(`drop database if exists ${name} with (force)`);
+        await admin.end();
+      }
+    }
+  });
+
+  it('`rampart start` on a port in use is one plain line naming the port, exit 1, and releases the data directory', SLOWER, async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as net.AddressInfo;
+    try {
+      const dataDir = makeTempDir('rampart-cli-port-');
+      const res = await runCli(['start'], childEnv({ RAMPART_DATA_DIR: dataDir, PORT: String(port), RAMPART_DEV: 'true', LOG_LEVEL: 'warn' }));
+      expectOnePlainLine(res, new RegExp(`port ${port} .*already in use.*PORT`));
+      expect(readdirSync(dataDir)).not.toContain('rampart.lock');
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   });
 });

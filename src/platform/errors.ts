@@ -18,6 +18,17 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * A problem the operator fixes (a port in use, a locked or missing data directory, a bad argument):
+ * the CLI prints its message as one plain line, with no stack trace, and exits 1.
+ */
+export class OperatorError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'OperatorError';
+  }
+}
+
 export interface FieldError {
   field: string;
   message: string;

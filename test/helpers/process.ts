@@ -84,8 +84,13 @@ const children = new Set<ChildProcess>();
 
 /** Runs `node --import tsx src/cli.ts ...args` from the repository root. */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: repoRoot,
+  return spawnNode(repoRoot, ['--import', 'tsx', 'src/cli.ts', ...args], env);
+}
+
+/** Runs `node ...args` in `cwd`. */
+export function spawnNode(cwd: string, args: string[], env: NodeJS.ProcessEnv): CliProcess {
+  const child = spawn(process.execPath, args, {
+    cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -160,8 +165,16 @@ export interface CliResult {
 }
 
 /** Runs the CLI to completion. */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliResult> {
-  const p = spawnCli(args, env);
+export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliResult> {
+  return runToEnd(spawnCli(args, env), timeoutMs);
+}
+
+/** Runs `node ...args` in `cwd` to completion. */
+export function runNode(cwd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliResult> {
+  return runToEnd(spawnNode(cwd, args, env), timeoutMs);
+}
+
+async function runToEnd(p: CliProcess, timeoutMs: number): Promise<CliResult> {
   try {
     const code = await p.exited(timeoutMs);
     return { code, stdout: p.stdout(), stderr: p.stderr() };

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { OperatorError } from '../errors.js';
 import { generateMasterKeyEntry, parseKeyring, type Keyring } from './keyring.js';
 
 export const DEV_KEY_FILE = 'master-keys';
@@ -20,7 +21,7 @@ export function loadKeyring(
     writeFileSync(file, `${generateMasterKeyEntry(1)}\n`, { mode: 0o600, flag: 'wx' });
     warn(`generated a development master key in ${file}; production must supply its own RAMPART_MASTER_KEYS`);
   } else if ((statSync(file).mode & 0o077) !== 0) {
-    throw new Error(`${file} is readable by other users; run: chmod 600 ${file}`);
+    throw new OperatorError(`${file} is readable by other users; run: chmod 600 ${file}`);
   }
   return parseKeyring(readFileSync(file, 'utf8'), file);
 }

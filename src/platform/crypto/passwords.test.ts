@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
 import argon2 from 'argon2';
+import { readVector } from '../../../test/helpers/vectors.js';
 import { OWASP_PARAMS, createPasswordHasher } from './passwords.js';
 
 interface Vectors {
@@ -18,10 +18,7 @@ interface Vectors {
   vectors: Array<{ section: string; type: 'argon2d' | 'argon2i' | 'argon2id'; tag_hex: string }>;
 }
 
-// Resolved from the repo root's parent (CI checks out ../shared beside the repo), not an absolute path.
-const vectors = JSON.parse(
-  readFileSync(new URL('../../../../shared/vectors/rfc9106-argon2.json', import.meta.url), 'utf8'),
-) as Vectors;
+const vectors = readVector<Vectors>('rfc9106-argon2.json');
 
 const FAST = { memoryKiB: 1024, iterations: 1, parallelism: 1 };
 

@@ -85,3 +85,51 @@ describe('CSRF (R1)', () => {
     expect(crossSite.statusCode).toBe(403);
   });
 });
+
+describe('other loopback names of a dev instance (R1, issue 11)', () => {
+  const navigate = (host: string, url = '/signup') => ({ url, headers: { host, 'sec-fetch-mode': 'navigate', accept: 'text/html' } });
+
+  it('[R1] dev on a loopback base URL: a page opened at 127.0.0.1 or [::1] of its port is sent to the base URL, and the Origin check still refuses those origins', async () => {
+    expect(t.config.dev).toBe(true);
+    expect(t.config.baseUrl).toBe('http://localhost:3000');
+    for (const host of ['127.0.0.1:3000', '[::1]:3000', '127.1.2.3:3000']) {
+      const res = await t.app.inject(navigate(host, '/signin?next=%2Forgs'));
+      expect(res.statusCode, host).toBe(307);
+      expect(res.headers.location).toBe('http://localhost:3000/signin?next=%2Forgs');
+    }
+    // The target is configuration, never the request: a protocol-relative path stays on the base URL.
+    expect((await t.app.inject(navigate('127.0.0.1:3000', '//evil.example/x'))).headers.location).toBe('http://localhost:3000/evil.example/x');
+
+    // Left where they are: the base URL itself, another port, another host, and anything but a page navigation.
+    expect((await t.app.inject(navigate('localhost:3000'))).statusCode).toBe(200);
+    expect((await t.app.inject(navigate('127.0.0.1:3001'))).statusCode).toBe(200);
+    expect((await t.app.inject(navigate('evil.example:3000'))).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/healthz', headers: { host: '127.0.0.1:3000' } })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/api/v1/me', headers: { host: '127.0.0.1:3000', 'sec-fetch-mode': 'cors' } })).statusCode).toBe(401);
+
+    // A form posted from http://127.0.0.1:3000 is still cross-origin: the check is not loosened.
+    const token = await victim.csrf();
+    for (const origin of ['http://127.0.0.1:3000', 'http://[::1]:3000']) {
+      const res = await victim.request({ method: 'POST', url: '/signout-everywhere', form: { _csrf: token }, headers: { origin, host: '127.0.0.1:3000', accept: 'application/json' } });
+      expect(res.statusCode, origin).toBe(403);
+      expect(res.json().error.code).toBe('csrf_failed');
+    }
+    expect(await stillSignedIn()).toBe(true);
+  });
+
+  it('[R1] outside dev mode, or with a base URL that is not loopback, no address is redirected', async () => {
+    const others = [
+      await createTestApp({ RAMPART_DEV: 'false', SMTP_URL: 'smtps://user:pw@smtp.example.com:465', RAMPART_BASE_URL: 'http://localhost:3000' }),
+      await createTestApp({ RAMPART_DEV: 'true', RAMPART_BASE_URL: 'http://rampart.internal.test:3000' }),
+    ];
+    try {
+      for (const other of others) {
+        const res = await other.app.inject(navigate('127.0.0.1:3000'));
+        expect(res.statusCode, other.config.baseUrl).toBe(200);
+        expect(res.headers.location).toBeUndefined();
+      }
+    } finally {
+      await Promise.all(others.map((o) => o.close()));
+    }
+  });
+});
