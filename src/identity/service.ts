@@ -3,7 +3,7 @@ import type { Background } from '../platform/background.js';
 import type { Clock } from '../platform/clock.js';
 import type { DeviceTokens } from '../platform/crypto/device-tokens.js';
 import type { PasswordHasher } from '../platform/crypto/passwords.js';
-import { hashToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
+import { hashToken, looksLikeToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
 import type { Tenancy, Tx } from '../platform/db/database.js';
 import type { EmailTokenPurpose } from '../platform/db/tables.js';
 import { AppError } from '../platform/errors.js';
@@ -108,7 +108,7 @@ export function createIdentityService(deps: IdentityDeps) {
 
   /** Reads a link without using it: undefined when unknown, used or expired. */
   async function unusedLink(token: string, purpose: EmailTokenPurpose) {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+    if (!looksLikeToken(token)) return undefined;
     const row = await db.withSystem((tx) =>
       tx.selectFrom('email_tokens').select(['expires_at', 'used_at', 'new_email']).where('token_hash', '=', hashToken(token)).where('purpose', '=', purpose).executeTakeFirst(),
     );
@@ -118,7 +118,7 @@ export function createIdentityService(deps: IdentityDeps) {
   /** A8 for links: bounded per IP, and a bad token is never a hint about accounts. */
   async function guardTokenUse(context: RequestContext, token: string): Promise<void> {
     enforce(await limits.tokenUseByIp.consume(context.ip ?? 'unknown'));
-    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw invalidLink();
+    if (!looksLikeToken(token)) throw invalidLink();
   }
 
   /**

@@ -3,6 +3,7 @@ import { enforce } from '../identity/limits.js';
 import type { Clock } from '../platform/clock.js';
 import { open, seal } from '../platform/crypto/envelope.js';
 import type { Keyring } from '../platform/crypto/keyring.js';
+import type { RandomSource } from '../platform/crypto/random.js';
 import type { PasswordHasher } from '../platform/crypto/passwords.js';
 import type { Tenancy, Tx } from '../platform/db/database.js';
 import { AppError } from '../platform/errors.js';
@@ -32,6 +33,7 @@ export interface MfaDeps {
   clock: Clock;
   baseUrl: string;
   onMailError?: (err: unknown) => void;
+  random?: RandomSource;
 }
 
 const invalidCode = (kind: CodeKind) =>
@@ -52,7 +54,7 @@ export function createMfaService(deps: MfaDeps) {
   }
 
   async function replaceRecoveryCodes(tx: Tx, userId: string): Promise<string[]> {
-    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => newRecoveryCode(deps.random));
     await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
     await tx.insertInto('recovery_codes').values(codes.map((c) => ({ user_id: userId, code_hash: hashRecoveryCode(c), created_at: clock.now() }))).execute();
     return codes;
@@ -143,7 +145,7 @@ export function createMfaService(deps: MfaDeps) {
     /** A4: a new secret to scan, kept sealed until a first code confirms it (replaces an unfinished one). */
     async beginTotp(auth: Authenticated): Promise<{ secret: string; uri: string }> {
       await requireRecent(auth.session);
-      const secret = newTotpSecret();
+      const secret = newTotpSecret(deps.random);
       await db.withSystem(async (tx) => {
         const existing = await tx.selectFrom('totp_credentials').select('confirmed_at').where('user_id', '=', auth.user.id).executeTakeFirst();
         if (existing?.confirmed_at) throw new AppError('totp_already_enabled', 409, 'An authenticator app is already set up. Remove it first to set up another.');

@@ -1,13 +1,14 @@
 import * as OTPAuth from 'otpauth';
 import QRCode from 'qrcode';
+import { draw, systemRandom, type RandomSource } from '../platform/crypto/random.js';
 
 /** RFC 6238 as every authenticator app implements it: SHA-1, 6 digits, 30-second steps. */
 export const TOTP_PERIOD_SEC = 30;
 export const TOTP_DIGITS = 6;
 
 /** A new 160-bit secret (RFC 4226 recommends at least 128), base32 for manual entry. */
-export function newTotpSecret(): string {
-  return new OTPAuth.Secret({ size: 20 }).base32;
+export function newTotpSecret(random: RandomSource = systemRandom): string {
+  return new OTPAuth.Secret({ buffer: new Uint8Array(draw(random, 20)).buffer }).base32;
 }
 
 export function totpUri(secretBase32: string, account: string, issuer: string): string {

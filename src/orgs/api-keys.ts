@@ -1,6 +1,7 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendAudit, orgStream } from '../audit/service.js';
 import type { Clock } from '../platform/clock.js';
+import { randomString } from '../platform/crypto/random.js';
+import { hashToken, randomToken, tokenMatches, type RandomSource } from '../platform/crypto/tokens.js';
 import type { Tenancy } from '../platform/db/database.js';
 import type { EventBus } from '../platform/events/bus.js';
 import { entryMessage, InvalidatedCache } from '../platform/events/invalidated-cache.js';
@@ -42,17 +43,14 @@ interface KnownKey {
   lastUsedIp: string | null;
 }
 
-const digest = (key: string) => createHash('sha256').update(key).digest('hex');
 const keyIdAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
-function newKeyId(): string {
-  // 16 characters from 36: ~82 bits, unguessable enough for a public identifier, and short enough to show.
-  return [...randomBytes(16)].map((b) => keyIdAlphabet[b % 36]).join('');
-}
+// 16 characters from 36: ~82 bits, unguessable enough for a public identifier, and short enough to show.
+const newKeyId = (random?: RandomSource) => randomString(keyIdAlphabet, 16, random);
 
 export type ApiKeyService = ReturnType<typeof createApiKeyService>;
 
-export function createApiKeyService(deps: { db: Tenancy; bus: EventBus; clock: Clock; orgs: OrgService; onError?: (err: unknown) => void }) {
+export function createApiKeyService(deps: { db: Tenancy; bus: EventBus; clock: Clock; orgs: OrgService; onError?: (err: unknown) => void; random?: RandomSource }) {
   const { db, clock, orgs } = deps;
   const known = new InvalidatedCache<KnownKey>({ bus: deps.bus, channel: API_KEY_EVENTS, onError: deps.onError });
 
@@ -80,11 +78,11 @@ export function createApiKeyService(deps: { db: Tenancy; bus: EventBus; clock: C
       return orgs.withPermission(actor, orgId, 'api_keys.create', async (tx, role) => {
         if (actor.kind !== 'user') throw new AppError('forbidden', 403, 'API keys cannot create API keys.');
         if (input.scopes.some((s) => !can(role, s))) throw new AppError('forbidden', 403, 'A key cannot have a scope your own role does not have.');
-        const id = newKeyId();
-        const key = `rmp_live_${id}_${randomBytes(32).toString('base64url')}`;
+        const id = newKeyId(deps.random);
+        const key = `rmp_live_${id}_${randomToken(deps.random)}`;
         const now = clock.now();
         const expiresAt = new Date(now.getTime() + input.expiresInDays * 24 * 60 * 60 * 1000);
-        await tx.insertInto('api_keys').values({ id, org_id: orgId, name: input.name, key_hash: digest(key), scopes: input.scopes, created_by: actor.userId, created_at: now, expires_at: expiresAt }).execute();
+        await tx.insertInto('api_keys').values({ id, org_id: orgId, name: input.name, key_hash: hashToken(key), scopes: input.scopes, created_by: actor.userId, created_at: now, expires_at: expiresAt }).execute();
         await tx.insertInto('api_key_directory').values({ key_id: id, org_id: orgId }).execute();
         await appendAudit(tx, { stream: orgStream(orgId), action: 'api_key.created', actor: `user:${actor.userId}`, target: `api_key:${id}`, context, payload: { name: input.name, scopes: input.scopes, expiresAt: expiresAt.toISOString() } }, clock);
         return { key, info: { id, prefix: `rmp_live_${id}`, name: input.name, scopes: input.scopes, createdBy: actor.userId, createdAt: now, expiresAt, lastUsedAt: null, lastUsedIp: null } };
@@ -123,9 +121,7 @@ export function createApiKeyService(deps: { db: Tenancy; bus: EventBus; clock: C
       const keyId = match[1]!;
       let key = await known.getOrLoad(keyId, () => load(keyId));
       if (!key) return undefined;
-      const a = Buffer.from(digest(presented));
-      const b = Buffer.from(key.keyHash);
-      if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
+      if (!tokenMatches(presented, key.keyHash)) return undefined;
       const now = clock.now();
       if (key.expiresAt <= now) return undefined;
       if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() >= TOUCH_EVERY_MS || key.lastUsedIp !== ip) {

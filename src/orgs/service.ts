@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendAudit, orgStream } from '../audit/service.js';
 import type { Clock } from '../platform/clock.js';
-import { hashToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
+import { hashToken, looksLikeToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
 import { TenancyError, type Tenancy, type Tx } from '../platform/db/database.js';
 import { AppError, notFound } from '../platform/errors.js';
 import type { Mailer } from '../platform/mail/index.js';
@@ -342,7 +342,7 @@ export function createOrgService(deps: OrgDeps) {
     async acceptInvitation(user: { id: string; email: string; emailVerified: boolean }, orgId: string, token: string, context: RequestContext): Promise<Org> {
       const invalid = () => new AppError('invalid_link', 400, 'This invitation is invalid, expired, already used, or for another address.');
       if (!user.emailVerified) throw new AppError('email_unverified', 403, 'Confirm your e-mail address first.');
-      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw invalid();
+      if (!looksLikeToken(token)) throw invalid();
       return db
         .withTenant(orgId, async (tx) => {
           const inv = await tx.selectFrom('invitations').selectAll().where('token_hash', '=', hashToken(token)).where('org_id', '=', orgId).forUpdate().executeTakeFirst();

@@ -1,5 +1,5 @@
 import type { Clock } from '../platform/clock.js';
-import { hashToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
+import { hashToken, looksLikeToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
 import type { Tenancy, Tx } from '../platform/db/database.js';
 import type { EventBus } from '../platform/events/bus.js';
 import { entryMessage, groupMessage, InvalidatedCache } from '../platform/events/invalidated-cache.js';
@@ -188,7 +188,7 @@ export function createSessionService(deps: SessionDeps) {
 
   /** The session a cookie value stands for, if it is live; refreshes its idle expiry now and then. */
   async function authenticate(token: string): Promise<Authenticated | undefined> {
-    if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+    if (!looksLikeToken(token)) return undefined;
     const tokenHash = hashToken(token);
     let entry = await cache.getOrLoad(tokenHash, () => load(tokenHash));
     if (!entry) return undefined;

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { createHash } from 'node:crypto';
-import { hashToken, randomToken, tokenMatches } from './tokens.js';
+import { randomString } from './random.js';
+import { hashToken, looksLikeToken, randomToken, tokenMatches } from './tokens.js';
 
 describe('random tokens', () => {
   it('[S1] tokens are 43-character base64url strings carrying 256 bits', () => {
@@ -37,5 +38,23 @@ describe('random tokens', () => {
     expect(tokenMatches(token, `${stored}0`)).toBe(false);
     expect(tokenMatches(token, '')).toBe(false);
     expect(tokenMatches(token, stored.toUpperCase())).toBe(false);
+  });
+});
+
+describe('random strings (invariant 5)', () => {
+  it('[S1] letters come uniformly from the alphabet: bytes past the last whole multiple are thrown away', () => {
+    // 36 letters: 252 = 7 × 36 is the limit, so 252..255 are skipped rather than folded onto a..d.
+    const bytes = [255, 252, 0, 35, 36, 251];
+    const source = (n: number) => Buffer.from(Array.from({ length: n }, () => bytes.shift() ?? 1));
+    expect(randomString('abcdefghijklmnopqrstuvwxyz0123456789', 4, source)).toBe('a9a9');
+    const counts = new Map<string, number>();
+    for (const c of randomString('abc', 30_000)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    for (const n of counts.values()) expect(Math.abs(n - 10_000)).toBeLessThan(600);
+    expect(() => randomString('a', 4)).toThrow(RangeError);
+  });
+
+  it('[S1] one shape check for every mailed or stored token', () => {
+    expect(looksLikeToken(randomToken())).toBe(true);
+    for (const bad of ['', 'x'.repeat(42), 'x'.repeat(44), `${'x'.repeat(42)}=`, `${'x'.repeat(42)}\u00e9`, ` ${randomToken().slice(1)}`]) expect(looksLikeToken(bad)).toBe(false);
   });
 });

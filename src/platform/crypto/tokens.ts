@@ -11,6 +11,11 @@ export function randomToken(random: RandomSource = systemRandom): string {
   return draw(random, TOKEN_BYTES).toString('base64url');
 }
 
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+/** Whether a presented string has the shape of randomToken(): the check every feature makes before a lookup. */
+export const looksLikeToken = (presented: string): boolean => TOKEN_SHAPE.test(presented);
+
 /** The stored lookup form of a token: SHA-256, lowercase hex. */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');

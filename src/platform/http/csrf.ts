@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { draw, systemRandom, type RandomSource } from '../crypto/random.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 
@@ -23,6 +24,7 @@ export interface CsrfOptions {
   sessionBinding(request: FastifyRequest): string | undefined;
   /** Whether the request presented any cookie of ours (session or pre-session). */
   hasOurCookie(request: FastifyRequest): boolean;
+  random?: RandomSource;
 }
 
 const failed = (why: string) => new AppError('csrf_failed', 403, `This request was refused to protect you from cross-site request forgery (${why}). Reload the page and try again.`);
@@ -42,7 +44,7 @@ export function csrfProtection(app: FastifyInstance, opts: CsrfOptions): void {
     if (session) return tokenFor(`s:${session}`);
     let pre = this.cookies[PRE_SESSION_COOKIE];
     if (!pre || !/^[A-Za-z0-9_-]{22}$/.test(pre)) {
-      pre = randomBytes(16).toString('base64url');
+      pre = draw(opts.random ?? systemRandom, 16).toString('base64url');
       this.cookies[PRE_SESSION_COOKIE] = pre; // later forms in this response use the same value
       reply.setCookie(PRE_SESSION_COOKIE, pre, { path: '/', httpOnly: true, secure: true, sameSite: 'lax' });
     }
