@@ -5,7 +5,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifySchema, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { devRoutes } from './dev/routes.js';
@@ -68,6 +68,8 @@ export interface AppDeps {
 export interface RouteEntry {
   method: string;
   url: string;
+  /** The route's own schema (params, querystring, body): the input tests generate from it. */
+  schema: FastifySchema;
 }
 
 declare module 'fastify' {
@@ -107,7 +109,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onRoute', (route) => {
     // R5: a route without a schema does not start. Static file routes validate their own path.
     if (!route.schema) throw new Error(`route ${String(route.method)} ${route.url} has no schema`);
-    for (const method of [route.method].flat()) app.routeTable.push({ method, url: route.url });
+    for (const method of [route.method].flat()) app.routeTable.push({ method, url: route.url, schema: route.schema });
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
