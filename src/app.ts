@@ -22,6 +22,7 @@ import type { Database } from './platform/db/database.js';
 import type { EventBus } from './platform/events/bus.js';
 import { csrfProtection, PRE_SESSION_COOKIE } from './platform/http/csrf.js';
 import { errorHandling } from './platform/http/errors.js';
+import { inputKeywords } from './platform/http/schemas.js';
 import type { Limits } from './platform/limits/limiter.js';
 import { auditApiRoutes } from './audit/api.js';
 import { auditPageRoutes } from './audit/routes.js';
@@ -100,7 +101,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     requestIdHeader: false, // a client must not choose the id that ties its request to our logs
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: BODY_LIMIT,
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true }, plugins: [inputKeywords] },
   };
   const tls = deps.https && { https: { ...deps.https, minVersion: 'TLSv1.2' as const, ciphers: TLS_CIPHERS } };
   const app = Fastify({ ...options, ...tls } as FastifyServerOptions) as unknown as FastifyInstance;
