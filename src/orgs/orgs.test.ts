@@ -4,6 +4,7 @@ import { accounts, freshEmail } from '../../test/helpers/accounts.js';
 import { fileTestApp } from '../../test/helpers/app.js';
 import { orgPeople } from '../../test/helpers/orgs.js';
 import { TestClient } from '../../test/helpers/client.js';
+import { BLANKS } from '../../test/helpers/input.js';
 import { verifyChain } from '../audit/service.js';
 import { INVITATION_LIFETIME_MS } from './service.js';
 
@@ -54,6 +55,36 @@ describe('organizations (O1)', () => {
     const roles = Object.fromEntries((await next.client.api('GET', `/api/v1/orgs/${orgId}/members`)).json().members.map((m: { email: string; role: string }) => [m.email, m.role]));
     expect(roles).toEqual({ [owner.email]: 'admin', [next.email]: 'owner' });
     expect(await orgEvents(orgId)).toContain('org.ownership_transferred');
+  });
+});
+
+describe('organization names (R5)', () => {
+  const nameOf = async (client: TestClient, orgId: string) => (await client.api('GET', `/api/v1/orgs/${orgId}`)).json().name;
+
+  it('[R5] renaming an organization to "\\ufeff" (or another blank) is a 400 and the name stays; creating one with a blank name is a 400', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client, 'Named');
+    for (const name of BLANKS) {
+      const res = await owner.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name });
+      expect(res.statusCode, JSON.stringify(name)).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'invalid_request', fields: [{ field: 'name', message: 'is required' }] });
+      expect((await owner.client.api('POST', '/api/v1/orgs', { name })).statusCode, JSON.stringify(name)).toBe(400);
+      expect((await owner.client.form(`/orgs/${orgId}/rename`, { name })).statusCode, JSON.stringify(name)).toBe(400);
+    }
+    expect(await nameOf(owner.client, orgId)).toBe('Named');
+    expect((await owner.client.api('GET', '/api/v1/orgs')).json().orgs).toHaveLength(1);
+  });
+
+  it('[R5] names are stored trimmed of Unicode spaces and the BOM; NUL and other control characters are refused', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client, '\ufeff Acme\u3000');
+    expect(await nameOf(owner.client, orgId)).toBe('Acme');
+    for (const name of ['Ac\u0000me', 'Ac\nme', 'Acme\u009b']) {
+      const res = await owner.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name });
+      expect(res.statusCode, JSON.stringify(name)).toBe(400);
+      expect(res.json().error.fields).toEqual([{ field: 'name', message: 'must not contain control characters' }]);
+    }
+    expect(await nameOf(owner.client, orgId)).toBe('Acme');
   });
 });
 
