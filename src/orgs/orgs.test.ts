@@ -88,6 +88,27 @@ describe('organization names (R5)', () => {
   });
 });
 
+describe('an organization deleted while it is in use (R6)', () => {
+  it('[R6] requests racing the deletion of their organization answer 404 or succeed, never 500 (no deadlock)', async () => {
+    const owner = await person();
+    for (let round = 0; round < 4; round++) {
+      const orgId = await orgOf(owner.client, 'Doomed');
+      const csrf = await owner.client.csrf();
+      const send = (method: string, url: string, payload?: object) => owner.client.request({ method, url, payload, headers: { 'x-csrf-token': csrf } });
+      const requests = Array.from({ length: 24 }, (_, i) => {
+        if (i === 8 || i === 16) return send('DELETE', `/api/v1/orgs/${orgId}`, { confirmName: 'Doomed' });
+        if (i % 4 === 0) return send('PATCH', `/api/v1/orgs/${orgId}`, { name: 'Doomed' });
+        if (i % 4 === 1) return send('GET', `/api/v1/orgs/${orgId}`);
+        if (i % 4 === 2) return send('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'viewer' });
+        return send('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: 'k', scopes: ['org.read'], expiresInDays: 1 });
+      });
+      const statuses = (await Promise.all(requests)).map((r) => r.statusCode);
+      expect(statuses.filter((s) => s >= 500), `round ${round}: ${statuses.join(' ')}`).toEqual([]);
+      expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(404);
+    }
+  });
+});
+
 describe('invitations (O3)', () => {
   it('[O3] an invitation is bound to its address, single use, and records who joined', async () => {
     const owner = await person();
