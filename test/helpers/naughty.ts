@@ -143,6 +143,14 @@ export function naughtySweeper(t: TestApp) {
     return { pending: client, pendingCsrf: await csrfOf(client) };
   }
 
+  /** What the server logged about a request that failed: the error, not the page that hides it. */
+  function loggedError(requestId: string): string | undefined {
+    const line = t.logs().split('\n').find((l) => l.includes(requestId) && l.includes('unexpected error'));
+    if (!line) return undefined;
+    const err = (JSON.parse(line) as { err?: { message?: string; stack?: string } }).err;
+    return `${err?.message} ${err?.stack?.split('\n').slice(1, 4).join(' ')}`.slice(0, 300);
+  }
+
   type World = Awaited<ReturnType<typeof ownerWorld>> & Awaited<ReturnType<typeof pendingWorld>>;
   let world: World | undefined;
   let mailId: string | undefined;
@@ -302,7 +310,7 @@ export function naughtySweeper(t: TestApp) {
           if (!refusedByCsrf(res)) reached = true;
           if (res.statusCode >= 500) {
             const v = batch[j]!;
-            failures.push({ route: `${route.method} ${route.url}`, field: `${field.part}.${field.name}`, value: JSON.stringify('text' in v ? v.text : v.json).slice(0, 60), status: res.statusCode, body: res.body.slice(0, 160) });
+            failures.push({ route: `${route.method} ${route.url}`, field: `${field.part}.${field.name}`, value: JSON.stringify('text' in v ? v.text : v.json).slice(0, 60), status: res.statusCode, body: loggedError(String(res.headers['x-request-id'])) ?? res.body.slice(0, 160) });
           }
         });
       }
