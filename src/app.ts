@@ -5,7 +5,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifySchema, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { isLoopbackUrl, type Config } from './config.js';
 import { devRoutes } from './dev/routes.js';
@@ -24,6 +24,7 @@ import type { Database } from './platform/db/database.js';
 import type { EventBus } from './platform/events/bus.js';
 import { csrfProtection, PRE_SESSION_COOKIE } from './platform/http/csrf.js';
 import { errorHandling } from './platform/http/errors.js';
+import { inputKeywords } from './platform/http/schemas.js';
 import type { Limits } from './platform/limits/limiter.js';
 import { auditApiRoutes } from './audit/api.js';
 import { auditPageRoutes } from './audit/routes.js';
@@ -71,6 +72,8 @@ export interface AppDeps {
 export interface RouteEntry {
   method: string;
   url: string;
+  /** The route's own schema (params, querystring, body): the input tests generate from it. */
+  schema: FastifySchema;
 }
 
 declare module 'fastify' {
@@ -101,7 +104,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     requestIdHeader: false, // a client must not choose the id that ties its request to our logs
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: BODY_LIMIT,
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true } },
+    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true }, plugins: [inputKeywords] },
   };
   const tls = deps.https && { https: { ...deps.https, minVersion: 'TLSv1.2' as const, ciphers: TLS_CIPHERS } };
   const app = Fastify({ ...options, ...tls } as FastifyServerOptions) as unknown as FastifyInstance;
@@ -110,7 +113,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onRoute', (route) => {
     // R5: a route without a schema does not start. Static file routes validate their own path.
     if (!route.schema) throw new Error(`route ${String(route.method)} ${route.url} has no schema`);
-    for (const method of [route.method].flat()) app.routeTable.push({ method, url: route.url });
+    for (const method of [route.method].flat()) app.routeTable.push({ method, url: route.url, schema: route.schema });
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);

@@ -3,17 +3,20 @@ import type { FastifyInstance } from 'fastify';
 import { actorOf, requireUserOrKey } from '../orgs/http.js';
 import { AppError } from '../platform/errors.js';
 import { requestContext } from '../platform/http/request-context.js';
+import { Int, OptionalText } from '../platform/http/schemas.js';
 import type { EventFilter } from './log.js';
 import type { OrgAuditLog } from './org-log.js';
 
 const tags = ['audit'];
 const OrgParams = Type.Object({ orgId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 export const FilterQuery = {
-  actor: Type.Optional(Type.String({ maxLength: 200 })),
-  action: Type.Optional(Type.String({ maxLength: 100 })),
-  from: Type.Optional(Type.String({ format: 'date-time' })),
-  to: Type.Optional(Type.String({ format: 'date-time' })),
+  actor: OptionalText({ maxLength: 200 }),
+  action: OptionalText({ maxLength: 100 }),
+  from: OptionalText({ format: 'date-time', maxLength: 40 }),
+  to: OptionalText({ format: 'date-time', maxLength: 40 }),
 };
+/** `before` is an event's sequence number (bigint in the table): exact in JavaScript up to 2^53 - 1. */
+export const Before = Type.Optional(Int({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }));
 export type FilterInput = { actor?: string; action?: string; from?: string; to?: string };
 
 const EventJson = Type.Object({
@@ -46,7 +49,7 @@ export function auditApiRoutes(app: FastifyInstance, log: OrgAuditLog): void {
         tags,
         summary: 'Audit events, newest first (audit.read). Page with `before` = the `next` of the previous page. `action` may end in * (prefix).',
         params: OrgParams,
-        querystring: Type.Object({ ...FilterQuery, before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) }, { additionalProperties: false }),
+        querystring: Type.Object({ ...FilterQuery, before: Before, limit: Type.Optional(Int({ minimum: 1, maximum: 200 })) }, { additionalProperties: false }),
         response: { 200: Type.Object({ events: Type.Array(EventJson), next: Type.Union([Type.Integer(), Type.Null()]) }) },
       },
     },

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts, freshEmail } from '../../test/helpers/accounts.js';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
 import type { TestClient } from '../../test/helpers/client.js';
+import { OUT_OF_RANGE_CURSORS } from '../../test/helpers/input.js';
 
 let t: TestApp;
 let owner: TestClient;
@@ -83,6 +84,26 @@ describe('organization audit log (L2)', () => {
       await sql`update audit_events set action = 'org.nothing_happened' where stream = ${`org:${orgId}`} and seq = 3`.execute(tx);
     });
     expect((await owner.api('POST', `/api/v1/orgs/${orgId}/audit/verify`)).json()).toMatchObject({ ok: false, brokenAt: 3 });
+  });
+
+  it('[R5] audit before=Infinity (and -Infinity, 2^63-1, 1e30, 0xffffffffffffffff, 96 digits) is a 400, not a 500', async () => {
+    for (const before of OUT_OF_RANGE_CURSORS) {
+      const res = await owner.api('GET', `/api/v1/orgs/${orgId}/audit?before=${encodeURIComponent(before)}`);
+      expect(res.statusCode, before).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'invalid_request', fields: [expect.objectContaining({ field: 'before' })] });
+    }
+    const largest = await owner.api('GET', `/api/v1/orgs/${orgId}/audit?before=${Number.MAX_SAFE_INTEGER}`);
+    expect(largest.statusCode).toBe(200);
+    expect(largest.json().events.length).toBeGreaterThan(0);
+  });
+
+  it('[R5] audit limit=Infinity (and -Infinity, 1e400, 201, 0) is a 400, not a page of 200 events', async () => {
+    for (const limit of ['Infinity', '-Infinity', '1e400', '201', '0']) {
+      const res = await owner.api('GET', `/api/v1/orgs/${orgId}/audit?limit=${limit}`);
+      expect(res.statusCode, limit).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'invalid_request', fields: [expect.objectContaining({ field: 'limit' })] });
+    }
+    expect((await owner.api('GET', `/api/v1/orgs/${orgId}/audit?limit=200`)).statusCode).toBe(200);
   });
 
   it('[L2] members and viewers cannot read the log', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts, freshEmail } from '../../test/helpers/accounts.js';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
 import type { TestClient } from '../../test/helpers/client.js';
+import { OUT_OF_RANGE_CURSORS } from '../../test/helpers/input.js';
 
 let t: TestApp;
 let owner: TestClient;
@@ -35,6 +36,14 @@ describe('audit log and access review pages (L2, O4)', () => {
     const res = await owner.request({ url: `/orgs/${orgId}/audit?from=yesterday`, headers: html });
     expect(res.statusCode).toBe(400);
     expect(res.body).toContain('role="alert"');
+  });
+
+  it('[R5] the audit page with before=Infinity (or another cursor out of range) is a 400, not a 500', async () => {
+    for (const before of OUT_OF_RANGE_CURSORS) {
+      const res = await owner.request({ url: `/orgs/${orgId}/audit?before=${encodeURIComponent(before)}`, headers: html });
+      expect(res.statusCode, before).toBe(400);
+      expect(res.body).toContain('before: must be');
+    }
   });
 
   it('[L2] verify chain from the page shows the result', async () => {

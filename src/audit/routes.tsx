@@ -5,15 +5,16 @@ import type { OrgService } from '../orgs/service.js';
 import { can } from '../orgs/permissions.js';
 import { AppError } from '../platform/errors.js';
 import { formBody } from '../platform/http/forms.js';
+import { OptionalText } from '../platform/http/schemas.js';
 import { requireUser } from '../sessions/http.js';
-import { FilterQuery, toFilter, type FilterInput } from './api.js';
+import { Before, FilterQuery, toFilter, type FilterInput } from './api.js';
 import type { OrgAuditLog } from './org-log.js';
 import { AuditPage } from './pages.js';
 import type { ChainVerdict } from './service.js';
 
 const OrgParams = Type.Object({ orgId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 // A datetime-local field sends "2026-11-24T10:00": read it as UTC.
-const pageFilter = { ...FilterQuery, from: Type.Optional(Type.String({ maxLength: 40 })), to: Type.Optional(Type.String({ maxLength: 40 })) };
+const pageFilter = { ...FilterQuery, from: OptionalText({ maxLength: 40 }), to: OptionalText({ maxLength: 40 }) };
 const asUtc = (v?: string) => (v ? (/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}${v.length === 16 ? ':00' : ''}Z`) : undefined);
 
 export function auditPageRoutes(app: FastifyInstance, log: OrgAuditLog, orgs: OrgService): void {
@@ -39,7 +40,7 @@ export function auditPageRoutes(app: FastifyInstance, log: OrgAuditLog, orgs: Or
 
   app.get<{ Params: { orgId: string }; Querystring: FilterInput & { before?: number } }>(
     '/orgs/:orgId/audit',
-    { preHandler: requireUser, schema: { params: OrgParams, querystring: Type.Object({ ...pageFilter, before: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }) } },
+    { preHandler: requireUser, schema: { params: OrgParams, querystring: Type.Object({ ...pageFilter, before: Before }, { additionalProperties: false }) } },
     async (request, reply) => page(request, reply, request.query),
   );
 

@@ -2,11 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { setDeviceCookie } from '../platform/http/device-cookie.js';
 import { requestContext } from '../platform/http/request-context.js';
+import { Email } from '../platform/http/schemas.js';
 import { authOf, requireUser, setSessionCookie } from '../sessions/http.js';
 import type { IdentityService, SignedIn } from './service.js';
 import { MAX_PASSWORD_LENGTH } from './password-policy.js';
 
-export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 const Password = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH * 4 });
 const Token = Type.String({ minLength: 1, maxLength: 100 });
 const body = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: false });

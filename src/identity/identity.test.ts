@@ -142,6 +142,17 @@ describe('sign-up and verification (A1)', () => {
   });
 });
 
+describe('sign-ups at the same moment (R6)', () => {
+  it('[R6] sign-ups racing for one new address all answer 202, not 500, and make one account', async () => {
+    const email = fresh();
+    // Each from its own address, as separate browsers (the per-IP limit is not what this is about).
+    const res = await Promise.all(Array.from({ length: 6 }, (_, i) => new TestClient(t.app).api('POST', '/api/v1/signup', { email, password: `${PASSWORD} ${i}` })));
+    expect(res.map((r) => r.statusCode)).toEqual(Array(6).fill(202));
+    const users = await t.db.withSystem((tx) => tx.selectFrom('users').select('id').where('email', '=', email).execute());
+    expect(users).toHaveLength(1);
+  });
+});
+
 describe('password sign-in', () => {
   it('[A1] unknown e-mail, wrong password and an unverified account\'s wrong password answer identically', async () => {
     const { email: verified } = await verifiedUser();

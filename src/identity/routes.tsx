@@ -5,7 +5,7 @@ import { AppError } from '../platform/errors.js';
 import { formBody, formFailure, validationErrors } from '../platform/http/forms.js';
 import { setDeviceCookie } from '../platform/http/device-cookie.js';
 import { requestContext } from '../platform/http/request-context.js';
-import { noInput } from '../platform/http/schemas.js';
+import { Email, noInput } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import { authOf, requireSession, safeNext, setSessionCookie } from '../sessions/http.js';
 import { PASSKEY_SCRIPT } from '../mfa/client-bundle.js';
@@ -13,7 +13,6 @@ import type { IdentityService, SignedIn } from './service.js';
 import { CheckEmailPage, ConfirmLinkPage, EmailVerifiedPage, LinkProblemPage, RequestLinkPage, ResetPasswordPage, SignInPage, SignUpPage } from './pages.js';
 import { MAX_PASSWORD_LENGTH } from './password-policy.js';
 
-const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 const Password = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH * 4 });
 const Token = Type.String({ minLength: 1, maxLength: 100 });
 const tokenQuery = Type.Object({ token: Token }, { additionalProperties: false });

@@ -174,13 +174,19 @@ export function createIdentityService(deps: IdentityDeps) {
       if (problem) throw weakPassword(problem);
       const passwordHash = await hasher.hash(password); // both paths pay for it: equal timing
       const mail = await db.withSystem(async (tx) => {
-        const existing = await tx.selectFrom('users').select(['id']).where('email', '=', email).executeTakeFirst();
-        if (existing) {
+        const now = clock.now();
+        // Two sign-ups for one new address at once: the second waits for the first and finds it taken.
+        const user = await tx
+          .insertInto('users')
+          .values({ email, password_hash: passwordHash, password_changed_at: now, created_at: now })
+          .onConflict((oc) => oc.column('email').doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (!user) {
+          const existing = await tx.selectFrom('users').select(['id']).where('email', '=', email).executeTakeFirstOrThrow();
           await appendAudit(tx, { stream: userStream(existing.id), action: 'user.sign_up_for_existing_email', context }, clock);
           return existingAccountMail(email, deps.baseUrl);
         }
-        const now = clock.now();
-        const user = await tx.insertInto('users').values({ email, password_hash: passwordHash, password_changed_at: now, created_at: now }).returning('id').executeTakeFirstOrThrow();
         await appendAudit(tx, { stream: userStream(user.id), action: 'user.signed_up', actor: actor(user.id), context }, clock);
         return verifyEmailMail(email, await issueToken(tx, user.id, 'verify_email'), deps.baseUrl);
       });

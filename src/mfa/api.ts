@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { SignedInJson } from '../identity/api.js';
 import { requestContext } from '../platform/http/request-context.js';
-import { noInput, uuidParam } from '../platform/http/schemas.js';
+import { noInput, Text, uuidParam } from '../platform/http/schemas.js';
 import { authOf, pendingOf, requirePendingSignIn, requireUser, setSessionCookie } from '../sessions/http.js';
 import type { PasskeyService } from './passkeys.js';
 import type { MfaService } from './service.js';
@@ -17,7 +17,7 @@ const Credential = Type.Object(
 );
 const CredentialBody = strict({ response: Credential });
 const Code = Type.String({ minLength: 1, maxLength: 40 });
-const PasskeyName = Type.String({ minLength: 1, maxLength: 60 });
+const PasskeyName = Text({ maxLength: 60 });
 const PasskeyJson = Type.Object({
   recoveryCodesDue: Type.Optional(Type.Boolean({ description: 'After registering: the account has no unused recovery codes; make a set (POST /api/v1/account/recovery-codes).' })), id: Type.String({ format: 'uuid' }), name: Type.String(), createdAt: Type.String({ format: 'date-time' }), lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]), backedUp: Type.Boolean() });
 const Codes = Type.Object({ recoveryCodes: Type.Array(Type.String()) });

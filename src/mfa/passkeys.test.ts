@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
 import { fileTestApp } from '../../test/helpers/app.js';
 import { TestClient } from '../../test/helpers/client.js';
+import { BLANKS } from '../../test/helpers/input.js';
 import { SoftAuthenticator, type Tamper } from '../../test/helpers/soft-authenticator.js';
 import { SESSION_COOKIE } from '../sessions/http.js';
 
@@ -110,5 +111,28 @@ describe('passkey checks on real signatures (A5)', () => {
     const answer = await pending.api('POST', '/api/v1/signin/second-factor/passkey', { response: mine.authenticator.assert(challenge, mine.userHandle) });
     expect(answer.statusCode).toBe(401);
     expect((await pending.api('GET', '/api/v1/me')).statusCode).toBe(401); // still only a pending sign-in
+  });
+});
+
+describe('passkey names (R5)', () => {
+  const names = async (client: TestClient) => (await client.api('GET', '/api/v1/account/two-factor')).json().passkeys.map((k: { name: string }) => k.name);
+
+  it('[R5] renaming a passkey to " ", "\\u3000" or "\\ufeff" (or another blank) is a 400, not a 500, and the name stays', async () => {
+    const { client } = await withPasskey();
+    const [id] = (await client.api('GET', '/api/v1/account/two-factor')).json().passkeys.map((k: { id: string }) => k.id);
+    for (const name of BLANKS) {
+      const api = await client.api('PATCH', `/api/v1/account/passkeys/${id}`, { name });
+      expect(api.statusCode, JSON.stringify(name)).toBe(400);
+      expect(api.json().error).toMatchObject({ code: 'invalid_request', fields: [{ field: 'name', message: 'is required' }] });
+      expect((await client.form(`/account/passkeys/${id}/rename`, { name })).statusCode, JSON.stringify(name)).toBe(400);
+    }
+    expect(await names(client)).toEqual(['Soft key']);
+  });
+
+  it('[R5] a passkey name is stored trimmed of Unicode spaces, the BOM and zero-width spaces', async () => {
+    const { client } = await withPasskey();
+    const [id] = (await client.api('GET', '/api/v1/account/two-factor')).json().passkeys.map((k: { id: string }) => k.id);
+    expect((await client.api('PATCH', `/api/v1/account/passkeys/${id}`, { name: '\ufeff\u200b\u3000 Work laptop \u00a0\u0085' })).statusCode).toBe(204);
+    expect(await names(client)).toEqual(['Work laptop']);
   });
 });

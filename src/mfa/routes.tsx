@@ -4,7 +4,7 @@ import type { VNode } from 'preact';
 import { AppError } from '../platform/errors.js';
 import { formBody, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
-import { uuidParam } from '../platform/http/schemas.js';
+import { Text, uuidParam } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import { authOf, pendingOf, requirePendingSignIn, requireUser, safeNext, setSessionCookie } from '../sessions/http.js';
 import { PASSKEY_SCRIPT } from './client-bundle.js';
@@ -17,7 +17,7 @@ const nextQuery = Type.Object({ next: Type.Optional(Type.String({ maxLength: 200
 const Code = Type.String({ minLength: 1, maxLength: 40 });
 const CodeKind = Type.Unsafe<'totp' | 'recovery_code'>({ type: 'string', enum: ['totp', 'recovery_code'] });
 const StepUpFactor = Type.Unsafe<'password' | 'totp'>({ type: 'string', enum: ['password', 'totp'] });
-const PasskeyName = Type.String({ minLength: 1, maxLength: 60 });
+const PasskeyName = Text({ maxLength: 60 });
 type Next = { Querystring: { next?: string } };
 
 /** Secrets and one-time codes must not stay in caches or the back-forward history. */

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requestContext } from '../platform/http/request-context.js';
-import { noInput } from '../platform/http/schemas.js';
+import { Email, Int, noInput, Text } from '../platform/http/schemas.js';
 import { authOf, requireUser } from '../sessions/http.js';
 import type { SessionService } from '../sessions/service.js';
 import { ROLES, type Role } from './permissions.js';
@@ -13,7 +13,7 @@ import type { OrgService } from './service.js';
 const tags = ['organizations'];
 const Id = Type.String({ format: 'uuid' });
 const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
-const Name = Type.String({ minLength: 1, maxLength: 100 });
+const Name = Text({ maxLength: 100 });
 const strict = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: false });
 const OrgParams = strict({ orgId: Id });
 const OrgJson = Type.Object({ id: Id, name: Type.String(), createdAt: Type.String({ format: 'date-time' }), role: RoleSchema, requireMfa: Type.Boolean(), active: Type.Optional(Type.Boolean()) });
@@ -60,7 +60,7 @@ export function orgApiRoutes(app: FastifyInstance, orgs: OrgService, sessions: S
 
   app.delete<{ Params: { orgId: string }; Body: { confirmName: string } }>(
     '/api/v1/orgs/:orgId',
-    { ...opts, schema: { tags, summary: 'Delete (org.delete); confirmName must equal the name', params: OrgParams, body: strict({ confirmName: Type.String({ maxLength: 100 }) }), response: NoContent } },
+    { ...opts, schema: { tags, summary: 'Delete (org.delete); confirmName must equal the name', params: OrgParams, body: strict({ confirmName: Text({ maxLength: 100 }) }), response: NoContent } },
     async (request, reply) => {
       await orgs.remove(actorOf(request), request.params.orgId, request.body.confirmName, requestContext(request));
       return reply.code(204).send();
@@ -128,7 +128,7 @@ export function orgApiRoutes(app: FastifyInstance, orgs: OrgService, sessions: S
     '/api/v1/orgs/:orgId/invitations',
     {
       ...opts,
-      schema: { tags, summary: 'Invite by e-mail (members.invite)', params: OrgParams, body: strict({ email: Type.String({ format: 'email', maxLength: 254 }), role: RoleSchema }), response: { 201: Type.Object({ id: Id }) } },
+      schema: { tags, summary: 'Invite by e-mail (members.invite)', params: OrgParams, body: strict({ email: Email, role: RoleSchema }), response: { 201: Type.Object({ id: Id }) } },
     },
     async (request, reply) => reply.code(201).send(await orgs.invite(actorOf(request), request.params.orgId, request.body.email, request.body.role, requestContext(request))),
   );
@@ -183,7 +183,7 @@ export function orgApiRoutes(app: FastifyInstance, orgs: OrgService, sessions: S
         tags,
         summary: 'Create an API key (api_keys.create); the key is in this response only',
         params: OrgParams,
-        body: strict({ name: Name, scopes: Type.Array(Scope, { minItems: 1, uniqueItems: true }), expiresInDays: Type.Integer({ minimum: 1, maximum: 366 }) }),
+        body: strict({ name: Name, scopes: Type.Array(Scope, { minItems: 1, uniqueItems: true }), expiresInDays: Int({ minimum: 1, maximum: 366 }) }),
         response: { 201: Type.Object({ key: Type.String(), info: KeyJson }) },
       },
     },

@@ -4,6 +4,7 @@ import { accounts, freshEmail } from '../../test/helpers/accounts.js';
 import { fileTestApp } from '../../test/helpers/app.js';
 import { orgPeople } from '../../test/helpers/orgs.js';
 import { TestClient } from '../../test/helpers/client.js';
+import { BLANKS } from '../../test/helpers/input.js';
 import { verifyChain } from '../audit/service.js';
 import { INVITATION_LIFETIME_MS } from './service.js';
 
@@ -54,6 +55,57 @@ describe('organizations (O1)', () => {
     const roles = Object.fromEntries((await next.client.api('GET', `/api/v1/orgs/${orgId}/members`)).json().members.map((m: { email: string; role: string }) => [m.email, m.role]));
     expect(roles).toEqual({ [owner.email]: 'admin', [next.email]: 'owner' });
     expect(await orgEvents(orgId)).toContain('org.ownership_transferred');
+  });
+});
+
+describe('organization names (R5)', () => {
+  const nameOf = async (client: TestClient, orgId: string) => (await client.api('GET', `/api/v1/orgs/${orgId}`)).json().name;
+
+  it('[R5] renaming an organization to "\\ufeff" (or another blank) is a 400 and the name stays; creating one with a blank name is a 400', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client, 'Named');
+    for (const name of BLANKS) {
+      const res = await owner.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name });
+      expect(res.statusCode, JSON.stringify(name)).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'invalid_request', fields: [{ field: 'name', message: 'is required' }] });
+      expect((await owner.client.api('POST', '/api/v1/orgs', { name })).statusCode, JSON.stringify(name)).toBe(400);
+      expect((await owner.client.form(`/orgs/${orgId}/rename`, { name })).statusCode, JSON.stringify(name)).toBe(400);
+    }
+    expect(await nameOf(owner.client, orgId)).toBe('Named');
+    expect((await owner.client.api('GET', '/api/v1/orgs')).json().orgs).toHaveLength(1);
+  });
+
+  it('[R5] names are stored trimmed of Unicode spaces and the BOM; NUL and other control characters are refused', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client, '\ufeff Acme\u3000');
+    expect(await nameOf(owner.client, orgId)).toBe('Acme');
+    for (const name of ['Ac\u0000me', 'Ac\nme', 'Acme\u009b']) {
+      const res = await owner.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name });
+      expect(res.statusCode, JSON.stringify(name)).toBe(400);
+      expect(res.json().error.fields).toEqual([{ field: 'name', message: 'must not contain control characters' }]);
+    }
+    expect(await nameOf(owner.client, orgId)).toBe('Acme');
+  });
+});
+
+describe('an organization deleted while it is in use (R6)', () => {
+  it('[R6] requests racing the deletion of their organization answer 404 or succeed, never 500 (no deadlock)', async () => {
+    const owner = await person();
+    for (let round = 0; round < 4; round++) {
+      const orgId = await orgOf(owner.client, 'Doomed');
+      const csrf = await owner.client.csrf();
+      const send = (method: string, url: string, payload?: object) => owner.client.request({ method, url, payload, headers: { 'x-csrf-token': csrf } });
+      const requests = Array.from({ length: 24 }, (_, i) => {
+        if (i === 8 || i === 16) return send('DELETE', `/api/v1/orgs/${orgId}`, { confirmName: 'Doomed' });
+        if (i % 4 === 0) return send('PATCH', `/api/v1/orgs/${orgId}`, { name: 'Doomed' });
+        if (i % 4 === 1) return send('GET', `/api/v1/orgs/${orgId}`);
+        if (i % 4 === 2) return send('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'viewer' });
+        return send('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: 'k', scopes: ['org.read'], expiresInDays: 1 });
+      });
+      const statuses = (await Promise.all(requests)).map((r) => r.statusCode);
+      expect(statuses.filter((s) => s >= 500), `round ${round}: ${statuses.join(' ')}`).toEqual([]);
+      expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(404);
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { formBody } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
+import { OptionalText } from '../platform/http/schemas.js';
 import { Field, Form } from '../platform/views/forms.js';
 import { day, Notice, Table } from '../platform/views/format.js';
 import { requireUser } from '../sessions/http.js';
@@ -73,7 +74,7 @@ export function reviewPageRoutes(app: FastifyInstance, reviews: AccessReviews, o
 
   app.post<{ Params: { orgId: string }; Body: { note?: string } }>(
     '/orgs/:orgId/review/sign-off',
-    { preHandler: requireUser, schema: { params: OrgParams, body: formBody({ note: Type.Optional(Type.String({ maxLength: 2000 })) }) } },
+    { preHandler: requireUser, schema: { params: OrgParams, body: formBody({ note: OptionalText({ maxLength: 2000, multiline: true }) }) } },
     async (request, reply) => {
       await reviews.signOff(actorOf(request), request.params.orgId, request.body.note || undefined, requestContext(request));
       return reply.redirect(`/orgs/${request.params.orgId}/review?done=1`, 303);

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requestContext } from '../platform/http/request-context.js';
+import { OptionalText } from '../platform/http/schemas.js';
 import { actorOf, requireUserOrKey } from './http.js';
 import { reviewCsv, type AccessReviews } from './reviews.js';
 
@@ -64,7 +65,7 @@ export function reviewApiRoutes(app: FastifyInstance, reviews: AccessReviews): v
         tags,
         summary: 'Sign off the review (reviews.sign_off); recorded with the reviewer and time',
         params: OrgParams,
-        body: Type.Object({ note: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
+        body: Type.Object({ note: OptionalText({ maxLength: 2000, multiline: true }) }, { additionalProperties: false }),
         response: { 201: Type.Object({ at: Type.String({ format: 'date-time' }) }) },
       },
     },

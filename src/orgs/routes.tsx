@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type FieldError } from '../platform/errors.js';
 import { formBody, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
+import { Email, Int, Text } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import { authOf, requireUser } from '../sessions/http.js';
 import { personOf } from './http.js';
@@ -29,7 +30,8 @@ const NOTICES: Record<string, string> = {
   invitation_revoked: 'The invitation is revoked.',
   key_revoked: 'The API key is revoked: it stops working at once.',
 };
-const noticeQuery = Type.Object({ done: Type.Optional(Type.String({ maxLength: 20 })) }, { additionalProperties: false });
+// Only the notices there are: a lookup by any other key ("constructor") would find something else.
+const noticeQuery = Type.Object({ done: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: Object.keys(NOTICES) })) }, { additionalProperties: false });
 type Notice = { Querystring: { done?: string } };
 const noticeOf = (request: FastifyRequest<Notice>) => (request.query.done ? NOTICES[request.query.done] : undefined);
 
@@ -39,8 +41,7 @@ const OrgParams = strict({ orgId: Id });
 const MemberParams = strict({ orgId: Id, userId: Id });
 const InvitationParams = strict({ orgId: Id, invitationId: Id });
 const KeyParams = strict({ orgId: Id, keyId: Type.String({ pattern: '^[a-z0-9]{16}$' }) });
-const Name = Type.String({ minLength: 1, maxLength: 100 });
-const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+const Name = Text({ maxLength: 100 });
 // Enums rather than unions of literals: a bad value gets one plain message, not one per literal.
 const RoleField = Type.Unsafe<Role>({ type: 'string', enum: [...ROLES] });
 const ScopeField = Type.Unsafe<Permission>({ type: 'string', enum: Object.keys(PERMISSIONS) });
@@ -180,7 +181,7 @@ export function orgPageRoutes(app: FastifyInstance, orgs: OrgService, keys: ApiK
 
   app.post<OrgReq & { Body: { confirmName: string } }>(
     '/orgs/:orgId/delete',
-    { ...pre, schema: { params: OrgParams, body: formBody({ confirmName: Type.String({ maxLength: 100 }) }) }, attachValidation: true },
+    { ...pre, schema: { params: OrgParams, body: formBody({ confirmName: Text({ maxLength: 100 }) }) }, attachValidation: true },
     async (request, reply) => {
       const { orgId } = request.params;
       const values = { confirmName: request.body?.confirmName };
@@ -326,7 +327,7 @@ export function orgPageRoutes(app: FastifyInstance, orgs: OrgService, keys: ApiK
         body: formBody({
           name: Name,
           scopes: Type.Array(ScopeField, { minItems: 1, maxItems: Object.keys(PERMISSIONS).length, uniqueItems: true }),
-          expiresInDays: Type.Integer({ minimum: 1, maximum: 366 }),
+          expiresInDays: Int({ minimum: 1, maximum: 366 }),
         }),
       },
       attachValidation: true,

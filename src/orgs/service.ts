@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { NoResultError } from 'kysely';
 import { appendAudit, orgStream } from '../audit/service.js';
 import type { Clock } from '../platform/clock.js';
 import { hashToken, looksLikeToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
@@ -9,6 +10,8 @@ import type { RequestContext } from '../platform/request-context.js';
 import { can, RANK, type Permission, type Role } from './permissions.js';
 
 export const INVITATION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+/** PostgreSQL's SQLSTATE for a row that points at a row that is not there (any more). */
+const FOREIGN_KEY_VIOLATION = '23503';
 
 /** Who acts: a signed-in person, or an organization API key with exactly its scopes (O6). */
 export type Actor =
@@ -113,12 +116,17 @@ export function createOrgService(deps: OrgDeps) {
       if (requireMfa && !actor.twoFactor && !opts.mfaExempt) throw mfaRequired();
       if (!can(role, permission)) throw forbidden();
       return fn(tx, role);
-    }).catch((err: unknown) => {
+    }).catch(async (err: unknown) => {
       // A malformed id is simply an organization that does not exist.
       if (err instanceof TenancyError) throw notFound('That organization');
+      // Deleted by another request while this one was using it (its row, or a row pointing at it, was
+      // gone): the 404 a request a moment later gets.
+      if ((err instanceof NoResultError || (err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) && !(await exists(orgId))) throw notFound('That organization');
       throw err;
     });
   }
+
+  const exists = (orgId: string) => db.withTenant(orgId, async (tx) => !!(await tx.selectFrom('organizations').select('id').where('id', '=', orgId).executeTakeFirst()));
 
   async function owners(tx: Tx, orgId: string): Promise<number> {
     const r = await tx.selectFrom('memberships').select((eb) => eb.fn.countAll<string>().as('n')).where('org_id', '=', orgId).where('role', '=', 'owner').executeTakeFirstOrThrow();
@@ -216,12 +224,16 @@ export function createOrgService(deps: OrgDeps) {
     /** Owner only, with the name typed again as confirmation. The org stream keeps its history. */
     remove: (actor: Actor, orgId: string, confirmName: string, context: RequestContext) =>
       as(actor, orgId, 'org.delete', async (tx) => {
-        const org = await tx.selectFrom('organizations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
+        // Locks are taken in the order every other writer takes them: the organization's rows first
+        // (the lock here, then the cascade), its audit head last. Holding the head while the cascade
+        // waited for a member's row deadlocked against that member's own audited change.
+        const org = await tx.selectFrom('organizations').select('name').where('id', '=', orgId).forUpdate().executeTakeFirst();
+        if (!org) throw notFound('That organization'); // a second delete that waited for the first
         if (confirmName !== org.name) {
           throw new AppError('confirmation_mismatch', 400, 'Type the organization\'s name exactly to delete it.', [{ field: 'confirmName', message: 'does not match the organization\'s name' }]);
         }
-        await audit(tx, orgId, actor, 'org.deleted', context, `org:${orgId}`, { name: org.name });
         await tx.deleteFrom('organizations').where('id', '=', orgId).execute();
+        await audit(tx, orgId, actor, 'org.deleted', context, `org:${orgId}`, { name: org.name });
       }),
 
     members: (actor: Actor, orgId: string): Promise<Member[]> =>

@@ -1,10 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Email } from '../identity/api.js';
 import type { IdentityService } from '../identity/service.js';
 import { formBody, formFailure, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
-import { uuidParam } from '../platform/http/schemas.js';
+import { Email, uuidParam } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import type { AccountSessions } from './account.js';
 import { authOf, clearSessionCookie, requireUser } from './http.js';
@@ -24,7 +23,8 @@ const NOTICES: Record<string, string> = {
   passkey_renamed: 'The passkey is renamed.',
   passkey_removed: 'The passkey is removed: it no longer signs you in.',
 };
-const noticeQuery = Type.Object({ done: Type.Optional(Type.String({ maxLength: 20 })) }, { additionalProperties: false });
+// Only the notices there are: a lookup by any other key ("constructor") would find something else.
+const noticeQuery = Type.Object({ done: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: Object.keys(NOTICES) })) }, { additionalProperties: false });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
 /** S4: the account security page and its forms. */
