@@ -1,4 +1,4 @@
-import type { BackoffLimiter, Limiter, Limits } from '../platform/limits/limiter.js';
+import type { Limiter, Limits } from '../platform/limits/limiter.js';
 import { rateLimited } from '../platform/errors.js';
 import type { LimitResult } from '../platform/limits/limiter.js';
 
@@ -10,7 +10,8 @@ const PASSWORD_BACKOFF = { freeFailures: 5, baseDelaySec: 1, maxDelaySec: 15 * M
 /**
  * A8. Per-IP limits stop one source from spraying many accounts; per-account limits stop many
  * sources from hammering one account, without letting them lock the owner out:
- * - password attempts are taken before the password is checked (a burst gets no more than one);
+ * - password attempts are taken before the password is checked, so a burst gets no more than the
+ *   free ones and one more;
  * - a browser that has signed in to the account before (device cookie) has its own backoff, so
  *   guesses from everywhere else never block it;
  * - mailed links are never refused per account: a request made while a live link of the same
@@ -47,4 +48,3 @@ export async function consumeAll(checks: Array<[Limiter, string]>): Promise<void
   for (const [limiter, key] of checks) enforce(await limiter.consume(key));
 }
 
-export type { BackoffLimiter };

@@ -18,16 +18,13 @@ export interface BackoffLimiter {
    * the same moment get at most freeFailures + 1 evaluations. `remaining`: free attempts left.
    */
   reserve(key: string): Promise<LimitResult>;
-  /** Whether an attempt would be refused now; takes nothing. */
-  check(key: string): Promise<LimitResult>;
   /** The credential was right: the attempts are forgotten and the block lifted (the refund). */
   succeed(key: string): Promise<void>;
 }
 
-/** What one store does atomically per key; both return [allowed ? 1 : 0, attempts taken or ms blocked]. */
+/** What one store does atomically per key: reserve returns [allowed ? 1 : 0, attempts taken or ms blocked]. */
 export interface BackoffStore {
   reserve(key: string, rule: BackoffRule): Promise<[number, number]>;
-  blockedMs(key: string): Promise<number>;
   forget(key: string): Promise<void>;
 }
 
@@ -47,11 +44,6 @@ export function createBackoff(store: BackoffStore, ready: Promise<void>, rule: B
       if (!allowed) return { allowed: false, retryAfterSec: retryAfterSec(value) };
       return { allowed: true, remaining: Math.max(0, rule.freeFailures - value) };
     },
-    async check(key) {
-      await ready;
-      const ms = await store.blockedMs(storeKey(key));
-      return ms > 0 ? { allowed: false, retryAfterSec: retryAfterSec(ms) } : { allowed: true, remaining: 0 };
-    },
     async succeed(key) {
       await ready;
       await store.forget(storeKey(key));
@@ -59,7 +51,7 @@ export function createBackoff(store: BackoffStore, ready: Promise<void>, rule: B
   };
 }
 
-export function delayMs(rule: BackoffRule, attempts: number): number {
+function delayMs(rule: BackoffRule, attempts: number): number {
   const over = attempts - rule.freeFailures;
   return over > 0 ? Math.min(rule.baseDelaySec * 2 ** (over - 1), rule.maxDelaySec) * 1000 : 0;
 }
@@ -92,10 +84,6 @@ export function memoryBackoffStore(prefix: string, now: () => number = Date.now)
       entries.set(`${prefix}:${k}`, e);
       return [1, e.attempts];
     },
-    async blockedMs(k) {
-      const t = now();
-      return Math.max(0, (live(k, t)?.blockedUntil ?? 0) - t);
-    },
     async forget(k) {
       entries.delete(`${prefix}:${k}`);
     },
@@ -118,13 +106,6 @@ end
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]) * 1000)
 return {1, n}`;
 
-const BLOCKED = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local blocked = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
-if blocked > now then return blocked - now end
-return 0`;
-
 /**
  * The Redis store, with a per-process memory store as insurance while Redis is unreachable (the
  * same trade-off as the other limiters: weaker per-process bounds rather than no bound or a DoS).
@@ -135,17 +116,9 @@ export function redisBackoffStore(client: Redis, prefix: string): BackoffStore {
   return {
     async reserve(k, rule) {
       try {
-        const [allowed, value] = (await client.eval(RESERVE, 1, key(k), rule.freeFailures, rule.baseDelaySec, rule.maxDelaySec, rule.forgetAfterSec)) as [number, number];
-        return [allowed, value];
+        return (await client.eval(RESERVE, 1, key(k), rule.freeFailures, rule.baseDelaySec, rule.maxDelaySec, rule.forgetAfterSec)) as [number, number];
       } catch {
         return insurance.reserve(k, rule);
-      }
-    },
-    async blockedMs(k) {
-      try {
-        return Number(await client.eval(BLOCKED, 1, key(k)));
-      } catch {
-        return insurance.blockedMs(k);
       }
     },
     async forget(k) {
