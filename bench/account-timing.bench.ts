@@ -17,14 +17,21 @@ export async function run(): Promise<void> {
   const server = await instance(db, generateMasterKeyEntry(1));
   try {
     const stamp = Date.now();
-    const accounts = Array.from({ length: Math.ceil(TRIES / GUESSES_PER_ACCOUNT) }, (_, i) => `timing.${stamp}.${i}@example.com`);
+    const accounts = Array.from(
+      { length: Math.ceil(TRIES / GUESSES_PER_ACCOUNT) },
+      (_, i) => `timing.${stamp}.${i}@example.com`,
+    );
     for (const email of accounts) await account(db, server.base, email);
     const unknown = (i: number) => `nobody.${stamp}.${i}@example.com`;
     const existing = (i: number) => accounts[Math.floor(i / GUESSES_PER_ACCOUNT)]!;
     const flows = [
       { name: 'password reset', path: '/api/v1/password-resets', body: (email: string) => ({ email }) },
       { name: 'magic link', path: '/api/v1/magic-links', body: (email: string) => ({ email }) },
-      { name: 'sign-in, wrong password', path: '/api/v1/signin', body: (email: string) => ({ email, password: `not ${PASSWORD}` }) },
+      {
+        name: 'sign-in, wrong password',
+        path: '/api/v1/signin',
+        body: (email: string) => ({ email, password: `not ${PASSWORD}` }),
+      },
     ].map((f) => ({
       name: f.name,
       path: f.path,
@@ -32,10 +39,14 @@ export async function run(): Promise<void> {
       unknown: Array.from({ length: TRIES }, (_, i) => f.body(unknown(i))),
     }));
     const results = await client({ base: server.base, origin: ORIGIN, flows });
-    console.log(`response time, existing vs unknown address (${TRIES} interleaved tries each, ${db.kind}, Argon2id OWASP parameters)`);
+    console.log(
+      `response time, existing vs unknown address (${TRIES} interleaved tries each, ${db.kind}, Argon2id OWASP parameters)`,
+    );
     for (const [name, r] of Object.entries(results)) {
       const [a, b] = [median(r.existing), median(r.unknown)];
-      console.log(`${name}: existing median ${a.toFixed(2)} ms, unknown median ${b.toFixed(2)} ms; ratio ${(a / b).toFixed(3)}; Mann-Whitney p = ${mannWhitneyP(r.existing, r.unknown).toPrecision(2)}  ${JSON.stringify(r.statuses)}`);
+      console.log(
+        `${name}: existing median ${a.toFixed(2)} ms, unknown median ${b.toFixed(2)} ms; ratio ${(a / b).toFixed(3)}; Mann-Whitney p = ${mannWhitneyP(r.existing, r.unknown).toPrecision(2)}  ${JSON.stringify(r.statuses)}`,
+      );
     }
   } finally {
     await server.close();
@@ -47,11 +58,15 @@ type Samples = Record<string, { existing: number[]; unknown: number[]; statuses:
 
 function client(input: unknown): Promise<Samples> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [new URL('./timing-client.mjs', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [new URL('./timing-client.mjs', import.meta.url).pathname], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as Samples) : reject(new Error(`timing client exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out) as Samples) : reject(new Error(`timing client exited ${code}`)),
+    );
     child.stdin.end(JSON.stringify(input));
   });
 }
@@ -88,6 +103,8 @@ function normalCdf(z: number): number {
   // Abramowitz–Stegun 7.1.26 for erf (x ≥ 0, mirrored); plenty for a p-value.
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
-  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return 0.5 * (1 + Math.sign(z) * erf);
 }

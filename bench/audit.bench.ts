@@ -11,15 +11,24 @@ export async function run(): Promise<void> {
     const orgs = Array.from({ length: 8 }, () => randomUUID());
     let i = 0;
     const concurrency = db.kind === 'postgres' ? 8 : 1;
-    const baseline = await measure(() => db.withTenant(orgs[i++ % orgs.length]!, (tx) => sql`select 1`.execute(tx)), { concurrency });
+    const baseline = await measure(() => db.withTenant(orgs[i++ % orgs.length]!, (tx) => sql`select 1`.execute(tx)), {
+      concurrency,
+    });
     const subject = await measure(
       () => {
         const org = orgs[i++ % orgs.length]!;
-        return db.withTenant(org, (tx) => appendAudit(tx, { stream: orgStream(org), action: 'bench.append', payload: { i } }));
+        return db.withTenant(org, (tx) =>
+          appendAudit(tx, { stream: orgStream(org), action: 'bench.append', payload: { i } }),
+        );
       },
       { concurrency },
     );
-    report(`audit append on ${db.kind}, ${concurrency} concurrent over 8 streams`, subject, baseline, 'withTenant + select 1');
+    report(
+      `audit append on ${db.kind}, ${concurrency} concurrent over 8 streams`,
+      subject,
+      baseline,
+      'withTenant + select 1',
+    );
   } finally {
     await db.dispose();
   }

@@ -16,7 +16,13 @@ export function httpClient(base: string, opts: { localAddress?: string; maxSocke
         const req = http.request({ host: url.hostname, port: url.port, method, path, headers, agent }, (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString('utf8'),
+              headers: res.headers,
+            }),
+          );
         });
         req.on('error', reject);
         if (body) req.end(body);

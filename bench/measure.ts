@@ -7,7 +7,10 @@ export interface Measurement {
 }
 
 /** Runs `op` for a warm-up, then `seconds` more, `concurrency` at a time; returns throughput and latency. */
-export async function measure(op: () => Promise<unknown> | unknown, { seconds = 3, concurrency = 1, warmup = 0.5 } = {}): Promise<Measurement> {
+export async function measure(
+  op: () => Promise<unknown> | unknown,
+  { seconds = 3, concurrency = 1, warmup = 0.5 } = {},
+): Promise<Measurement> {
   const run = async (duration: number, samples: number[] | null) => {
     const end = performance.now() + duration * 1000;
     let count = 0;
@@ -34,7 +37,8 @@ export async function measure(op: () => Promise<unknown> | unknown, { seconds = 
 }
 
 export function report(name: string, subject: Measurement, baseline: Measurement, baselineName: string): void {
-  const fmt = (m: Measurement) => `${m.opsPerSecond.toFixed(0)} ops/s, p50 ${m.p50Ms.toFixed(3)} ms, p99 ${m.p99Ms.toFixed(3)} ms`;
+  const fmt = (m: Measurement) =>
+    `${m.opsPerSecond.toFixed(0)} ops/s, p50 ${m.p50Ms.toFixed(3)} ms, p99 ${m.p99Ms.toFixed(3)} ms`;
   console.log(`${name}: ${fmt(subject)}`);
   console.log(`  baseline (${baselineName}): ${fmt(baseline)}`);
   console.log(`  ratio: ${(subject.opsPerSecond / baseline.opsPerSecond).toFixed(3)} of baseline throughput`);

@@ -5,7 +5,13 @@ import * as audit from './audit.bench.js';
 import * as auth from './auth.bench.js';
 import * as envelope from './envelope.bench.js';
 
-const benches: Record<string, { run(): Promise<void> }> = { envelope, audit, auth, apikey, 'account-timing': accountTiming };
+const benches: Record<string, { run(): Promise<void> }> = {
+  envelope,
+  audit,
+  auth,
+  apikey,
+  'account-timing': accountTiming,
+};
 const only = process.argv.slice(2);
 for (const [name, bench] of Object.entries(benches)) {
   if (only.length > 0 && !only.includes(name)) continue;

@@ -16,7 +16,14 @@ function signIn(localAddress) {
   return new Promise((resolve) => {
     const body = JSON.stringify({ email, password });
     const req = http.request(
-      { host: url.hostname, port: url.port, method: 'POST', path: '/api/v1/signin', localAddress, headers: { 'content-type': 'application/json', origin } },
+      {
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path: '/api/v1/signin',
+        localAddress,
+        headers: { 'content-type': 'application/json', origin },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode));

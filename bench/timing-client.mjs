@@ -3,11 +3,13 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
-const input = JSON.parse(await new Promise((resolve) => {
-  let data = '';
-  process.stdin.on('data', (c) => (data += c));
-  process.stdin.on('end', () => resolve(data));
-}));
+const input = JSON.parse(
+  await new Promise((resolve) => {
+    let data = '';
+    process.stdin.on('data', (c) => (data += c));
+    process.stdin.on('end', () => resolve(data));
+  }),
+);
 const url = new URL(input.base);
 let n = 0;
 // Each request from its own loopback address: per-IP limits must not decide the answer.
@@ -21,7 +23,15 @@ function timed(path, body) {
     const payload = JSON.stringify(body);
     const started = performance.now();
     const req = http.request(
-      { host: url.hostname, port: url.port, method: 'POST', path, localAddress: nextAddress(), agent: false, headers: { 'content-type': 'application/json', origin: input.origin } },
+      {
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path,
+        localAddress: nextAddress(),
+        agent: false,
+        headers: { 'content-type': 'application/json', origin: input.origin },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ ms: performance.now() - started, status: res.statusCode }));
@@ -36,7 +46,9 @@ const results = {};
 for (const flow of input.flows) {
   const samples = { existing: [], unknown: [], statuses: {} };
   // Interleaved in a shuffled order, so drift in the machine's load hits both sides alike.
-  const order = [...flow.existing.map((b) => ['existing', b]), ...flow.unknown.map((b) => ['unknown', b])].sort(() => Math.random() - 0.5);
+  const order = [...flow.existing.map((b) => ['existing', b]), ...flow.unknown.map((b) => ['unknown', b])].sort(
+    () => Math.random() - 0.5,
+  );
   for (let i = 0; i < Math.min(10, order.length); i++) await timed(flow.path, order[i][1]); // warm-up, not counted
   for (const [side, body] of order) {
     const { ms, status } = await timed(flow.path, body);

@@ -14,7 +14,9 @@ try {
 }
 
 if (report.statusCode && !report.metadata) {
-  console.log(`audit: NOT RUN — the advisory service answered ${report.statusCode} (${report.uri ?? 'unknown endpoint'}).`);
+  console.log(
+    `audit: NOT RUN — the advisory service answered ${report.statusCode} (${report.uri ?? 'unknown endpoint'}).`,
+  );
   console.log('audit: dependencies stay pinned by package-lock.json; run `npm audit` where the service is reachable.');
   process.exit(process.env.RAMPART_REQUIRE_AUDIT === 'true' ? 1 : 0);
 }
@@ -23,7 +25,8 @@ const counts = report.metadata?.vulnerabilities ?? {};
 console.log(`audit: ${JSON.stringify(counts)}`);
 if ((counts.high ?? 0) + (counts.critical ?? 0) > 0) {
   for (const [name, v] of Object.entries(report.vulnerabilities ?? {})) {
-    if (v.severity === 'high' || v.severity === 'critical') console.log(`audit: ${v.severity} ${name} ${v.range ?? ''}`);
+    if (v.severity === 'high' || v.severity === 'critical')
+      console.log(`audit: ${v.severity} ${name} ${v.range ?? ''}`);
   }
   process.exit(1);
 }

@@ -104,7 +104,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     requestIdHeader: false, // a client must not choose the id that ties its request to our logs
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: BODY_LIMIT,
-    ajv: { customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true }, plugins: [inputKeywords] },
+    ajv: {
+      customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
+      plugins: [inputKeywords],
+    },
   };
   const tls = deps.https && { https: { ...deps.https, minVersion: 'TLSv1.2' as const, ciphers: TLS_CIPHERS } };
   const app = Fastify({ ...options, ...tls } as FastifyServerOptions) as unknown as FastifyInstance;
@@ -142,8 +145,25 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const background = createBackground((err) => deps.logger.error({ err }, 'background work failed'));
   app.addHook('onClose', () => background.drain());
   const limitsOfMfa = mfaLimits(deps.limits);
-  const mfa = createMfaService({ db: deps.db, sessions, keyring: deps.keyring, hasher, mailer: deps.mailer, limits: limitsOfMfa, clock, baseUrl: config.baseUrl, onMailError });
-  const passkeys = createPasskeyService({ db: deps.db, sessions, mfa, limits: limitsOfMfa, clock, baseUrl: config.baseUrl });
+  const mfa = createMfaService({
+    db: deps.db,
+    sessions,
+    keyring: deps.keyring,
+    hasher,
+    mailer: deps.mailer,
+    limits: limitsOfMfa,
+    clock,
+    baseUrl: config.baseUrl,
+    onMailError,
+  });
+  const passkeys = createPasskeyService({
+    db: deps.db,
+    sessions,
+    mfa,
+    limits: limitsOfMfa,
+    clock,
+    baseUrl: config.baseUrl,
+  });
   const identity = createIdentityService({
     db: deps.db,
     sessions,
@@ -158,8 +178,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   const account = createAccountSessions({ db: deps.db, sessions, clock });
   // apiKeys is made next, from orgs; nothing revokes keys before both exist.
-  const orgs = createOrgService({ db: deps.db, rotateSessionsOf: sessions.rotateLater, forgetApiKeys: (ids) => apiKeys.forget(ids), clock, mailer: deps.mailer, baseUrl: config.baseUrl, onMailError });
-  const apiKeys = createApiKeyService({ db: deps.db, bus: deps.bus, clock, orgs, onError: (err) => deps.logger.error({ err }, 'api key events subscription failed; retrying') });
+  const orgs = createOrgService({
+    db: deps.db,
+    rotateSessionsOf: sessions.rotateLater,
+    forgetApiKeys: (ids) => apiKeys.forget(ids),
+    clock,
+    mailer: deps.mailer,
+    baseUrl: config.baseUrl,
+    onMailError,
+  });
+  const apiKeys = createApiKeyService({
+    db: deps.db,
+    bus: deps.bus,
+    clock,
+    orgs,
+    onError: (err) => deps.logger.error({ err }, 'api key events subscription failed; retrying'),
+  });
   app.addHook('onClose', () => apiKeys.close());
   const auditLog = createOrgAuditLog({ orgs, clock });
   const reviews = createAccessReviews({ orgs, clock });
@@ -168,11 +202,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // Dev on a loopback base URL: a browser at 127.0.0.1 or [::1] is sent to the base URL; the Origin check stays exact.
   if (config.dev && isLoopbackUrl(config.baseUrl)) loopbackAliasRedirect(app, { baseUrl: config.baseUrl });
   errorHandling(app);
-  pageRendering(app, (request, reply) => (request.auth ? { email: request.auth.user.email, csrf: request.csrfToken(reply) } : undefined));
+  pageRendering(app, (request, reply) =>
+    request.auth ? { email: request.auth.user.email, csrf: request.csrfToken(reply) } : undefined,
+  );
   await app.register(swagger, {
     hideUntagged: true,
     openapi: {
-      info: { title: 'Rampart API', version: '1', description: 'Identity, sessions and the rest of Rampart. Browser clients authenticate with the session cookie and send X-CSRF-Token on state-changing requests.' },
+      info: {
+        title: 'Rampart API',
+        version: '1',
+        description:
+          'Identity, sessions and the rest of Rampart. Browser clients authenticate with the session cookie and send X-CSRF-Token on state-changing requests.',
+      },
       components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } } },
     },
   });
@@ -183,7 +224,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     key: subkey(deps.keyring, 'rampart csrf v1'),
     baseUrl: config.baseUrl,
     sessionBinding: (request) => (request.auth ?? request.pendingSignIn)?.session.id,
-    hasOurCookie: (request) => request.cookies[SESSION_COOKIE] !== undefined || request.cookies[PRE_SESSION_COOKIE] !== undefined,
+    hasOurCookie: (request) =>
+      request.cookies[SESSION_COOKIE] !== undefined || request.cookies[PRE_SESSION_COOKIE] !== undefined,
   });
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await app.register(fastifyStatic, { root: publicDir, prefix: '/static/', schemaHide: true, index: false });
@@ -201,7 +243,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   identityPageRoutes(app, identity);
   identityApiRoutes(app, identity);
   sessionPageRoutes(app, account, identity, mfa, passkeys);
-  mfaPageRoutes(app, mfa, passkeys, async (userId) => (await orgs.listMine(userId)).filter((o) => o.requireMfa).map((o) => o.name));
+  mfaPageRoutes(app, mfa, passkeys, async (userId) =>
+    (await orgs.listMine(userId)).filter((o) => o.requireMfa).map((o) => o.name),
+  );
   mfaApiRoutes(app, mfa, passkeys);
   passkeyScriptRoute(app);
   sessionApiRoutes(app, account, identity);

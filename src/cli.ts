@@ -33,7 +33,9 @@ const notice = (message: string) => process.stderr.write(`rampart: ${message}\n`
 const quietLogger = () => createLogger('warn');
 
 const program = new Command('rampart')
-  .description('Rampart: the security backbone for multi-tenant SaaS products.\nConfiguration comes from the environment; see the README for every variable.')
+  .description(
+    'Rampart: the security backbone for multi-tenant SaaS products.\nConfiguration comes from the environment; see the README for every variable.',
+  )
   .version(version, '-V, --version', 'print the version of Rampart')
   // `rampart --version` is the program's; `rampart keys generate --version 3` is the subcommand's.
   .enablePositionalOptions()
@@ -49,30 +51,36 @@ program
 
 program
   .command('migrate')
-  .description('Apply pending database migrations and exit. Refuses if an applied migration file was changed, or while another process has the embedded database open.')
+  .description(
+    'Apply pending database migrations and exit. Refuses if an applied migration file was changed, or while another process has the embedded database open.',
+  )
   .option('--status', 'only show applied and pending migrations (creates no database)')
-  .action(plainErrors(async (opts: { status?: boolean }) => {
-    const config = loadConfigOrExit();
-    if (opts.status && !embeddedDatabaseExists(config)) {
-      for (const file of readMigrations()) console.log(`pending  ${file.name}`);
-      return;
-    }
-    const db = await openConfiguredDatabase(config, quietLogger(), { notice });
-    try {
-      if (opts.status) {
-        const status = await migrationStatus(db.owner);
-        for (const name of status.applied) console.log(`applied  ${name}`);
-        for (const name of status.pending) console.log(`pending  ${name}`);
-        for (const problem of status.problems) console.log(`PROBLEM  ${problem}`);
-        process.exitCode = status.problems.length > 0 ? 1 : 0;
-      } else {
-        const ran = await migrate(db.owner);
-        console.log(ran.length ? ran.map((n) => `applied  ${n}`).join('\n') : 'nothing to apply: the database is current');
+  .action(
+    plainErrors(async (opts: { status?: boolean }) => {
+      const config = loadConfigOrExit();
+      if (opts.status && !embeddedDatabaseExists(config)) {
+        for (const file of readMigrations()) console.log(`pending  ${file.name}`);
+        return;
       }
-    } finally {
-      await db.close();
-    }
-  }));
+      const db = await openConfiguredDatabase(config, quietLogger(), { notice });
+      try {
+        if (opts.status) {
+          const status = await migrationStatus(db.owner);
+          for (const name of status.applied) console.log(`applied  ${name}`);
+          for (const name of status.pending) console.log(`pending  ${name}`);
+          for (const problem of status.problems) console.log(`PROBLEM  ${problem}`);
+          process.exitCode = status.problems.length > 0 ? 1 : 0;
+        } else {
+          const ran = await migrate(db.owner);
+          console.log(
+            ran.length ? ran.map((n) => `applied  ${n}`).join('\n') : 'nothing to apply: the database is current',
+          );
+        }
+      } finally {
+        await db.close();
+      }
+    }),
+  );
 
 function embeddedDatabaseExists(config: Config): boolean {
   return config.databaseUrl !== undefined || existsSync(path.join(config.dataDir, 'pgdata'));
@@ -86,29 +94,31 @@ keys
       'Its version follows the highest one in RAMPART_MASTER_KEYS (or RAMPART_MASTER_KEYS_FILE) when set, else 1.',
   )
   .option('--version <n>', 'version number for the new key (a whole number from 1)')
-  .action(plainErrors((opts: { version?: string }) => {
-    let next: number;
-    if (opts.version !== undefined) {
-      next = /^\d+$/.test(opts.version) ? Number(opts.version) : Number.NaN;
-    } else {
-      const file = process.env.RAMPART_MASTER_KEYS_FILE;
-      let existing: string | undefined;
-      try {
-        existing = file ? readFileSync(file, 'utf8') : process.env.RAMPART_MASTER_KEYS;
-      } catch {
-        throw new OperatorError(`RAMPART_MASTER_KEYS_FILE: cannot read the file ${file}`);
+  .action(
+    plainErrors((opts: { version?: string }) => {
+      let next: number;
+      if (opts.version !== undefined) {
+        next = /^\d+$/.test(opts.version) ? Number(opts.version) : Number.NaN;
+      } else {
+        const file = process.env.RAMPART_MASTER_KEYS_FILE;
+        let existing: string | undefined;
+        try {
+          existing = file ? readFileSync(file, 'utf8') : process.env.RAMPART_MASTER_KEYS;
+        } catch {
+          throw new OperatorError(`RAMPART_MASTER_KEYS_FILE: cannot read the file ${file}`);
+        }
+        next = existing ? parseKeyring(existing, file ?? 'RAMPART_MASTER_KEYS').current + 1 : 1;
       }
-      next = existing ? parseKeyring(existing, file ?? 'RAMPART_MASTER_KEYS').current + 1 : 1;
-    }
-    let entry: string;
-    try {
-      entry = generateMasterKeyEntry(next);
-    } catch (err) {
-      if (!(err instanceof KeyringError) || opts.version === undefined) throw err;
-      throw new OperatorError(`--version: "${opts.version}" is not valid: ${err.message} (example: --version 2)`);
-    }
-    console.log(entry);
-  }));
+      let entry: string;
+      try {
+        entry = generateMasterKeyEntry(next);
+      } catch (err) {
+        if (!(err instanceof KeyringError) || opts.version === undefined) throw err;
+        throw new OperatorError(`--version: "${opts.version}" is not valid: ${err.message} (example: --version 2)`);
+      }
+      console.log(entry);
+    }),
+  );
 
 const audit = program.command('audit').description('The tamper-evident audit log (control L1).');
 audit
@@ -117,34 +127,42 @@ audit
     'Verify the hash chain of every audit stream (or one). Exits 1 if any stream is broken, or if there is no migrated database to verify (it creates none).',
   )
   .option('--stream <name>', 'only this stream, e.g. org:<uuid>, user:<uuid> or system')
-  .action(plainErrors(async (opts: { stream?: string }) => {
-    const config = loadConfigOrExit();
-    const db = await openConfiguredDatabase(config, quietLogger(), { mustExist: true, notice });
-    try {
-      const status = await migrationStatus(db.owner);
-      if (status.applied.length === 0) {
-        const where = config.databaseUrl ? 'the PostgreSQL database of DATABASE_URL' : `the database in ${config.dataDir}`;
-        throw new OperatorError(`${where} is not migrated, so it has no audit log yet: run \`rampart migrate\` (or \`rampart start\`) first`);
+  .action(
+    plainErrors(async (opts: { stream?: string }) => {
+      const config = loadConfigOrExit();
+      const db = await openConfiguredDatabase(config, quietLogger(), { mustExist: true, notice });
+      try {
+        const status = await migrationStatus(db.owner);
+        if (status.applied.length === 0) {
+          const where = config.databaseUrl
+            ? 'the PostgreSQL database of DATABASE_URL'
+            : `the database in ${config.dataDir}`;
+          throw new OperatorError(
+            `${where} is not migrated, so it has no audit log yet: run \`rampart migrate\` (or \`rampart start\`) first`,
+          );
+        }
+        let broken = 0;
+        let checked = 0;
+        await db.owner.transaction().execute((tx) =>
+          verifyAllStreams(tx, (v) => {
+            if (opts.stream && v.stream !== opts.stream) return;
+            checked++;
+            if (v.ok) console.log(`ok      ${v.stream} (${v.events} events)`);
+            else {
+              broken++;
+              console.log(`BROKEN  ${v.stream} at event ${v.brokenAt}: ${v.reason}`);
+            }
+          }),
+        );
+        if (opts.stream && checked === 0) console.log(`no stream named ${opts.stream}`);
+        console.log(
+          broken === 0 ? `${checked} stream(s) verified, all intact` : `${broken} of ${checked} stream(s) broken`,
+        );
+        process.exitCode = broken === 0 && checked > 0 ? 0 : 1;
+      } finally {
+        await db.close();
       }
-      let broken = 0;
-      let checked = 0;
-      await db.owner.transaction().execute((tx) =>
-        verifyAllStreams(tx, (v) => {
-          if (opts.stream && v.stream !== opts.stream) return;
-          checked++;
-          if (v.ok) console.log(`ok      ${v.stream} (${v.events} events)`);
-          else {
-            broken++;
-            console.log(`BROKEN  ${v.stream} at event ${v.brokenAt}: ${v.reason}`);
-          }
-        }),
-      );
-      if (opts.stream && checked === 0) console.log(`no stream named ${opts.stream}`);
-      console.log(broken === 0 ? `${checked} stream(s) verified, all intact` : `${broken} of ${checked} stream(s) broken`);
-      process.exitCode = broken === 0 && checked > 0 ? 0 : 1;
-    } finally {
-      await db.close();
-    }
-  }));
+    }),
+  );
 
 await program.parseAsync();

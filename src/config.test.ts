@@ -18,12 +18,23 @@ function problems(env: Record<string, string>): string[] {
 describe('configuration', () => {
   it('[D3] the defaults give a dev instance on the embedded database with a generated key', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 3000, host: '127.0.0.1', dev: true, databaseUrl: undefined, masterKeys: undefined, tls: undefined });
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      dev: true,
+      databaseUrl: undefined,
+      masterKeys: undefined,
+      tls: undefined,
+    });
     expect(config.dataDir).toBe(path.resolve('./data'));
   });
 
   it('[D3] with DATABASE_URL, dev mode is off by default and a master key is required', () => {
-    const found = problems({ DATABASE_URL: 'postgres://db/rampart', SMTP_URL: 'smtps://mail.example.com', RAMPART_BASE_URL: 'https://auth.example.com' });
+    const found = problems({
+      DATABASE_URL: 'postgres://db/rampart',
+      SMTP_URL: 'smtps://mail.example.com',
+      RAMPART_BASE_URL: 'https://auth.example.com',
+    });
     expect(found).toEqual([expect.stringMatching(/^RAMPART_MASTER_KEYS: required in production/)]);
   });
 
@@ -41,8 +52,12 @@ describe('configuration', () => {
     const entry = generateMasterKeyEntry(3);
     writeFileSync(file, `${entry}\n`);
     expect(loadConfig({ RAMPART_MASTER_KEYS_FILE: file }).masterKeys).toBe(entry);
-    expect(problems({ RAMPART_MASTER_KEYS_FILE: file, RAMPART_MASTER_KEYS: entry })).toEqual([expect.stringMatching(/either RAMPART_MASTER_KEYS or RAMPART_MASTER_KEYS_FILE/)]);
-    expect(problems({ RAMPART_MASTER_KEYS_FILE: path.join(dir, 'missing') })).toEqual([expect.stringMatching(/^RAMPART_MASTER_KEYS_FILE: cannot read/)]);
+    expect(problems({ RAMPART_MASTER_KEYS_FILE: file, RAMPART_MASTER_KEYS: entry })).toEqual([
+      expect.stringMatching(/either RAMPART_MASTER_KEYS or RAMPART_MASTER_KEYS_FILE/),
+    ]);
+    expect(problems({ RAMPART_MASTER_KEYS_FILE: path.join(dir, 'missing') })).toEqual([
+      expect.stringMatching(/^RAMPART_MASTER_KEYS_FILE: cannot read/),
+    ]);
   });
 
   it('[T2] every invalid value is reported, one line each, with the variable name and an example', () => {
@@ -57,14 +72,31 @@ describe('configuration', () => {
       LOG_LEVEL: 'loud',
     });
     const names = found.map((p) => p.split(':')[0]);
-    expect(names).toEqual(expect.arrayContaining(['PORT', 'RAMPART_DEV', 'DATABASE_URL', 'REDIS_URL', 'RAMPART_TLS_CERT and RAMPART_TLS_KEY', 'RAMPART_TRUSTED_PROXIES', 'SMTP_URL', 'LOG_LEVEL']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'PORT',
+        'RAMPART_DEV',
+        'DATABASE_URL',
+        'REDIS_URL',
+        'RAMPART_TLS_CERT and RAMPART_TLS_KEY',
+        'RAMPART_TRUSTED_PROXIES',
+        'SMTP_URL',
+        'LOG_LEVEL',
+      ]),
+    );
     expect(found.filter((p) => p.startsWith('RAMPART_TRUSTED_PROXIES'))).toHaveLength(2);
     for (const p of found) expect(p).toMatch(/example/);
   });
 
   it('[T2] production needs an https base URL unless it is loopback', () => {
-    const base = { RAMPART_DEV: 'false', RAMPART_MASTER_KEYS: generateMasterKeyEntry(1), SMTP_URL: 'smtps://mail.example.com' };
-    expect(problems({ ...base, RAMPART_BASE_URL: 'http://auth.example.com' })).toEqual([expect.stringMatching(/^RAMPART_BASE_URL: must be https/)]);
+    const base = {
+      RAMPART_DEV: 'false',
+      RAMPART_MASTER_KEYS: generateMasterKeyEntry(1),
+      SMTP_URL: 'smtps://mail.example.com',
+    };
+    expect(problems({ ...base, RAMPART_BASE_URL: 'http://auth.example.com' })).toEqual([
+      expect.stringMatching(/^RAMPART_BASE_URL: must be https/),
+    ]);
     expect(problems({ ...base, RAMPART_BASE_URL: 'https://auth.example.com' })).toEqual([]);
     expect(problems({ ...base, RAMPART_BASE_URL: 'http://127.0.0.1:3000' })).toEqual([]);
   });

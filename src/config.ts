@@ -52,7 +52,9 @@ function secretOrFile(env: Env, name: string, problems: string[]): string | unde
     try {
       return readFileSync(file, 'utf8').trim();
     } catch {
-      problems.push(`${name}_FILE: cannot read the file ${file} (example: ${name}_FILE=/run/secrets/${name.toLowerCase()})`);
+      problems.push(
+        `${name}_FILE: cannot read the file ${file} (example: ${name}_FILE=/run/secrets/${name.toLowerCase()})`,
+      );
       return undefined;
     }
   }
@@ -90,12 +92,20 @@ function parseBool(env: Env, name: string, fallback: boolean, problems: string[]
   return fallback;
 }
 
-function parseUrl(value: string | undefined, name: string, protocols: string[], example: string, problems: string[]): string | undefined {
+function parseUrl(
+  value: string | undefined,
+  name: string,
+  protocols: string[],
+  example: string,
+  problems: string[],
+): string | undefined {
   if (value === undefined) return undefined;
   try {
     const url = new URL(value);
     if (!protocols.includes(url.protocol)) {
-      problems.push(`${name}: the scheme must be ${protocols.map((p) => p.replace(':', '')).join(' or ')} (example: ${name}=${example})`);
+      problems.push(
+        `${name}: the scheme must be ${protocols.map((p) => p.replace(':', '')).join(' or ')} (example: ${name}=${example})`,
+      );
       return undefined;
     }
     return value;
@@ -120,12 +130,33 @@ export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const port = parsePort(env, 'PORT', 3000, problems);
   const host = env.HOST || '127.0.0.1';
-  const databaseUrl = parseUrl(secretOrFile(env, 'DATABASE_URL', problems), 'DATABASE_URL', ['postgres:', 'postgresql:'], 'postgres://rampart@db.internal:5432/rampart', problems);
-  const databaseRuntimeUrl = parseUrl(secretOrFile(env, 'DATABASE_RUNTIME_URL', problems), 'DATABASE_RUNTIME_URL', ['postgres:', 'postgresql:'], 'postgres://rampart_runtime:secret@db.internal:5432/rampart', problems);
-  if (databaseRuntimeUrl && !databaseUrl) problems.push('DATABASE_RUNTIME_URL: only meaningful together with DATABASE_URL (example: unset it to use the embedded database)');
+  const databaseUrl = parseUrl(
+    secretOrFile(env, 'DATABASE_URL', problems),
+    'DATABASE_URL',
+    ['postgres:', 'postgresql:'],
+    'postgres://rampart@db.internal:5432/rampart',
+    problems,
+  );
+  const databaseRuntimeUrl = parseUrl(
+    secretOrFile(env, 'DATABASE_RUNTIME_URL', problems),
+    'DATABASE_RUNTIME_URL',
+    ['postgres:', 'postgresql:'],
+    'postgres://rampart_runtime:secret@db.internal:5432/rampart',
+    problems,
+  );
+  if (databaseRuntimeUrl && !databaseUrl)
+    problems.push(
+      'DATABASE_RUNTIME_URL: only meaningful together with DATABASE_URL (example: unset it to use the embedded database)',
+    );
   const dev = parseBool(env, 'RAMPART_DEV', databaseUrl === undefined, problems);
   const dataDir = path.resolve(env.RAMPART_DATA_DIR || './data');
-  const redisUrl = parseUrl(secretOrFile(env, 'REDIS_URL', problems), 'REDIS_URL', ['redis:', 'rediss:'], 'rediss://cache.internal:6380', problems);
+  const redisUrl = parseUrl(
+    secretOrFile(env, 'REDIS_URL', problems),
+    'REDIS_URL',
+    ['redis:', 'rediss:'],
+    'rediss://cache.internal:6380',
+    problems,
+  );
   const masterKeys = secretOrFile(env, 'RAMPART_MASTER_KEYS', problems);
   if (masterKeys) {
     try {
@@ -135,7 +166,9 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(err.message);
     }
   } else if (!dev) {
-    problems.push('RAMPART_MASTER_KEYS: required in production (generate one with `rampart keys generate`; example: RAMPART_MASTER_KEYS=v1:<43 base64url characters>)');
+    problems.push(
+      'RAMPART_MASTER_KEYS: required in production (generate one with `rampart keys generate`; example: RAMPART_MASTER_KEYS=v1:<43 base64url characters>)',
+    );
   }
 
   const certFile = env.RAMPART_TLS_CERT || undefined;
@@ -143,13 +176,20 @@ export function loadConfig(env: Env = process.env): Config {
   let tls: TlsFiles | undefined;
   if (certFile || keyFile) {
     if (!certFile || !keyFile) {
-      problems.push('RAMPART_TLS_CERT and RAMPART_TLS_KEY: set both or neither (example: RAMPART_TLS_CERT=/etc/rampart/cert.pem RAMPART_TLS_KEY=/etc/rampart/key.pem)');
+      problems.push(
+        'RAMPART_TLS_CERT and RAMPART_TLS_KEY: set both or neither (example: RAMPART_TLS_CERT=/etc/rampart/cert.pem RAMPART_TLS_KEY=/etc/rampart/key.pem)',
+      );
     } else {
-      for (const [name, file] of [['RAMPART_TLS_CERT', certFile], ['RAMPART_TLS_KEY', keyFile]] as const) {
+      for (const [name, file] of [
+        ['RAMPART_TLS_CERT', certFile],
+        ['RAMPART_TLS_KEY', keyFile],
+      ] as const) {
         try {
           readFileSync(file);
         } catch {
-          problems.push(`${name}: cannot read the file ${file} (example: ${name}=/etc/rampart/${name === 'RAMPART_TLS_CERT' ? 'cert' : 'key'}.pem)`);
+          problems.push(
+            `${name}: cannot read the file ${file} (example: ${name}=/etc/rampart/${name === 'RAMPART_TLS_CERT' ? 'cert' : 'key'}.pem)`,
+          );
         }
       }
       tls = { certFile, keyFile };
@@ -158,18 +198,42 @@ export function loadConfig(env: Env = process.env): Config {
   const httpRedirectPort = parsePort(env, 'RAMPART_HTTP_PORT', 80, problems);
 
   const scheme = tls ? 'https' : 'http';
-  const baseUrl = parseUrl(env.RAMPART_BASE_URL || `${scheme}://localhost:${port}`, 'RAMPART_BASE_URL', ['http:', 'https:'], 'https://auth.example.com', problems) ?? `${scheme}://localhost:${port}`;
+  const baseUrl =
+    parseUrl(
+      env.RAMPART_BASE_URL || `${scheme}://localhost:${port}`,
+      'RAMPART_BASE_URL',
+      ['http:', 'https:'],
+      'https://auth.example.com',
+      problems,
+    ) ?? `${scheme}://localhost:${port}`;
   if (!dev && baseUrl.startsWith('http:') && !isLoopbackUrl(baseUrl)) {
-    problems.push('RAMPART_BASE_URL: must be https:// in production (example: RAMPART_BASE_URL=https://auth.example.com)');
+    problems.push(
+      'RAMPART_BASE_URL: must be https:// in production (example: RAMPART_BASE_URL=https://auth.example.com)',
+    );
   }
 
-  const trustedProxies = (env.RAMPART_TRUSTED_PROXIES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const trustedProxies = (env.RAMPART_TRUSTED_PROXIES ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const entry of trustedProxies) {
-    if (!isCidrOrIp(entry)) problems.push(`RAMPART_TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR range (example: RAMPART_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1)`);
+    if (!isCidrOrIp(entry))
+      problems.push(
+        `RAMPART_TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR range (example: RAMPART_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1)`,
+      );
   }
 
-  const smtpUrl = parseUrl(secretOrFile(env, 'SMTP_URL', problems), 'SMTP_URL', ['smtp:', 'smtps:'], 'smtps://user:password@smtp.example.com:465', problems);
-  if (!smtpUrl && !dev && !env.SMTP_URL && !env.SMTP_URL_FILE) problems.push('SMTP_URL: required in production, where the dev mailbox is off (example: SMTP_URL=smtps://user:password@smtp.example.com:465)');
+  const smtpUrl = parseUrl(
+    secretOrFile(env, 'SMTP_URL', problems),
+    'SMTP_URL',
+    ['smtp:', 'smtps:'],
+    'smtps://user:password@smtp.example.com:465',
+    problems,
+  );
+  if (!smtpUrl && !dev && !env.SMTP_URL && !env.SMTP_URL_FILE)
+    problems.push(
+      'SMTP_URL: required in production, where the dev mailbox is off (example: SMTP_URL=smtps://user:password@smtp.example.com:465)',
+    );
   const mailFrom = env.RAMPART_MAIL_FROM || `Rampart <no-reply@${safeHostname(baseUrl)}>`;
   const dkim = loadDkim(env, problems);
 
@@ -183,8 +247,24 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
-    port, host, baseUrl, databaseUrl, databaseRuntimeUrl, dataDir, redisUrl, masterKeys, tls,
-    httpRedirectPort, trustedProxies, dev, smtpUrl, mailFrom, dkim, logLevel, sessionMaxAgeDays, apiKeyRatePerMinute,
+    port,
+    host,
+    baseUrl,
+    databaseUrl,
+    databaseRuntimeUrl,
+    dataDir,
+    redisUrl,
+    masterKeys,
+    tls,
+    httpRedirectPort,
+    trustedProxies,
+    dev,
+    smtpUrl,
+    mailFrom,
+    dkim,
+    logLevel,
+    sessionMaxAgeDays,
+    apiKeyRatePerMinute,
   };
 }
 
@@ -194,7 +274,9 @@ function loadDkim(env: Env, problems: string[]): Config['dkim'] {
   const privateKey = secretOrFile(env, 'RAMPART_DKIM_PRIVATE_KEY', problems);
   if (!domain && !selector && !privateKey) return undefined;
   if (!domain || !selector || !privateKey) {
-    problems.push('RAMPART_DKIM_DOMAIN, RAMPART_DKIM_SELECTOR and RAMPART_DKIM_PRIVATE_KEY(_FILE): set all three or none (example: RAMPART_DKIM_DOMAIN=example.com RAMPART_DKIM_SELECTOR=rampart RAMPART_DKIM_PRIVATE_KEY_FILE=/run/secrets/dkim.pem)');
+    problems.push(
+      'RAMPART_DKIM_DOMAIN, RAMPART_DKIM_SELECTOR and RAMPART_DKIM_PRIVATE_KEY(_FILE): set all three or none (example: RAMPART_DKIM_DOMAIN=example.com RAMPART_DKIM_SELECTOR=rampart RAMPART_DKIM_PRIVATE_KEY_FILE=/run/secrets/dkim.pem)',
+    );
     return undefined;
   }
   return { domain, selector, privateKey };

@@ -38,14 +38,24 @@ export interface OpenDatabaseOptions {
  * The configured database. The embedded one is one process's: its data directory is locked
  * (`rampart.lock`, holding the PID) until the database is closed or the process exits.
  */
-export async function openConfiguredDatabase(config: Config, logger: Logger, opts: OpenDatabaseOptions = {}): Promise<Database> {
+export async function openConfiguredDatabase(
+  config: Config,
+  logger: Logger,
+  opts: OpenDatabaseOptions = {},
+): Promise<Database> {
   const onPoolError = (err: Error) => logger.error({ err }, 'database connection lost');
   if (config.databaseUrl) {
-    return openDatabase({ databaseUrl: config.databaseUrl, databaseRuntimeUrl: config.databaseRuntimeUrl, onPoolError });
+    return openDatabase({
+      databaseUrl: config.databaseUrl,
+      databaseRuntimeUrl: config.databaseRuntimeUrl,
+      onPoolError,
+    });
   }
   const pgdata = path.join(config.dataDir, 'pgdata');
   if (opts.mustExist && !existsSync(pgdata)) {
-    throw new OperatorError(`no database in ${config.dataDir} (RAMPART_DATA_DIR): create it with \`rampart migrate\` or \`rampart start\` first`);
+    throw new OperatorError(
+      `no database in ${config.dataDir} (RAMPART_DATA_DIR): create it with \`rampart migrate\` or \`rampart start\` first`,
+    );
   }
   const lock = lockDataDir(config.dataDir, opts.notice ?? ((message) => logger.warn(message)));
   let db: Database;
@@ -70,9 +80,21 @@ export async function openConfiguredDatabase(config: Config, logger: Logger, opt
 /** A listener that cannot bind is the operator's to fix: say which port and what to do, in one line. */
 function listenProblem(err: unknown, port: number, host: string, variable: string): unknown {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE') return new OperatorError(`port ${port} on ${host} is already in use by another program: stop it, or set ${variable} to a free port`, { cause: err });
-  if (code === 'EACCES') return new OperatorError(`no permission to listen on port ${port} on ${host}: set ${variable} to a port above 1023, or allow this user to bind it`, { cause: err });
-  if (code === 'EADDRNOTAVAIL') return new OperatorError(`cannot listen on ${host}: no network interface of this machine has that address (set HOST)`, { cause: err });
+  if (code === 'EADDRINUSE')
+    return new OperatorError(
+      `port ${port} on ${host} is already in use by another program: stop it, or set ${variable} to a free port`,
+      { cause: err },
+    );
+  if (code === 'EACCES')
+    return new OperatorError(
+      `no permission to listen on port ${port} on ${host}: set ${variable} to a port above 1023, or allow this user to bind it`,
+      { cause: err },
+    );
+  if (code === 'EADDRNOTAVAIL')
+    return new OperatorError(
+      `cannot listen on ${host}: no network interface of this machine has that address (set HOST)`,
+      { cause: err },
+    );
   return err;
 }
 
@@ -102,8 +124,13 @@ export async function startServer(config: Config, logStream?: DestinationStream)
   const mailer = createMailer(config, db);
   const limits = createLimits({ redisUrl: config.redisUrl });
   // Instances share revocations through Redis, or PostgreSQL's LISTEN/NOTIFY; the embedded database is one process.
-  const bus = createEventBus({ redisUrl: config.redisUrl, databaseUrl: config.databaseRuntimeUrl ?? (config.databaseUrl && runtimeUrlFor(config.databaseUrl)) });
-  const https = config.tls ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } : undefined;
+  const bus = createEventBus({
+    redisUrl: config.redisUrl,
+    databaseUrl: config.databaseRuntimeUrl ?? (config.databaseUrl && runtimeUrlFor(config.databaseUrl)),
+  });
+  const https = config.tls
+    ? { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }
+    : undefined;
   const app = await buildApp(config, { db, keyring, mailer, logger, limits, bus, https });
   let redirect: http.Server | undefined;
   try {
@@ -114,7 +141,9 @@ export async function startServer(config: Config, logStream?: DestinationStream)
     });
     if (https) {
       const plain = redirectServer(config.baseUrl);
-      await new Promise<void>((resolve, reject) => plain.once('error', reject).listen(config.httpRedirectPort, config.host, resolve)).catch((err: unknown) => {
+      await new Promise<void>((resolve, reject) =>
+        plain.once('error', reject).listen(config.httpRedirectPort, config.host, resolve),
+      ).catch((err: unknown) => {
         throw listenProblem(err, config.httpRedirectPort, config.host, 'RAMPART_HTTP_PORT');
       });
       redirect = plain;
@@ -130,11 +159,18 @@ export async function startServer(config: Config, logStream?: DestinationStream)
   const url = `${https ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 
   // The address to open is the public one (RAMPART_BASE_URL): cookies, passkeys and mailed links belong to it.
-  logger.info({ url: config.baseUrl, listening: url, dev: config.dev, database: db.kind }, `rampart is listening: open ${config.baseUrl}`);
+  logger.info(
+    { url: config.baseUrl, listening: url, dev: config.dev, database: db.kind },
+    `rampart is listening: open ${config.baseUrl}`,
+  );
 
   let stopping: Promise<void> | undefined;
   return {
-    app, db, logger, url, redirect,
+    app,
+    db,
+    logger,
+    url,
+    redirect,
     shutdown() {
       stopping ??= (async () => {
         logger.info('shutting down');

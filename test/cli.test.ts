@@ -11,7 +11,16 @@ import { generateMasterKeyEntry } from '../src/platform/crypto/keyring.js';
 import { openDatabase, type Database } from '../src/platform/db/database.js';
 import { migrate } from '../src/platform/db/migrator.js';
 import { createTestDatabase } from './helpers/database.js';
-import { childEnv, freePort, killChildren, makeTempDir, removeTempDirs, repoRoot, runCli, spawnCli } from './helpers/process.js';
+import {
+  childEnv,
+  freePort,
+  killChildren,
+  makeTempDir,
+  removeTempDirs,
+  repoRoot,
+  runCli,
+  spawnCli,
+} from './helpers/process.js';
 
 afterAll(() => {
   killChildren();
@@ -24,50 +33,84 @@ const SLOWER = { timeout: 240_000 };
 const STACK_FRAME = /^\s+at .+/m;
 
 describe('configuration errors', () => {
-  it('[platform] invalid configuration exits 2 with one plain line per variable, an example each, and no secret or stack trace', SLOW, async () => {
-    const badKey = 'v1:short';
-    const res = await runCli(['start'], childEnv({ PORT: 'abc', RAMPART_DEV: 'false', RAMPART_MASTER_KEYS: badKey, SMTP_URL: 'http://x' }));
-    expect(res.code).toBe(2);
-    expect(res.stdout).toBe('');
-    const lines = res.stderr.trimEnd().split('\n');
-    for (const line of lines) expect(line).toMatch(/^config: [A-Z_]+(_FILE)?[ :]/);
-    const about = (name: string) => lines.filter((l) => l.startsWith(`config: ${name}:`));
-    expect(about('PORT')).toHaveLength(1);
-    expect(about('PORT')[0]).toMatch(/example: PORT=\d+/);
-    expect(about('RAMPART_MASTER_KEYS')).toHaveLength(1);
-    expect(about('RAMPART_MASTER_KEYS')[0]).toMatch(/v1:<base64url/);
-    expect(about('SMTP_URL').length).toBeGreaterThanOrEqual(1);
-    expect(about('SMTP_URL')[0]).toMatch(/example: SMTP_URL=smtps?:\/\//);
-    expect(lines.every((l) => /^config: (PORT|RAMPART_MASTER_KEYS|SMTP_URL):/.test(l))).toBe(true);
-    expect(res.stderr).not.toContain(badKey);
-    expect(res.stderr).not.toMatch(STACK_FRAME);
-    expect(res.stderr).not.toMatch(/Error:|node:internal/);
-  });
+  it(
+    '[platform] invalid configuration exits 2 with one plain line per variable, an example each, and no secret or stack trace',
+    SLOW,
+    async () => {
+      const badKey = 'v1:short';
+      const res = await runCli(
+        ['start'],
+        childEnv({ PORT: 'abc', RAMPART_DEV: 'false', RAMPART_MASTER_KEYS: badKey, SMTP_URL: 'http://x' }),
+      );
+      expect(res.code).toBe(2);
+      expect(res.stdout).toBe('');
+      const lines = res.stderr.trimEnd().split('\n');
+      for (const line of lines) expect(line).toMatch(/^config: [A-Z_]+(_FILE)?[ :]/);
+      const about = (name: string) => lines.filter((l) => l.startsWith(`config: ${name}:`));
+      expect(about('PORT')).toHaveLength(1);
+      expect(about('PORT')[0]).toMatch(/example: PORT=\d+/);
+      expect(about('RAMPART_MASTER_KEYS')).toHaveLength(1);
+      expect(about('RAMPART_MASTER_KEYS')[0]).toMatch(/v1:<base64url/);
+      expect(about('SMTP_URL').length).toBeGreaterThanOrEqual(1);
+      expect(about('SMTP_URL')[0]).toMatch(/example: SMTP_URL=smtps?:\/\//);
+      expect(lines.every((l) => /^config: (PORT|RAMPART_MASTER_KEYS|SMTP_URL):/.test(l))).toBe(true);
+      expect(res.stderr).not.toContain(badKey);
+      expect(res.stderr).not.toMatch(STACK_FRAME);
+      expect(res.stderr).not.toMatch(/Error:|node:internal/);
+    },
+  );
 
   it('[D3] a master key of the wrong length is refused without echoing any of its characters', SLOW, async () => {
     const keyText = Buffer.alloc(24, 0x5a).toString('base64url').replace(/^./, 'Q'); // 32 base64url chars: 24 bytes, not 32
-    const res = await runCli(['start'], childEnv({ RAMPART_DEV: 'true', RAMPART_MASTER_KEYS: `v1:${keyText}`, RAMPART_DATA_DIR: makeTempDir('rampart-cli-badkey-') }));
+    const res = await runCli(
+      ['start'],
+      childEnv({
+        RAMPART_DEV: 'true',
+        RAMPART_MASTER_KEYS: `v1:${keyText}`,
+        RAMPART_DATA_DIR: makeTempDir('rampart-cli-badkey-'),
+      }),
+    );
     expect(res.code).toBe(2);
-    expect(res.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^config: RAMPART_MASTER_KEYS: .*24 bytes; it must be exactly 32/)]);
+    expect(res.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^config: RAMPART_MASTER_KEYS: .*24 bytes; it must be exactly 32/),
+    ]);
     expect(res.stderr).not.toContain(keyText.slice(0, 12));
     expect(res.stdout).not.toContain(keyText.slice(0, 12));
   });
 
   it('[platform] an invalid SMTP_URL is one problem, not also reported as missing', SLOW, async () => {
-    const res = await runCli(['start'], childEnv({ RAMPART_DEV: 'false', RAMPART_MASTER_KEYS: generateMasterKeyEntry(1), SMTP_URL: 'http://x', RAMPART_BASE_URL: 'https://auth.example.com' }));
+    const res = await runCli(
+      ['start'],
+      childEnv({
+        RAMPART_DEV: 'false',
+        RAMPART_MASTER_KEYS: generateMasterKeyEntry(1),
+        SMTP_URL: 'http://x',
+        RAMPART_BASE_URL: 'https://auth.example.com',
+      }),
+    );
     expect(res.code).toBe(2);
-    expect(res.stderr.trimEnd().split('\n').filter((l) => l.startsWith('config: SMTP_URL:'))).toHaveLength(1);
+    expect(
+      res.stderr
+        .trimEnd()
+        .split('\n')
+        .filter((l) => l.startsWith('config: SMTP_URL:')),
+    ).toHaveLength(1);
   });
 
   it('[platform] production without RAMPART_MASTER_KEYS is a configuration error naming it', SLOW, async () => {
-    const res = await runCli(['start'], childEnv({
-      RAMPART_DEV: 'false',
-      SMTP_URL: 'smtps://user:pw@smtp.example.com:465',
-      RAMPART_BASE_URL: 'https://auth.example.com',
-      RAMPART_DATA_DIR: makeTempDir('rampart-cli-prod-'),
-    }));
+    const res = await runCli(
+      ['start'],
+      childEnv({
+        RAMPART_DEV: 'false',
+        SMTP_URL: 'smtps://user:pw@smtp.example.com:465',
+        RAMPART_BASE_URL: 'https://auth.example.com',
+        RAMPART_DATA_DIR: makeTempDir('rampart-cli-prod-'),
+      }),
+    );
     expect(res.code).toBe(2);
-    expect(res.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^config: RAMPART_MASTER_KEYS: required in production.*example: RAMPART_MASTER_KEYS=v1:/)]);
+    expect(res.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^config: RAMPART_MASTER_KEYS: required in production.*example: RAMPART_MASTER_KEYS=v1:/),
+    ]);
     expect(res.stderr).not.toMatch(STACK_FRAME);
   });
 });
@@ -76,7 +119,10 @@ describe('keys generate', () => {
   const ENTRY = /^v(\d+):([A-Za-z0-9_-]{43})$/;
 
   it('[D3] prints a fresh v1 entry of 43 base64url characters; two runs differ', SLOW, async () => {
-    const [a, b] = await Promise.all([runCli(['keys', 'generate'], childEnv()), runCli(['keys', 'generate'], childEnv())]);
+    const [a, b] = await Promise.all([
+      runCli(['keys', 'generate'], childEnv()),
+      runCli(['keys', 'generate'], childEnv()),
+    ]);
     for (const res of [a, b]) {
       expect(res.code).toBe(0);
       expect(res.stdout.trim()).toMatch(ENTRY);
@@ -86,34 +132,42 @@ describe('keys generate', () => {
     expect(a.stdout).not.toBe(b.stdout);
   });
 
-  it('[D3] the next version follows the keyring in RAMPART_MASTER_KEYS or RAMPART_MASTER_KEYS_FILE; --version picks one', SLOW, async () => {
-    const v1 = generateMasterKeyEntry(1);
-    const dir = makeTempDir('rampart-cli-keys-');
-    const file = path.join(dir, 'keys');
-    writeFileSync(file, `${v1},${generateMasterKeyEntry(4)}\n`, { mode: 0o600 });
-    const [fromEnv, fromFile, explicit] = await Promise.all([
-      runCli(['keys', 'generate'], childEnv({ RAMPART_MASTER_KEYS: v1 })),
-      runCli(['keys', 'generate'], childEnv({ RAMPART_MASTER_KEYS_FILE: file })),
-      runCli(['keys', 'generate', '--version', '7'], childEnv()),
-    ]);
-    expect(fromEnv.code).toBe(0);
-    expect(fromEnv.stdout.trim()).toMatch(/^v2:[A-Za-z0-9_-]{43}$/);
-    expect(fromEnv.stdout).not.toContain(v1.slice(3));
+  it(
+    '[D3] the next version follows the keyring in RAMPART_MASTER_KEYS or RAMPART_MASTER_KEYS_FILE; --version picks one',
+    SLOW,
+    async () => {
+      const v1 = generateMasterKeyEntry(1);
+      const dir = makeTempDir('rampart-cli-keys-');
+      const file = path.join(dir, 'keys');
+      writeFileSync(file, `${v1},${generateMasterKeyEntry(4)}\n`, { mode: 0o600 });
+      const [fromEnv, fromFile, explicit] = await Promise.all([
+        runCli(['keys', 'generate'], childEnv({ RAMPART_MASTER_KEYS: v1 })),
+        runCli(['keys', 'generate'], childEnv({ RAMPART_MASTER_KEYS_FILE: file })),
+        runCli(['keys', 'generate', '--version', '7'], childEnv()),
+      ]);
+      expect(fromEnv.code).toBe(0);
+      expect(fromEnv.stdout.trim()).toMatch(/^v2:[A-Za-z0-9_-]{43}$/);
+      expect(fromEnv.stdout).not.toContain(v1.slice(3));
 
-    expect(fromFile.code).toBe(0);
-    expect(fromFile.stdout.trim()).toMatch(/^v5:[A-Za-z0-9_-]{43}$/);
+      expect(fromFile.code).toBe(0);
+      expect(fromFile.stdout.trim()).toMatch(/^v5:[A-Za-z0-9_-]{43}$/);
 
-    expect(explicit.code).toBe(0);
-    expect(explicit.stdout.trim()).toMatch(/^v7:[A-Za-z0-9_-]{43}$/);
-  });
+      expect(explicit.code).toBe(0);
+      expect(explicit.stdout.trim()).toMatch(/^v7:[A-Za-z0-9_-]{43}$/);
+    },
+  );
 
-  it('[D3] never takes a key on the command line (it would show in ps and shell history): --after is refused', SLOW, async () => {
-    const v1 = generateMasterKeyEntry(1);
-    const res = await runCli(['keys', 'generate', '--after', v1], childEnv());
-    expect(res.code).not.toBe(0);
-    expect(res.stderr).toMatch(/unknown option '--after'/);
-    expect(res.stdout).not.toMatch(/^v\d+:/m);
-  });
+  it(
+    '[D3] never takes a key on the command line (it would show in ps and shell history): --after is refused',
+    SLOW,
+    async () => {
+      const v1 = generateMasterKeyEntry(1);
+      const res = await runCli(['keys', 'generate', '--after', v1], childEnv());
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toMatch(/unknown option '--after'/);
+      expect(res.stdout).not.toMatch(/^v\d+:/m);
+    },
+  );
 });
 
 describe('help', () => {
@@ -142,7 +196,9 @@ describe('audit verify', () => {
   async function appendEvents(db: Database): Promise<void> {
     for (const org of [orgA, orgB]) {
       for (const action of ['member.invited', 'member.role_changed', 'org.updated']) {
-        await db.withTenant(org, (tx) => appendAudit(tx, { stream: orgStream(org), action, payload: { n: action.length } }));
+        await db.withTenant(org, (tx) =>
+          appendAudit(tx, { stream: orgStream(org), action, payload: { n: action.length } }),
+        );
       }
     }
     await db.withSystem((tx) => appendAudit(tx, { stream: systemStream, action: 'system.started' }));
@@ -152,7 +208,8 @@ describe('audit verify', () => {
     // As the owner, with triggers off: what an attacker with database access could do.
     await db.owner.transaction().execute(async (tx) => {
       await sql`set local session_replication_role = replica`.execute(tx);
-      const res = await sql`update audit_events set action = 'forged' where stream = ${`org:${orgA}`} and seq = 1`.execute(tx);
+      const res =
+        await sql`update audit_events set action = 'forged' where stream = ${`org:${orgA}`} and seq = 1`.execute(tx);
       expect(Number(res.numAffectedRows)).toBe(1);
     });
   }
@@ -178,12 +235,39 @@ describe('audit verify', () => {
     expect(res.stdout).toContain('no stream named org:nope');
   }
 
-  it('[L1] `audit verify` reports every stream intact, then names the stream and event an owner altered (exit 1)', SLOWER, async () => {
-    if (process.env.DATABASE_URL) {
-      const db = await createTestDatabase();
-      try {
-        await appendEvents(db);
-        const env = childEnv({ DATABASE_URL: db.url, RAMPART_DEV: 'true' });
+  it(
+    '[L1] `audit verify` reports every stream intact, then names the stream and event an owner altered (exit 1)',
+    SLOWER,
+    async () => {
+      if (process.env.DATABASE_URL) {
+        const db = await createTestDatabase();
+        try {
+          await appendEvents(db);
+          const env = childEnv({ DATABASE_URL: db.url, RAMPART_DEV: 'true' });
+          expectAllIntact(await runCli(['audit', 'verify'], env));
+
+          const one = await runCli(['audit', 'verify', '--stream', `org:${orgB}`], env);
+          expect(one.code).toBe(0);
+          expect(one.stdout).not.toContain(orgA);
+          expect(one.stdout).toMatch(/1 stream\(s\) verified, all intact/);
+          expectUnknownStream(await runCli(['audit', 'verify', '--stream', 'org:nope'], env));
+
+          await tamper(db);
+          expectBroken(await runCli(['audit', 'verify'], env));
+        } finally {
+          await db.dispose();
+        }
+      } else {
+        const dataDir = makeTempDir('rampart-cli-audit-');
+        const open = () => openDatabase({ dataDir: path.join(dataDir, 'pgdata') });
+        let db = await open();
+        try {
+          await migrate(db.owner);
+          await appendEvents(db);
+        } finally {
+          await db.close();
+        }
+        const env = childEnv({ RAMPART_DATA_DIR: dataDir, RAMPART_DEV: 'true' });
         expectAllIntact(await runCli(['audit', 'verify'], env));
 
         const one = await runCli(['audit', 'verify', '--stream', `org:${orgB}`], env);
@@ -192,65 +276,46 @@ describe('audit verify', () => {
         expect(one.stdout).toMatch(/1 stream\(s\) verified, all intact/);
         expectUnknownStream(await runCli(['audit', 'verify', '--stream', 'org:nope'], env));
 
-        await tamper(db);
+        db = await open();
+        try {
+          await tamper(db);
+        } finally {
+          await db.close();
+        }
         expectBroken(await runCli(['audit', 'verify'], env));
-      } finally {
-        await db.dispose();
       }
-    } else {
-      const dataDir = makeTempDir('rampart-cli-audit-');
-      const open = () => openDatabase({ dataDir: path.join(dataDir, 'pgdata') });
-      let db = await open();
-      try {
-        await migrate(db.owner);
-        await appendEvents(db);
-      } finally {
-        await db.close();
-      }
-      const env = childEnv({ RAMPART_DATA_DIR: dataDir, RAMPART_DEV: 'true' });
-      expectAllIntact(await runCli(['audit', 'verify'], env));
-
-      const one = await runCli(['audit', 'verify', '--stream', `org:${orgB}`], env);
-      expect(one.code).toBe(0);
-      expect(one.stdout).not.toContain(orgA);
-      expect(one.stdout).toMatch(/1 stream\(s\) verified, all intact/);
-      expectUnknownStream(await runCli(['audit', 'verify', '--stream', 'org:nope'], env));
-
-      db = await open();
-      try {
-        await tamper(db);
-      } finally {
-        await db.close();
-      }
-      expectBroken(await runCli(['audit', 'verify'], env));
-    }
-  });
+    },
+  );
 });
 
 describe('migrate', () => {
-  it('[platform] `migrate --status` lists pending files on a fresh data dir; `migrate` applies them; a second run has nothing to apply', SLOWER, async () => {
-    const dataDir = makeTempDir('rampart-cli-migrate-');
-    const env = childEnv({ RAMPART_DATA_DIR: dataDir, RAMPART_DEV: 'true' });
+  it(
+    '[platform] `migrate --status` lists pending files on a fresh data dir; `migrate` applies them; a second run has nothing to apply',
+    SLOWER,
+    async () => {
+      const dataDir = makeTempDir('rampart-cli-migrate-');
+      const env = childEnv({ RAMPART_DATA_DIR: dataDir, RAMPART_DEV: 'true' });
 
-    const status = await runCli(['migrate', '--status'], env);
-    expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toMatch(/^pending {2}0001_foundation\.sql$/m);
-    expect(status.stdout).not.toMatch(/^applied/m);
-    expect(readdirSync(dataDir), 'migrate --status creates no database').toEqual([]);
+      const status = await runCli(['migrate', '--status'], env);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toMatch(/^pending {2}0001_foundation\.sql$/m);
+      expect(status.stdout).not.toMatch(/^applied/m);
+      expect(readdirSync(dataDir), 'migrate --status creates no database').toEqual([]);
 
-    const first = await runCli(['migrate'], env);
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/^applied {2}0001_foundation\.sql$/m);
+      const first = await runCli(['migrate'], env);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toMatch(/^applied {2}0001_foundation\.sql$/m);
 
-    const second = await runCli(['migrate'], env);
-    expect(second.code, second.stderr).toBe(0);
-    expect(second.stdout).toMatch(/nothing to apply/);
+      const second = await runCli(['migrate'], env);
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.stdout).toMatch(/nothing to apply/);
 
-    const after = await runCli(['migrate', '--status'], env);
-    expect(after.code).toBe(0);
-    expect(after.stdout).toMatch(/^applied {2}0001_foundation\.sql$/m);
-    expect(after.stdout).not.toMatch(/^pending/m);
-  });
+      const after = await runCli(['migrate', '--status'], env);
+      expect(after.code).toBe(0);
+      expect(after.stdout).toMatch(/^applied {2}0001_foundation\.sql$/m);
+      expect(after.stdout).not.toMatch(/^pending/m);
+    },
+  );
 });
 
 /** What an operator error must look like: one plain line on stderr, nothing of Node's internals. */
@@ -275,40 +340,44 @@ async function deadPid(): Promise<number> {
 describe('one embedded data directory, one process', () => {
   const LOCKED = /data directory .* is in use by another Rampart process \(PID (\d+)/;
 
-  it('a second process on the same data directory refuses to start (start, migrate, audit verify), naming the PID; the lock is released at shutdown', SLOWER, async () => {
-    const dataDir = makeTempDir('rampart-cli-lock-');
-    const [port1, port2] = [await freePort(), await freePort()];
-    const env = (port: number) => childEnv({ RAMPART_DATA_DIR: dataDir, PORT: String(port), RAMPART_DEV: 'true' });
-    const first = spawnCli(['start'], env(port1));
-    try {
-      await first.waitFor('rampart is listening', 90_000);
-      const lockFile = path.join(dataDir, 'rampart.lock');
-      expect(readFileSync(lockFile, 'utf8').trim()).toBe(String(first.child.pid));
+  it(
+    'a second process on the same data directory refuses to start (start, migrate, audit verify), naming the PID; the lock is released at shutdown',
+    SLOWER,
+    async () => {
+      const dataDir = makeTempDir('rampart-cli-lock-');
+      const [port1, port2] = [await freePort(), await freePort()];
+      const env = (port: number) => childEnv({ RAMPART_DATA_DIR: dataDir, PORT: String(port), RAMPART_DEV: 'true' });
+      const first = spawnCli(['start'], env(port1));
+      try {
+        await first.waitFor('rampart is listening', 90_000);
+        const lockFile = path.join(dataDir, 'rampart.lock');
+        expect(readFileSync(lockFile, 'utf8').trim()).toBe(String(first.child.pid));
 
-      const [second, migrating, verifying] = await Promise.all([
-        runCli(['start'], env(port2)),
-        runCli(['migrate'], env(port2)),
-        runCli(['audit', 'verify'], env(port2)),
-      ]);
-      for (const res of [second, migrating, verifying]) {
-        expectOnePlainLine(res, LOCKED);
-        expect(LOCKED.exec(res.stderr)![1]).toBe(String(first.child.pid));
+        const [second, migrating, verifying] = await Promise.all([
+          runCli(['start'], env(port2)),
+          runCli(['migrate'], env(port2)),
+          runCli(['audit', 'verify'], env(port2)),
+        ]);
+        for (const res of [second, migrating, verifying]) {
+          expectOnePlainLine(res, LOCKED);
+          expect(LOCKED.exec(res.stderr)![1]).toBe(String(first.child.pid));
+        }
+        // The first one still serves, and nobody listens on the second port.
+        expect((await fetch(`http://127.0.0.1:${port1}/healthz`)).status).toBe(200);
+        await expect(fetch(`http://127.0.0.1:${port2}/healthz`)).rejects.toThrow();
+
+        first.kill('SIGTERM');
+        expect(await first.exited(30_000)).toBe(0);
+        expect(existsSync(lockFile)).toBe(false);
+        const after = await runCli(['migrate'], env(port2));
+        expect(after.code, after.stderr).toBe(0);
+        expect(after.stdout).toMatch(/nothing to apply/);
+        expect(existsSync(lockFile)).toBe(false);
+      } finally {
+        first.kill('SIGKILL');
       }
-      // The first one still serves, and nobody listens on the second port.
-      expect((await fetch(`http://127.0.0.1:${port1}/healthz`)).status).toBe(200);
-      await expect(fetch(`http://127.0.0.1:${port2}/healthz`)).rejects.toThrow();
-
-      first.kill('SIGTERM');
-      expect(await first.exited(30_000)).toBe(0);
-      expect(existsSync(lockFile)).toBe(false);
-      const after = await runCli(['migrate'], env(port2));
-      expect(after.code, after.stderr).toBe(0);
-      expect(after.stdout).toMatch(/nothing to apply/);
-      expect(existsSync(lockFile)).toBe(false);
-    } finally {
-      first.kill('SIGKILL');
-    }
-  });
+    },
+  );
 
   it('a stale lock (its process is gone) is taken over, saying so', SLOWER, async () => {
     const dataDir = makeTempDir('rampart-cli-stale-');
@@ -320,7 +389,11 @@ describe('one embedded data directory, one process', () => {
     writeFileSync(path.join(dataDir, 'rampart.lock'), `${pid}\n`);
     const res = await runCli(['migrate'], env);
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stderr).toMatch(new RegExp(`took over the stale lock file .*rampart\\.lock: the process that held it \\(PID ${pid}\\) is no longer running`));
+    expect(res.stderr).toMatch(
+      new RegExp(
+        `took over the stale lock file .*rampart\\.lock: the process that held it \\(PID ${pid}\\) is no longer running`,
+      ),
+    );
     expect(res.stdout).toMatch(/nothing to apply/);
     expect(readdirSync(dataDir)).not.toContain('rampart.lock');
   });
@@ -334,13 +407,20 @@ describe('plain errors for operator mistakes', () => {
     expect(res.stdout.trim()).toBe(version);
   });
 
-  it('`keys generate --version abc` (or 0) is one plain line on stderr and exit 1, with no key printed', SLOW, async () => {
-    const [abc, zero] = await Promise.all([runCli(['keys', 'generate', '--version', 'abc'], childEnv()), runCli(['keys', 'generate', '--version', '0'], childEnv())]);
-    for (const res of [abc, zero]) {
-      expectOnePlainLine(res, /--version: .*whole number from 1/);
-      expect(res.stdout).toBe('');
-    }
-  });
+  it(
+    '`keys generate --version abc` (or 0) is one plain line on stderr and exit 1, with no key printed',
+    SLOW,
+    async () => {
+      const [abc, zero] = await Promise.all([
+        runCli(['keys', 'generate', '--version', 'abc'], childEnv()),
+        runCli(['keys', 'generate', '--version', '0'], childEnv()),
+      ]);
+      for (const res of [abc, zero]) {
+        expectOnePlainLine(res, /--version: .*whole number from 1/);
+        expect(res.stdout).toBe('');
+      }
+    },
+  );
 
   it('`audit verify` without a database says so, exits 1 and creates no data directory', SLOW, async () => {
     const parent = makeTempDir('rampart-cli-nodb-');
@@ -367,7 +447,10 @@ describe('plain errors for operator mistakes', () => {
         await admin.query(`create database ${name}`);
         const url = new URL(process.env.DATABASE_URL);
         url.pathname = `/${name}`;
-        const onServer = await runCli(['audit', 'verify'], childEnv({ DATABASE_URL: url.toString(), RAMPART_DEV: 'true' }));
+        const onServer = await runCli(
+          ['audit', 'verify'],
+          childEnv({ DATABASE_URL: url.toString(), RAMPART_DEV: 'true' }),
+        );
         expectOnePlainLine(onServer, /PostgreSQL database of DATABASE_URL is not migrated.*rampart migrate/);
       } finally {
         await admin.query(`drop database if exists ${name} with (force)`);
@@ -376,17 +459,24 @@ describe('plain errors for operator mistakes', () => {
     }
   });
 
-  it('`rampart start` on a port in use is one plain line naming the port, exit 1, and releases the data directory', SLOWER, async () => {
-    const blocker = net.createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-    const { port } = blocker.address() as net.AddressInfo;
-    try {
-      const dataDir = makeTempDir('rampart-cli-port-');
-      const res = await runCli(['start'], childEnv({ RAMPART_DATA_DIR: dataDir, PORT: String(port), RAMPART_DEV: 'true', LOG_LEVEL: 'warn' }));
-      expectOnePlainLine(res, new RegExp(`port ${port} .*already in use.*PORT`));
-      expect(readdirSync(dataDir)).not.toContain('rampart.lock');
-    } finally {
-      await new Promise((resolve) => blocker.close(resolve));
-    }
-  });
+  it(
+    '`rampart start` on a port in use is one plain line naming the port, exit 1, and releases the data directory',
+    SLOWER,
+    async () => {
+      const blocker = net.createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const { port } = blocker.address() as net.AddressInfo;
+      try {
+        const dataDir = makeTempDir('rampart-cli-port-');
+        const res = await runCli(
+          ['start'],
+          childEnv({ RAMPART_DATA_DIR: dataDir, PORT: String(port), RAMPART_DEV: 'true', LOG_LEVEL: 'warn' }),
+        );
+        expectOnePlainLine(res, new RegExp(`port ${port} .*already in use.*PORT`));
+        expect(readdirSync(dataDir)).not.toContain('rampart.lock');
+      } finally {
+        await new Promise((resolve) => blocker.close(resolve));
+      }
+    },
+  );
 });

@@ -12,7 +12,12 @@ describe('behind a TLS-terminating proxy', () => {
   afterAll(() => t?.close());
 
   it('[T2] X-Forwarded-Proto: https from the trusted proxy is served, with HSTS', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/', remoteAddress: '10.0.0.1', headers: { ...html, 'x-forwarded-proto': 'https' } });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/',
+      remoteAddress: '10.0.0.1',
+      headers: { ...html, 'x-forwarded-proto': 'https' },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers['strict-transport-security']).toBe(HSTS);
   });
@@ -31,7 +36,12 @@ describe('behind a TLS-terminating proxy', () => {
 
   it('[T2] X-Forwarded-Proto from an untrusted address is ignored: plain HTTP, 308, no HSTS', async () => {
     for (const method of ['GET', 'POST'] as const) {
-      const res = await t.app.inject({ method, url: '/', remoteAddress: '203.0.113.5', headers: { ...html, 'x-forwarded-proto': 'https' } });
+      const res = await t.app.inject({
+        method,
+        url: '/',
+        remoteAddress: '203.0.113.5',
+        headers: { ...html, 'x-forwarded-proto': 'https' },
+      });
       expect(res.statusCode, method).toBe(308);
       expect(res.headers.location).toBe('https://auth.example.com/');
       expect(res.headers['strict-transport-security']).toBeUndefined();

@@ -35,13 +35,18 @@ describe('raw SQL stays in the database layer (R4)', () => {
       .filter((file) => !file.startsWith(dbLayer))
       .flatMap((file) => {
         const name = path.relative(projectRoot, file).split(path.sep).join('/');
-        return RAW.filter((r) => r.pattern.test(readFileSync(file, 'utf8')) && !ALLOWED[name]?.includes(r.what)).map((r) => `${name}: ${r.what}`);
+        return RAW.filter((r) => r.pattern.test(readFileSync(file, 'utf8')) && !ALLOWED[name]?.includes(r.what)).map(
+          (r) => `${name}: ${r.what}`,
+        );
       });
     expect(found).toEqual([]);
   });
 
   it('[R4] the check finds what it looks for', () => {
     const sample = "import { sql, type Kysely } from 'kysely';\nawait sql`reset role`.execute(tx);";
-    expect(RAW.filter((r) => r.pattern.test(sample)).map((r) => r.what)).toEqual(["Kysely's sql template", 'a role or setting change']);
+    expect(RAW.filter((r) => r.pattern.test(sample)).map((r) => r.what)).toEqual([
+      "Kysely's sql template",
+      'a role or setting change',
+    ]);
   });
 });

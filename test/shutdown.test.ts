@@ -6,7 +6,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from '@sinclair/typebox';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from './helpers/app.js';
-import { childEnv, freePort, killChildren, makeTempDir, removeTempDirs, spawnCli, tryConnect } from './helpers/process.js';
+import {
+  childEnv,
+  freePort,
+  killChildren,
+  makeTempDir,
+  removeTempDirs,
+  spawnCli,
+  tryConnect,
+} from './helpers/process.js';
 
 afterAll(() => {
   killChildren();
@@ -47,7 +55,9 @@ function getOnce(port: number, urlPath: string): Promise<{ status: number | unde
 }
 
 describe('graceful shutdown', () => {
-  it('[platform] close() lets an in-flight request finish, then refuses new connections; the database closes after', { timeout: 120_000 }, async () => {
+  it('[platform] close() lets an in-flight request finish, then refuses new connections; the database closes after', {
+    timeout: 120_000,
+  }, async () => {
     const { t, port, started } = await slowApp();
     let closing: Promise<void> | undefined;
     try {
@@ -69,7 +79,9 @@ describe('graceful shutdown', () => {
     }
   });
 
-  it('[platform] close() finishes promptly after an in-flight keep-alive request completes', { timeout: 120_000 }, async () => {
+  it('[platform] close() finishes promptly after an in-flight keep-alive request completes', {
+    timeout: 120_000,
+  }, async () => {
     const { t, port, started } = await slowApp();
     let closing: Promise<'closed'> | undefined;
     try {
@@ -89,11 +101,16 @@ describe('graceful shutdown', () => {
     }
   });
 
-  it('[platform] `rampart start` serves, then exits 0 on SIGTERM; the dev master key is made once (0600) and warned about once', { timeout: 180_000 }, async () => {
+  it('[platform] `rampart start` serves, then exits 0 on SIGTERM; the dev master key is made once (0600) and warned about once', {
+    timeout: 180_000,
+  }, async () => {
     const dataDir = makeTempDir('rampart-start-');
     const run = async () => {
       const port = await freePort();
-      const proc = spawnCli(['start'], childEnv({ RAMPART_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', RAMPART_DEV: 'true' }));
+      const proc = spawnCli(
+        ['start'],
+        childEnv({ RAMPART_DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', RAMPART_DEV: 'true' }),
+      );
       try {
         await proc.waitFor('rampart is listening', 60_000);
         const res = await fetch(`http://127.0.0.1:${port}/healthz`);

@@ -27,7 +27,12 @@ describe('identity flows over real SMTP', () => {
         stream.on('end', async () => {
           const raw = Buffer.concat(chunks).toString('utf8');
           const parsed = await simpleParser(raw);
-          received.push({ to: session.envelope.rcptTo.map((r) => r.address), subject: parsed.subject ?? '', text: parsed.text ?? '', raw });
+          received.push({
+            to: session.envelope.rcptTo.map((r) => r.address),
+            subject: parsed.subject ?? '',
+            text: parsed.text ?? '',
+            raw,
+          });
           callback();
         });
       },
@@ -35,7 +40,10 @@ describe('identity flows over real SMTP', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.server.address() as { port: number };
     // Dev mode allows plain SMTP to loopback only; production requires TLS (tested in the mail suite).
-    t = await createTestApp({ SMTP_URL: `smtp://127.0.0.1:${port}`, RAMPART_MAIL_FROM: 'Rampart <no-reply@rampart.test>' });
+    t = await createTestApp({
+      SMTP_URL: `smtp://127.0.0.1:${port}`,
+      RAMPART_MAIL_FROM: 'Rampart <no-reply@rampart.test>',
+    });
   });
   afterAll(async () => {
     await t.close();
@@ -54,10 +62,15 @@ describe('identity flows over real SMTP', () => {
   it('[A1] [A2] [A3] sign-up, verification, magic link, reset and the notices all arrive by SMTP and work', async () => {
     const email = `smtp.${Date.now()}@example.com`;
     const client = new TestClient(t.app);
-    expect((await client.api('POST', '/api/v1/signup', { email, password: 'vivid otter pencil marble' })).statusCode).toBe(202);
+    expect(
+      (await client.api('POST', '/api/v1/signup', { email, password: 'vivid otter pencil marble' })).statusCode,
+    ).toBe(202);
     const verify = await mailTo(email, /Confirm your e-mail/);
     expect(verify.raw).toMatch(/^From: Rampart <no-reply@rampart\.test>/m);
-    expect((await client.api('POST', '/api/v1/email-verification', { token: linkIn(verify.text, '/verify-email').token })).statusCode).toBe(200);
+    expect(
+      (await client.api('POST', '/api/v1/email-verification', { token: linkIn(verify.text, '/verify-email').token }))
+        .statusCode,
+    ).toBe(200);
 
     await client.api('POST', '/api/v1/signup', { email, password: 'some other long phrase' });
     expect((await mailTo(email, /tried to sign up/)).text).toContain('Nothing was changed');
@@ -68,8 +81,14 @@ describe('identity flows over real SMTP', () => {
 
     await client.api('POST', '/api/v1/password-resets', { email });
     const reset = linkIn((await mailTo(email, /Reset your password/)).text, '/reset-password');
-    expect((await client.api('POST', '/api/v1/password-resets/complete', { token: reset.token, password: 'new quiet harbor lantern' })).statusCode).toBe(200);
+    expect(
+      (
+        await client.api('POST', '/api/v1/password-resets/complete', {
+          token: reset.token,
+          password: 'new quiet harbor lantern',
+        })
+      ).statusCode,
+    ).toBe(200);
     expect((await mailTo(email, /password was reset/)).text).toContain('signed out');
-
   });
 });

@@ -63,7 +63,10 @@ const ORG_ROUTES: Record<string, Case> = {
   'POST /orgs/:orgId/invitations/:invitationId/resend': { personOnly: true, body: () => ({}) },
   'POST /orgs/:orgId/invitations/:invitationId/revoke': { personOnly: true, body: () => ({}) },
   'GET /orgs/:orgId/api-keys': { personOnly: true },
-  'POST /orgs/:orgId/api-keys': { personOnly: true, body: () => ({ name: 'pwned', scopes: ['org.read'], expiresInDays: 1 }) },
+  'POST /orgs/:orgId/api-keys': {
+    personOnly: true,
+    body: () => ({ name: 'pwned', scopes: ['org.read'], expiresInDays: 1 }),
+  },
   'POST /orgs/:orgId/api-keys/:keyId/revoke': { personOnly: true, body: () => ({}) },
   'GET /orgs/:orgId/audit': { personOnly: true },
   'POST /orgs/:orgId/audit/verify': { personOnly: true, body: () => ({}) },
@@ -107,9 +110,19 @@ beforeAll(async () => {
   const mail = await t.mailTo(memberEmail, /invited/);
   const [, org, token] = /accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(mail.text)!;
   await member.api('POST', '/api/v1/invitations/accept', { org, token });
-  const invitationOfB = (await victim.api('POST', `/api/v1/orgs/${orgB}/invitations`, { email: freshEmail(), role: 'viewer' })).json().id;
-  const keyOfB = (await victim.api('POST', `/api/v1/orgs/${orgB}/api-keys`, { name: 'B', scopes: ['org.read'], expiresInDays: 30 })).json().info.id;
-  attackerKey = (await attacker.api('POST', `/api/v1/orgs/${orgA}/api-keys`, { name: 'A', scopes: Object.keys(PERMISSIONS), expiresInDays: 30 })).json().key;
+  const invitationOfB = (
+    await victim.api('POST', `/api/v1/orgs/${orgB}/invitations`, { email: freshEmail(), role: 'viewer' })
+  ).json().id;
+  const keyOfB = (
+    await victim.api('POST', `/api/v1/orgs/${orgB}/api-keys`, { name: 'B', scopes: ['org.read'], expiresInDays: 30 })
+  ).json().info.id;
+  attackerKey = (
+    await attacker.api('POST', `/api/v1/orgs/${orgA}/api-keys`, {
+      name: 'A',
+      scopes: Object.keys(PERMISSIONS),
+      expiresInDays: 30,
+    })
+  ).json().key;
   world = {
     orgA,
     orgB,
@@ -145,7 +158,11 @@ function fill(route: string, w: World, own: boolean): string {
 
 describe('cross-tenant attacks (O2)', () => {
   it('[O2] every route with an id parameter has an attack case or a stated reason', () => {
-    const withIds = [...new Set(t.app.routeTable.filter((r) => r.url.includes(':') || r.url.includes('*')).map((r) => `${r.method} ${r.url}`))];
+    const withIds = [
+      ...new Set(
+        t.app.routeTable.filter((r) => r.url.includes(':') || r.url.includes('*')).map((r) => `${r.method} ${r.url}`),
+      ),
+    ];
     expect(withIds.length).toBeGreaterThan(5);
     const uncovered = withIds.filter((r) => !(r in ORG_ROUTES) && !(r in NOT_ORG_OWNED) && !r.startsWith('HEAD '));
     expect(uncovered, 'routes with ids but no attack case').toEqual([]);
@@ -165,17 +182,26 @@ describe('cross-tenant attacks (O2)', () => {
         const res = await attacker.api(method, url, c.body?.(world));
         expect(res.statusCode, `session: ${where}`).toBe(404);
         expect(res.json().error.code).toBe('not_found');
-        const byKey = await t.app.inject({ method: method as 'GET', url, payload: c.body?.(world) as object, headers: { authorization: `Bearer ${attackerKey}` } });
+        const byKey = await t.app.inject({
+          method: method as 'GET',
+          url,
+          payload: c.body?.(world) as object,
+          headers: { authorization: `Bearer ${attackerKey}` },
+        });
         expect(byKey.statusCode, `API key: ${where}`).toBe(c.personOnly ? 401 : 404);
       }
       expect(await snapshotOfB()).toBe(before);
     });
   }
 
-  it('[O2] a missing id answers exactly like another tenant\'s id', async () => {
+  it("[O2] a missing id answers exactly like another tenant's id", async () => {
     const missing = await attacker.api('GET', '/api/v1/orgs/00000000-0000-4000-8000-000000000001');
     const foreign = await attacker.api('GET', `/api/v1/orgs/${world.orgB}`);
-    expect({ status: missing.statusCode, code: missing.json().error.code, message: missing.json().error.message }).toEqual({
+    expect({
+      status: missing.statusCode,
+      code: missing.json().error.code,
+      message: missing.json().error.message,
+    }).toEqual({
       status: foreign.statusCode,
       code: foreign.json().error.code,
       message: foreign.json().error.message,

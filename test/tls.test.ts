@@ -20,12 +20,27 @@ let httpPort: number;
 
 beforeAll(async () => {
   const certDir = makeTempDir('rampart-tls-');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes',
-    '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem'),
-    '-subj', '/CN=localhost', '-days', '1',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      path.join(certDir, 'key.pem'),
+      '-out',
+      path.join(certDir, 'cert.pem'),
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '1',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   cert = readFileSync(path.join(certDir, 'cert.pem'));
   [tlsPort, httpPort] = (await freePorts(2)) as [number, number];
 
@@ -100,7 +115,13 @@ describe('TLS listener', () => {
   });
 
   it('[T1] a TLS 1.2 client offering only a weak cipher is refused; a default TLS 1.2 client gets an ECDHE AEAD suite', async () => {
-    for (const weak of ['AES128-SHA', 'AES256-SHA256', 'AES128-GCM-SHA256', 'ECDHE-RSA-AES128-SHA', 'ECDHE-RSA-AES256-SHA384']) {
+    for (const weak of [
+      'AES128-SHA',
+      'AES256-SHA256',
+      'AES128-GCM-SHA256',
+      'ECDHE-RSA-AES128-SHA',
+      'ECDHE-RSA-AES256-SHA384',
+    ]) {
       const res = await handshake({ maxVersion: 'TLSv1.2', ciphers: weak });
       expect(res.ok, `${weak} must be refused`).toBe(false);
       expect(res.error, weak).toMatch(/^ERR_SSL_.*ALERT/);
@@ -111,20 +132,38 @@ describe('TLS listener', () => {
   });
 
   it('[T2] an HTTPS response carries Strict-Transport-Security (one year, includeSubDomains)', async () => {
-    const res = await request(https, { host: HOST, port: tlsPort, servername: 'localhost', ca: cert, path: '/', headers: { accept: 'text/html' } });
+    const res = await request(https, {
+      host: HOST,
+      port: tlsPort,
+      servername: 'localhost',
+      ca: cert,
+      path: '/',
+      headers: { accept: 'text/html' },
+    });
     expect(res.status).toBe(200);
     expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
   });
 
   it('[T2] plain HTTP on the redirect port gets a 308 to the configured HTTPS origin, whatever the Host header says', async () => {
-    const res = await request(http, { host: HOST, port: httpPort, path: '/some/path?x=1', headers: { host: 'evil.example' } });
+    const res = await request(http, {
+      host: HOST,
+      port: httpPort,
+      path: '/some/path?x=1',
+      headers: { host: 'evil.example' },
+    });
     expect(res.status).toBe(308);
     expect(res.headers.location).toBe(`https://localhost:${tlsPort}/some/path?x=1`);
     expect(res.headers['strict-transport-security']).toBeUndefined();
   });
 
   it('[T2] a plain HTTP request to the redirect port with a POST body is redirected too (308 keeps the method)', async () => {
-    const res = await request(http, { host: HOST, port: httpPort, path: '/signin', method: 'POST', headers: { host: 'evil.example' } });
+    const res = await request(http, {
+      host: HOST,
+      port: httpPort,
+      path: '/signin',
+      method: 'POST',
+      headers: { host: 'evil.example' },
+    });
     expect(res.status).toBe(308);
     expect(res.headers.location).toBe(`https://localhost:${tlsPort}/signin`);
   });

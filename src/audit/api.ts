@@ -32,8 +32,16 @@ const EventJson = Type.Object({
 });
 
 export function toFilter(q: FilterInput): EventFilter {
-  const filter: EventFilter = { actor: q.actor || undefined, action: q.action || undefined, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined };
-  if (filter.from && filter.to && filter.from >= filter.to) throw new AppError('invalid_request', 400, 'The start of the time range must be before its end.', [{ field: 'to', message: 'must be after from' }]);
+  const filter: EventFilter = {
+    actor: q.actor || undefined,
+    action: q.action || undefined,
+    from: q.from ? new Date(q.from) : undefined,
+    to: q.to ? new Date(q.to) : undefined,
+  };
+  if (filter.from && filter.to && filter.from >= filter.to)
+    throw new AppError('invalid_request', 400, 'The start of the time range must be before its end.', [
+      { field: 'to', message: 'must be after from' },
+    ]);
   return filter;
 }
 
@@ -47,14 +55,23 @@ export function auditApiRoutes(app: FastifyInstance, log: OrgAuditLog): void {
       ...opts,
       schema: {
         tags,
-        summary: 'Audit events, newest first (audit.read). Page with `before` = the `next` of the previous page. `action` may end in * (prefix).',
+        summary:
+          'Audit events, newest first (audit.read). Page with `before` = the `next` of the previous page. `action` may end in * (prefix).',
         params: OrgParams,
-        querystring: Type.Object({ ...FilterQuery, before: Before, limit: Type.Optional(Int({ minimum: 1, maximum: 200 })) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ events: Type.Array(EventJson), next: Type.Union([Type.Integer(), Type.Null()]) }) },
+        querystring: Type.Object(
+          { ...FilterQuery, before: Before, limit: Type.Optional(Int({ minimum: 1, maximum: 200 })) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ events: Type.Array(EventJson), next: Type.Union([Type.Integer(), Type.Null()]) }),
+        },
       },
     },
     async (request) => {
-      const page = await log.query(actorOf(request), request.params.orgId, toFilter(request.query), { before: request.query.before, limit: request.query.limit });
+      const page = await log.query(actorOf(request), request.params.orgId, toFilter(request.query), {
+        before: request.query.before,
+        limit: request.query.limit,
+      });
       return { events: page.events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString() })), next: page.next };
     },
   );
@@ -65,14 +82,24 @@ export function auditApiRoutes(app: FastifyInstance, log: OrgAuditLog): void {
       ...opts,
       schema: {
         tags,
-        summary: 'Export the (filtered) log, oldest first, as CSV or JSON Lines (audit.export); the export is itself an audit event',
+        summary:
+          'Export the (filtered) log, oldest first, as CSV or JSON Lines (audit.export); the export is itself an audit event',
         params: OrgParams,
-        querystring: Type.Object({ ...FilterQuery, format: Type.Union([Type.Literal('csv'), Type.Literal('jsonl')]) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { ...FilterQuery, format: Type.Union([Type.Literal('csv'), Type.Literal('jsonl')]) },
+          { additionalProperties: false },
+        ),
       },
     },
     async (request, reply) => {
       const { format } = request.query;
-      const { body } = await log.export(actorOf(request), request.params.orgId, toFilter(request.query), format, requestContext(request));
+      const { body } = await log.export(
+        actorOf(request),
+        request.params.orgId,
+        toFilter(request.query),
+        format,
+        requestContext(request),
+      );
       return reply
         .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
         .header('Content-Disposition', `attachment; filename="audit-${request.params.orgId}.${format}"`)
@@ -88,12 +115,21 @@ export function auditApiRoutes(app: FastifyInstance, log: OrgAuditLog): void {
         tags,
         summary: "Verify the organization's hash chain (audit.read): ok, or the first broken event",
         params: OrgParams,
-        response: { 200: Type.Object({ ok: Type.Boolean(), events: Type.Integer(), brokenAt: Type.Optional(Type.Integer()), reason: Type.Optional(Type.String()) }) },
+        response: {
+          200: Type.Object({
+            ok: Type.Boolean(),
+            events: Type.Integer(),
+            brokenAt: Type.Optional(Type.Integer()),
+            reason: Type.Optional(Type.String()),
+          }),
+        },
       },
     },
     async (request) => {
       const v = await log.verify(actorOf(request), request.params.orgId);
-      return v.ok ? { ok: true, events: v.events } : { ok: false, events: v.events, brokenAt: v.brokenAt, reason: v.reason };
+      return v.ok
+        ? { ok: true, events: v.events }
+        : { ok: false, events: v.events, brokenAt: v.brokenAt, reason: v.reason };
     },
   );
 }

@@ -11,13 +11,25 @@ export type ExportFormat = 'csv' | 'jsonl';
 export function createOrgAuditLog(deps: { orgs: OrgService; clock: Clock }) {
   const { orgs, clock } = deps;
   return {
-    query: (actor: Actor, orgId: string, filter: EventFilter, page: { before?: number; limit?: number }): Promise<EventPage> =>
+    query: (
+      actor: Actor,
+      orgId: string,
+      filter: EventFilter,
+      page: { before?: number; limit?: number },
+    ): Promise<EventPage> =>
       orgs.withPermission(actor, orgId, 'audit.read', (tx) => queryEvents(tx, orgStream(orgId), filter, page)),
 
-    verify: (actor: Actor, orgId: string): Promise<ChainVerdict> => orgs.withPermission(actor, orgId, 'audit.read', (tx) => verifyChain(tx, `org:${orgId}`)),
+    verify: (actor: Actor, orgId: string): Promise<ChainVerdict> =>
+      orgs.withPermission(actor, orgId, 'audit.read', (tx) => verifyChain(tx, `org:${orgId}`)),
 
     /** The export is itself recorded, in the same transaction that read the events. */
-    export: (actor: Actor, orgId: string, filter: EventFilter, format: ExportFormat, context: RequestContext): Promise<{ body: string; count: number }> =>
+    export: (
+      actor: Actor,
+      orgId: string,
+      filter: EventFilter,
+      format: ExportFormat,
+      context: RequestContext,
+    ): Promise<{ body: string; count: number }> =>
       orgs.withPermission(actor, orgId, 'audit.export', async (tx) => {
         const events = await allEvents(tx, orgStream(orgId), filter);
         await appendAudit(
@@ -27,7 +39,11 @@ export function createOrgAuditLog(deps: { orgs: OrgService; clock: Clock }) {
             action: 'audit.exported',
             actor: actorRef(actor),
             context,
-            payload: { format, count: events.length, filter: { ...filter, from: filter.from?.toISOString(), to: filter.to?.toISOString() } },
+            payload: {
+              format,
+              count: events.length,
+              filter: { ...filter, from: filter.from?.toISOString(), to: filter.to?.toISOString() },
+            },
           },
           clock,
         );

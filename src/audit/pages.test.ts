@@ -14,7 +14,8 @@ beforeAll(async () => {
   const helpers = accounts(t);
   owner = await helpers.signedIn(await helpers.verified());
   orgId = (await owner.api('POST', '/api/v1/orgs', { name: 'Paged <Org>' })).json().id;
-  for (let i = 0; i < 55; i++) await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'viewer' });
+  for (let i = 0; i < 55; i++)
+    await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'viewer' });
 });
 afterAll(() => t.close());
 
@@ -40,7 +41,10 @@ describe('audit log and access review pages (L2, O4)', () => {
 
   it('[R5] the audit page with before=Infinity (or another cursor out of range) is a 400, not a 500', async () => {
     for (const before of OUT_OF_RANGE_CURSORS) {
-      const res = await owner.request({ url: `/orgs/${orgId}/audit?before=${encodeURIComponent(before)}`, headers: html });
+      const res = await owner.request({
+        url: `/orgs/${orgId}/audit?before=${encodeURIComponent(before)}`,
+        headers: html,
+      });
       expect(res.statusCode, before).toBe(400);
       expect(res.body).toContain('before: must be');
     }

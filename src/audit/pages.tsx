@@ -31,7 +31,9 @@ export function AuditPage(p: AuditPageProps) {
       <h1>Audit log</h1>
       {p.verdict && (
         <p class={p.verdict.ok ? 'notice' : 'form-message'} role="status">
-          {p.verdict.ok ? `The chain is intact: ${p.verdict.events} events verified.` : `The chain is broken at event ${p.verdict.brokenAt}: ${p.verdict.reason}.`}
+          {p.verdict.ok
+            ? `The chain is intact: ${p.verdict.events} events verified.`
+            : `The chain is broken at event ${p.verdict.brokenAt}: ${p.verdict.reason}.`}
         </p>
       )}
       {p.error && (
@@ -66,10 +68,20 @@ export function AuditPage(p: AuditPageProps) {
       <div class="actions">
         {p.canExport && (
           <>
-            <a href={`/api/v1/orgs/${p.orgId}/audit/export${query(p.filter, { format: 'csv' })}`} role="button" class="outline" download>
+            <a
+              href={`/api/v1/orgs/${p.orgId}/audit/export${query(p.filter, { format: 'csv' })}`}
+              role="button"
+              class="outline"
+              download
+            >
               Export CSV
             </a>{' '}
-            <a href={`/api/v1/orgs/${p.orgId}/audit/export${query(p.filter, { format: 'jsonl' })}`} role="button" class="outline" download>
+            <a
+              href={`/api/v1/orgs/${p.orgId}/audit/export${query(p.filter, { format: 'jsonl' })}`}
+              role="button"
+              class="outline"
+              download
+            >
               Export JSON Lines
             </a>{' '}
           </>

@@ -15,17 +15,24 @@ import type { ChainVerdict } from './service.js';
 const OrgParams = Type.Object({ orgId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 // A datetime-local field sends "2026-11-24T10:00": read it as UTC.
 const pageFilter = { ...FilterQuery, from: OptionalText({ maxLength: 40 }), to: OptionalText({ maxLength: 40 }) };
-const asUtc = (v?: string) => (v ? (/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}${v.length === 16 ? ':00' : ''}Z`) : undefined);
+const asUtc = (v?: string) =>
+  v ? (/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}${v.length === 16 ? ':00' : ''}Z`) : undefined;
 
 export function auditPageRoutes(app: FastifyInstance, log: OrgAuditLog, orgs: OrgService): void {
-  async function page(request: FastifyRequest<{ Params: { orgId: string } }>, reply: FastifyReply, query: FilterInput & { before?: number }, verdict?: ChainVerdict) {
+  async function page(
+    request: FastifyRequest<{ Params: { orgId: string } }>,
+    reply: FastifyReply,
+    query: FilterInput & { before?: number },
+    verdict?: ChainVerdict,
+  ) {
     const actor = actorOf(request);
     const org = await orgs.get(actor, request.params.orgId);
     const filter = { actor: query.actor, action: query.action, from: asUtc(query.from), to: asUtc(query.to) };
     let error: string | undefined;
     let result: Awaited<ReturnType<OrgAuditLog['query']>> = { events: [], next: null };
     try {
-      if ([filter.from, filter.to].some((d) => d && Number.isNaN(new Date(d).getTime()))) throw new AppError('invalid_request', 400, 'Enter dates like 2026-11-24T10:00.');
+      if ([filter.from, filter.to].some((d) => d && Number.isNaN(new Date(d).getTime())))
+        throw new AppError('invalid_request', 400, 'Enter dates like 2026-11-24T10:00.');
       result = await log.query(actor, org.id, toFilter(filter), { before: query.before });
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'invalid_request') throw err;
@@ -34,17 +41,35 @@ export function auditPageRoutes(app: FastifyInstance, log: OrgAuditLog, orgs: Or
     }
     return reply.render(
       'Audit log',
-      <AuditPage orgId={org.id} orgName={org.name} csrf={request.csrfToken(reply)} events={result.events} next={result.next} filter={filter} canExport={can(org.role, 'audit.export')} verdict={verdict} error={error} />,
+      <AuditPage
+        orgId={org.id}
+        orgName={org.name}
+        csrf={request.csrfToken(reply)}
+        events={result.events}
+        next={result.next}
+        filter={filter}
+        canExport={can(org.role, 'audit.export')}
+        verdict={verdict}
+        error={error}
+      />,
     );
   }
 
   app.get<{ Params: { orgId: string }; Querystring: FilterInput & { before?: number } }>(
     '/orgs/:orgId/audit',
-    { preHandler: requireUser, schema: { params: OrgParams, querystring: Type.Object({ ...pageFilter, before: Before }, { additionalProperties: false }) } },
+    {
+      preHandler: requireUser,
+      schema: {
+        params: OrgParams,
+        querystring: Type.Object({ ...pageFilter, before: Before }, { additionalProperties: false }),
+      },
+    },
     async (request, reply) => page(request, reply, request.query),
   );
 
-  app.post<{ Params: { orgId: string } }>('/orgs/:orgId/audit/verify', { preHandler: requireUser, schema: { params: OrgParams, body: formBody({}) } }, async (request, reply) =>
-    page(request, reply, {}, await log.verify(actorOf(request), request.params.orgId)),
+  app.post<{ Params: { orgId: string } }>(
+    '/orgs/:orgId/audit/verify',
+    { preHandler: requireUser, schema: { params: OrgParams, body: formBody({}) } },
+    async (request, reply) => page(request, reply, {}, await log.verify(actorOf(request), request.params.orgId)),
   );
 }

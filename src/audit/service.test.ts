@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
-import { appendAudit, orgStream, streamName, systemStream, userStream, verifyAllStreams, verifyChain } from './service.js';
+import {
+  appendAudit,
+  orgStream,
+  streamName,
+  systemStream,
+  userStream,
+  verifyAllStreams,
+  verifyChain,
+} from './service.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -28,7 +36,9 @@ describe('audit chain', () => {
     );
     const verdict = await db.withTenant(org, (tx) => verifyChain(tx, `org:${org}`));
     expect(verdict).toEqual({ ok: true, stream: `org:${org}`, events: 200 });
-    const seqs = await db.withTenant(org, async (tx) => (await tx.selectFrom('audit_events').select('seq').orderBy('seq').execute()).map((r) => Number(r.seq)));
+    const seqs = await db.withTenant(org, async (tx) =>
+      (await tx.selectFrom('audit_events').select('seq').orderBy('seq').execute()).map((r) => Number(r.seq)),
+    );
     expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
   });
 
@@ -40,7 +50,9 @@ describe('audit chain', () => {
         throw new Error('the action failed');
       }),
     ).rejects.toThrow('the action failed');
-    const rows = await db.withSystem((tx) => tx.selectFrom('audit_events').where('stream', '=', `user:${user}`).selectAll().execute());
+    const rows = await db.withSystem((tx) =>
+      tx.selectFrom('audit_events').where('stream', '=', `user:${user}`).selectAll().execute(),
+    );
     expect(rows).toEqual([]);
   });
 
@@ -58,17 +70,30 @@ describe('audit chain', () => {
     );
     expect(appended).toMatchObject({ stream: `user:${user}`, seq: 1 });
     expect(appended.hash).toMatch(/^[0-9a-f]{64}$/);
-    const row = await db.withSystem((tx) => tx.selectFrom('audit_events').selectAll().where('stream', '=', `user:${user}`).executeTakeFirstOrThrow());
-    expect(row).toMatchObject({ actor: `user:${user}`, ip: '203.0.113.9', request_id: 'req-1', payload: { method: 'password', nested: { a: [1, 'x', null, true], b: 2 }, ratio: 0.25 } });
+    const row = await db.withSystem((tx) =>
+      tx.selectFrom('audit_events').selectAll().where('stream', '=', `user:${user}`).executeTakeFirstOrThrow(),
+    );
+    expect(row).toMatchObject({
+      actor: `user:${user}`,
+      ip: '203.0.113.9',
+      request_id: 'req-1',
+      payload: { method: 'password', nested: { a: [1, 'x', null, true], b: 2 }, ratio: 0.25 },
+    });
     expect(await db.withSystem((tx) => verifyChain(tx, `user:${user}`))).toMatchObject({ ok: true, events: 1 });
   });
 
   it('[L1] the runtime role can neither update nor delete events', async () => {
     const org = randomUUID();
     await db.withTenant(org, (tx) => appendAudit(tx, { stream: orgStream(org), action: 'a' }));
-    await expect(db.withTenant(org, (tx) => sql`update audit_events set action = 'b'`.execute(tx))).rejects.toThrow(/permission denied/);
-    await expect(db.withTenant(org, (tx) => sql`delete from audit_events`.execute(tx))).rejects.toThrow(/permission denied/);
-    await expect(db.withTenant(org, (tx) => sql`truncate audit_events`.execute(tx))).rejects.toThrow(/permission denied/);
+    await expect(db.withTenant(org, (tx) => sql`update audit_events set action = 'b'`.execute(tx))).rejects.toThrow(
+      /permission denied/,
+    );
+    await expect(db.withTenant(org, (tx) => sql`delete from audit_events`.execute(tx))).rejects.toThrow(
+      /permission denied/,
+    );
+    await expect(db.withTenant(org, (tx) => sql`truncate audit_events`.execute(tx))).rejects.toThrow(
+      /permission denied/,
+    );
   });
 
   it('[L1] even the owner cannot update or delete events while the append-only trigger stands', async () => {
@@ -78,13 +103,16 @@ describe('audit chain', () => {
 
   async function streamOf(n: number): Promise<string> {
     const org = randomUUID();
-    for (let i = 0; i < n; i++) await db.withTenant(org, (tx) => appendAudit(tx, { stream: orgStream(org), action: `step.${i + 1}` }));
+    for (let i = 0; i < n; i++)
+      await db.withTenant(org, (tx) => appendAudit(tx, { stream: orgStream(org), action: `step.${i + 1}` }));
     return org;
   }
 
   it('[L1] an edited event is detected at exactly that event', async () => {
     const org = await streamOf(6);
-    await asTamperingOwner(sql`update audit_events set payload = '{"forged":true}' where stream = ${`org:${org}`} and seq = 4`);
+    await asTamperingOwner(
+      sql`update audit_events set payload = '{"forged":true}' where stream = ${`org:${org}`} and seq = 4`,
+    );
     const verdict = await db.withTenant(org, (tx) => verifyChain(tx, `org:${org}`));
     expect(verdict).toMatchObject({ ok: false, brokenAt: 4, reason: 'event 4 was altered after it was written' });
   });
@@ -101,7 +129,11 @@ describe('audit chain', () => {
   it('[L1] a deleted event is detected', async () => {
     const org = await streamOf(5);
     await asTamperingOwner(sql`delete from audit_events where stream = ${`org:${org}`} and seq = 3`);
-    expect(await db.withTenant(org, (tx) => verifyChain(tx, `org:${org}`))).toMatchObject({ ok: false, brokenAt: 3, reason: 'event 3 is missing' });
+    expect(await db.withTenant(org, (tx) => verifyChain(tx, `org:${org}`))).toMatchObject({
+      ok: false,
+      brokenAt: 3,
+      reason: 'event 3 is missing',
+    });
   });
 
   it('[L1] deleting the newest event is detected against the stream head', async () => {
@@ -113,9 +145,13 @@ describe('audit chain', () => {
   it('[L1] org streams are tenant data: another org sees none of them', async () => {
     const org = await streamOf(2);
     const other = randomUUID();
-    const seen = await db.withTenant(other, (tx) => tx.selectFrom('audit_events').selectAll().where('stream', '=', `org:${org}`).execute());
+    const seen = await db.withTenant(other, (tx) =>
+      tx.selectFrom('audit_events').selectAll().where('stream', '=', `org:${org}`).execute(),
+    );
     expect(seen).toEqual([]);
-    await expect(db.withTenant(other, (tx) => appendAudit(tx, { stream: orgStream(org), action: 'forged' }))).rejects.toThrow(/row-level security/);
+    await expect(
+      db.withTenant(other, (tx) => appendAudit(tx, { stream: orgStream(org), action: 'forged' })),
+    ).rejects.toThrow(/row-level security/);
   });
 
   it('[L1] verifyAllStreams covers every organization and the system stream', async () => {

@@ -103,7 +103,13 @@ const BATCH = 1000;
 export async function verifyChain(tx: Tx, stream: string): Promise<ChainVerdict> {
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
-  const broken = (brokenAt: number, reason: string): ChainVerdict => ({ ok: false, stream, events: expectedSeq - 1, brokenAt, reason });
+  const broken = (brokenAt: number, reason: string): ChainVerdict => ({
+    ok: false,
+    stream,
+    events: expectedSeq - 1,
+    brokenAt,
+    reason,
+  });
 
   for (;;) {
     const rows = await tx
@@ -138,10 +144,16 @@ export async function verifyChain(tx: Tx, stream: string): Promise<ChainVerdict>
     if (rows.length < BATCH) break;
   }
 
-  const head = await tx.selectFrom('audit_heads').select(['seq', 'hash']).where('stream', '=', stream).executeTakeFirst();
+  const head = await tx
+    .selectFrom('audit_heads')
+    .select(['seq', 'hash'])
+    .where('stream', '=', stream)
+    .executeTakeFirst();
   const last = expectedSeq - 1;
-  if (head && Number(head.seq) > last) return broken(last + 1, `event ${last + 1} is missing (the stream reached ${head.seq})`);
-  if (head && (Number(head.seq) !== last || head.hash !== prevHash)) return broken(last, `the stream's head does not match event ${last}`);
+  if (head && Number(head.seq) > last)
+    return broken(last + 1, `event ${last + 1} is missing (the stream reached ${head.seq})`);
+  if (head && (Number(head.seq) !== last || head.hash !== prevHash))
+    return broken(last, `the stream's head does not match event ${last}`);
   return { ok: true, stream, events: last };
 }
 
@@ -178,15 +190,42 @@ export interface StoredEvent {
 }
 
 /** An event row as features read it (the hash kept for exports). */
-export function toStoredEvent(r: { seq: string; occurred_at: Date; actor: string | null; action: string; target: string | null; ip: string | null; user_agent: string | null; payload: unknown; hash: string }): StoredEvent & { hash: string } {
-  return { seq: Number(r.seq), occurredAt: r.occurred_at, actor: r.actor, action: r.action, target: r.target, ip: r.ip, userAgent: r.user_agent, payload: r.payload as Record<string, unknown>, hash: r.hash };
+export function toStoredEvent(r: {
+  seq: string;
+  occurred_at: Date;
+  actor: string | null;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  payload: unknown;
+  hash: string;
+}): StoredEvent & { hash: string } {
+  return {
+    seq: Number(r.seq),
+    occurredAt: r.occurred_at,
+    actor: r.actor,
+    action: r.action,
+    target: r.target,
+    ip: r.ip,
+    userAgent: r.user_agent,
+    payload: r.payload as Record<string, unknown>,
+    hash: r.hash,
+  };
 }
 
 /** Newest first: a stream's events since a time, optionally only some actions. */
-export async function listEvents(tx: Tx, stream: AuditStream, opts: { since?: Date; actions?: string[]; limit?: number } = {}): Promise<StoredEvent[]> {
+export async function listEvents(
+  tx: Tx,
+  stream: AuditStream,
+  opts: { since?: Date; actions?: string[]; limit?: number } = {},
+): Promise<StoredEvent[]> {
   let q = tx.selectFrom('audit_events').selectAll().where('stream', '=', streamName(stream));
   if (opts.since) q = q.where('occurred_at', '>=', opts.since);
   if (opts.actions?.length) q = q.where('action', 'in', opts.actions);
-  const rows = await q.orderBy('seq', 'desc').limit(opts.limit ?? 100).execute();
+  const rows = await q
+    .orderBy('seq', 'desc')
+    .limit(opts.limit ?? 100)
+    .execute();
   return rows.map(toStoredEvent);
 }

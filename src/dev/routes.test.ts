@@ -40,7 +40,9 @@ describe('dev mailbox', () => {
   });
 
   it('[A1] an unknown or malformed message id answers 404 / 400', async () => {
-    expect((await dev.app.inject({ url: '/dev/mailbox/00000000-0000-4000-8000-000000000000', headers: html })).statusCode).toBe(404);
+    expect(
+      (await dev.app.inject({ url: '/dev/mailbox/00000000-0000-4000-8000-000000000000', headers: html })).statusCode,
+    ).toBe(404);
     expect((await dev.app.inject({ url: '/dev/mailbox/nope', headers: html })).statusCode).toBe(400);
   });
 

@@ -10,13 +10,9 @@ export function devRoutes(app: FastifyInstance, mailbox: DevMailbox): void {
     reply.render('Dev mailbox', <MailboxPage messages={await mailbox.list(100)} />),
   );
 
-  app.get<{ Params: { id: string } }>(
-    '/dev/mailbox/:id',
-    { schema: { params: uuidParam } },
-    async (request, reply) => {
-      const message = await mailbox.get(request.params.id);
-      if (!message) throw notFound('That message');
-      return reply.render(message.subject, <MessagePage message={message} />);
-    },
-  );
+  app.get<{ Params: { id: string } }>('/dev/mailbox/:id', { schema: { params: uuidParam } }, async (request, reply) => {
+    const message = await mailbox.get(request.params.id);
+    if (!message) throw notFound('That message');
+    return reply.render(message.subject, <MessagePage message={message} />);
+  });
 }

@@ -5,7 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import { renderToString } from 'preact-render-to-string';
 import { noInput } from '../platform/http/schemas.js';
 
-const scalarBundle = path.join(path.dirname(createRequire(import.meta.url).resolve('@scalar/fastify-api-reference')), 'js', 'standalone.js');
+const scalarBundle = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@scalar/fastify-api-reference')),
+  'js',
+  'standalone.js',
+);
 
 /**
  * The API reference renders in the browser with Scalar, which injects its own styles: this page
@@ -51,9 +55,14 @@ function DocsPage() {
 export function docsRoutes(app: FastifyInstance): void {
   let bundle: Buffer | undefined;
   app.get('/docs/openapi.json', { schema: noInput }, async () => app.swagger());
-  app.get('/docs', { schema: noInput, helmet: docsCsp }, async (_request, reply) => reply.type('text/html; charset=utf-8').send(`<!doctype html>${renderToString(<DocsPage />)}`));
+  app.get('/docs', { schema: noInput, helmet: docsCsp }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(`<!doctype html>${renderToString(<DocsPage />)}`),
+  );
   app.get('/docs/scalar.js', { schema: noInput }, async (_request, reply) => {
     bundle ??= readFileSync(scalarBundle);
-    return reply.type('application/javascript; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(bundle);
+    return reply
+      .type('application/javascript; charset=utf-8')
+      .header('Cache-Control', 'public, max-age=3600')
+      .send(bundle);
   });
 }

@@ -9,13 +9,23 @@ import { MAX_PASSWORD_LENGTH } from './password-policy.js';
 
 const Password = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH * 4 });
 const Token = Type.String({ minLength: 1, maxLength: 100 });
-const body = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: false });
+const body = <T extends Parameters<typeof Type.Object>[0]>(props: T) =>
+  Type.Object(props, { additionalProperties: false });
 
-const Accepted = Type.Object({ status: Type.Literal('accepted') }, { description: 'Answered the same whether or not an account exists.' });
-export const UserJson = Type.Object({ id: Type.String({ format: 'uuid' }), email: Type.String(), emailVerified: Type.Boolean() });
+const Accepted = Type.Object(
+  { status: Type.Literal('accepted') },
+  { description: 'Answered the same whether or not an account exists.' },
+);
+export const UserJson = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Type.String(),
+  emailVerified: Type.Boolean(),
+});
 export const SignedInJson = Type.Object({
   user: UserJson,
-  secondFactorRequired: Type.Boolean({ description: 'True: this session reaches only /api/v1/signin/second-factor until a second factor is presented.' }),
+  secondFactorRequired: Type.Boolean({
+    description: 'True: this session reaches only /api/v1/signin/second-factor until a second factor is presented.',
+  }),
 });
 const tags = ['identity'];
 
@@ -31,7 +41,14 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
 
   app.post<{ Body: { email: string; password: string } }>(
     '/api/v1/signup',
-    { schema: { tags, summary: 'Create an account; a verification link is mailed', body: body({ email: Email, password: Password }), response: { 202: Accepted } } },
+    {
+      schema: {
+        tags,
+        summary: 'Create an account; a verification link is mailed',
+        body: body({ email: Email, password: Password }),
+        response: { 202: Accepted },
+      },
+    },
     async (request, reply) => {
       await identity.signUp(request.body.email, request.body.password, requestContext(request));
       return reply.code(202).send(accepted);
@@ -40,7 +57,14 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
 
   app.post<{ Body: { token: string } }>(
     '/api/v1/email-verification',
-    { schema: { tags, summary: 'Confirm an e-mail address with the mailed token', body: body({ token: Token }), response: { 200: Type.Object({ verified: Type.Boolean() }) } } },
+    {
+      schema: {
+        tags,
+        summary: 'Confirm an e-mail address with the mailed token',
+        body: body({ token: Token }),
+        response: { 200: Type.Object({ verified: Type.Boolean() }) },
+      },
+    },
     async (request) => {
       await identity.verifyEmail(request.body.token, requestContext(request));
       return { verified: true };
@@ -49,7 +73,14 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
 
   app.post<{ Body: { email: string } }>(
     '/api/v1/email-verification/resend',
-    { schema: { tags, summary: 'Mail a new verification link (if one is due)', body: body({ email: Email }), response: { 202: Accepted } } },
+    {
+      schema: {
+        tags,
+        summary: 'Mail a new verification link (if one is due)',
+        body: body({ email: Email }),
+        response: { 202: Accepted },
+      },
+    },
     async (request, reply) => {
       await identity.resendVerification(request.body.email, requestContext(request));
       return reply.code(202).send(accepted);
@@ -58,13 +89,31 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
 
   app.post<{ Body: { email: string; password: string } }>(
     '/api/v1/signin',
-    { schema: { tags, summary: 'Sign in with e-mail and password; sets the session cookie', body: body({ email: Email, password: Password }), response: { 200: SignedInJson } } },
-    async (request, reply) => signedIn(reply, await identity.signInWithPassword(request.body.email, request.body.password, requestContext(request))),
+    {
+      schema: {
+        tags,
+        summary: 'Sign in with e-mail and password; sets the session cookie',
+        body: body({ email: Email, password: Password }),
+        response: { 200: SignedInJson },
+      },
+    },
+    async (request, reply) =>
+      signedIn(
+        reply,
+        await identity.signInWithPassword(request.body.email, request.body.password, requestContext(request)),
+      ),
   );
 
   app.post<{ Body: { email: string } }>(
     '/api/v1/magic-links',
-    { schema: { tags, summary: 'Mail a single-use sign-in link (15 minutes)', body: body({ email: Email }), response: { 202: Accepted } } },
+    {
+      schema: {
+        tags,
+        summary: 'Mail a single-use sign-in link (15 minutes)',
+        body: body({ email: Email }),
+        response: { 202: Accepted },
+      },
+    },
     async (request, reply) => {
       await identity.requestMagicLink(request.body.email, requestContext(request));
       return reply.code(202).send(accepted);
@@ -73,13 +122,28 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
 
   app.post<{ Body: { token: string } }>(
     '/api/v1/magic-links/consume',
-    { schema: { tags, summary: 'Sign in with a mailed link token; sets the session cookie', body: body({ token: Token }), response: { 200: SignedInJson } } },
-    async (request, reply) => signedIn(reply, await identity.signInWithMagicLink(request.body.token, requestContext(request))),
+    {
+      schema: {
+        tags,
+        summary: 'Sign in with a mailed link token; sets the session cookie',
+        body: body({ token: Token }),
+        response: { 200: SignedInJson },
+      },
+    },
+    async (request, reply) =>
+      signedIn(reply, await identity.signInWithMagicLink(request.body.token, requestContext(request))),
   );
 
   app.post<{ Body: { email: string } }>(
     '/api/v1/password-resets',
-    { schema: { tags, summary: 'Mail a single-use password reset link (1 hour)', body: body({ email: Email }), response: { 202: Accepted } } },
+    {
+      schema: {
+        tags,
+        summary: 'Mail a single-use password reset link (1 hour)',
+        body: body({ email: Email }),
+        response: { 202: Accepted },
+      },
+    },
     async (request, reply) => {
       await identity.requestPasswordReset(request.body.email, requestContext(request));
       return reply.code(202).send(accepted);
@@ -96,7 +160,8 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
         response: { 200: SignedInJson },
       },
     },
-    async (request, reply) => signedIn(reply, await identity.resetPassword(request.body.token, request.body.password, requestContext(request))),
+    async (request, reply) =>
+      signedIn(reply, await identity.resetPassword(request.body.token, request.body.password, requestContext(request))),
   );
 
   app.post<{ Body: { email: string } }>(
@@ -118,7 +183,16 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
 
   app.post<{ Body: { token: string } }>(
     '/api/v1/email-changes/confirm',
-    { schema: { tags, summary: 'Use the link mailed to the new address: the account moves there, verified', body: body({ token: Token }), response: { 200: Type.Object({ email: Type.String() }) } } },
-    async (request) => ({ email: (await identity.confirmEmailChange(request.body.token, requestContext(request))).email }),
+    {
+      schema: {
+        tags,
+        summary: 'Use the link mailed to the new address: the account moves there, verified',
+        body: body({ token: Token }),
+        response: { 200: Type.Object({ email: Type.String() }) },
+      },
+    },
+    async (request) => ({
+      email: (await identity.confirmEmailChange(request.body.token, requestContext(request))).email,
+    }),
   );
 }

@@ -8,8 +8,17 @@ const t = await fileTestApp();
 const helpers = accounts(t);
 
 const userEvents = async (userId: string) =>
-  (await t.db.withSystem((tx) => tx.selectFrom('audit_events').select('action').where('stream', '=', `user:${userId}`).orderBy('seq').execute())).map((r) => r.action);
-const emailOf = async (userId: string) => (await t.db.withSystem((tx) => tx.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow())).email;
+  (
+    await t.db.withSystem((tx) =>
+      tx.selectFrom('audit_events').select('action').where('stream', '=', `user:${userId}`).orderBy('seq').execute(),
+    )
+  ).map((r) => r.action);
+const emailOf = async (userId: string) =>
+  (
+    await t.db.withSystem((tx) =>
+      tx.selectFrom('users').select('email').where('id', '=', userId).executeTakeFirstOrThrow(),
+    )
+  ).email;
 
 /** A signed-in account that asked to move to a new address; returns the mailed token. */
 async function requested() {
@@ -18,7 +27,10 @@ async function requested() {
   const userId = (await client.api('GET', '/api/v1/me')).json().user.id as string;
   const newEmail = freshEmail();
   expect((await client.api('POST', '/api/v1/me/email', { email: newEmail.toUpperCase() })).statusCode).toBe(202);
-  const { token, url } = linkIn((await t.mailTo(newEmail, /Confirm your new e-mail address/)).text, '/account/email/confirm');
+  const { token, url } = linkIn(
+    (await t.mailTo(newEmail, /Confirm your new e-mail address/)).text,
+    '/account/email/confirm',
+  );
   return { email, newEmail, client, userId, token, url };
 }
 
@@ -61,13 +73,17 @@ describe('changing the sign-in address (S2)', () => {
     expect((await client.api('GET', '/api/v1/me')).json().user).toMatchObject({ email: newEmail, emailVerified: true }); // the cached session saw it
     const notice = await t.mailTo(email, /Your sign-in address was changed/);
     expect(notice.text).toContain(newEmail);
-    expect(await userEvents(userId)).toEqual(expect.arrayContaining(['user.email_change_requested', 'user.email_changed']));
+    expect(await userEvents(userId)).toEqual(
+      expect.arrayContaining(['user.email_change_requested', 'user.email_changed']),
+    );
   });
 
   it('[S2] the link works once and expires after an hour', async () => {
     const first = await requested();
     expect((await confirm(first.token)).statusCode).toBe(200);
-    expect((await new TestClient(t.app).page(`/account/email/confirm?token=${first.token}`)).body).toContain('This link cannot be used');
+    expect((await new TestClient(t.app).page(`/account/email/confirm?token=${first.token}`)).body).toContain(
+      'This link cannot be used',
+    );
     const replay = await confirm(first.token);
     expect(replay.statusCode).toBe(400);
     expect(replay.json().error.code).toBe('invalid_link');
@@ -89,7 +105,9 @@ describe('changing the sign-in address (S2)', () => {
     const res = await client.api('POST', '/api/v1/me/email', { email: taken });
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ status: 'accepted' });
-    expect((await t.mailTo(taken, /Someone tried to move an account to your address/)).text).not.toContain('/account/email/confirm');
+    expect((await t.mailTo(taken, /Someone tried to move an account to your address/)).text).not.toContain(
+      '/account/email/confirm',
+    );
     expect((await t.mailbox.list(500)).filter((m) => m.to === taken && /Confirm your new/.test(m.subject))).toEqual([]);
   });
 
@@ -111,7 +129,10 @@ describe('changing the sign-in address (S2)', () => {
     const token = linkIn((await t.mailTo(newer, /Confirm your new/)).text, '/account/email/confirm').token;
     expect((await confirm(older)).json().error.code).toBe('invalid_link');
     expect((await confirm(token)).statusCode).toBe(200);
-    const stale = await new TestClient(t.app).api('POST', '/api/v1/password-resets/complete', { token: reset, password: 'another long passphrase here' });
+    const stale = await new TestClient(t.app).api('POST', '/api/v1/password-resets/complete', {
+      token: reset,
+      password: 'another long passphrase here',
+    });
     expect(stale.json().error.code).toBe('invalid_link');
   });
 
@@ -135,7 +156,9 @@ describe('changing the sign-in address (S2)', () => {
     const done = await client.form('/account/email/confirm', { token });
     expect(done.statusCode).toBe(303);
     expect(done.headers.location).toBe('/account/security?done=email_changed');
-    expect((await client.page('/account/security?done=email_changed')).body).toContain(`signs in with <strong>${newEmail}</strong>`);
+    expect((await client.page('/account/security?done=email_changed')).body).toContain(
+      `signs in with <strong>${newEmail}</strong>`,
+    );
     expect((await client.form('/account/email/confirm', { token })).body).toContain('This link cannot be used');
     expect((await helpers.signIn(newEmail, PASSWORD)).res.statusCode).toBe(200);
   });

@@ -23,18 +23,28 @@ async function verifiedUser(email = fresh()) {
 }
 
 /** What a response shows an observer: status and body (request ids and dates differ by nature). */
-const observable = (res: { statusCode: number; json(): unknown }) => ({ status: res.statusCode, body: JSON.stringify(res.json()).replace(/"requestId":"[^"]+"/, '') });
+const observable = (res: { statusCode: number; json(): unknown }) => ({
+  status: res.statusCode,
+  body: JSON.stringify(res.json()).replace(/"requestId":"[^"]+"/, ''),
+});
 
 async function userEvents(email: string): Promise<string[]> {
-  const user = await t.db.withSystem((tx) => tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow());
-  const rows = await t.db.withSystem((tx) => tx.selectFrom('audit_events').select('action').where('stream', '=', `user:${user.id}`).orderBy('seq').execute());
+  const user = await t.db.withSystem((tx) =>
+    tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow(),
+  );
+  const rows = await t.db.withSystem((tx) =>
+    tx.selectFrom('audit_events').select('action').where('stream', '=', `user:${user.id}`).orderBy('seq').execute(),
+  );
   return rows.map((r) => r.action);
 }
 
 describe('sign-up and verification (A1)', () => {
   it('[A1] sign-up mails a single-use verification link and records the event', async () => {
     const email = fresh();
-    const res = await new TestClient(t.app).api('POST', '/api/v1/signup', { email: email.toUpperCase(), password: PASSWORD });
+    const res = await new TestClient(t.app).api('POST', '/api/v1/signup', {
+      email: email.toUpperCase(),
+      password: PASSWORD,
+    });
     expect(res.statusCode).toBe(202);
     const token = linkIn((await t.mailTo(email, /Confirm/)).text, '/verify-email').token;
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -47,7 +57,10 @@ describe('sign-up and verification (A1)', () => {
     const { email } = await verifiedUser();
     const anon = new TestClient(t.app);
     const existing = await anon.api('POST', '/api/v1/signup', { email, password: 'another long passphrase here' });
-    const brandNew = await anon.api('POST', '/api/v1/signup', { email: fresh(), password: 'another long passphrase here' });
+    const brandNew = await anon.api('POST', '/api/v1/signup', {
+      email: fresh(),
+      password: 'another long passphrase here',
+    });
     expect(observable(existing)).toEqual(observable(brandNew));
     expect(existing.headers['set-cookie']).toBeUndefined();
     const notice = await t.mailTo(email, /tried to sign up/);
@@ -102,9 +115,13 @@ describe('sign-up and verification (A1)', () => {
     const email = fresh();
     const token = await signUp(email);
     const client = new TestClient(t.app);
-    const forged = await client.api('POST', '/api/v1/email-verification', { token: token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA') });
+    const forged = await client.api('POST', '/api/v1/email-verification', {
+      token: token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA'),
+    });
     expect(forged.json().error.code).toBe('invalid_link');
-    expect((await client.api('POST', '/api/v1/email-verification', { token: 'not-a-token' })).json().error.code).toBe('invalid_link');
+    expect((await client.api('POST', '/api/v1/email-verification', { token: 'not-a-token' })).json().error.code).toBe(
+      'invalid_link',
+    );
     expect((await client.api('POST', '/api/v1/magic-links/consume', { token })).json().error.code).toBe('invalid_link');
     t.clock.advance(24 * 60 * 60 * 1000 + 1);
     try {
@@ -133,11 +150,14 @@ describe('sign-up and verification (A1)', () => {
     t.clock.advance(RESEND_AFTER_MS + 1000); // a live link younger than this is not replaced (A8)
     const client = new TestClient(t.app);
     const answers = [];
-    for (const e of [email, verified, fresh()]) answers.push(await client.api('POST', '/api/v1/email-verification/resend', { email: e }));
+    for (const e of [email, verified, fresh()])
+      answers.push(await client.api('POST', '/api/v1/email-verification/resend', { email: e }));
     expect(new Set(answers.map((r) => JSON.stringify(observable(r)))).size).toBe(1);
     const second = linkIn((await t.mailTo(email, /Confirm/, firstMail)).text, '/verify-email').token;
     expect(second).not.toBe(first);
-    expect((await client.api('POST', '/api/v1/email-verification', { token: first })).json().error.code).toBe('invalid_link');
+    expect((await client.api('POST', '/api/v1/email-verification', { token: first })).json().error.code).toBe(
+      'invalid_link',
+    );
     expect((await client.api('POST', '/api/v1/email-verification', { token: second })).statusCode).toBe(200);
   });
 });
@@ -146,35 +166,54 @@ describe('sign-ups at the same moment (R6)', () => {
   it('[R6] sign-ups racing for one new address all answer 202, not 500, and make one account', async () => {
     const email = fresh();
     // Each from its own address, as separate browsers (the per-IP limit is not what this is about).
-    const res = await Promise.all(Array.from({ length: 6 }, (_, i) => new TestClient(t.app).api('POST', '/api/v1/signup', { email, password: `${PASSWORD} ${i}` })));
+    const res = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        new TestClient(t.app).api('POST', '/api/v1/signup', { email, password: `${PASSWORD} ${i}` }),
+      ),
+    );
     expect(res.map((r) => r.statusCode)).toEqual(Array(6).fill(202));
-    const users = await t.db.withSystem((tx) => tx.selectFrom('users').select('id').where('email', '=', email).execute());
+    const users = await t.db.withSystem((tx) =>
+      tx.selectFrom('users').select('id').where('email', '=', email).execute(),
+    );
     expect(users).toHaveLength(1);
   });
 });
 
 describe('password sign-in', () => {
-  it('[A1] unknown e-mail, wrong password and an unverified account\'s wrong password answer identically', async () => {
+  it("[A1] unknown e-mail, wrong password and an unverified account's wrong password answer identically", async () => {
     const { email: verified } = await verifiedUser();
     const unverified = fresh();
     await signUp(unverified);
-    const answers = [await signIn(fresh()), await signIn(verified, 'wrong horse battery'), await signIn(unverified, 'wrong horse battery')].map((r) => r.res);
+    const answers = [
+      await signIn(fresh()),
+      await signIn(verified, 'wrong horse battery'),
+      await signIn(unverified, 'wrong horse battery'),
+    ].map((r) => r.res);
     for (const res of answers) expect(res.headers['set-cookie']).toBeUndefined();
-    expect(answers.map(observable)).toEqual(Array(3).fill({ status: 401, body: expect.stringContaining('"code":"invalid_credentials"') }));
+    expect(answers.map(observable)).toEqual(
+      Array(3).fill({ status: 401, body: expect.stringContaining('"code":"invalid_credentials"') }),
+    );
     expect(new Set(answers.map((r) => JSON.stringify(observable(r)))).size).toBe(1);
   });
 
   it('[D2] the stored hash is upgraded at sign-in when the Argon2id parameters change', async () => {
     const { email } = await verifiedUser();
-    const before = await t.db.withSystem((tx) => tx.selectFrom('users').select('password_hash').where('email', '=', email).executeTakeFirstOrThrow());
+    const before = await t.db.withSystem((tx) =>
+      tx.selectFrom('users').select('password_hash').where('email', '=', email).executeTakeFirstOrThrow(),
+    );
     expect(before.password_hash).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
-    const stronger = await createTestApp({}, undefined, { db: t.db, hasherParams: { memoryKiB: 2048, iterations: 2, parallelism: 1 } });
+    const stronger = await createTestApp({}, undefined, {
+      db: t.db,
+      hasherParams: { memoryKiB: 2048, iterations: 2, parallelism: 1 },
+    });
     try {
       expect((await signIn(email, PASSWORD, new TestClient(stronger.app))).res.statusCode).toBe(200);
     } finally {
       await stronger.close();
     }
-    const after = await t.db.withSystem((tx) => tx.selectFrom('users').select('password_hash').where('email', '=', email).executeTakeFirstOrThrow());
+    const after = await t.db.withSystem((tx) =>
+      tx.selectFrom('users').select('password_hash').where('email', '=', email).executeTakeFirstOrThrow(),
+    );
     expect(after.password_hash).toMatch(/^\$argon2id\$v=19\$m=2048,t=2,p=1\$/);
     expect((await signIn(email)).res.statusCode).toBe(200); // still the same password
   });
@@ -209,14 +248,20 @@ describe('magic links (A2)', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json().user.emailVerified).toBe(true);
     expect((await client.api('GET', '/api/v1/sessions')).statusCode).toBe(200);
-    expect((await new TestClient(t.app).api('POST', '/api/v1/magic-links/consume', { token })).json().error.code).toBe('invalid_link');
-    expect(await userEvents(email)).toEqual(expect.arrayContaining(['user.magic_link_used', 'user.email_verified', 'user.signed_in']));
+    expect((await new TestClient(t.app).api('POST', '/api/v1/magic-links/consume', { token })).json().error.code).toBe(
+      'invalid_link',
+    );
+    expect(await userEvents(email)).toEqual(
+      expect.arrayContaining(['user.magic_link_used', 'user.email_verified', 'user.signed_in']),
+    );
 
     await client.api('POST', '/api/v1/magic-links', { email });
     const late = linkIn((await t.mailTo(email, /sign-in link/, first)).text, '/magic-link/confirm').token;
     t.clock.advance(15 * 60 * 1000 + 1);
     try {
-      expect((await client.api('POST', '/api/v1/magic-links/consume', { token: late })).json().error.code).toBe('invalid_link');
+      expect((await client.api('POST', '/api/v1/magic-links/consume', { token: late })).json().error.code).toBe(
+        'invalid_link',
+      );
     } finally {
       t.clock.advance(-(15 * 60 * 1000 + 1));
     }
@@ -235,14 +280,21 @@ describe('password reset (A3)', () => {
 
     const weak = await client.api('POST', '/api/v1/password-resets/complete', { token, password: 'password1234' });
     expect(weak.json().error.code).toBe('weak_password'); // and the link is still good:
-    const res = await client.api('POST', '/api/v1/password-resets/complete', { token, password: 'new quiet harbor lantern' });
+    const res = await client.api('POST', '/api/v1/password-resets/complete', {
+      token,
+      password: 'new quiet harbor lantern',
+    });
     expect(res.statusCode).toBe(200);
     expect((await other.api('GET', '/api/v1/sessions')).statusCode).toBe(401);
     expect((await client.api('GET', '/api/v1/sessions')).statusCode).toBe(200);
     expect((await t.mailTo(email, /password was reset/)).text).toContain('signed out');
     expect((await signIn(email)).res.statusCode).toBe(401);
     expect((await signIn(email, 'new quiet harbor lantern')).res.statusCode).toBe(200);
-    expect((await client.api('POST', '/api/v1/password-resets/complete', { token, password: 'another new passphrase' })).json().error.code).toBe('invalid_link');
+    expect(
+      (
+        await client.api('POST', '/api/v1/password-resets/complete', { token, password: 'another new passphrase' })
+      ).json().error.code,
+    ).toBe('invalid_link');
     expect(await userEvents(email)).toContain('user.password_reset');
   });
 
@@ -253,7 +305,11 @@ describe('password reset (A3)', () => {
     const { token } = linkIn((await t.mailTo(email, /Reset your password/)).text, '/reset-password');
     t.clock.advance(60 * 60 * 1000 + 1);
     try {
-      expect((await client.api('POST', '/api/v1/password-resets/complete', { token, password: 'new quiet harbor lantern' })).json().error.code).toBe('invalid_link');
+      expect(
+        (
+          await client.api('POST', '/api/v1/password-resets/complete', { token, password: 'new quiet harbor lantern' })
+        ).json().error.code,
+      ).toBe('invalid_link');
     } finally {
       t.clock.advance(-(60 * 60 * 1000 + 1));
     }
@@ -263,15 +319,23 @@ describe('password reset (A3)', () => {
     const { email } = await verifiedUser();
     const { client } = await signIn(email);
     const { client: other } = await signIn(email);
-    const wrong = await client.api('PUT', '/api/v1/me/password', { currentPassword: 'not my password', newPassword: 'new quiet harbor lantern' });
+    const wrong = await client.api('PUT', '/api/v1/me/password', {
+      currentPassword: 'not my password',
+      newPassword: 'new quiet harbor lantern',
+    });
     expect(wrong.statusCode).toBe(401);
     expect((await other.api('GET', '/api/v1/sessions')).statusCode).toBe(200);
-    const ok = await client.api('PUT', '/api/v1/me/password', { currentPassword: PASSWORD, newPassword: 'new quiet harbor lantern' });
+    const ok = await client.api('PUT', '/api/v1/me/password', {
+      currentPassword: PASSWORD,
+      newPassword: 'new quiet harbor lantern',
+    });
     expect(ok.statusCode).toBe(204);
     expect((await other.api('GET', '/api/v1/sessions')).statusCode).toBe(401);
     expect((await client.api('GET', '/api/v1/sessions')).statusCode).toBe(200);
     expect((await t.mailTo(email, /password was changed/)).to).toBe(email);
-    expect(await userEvents(email)).toEqual(expect.arrayContaining(['user.password_change_failed', 'user.password_changed']));
+    expect(await userEvents(email)).toEqual(
+      expect.arrayContaining(['user.password_change_failed', 'user.password_changed']),
+    );
   });
 });
 
@@ -291,10 +355,26 @@ describe('links die with the password they were mailed for (A3)', () => {
     const { email } = await verifiedUser();
     const links = await outstandingLinks(email);
     const { client } = await signIn(email);
-    expect((await client.api('PUT', '/api/v1/me/password', { currentPassword: PASSWORD, newPassword: 'new quiet harbor lantern' })).statusCode).toBe(204);
+    expect(
+      (
+        await client.api('PUT', '/api/v1/me/password', {
+          currentPassword: PASSWORD,
+          newPassword: 'new quiet harbor lantern',
+        })
+      ).statusCode,
+    ).toBe(204);
     const attacker = new TestClient(t.app);
-    expect((await attacker.api('POST', '/api/v1/password-resets/complete', { token: links.reset, password: 'taken over at last ok' })).json().error.code).toBe('invalid_link');
-    expect((await attacker.api('POST', '/api/v1/magic-links/consume', { token: links.magic })).json().error.code).toBe('invalid_link');
+    expect(
+      (
+        await attacker.api('POST', '/api/v1/password-resets/complete', {
+          token: links.reset,
+          password: 'taken over at last ok',
+        })
+      ).json().error.code,
+    ).toBe('invalid_link');
+    expect((await attacker.api('POST', '/api/v1/magic-links/consume', { token: links.magic })).json().error.code).toBe(
+      'invalid_link',
+    );
     expect((await signIn(email, 'new quiet harbor lantern')).res.statusCode).toBe(200);
   });
 
@@ -302,8 +382,18 @@ describe('links die with the password they were mailed for (A3)', () => {
     const { email } = await verifiedUser();
     const links = await outstandingLinks(email);
     const owner = new TestClient(t.app);
-    expect((await owner.api('POST', '/api/v1/password-resets/complete', { token: links.reset, password: 'new quiet harbor lantern' })).statusCode).toBe(200);
-    expect((await new TestClient(t.app).api('POST', '/api/v1/magic-links/consume', { token: links.magic })).json().error.code).toBe('invalid_link');
+    expect(
+      (
+        await owner.api('POST', '/api/v1/password-resets/complete', {
+          token: links.reset,
+          password: 'new quiet harbor lantern',
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect(
+      (await new TestClient(t.app).api('POST', '/api/v1/magic-links/consume', { token: links.magic })).json().error
+        .code,
+    ).toBe('invalid_link');
   });
 
   it('[A3] a new sign-in address ends the reset and magic links mailed to the old one', async () => {
@@ -314,8 +404,18 @@ describe('links die with the password they were mailed for (A3)', () => {
     expect((await client.api('POST', '/api/v1/me/email', { email: to })).statusCode).toBe(202);
     const change = linkIn((await t.mailTo(to, /Confirm/)).text, '/account/email/confirm').token;
     expect((await client.api('POST', '/api/v1/email-changes/confirm', { token: change })).statusCode).toBe(200);
-    expect((await new TestClient(t.app).api('POST', '/api/v1/password-resets/complete', { token: links.reset, password: 'taken over at last ok' })).json().error.code).toBe('invalid_link');
-    expect((await new TestClient(t.app).api('POST', '/api/v1/magic-links/consume', { token: links.magic })).json().error.code).toBe('invalid_link');
+    expect(
+      (
+        await new TestClient(t.app).api('POST', '/api/v1/password-resets/complete', {
+          token: links.reset,
+          password: 'taken over at last ok',
+        })
+      ).json().error.code,
+    ).toBe('invalid_link');
+    expect(
+      (await new TestClient(t.app).api('POST', '/api/v1/magic-links/consume', { token: links.magic })).json().error
+        .code,
+    ).toBe('invalid_link');
   });
 });
 
@@ -330,9 +430,22 @@ describe('audit of personal events (L1)', () => {
     await client.api('POST', '/api/v1/magic-links/consume', { token });
     const events = await userEvents(email);
     expect(events).toEqual(
-      expect.arrayContaining(['user.signed_up', 'user.email_verified', 'user.sign_in_failed', 'user.signed_in', 'user.signed_out', 'user.magic_link_requested', 'user.magic_link_used']),
+      expect.arrayContaining([
+        'user.signed_up',
+        'user.email_verified',
+        'user.sign_in_failed',
+        'user.signed_in',
+        'user.signed_out',
+        'user.magic_link_requested',
+        'user.magic_link_used',
+      ]),
     );
-    const user = await t.db.withSystem((tx) => tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow());
-    expect(await t.db.withSystem((tx) => verifyChain(tx, `user:${user.id}`))).toMatchObject({ ok: true, events: events.length });
+    const user = await t.db.withSystem((tx) =>
+      tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow(),
+    );
+    expect(await t.db.withSystem((tx) => verifyChain(tx, `user:${user.id}`))).toMatchObject({
+      ok: true,
+      events: events.length,
+    });
   });
 });

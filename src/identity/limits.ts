@@ -47,4 +47,3 @@ export function enforce(result: LimitResult): void {
 export async function consumeAll(checks: Array<[Limiter, string]>): Promise<void> {
   for (const [limiter, key] of checks) enforce(await limiter.consume(key));
 }
-

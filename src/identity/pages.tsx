@@ -16,7 +16,14 @@ export function SignUpPage({ csrf, state }: FormPage) {
       <FormMessage state={state} />
       <Form action="/signup" csrf={csrf} label="Create account">
         <Field name="email" label="E-mail address" type="email" autocomplete="email" state={state} autofocus />
-        <Field name="password" label="Password" type="password" autocomplete="new-password" hint={passwordHint} state={state} />
+        <Field
+          name="password"
+          label="Password"
+          type="password"
+          autocomplete="new-password"
+          hint={passwordHint}
+          state={state}
+        />
         <button type="submit">Create account</button>
       </Form>
       <p>
@@ -31,8 +38,8 @@ export function CheckEmailPage({ email, csrf, resent }: { email?: string; csrf: 
     <section class="narrow">
       <h1>Check your e-mail</h1>
       <p>
-        If {email ? <strong>{email}</strong> : 'that address'} can be used, a message with a confirmation link is on its way. The link works once and
-        expires in 24 hours.
+        If {email ? <strong>{email}</strong> : 'that address'} can be used, a message with a confirmation link is on its
+        way. The link works once and expires in 24 hours.
       </p>
       {resent && (
         <p class="notice" role="status">
@@ -62,7 +69,8 @@ export function SignInPage({ csrf, state, next }: FormPage & { next?: string }) 
         <button type="submit">Sign in</button>
       </Form>
       <p>
-        <a href="/magic-link">E-mail me a sign-in link instead</a> · <a href="/forgot-password">Forgot your password?</a>
+        <a href="/magic-link">E-mail me a sign-in link instead</a> ·{' '}
+        <a href="/forgot-password">Forgot your password?</a>
       </p>
       <PasswordlessSignIn csrf={csrf} next={next} />
       <p>
@@ -73,7 +81,21 @@ export function SignInPage({ csrf, state, next }: FormPage & { next?: string }) 
 }
 
 /** Links in mail lead to a button, not straight to an action: mail scanners that open links must not use them up. */
-export function ConfirmLinkPage({ heading, text, action, token, csrf, button }: { heading: string; text: string; action: string; token: string; csrf: string; button: string }) {
+export function ConfirmLinkPage({
+  heading,
+  text,
+  action,
+  token,
+  csrf,
+  button,
+}: {
+  heading: string;
+  text: string;
+  action: string;
+  token: string;
+  csrf: string;
+  button: string;
+}) {
   return (
     <section class="narrow">
       <h1>{heading}</h1>
@@ -86,7 +108,15 @@ export function ConfirmLinkPage({ heading, text, action, token, csrf, button }: 
   );
 }
 
-export function LinkProblemPage({ message, retryHref, retryText }: { message: string; retryHref: string; retryText: string }) {
+export function LinkProblemPage({
+  message,
+  retryHref,
+  retryText,
+}: {
+  message: string;
+  retryHref: string;
+  retryText: string;
+}) {
   return (
     <section class="narrow">
       <h1>This link cannot be used</h1>
@@ -112,14 +142,22 @@ export function EmailVerifiedPage({ signedIn, changedTo }: { signedIn: boolean; 
   );
 }
 
-export function RequestLinkPage({ heading, intro, action, button, csrf, state, sent }: FormPage & { heading: string; intro: string; action: string; button: string; sent?: boolean }) {
+export function RequestLinkPage({
+  heading,
+  intro,
+  action,
+  button,
+  csrf,
+  state,
+  sent,
+}: FormPage & { heading: string; intro: string; action: string; button: string; sent?: boolean }) {
   return (
     <section class="narrow">
       <h1>{heading}</h1>
       {sent ? (
         <p class="notice" role="status">
-          If an account uses that address, a message is on its way. Check your inbox (and spam folder). If you
-          asked in the last few minutes, no new message is sent: use the newest one you have.
+          If an account uses that address, a message is on its way. Check your inbox (and spam folder). If you asked in
+          the last few minutes, no new message is sent: use the newest one you have.
         </p>
       ) : (
         <p>{intro}</p>
@@ -144,7 +182,15 @@ export function ResetPasswordPage({ csrf, state, token }: FormPage & { token: st
       <FormMessage state={state} />
       <Form action="/reset-password" csrf={csrf} label="Choose a new password">
         <input type="hidden" name="token" value={token} />
-        <Field name="password" label="New password" type="password" autocomplete="new-password" hint={passwordHint} state={state} autofocus />
+        <Field
+          name="password"
+          label="New password"
+          type="password"
+          autocomplete="new-password"
+          hint={passwordHint}
+          state={state}
+          autofocus
+        />
         <button type="submit">Set password and sign in</button>
       </Form>
     </section>

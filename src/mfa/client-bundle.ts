@@ -24,6 +24,9 @@ function passkeyBundle(): Promise<string> {
 
 export function passkeyScriptRoute(app: FastifyInstance): void {
   app.get(`/static/${PASSKEY_SCRIPT}`, { schema: noInput }, async (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('Cache-Control', 'no-cache').send(await passkeyBundle()),
+    reply
+      .type('text/javascript; charset=utf-8')
+      .header('Cache-Control', 'no-cache')
+      .send(await passkeyBundle()),
   );
 }

@@ -17,9 +17,26 @@ export async function factorsOf(tx: Tx, userId: string): Promise<FactorState> {
     .select((eb) => [
       'users.password_hash',
       'users.password_changed_at',
-      eb.exists(eb.selectFrom('totp_credentials').select('user_id').whereRef('user_id', '=', 'users.id').where('confirmed_at', 'is not', null)).as('totp'),
-      eb.selectFrom('passkeys').select((e) => e.fn.countAll<string>().as('n')).whereRef('user_id', '=', 'users.id').as('passkeys'),
-      eb.selectFrom('recovery_codes').select((e) => e.fn.countAll<string>().as('n')).whereRef('user_id', '=', 'users.id').where('used_at', 'is', null).as('codes'),
+      eb
+        .exists(
+          eb
+            .selectFrom('totp_credentials')
+            .select('user_id')
+            .whereRef('user_id', '=', 'users.id')
+            .where('confirmed_at', 'is not', null),
+        )
+        .as('totp'),
+      eb
+        .selectFrom('passkeys')
+        .select((e) => e.fn.countAll<string>().as('n'))
+        .whereRef('user_id', '=', 'users.id')
+        .as('passkeys'),
+      eb
+        .selectFrom('recovery_codes')
+        .select((e) => e.fn.countAll<string>().as('n'))
+        .whereRef('user_id', '=', 'users.id')
+        .where('used_at', 'is', null)
+        .as('codes'),
     ])
     .where('users.id', '=', userId)
     .executeTakeFirstOrThrow();

@@ -5,7 +5,12 @@ const notYou = (baseUrl: string) =>
   `If this was not you, someone has your sign-in details: reset your password now (${new URL('/forgot-password', baseUrl)}) and review your account security (${new URL('/account/security', baseUrl)}).`;
 
 /** A second factor was added to or removed from the account (A4, A5). */
-export const factorChangedMail = (to: string, what: string, change: 'added' | 'removed', baseUrl: string): MailMessage => ({
+export const factorChangedMail = (
+  to: string,
+  what: string,
+  change: 'added' | 'removed',
+  baseUrl: string,
+): MailMessage => ({
   to,
   subject: change === 'added' ? `A second factor was added: ${what}` : `A second factor was removed: ${what}`,
   text: `${change === 'added' ? 'This second factor was just added to your account' : 'This second factor was just removed from your account'}: ${what}.\n\n${notYou(baseUrl)}\n\n${signature(baseUrl)}`,

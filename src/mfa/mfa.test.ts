@@ -12,8 +12,17 @@ const helpers = accounts(t);
 
 const STEP = 30_000;
 const auditActions = async (userId: string) =>
-  (await t.db.withSystem((tx) => tx.selectFrom('audit_events').select('action').where('stream', '=', `user:${userId}`).orderBy('seq').execute())).map((r) => r.action);
-const userIdOf = async (email: string) => (await t.db.withSystem((tx) => tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow())).id;
+  (
+    await t.db.withSystem((tx) =>
+      tx.selectFrom('audit_events').select('action').where('stream', '=', `user:${userId}`).orderBy('seq').execute(),
+    )
+  ).map((r) => r.action);
+const userIdOf = async (email: string) =>
+  (
+    await t.db.withSystem((tx) =>
+      tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow(),
+    )
+  ).id;
 
 /** A verified account with the authenticator app on, through the pages; returns its secret and recovery codes. */
 async function withTotp(email?: string) {
@@ -38,7 +47,9 @@ describe('authenticator app enrollment (A4)', () => {
     expect(setup.headers['cache-control']).toBe('no-store');
     expect(setup.body).toContain('<svg class="qr"');
     const secret = totpSecretOn(setup.body);
-    const wrong = await client.form('/account/totp/setup', { code: '000000' === totpCode(secret, t.clock.now()) ? '111111' : '000000' });
+    const wrong = await client.form('/account/totp/setup', {
+      code: '000000' === totpCode(secret, t.clock.now()) ? '111111' : '000000',
+    });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.body).toContain('field-code-error');
     expect(totpSecretOn(wrong.body)).toBe(secret); // the same enrollment, shown again
@@ -51,14 +62,22 @@ describe('authenticator app enrollment (A4)', () => {
     expect(client.cookies.get(SESSION_COOKIE)).not.toBe(before); // S2: privilege change rotates the id
 
     const userId = await userIdOf(email);
-    const row = await t.db.withSystem((tx) => tx.selectFrom('totp_credentials').selectAll().where('user_id', '=', userId).executeTakeFirstOrThrow());
+    const row = await t.db.withSystem((tx) =>
+      tx.selectFrom('totp_credentials').selectAll().where('user_id', '=', userId).executeTakeFirstOrThrow(),
+    );
     expect(row.confirmed_at).not.toBeNull();
     expect(row.secret_sealed).not.toContain(secret);
-    expect(Buffer.from(row.secret_sealed.replace(/^[^.:]*[.:]/, ''), 'base64url').includes(Buffer.from(secret))).toBe(false);
-    const stored = await t.db.withSystem((tx) => tx.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', userId).execute());
+    expect(Buffer.from(row.secret_sealed.replace(/^[^.:]*[.:]/, ''), 'base64url').includes(Buffer.from(secret))).toBe(
+      false,
+    );
+    const stored = await t.db.withSystem((tx) =>
+      tx.selectFrom('recovery_codes').select('code_hash').where('user_id', '=', userId).execute(),
+    );
     expect(stored).toHaveLength(10);
     expect(stored.some((r) => codes.includes(r.code_hash))).toBe(false);
-    expect(await auditActions(userId)).toEqual(expect.arrayContaining(['mfa.totp_enabled', 'mfa.recovery_codes_generated']));
+    expect(await auditActions(userId)).toEqual(
+      expect.arrayContaining(['mfa.totp_enabled', 'mfa.recovery_codes_generated']),
+    );
     expect((await t.mailTo(email, /second factor was added/)).text).toContain('authenticator app');
     // The security page shows it, and no longer offers setup
     const view = await client.page('/account/security');
@@ -72,7 +91,9 @@ describe('sign-in with a second factor (A4, S2, A8)', () => {
     const { email, secret } = await withTotp();
     const client = await passwordStep(email);
     const pendingCookie = client.cookies.get(SESSION_COOKIE)!;
-    expect((await client.page('/account/security')).headers.location).toBe('/signin/second-factor?next=%2Faccount%2Fsecurity');
+    expect((await client.page('/account/security')).headers.location).toBe(
+      '/signin/second-factor?next=%2Faccount%2Fsecurity',
+    );
     const api = await client.api('GET', '/api/v1/sessions');
     expect(api.statusCode).toBe(401);
     expect(api.json().error.code).toBe('second_factor_required');
@@ -105,7 +126,14 @@ describe('sign-in with a second factor (A4, S2, A8)', () => {
     expect(replay.statusCode).toBe(401);
     expect(replay.json().error.code).toBe('invalid_code');
     t.clock.advance(STEP);
-    expect((await second.api('POST', '/api/v1/signin/second-factor', { kind: 'totp', code: totpCode(secret, t.clock.now()) })).statusCode).toBe(200);
+    expect(
+      (
+        await second.api('POST', '/api/v1/signin/second-factor', {
+          kind: 'totp',
+          code: totpCode(secret, t.clock.now()),
+        })
+      ).statusCode,
+    ).toBe(200);
   });
 
   it('[A8] wrong second-factor codes are rate limited per account, and each failure is an audit event', async () => {
@@ -114,19 +142,26 @@ describe('sign-in with a second factor (A4, S2, A8)', () => {
     const right = totpCode(secret, t.clock.now());
     const wrong = right === '123456' ? '654321' : '123456';
     const statuses: number[] = [];
-    for (let i = 0; i < 7; i++) statuses.push((await client.api('POST', '/api/v1/signin/second-factor', { kind: 'totp', code: wrong })).statusCode);
+    for (let i = 0; i < 7; i++)
+      statuses.push(
+        (await client.api('POST', '/api/v1/signin/second-factor', { kind: 'totp', code: wrong })).statusCode,
+      );
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses.at(-1)).toBe(429);
     const limited = await client.api('POST', '/api/v1/signin/second-factor', { kind: 'totp', code: right });
     expect(limited.statusCode).toBe(429); // even the right code waits: no oracle while throttled
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-    expect((await auditActions(await userIdOf(email))).filter((a) => a === 'mfa.check_failed').length).toBeGreaterThanOrEqual(5);
+    expect(
+      (await auditActions(await userIdOf(email))).filter((a) => a === 'mfa.check_failed').length,
+    ).toBeGreaterThanOrEqual(5);
   });
 
   it('[A4] a recovery code works once; using it is an audit event and a mail; a new set invalidates the old one', async () => {
     const { email, codes } = await withTotp();
     const a = await passwordStep(email);
-    expect((await a.form('/signin/second-factor', { kind: 'recovery_code', code: codes[0]!.toUpperCase() })).statusCode).toBe(303);
+    expect(
+      (await a.form('/signin/second-factor', { kind: 'recovery_code', code: codes[0]!.toUpperCase() })).statusCode,
+    ).toBe(303);
     expect((await t.mailTo(email, /recovery code was used/)).text).toContain('9 unused codes remain');
     const b = await passwordStep(email);
     const again = await b.form('/signin/second-factor', { kind: 'recovery_code', code: codes[0]! });
@@ -154,7 +189,10 @@ describe('sign-in with a second factor (A4, S2, A8)', () => {
 
     await client.api('POST', '/api/v1/password-resets', { email });
     const reset = linkIn((await t.mailTo(email, /Reset your password/)).text, '/reset-password');
-    const done = await client.api('POST', '/api/v1/password-resets/complete', { token: reset.token, password: 'quiet harbor lantern violet' });
+    const done = await client.api('POST', '/api/v1/password-resets/complete', {
+      token: reset.token,
+      password: 'quiet harbor lantern violet',
+    });
     expect(done.json().secondFactorRequired).toBe(true);
   });
 
@@ -178,7 +216,14 @@ describe('step-up (S2)', () => {
     expect(refused.headers.location).toBe('/account/step-up');
     expect((await client.api('DELETE', '/api/v1/account/totp')).json().error.code).toBe('step_up_required');
     expect((await client.api('POST', '/api/v1/account/recovery-codes')).statusCode).toBe(403);
-    expect((await client.api('PUT', '/api/v1/me/password', { currentPassword: PASSWORD, newPassword: 'another fine long sentence' })).statusCode).toBe(403);
+    expect(
+      (
+        await client.api('PUT', '/api/v1/me/password', {
+          currentPassword: PASSWORD,
+          newPassword: 'another fine long sentence',
+        })
+      ).statusCode,
+    ).toBe(403);
 
     const view = await client.page('/account/step-up?next=/account/security');
     expect(view.body).toContain('Code from your authenticator app');
@@ -187,7 +232,10 @@ describe('step-up (S2)', () => {
     expect(byPassword.json().error.code).toBe('factor_not_allowed');
 
     const before = client.cookies.get(SESSION_COOKIE);
-    const up = await client.form('/account/step-up?next=/account/security', { factor: 'totp', secret: totpCode(secret, t.clock.now()) });
+    const up = await client.form('/account/step-up?next=/account/security', {
+      factor: 'totp',
+      secret: totpCode(secret, t.clock.now()),
+    });
     expect(up.headers.location).toBe('/account/security');
     expect(client.cookies.get(SESSION_COOKIE)).not.toBe(before);
     expect((await client.form('/account/totp/disable', {})).headers.location).toBe('/account/security?done=totp_off');
@@ -195,7 +243,11 @@ describe('step-up (S2)', () => {
     const userId = await userIdOf(email);
     expect(await auditActions(userId)).toEqual(expect.arrayContaining(['user.stepped_up', 'mfa.totp_disabled']));
     // No second factor left: the recovery codes went with it
-    expect(await t.db.withSystem((tx) => tx.selectFrom('recovery_codes').select('id').where('user_id', '=', userId).execute())).toHaveLength(0);
+    expect(
+      await t.db.withSystem((tx) =>
+        tx.selectFrom('recovery_codes').select('id').where('user_id', '=', userId).execute(),
+      ),
+    ).toHaveLength(0);
   });
 
   it('[S2] without a second factor, step-up asks for the password; a wrong one is refused', async () => {
@@ -204,10 +256,16 @@ describe('step-up (S2)', () => {
     t.clock.advance(STEP_UP_WINDOW_MS + 1000);
     const setup = await client.page('/account/totp/setup');
     expect(setup.headers.location).toBe('/account/step-up?next=%2Faccount%2Ftotp%2Fsetup');
-    const wrong = await client.form('/account/step-up?next=/account/totp/setup', { factor: 'password', secret: 'not it at all' });
+    const wrong = await client.form('/account/step-up?next=/account/totp/setup', {
+      factor: 'password',
+      secret: 'not it at all',
+    });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.body).toContain('field-secret-error');
-    const right = await client.form('/account/step-up?next=/account/totp/setup', { factor: 'password', secret: PASSWORD });
+    const right = await client.form('/account/step-up?next=/account/totp/setup', {
+      factor: 'password',
+      secret: PASSWORD,
+    });
     expect(right.headers.location).toBe('/account/totp/setup');
     expect((await client.page('/account/totp/setup')).statusCode).toBe(200);
   });
@@ -224,7 +282,13 @@ describe('security score (A9)', () => {
     expect((await enrolled.api('GET', '/api/v1/account/two-factor')).json().score).toEqual({ score: 100, steps: [] });
     // Live: a password last changed 91 days ago costs 10 points at once, with the step to win them back
     const ninetyOneDaysAgo = new Date(t.clock.now().getTime() - 91 * 24 * 60 * 60_000);
-    await t.db.withSystem((tx) => tx.updateTable('users').set({ password_changed_at: ninetyOneDaysAgo }).where('email', '=', enrolledEmail).execute());
+    await t.db.withSystem((tx) =>
+      tx
+        .updateTable('users')
+        .set({ password_changed_at: ninetyOneDaysAgo })
+        .where('email', '=', enrolledEmail)
+        .execute(),
+    );
     const later = (await enrolled.api('GET', '/api/v1/account/two-factor')).json().score;
     expect(later.score).toBe(90);
     expect(later.steps).toEqual([expect.objectContaining({ href: '/account/security#password', points: 10 })]);
@@ -238,7 +302,17 @@ describe('passkeys over HTTP (A5)', () => {
     return t.db.withSystem((tx) =>
       tx
         .insertInto('passkeys')
-        .values({ user_id: userId, credential_id: `cred-${userId}-${name}`, public_key: Buffer.from('not a real key'), counter: 0, transports: ['internal'], name, device_type: 'singleDevice', backed_up: false, created_at: t.clock.now() })
+        .values({
+          user_id: userId,
+          credential_id: `cred-${userId}-${name}`,
+          public_key: Buffer.from('not a real key'),
+          counter: 0,
+          transports: ['internal'],
+          name,
+          device_type: 'singleDevice',
+          backed_up: false,
+          created_at: t.clock.now(),
+        })
         .returning(['id', 'credential_id'])
         .executeTakeFirstOrThrow(),
     );
@@ -252,7 +326,9 @@ describe('passkeys over HTTP (A5)', () => {
     expect((await attacker.api('DELETE', `/api/v1/account/passkeys/${id}`)).statusCode).toBe(404);
     expect((await attacker.form(`/account/passkeys/${id}/rename`, { name: 'pwned' })).statusCode).toBe(404);
     expect((await attacker.form(`/account/passkeys/${id}/delete`, {})).statusCode).toBe(404);
-    const row = await t.db.withSystem((tx) => tx.selectFrom('passkeys').select('name').where('id', '=', id).executeTakeFirst());
+    const row = await t.db.withSystem((tx) =>
+      tx.selectFrom('passkeys').select('name').where('id', '=', id).executeTakeFirst(),
+    );
     expect(row?.name).toBe('Laptop');
   });
 
@@ -262,11 +338,22 @@ describe('passkeys over HTTP (A5)', () => {
     const client = new TestClient(t.app);
     const options = (await client.api('POST', '/api/v1/signin/passkey/options')).json();
     expect(options).toMatchObject({ rpId: 'localhost', userVerification: 'required' });
-    const clientDataJSON = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: 'http://localhost:3000' })).toString('base64url');
+    const clientDataJSON = Buffer.from(
+      JSON.stringify({ type: 'webauthn.get', challenge: options.challenge, origin: 'http://localhost:3000' }),
+    ).toString('base64url');
     const forged = (id: string) => ({
-      response: { id, rawId: id, type: 'public-key', clientExtensionResults: {}, response: { clientDataJSON, authenticatorData: 'AAAA', signature: 'AAAA' } },
+      response: {
+        id,
+        rawId: id,
+        type: 'public-key',
+        clientExtensionResults: {},
+        response: { clientDataJSON, authenticatorData: 'AAAA', signature: 'AAAA' },
+      },
     });
-    const stored = () => t.db.withSystem((tx) => tx.selectFrom('webauthn_challenges').select('challenge').where('challenge', '=', options.challenge).execute());
+    const stored = () =>
+      t.db.withSystem((tx) =>
+        tx.selectFrom('webauthn_challenges').select('challenge').where('challenge', '=', options.challenge).execute(),
+      );
     expect(await stored()).toHaveLength(1);
     const refused = await client.api('POST', '/api/v1/signin/passkey', forged(credential_id));
     expect(refused.statusCode).toBe(401);

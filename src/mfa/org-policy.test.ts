@@ -10,7 +10,9 @@ const helpers = accounts(t);
 
 async function invite(owner: TestClient, orgId: string, email: string, role = 'member'): Promise<TestClient> {
   expect((await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email, role })).statusCode).toBe(201);
-  const [, org, token] = /accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec((await t.mailTo(email, /invited/)).text)!;
+  const [, org, token] = /accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(
+    (await t.mailTo(email, /invited/)).text,
+  )!;
   const member = await helpers.signedIn(email);
   expect((await member.api('POST', '/api/v1/invitations/accept', { org, token })).statusCode).toBe(200);
   return member;
@@ -26,17 +28,23 @@ describe('organization MFA policy (A6)', () => {
     await enrollTotp(t, owner);
     expect((await owner.api('PUT', `/api/v1/orgs/${orgId}/mfa-policy`, { required: true })).statusCode).toBe(204);
     expect((await owner.api('GET', `/api/v1/orgs/${orgId}`)).json().requireMfa).toBe(true);
-    expect((await owner.form(`/orgs/${orgId}/mfa-policy`, { required: 'false' })).headers.location).toBe(`/orgs/${orgId}?done=mfa_off`);
-    const events = (await owner.api('GET', `/api/v1/orgs/${orgId}/audit`)).json().events.map((e: { action: string }) => e.action);
+    expect((await owner.form(`/orgs/${orgId}/mfa-policy`, { required: 'false' })).headers.location).toBe(
+      `/orgs/${orgId}?done=mfa_off`,
+    );
+    const events = (await owner.api('GET', `/api/v1/orgs/${orgId}/audit`))
+      .json()
+      .events.map((e: { action: string }) => e.action);
     expect(events).toEqual(expect.arrayContaining(['org.mfa_required', 'org.mfa_not_required']));
   });
 
   it('[A6] an admin may not change the policy', async () => {
     const owner = await helpers.signedIn(await helpers.verified());
     const orgId = (await owner.api('POST', '/api/v1/orgs', { name: 'Admins' })).json().id;
-    const admin = await invite(owner, orgId, (await helpers.verified()), 'admin');
+    const admin = await invite(owner, orgId, await helpers.verified(), 'admin');
     await enrollTotp(t, admin);
-    expect((await admin.api('PUT', `/api/v1/orgs/${orgId}/mfa-policy`, { required: true })).json().error.code).toBe('forbidden');
+    expect((await admin.api('PUT', `/api/v1/orgs/${orgId}/mfa-policy`, { required: true })).json().error.code).toBe(
+      'forbidden',
+    );
   });
 
   it('[A6] a member without MFA is sent to enrollment before reaching the organization; after enrolling, gets in; API keys are unaffected', async () => {
@@ -45,13 +53,21 @@ describe('organization MFA policy (A6)', () => {
     const memberEmail = await helpers.verified();
     const member = await invite(owner, orgId, memberEmail);
     await enrollTotp(t, owner);
-    const key = (await owner.api('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: 'ci', scopes: ['org.read', 'members.read'], expiresInDays: 30 })).json().key;
+    const key = (
+      await owner.api('POST', `/api/v1/orgs/${orgId}/api-keys`, {
+        name: 'ci',
+        scopes: ['org.read', 'members.read'],
+        expiresInDays: 30,
+      })
+    ).json().key;
     expect((await owner.api('PUT', `/api/v1/orgs/${orgId}/mfa-policy`, { required: true })).statusCode).toBe(204);
 
     // The member: every page and API of the organization sends them to set up a second factor
     const sent = await member.page(`/orgs/${orgId}/members`);
     expect(sent.statusCode).toBe(303);
-    expect(sent.headers.location).toBe(`/account/two-factor/required?next=${encodeURIComponent(`/orgs/${orgId}/members`)}`);
+    expect(sent.headers.location).toBe(
+      `/account/two-factor/required?next=${encodeURIComponent(`/orgs/${orgId}/members`)}`,
+    );
     const explained = await member.page(sent.headers.location as string);
     expect(explained.body).toContain(`href="/account/totp/setup?next=${encodeURIComponent(`/orgs/${orgId}/members`)}"`);
     const api = await member.api('GET', `/api/v1/orgs/${orgId}/members`);
@@ -62,12 +78,17 @@ describe('organization MFA policy (A6)', () => {
     expect((await member.api('GET', '/api/v1/orgs')).json().orgs.map((o: { id: string }) => o.id)).toContain(orgId);
 
     // An API key of the organization is not a person: unaffected
-    const byKey = await t.app.inject({ method: 'GET', url: `/api/v1/orgs/${orgId}/members`, headers: { authorization: `Bearer ${key}` } });
+    const byKey = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/orgs/${orgId}/members`,
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(byKey.statusCode).toBe(200);
 
     // The access review shows who has MFA
     const review = (await owner.api('GET', `/api/v1/orgs/${orgId}/access-review`)).json();
-    const mfaOf = (r: { members: Array<{ email: string; mfa: boolean }> }, email: string) => r.members.find((m) => m.email === email)!.mfa;
+    const mfaOf = (r: { members: Array<{ email: string; mfa: boolean }> }, email: string) =>
+      r.members.find((m) => m.email === email)!.mfa;
     expect(mfaOf(review, memberEmail)).toBe(false);
 
     await enrollTotp(t, member);
@@ -88,7 +109,10 @@ describe('organization MFA policy (A6)', () => {
     const sent = await laptop.page(`/orgs/${orgId}`);
     const explained = await laptop.page(sent.headers.location as string);
     expect(explained.body).toContain(`href="/account/step-up?next=${encodeURIComponent(`/orgs/${orgId}`)}"`);
-    const up = await laptop.form(`/account/step-up?next=/orgs/${orgId}`, { factor: 'totp', secret: totpCode(secret, t.clock.now()) });
+    const up = await laptop.form(`/account/step-up?next=/orgs/${orgId}`, {
+      factor: 'totp',
+      secret: totpCode(secret, t.clock.now()),
+    });
     expect(up.headers.location).toBe(`/orgs/${orgId}`);
     expect((await laptop.page(`/orgs/${orgId}`)).statusCode).toBe(200);
   });

@@ -14,10 +14,24 @@ const withNext = (path: string, next?: string) => (next ? `${path}?next=${encode
  * A passkey ceremony: a form the passkey script takes over. It stays hidden without JavaScript
  * (passkeys need the browser's API), and says so.
  */
-export function PasskeyForm(props: { ceremony: 'register' | 'sign-in' | 'second-factor' | 'step-up'; csrf: string; label: string; next?: string; children?: ComponentChildren }) {
+export function PasskeyForm(props: {
+  ceremony: 'register' | 'sign-in' | 'second-factor' | 'step-up';
+  csrf: string;
+  label: string;
+  next?: string;
+  children?: ComponentChildren;
+}) {
   return (
     <>
-      <form method="post" action="#" data-passkey={props.ceremony} data-next={safeNext(props.next)} aria-label={props.label} hidden novalidate>
+      <form
+        method="post"
+        action="#"
+        data-passkey={props.ceremony}
+        data-next={safeNext(props.next)}
+        aria-label={props.label}
+        hidden
+        novalidate
+      >
         <input type="hidden" name="_csrf" value={props.csrf} />
         {props.children}
         <p role="alert" class="field-error" data-passkey-error hidden />
@@ -39,7 +53,23 @@ export function PasswordlessSignIn({ csrf, next }: { csrf: string; next?: string
   );
 }
 
-function CodeForm({ action, csrf, kind, state, label, hint, autofocus }: { action: string; csrf: string; kind: 'totp' | 'recovery_code'; state?: FormState; label: string; hint: string; autofocus?: boolean }) {
+function CodeForm({
+  action,
+  csrf,
+  kind,
+  state,
+  label,
+  hint,
+  autofocus,
+}: {
+  action: string;
+  csrf: string;
+  kind: 'totp' | 'recovery_code';
+  state?: FormState;
+  label: string;
+  hint: string;
+  autofocus?: boolean;
+}) {
   return (
     <Form action={action} csrf={csrf} label={label}>
       <input type="hidden" name="kind" value={kind} />
@@ -56,7 +86,19 @@ function CodeForm({ action, csrf, kind, state, label, hint, autofocus }: { actio
   );
 }
 
-export function SecondFactorPage({ csrf, factors, state, kind, next }: { csrf: string; factors: FactorState; state?: FormState; kind?: string; next?: string }) {
+export function SecondFactorPage({
+  csrf,
+  factors,
+  state,
+  kind,
+  next,
+}: {
+  csrf: string;
+  factors: FactorState;
+  state?: FormState;
+  kind?: string;
+  next?: string;
+}) {
   const action = withNext('/signin/second-factor', next);
   return (
     <section class="narrow">
@@ -65,12 +107,27 @@ export function SecondFactorPage({ csrf, factors, state, kind, next }: { csrf: s
       <FormMessage state={state} />
       {factors.passkeys > 0 && <PasskeyForm ceremony="second-factor" csrf={csrf} label="Use my passkey" next={next} />}
       {factors.totp && (
-        <CodeForm action={action} csrf={csrf} kind="totp" label="Verify code" hint="Six digits; a new one every 30 seconds." state={kind !== 'recovery_code' ? state : undefined} autofocus />
+        <CodeForm
+          action={action}
+          csrf={csrf}
+          kind="totp"
+          label="Verify code"
+          hint="Six digits; a new one every 30 seconds."
+          state={kind !== 'recovery_code' ? state : undefined}
+          autofocus
+        />
       )}
       {factors.recoveryCodesLeft > 0 && (
         <details open={kind === 'recovery_code'}>
           <summary>Lost your device? Use a recovery code</summary>
-          <CodeForm action={action} csrf={csrf} kind="recovery_code" label="Use recovery code" hint="One of the codes you saved when you set up two-factor sign-in. Each works once." state={kind === 'recovery_code' ? state : undefined} />
+          <CodeForm
+            action={action}
+            csrf={csrf}
+            kind="recovery_code"
+            label="Use recovery code"
+            hint="One of the codes you saved when you set up two-factor sign-in. Each works once."
+            state={kind === 'recovery_code' ? state : undefined}
+          />
         </details>
       )}
       <ActionButton action="/signout" csrf={csrf} label="Cancel sign-in">
@@ -81,9 +138,21 @@ export function SecondFactorPage({ csrf, factors, state, kind, next }: { csrf: s
 }
 
 /** Step-up with something typed: an app code or the password (only ever one of them is offered). */
-function SecretForm(props: { action: string; csrf: string; factor: 'totp' | 'password'; label: string; type?: string; hint?: string; state?: FormState }) {
+function SecretForm(props: {
+  action: string;
+  csrf: string;
+  factor: 'totp' | 'password';
+  label: string;
+  type?: string;
+  hint?: string;
+  state?: FormState;
+}) {
   return (
-    <Form action={props.action} csrf={props.csrf} label={`Confirm with ${props.factor === 'totp' ? 'a code' : 'your password'}`}>
+    <Form
+      action={props.action}
+      csrf={props.csrf}
+      label={`Confirm with ${props.factor === 'totp' ? 'a code' : 'your password'}`}
+    >
       <input type="hidden" name="factor" value={props.factor} />
       <Field
         name="secret"
@@ -99,17 +168,45 @@ function SecretForm(props: { action: string; csrf: string; factor: 'totp' | 'pas
   );
 }
 
-export function StepUpPage({ csrf, factors, state, next }: { csrf: string; factors: StepUpFactor[]; state?: FormState; next: string }) {
+export function StepUpPage({
+  csrf,
+  factors,
+  state,
+  next,
+}: {
+  csrf: string;
+  factors: StepUpFactor[];
+  state?: FormState;
+  next: string;
+}) {
   return (
     <section class="narrow">
       <h1>Confirm it is you</h1>
       <p>This action is sensitive, so it needs a fresh sign-in (within the last 10 minutes).</p>
       <FormMessage state={state} />
-      {factors.includes('passkey') && <PasskeyForm ceremony="step-up" csrf={csrf} label="Confirm with my passkey" next={next} />}
-      {factors.includes('totp') && (
-        <SecretForm action={withNext('/account/step-up', next)} csrf={csrf} factor="totp" label="Code from your authenticator app" hint="Six digits; a new one every 30 seconds." state={state} />
+      {factors.includes('passkey') && (
+        <PasskeyForm ceremony="step-up" csrf={csrf} label="Confirm with my passkey" next={next} />
       )}
-      {factors.includes('password') && <SecretForm action={withNext('/account/step-up', next)} csrf={csrf} factor="password" label="Password" type="password" state={state} />}
+      {factors.includes('totp') && (
+        <SecretForm
+          action={withNext('/account/step-up', next)}
+          csrf={csrf}
+          factor="totp"
+          label="Code from your authenticator app"
+          hint="Six digits; a new one every 30 seconds."
+          state={state}
+        />
+      )}
+      {factors.includes('password') && (
+        <SecretForm
+          action={withNext('/account/step-up', next)}
+          csrf={csrf}
+          factor="password"
+          label="Password"
+          type="password"
+          state={state}
+        />
+      )}
       <p>
         <a href="/account/security">Cancel</a>
       </p>
@@ -117,7 +214,19 @@ export function StepUpPage({ csrf, factors, state, next }: { csrf: string; facto
   );
 }
 
-export function TotpSetupPage({ csrf, secret, uri, state, next }: { csrf: string; secret: string; uri: string; state?: FormState; next?: string }) {
+export function TotpSetupPage({
+  csrf,
+  secret,
+  uri,
+  state,
+  next,
+}: {
+  csrf: string;
+  secret: string;
+  uri: string;
+  state?: FormState;
+  next?: string;
+}) {
   const qr = qrPath(uri);
   return (
     <section class="narrow">
@@ -127,7 +236,15 @@ export function TotpSetupPage({ csrf, secret, uri, state, next }: { csrf: string
         <li>Scan this code, or type the key below.</li>
         <li>Enter the six-digit code the app shows.</li>
       </ol>
-      <svg class="qr" viewBox={`-4 -4 ${qr.size + 8} ${qr.size + 8}`} width="220" height="220" role="img" aria-label="QR code of the authenticator key" shape-rendering="crispEdges">
+      <svg
+        class="qr"
+        viewBox={`-4 -4 ${qr.size + 8} ${qr.size + 8}`}
+        width="220"
+        height="220"
+        role="img"
+        aria-label="QR code of the authenticator key"
+        shape-rendering="crispEdges"
+      >
         <rect x="-4" y="-4" width={qr.size + 8} height={qr.size + 8} fill="#fff" />
         <path d={qr.d} fill="#000" />
       </svg>
@@ -139,7 +256,14 @@ export function TotpSetupPage({ csrf, secret, uri, state, next }: { csrf: string
       </p>
       <FormMessage state={state} />
       <Form action={withNext('/account/totp/setup', next)} csrf={csrf} label="Confirm the authenticator app">
-        <Field name="code" label="Code from the app" autocomplete="one-time-code" hint="Six digits." state={state} autofocus />
+        <Field
+          name="code"
+          label="Code from the app"
+          autocomplete="one-time-code"
+          hint="Six digits."
+          state={state}
+          autofocus
+        />
         <button type="submit">Turn on</button>
       </Form>
       <p>
@@ -150,13 +274,23 @@ export function TotpSetupPage({ csrf, secret, uri, state, next }: { csrf: string
 }
 
 /** `first`: two-factor sign-in was just turned on; `replaced`: unused codes of the old set that stopped working. */
-export function RecoveryCodesPage({ codes, first, replaced, next = '/account/security' }: { codes: string[]; first?: boolean; replaced: number; next?: string }) {
+export function RecoveryCodesPage({
+  codes,
+  first,
+  replaced,
+  next = '/account/security',
+}: {
+  codes: string[];
+  first?: boolean;
+  replaced: number;
+  next?: string;
+}) {
   return (
     <section class="narrow">
       <h1>{first ? 'Two-factor sign-in is on' : 'Your recovery codes'}</h1>
       <p>
-        Save these recovery codes somewhere safe (a password manager, or printed). Each one signs you in once if you lose your device.{' '}
-        <strong>They are shown only now.</strong>
+        Save these recovery codes somewhere safe (a password manager, or printed). Each one signs you in once if you
+        lose your device. <strong>They are shown only now.</strong>
         {replaced > 0 && ' Your previous codes no longer work.'}
       </p>
       <ul class="recovery-codes" aria-label="Recovery codes">
@@ -175,13 +309,24 @@ export function RecoveryCodesPage({ codes, first, replaced, next = '/account/sec
   );
 }
 
-export function MfaRequiredPage({ csrf, hasFactor, next, orgs }: { csrf: string; hasFactor: boolean; next: string; orgs: string[] }) {
+export function MfaRequiredPage({
+  csrf,
+  hasFactor,
+  next,
+  orgs,
+}: {
+  csrf: string;
+  hasFactor: boolean;
+  next: string;
+  orgs: string[];
+}) {
   const who = orgs.length > 0 ? orgs.map((name) => `“${name}”`).join(', ') : 'An organization you belong to';
   return (
     <section class="narrow">
       <h1>Two-factor sign-in required</h1>
       <p>
-        {who} {orgs.length > 1 ? 'require' : 'requires'} two-factor authentication before you can reach {orgs.length > 1 ? 'them' : 'it'}.
+        {who} {orgs.length > 1 ? 'require' : 'requires'} two-factor authentication before you can reach{' '}
+        {orgs.length > 1 ? 'them' : 'it'}.
       </p>
       {hasFactor ? (
         <>
@@ -202,7 +347,12 @@ export function MfaRequiredPage({ csrf, hasFactor, next, orgs }: { csrf: string;
           </p>
           <h2>Or add a passkey</h2>
           <PasskeyForm ceremony="register" csrf={csrf} label="Add a passkey" next={next}>
-            <Field name="name" label="Name this passkey" hint="So you can tell your devices apart, e.g. “MacBook Touch ID”." autocomplete="off" />
+            <Field
+              name="name"
+              label="Name this passkey"
+              hint="So you can tell your devices apart, e.g. “MacBook Touch ID”."
+              autocomplete="off"
+            />
           </PasskeyForm>
         </>
       )}
@@ -215,7 +365,8 @@ export function ScoreSection({ score }: { score: SecurityScore }) {
     <section aria-labelledby="score-heading">
       <h2 id="score-heading">Security score</h2>
       <p class="score">
-        <meter min={0} max={100} low={80} high={95} optimum={100} value={score.score} aria-labelledby="score-heading" /> <strong>{score.score}</strong> out of 100
+        <meter min={0} max={100} low={80} high={95} optimum={100} value={score.score} aria-labelledby="score-heading" />{' '}
+        <strong>{score.score}</strong> out of 100
       </p>
       {score.steps.length === 0 ? (
         <p>Nothing left to do: two factors and a recent password.</p>
@@ -232,7 +383,17 @@ export function ScoreSection({ score }: { score: SecurityScore }) {
   );
 }
 
-export function TwoFactorSection({ csrf, factors, passkeys, passkeyState }: { csrf: string; factors: FactorState; passkeys: Passkey[]; passkeyState?: FormState }) {
+export function TwoFactorSection({
+  csrf,
+  factors,
+  passkeys,
+  passkeyState,
+}: {
+  csrf: string;
+  factors: FactorState;
+  passkeys: Passkey[];
+  passkeyState?: FormState;
+}) {
   const twoFactor = factors.totp || factors.passkeys > 0;
   return (
     <>
@@ -242,7 +403,12 @@ export function TwoFactorSection({ csrf, factors, passkeys, passkeyState }: { cs
         {factors.totp ? (
           <>
             <p>On: signing in with a password also asks for a code from your app.</p>
-            <ActionButton action="/account/totp/disable" csrf={csrf} label="Turn off the authenticator app" confirm="Turn off codes from your authenticator app?">
+            <ActionButton
+              action="/account/totp/disable"
+              csrf={csrf}
+              label="Turn off the authenticator app"
+              confirm="Turn off codes from your authenticator app?"
+            >
               Turn off
             </ActionButton>
           </>
@@ -257,9 +423,17 @@ export function TwoFactorSection({ csrf, factors, passkeys, passkeyState }: { cs
             {factors.recoveryCodesLeft > 0 ? (
               <p>{factors.recoveryCodesLeft} of 10 unused. Each signs you in once if you lose your device.</p>
             ) : (
-              <p class="field-error">No unused recovery codes: make a set now, so that losing your device does not lock you out.</p>
+              <p class="field-error">
+                No unused recovery codes: make a set now, so that losing your device does not lock you out.
+              </p>
             )}
-            <ActionButton action="/account/recovery-codes" csrf={csrf} label="Make new recovery codes" confirm="Make new recovery codes? The old ones stop working." variant="secondary">
+            <ActionButton
+              action="/account/recovery-codes"
+              csrf={csrf}
+              label="Make new recovery codes"
+              confirm="Make new recovery codes? The old ones stop working."
+              variant="secondary"
+            >
               Make new codes
             </ActionButton>
           </>
@@ -279,8 +453,14 @@ export function TwoFactorSection({ csrf, factors, passkeys, passkeyState }: { cs
               <tr>
                 <td>
                   <Form action={`/account/passkeys/${p.id}/rename`} csrf={csrf} label={`Rename passkey ${p.name}`}>
-                    <fieldset role="group">
-                      <input name="name" aria-label={`Name of passkey ${p.name}`} value={p.name} maxLength={60} required />
+                    <fieldset>
+                      <input
+                        name="name"
+                        aria-label={`Name of passkey ${p.name}`}
+                        value={p.name}
+                        maxLength={60}
+                        required
+                      />
                       <button type="submit" class="secondary outline">
                         Rename
                       </button>
@@ -290,7 +470,12 @@ export function TwoFactorSection({ csrf, factors, passkeys, passkeyState }: { cs
                 <td>{when(p.createdAt)}</td>
                 <td>{p.lastUsedAt ? when(p.lastUsedAt) : 'never'}</td>
                 <td>
-                  <ActionButton action={`/account/passkeys/${p.id}/delete`} csrf={csrf} label={`Remove passkey ${p.name}`} confirm={`Remove the passkey “${p.name}”?`}>
+                  <ActionButton
+                    action={`/account/passkeys/${p.id}/delete`}
+                    csrf={csrf}
+                    label={`Remove passkey ${p.name}`}
+                    confirm={`Remove the passkey “${p.name}”?`}
+                  >
                     Remove
                   </ActionButton>
                 </td>
@@ -300,7 +485,13 @@ export function TwoFactorSection({ csrf, factors, passkeys, passkeyState }: { cs
         )}
         <FormMessage state={passkeyState} />
         <PasskeyForm ceremony="register" csrf={csrf} label="Add a passkey" next="/account/security?done=passkey">
-          <Field name="name" label="Name this passkey" hint="So you can tell your devices apart, e.g. “MacBook Touch ID”." autocomplete="off" state={passkeyState} />
+          <Field
+            name="name"
+            label="Name this passkey"
+            hint="So you can tell your devices apart, e.g. “MacBook Touch ID”."
+            autocomplete="off"
+            state={passkeyState}
+          />
         </PasskeyForm>
       </section>
     </>

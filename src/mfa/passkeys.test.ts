@@ -22,7 +22,10 @@ async function withPasskey() {
   const client = await helpers.signedIn(await helpers.verified());
   const authenticator = new SoftAuthenticator(origin, rpId);
   const options = (await client.api('POST', '/api/v1/account/passkeys/options')).json();
-  const added = await client.api('POST', '/api/v1/account/passkeys', { name: 'Soft key', response: authenticator.register(options) });
+  const added = await client.api('POST', '/api/v1/account/passkeys', {
+    name: 'Soft key',
+    response: authenticator.register(options),
+  });
   expect(added.statusCode).toBe(201);
   return { client, authenticator, userHandle: options.user.id as string };
 }
@@ -31,11 +34,20 @@ async function withPasskey() {
 async function passwordless(authenticator: SoftAuthenticator, userHandle: string, tamper?: Tamper) {
   const browser = new TestClient(t.app);
   const options = (await browser.api('POST', '/api/v1/signin/passkey/options')).json();
-  const res = await browser.api('POST', '/api/v1/signin/passkey', { response: authenticator.assert(options, userHandle, tamper) });
+  const res = await browser.api('POST', '/api/v1/signin/passkey', {
+    response: authenticator.assert(options, userHandle, tamper),
+  });
   return { res, signedIn: browser.cookies.has(SESSION_COOKIE) };
 }
 
-const counterOf = async (credentialId: string) => Number((await t.db.withSystem((tx) => tx.selectFrom('passkeys').select('counter').where('credential_id', '=', credentialId).executeTakeFirstOrThrow())).counter);
+const counterOf = async (credentialId: string) =>
+  Number(
+    (
+      await t.db.withSystem((tx) =>
+        tx.selectFrom('passkeys').select('counter').where('credential_id', '=', credentialId).executeTakeFirstOrThrow(),
+      )
+    ).counter,
+  );
 
 describe('passkey checks on real signatures (A5)', () => {
   it('[A5] a genuine assertion signs in without a password, and the stored signature counter follows it', async () => {
@@ -60,18 +72,26 @@ describe('passkey checks on real signatures (A5)', () => {
 
   it('[A5] two answers carrying the same counter at once (a clone racing the original): only one signs in', async () => {
     const { authenticator, userHandle } = await withPasskey();
-    const attempts = await Promise.all([0, 1].map(async () => {
-      const browser = new TestClient(t.app);
-      const options = (await browser.api('POST', '/api/v1/signin/passkey/options')).json();
-      return browser.api('POST', '/api/v1/signin/passkey', { response: authenticator.assert(options, userHandle, { counter: 7 }) });
-    }));
+    const attempts = await Promise.all(
+      [0, 1].map(async () => {
+        const browser = new TestClient(t.app);
+        const options = (await browser.api('POST', '/api/v1/signin/passkey/options')).json();
+        return browser.api('POST', '/api/v1/signin/passkey', {
+          response: authenticator.assert(options, userHandle, { counter: 7 }),
+        });
+      }),
+    );
     expect(attempts.map((r) => r.statusCode).sort()).toEqual([200, 401]);
     expect(await counterOf(authenticator.id)).toBe(7);
   });
 
   it('[A5] an assertion made for another origin or another RP ID is refused', async () => {
     const { authenticator, userHandle } = await withPasskey();
-    for (const tamper of [{ origin: 'https://evil.example' }, { origin: origin.replace('localhost', '127.0.0.1') }, { rpId: 'evil.example' }]) {
+    for (const tamper of [
+      { origin: 'https://evil.example' },
+      { origin: origin.replace('localhost', '127.0.0.1') },
+      { rpId: 'evil.example' },
+    ]) {
       const attempt = await passwordless(authenticator, userHandle, tamper);
       expect(attempt.res.statusCode, JSON.stringify(tamper)).toBe(401);
       expect(attempt.signedIn).toBe(false);
@@ -84,7 +104,10 @@ describe('passkey checks on real signatures (A5)', () => {
 
     const client = await helpers.signedIn(await helpers.verified());
     const options = (await client.api('POST', '/api/v1/account/passkeys/options')).json();
-    const refused = await client.api('POST', '/api/v1/account/passkeys', { name: 'No PIN', response: new SoftAuthenticator(origin, rpId).register(options, { noUserVerification: true }) });
+    const refused = await client.api('POST', '/api/v1/account/passkeys', {
+      name: 'No PIN',
+      response: new SoftAuthenticator(origin, rpId).register(options, { noUserVerification: true }),
+    });
     expect(refused.statusCode).toBe(400);
     expect(refused.json().error.code).toBe('passkey_failed');
   });
@@ -93,46 +116,85 @@ describe('passkey checks on real signatures (A5)', () => {
     const client = await helpers.signedIn(await helpers.verified());
     const options = (await client.api('POST', '/api/v1/account/passkeys/options')).json();
     const authenticator = new SoftAuthenticator(origin, rpId);
-    expect((await client.api('POST', '/api/v1/account/passkeys', { name: 'Phished', response: authenticator.register(options, { origin: 'https://evil.example' }) })).statusCode).toBe(400);
+    expect(
+      (
+        await client.api('POST', '/api/v1/account/passkeys', {
+          name: 'Phished',
+          response: authenticator.register(options, { origin: 'https://evil.example' }),
+        })
+      ).statusCode,
+    ).toBe(400);
     // The genuine answer to the same challenge comes too late: the challenge was spent.
-    expect((await client.api('POST', '/api/v1/account/passkeys', { name: 'Late', response: authenticator.register(options) })).statusCode).toBe(400);
+    expect(
+      (
+        await client.api('POST', '/api/v1/account/passkeys', {
+          name: 'Late',
+          response: authenticator.register(options),
+        })
+      ).statusCode,
+    ).toBe(400);
   });
 
-  it('[A5] a passkey of one account cannot finish the second step of another account\'s sign-in', async () => {
+  it("[A5] a passkey of one account cannot finish the second step of another account's sign-in", async () => {
     const mine = await withPasskey();
     const victimEmail = await helpers.verified();
     const victim = await helpers.signedIn(victimEmail);
     const victimKey = new SoftAuthenticator(origin, rpId);
     const options = (await victim.api('POST', '/api/v1/account/passkeys/options')).json();
-    expect((await victim.api('POST', '/api/v1/account/passkeys', { name: 'Victim key', response: victimKey.register(options) })).statusCode).toBe(201);
+    expect(
+      (
+        await victim.api('POST', '/api/v1/account/passkeys', {
+          name: 'Victim key',
+          response: victimKey.register(options),
+        })
+      ).statusCode,
+    ).toBe(201);
 
     const { client: pending } = await helpers.signIn(victimEmail);
     const challenge = (await pending.api('POST', '/api/v1/signin/second-factor/passkey/options')).json();
-    const answer = await pending.api('POST', '/api/v1/signin/second-factor/passkey', { response: mine.authenticator.assert(challenge, mine.userHandle) });
+    const answer = await pending.api('POST', '/api/v1/signin/second-factor/passkey', {
+      response: mine.authenticator.assert(challenge, mine.userHandle),
+    });
     expect(answer.statusCode).toBe(401);
     expect((await pending.api('GET', '/api/v1/me')).statusCode).toBe(401); // still only a pending sign-in
   });
 });
 
 describe('passkey names (R5)', () => {
-  const names = async (client: TestClient) => (await client.api('GET', '/api/v1/account/two-factor')).json().passkeys.map((k: { name: string }) => k.name);
+  const names = async (client: TestClient) =>
+    (await client.api('GET', '/api/v1/account/two-factor')).json().passkeys.map((k: { name: string }) => k.name);
 
   it('[R5] renaming a passkey to " ", "\\u3000" or "\\ufeff" (or another blank) is a 400, not a 500, and the name stays', async () => {
     const { client } = await withPasskey();
-    const [id] = (await client.api('GET', '/api/v1/account/two-factor')).json().passkeys.map((k: { id: string }) => k.id);
+    const [id] = (await client.api('GET', '/api/v1/account/two-factor'))
+      .json()
+      .passkeys.map((k: { id: string }) => k.id);
     for (const name of BLANKS) {
       const api = await client.api('PATCH', `/api/v1/account/passkeys/${id}`, { name });
       expect(api.statusCode, JSON.stringify(name)).toBe(400);
-      expect(api.json().error).toMatchObject({ code: 'invalid_request', fields: [{ field: 'name', message: 'is required' }] });
-      expect((await client.form(`/account/passkeys/${id}/rename`, { name })).statusCode, JSON.stringify(name)).toBe(400);
+      expect(api.json().error).toMatchObject({
+        code: 'invalid_request',
+        fields: [{ field: 'name', message: 'is required' }],
+      });
+      expect((await client.form(`/account/passkeys/${id}/rename`, { name })).statusCode, JSON.stringify(name)).toBe(
+        400,
+      );
     }
     expect(await names(client)).toEqual(['Soft key']);
   });
 
   it('[R5] a passkey name is stored trimmed of Unicode spaces, the BOM and zero-width spaces', async () => {
     const { client } = await withPasskey();
-    const [id] = (await client.api('GET', '/api/v1/account/two-factor')).json().passkeys.map((k: { id: string }) => k.id);
-    expect((await client.api('PATCH', `/api/v1/account/passkeys/${id}`, { name: '\ufeff\u200b\u3000 Work laptop \u00a0\u0085' })).statusCode).toBe(204);
+    const [id] = (await client.api('GET', '/api/v1/account/two-factor'))
+      .json()
+      .passkeys.map((k: { id: string }) => k.id);
+    expect(
+      (
+        await client.api('PATCH', `/api/v1/account/passkeys/${id}`, {
+          name: '\ufeff\u200b\u3000 Work laptop \u00a0\u0085',
+        })
+      ).statusCode,
+    ).toBe(204);
     expect(await names(client)).toEqual(['Work laptop']);
   });
 });

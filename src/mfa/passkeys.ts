@@ -40,11 +40,14 @@ export interface PasskeyDeps {
   baseUrl: string;
 }
 
-const failed = () => new AppError('passkey_failed', 401, 'That passkey could not be verified. Try again, or use another way to sign in.');
+const failed = () =>
+  new AppError('passkey_failed', 401, 'That passkey could not be verified. Try again, or use another way to sign in.');
 const uuidBytes = (uuid: string) => new Uint8Array(Buffer.from(uuid.replace(/-/g, ''), 'hex'));
 const uuidFromHandle = (handle: string) => {
   const hex = Buffer.from(handle, 'base64url').toString('hex');
-  return hex.length === 32 ? `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}` : undefined;
+  return hex.length === 32
+    ? `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+    : undefined;
 };
 
 export type PasskeyService = ReturnType<typeof createPasskeyService>;
@@ -59,33 +62,61 @@ export function createPasskeyService(deps: PasskeyDeps) {
   const { origin, hostname: rpID } = new URL(deps.baseUrl);
   const actor = (userId: string) => `user:${userId}`;
 
-  async function storeChallenge(challenge: string, purpose: ChallengePurpose, sessionId: string | null, context: RequestContext): Promise<void> {
+  async function storeChallenge(
+    challenge: string,
+    purpose: ChallengePurpose,
+    sessionId: string | null,
+    context: RequestContext,
+  ): Promise<void> {
     enforce(await limits.challengesByIp.consume(context.ip ?? 'unknown'));
     const now = clock.now();
     await db.withSystem(async (tx) => {
       await tx.deleteFrom('webauthn_challenges').where('expires_at', '<', now).execute();
-      await tx.insertInto('webauthn_challenges').values({ challenge, purpose, session_id: sessionId, created_at: now, expires_at: new Date(now.getTime() + CHALLENGE_TTL_MS) }).execute();
+      await tx
+        .insertInto('webauthn_challenges')
+        .values({
+          challenge,
+          purpose,
+          session_id: sessionId,
+          created_at: now,
+          expires_at: new Date(now.getTime() + CHALLENGE_TTL_MS),
+        })
+        .execute();
     });
   }
 
   /** Spends a challenge: true only once, only for its purpose and session, only before it expires. */
-  const consumeChallenge = (purpose: ChallengePurpose, sessionId: string | null) => async (challenge: string): Promise<boolean> => {
-    const row = await db.withSystem((tx) => {
-      let q = tx.deleteFrom('webauthn_challenges').where('challenge', '=', challenge).where('purpose', '=', purpose).where('expires_at', '>', clock.now());
-      q = sessionId ? q.where('session_id', '=', sessionId) : q.where('session_id', 'is', null);
-      return q.returning('challenge').executeTakeFirst();
-    });
-    return row !== undefined;
-  };
+  const consumeChallenge =
+    (purpose: ChallengePurpose, sessionId: string | null) =>
+    async (challenge: string): Promise<boolean> => {
+      const row = await db.withSystem((tx) => {
+        let q = tx
+          .deleteFrom('webauthn_challenges')
+          .where('challenge', '=', challenge)
+          .where('purpose', '=', purpose)
+          .where('expires_at', '>', clock.now());
+        q = sessionId ? q.where('session_id', '=', sessionId) : q.where('session_id', 'is', null);
+        return q.returning('challenge').executeTakeFirst();
+      });
+      return row !== undefined;
+    };
 
   async function credentialsOf(tx: Tx, userId: string) {
     return tx.selectFrom('passkeys').select(['credential_id', 'transports']).where('user_id', '=', userId).execute();
   }
 
   /** Verifies an assertion; for a named user, only that user's passkeys count. Updates counter and last use. */
-  async function verifyAssertion(purpose: ChallengePurpose, sessionId: string | null, expectedUser: string | null, response: AuthenticationResponseJSON, context: RequestContext): Promise<string> {
+  async function verifyAssertion(
+    purpose: ChallengePurpose,
+    sessionId: string | null,
+    expectedUser: string | null,
+    response: AuthenticationResponseJSON,
+    context: RequestContext,
+  ): Promise<string> {
     enforce(await limits.checksByIp.consume(context.ip ?? 'unknown'));
-    const key = await db.withSystem((tx) => tx.selectFrom('passkeys').selectAll().where('credential_id', '=', String(response.id)).executeTakeFirst());
+    const key = await db.withSystem((tx) =>
+      tx.selectFrom('passkeys').selectAll().where('credential_id', '=', String(response.id)).executeTakeFirst(),
+    );
     const handleUser = response.response?.userHandle ? uuidFromHandle(response.response.userHandle) : undefined;
     if (!key || (expectedUser && key.user_id !== expectedUser) || (handleUser && handleUser !== key.user_id)) {
       if (expectedUser) return mfa.internals.refuse(expectedUser, 'passkey', context, failed());
@@ -93,14 +124,19 @@ export function createPasskeyService(deps: PasskeyDeps) {
     }
     // No per-account backoff here: a signature cannot be guessed, and counting forged answers against
     // the account would let anyone who learned a credential id lock its owner out (A8).
-    let verification;
+    let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>> | undefined;
     try {
       verification = await verifyAuthenticationResponse({
         response,
         expectedChallenge: consumeChallenge(purpose, sessionId),
         expectedOrigin: origin,
         expectedRPID: rpID,
-        credential: { id: key.credential_id, publicKey: new Uint8Array(key.public_key), counter: Number(key.counter), transports: key.transports },
+        credential: {
+          id: key.credential_id,
+          publicKey: new Uint8Array(key.public_key),
+          counter: Number(key.counter),
+          transports: key.transports,
+        },
         requireUserVerification: true,
       });
     } catch {
@@ -113,7 +149,10 @@ export function createPasskeyService(deps: PasskeyDeps) {
     // The counter only moves forward: of two answers carrying the same count at once (a cloned
     // authenticator), the second finds it already there and is refused. 0 means "no counter".
     const advanced = await db.withSystem((tx) => {
-      let q = tx.updateTable('passkeys').set({ counter: newCounter, last_used_at: clock.now(), backed_up: credentialBackedUp }).where('id', '=', key.id);
+      let q = tx
+        .updateTable('passkeys')
+        .set({ counter: newCounter, last_used_at: clock.now(), backed_up: credentialBackedUp })
+        .where('id', '=', key.id);
       if (newCounter > 0) q = q.where('counter', '<', newCounter);
       return q.returning('id').executeTakeFirst();
     });
@@ -121,7 +160,11 @@ export function createPasskeyService(deps: PasskeyDeps) {
     return key.user_id;
   }
 
-  async function assertionOptions(purpose: ChallengePurpose, session: Session | null, context: RequestContext): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  async function assertionOptions(
+    purpose: ChallengePurpose,
+    session: Session | null,
+    context: RequestContext,
+  ): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const allow = session ? await db.withSystem((tx) => credentialsOf(tx, session.userId)) : [];
     if (session && allow.length === 0) throw new AppError('no_passkey', 409, 'This account has no passkey.');
     const options = await generateAuthenticationOptions({
@@ -135,12 +178,28 @@ export function createPasskeyService(deps: PasskeyDeps) {
 
   return {
     async list(userId: string): Promise<Passkey[]> {
-      const rows = await db.withSystem((tx) => tx.selectFrom('passkeys').select(['id', 'name', 'created_at', 'last_used_at', 'backed_up']).where('user_id', '=', userId).orderBy('created_at').execute());
-      return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, lastUsedAt: r.last_used_at, backedUp: r.backed_up }));
+      const rows = await db.withSystem((tx) =>
+        tx
+          .selectFrom('passkeys')
+          .select(['id', 'name', 'created_at', 'last_used_at', 'backed_up'])
+          .where('user_id', '=', userId)
+          .orderBy('created_at')
+          .execute(),
+      );
+      return rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        createdAt: r.created_at,
+        lastUsedAt: r.last_used_at,
+        backedUp: r.backed_up,
+      }));
     },
 
     /** Adding a factor is sensitive too (a stolen session must not plant its own passkey): step-up first. */
-    async registrationOptions(auth: Authenticated, context: RequestContext): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    async registrationOptions(
+      auth: Authenticated,
+      context: RequestContext,
+    ): Promise<PublicKeyCredentialCreationOptionsJSON> {
       await mfa.requireRecent(auth.session);
       const existing = await db.withSystem((tx) => credentialsOf(tx, auth.user.id));
       const options = await generateRegistrationOptions({
@@ -160,15 +219,27 @@ export function createPasskeyService(deps: PasskeyDeps) {
      * Stores a verified new passkey; the session is now two-factor and gets a new id (S2).
      * `recoveryCodesDue`: the account has no unused recovery codes (first factor): the page makes a set next.
      */
-    async register(auth: Authenticated, name: string, response: RegistrationResponseJSON, context: RequestContext): Promise<{ passkey: Passkey; token: string; recoveryCodesDue: boolean }> {
+    async register(
+      auth: Authenticated,
+      name: string,
+      response: RegistrationResponseJSON,
+      context: RequestContext,
+    ): Promise<{ passkey: Passkey; token: string; recoveryCodesDue: boolean }> {
       await mfa.requireRecent(auth.session);
-      let verification;
+      let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>> | undefined;
       try {
-        verification = await verifyRegistrationResponse({ response, expectedChallenge: consumeChallenge('register', auth.session.id), expectedOrigin: origin, expectedRPID: rpID, requireUserVerification: true });
+        verification = await verifyRegistrationResponse({
+          response,
+          expectedChallenge: consumeChallenge('register', auth.session.id),
+          expectedOrigin: origin,
+          expectedRPID: rpID,
+          requireUserVerification: true,
+        });
       } catch {
         verification = undefined;
       }
-      if (!verification?.verified) throw new AppError('passkey_failed', 400, 'The passkey could not be registered. Try again.');
+      if (!verification?.verified)
+        throw new AppError('passkey_failed', 400, 'The passkey could not be registered. Try again.');
       const info = verification.registrationInfo;
       const result = await sessions.write(async (tx, s) => {
         const row = await tx
@@ -188,10 +259,31 @@ export function createPasskeyService(deps: PasskeyDeps) {
           .returning(['id', 'name', 'created_at', 'last_used_at', 'backed_up'])
           .executeTakeFirst();
         if (!row) throw new AppError('passkey_exists', 409, 'That passkey is already registered.');
-        await appendAudit(tx, { stream: userStream(auth.user.id), action: 'mfa.passkey_added', actor: actor(auth.user.id), target: `passkey:${row.id}`, context, payload: { name: row.name } }, clock);
+        await appendAudit(
+          tx,
+          {
+            stream: userStream(auth.user.id),
+            action: 'mfa.passkey_added',
+            actor: actor(auth.user.id),
+            target: `passkey:${row.id}`,
+            context,
+            payload: { name: row.name },
+          },
+          clock,
+        );
         const token = await s.rotate(auth.session.id, { authLevel: 2 });
         const recoveryCodesDue = (await factorsOf(tx, auth.user.id)).recoveryCodesLeft === 0;
-        return { passkey: { id: row.id, name: row.name, createdAt: row.created_at, lastUsedAt: row.last_used_at, backedUp: row.backed_up }, token, recoveryCodesDue };
+        return {
+          passkey: {
+            id: row.id,
+            name: row.name,
+            createdAt: row.created_at,
+            lastUsedAt: row.last_used_at,
+            backedUp: row.backed_up,
+          },
+          token,
+          recoveryCodesDue,
+        };
       });
       mfa.internals.send(factorChangedMail(auth.user.email, `passkey “${result.passkey.name}”`, 'added', deps.baseUrl));
       return result;
@@ -199,9 +291,26 @@ export function createPasskeyService(deps: PasskeyDeps) {
 
     async rename(auth: Authenticated, passkeyId: string, name: string, context: RequestContext): Promise<void> {
       await db.withSystem(async (tx) => {
-        const row = await tx.updateTable('passkeys').set({ name: name.trim() }).where('id', '=', passkeyId).where('user_id', '=', auth.user.id).returning('id').executeTakeFirst();
+        const row = await tx
+          .updateTable('passkeys')
+          .set({ name: name.trim() })
+          .where('id', '=', passkeyId)
+          .where('user_id', '=', auth.user.id)
+          .returning('id')
+          .executeTakeFirst();
         if (!row) throw notFound('That passkey');
-        await appendAudit(tx, { stream: userStream(auth.user.id), action: 'mfa.passkey_renamed', actor: actor(auth.user.id), target: `passkey:${passkeyId}`, context, payload: { name: name.trim() } }, clock);
+        await appendAudit(
+          tx,
+          {
+            stream: userStream(auth.user.id),
+            action: 'mfa.passkey_renamed',
+            actor: actor(auth.user.id),
+            target: `passkey:${passkeyId}`,
+            context,
+            payload: { name: name.trim() },
+          },
+          clock,
+        );
       });
     },
 
@@ -209,10 +318,27 @@ export function createPasskeyService(deps: PasskeyDeps) {
     async remove(auth: Authenticated, passkeyId: string, context: RequestContext): Promise<void> {
       await mfa.requireRecent(auth.session);
       const name = await db.withSystem(async (tx) => {
-        const row = await tx.deleteFrom('passkeys').where('id', '=', passkeyId).where('user_id', '=', auth.user.id).returning('name').executeTakeFirst();
+        const row = await tx
+          .deleteFrom('passkeys')
+          .where('id', '=', passkeyId)
+          .where('user_id', '=', auth.user.id)
+          .returning('name')
+          .executeTakeFirst();
         if (!row) throw notFound('That passkey');
-        if (!hasSecondFactor(await factorsOf(tx, auth.user.id))) await tx.deleteFrom('recovery_codes').where('user_id', '=', auth.user.id).execute();
-        await appendAudit(tx, { stream: userStream(auth.user.id), action: 'mfa.passkey_removed', actor: actor(auth.user.id), target: `passkey:${passkeyId}`, context, payload: { name: row.name } }, clock);
+        if (!hasSecondFactor(await factorsOf(tx, auth.user.id)))
+          await tx.deleteFrom('recovery_codes').where('user_id', '=', auth.user.id).execute();
+        await appendAudit(
+          tx,
+          {
+            stream: userStream(auth.user.id),
+            action: 'mfa.passkey_removed',
+            actor: actor(auth.user.id),
+            target: `passkey:${passkeyId}`,
+            context,
+            payload: { name: row.name },
+          },
+          clock,
+        );
         return row.name;
       });
       mfa.internals.send(factorChangedMail(auth.user.email, `passkey “${name}”`, 'removed', deps.baseUrl));
@@ -220,16 +346,25 @@ export function createPasskeyService(deps: PasskeyDeps) {
 
     /** Options for passwordless sign-in (discoverable credentials: the authenticator picks the account). */
     signInOptions: (context: RequestContext) => assertionOptions('sign_in', null, context),
-    secondFactorOptions: (pending: Authenticated, context: RequestContext) => assertionOptions('second_factor', pending.session, context),
+    secondFactorOptions: (pending: Authenticated, context: RequestContext) =>
+      assertionOptions('second_factor', pending.session, context),
     stepUpOptions: (auth: Authenticated, context: RequestContext) => assertionOptions('step_up', auth.session, context),
 
     /** A5: passwordless sign-in. A passkey with user verification is two factors by itself. */
     async signIn(response: AuthenticationResponseJSON, context: RequestContext) {
       const userId = await verifyAssertion('sign_in', null, null, response, context);
       return sessions.write(async (tx, s) => {
-        const user = await tx.selectFrom('users').select(['id', 'email', 'email_verified_at']).where('id', '=', userId).executeTakeFirstOrThrow();
+        const user = await tx
+          .selectFrom('users')
+          .select(['id', 'email', 'email_verified_at'])
+          .where('id', '=', userId)
+          .executeTakeFirstOrThrow();
         const { token, session } = await s.create(userId, { method: 'passkey', authLevel: 2, context });
-        return { token, session, user: { id: user.id, email: user.email, emailVerified: user.email_verified_at !== null } };
+        return {
+          token,
+          session,
+          user: { id: user.id, email: user.email, emailVerified: user.email_verified_at !== null },
+        };
       });
     },
 
@@ -241,7 +376,18 @@ export function createPasskeyService(deps: PasskeyDeps) {
     async stepUp(auth: Authenticated, response: AuthenticationResponseJSON, context: RequestContext): Promise<string> {
       await verifyAssertion('step_up', auth.session.id, auth.user.id, response, context);
       return sessions.write(async (tx, s) => {
-        await appendAudit(tx, { stream: userStream(auth.user.id), action: 'user.stepped_up', actor: actor(auth.user.id), target: `session:${auth.session.id}`, context, payload: { factor: 'passkey' } }, clock);
+        await appendAudit(
+          tx,
+          {
+            stream: userStream(auth.user.id),
+            action: 'user.stepped_up',
+            actor: actor(auth.user.id),
+            target: `session:${auth.session.id}`,
+            context,
+            payload: { factor: 'passkey' },
+          },
+          clock,
+        );
         return s.rotate(auth.session.id, { authLevel: 2 });
       });
     },

@@ -15,4 +15,5 @@ export const normalizeRecoveryCode = (input: string) => input.toLowerCase().repl
 
 export const hashRecoveryCode = (code: string) => hashToken(normalizeRecoveryCode(code));
 
-export const looksLikeRecoveryCode = (input: string) => new RegExp(`^[${ALPHABET}]{16}$`).test(normalizeRecoveryCode(input));
+export const looksLikeRecoveryCode = (input: string) =>
+  new RegExp(`^[${ALPHABET}]{16}$`).test(normalizeRecoveryCode(input));

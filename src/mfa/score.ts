@@ -20,13 +20,19 @@ export interface SecurityScore {
  */
 export function securityScore(f: FactorState, now: Date): SecurityScore {
   const twoFactor = hasSecondFactor(f);
-  const passwordFresh = !f.hasPassword || (f.passwordChangedAt !== null && now.getTime() - f.passwordChangedAt.getTime() < PASSWORD_FRESH_DAYS * 86_400_000);
+  const passwordFresh =
+    !f.hasPassword ||
+    (f.passwordChangedAt !== null && now.getTime() - f.passwordChangedAt.getTime() < PASSWORD_FRESH_DAYS * 86_400_000);
   const steps: ScoreStep[] = [];
   if (!twoFactor) {
     steps.push({ text: 'Add a passkey or an authenticator app', href: '/account/security#two-factor', points: 15 });
   }
   if (!passwordFresh) {
-    steps.push({ text: `Change your password (last changed more than ${PASSWORD_FRESH_DAYS} days ago)`, href: '/account/security#password', points: 10 });
+    steps.push({
+      text: `Change your password (last changed more than ${PASSWORD_FRESH_DAYS} days ago)`,
+      href: '/account/security#password',
+      points: 10,
+    });
   }
   const score = !twoFactor ? 75 : passwordFresh ? 100 : 90;
   return { score, steps: score === 100 ? [] : steps };

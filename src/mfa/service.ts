@@ -37,9 +37,14 @@ export interface MfaDeps {
 }
 
 const invalidCode = (kind: CodeKind) =>
-  new AppError('invalid_code', 401, kind === 'totp' ? 'That code is not right, or was already used. Wait for the next one.' : 'That recovery code is not right or was already used.', [
-    { field: 'code', message: kind === 'totp' ? 'is not the current code' : 'is not an unused recovery code' },
-  ]);
+  new AppError(
+    'invalid_code',
+    401,
+    kind === 'totp'
+      ? 'That code is not right, or was already used. Wait for the next one.'
+      : 'That recovery code is not right or was already used.',
+    [{ field: 'code', message: kind === 'totp' ? 'is not the current code' : 'is not an unused recovery code' }],
+  );
 
 const secretContext = (userId: string) => ({ purpose: 'totp', user: userId });
 
@@ -56,7 +61,10 @@ export function createMfaService(deps: MfaDeps) {
   async function replaceRecoveryCodes(tx: Tx, userId: string): Promise<string[]> {
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => newRecoveryCode(deps.random));
     await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
-    await tx.insertInto('recovery_codes').values(codes.map((c) => ({ user_id: userId, code_hash: hashRecoveryCode(c), created_at: clock.now() }))).execute();
+    await tx
+      .insertInto('recovery_codes')
+      .values(codes.map((c) => ({ user_id: userId, code_hash: hashRecoveryCode(c), created_at: clock.now() })))
+      .execute();
     return codes;
   }
 
@@ -73,12 +81,31 @@ export function createMfaService(deps: MfaDeps) {
    * Checks a TOTP or recovery code in the caller's transaction, after takeAttempt. A used recovery
    * code is spent (the caller mails about it after the commit): the answer is how many are left.
    */
-  async function checkCode(tx: Tx, userId: string, kind: CodeKind, code: string, context: RequestContext): Promise<{ ok: boolean; recoveryCodesLeft?: number }> {
+  async function checkCode(
+    tx: Tx,
+    userId: string,
+    kind: CodeKind,
+    code: string,
+    context: RequestContext,
+  ): Promise<{ ok: boolean; recoveryCodesLeft?: number }> {
     let ok = false;
     let recoveryCodesLeft: number | undefined;
     if (kind === 'totp') {
-      const row = await tx.selectFrom('totp_credentials').selectAll().where('user_id', '=', userId).where('confirmed_at', 'is not', null).forUpdate().executeTakeFirst();
-      const step = row && acceptTotp(open(keyring, row.secret_sealed, secretContext(userId)).toString('utf8'), code, clock.now(), row.last_used_step === null ? null : Number(row.last_used_step));
+      const row = await tx
+        .selectFrom('totp_credentials')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('confirmed_at', 'is not', null)
+        .forUpdate()
+        .executeTakeFirst();
+      const step =
+        row &&
+        acceptTotp(
+          open(keyring, row.secret_sealed, secretContext(userId)).toString('utf8'),
+          code,
+          clock.now(),
+          row.last_used_step === null ? null : Number(row.last_used_step),
+        );
       if (step !== undefined) {
         await tx.updateTable('totp_credentials').set({ last_used_step: step }).where('user_id', '=', userId).execute();
         ok = true;
@@ -94,7 +121,17 @@ export function createMfaService(deps: MfaDeps) {
         .executeTakeFirst();
       if (used) {
         recoveryCodesLeft = (await factorsOf(tx, userId)).recoveryCodesLeft;
-        await appendAudit(tx, { stream: userStream(userId), action: 'mfa.recovery_code_used', actor: actor(userId), context, payload: { left: recoveryCodesLeft } }, clock);
+        await appendAudit(
+          tx,
+          {
+            stream: userStream(userId),
+            action: 'mfa.recovery_code_used',
+            actor: actor(userId),
+            context,
+            payload: { left: recoveryCodesLeft },
+          },
+          clock,
+        );
         ok = true;
       }
     }
@@ -103,8 +140,25 @@ export function createMfaService(deps: MfaDeps) {
   }
 
   /** Records a failed check in its own transaction (the caller's rolls back with the error). */
-  async function refuse(userId: string, kind: CodeKind | 'passkey', context: RequestContext, error: AppError): Promise<never> {
-    await db.withSystem((tx) => appendAudit(tx, { stream: userStream(userId), action: 'mfa.check_failed', actor: actor(userId), context, payload: { factor: kind } }, clock));
+  async function refuse(
+    userId: string,
+    kind: CodeKind | 'passkey',
+    context: RequestContext,
+    error: AppError,
+  ): Promise<never> {
+    await db.withSystem((tx) =>
+      appendAudit(
+        tx,
+        {
+          stream: userStream(userId),
+          action: 'mfa.check_failed',
+          actor: actor(userId),
+          context,
+          payload: { factor: kind },
+        },
+        clock,
+      ),
+    );
     throw error;
   }
 
@@ -120,7 +174,14 @@ export function createMfaService(deps: MfaDeps) {
 
   async function requireRecent(session: Session): Promise<void> {
     if (!(await isRecent(session))) {
-      throw new AppError('step_up_required', 403, 'Confirm it is you first: this needs a sign-in from the last 10 minutes.', undefined, undefined, '/account/step-up');
+      throw new AppError(
+        'step_up_required',
+        403,
+        'Confirm it is you first: this needs a sign-in from the last 10 minutes.',
+        undefined,
+        undefined,
+        '/account/step-up',
+      );
     }
   }
 
@@ -147,17 +208,41 @@ export function createMfaService(deps: MfaDeps) {
       await requireRecent(auth.session);
       const secret = newTotpSecret(deps.random);
       await db.withSystem(async (tx) => {
-        const existing = await tx.selectFrom('totp_credentials').select('confirmed_at').where('user_id', '=', auth.user.id).executeTakeFirst();
-        if (existing?.confirmed_at) throw new AppError('totp_already_enabled', 409, 'An authenticator app is already set up. Remove it first to set up another.');
-        const row = { secret_sealed: seal(keyring, secret, secretContext(auth.user.id)), created_at: clock.now(), confirmed_at: null, last_used_step: null };
-        await tx.insertInto('totp_credentials').values({ user_id: auth.user.id, ...row }).onConflict((oc) => oc.column('user_id').doUpdateSet(row)).execute();
+        const existing = await tx
+          .selectFrom('totp_credentials')
+          .select('confirmed_at')
+          .where('user_id', '=', auth.user.id)
+          .executeTakeFirst();
+        if (existing?.confirmed_at)
+          throw new AppError(
+            'totp_already_enabled',
+            409,
+            'An authenticator app is already set up. Remove it first to set up another.',
+          );
+        const row = {
+          secret_sealed: seal(keyring, secret, secretContext(auth.user.id)),
+          created_at: clock.now(),
+          confirmed_at: null,
+          last_used_step: null,
+        };
+        await tx
+          .insertInto('totp_credentials')
+          .values({ user_id: auth.user.id, ...row })
+          .onConflict((oc) => oc.column('user_id').doUpdateSet(row))
+          .execute();
       });
       return { secret, uri: totpUri(secret, auth.user.email, new URL(deps.baseUrl).host) };
     },
 
     /** The secret of an unfinished enrollment, to show again after a wrong first code. */
     async pendingTotp(auth: Authenticated): Promise<{ secret: string; uri: string } | undefined> {
-      const row = await db.withSystem((tx) => tx.selectFrom('totp_credentials').select(['secret_sealed', 'confirmed_at']).where('user_id', '=', auth.user.id).executeTakeFirst());
+      const row = await db.withSystem((tx) =>
+        tx
+          .selectFrom('totp_credentials')
+          .select(['secret_sealed', 'confirmed_at'])
+          .where('user_id', '=', auth.user.id)
+          .executeTakeFirst(),
+      );
       if (!row || row.confirmed_at) return undefined;
       const secret = open(keyring, row.secret_sealed, secretContext(auth.user.id)).toString('utf8');
       return { secret, uri: totpUri(secret, auth.user.email, new URL(deps.baseUrl).host) };
@@ -167,19 +252,46 @@ export function createMfaService(deps: MfaDeps) {
      * The first code proves the app holds the secret: TOTP is on, a fresh set of recovery codes is
      * returned (shown once), and the session, now two-factor, gets a new identifier (S2).
      */
-    async confirmTotp(auth: Authenticated, code: string, context: RequestContext): Promise<{ codes: string[]; token: string }> {
+    async confirmTotp(
+      auth: Authenticated,
+      code: string,
+      context: RequestContext,
+    ): Promise<{ codes: string[]; token: string }> {
       await requireRecent(auth.session);
       const userId = auth.user.id;
       await takeAttempt(userId, context);
       const result = await sessions.write(async (tx, s) => {
-        const row = await tx.selectFrom('totp_credentials').selectAll().where('user_id', '=', userId).forUpdate().executeTakeFirst();
-        if (!row || row.confirmed_at) throw new AppError('no_enrollment', 409, 'Start setting up the authenticator app again.');
-        const step = acceptTotp(open(keyring, row.secret_sealed, secretContext(userId)).toString('utf8'), code, clock.now(), null);
+        const row = await tx
+          .selectFrom('totp_credentials')
+          .selectAll()
+          .where('user_id', '=', userId)
+          .forUpdate()
+          .executeTakeFirst();
+        if (!row || row.confirmed_at)
+          throw new AppError('no_enrollment', 409, 'Start setting up the authenticator app again.');
+        const step = acceptTotp(
+          open(keyring, row.secret_sealed, secretContext(userId)).toString('utf8'),
+          code,
+          clock.now(),
+          null,
+        );
         if (step === undefined) return undefined;
-        await tx.updateTable('totp_credentials').set({ confirmed_at: clock.now(), last_used_step: step }).where('user_id', '=', userId).execute();
+        await tx
+          .updateTable('totp_credentials')
+          .set({ confirmed_at: clock.now(), last_used_step: step })
+          .where('user_id', '=', userId)
+          .execute();
         const codes = await replaceRecoveryCodes(tx, userId);
-        await appendAudit(tx, { stream: userStream(userId), action: 'mfa.totp_enabled', actor: actor(userId), context }, clock);
-        await appendAudit(tx, { stream: userStream(userId), action: 'mfa.recovery_codes_generated', actor: actor(userId), context }, clock);
+        await appendAudit(
+          tx,
+          { stream: userStream(userId), action: 'mfa.totp_enabled', actor: actor(userId), context },
+          clock,
+        );
+        await appendAudit(
+          tx,
+          { stream: userStream(userId), action: 'mfa.recovery_codes_generated', actor: actor(userId), context },
+          clock,
+        );
         return { codes, token: await s.rotate(auth.session.id, { authLevel: 2 }) };
       });
       if (!result) {
@@ -195,60 +307,122 @@ export function createMfaService(deps: MfaDeps) {
       await requireRecent(auth.session);
       const userId = auth.user.id;
       await db.withSystem(async (tx) => {
-        const removed = await tx.deleteFrom('totp_credentials').where('user_id', '=', userId).where('confirmed_at', 'is not', null).returning('user_id').executeTakeFirst();
+        const removed = await tx
+          .deleteFrom('totp_credentials')
+          .where('user_id', '=', userId)
+          .where('confirmed_at', 'is not', null)
+          .returning('user_id')
+          .executeTakeFirst();
         if (!removed) throw new AppError('totp_not_enabled', 409, 'No authenticator app is set up.');
-        if (!hasSecondFactor(await factorsOf(tx, userId))) await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
-        await appendAudit(tx, { stream: userStream(userId), action: 'mfa.totp_disabled', actor: actor(userId), context }, clock);
+        if (!hasSecondFactor(await factorsOf(tx, userId)))
+          await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+        await appendAudit(
+          tx,
+          { stream: userStream(userId), action: 'mfa.totp_disabled', actor: actor(userId), context },
+          clock,
+        );
       });
       send(factorChangedMail(auth.user.email, 'authenticator app', 'removed', deps.baseUrl));
     },
 
     /** A new set of ten codes (step-up); every older code stops working. `replaced`: unused codes that did. */
-    async regenerateRecoveryCodes(auth: Authenticated, context: RequestContext): Promise<{ codes: string[]; replaced: number }> {
+    async regenerateRecoveryCodes(
+      auth: Authenticated,
+      context: RequestContext,
+    ): Promise<{ codes: string[]; replaced: number }> {
       await requireRecent(auth.session);
       const userId = auth.user.id;
       return db.withSystem(async (tx) => {
         const factors = await factorsOf(tx, userId);
-        if (!hasSecondFactor(factors)) throw new AppError('no_second_factor', 409, 'Recovery codes stand in for a second factor: set one up first.');
+        if (!hasSecondFactor(factors))
+          throw new AppError('no_second_factor', 409, 'Recovery codes stand in for a second factor: set one up first.');
         const codes = await replaceRecoveryCodes(tx, userId);
-        await appendAudit(tx, { stream: userStream(userId), action: 'mfa.recovery_codes_generated', actor: actor(userId), context }, clock);
+        await appendAudit(
+          tx,
+          { stream: userStream(userId), action: 'mfa.recovery_codes_generated', actor: actor(userId), context },
+          clock,
+        );
         return { codes, replaced: factors.recoveryCodesLeft };
       });
     },
 
     /** Finishes a pending sign-in with an app code or a recovery code; the session id rotates. */
-    async completeSignIn(pending: Authenticated, kind: CodeKind, code: string, context: RequestContext): Promise<{ token: string; session: Session }> {
+    async completeSignIn(
+      pending: Authenticated,
+      kind: CodeKind,
+      code: string,
+      context: RequestContext,
+    ): Promise<{ token: string; session: Session }> {
       const userId = pending.user.id;
       await takeAttempt(userId, context);
       const result = await sessions.write(async (tx, s) => {
         const check = await checkCode(tx, userId, kind, code, context);
-        return check.ok ? { ...(await s.completeSignIn(pending.session.id, kind, context)), recoveryCodesLeft: check.recoveryCodesLeft } : undefined;
+        return check.ok
+          ? {
+              ...(await s.completeSignIn(pending.session.id, kind, context)),
+              recoveryCodesLeft: check.recoveryCodesLeft,
+            }
+          : undefined;
       });
       if (!result) return refuse(userId, kind, context, invalidCode(kind));
-      if (result.recoveryCodesLeft !== undefined) send(recoveryCodeUsedMail(pending.user.email, result.recoveryCodesLeft, deps.baseUrl));
+      if (result.recoveryCodesLeft !== undefined)
+        send(recoveryCodeUsedMail(pending.user.email, result.recoveryCodesLeft, deps.baseUrl));
       return result;
     },
 
     /** S2 step-up with a password or an app code: the session is freshly authenticated and its id rotates. */
-    async stepUp(auth: Authenticated, factor: 'password' | 'totp', secret: string, context: RequestContext): Promise<string> {
+    async stepUp(
+      auth: Authenticated,
+      factor: 'password' | 'totp',
+      secret: string,
+      context: RequestContext,
+    ): Promise<string> {
       const userId = auth.user.id;
       // A password is counted per session: whoever holds one session cannot block the owner's codes.
       const key = `session:${auth.session.id}`;
       if (factor === 'password') enforce(await limits.failures.reserve(key));
       else await takeAttempt(userId, context);
       const offered = await stepUpFactors(userId);
-      if (!offered.includes(factor)) throw new AppError('factor_not_allowed', 400, 'Confirm with your strongest factor.');
+      if (!offered.includes(factor))
+        throw new AppError('factor_not_allowed', 400, 'Confirm with your strongest factor.');
       if (factor === 'password') {
-        const row = await db.withSystem((tx) => tx.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow());
+        const row = await db.withSystem((tx) =>
+          tx.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow(),
+        );
         if (!row.password_hash || !(await deps.hasher.verify(row.password_hash, secret))) {
-          await db.withSystem((tx) => appendAudit(tx, { stream: userStream(userId), action: 'user.step_up_failed', actor: actor(userId), context, payload: { factor } }, clock));
-          throw new AppError('invalid_credentials', 401, 'That password is not right.', [{ field: 'password', message: 'is not your password' }]);
+          await db.withSystem((tx) =>
+            appendAudit(
+              tx,
+              {
+                stream: userStream(userId),
+                action: 'user.step_up_failed',
+                actor: actor(userId),
+                context,
+                payload: { factor },
+              },
+              clock,
+            ),
+          );
+          throw new AppError('invalid_credentials', 401, 'That password is not right.', [
+            { field: 'password', message: 'is not your password' },
+          ]);
         }
         await limits.failures.succeed(key);
       }
       const token = await sessions.write(async (tx, s) => {
         if (factor === 'totp' && !(await checkCode(tx, userId, 'totp', secret, context)).ok) return undefined;
-        await appendAudit(tx, { stream: userStream(userId), action: 'user.stepped_up', actor: actor(userId), target: `session:${auth.session.id}`, context, payload: { factor } }, clock);
+        await appendAudit(
+          tx,
+          {
+            stream: userStream(userId),
+            action: 'user.stepped_up',
+            actor: actor(userId),
+            target: `session:${auth.session.id}`,
+            context,
+            payload: { factor },
+          },
+          clock,
+        );
         return s.rotate(auth.session.id, { authLevel: factor === 'password' ? 1 : 2 });
       });
       return token ?? refuse(userId, 'totp', context, invalidCode('totp'));

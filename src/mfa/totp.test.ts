@@ -24,7 +24,9 @@ describe('TOTP (A4)', () => {
     const now = new Date('2026-11-24T10:00:10Z');
     const step = totpStep(now);
     for (const delta of [-1, 0, 1]) {
-      expect(acceptTotp(secret, totpCode(secret, new Date(now.getTime() + delta * 30_000)), now, null)).toBe(step + delta);
+      expect(acceptTotp(secret, totpCode(secret, new Date(now.getTime() + delta * 30_000)), now, null)).toBe(
+        step + delta,
+      );
     }
     for (const delta of [-2, 2]) {
       expect(acceptTotp(secret, totpCode(secret, new Date(now.getTime() + delta * 30_000)), now, null)).toBeUndefined();
@@ -44,7 +46,8 @@ describe('TOTP (A4)', () => {
   it('[A4] malformed codes are refused without reaching the comparison', () => {
     const secret = newTotpSecret();
     const now = new Date();
-    for (const bad of ['', '12345', '1234567', 'abcdef', '12 34 5x']) expect(acceptTotp(secret, bad, now, null)).toBeUndefined();
+    for (const bad of ['', '12345', '1234567', 'abcdef', '12 34 5x'])
+      expect(acceptTotp(secret, bad, now, null)).toBeUndefined();
     expect(acceptTotp(secret, ` ${totpCode(secret, now).replace(/(\d{3})/, '$1 ')} `, now, null)).toBe(totpStep(now));
   });
 
@@ -85,8 +88,14 @@ describe('security score (A9)', () => {
   });
 
   it('[A9] 90 with a second factor and an old password; 100 once the password is recent, or with no password', () => {
-    expect(securityScore({ ...base, totp: true, passwordChangedAt: days(91) }, now)).toMatchObject({ score: 90, steps: [{ href: '/account/security#password', points: 10 }] });
-    expect(securityScore({ ...base, passkeys: 1, passwordChangedAt: days(89) }, now)).toEqual({ score: 100, steps: [] });
+    expect(securityScore({ ...base, totp: true, passwordChangedAt: days(91) }, now)).toMatchObject({
+      score: 90,
+      steps: [{ href: '/account/security#password', points: 10 }],
+    });
+    expect(securityScore({ ...base, passkeys: 1, passwordChangedAt: days(89) }, now)).toEqual({
+      score: 100,
+      steps: [],
+    });
     expect(securityScore({ ...base, passkeys: 2, hasPassword: false, passwordChangedAt: null }, now).score).toBe(100);
   });
 });

@@ -12,7 +12,14 @@ export function newTotpSecret(random: RandomSource = systemRandom): string {
 }
 
 export function totpUri(secretBase32: string, account: string, issuer: string): string {
-  return new OTPAuth.TOTP({ issuer, label: account, secret: OTPAuth.Secret.fromBase32(secretBase32), algorithm: 'SHA1', digits: TOTP_DIGITS, period: TOTP_PERIOD_SEC }).toString();
+  return new OTPAuth.TOTP({
+    issuer,
+    label: account,
+    secret: OTPAuth.Secret.fromBase32(secretBase32),
+    algorithm: 'SHA1',
+    digits: TOTP_DIGITS,
+    period: TOTP_PERIOD_SEC,
+  }).toString();
 }
 
 export const totpStep = (now: Date) => Math.floor(now.getTime() / 1000 / TOTP_PERIOD_SEC);
@@ -21,10 +28,23 @@ export const totpStep = (now: Date) => Math.floor(now.getTime() / 1000 / TOTP_PE
  * The time step a code belongs to, if it is valid within ±1 step of now and newer than the last
  * step accepted (a code seen once is refused for the rest of its window: replay).
  */
-export function acceptTotp(secretBase32: string, code: string, now: Date, lastUsedStep: number | null): number | undefined {
+export function acceptTotp(
+  secretBase32: string,
+  code: string,
+  now: Date,
+  lastUsedStep: number | null,
+): number | undefined {
   const token = code.replace(/\s+/g, '');
   if (!/^\d{6}$/.test(token)) return undefined;
-  const delta = OTPAuth.TOTP.validate({ token, secret: OTPAuth.Secret.fromBase32(secretBase32), algorithm: 'SHA1', digits: TOTP_DIGITS, period: TOTP_PERIOD_SEC, timestamp: now.getTime(), window: 1 });
+  const delta = OTPAuth.TOTP.validate({
+    token,
+    secret: OTPAuth.Secret.fromBase32(secretBase32),
+    algorithm: 'SHA1',
+    digits: TOTP_DIGITS,
+    period: TOTP_PERIOD_SEC,
+    timestamp: now.getTime(),
+    window: 1,
+  });
   if (delta === null) return undefined;
   const step = totpStep(now) + delta;
   if (lastUsedStep !== null && step <= lastUsedStep) return undefined;
@@ -32,8 +52,18 @@ export function acceptTotp(secretBase32: string, code: string, now: Date, lastUs
 }
 
 /** The code for a moment (tests and the RFC vectors). */
-export function totpCode(secretBase32: string, at: Date, opts: { algorithm?: 'SHA1' | 'SHA256' | 'SHA512'; digits?: number } = {}): string {
-  return OTPAuth.TOTP.generate({ secret: OTPAuth.Secret.fromBase32(secretBase32), algorithm: opts.algorithm ?? 'SHA1', digits: opts.digits ?? TOTP_DIGITS, period: TOTP_PERIOD_SEC, timestamp: at.getTime() });
+export function totpCode(
+  secretBase32: string,
+  at: Date,
+  opts: { algorithm?: 'SHA1' | 'SHA256' | 'SHA512'; digits?: number } = {},
+): string {
+  return OTPAuth.TOTP.generate({
+    secret: OTPAuth.Secret.fromBase32(secretBase32),
+    algorithm: opts.algorithm ?? 'SHA1',
+    digits: opts.digits ?? TOTP_DIGITS,
+    period: TOTP_PERIOD_SEC,
+    timestamp: at.getTime(),
+  });
 }
 
 /** The QR code of a text as one SVG path of its dark modules (drawn by a component: no raw markup). */

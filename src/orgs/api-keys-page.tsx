@@ -18,7 +18,16 @@ export interface ApiKeysPageProps {
   created?: { key: string; info: ApiKeyInfo };
 }
 
-export function ApiKeysPage({ csrf, org, keys, notice, tableState, createState, checked = [], created }: ApiKeysPageProps) {
+export function ApiKeysPage({
+  csrf,
+  org,
+  keys,
+  notice,
+  tableState,
+  createState,
+  checked = [],
+  created,
+}: ApiKeysPageProps) {
   const scopes = (Object.keys(PERMISSIONS) as Permission[]).filter((p) => can(org.role, p));
   const scopeError = createState?.errors?.find((e) => e.field === 'scopes');
   return (
@@ -28,15 +37,25 @@ export function ApiKeysPage({ csrf, org, keys, notice, tableState, createState, 
         <article class="new-key" aria-labelledby="new-key-heading">
           <h2 id="new-key-heading">Your new API key: {created.info.name}</h2>
           <p role="status">
-            <strong>Copy it now: it will not be shown again.</strong> Rampart keeps only a hash of it. If you lose it, revoke it and create another.
+            <strong>Copy it now: it will not be shown again.</strong> Rampart keeps only a hash of it. If you lose it,
+            revoke it and create another.
           </p>
           <label for="new-key">
             API key
-            <input id="new-key" type="text" readonly value={created.key} autocomplete="off" spellcheck={false} class="secret" />
+            <input
+              id="new-key"
+              type="text"
+              readonly
+              value={created.key}
+              autocomplete="off"
+              spellcheck={false}
+              class="secret"
+            />
           </label>
           <p>
             <small>
-              Send it as <code>Authorization: Bearer …</code>. Scopes: {created.info.scopes.join(', ')}. Expires <Time at={created.info.expiresAt} short />.
+              Send it as <code>Authorization: Bearer …</code>. Scopes: {created.info.scopes.join(', ')}. Expires{' '}
+              <Time at={created.info.expiresAt} short />.
             </small>
           </p>
         </article>
@@ -49,7 +68,10 @@ export function ApiKeysPage({ csrf, org, keys, notice, tableState, createState, 
         {keys.length === 0 ? (
           <p>No API keys.</p>
         ) : (
-          <Table columns={['Name', 'Prefix', 'Scopes', 'Created', 'Expires', 'Last used']} hiddenColumn={can(org.role, 'api_keys.revoke') && 'Actions'}>
+          <Table
+            columns={['Name', 'Prefix', 'Scopes', 'Created', 'Expires', 'Last used']}
+            hiddenColumn={can(org.role, 'api_keys.revoke') && 'Actions'}
+          >
             {keys.map((k) => (
               <tr>
                 <td>{k.name}</td>
@@ -83,7 +105,13 @@ export function ApiKeysPage({ csrf, org, keys, notice, tableState, createState, 
                 </td>
                 {can(org.role, 'api_keys.revoke') && (
                   <td>
-                    <ActionButton action={`/orgs/${org.id}/api-keys/${k.id}/revoke`} csrf={csrf} label={`Revoke API key ${k.name}`} confirm={`Revoke the key ${k.name}? Anything using it stops working at once.`} buttonLabel={`Revoke API key ${k.name} (${k.prefix})`}>
+                    <ActionButton
+                      action={`/orgs/${org.id}/api-keys/${k.id}/revoke`}
+                      csrf={csrf}
+                      label={`Revoke API key ${k.name}`}
+                      confirm={`Revoke the key ${k.name}? Anything using it stops working at once.`}
+                      buttonLabel={`Revoke API key ${k.name} (${k.prefix})`}
+                    >
                       Revoke
                     </ActionButton>
                   </td>
@@ -100,7 +128,13 @@ export function ApiKeysPage({ csrf, org, keys, notice, tableState, createState, 
           <p>A key acts for {org.name} with exactly the scopes you tick, never more than your own role allows.</p>
           <FormMessage state={createState} />
           <Form action={`/orgs/${org.id}/api-keys`} csrf={csrf} label="Create API key">
-            <Field name="name" label="Name" autocomplete="off" hint="What uses it, e.g. “billing backend”." state={createState} />
+            <Field
+              name="name"
+              label="Name"
+              autocomplete="off"
+              hint="What uses it, e.g. “billing backend”."
+              state={createState}
+            />
             <fieldset>
               <legend>Scopes</legend>
               {scopeError && (
@@ -126,7 +160,13 @@ export function ApiKeysPage({ csrf, org, keys, notice, tableState, createState, 
               </div>
             </fieldset>
             <div class="short-field">
-              <Field name="expiresInDays" label="Expires after (days)" type="number" hint="1 to 366 days." state={createState ?? { values: { expiresInDays: '90' } }} />
+              <Field
+                name="expiresInDays"
+                label="Expires after (days)"
+                type="number"
+                hint="1 to 366 days."
+                state={createState ?? { values: { expiresInDays: '90' } }}
+              />
             </div>
             <button type="submit">Create API key</button>
           </Form>

@@ -50,7 +50,14 @@ const newKeyId = (random?: RandomSource) => randomString(keyIdAlphabet, 16, rand
 
 export type ApiKeyService = ReturnType<typeof createApiKeyService>;
 
-export function createApiKeyService(deps: { db: Tenancy; bus: EventBus; clock: Clock; orgs: OrgService; onError?: (err: unknown) => void; random?: RandomSource }) {
+export function createApiKeyService(deps: {
+  db: Tenancy;
+  bus: EventBus;
+  clock: Clock;
+  orgs: OrgService;
+  onError?: (err: unknown) => void;
+  random?: RandomSource;
+}) {
   const { db, clock, orgs } = deps;
   const known = new InvalidatedCache<KnownKey>({ bus: deps.bus, channel: API_KEY_EVENTS, onError: deps.onError });
 
@@ -60,50 +67,140 @@ export function createApiKeyService(deps: { db: Tenancy; bus: EventBus; clock: C
 
   /** Directory (which organization), then the key row in that tenant: two transactions. */
   async function load(keyId: string): Promise<KnownKey | undefined> {
-    const entry = await db.withSystem((tx) => tx.selectFrom('api_key_directory').select('org_id').where('key_id', '=', keyId).executeTakeFirst());
+    const entry = await db.withSystem((tx) =>
+      tx.selectFrom('api_key_directory').select('org_id').where('key_id', '=', keyId).executeTakeFirst(),
+    );
     if (!entry) return undefined;
-    const row = await db.withTenant(entry.org_id, (tx) => tx.selectFrom('api_keys').selectAll().where('id', '=', keyId).where('revoked_at', 'is', null).executeTakeFirst());
+    const row = await db.withTenant(entry.org_id, (tx) =>
+      tx.selectFrom('api_keys').selectAll().where('id', '=', keyId).where('revoked_at', 'is', null).executeTakeFirst(),
+    );
     if (!row) return undefined;
-    return { orgId: row.org_id, keyHash: row.key_hash, scopes: new Set(row.scopes as Permission[]), createdBy: row.created_by, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, lastUsedIp: row.last_used_ip };
+    return {
+      orgId: row.org_id,
+      keyHash: row.key_hash,
+      scopes: new Set(row.scopes as Permission[]),
+      createdBy: row.created_by,
+      expiresAt: row.expires_at,
+      lastUsedAt: row.last_used_at,
+      lastUsedIp: row.last_used_ip,
+    };
   }
 
   return {
     /** O6: shown once. Scopes must be a subset of what the creator's role allows. */
-    async create(actor: Actor, orgId: string, input: { name: string; scopes: Permission[]; expiresInDays: number }, context: RequestContext): Promise<{ key: string; info: ApiKeyInfo }> {
+    async create(
+      actor: Actor,
+      orgId: string,
+      input: { name: string; scopes: Permission[]; expiresInDays: number },
+      context: RequestContext,
+    ): Promise<{ key: string; info: ApiKeyInfo }> {
       if (!Number.isInteger(input.expiresInDays) || input.expiresInDays < 1 || input.expiresInDays > MAX_DAYS) {
-        throw new AppError('invalid_request', 400, `Keys expire after 1 to ${MAX_DAYS} days.`, [{ field: 'expiresInDays', message: `must be 1 to ${MAX_DAYS}` }]);
+        throw new AppError('invalid_request', 400, `Keys expire after 1 to ${MAX_DAYS} days.`, [
+          { field: 'expiresInDays', message: `must be 1 to ${MAX_DAYS}` },
+        ]);
       }
       const unknown = input.scopes.filter((s) => !(s in PERMISSIONS));
-      if (unknown.length || input.scopes.length === 0) throw new AppError('invalid_request', 400, 'Choose at least one known scope.', [{ field: 'scopes', message: `unknown: ${unknown.join(', ') || 'none chosen'}` }]);
+      if (unknown.length || input.scopes.length === 0)
+        throw new AppError('invalid_request', 400, 'Choose at least one known scope.', [
+          { field: 'scopes', message: `unknown: ${unknown.join(', ') || 'none chosen'}` },
+        ]);
       return orgs.withPermission(actor, orgId, 'api_keys.create', async (tx, role) => {
         if (actor.kind !== 'user') throw new AppError('forbidden', 403, 'API keys cannot create API keys.');
-        if (input.scopes.some((s) => !can(role, s))) throw new AppError('forbidden', 403, 'A key cannot have a scope your own role does not have.');
+        if (input.scopes.some((s) => !can(role, s)))
+          throw new AppError('forbidden', 403, 'A key cannot have a scope your own role does not have.');
         const id = newKeyId(deps.random);
         const key = `rmp_live_${id}_${randomToken(deps.random)}`;
         const now = clock.now();
         const expiresAt = new Date(now.getTime() + input.expiresInDays * 24 * 60 * 60 * 1000);
-        await tx.insertInto('api_keys').values({ id, org_id: orgId, name: input.name, key_hash: hashToken(key), scopes: input.scopes, created_by: actor.userId, created_at: now, expires_at: expiresAt }).execute();
+        await tx
+          .insertInto('api_keys')
+          .values({
+            id,
+            org_id: orgId,
+            name: input.name,
+            key_hash: hashToken(key),
+            scopes: input.scopes,
+            created_by: actor.userId,
+            created_at: now,
+            expires_at: expiresAt,
+          })
+          .execute();
         await tx.insertInto('api_key_directory').values({ key_id: id, org_id: orgId }).execute();
-        await appendAudit(tx, { stream: orgStream(orgId), action: 'api_key.created', actor: `user:${actor.userId}`, target: `api_key:${id}`, context, payload: { name: input.name, scopes: input.scopes, expiresAt: expiresAt.toISOString() } }, clock);
-        return { key, info: { id, prefix: `rmp_live_${id}`, name: input.name, scopes: input.scopes, createdBy: actor.userId, createdAt: now, expiresAt, lastUsedAt: null, lastUsedIp: null } };
+        await appendAudit(
+          tx,
+          {
+            stream: orgStream(orgId),
+            action: 'api_key.created',
+            actor: `user:${actor.userId}`,
+            target: `api_key:${id}`,
+            context,
+            payload: { name: input.name, scopes: input.scopes, expiresAt: expiresAt.toISOString() },
+          },
+          clock,
+        );
+        return {
+          key,
+          info: {
+            id,
+            prefix: `rmp_live_${id}`,
+            name: input.name,
+            scopes: input.scopes,
+            createdBy: actor.userId,
+            createdAt: now,
+            expiresAt,
+            lastUsedAt: null,
+            lastUsedIp: null,
+          },
+        };
       });
     },
 
     list: (actor: Actor, orgId: string): Promise<ApiKeyInfo[]> =>
       orgs.withPermission(actor, orgId, 'api_keys.read', async (tx) => {
-        const rows = await tx.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).where('revoked_at', 'is', null).orderBy('created_at', 'desc').execute();
+        const rows = await tx
+          .selectFrom('api_keys')
+          .selectAll()
+          .where('org_id', '=', orgId)
+          .where('revoked_at', 'is', null)
+          .orderBy('created_at', 'desc')
+          .execute();
         return rows.map((r) => ({
-          id: r.id, prefix: `rmp_live_${r.id}`, name: r.name, scopes: r.scopes as Permission[], createdBy: r.created_by,
-          createdAt: r.created_at, expiresAt: r.expires_at, lastUsedAt: r.last_used_at, lastUsedIp: r.last_used_ip,
+          id: r.id,
+          prefix: `rmp_live_${r.id}`,
+          name: r.name,
+          scopes: r.scopes as Permission[],
+          createdBy: r.created_by,
+          createdAt: r.created_at,
+          expiresAt: r.expires_at,
+          lastUsedAt: r.last_used_at,
+          lastUsedIp: r.last_used_ip,
         }));
       }),
 
     /** Returns once every instance has dropped the key (S3-style instant revocation). */
     async revoke(actor: Actor, orgId: string, keyId: string, context: RequestContext): Promise<void> {
       await orgs.withPermission(actor, orgId, 'api_keys.revoke', async (tx) => {
-        const r = await tx.updateTable('api_keys').set({ revoked_at: clock.now() }).where('id', '=', keyId).where('org_id', '=', orgId).where('revoked_at', 'is', null).returning('name').executeTakeFirst();
+        const r = await tx
+          .updateTable('api_keys')
+          .set({ revoked_at: clock.now() })
+          .where('id', '=', keyId)
+          .where('org_id', '=', orgId)
+          .where('revoked_at', 'is', null)
+          .returning('name')
+          .executeTakeFirst();
         if (!r) throw notFound('That API key');
-        await appendAudit(tx, { stream: orgStream(orgId), action: 'api_key.revoked', actor: actorRef(actor), target: `api_key:${keyId}`, context, payload: { name: r.name } }, clock);
+        await appendAudit(
+          tx,
+          {
+            stream: orgStream(orgId),
+            action: 'api_key.revoked',
+            actor: actorRef(actor),
+            target: `api_key:${keyId}`,
+            context,
+            payload: { name: r.name },
+          },
+          clock,
+        );
       });
       await forget([keyId]);
     },
@@ -125,11 +222,19 @@ export function createApiKeyService(deps: { db: Tenancy; bus: EventBus; clock: C
       const now = clock.now();
       if (key.expiresAt <= now) return undefined;
       if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() >= TOUCH_EVERY_MS || key.lastUsedIp !== ip) {
-        await db.withTenant(key.orgId, (tx) => tx.updateTable('api_keys').set({ last_used_at: now, last_used_ip: ip }).where('id', '=', keyId).execute());
+        await db.withTenant(key.orgId, (tx) =>
+          tx.updateTable('api_keys').set({ last_used_at: now, last_used_ip: ip }).where('id', '=', keyId).execute(),
+        );
         key = { ...key, lastUsedAt: now, lastUsedIp: ip };
         known.update(keyId, key);
       }
-      return { kind: 'key', keyId, orgId: key.orgId, scopes: key.scopes, createdBy: key.createdBy } satisfies KeyPrincipal;
+      return {
+        kind: 'key',
+        keyId,
+        orgId: key.orgId,
+        scopes: key.scopes,
+        createdBy: key.createdBy,
+      } satisfies KeyPrincipal;
     },
 
     close: () => known.close(),

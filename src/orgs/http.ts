@@ -35,7 +35,10 @@ export function apiKeyLoading(app: FastifyInstance, keys: ApiKeyService, limits:
 }
 
 /** preHandler: an API key, or a signed-in person with a verified address. */
-export async function requireUserOrKey(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+export async function requireUserOrKey(
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply | undefined> {
   if (request.apiKey) return undefined;
   return requireUser(request, reply);
 }

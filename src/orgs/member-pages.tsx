@@ -1,7 +1,7 @@
 import { ActionButton, Field, Form, FormMessage, SelectField, type FormState } from '../platform/views/forms.js';
-import { Notice, Table, Time, when } from '../platform/views/format.js';
+import { Notice, Table, Time } from '../platform/views/format.js';
 import { breakable, grantable, OrgHeader, ROLE_LABELS, ROLE_SUMMARY, roleOptions } from './page-parts.js';
-import { can, RANK, type Permission, type Role } from './permissions.js';
+import { can, RANK, type Permission } from './permissions.js';
 import type { Invitation, Member, Org } from './service.js';
 
 export interface MembersPageProps {
@@ -41,7 +41,11 @@ export function MembersPage({ csrf, org, me, members, notice, tableState, invite
                 </td>
                 <td>
                   {changeable ? (
-                    <Form action={`/orgs/${org.id}/members/${m.userId}/role`} csrf={csrf} label={`Change the role of ${m.email}`}>
+                    <Form
+                      action={`/orgs/${org.id}/members/${m.userId}/role`}
+                      csrf={csrf}
+                      label={`Change the role of ${m.email}`}
+                    >
                       <div role="group" class="row-form">
                         <label for={`role-${m.userId}`} class="visually-hidden">
                           Role of {m.email}
@@ -67,12 +71,23 @@ export function MembersPage({ csrf, org, me, members, notice, tableState, invite
                 </td>
                 <td>
                   {self ? (
-                    <ActionButton action={`/orgs/${org.id}/leave`} csrf={csrf} label="Leave organization" confirm={`Leave ${org.name}? API keys you created stop working.`}>
+                    <ActionButton
+                      action={`/orgs/${org.id}/leave`}
+                      csrf={csrf}
+                      label="Leave organization"
+                      confirm={`Leave ${org.name}? API keys you created stop working.`}
+                    >
                       Leave organization
                     </ActionButton>
                   ) : (
                     removable && (
-                      <ActionButton action={`/orgs/${org.id}/members/${m.userId}/remove`} csrf={csrf} label={`Remove ${m.email}`} confirm={`Remove ${m.email} from ${org.name}? API keys they created stop working.`} buttonLabel={`Remove ${m.email}`}>
+                      <ActionButton
+                        action={`/orgs/${org.id}/members/${m.userId}/remove`}
+                        csrf={csrf}
+                        label={`Remove ${m.email}`}
+                        confirm={`Remove ${m.email} from ${org.name}? API keys they created stop working.`}
+                        buttonLabel={`Remove ${m.email}`}
+                      >
                         Remove
                       </ActionButton>
                     )
@@ -153,11 +168,22 @@ export function InvitationsPage({ csrf, org, invitations, emails, notice, tableS
                   <td>
                     <div class="row-actions">
                       {RANK[i.role] <= RANK[org.role] && (
-                        <ActionButton action={`/orgs/${org.id}/invitations/${i.id}/resend`} csrf={csrf} label={`Resend the invitation to ${i.email}`} buttonLabel={`Resend the invitation to ${i.email}`}>
+                        <ActionButton
+                          action={`/orgs/${org.id}/invitations/${i.id}/resend`}
+                          csrf={csrf}
+                          label={`Resend the invitation to ${i.email}`}
+                          buttonLabel={`Resend the invitation to ${i.email}`}
+                        >
                           Resend
                         </ActionButton>
                       )}
-                      <ActionButton action={`/orgs/${org.id}/invitations/${i.id}/revoke`} csrf={csrf} label={`Revoke the invitation to ${i.email}`} confirm={`Revoke the invitation to ${i.email}?`} buttonLabel={`Revoke the invitation to ${i.email}`}>
+                      <ActionButton
+                        action={`/orgs/${org.id}/invitations/${i.id}/revoke`}
+                        csrf={csrf}
+                        label={`Revoke the invitation to ${i.email}`}
+                        confirm={`Revoke the invitation to ${i.email}?`}
+                        buttonLabel={`Revoke the invitation to ${i.email}`}
+                      >
                         Revoke
                       </ActionButton>
                     </div>

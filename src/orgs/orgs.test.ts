@@ -19,7 +19,9 @@ async function orgOf(owner: TestClient, name = 'Acme') {
 }
 
 const orgEvents = async (orgId: string) =>
-  (await t.db.withTenant(orgId, (tx) => tx.selectFrom('audit_events').select('action').orderBy('seq').execute())).map((r) => r.action);
+  (await t.db.withTenant(orgId, (tx) => tx.selectFrom('audit_events').select('action').orderBy('seq').execute())).map(
+    (r) => r.action,
+  );
 
 describe('organizations (O1)', () => {
   it('[O1] the creator becomes owner; rename; list mine; switch the active organization', async () => {
@@ -48,18 +50,29 @@ describe('organizations (O1)', () => {
     const owner = await person();
     const orgId = await orgOf(owner.client);
     const me = (await owner.client.api('GET', '/api/v1/me')).json().user.id;
-    expect((await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${me}`, { role: 'admin' })).json().error.code).toBe('last_owner');
-    expect((await owner.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${me}`)).json().error.code).toBe('last_owner');
+    expect(
+      (await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${me}`, { role: 'admin' })).json().error.code,
+    ).toBe('last_owner');
+    expect((await owner.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${me}`)).json().error.code).toBe(
+      'last_owner',
+    );
     const next = await join(owner.client, orgId, 'member');
-    expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/ownership`, { userId: next.id })).statusCode).toBe(204);
-    const roles = Object.fromEntries((await next.client.api('GET', `/api/v1/orgs/${orgId}/members`)).json().members.map((m: { email: string; role: string }) => [m.email, m.role]));
+    expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/ownership`, { userId: next.id })).statusCode).toBe(
+      204,
+    );
+    const roles = Object.fromEntries(
+      (await next.client.api('GET', `/api/v1/orgs/${orgId}/members`))
+        .json()
+        .members.map((m: { email: string; role: string }) => [m.email, m.role]),
+    );
     expect(roles).toEqual({ [owner.email]: 'admin', [next.email]: 'owner' });
     expect(await orgEvents(orgId)).toContain('org.ownership_transferred');
   });
 });
 
 describe('organization names (R5)', () => {
-  const nameOf = async (client: TestClient, orgId: string) => (await client.api('GET', `/api/v1/orgs/${orgId}`)).json().name;
+  const nameOf = async (client: TestClient, orgId: string) =>
+    (await client.api('GET', `/api/v1/orgs/${orgId}`)).json().name;
 
   it('[R5] renaming an organization to "\\ufeff" (or another blank) is a 400 and the name stays; creating one with a blank name is a 400', async () => {
     const owner = await person();
@@ -67,7 +80,10 @@ describe('organization names (R5)', () => {
     for (const name of BLANKS) {
       const res = await owner.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name });
       expect(res.statusCode, JSON.stringify(name)).toBe(400);
-      expect(res.json().error).toMatchObject({ code: 'invalid_request', fields: [{ field: 'name', message: 'is required' }] });
+      expect(res.json().error).toMatchObject({
+        code: 'invalid_request',
+        fields: [{ field: 'name', message: 'is required' }],
+      });
       expect((await owner.client.api('POST', '/api/v1/orgs', { name })).statusCode, JSON.stringify(name)).toBe(400);
       expect((await owner.client.form(`/orgs/${orgId}/rename`, { name })).statusCode, JSON.stringify(name)).toBe(400);
     }
@@ -94,16 +110,21 @@ describe('an organization deleted while it is in use (R6)', () => {
     for (let round = 0; round < 4; round++) {
       const orgId = await orgOf(owner.client, 'Doomed');
       const csrf = await owner.client.csrf();
-      const send = (method: string, url: string, payload?: object) => owner.client.request({ method, url, payload, headers: { 'x-csrf-token': csrf } });
+      const send = (method: string, url: string, payload?: object) =>
+        owner.client.request({ method, url, payload, headers: { 'x-csrf-token': csrf } });
       const requests = Array.from({ length: 24 }, (_, i) => {
         if (i === 8 || i === 16) return send('DELETE', `/api/v1/orgs/${orgId}`, { confirmName: 'Doomed' });
         if (i % 4 === 0) return send('PATCH', `/api/v1/orgs/${orgId}`, { name: 'Doomed' });
         if (i % 4 === 1) return send('GET', `/api/v1/orgs/${orgId}`);
-        if (i % 4 === 2) return send('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'viewer' });
+        if (i % 4 === 2)
+          return send('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'viewer' });
         return send('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: 'k', scopes: ['org.read'], expiresInDays: 1 });
       });
       const statuses = (await Promise.all(requests)).map((r) => r.statusCode);
-      expect(statuses.filter((s) => s >= 500), `round ${round}: ${statuses.join(' ')}`).toEqual([]);
+      expect(
+        statuses.filter((s) => s >= 500),
+        `round ${round}: ${statuses.join(' ')}`,
+      ).toEqual([]);
       expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(404);
     }
   });
@@ -115,12 +136,20 @@ describe('invitations (O3)', () => {
     const orgId = await orgOf(owner.client);
     const invited = await person();
     const other = await person();
-    await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: invited.email.toUpperCase(), role: 'member' });
+    await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, {
+      email: invited.email.toUpperCase(),
+      role: 'member',
+    });
     const link = inviteLink((await t.mailTo(invited.email, /invited/)).text);
     const stolen = await other.client.api('POST', '/api/v1/invitations/accept', link);
     expect(stolen.json().error.code).toBe('invalid_link');
-    expect((await invited.client.api('POST', '/api/v1/invitations/accept', link)).json()).toMatchObject({ id: orgId, role: 'member' });
-    expect((await invited.client.api('POST', '/api/v1/invitations/accept', link)).json().error.code).toBe('invalid_link');
+    expect((await invited.client.api('POST', '/api/v1/invitations/accept', link)).json()).toMatchObject({
+      id: orgId,
+      role: 'member',
+    });
+    expect((await invited.client.api('POST', '/api/v1/invitations/accept', link)).json().error.code).toBe(
+      'invalid_link',
+    );
     expect((await other.client.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(404);
     expect(await orgEvents(orgId)).toEqual(['org.created', 'member.invited', 'member.joined']);
   });
@@ -132,7 +161,11 @@ describe('invitations (O3)', () => {
     await helpers.signUp(email);
     const { client } = await helpers.signIn(email);
     await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email, role: 'viewer' });
-    const res = await client.api('POST', '/api/v1/invitations/accept', inviteLink((await t.mailTo(email, /invited/)).text));
+    const res = await client.api(
+      'POST',
+      '/api/v1/invitations/accept',
+      inviteLink((await t.mailTo(email, /invited/)).text),
+    );
     expect(res.statusCode).toBe(403);
   });
 
@@ -144,31 +177,49 @@ describe('invitations (O3)', () => {
     const lateLink = inviteLink((await t.mailTo(late.email, /invited/)).text);
     t.clock.advance(INVITATION_LIFETIME_MS + 1);
     try {
-      expect((await late.client.api('POST', '/api/v1/invitations/accept', lateLink)).json().error.code).toBe('invalid_link');
+      expect((await late.client.api('POST', '/api/v1/invitations/accept', lateLink)).json().error.code).toBe(
+        'invalid_link',
+      );
     } finally {
       t.clock.advance(-(INVITATION_LIFETIME_MS + 1));
     }
 
     const revoked = await person();
-    const { id } = (await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: revoked.email, role: 'member' })).json();
+    const { id } = (
+      await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: revoked.email, role: 'member' })
+    ).json();
     const revokedLink = inviteLink((await t.mailTo(revoked.email, /invited/)).text);
-    expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}/invitations`)).json().invitations.map((i: { id: string }) => i.id)).toContain(id);
+    expect(
+      (await owner.client.api('GET', `/api/v1/orgs/${orgId}/invitations`))
+        .json()
+        .invitations.map((i: { id: string }) => i.id),
+    ).toContain(id);
     expect((await owner.client.api('DELETE', `/api/v1/orgs/${orgId}/invitations/${id}`)).statusCode).toBe(204);
-    expect((await revoked.client.api('POST', '/api/v1/invitations/accept', revokedLink)).json().error.code).toBe('invalid_link');
+    expect((await revoked.client.api('POST', '/api/v1/invitations/accept', revokedLink)).json().error.code).toBe(
+      'invalid_link',
+    );
 
     const resent = await person();
-    const first = (await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: resent.email, role: 'member' })).json();
+    const first = (
+      await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: resent.email, role: 'member' })
+    ).json();
     const oldLink = inviteLink((await t.mailTo(resent.email, /invited/)).text);
-    expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations/${first.id}/resend`)).statusCode).toBe(201);
+    expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations/${first.id}/resend`)).statusCode).toBe(
+      201,
+    );
     // Mail goes out after the response: wait for the second one.
     let newLink = oldLink;
     for (let i = 0; i < 100 && newLink.token === oldLink.token; i++) {
-      const fresh = (await t.mailbox.list(500)).filter((m) => m.to === resent.email && /invited/.test(m.subject)).map((m) => inviteLink(m.text));
+      const fresh = (await t.mailbox.list(500))
+        .filter((m) => m.to === resent.email && /invited/.test(m.subject))
+        .map((m) => inviteLink(m.text));
       newLink = fresh.find((l) => l.token !== oldLink.token) ?? oldLink;
       if (newLink.token === oldLink.token) await new Promise((r) => setTimeout(r, 20));
     }
     expect(newLink.token).not.toBe(oldLink.token);
-    expect((await resent.client.api('POST', '/api/v1/invitations/accept', oldLink)).json().error.code).toBe('invalid_link');
+    expect((await resent.client.api('POST', '/api/v1/invitations/accept', oldLink)).json().error.code).toBe(
+      'invalid_link',
+    );
     expect((await resent.client.api('POST', '/api/v1/invitations/accept', newLink)).statusCode).toBe(200);
   });
 
@@ -176,21 +227,34 @@ describe('invitations (O3)', () => {
     const owner = await person();
     const orgId = await orgOf(owner.client);
     const admin = await join(owner.client, orgId, 'admin');
-    const res = await admin.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'owner' });
+    const res = await admin.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, {
+      email: freshEmail(),
+      role: 'owner',
+    });
     expect(res.statusCode).toBe(403);
-    expect((await admin.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'admin' })).statusCode).toBe(201);
+    expect(
+      (await admin.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'admin' }))
+        .statusCode,
+    ).toBe(201);
     const member = await join(owner.client, orgId, 'member');
-    expect((await member.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'viewer' })).statusCode).toBe(403);
+    expect(
+      (await member.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'viewer' }))
+        .statusCode,
+    ).toBe(403);
   });
 });
 
 describe('changes take effect on the next request (O3)', () => {
-  it('[O3] a lowered role and a removal are in force on the member\'s very next request', async () => {
+  it("[O3] a lowered role and a removal are in force on the member's very next request", async () => {
     const owner = await person();
     const orgId = await orgOf(owner.client);
     const admin = await join(owner.client, orgId, 'admin');
-    expect((await admin.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name: 'Renamed by admin' })).statusCode).toBe(204);
-    expect((await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${admin.id}`, { role: 'viewer' })).statusCode).toBe(204);
+    expect((await admin.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name: 'Renamed by admin' })).statusCode).toBe(
+      204,
+    );
+    expect(
+      (await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${admin.id}`, { role: 'viewer' })).statusCode,
+    ).toBe(204);
     const refused = await admin.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name: 'Again' });
     expect(refused.statusCode).toBe(403);
     expect(refused.json().error.code).toBe('forbidden');
@@ -210,11 +274,15 @@ describe('changes take effect on the next request (O3)', () => {
     stale.cookies.set('__Host-rampart_session', before);
 
     // Setting the same role again is no change: nothing rotates
-    expect((await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'member' })).statusCode).toBe(204);
+    expect(
+      (await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'member' })).statusCode,
+    ).toBe(204);
     await member.client.api('GET', '/api/v1/me');
     expect(member.client.cookies.get('__Host-rampart_session')).toBe(before);
 
-    expect((await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'admin' })).statusCode).toBe(204);
+    expect(
+      (await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'admin' })).statusCode,
+    ).toBe(204);
     const next = await member.client.request({ url: '/api/v1/me' });
     expect(next.statusCode).toBe(200);
     const after = member.client.cookies.get('__Host-rampart_session')!;
@@ -230,7 +298,9 @@ describe('changes take effect on the next request (O3)', () => {
 
     // A handover rotates both people's sessions
     const ownerBefore = owner.client.cookies.get('__Host-rampart_session');
-    expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/ownership`, { userId: member.id })).statusCode).toBe(204);
+    expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/ownership`, { userId: member.id })).statusCode).toBe(
+      204,
+    );
     await owner.client.request({ url: '/api/v1/me' });
     await member.client.request({ url: '/api/v1/me' });
     expect(owner.client.cookies.get('__Host-rampart_session')).not.toBe(ownerBefore);
@@ -242,14 +312,16 @@ describe('changes take effect on the next request (O3)', () => {
     const orgId = await orgOf(owner.client);
     const admin = await join(owner.client, orgId, 'admin');
     const ownerId = (await owner.client.api('GET', '/api/v1/me')).json().user.id;
-    expect((await admin.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${ownerId}`, { role: 'viewer' })).statusCode).toBe(403);
+    expect(
+      (await admin.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${ownerId}`, { role: 'viewer' })).statusCode,
+    ).toBe(403);
     expect((await admin.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${ownerId}`)).statusCode).toBe(403);
     expect((await admin.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${admin.id}`)).statusCode).toBe(204); // leaving is allowed
   });
 });
 
 describe('isolation in the database (O2)', () => {
-  it('[O2] the person context sees only that person\'s memberships and organizations', async () => {
+  it("[O2] the person context sees only that person's memberships and organizations", async () => {
     const a = await person();
     const b = await person();
     const orgA = await orgOf(a.client, 'A');
@@ -257,7 +329,9 @@ describe('isolation in the database (O2)', () => {
     const aId = (await a.client.api('GET', '/api/v1/me')).json().user.id;
     const seen = await t.db.withPerson(aId, async (tx) => ({
       orgs: (await sql<{ id: string }>`select id from organizations`.execute(tx)).rows.map((r) => r.id),
-      memberships: (await sql<{ org_id: string }>`select org_id from memberships`.execute(tx)).rows.map((r) => r.org_id),
+      memberships: (await sql<{ org_id: string }>`select org_id from memberships`.execute(tx)).rows.map(
+        (r) => r.org_id,
+      ),
       invitations: (await sql`select * from invitations`.execute(tx)).rows,
     }));
     expect(seen).toEqual({ orgs: [orgA], memberships: [orgA], invitations: [] });
@@ -272,8 +346,12 @@ describe('isolation in the database (O2)', () => {
     await b.client.api('POST', `/api/v1/orgs/${orgB}/invitations`, { email: freshEmail(), role: 'member' });
     const rows = await t.db.withTenant(orgA, async (tx) => ({
       orgs: (await sql<{ id: string }>`select id from organizations`.execute(tx)).rows.map((r) => r.id),
-      members: new Set((await sql<{ org_id: string }>`select org_id from memberships`.execute(tx)).rows.map((r) => r.org_id)),
-      invitations: new Set((await sql<{ org_id: string }>`select org_id from invitations`.execute(tx)).rows.map((r) => r.org_id)),
+      members: new Set(
+        (await sql<{ org_id: string }>`select org_id from memberships`.execute(tx)).rows.map((r) => r.org_id),
+      ),
+      invitations: new Set(
+        (await sql<{ org_id: string }>`select org_id from invitations`.execute(tx)).rows.map((r) => r.org_id),
+      ),
     }));
     expect(rows).toEqual({ orgs: [orgA], members: new Set([orgA]), invitations: new Set([orgA]) });
   });

@@ -45,12 +45,16 @@ async function join(owner: TestClient, orgId: string, role: string) {
   const path = await invitationPath(member.email);
   const params = new URL(path, 'http://x').searchParams;
   expect((await page(member.client, path)).statusCode).toBe(200);
-  const accepted = await member.client.submit('/invitations/accept', { org: params.get('org')!, token: params.get('token')! });
+  const accepted = await member.client.submit('/invitations/accept', {
+    org: params.get('org')!,
+    token: params.get('token')!,
+  });
   expect(accepted.headers.location).toBe(`/orgs/${orgId}`);
   return member;
 }
 
-const orgName = async (orgId: string) => (await t.db.withTenant(orgId, (tx) => tx.selectFrom('organizations').select('name').executeTakeFirst()))?.name;
+const orgName = async (orgId: string) =>
+  (await t.db.withTenant(orgId, (tx) => tx.selectFrom('organizations').select('name').executeTakeFirst()))?.name;
 const fieldTag = (body: string, id: string) => new RegExp(`<(input|select)[^>]*id="${id}"[^>]*>`).exec(body)?.[0] ?? '';
 
 describe('organization pages (O1)', () => {
@@ -61,7 +65,8 @@ describe('organization pages (O1)', () => {
     expect(settings.statusCode).toBe(200);
     expect(settings.body).toContain('<h1>Acme &lt;Labs></h1>');
     expect(settings.body).toContain('you are its owner');
-    for (const path of ['/members', '/invitations', '/api-keys', '/audit', '/review']) expect(settings.body).toContain(`href="/orgs/${orgId}${path}"`);
+    for (const path of ['/members', '/invitations', '/api-keys', '/audit', '/review'])
+      expect(settings.body).toContain(`href="/orgs/${orgId}${path}"`);
 
     const list = await page(owner.client, '/orgs');
     expect(list.body).toContain(`href="/orgs/${orgId}"`);
@@ -140,10 +145,17 @@ describe('organization pages (O1)', () => {
     expect(rename.body).toContain('Your role in this organization does not allow that.');
     expect(await orgName(orgId)).toBe('Guarded');
 
-    const invite = await viewer.client.submit(`/orgs/${orgId}/invitations`, { email: 'friend@example.com', role: 'viewer' });
+    const invite = await viewer.client.submit(`/orgs/${orgId}/invitations`, {
+      email: 'friend@example.com',
+      role: 'viewer',
+    });
     expect(invite.statusCode).toBe(403);
     expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}/invitations`)).json().invitations).toEqual([]);
-    const key = await viewer.client.submit(`/orgs/${orgId}/api-keys`, { name: 'sneaky', scopes: 'org.read', expiresInDays: '30' });
+    const key = await viewer.client.submit(`/orgs/${orgId}/api-keys`, {
+      name: 'sneaky',
+      scopes: 'org.read',
+      expiresInDays: '30',
+    });
     expect(key.statusCode).toBe(403);
     expect(key.body).not.toMatch(/rmp_live_[a-z0-9]{16}_/);
   });
@@ -195,7 +207,10 @@ describe('members and invitations pages (O1, O3)', () => {
     const signedOut = await page(browser, path);
     expect(signedOut.statusCode).toBe(303);
     expect(signedOut.headers.location).toBe(`/signin?next=${encodeURIComponent(path)}`);
-    const signIn = await browser.submit(signedOut.headers.location as string, { email: invitee, password: 'vivid otter pencil marble' });
+    const signIn = await browser.submit(signedOut.headers.location as string, {
+      email: invitee,
+      password: 'vivid otter pencil marble',
+    });
     expect(signIn.headers.location).toBe(path);
 
     const accept = await page(browser, path);
@@ -245,7 +260,9 @@ describe('members and invitations pages (O1, O3)', () => {
     const [fresh] = (await owner.client.api('GET', `/api/v1/orgs/${orgId}/invitations`)).json().invitations;
     expect(fresh.id).not.toBe(inv.id);
     const firstParams = new URL(first, 'http://x').searchParams;
-    expect((await invitee.client.submit('/invitations/accept', { org: orgId, token: firstParams.get('token')! })).statusCode).toBe(400);
+    expect(
+      (await invitee.client.submit('/invitations/accept', { org: orgId, token: firstParams.get('token')! })).statusCode,
+    ).toBe(400);
 
     const revoked = await owner.client.submit(`/orgs/${orgId}/invitations/${fresh.id}/revoke`, {});
     expect(revoked.headers.location).toBe(`/orgs/${orgId}/invitations?done=invitation_revoked`);
@@ -254,7 +271,7 @@ describe('members and invitations pages (O1, O3)', () => {
     expect(list.body).toContain('The invitation is revoked.');
   });
 
-  it('[O1] [O3] change a member\'s role and remove them through the forms; removal takes effect at once', async () => {
+  it("[O1] [O3] change a member's role and remove them through the forms; removal takes effect at once", async () => {
     const owner = await person();
     const orgId = await orgOf(owner.client);
     const member = await join(owner.client, orgId, 'member');
@@ -262,7 +279,9 @@ describe('members and invitations pages (O1, O3)', () => {
 
     const members = await page(owner.client, `/orgs/${orgId}/members`);
     expect(members.body).toContain(`aria-label="Remove ${member.email}"`);
-    expect(members.body).toContain(`<label for="role-${member.id}" class="visually-hidden">Role of ${member.email}</label>`);
+    expect(members.body).toContain(
+      `<label for="role-${member.id}" class="visually-hidden">Role of ${member.email}</label>`,
+    );
     expect(members.body).toMatch(/<th scope="col">E-mail<\/th>/);
 
     // An admin sees controls only for roles at or below their own: no owner option, no controls on the owner.
@@ -312,7 +331,13 @@ describe('API keys page (O6)', () => {
       method: 'POST',
       url: `/orgs/${orgId}/api-keys`,
       headers: { accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams([['name', 'billing backend'], ['scopes', 'org.read'], ['scopes', 'members.read'], ['expiresInDays', '30'], ['_csrf', await owner.client.csrf()]]).toString(),
+      payload: new URLSearchParams([
+        ['name', 'billing backend'],
+        ['scopes', 'org.read'],
+        ['scopes', 'members.read'],
+        ['expiresInDays', '30'],
+        ['_csrf', await owner.client.csrf()],
+      ]).toString(),
     });
     expect(created.statusCode).toBe(201);
     expect(created.headers['cache-control']).toBe('no-store');
@@ -332,7 +357,9 @@ describe('API keys page (O6)', () => {
 
     const revoked = await owner.client.submit(`/orgs/${orgId}/api-keys/${info.id}/revoke`, {});
     expect(revoked.headers.location).toBe(`/orgs/${orgId}/api-keys?done=key_revoked`);
-    expect((await t.app.inject({ url: `/api/v1/orgs/${orgId}`, headers: { authorization: `Bearer ${key}` } })).statusCode).toBe(401);
+    expect(
+      (await t.app.inject({ url: `/api/v1/orgs/${orgId}`, headers: { authorization: `Bearer ${key}` } })).statusCode,
+    ).toBe(401);
     expect((await page(owner.client, `/orgs/${orgId}/api-keys`)).body).toContain('No API keys.');
   });
 
@@ -345,7 +372,11 @@ describe('API keys page (O6)', () => {
     expect(fieldTag(res.body, 'scope-org.read')).toContain('aria-invalid="true"');
     expect(fieldTag(res.body, 'field-expiresInDays')).toContain('aria-invalid="true"');
     expect(fieldTag(res.body, 'field-name')).toContain('value="ci"');
-    const empty = await owner.client.submit(`/orgs/${orgId}/api-keys`, { name: ' ', scopes: 'org.read', expiresInDays: '30' });
+    const empty = await owner.client.submit(`/orgs/${orgId}/api-keys`, {
+      name: ' ',
+      scopes: 'org.read',
+      expiresInDays: '30',
+    });
     expect(empty.statusCode).toBe(400);
     expect(fieldTag(empty.body, 'field-name')).toContain('aria-invalid="true"');
     expect(fieldTag(empty.body, 'scope-org.read')).toContain('checked');

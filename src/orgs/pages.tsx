@@ -5,7 +5,19 @@ import { OrgHeader, ROLE_LABELS } from './page-parts.js';
 import { can, type Permission } from './permissions.js';
 import type { Member, Org } from './service.js';
 
-export function OrgListPage({ csrf, orgs, activeOrgId, createState, notice }: { csrf: string; orgs: Org[]; activeOrgId: string | null; createState?: FormState; notice?: string }) {
+export function OrgListPage({
+  csrf,
+  orgs,
+  activeOrgId,
+  createState,
+  notice,
+}: {
+  csrf: string;
+  orgs: Org[];
+  activeOrgId: string | null;
+  createState?: FormState;
+  notice?: string;
+}) {
   return (
     <div class="org-page">
       <h1>Your organizations</h1>
@@ -27,7 +39,12 @@ export function OrgListPage({ csrf, orgs, activeOrgId, createState, notice }: { 
                 {o.id === activeOrgId ? (
                   <strong class="active-marker">Active</strong>
                 ) : (
-                  <ActionButton action={`/orgs/${o.id}/switch`} csrf={csrf} label={`Switch to ${o.name}`} buttonLabel={`Switch to ${o.name}`}>
+                  <ActionButton
+                    action={`/orgs/${o.id}/switch`}
+                    csrf={csrf}
+                    label={`Switch to ${o.name}`}
+                    buttonLabel={`Switch to ${o.name}`}
+                  >
                     Switch to
                   </ActionButton>
                 )}
@@ -66,7 +83,18 @@ export interface SettingsPageProps {
   mfaState?: FormState;
 }
 
-export function OrgSettingsPage({ csrf, org, active, others, notice, renameState, transferState, deleteState, leaveState, mfaState }: SettingsPageProps) {
+export function OrgSettingsPage({
+  csrf,
+  org,
+  active,
+  others,
+  notice,
+  renameState,
+  transferState,
+  deleteState,
+  leaveState,
+  mfaState,
+}: SettingsPageProps) {
   const may = (p: Permission) => can(org.role, p);
   return (
     <div class="org-page">
@@ -90,7 +118,12 @@ export function OrgSettingsPage({ csrf, org, active, others, notice, renameState
         {active ? (
           <p>This is the organization you are working in.</p>
         ) : (
-          <ActionButton action={`/orgs/${org.id}/switch`} csrf={csrf} label={`Switch to ${org.name}`} variant="secondary">
+          <ActionButton
+            action={`/orgs/${org.id}/switch`}
+            csrf={csrf}
+            label={`Switch to ${org.name}`}
+            variant="secondary"
+          >
             Switch to {org.name}
           </ActionButton>
         )}
@@ -101,7 +134,12 @@ export function OrgSettingsPage({ csrf, org, active, others, notice, renameState
           <h2 id="rename-heading">Rename</h2>
           <FormMessage state={renameState} />
           <Form action={`/orgs/${org.id}/rename`} csrf={csrf} label="Rename organization">
-            <Field name="name" label="Name" autocomplete="organization" state={renameState ?? { values: { name: org.name } }} />
+            <Field
+              name="name"
+              label="Name"
+              autocomplete="organization"
+              state={renameState ?? { values: { name: org.name } }}
+            />
             <button type="submit">Rename</button>
           </Form>
         </section>
@@ -137,8 +175,18 @@ export function OrgSettingsPage({ csrf, org, active, others, notice, renameState
               <>
                 <p>The member you choose becomes an owner, and you become an admin.</p>
                 <FormMessage state={transferState} />
-                <Form action={`/orgs/${org.id}/transfer`} csrf={csrf} label="Hand over ownership" confirm="Hand over ownership? You will become an admin.">
-                  <SelectField name="userId" label="New owner" options={others.map((m) => ({ value: m.userId, label: `${m.email} (${ROLE_LABELS[m.role]})` }))} state={transferState} />
+                <Form
+                  action={`/orgs/${org.id}/transfer`}
+                  csrf={csrf}
+                  label="Hand over ownership"
+                  confirm="Hand over ownership? You will become an admin."
+                >
+                  <SelectField
+                    name="userId"
+                    label="New owner"
+                    options={others.map((m) => ({ value: m.userId, label: `${m.email} (${ROLE_LABELS[m.role]})` }))}
+                    state={transferState}
+                  />
                   <button type="submit" class="secondary">
                     Hand over ownership
                   </button>
@@ -153,8 +201,18 @@ export function OrgSettingsPage({ csrf, org, active, others, notice, renameState
             <h3>Delete this organization</h3>
             <p>Members lose access at once and its API keys stop working. This cannot be undone.</p>
             <FormMessage state={deleteState} />
-            <Form action={`/orgs/${org.id}/delete`} csrf={csrf} label="Delete organization" confirm={`Delete ${org.name} for good?`}>
-              <Field name="confirmName" label={`Type the name, ${org.name}, to confirm`} autocomplete="off" state={deleteState} />
+            <Form
+              action={`/orgs/${org.id}/delete`}
+              csrf={csrf}
+              label="Delete organization"
+              confirm={`Delete ${org.name} for good?`}
+            >
+              <Field
+                name="confirmName"
+                label={`Type the name, ${org.name}, to confirm`}
+                autocomplete="off"
+                state={deleteState}
+              />
               <button type="submit" class="danger">
                 Delete organization
               </button>
@@ -163,9 +221,17 @@ export function OrgSettingsPage({ csrf, org, active, others, notice, renameState
         )}
 
         <h3>Leave</h3>
-        <p>You lose access to {org.name} at once, and API keys you created are revoked; someone will have to invite you again.</p>
+        <p>
+          You lose access to {org.name} at once, and API keys you created are revoked; someone will have to invite you
+          again.
+        </p>
         <FormMessage state={leaveState} />
-        <ActionButton action={`/orgs/${org.id}/leave`} csrf={csrf} label="Leave organization" confirm={`Leave ${org.name}? API keys you created stop working.`}>
+        <ActionButton
+          action={`/orgs/${org.id}/leave`}
+          csrf={csrf}
+          label="Leave organization"
+          confirm={`Leave ${org.name}? API keys you created stop working.`}
+        >
           Leave organization
         </ActionButton>
       </section>
@@ -176,13 +242,23 @@ export function OrgSettingsPage({ csrf, org, active, others, notice, renameState
 // Accepting an invitation (O3)
 
 /** The mail's link leads here, to a button: mail scanners that open links must not use them up. */
-export function AcceptInvitationPage({ csrf, email, org, token }: { csrf: string; email: string; org: string; token: string }) {
+export function AcceptInvitationPage({
+  csrf,
+  email,
+  org,
+  token,
+}: {
+  csrf: string;
+  email: string;
+  org: string;
+  token: string;
+}) {
   return (
     <section class="narrow">
       <h1>Join an organization</h1>
       <p>
-        You were invited to an organization on Rampart. You are signed in as <strong>{email}</strong>: the invitation works only for the address it was
-        sent to.
+        You were invited to an organization on Rampart. You are signed in as <strong>{email}</strong>: the invitation
+        works only for the address it was sent to.
       </p>
       <Form action="/invitations/accept" csrf={csrf} label="Accept invitation">
         <input type="hidden" name="org" value={org} />

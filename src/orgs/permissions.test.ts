@@ -27,7 +27,9 @@ const EXPECTED: Record<Permission, Role[]> = {
 };
 
 describe('permission matrix (O1)', () => {
-  const cases = (Object.keys(PERMISSIONS) as Permission[]).flatMap((p) => ROLES.map((r) => [r, p, EXPECTED[p].includes(r)] as const));
+  const cases = (Object.keys(PERMISSIONS) as Permission[]).flatMap((p) =>
+    ROLES.map((r) => [r, p, EXPECTED[p].includes(r)] as const),
+  );
   it.each(cases)('[O1] %s may %s: %s', (role, permission, allowed) => {
     expect(can(role, permission)).toBe(allowed);
   });
@@ -37,7 +39,11 @@ describe('permission matrix (O1)', () => {
     expect([...ROLES].sort((a, b) => RANK[b] - RANK[a])).toEqual(['owner', 'admin', 'member', 'viewer']);
     // A higher role can do everything a lower one can.
     for (const p of Object.keys(PERMISSIONS) as Permission[]) {
-      for (const [hi, lo] of [['owner', 'admin'], ['admin', 'member'], ['member', 'viewer']] as const) {
+      for (const [hi, lo] of [
+        ['owner', 'admin'],
+        ['admin', 'member'],
+        ['member', 'viewer'],
+      ] as const) {
         if (can(lo, p)) expect(can(hi, p), `${hi} ⊇ ${lo} on ${p}`).toBe(true);
       }
     }

@@ -14,7 +14,7 @@ export const PERMISSIONS = {
   'org.transfer_ownership': 'Make another member an owner and step down',
   'members.read': 'See members and their roles',
   'members.invite': 'Invite people (with a role no higher than your own)',
-  'members.change_role': 'Change a member\'s role (never above your own)',
+  'members.change_role': "Change a member's role (never above your own)",
   'members.remove': 'Remove a member',
   'invitations.read': 'See pending invitations',
   'invitations.revoke': 'Revoke or resend an invitation',
@@ -47,7 +47,9 @@ export const RANK: Record<Role, number> = { owner: 4, admin: 3, member: 2, viewe
 
 export function permissionsTable(): string {
   const header = `| permission | what it allows | ${ROLES.join(' | ')} |\n| --- | --- | ${ROLES.map(() => ':---:').join(' | ')} |`;
-  const rows = ALL.map((p) => `| \`${p}\` | ${PERMISSIONS[p]} | ${ROLES.map((r) => (can(r, p) ? 'yes' : '')).join(' | ')} |`);
+  const rows = ALL.map(
+    (p) => `| \`${p}\` | ${PERMISSIONS[p]} | ${ROLES.map((r) => (can(r, p) ? 'yes' : '')).join(' | ')} |`,
+  );
   return [header, ...rows].join('\n');
 }
 

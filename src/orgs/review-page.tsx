@@ -13,7 +13,23 @@ import type { OrgService } from './service.js';
 
 const OrgParams = Type.Object({ orgId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 
-function ReviewPage({ orgId, orgName, report, csrf, canSignOff, signedOff, now }: { orgId: string; orgName: string; report: ReviewReport; csrf: string; canSignOff: boolean; signedOff: boolean; now: Date }) {
+function ReviewPage({
+  orgId,
+  orgName,
+  report,
+  csrf,
+  canSignOff,
+  signedOff,
+  now,
+}: {
+  orgId: string;
+  orgName: string;
+  report: ReviewReport;
+  csrf: string;
+  canSignOff: boolean;
+  signedOff: boolean;
+  now: Date;
+}) {
   const overdue = report.nextDue <= now;
   return (
     <>
@@ -26,7 +42,9 @@ function ReviewPage({ orgId, orgName, report, csrf, canSignOff, signedOff, now }
         {report.lastSignOff
           ? `Last signed off on ${day(report.lastSignOff.at)} by ${report.lastSignOff.reviewer} (${report.lastSignOff.membersReviewed} members).`
           : 'This organization has never been reviewed.'}{' '}
-        <strong>{overdue ? 'A review is due now.' : `The next quarterly review is due on ${day(report.nextDue)}.`}</strong>
+        <strong>
+          {overdue ? 'A review is due now.' : `The next quarterly review is due on ${day(report.nextDue)}.`}
+        </strong>
       </p>
       <Table columns={['Member', 'Role', 'Joined', 'Invited by', 'Last active', 'Two-factor']}>
         {report.members.map((m) => (
@@ -57,26 +75,53 @@ function ReviewPage({ orgId, orgName, report, csrf, canSignOff, signedOff, now }
 }
 
 /** O4: the access review page. */
-export function reviewPageRoutes(app: FastifyInstance, reviews: AccessReviews, orgs: OrgService, now: () => Date): void {
+export function reviewPageRoutes(
+  app: FastifyInstance,
+  reviews: AccessReviews,
+  orgs: OrgService,
+  now: () => Date,
+): void {
   app.get<{ Params: { orgId: string }; Querystring: { done?: string } }>(
     '/orgs/:orgId/review',
-    { preHandler: requireUser, schema: { params: OrgParams, querystring: Type.Object({ done: Type.Optional(Type.Literal('1')) }, { additionalProperties: false }) } },
+    {
+      preHandler: requireUser,
+      schema: {
+        params: OrgParams,
+        querystring: Type.Object({ done: Type.Optional(Type.Literal('1')) }, { additionalProperties: false }),
+      },
+    },
     async (request, reply) => {
       const actor = actorOf(request);
       const org = await orgs.get(actor, request.params.orgId);
       const report = await reviews.report(actor, org.id);
       return reply.render(
         'Access review',
-        <ReviewPage orgId={org.id} orgName={org.name} report={report} csrf={request.csrfToken(reply)} canSignOff={can(org.role, 'reviews.sign_off')} signedOff={request.query.done === '1'} now={now()} />,
+        <ReviewPage
+          orgId={org.id}
+          orgName={org.name}
+          report={report}
+          csrf={request.csrfToken(reply)}
+          canSignOff={can(org.role, 'reviews.sign_off')}
+          signedOff={request.query.done === '1'}
+          now={now()}
+        />,
       );
     },
   );
 
   app.post<{ Params: { orgId: string }; Body: { note?: string } }>(
     '/orgs/:orgId/review/sign-off',
-    { preHandler: requireUser, schema: { params: OrgParams, body: formBody({ note: OptionalText({ maxLength: 2000, multiline: true }) }) } },
+    {
+      preHandler: requireUser,
+      schema: { params: OrgParams, body: formBody({ note: OptionalText({ maxLength: 2000, multiline: true }) }) },
+    },
     async (request, reply) => {
-      await reviews.signOff(actorOf(request), request.params.orgId, request.body.note || undefined, requestContext(request));
+      await reviews.signOff(
+        actorOf(request),
+        request.params.orgId,
+        request.body.note || undefined,
+        requestContext(request),
+      );
       return reply.redirect(`/orgs/${request.params.orgId}/review?done=1`, 303);
     },
   );

@@ -32,7 +32,15 @@ export function reviewApiRoutes(app: FastifyInstance, reviews: AccessReviews): v
         response: {
           200: Type.Object({
             members: Type.Array(Row),
-            lastSignOff: Type.Union([Type.Object({ reviewer: Type.String(), at: Type.String({ format: 'date-time' }), membersReviewed: Type.Integer(), note: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]),
+            lastSignOff: Type.Union([
+              Type.Object({
+                reviewer: Type.String(),
+                at: Type.String({ format: 'date-time' }),
+                membersReviewed: Type.Integer(),
+                note: Type.Union([Type.String(), Type.Null()]),
+              }),
+              Type.Null(),
+            ]),
             nextDue: Type.String({ format: 'date-time' }),
           }),
         },
@@ -41,7 +49,11 @@ export function reviewApiRoutes(app: FastifyInstance, reviews: AccessReviews): v
     async (request) => {
       const r = await reviews.report(actorOf(request), request.params.orgId);
       return {
-        members: r.members.map((m) => ({ ...m, joinedAt: m.joinedAt.toISOString(), lastActiveAt: m.lastActiveAt?.toISOString() ?? null })),
+        members: r.members.map((m) => ({
+          ...m,
+          joinedAt: m.joinedAt.toISOString(),
+          lastActiveAt: m.lastActiveAt?.toISOString() ?? null,
+        })),
         lastSignOff: r.lastSignOff ? { ...r.lastSignOff, at: r.lastSignOff.at.toISOString() } : null,
         nextDue: r.nextDue.toISOString(),
       };
@@ -53,7 +65,10 @@ export function reviewApiRoutes(app: FastifyInstance, reviews: AccessReviews): v
     { ...opts, schema: { tags, summary: 'The access review report as CSV (reviews.read)', params: OrgParams } },
     async (request, reply) => {
       const r = await reviews.report(actorOf(request), request.params.orgId);
-      return reply.type('text/csv; charset=utf-8').header('Content-Disposition', `attachment; filename="access-review-${request.params.orgId}.csv"`).send(reviewCsv(r));
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('Content-Disposition', `attachment; filename="access-review-${request.params.orgId}.csv"`)
+        .send(reviewCsv(r));
     },
   );
 
@@ -65,12 +80,20 @@ export function reviewApiRoutes(app: FastifyInstance, reviews: AccessReviews): v
         tags,
         summary: 'Sign off the review (reviews.sign_off); recorded with the reviewer and time',
         params: OrgParams,
-        body: Type.Object({ note: OptionalText({ maxLength: 2000, multiline: true }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { note: OptionalText({ maxLength: 2000, multiline: true }) },
+          { additionalProperties: false },
+        ),
         response: { 201: Type.Object({ at: Type.String({ format: 'date-time' }) }) },
       },
     },
     async (request, reply) => {
-      const { at } = await reviews.signOff(actorOf(request), request.params.orgId, request.body.note, requestContext(request));
+      const { at } = await reviews.signOff(
+        actorOf(request),
+        request.params.orgId,
+        request.body.note,
+        requestContext(request),
+      );
       return reply.code(201).send({ at: at.toISOString() });
     },
   );

@@ -19,7 +19,9 @@ beforeAll(async () => {
   memberEmail = await helpers.verified();
   const member = await helpers.signedIn(memberEmail);
   await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: memberEmail, role: 'viewer' });
-  const [, org, token] = /accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec((await t.mailTo(memberEmail, /invited/)).text)!;
+  const [, org, token] = /accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(
+    (await t.mailTo(memberEmail, /invited/)).text,
+  )!;
   await member.api('POST', '/api/v1/invitations/accept', { org, token });
 });
 afterAll(() => t.close());
@@ -28,7 +30,12 @@ describe('access reviews (O4)', () => {
   it('[O4] the report lists members with role, joined, inviter, last activity and MFA status; due now when never signed off', async () => {
     const r = (await owner.api('GET', `/api/v1/orgs/${orgId}/access-review`)).json();
     const byEmail = Object.fromEntries(r.members.map((m: { email: string }) => [m.email, m]));
-    expect(byEmail[ownerEmail]).toMatchObject({ role: 'owner', invitedBy: null, mfa: false, lastActiveAt: expect.any(String) });
+    expect(byEmail[ownerEmail]).toMatchObject({
+      role: 'owner',
+      invitedBy: null,
+      mfa: false,
+      lastActiveAt: expect.any(String),
+    });
     expect(byEmail[memberEmail]).toMatchObject({ role: 'viewer', invitedBy: ownerEmail });
     expect(r.lastSignOff).toBeNull();
     expect(new Date(r.nextDue).getTime()).toBeLessThanOrEqual(t.clock.now().getTime());
@@ -42,12 +49,17 @@ describe('access reviews (O4)', () => {
   });
 
   it('[O4] a sign-off is recorded with reviewer and time, and the next review is due a quarter later', async () => {
-    const res = await owner.api('POST', `/api/v1/orgs/${orgId}/access-review/sign-off`, { note: 'Q4 review: all expected' });
+    const res = await owner.api('POST', `/api/v1/orgs/${orgId}/access-review/sign-off`, {
+      note: 'Q4 review: all expected',
+    });
     expect(res.statusCode).toBe(201);
     const r = (await owner.api('GET', `/api/v1/orgs/${orgId}/access-review`)).json();
     expect(r.lastSignOff).toMatchObject({ reviewer: ownerEmail, membersReviewed: 2, note: 'Q4 review: all expected' });
-    expect(new Date(r.nextDue).getTime() - new Date(r.lastSignOff.at).getTime()).toBe(REVIEW_INTERVAL_DAYS * 24 * 60 * 60 * 1000);
-    const events = (await owner.api('GET', `/api/v1/orgs/${orgId}/audit?action=access_review.signed_off`)).json().events;
+    expect(new Date(r.nextDue).getTime() - new Date(r.lastSignOff.at).getTime()).toBe(
+      REVIEW_INTERVAL_DAYS * 24 * 60 * 60 * 1000,
+    );
+    const events = (await owner.api('GET', `/api/v1/orgs/${orgId}/audit?action=access_review.signed_off`)).json()
+      .events;
     expect(events[0]).toMatchObject({ payload: { membersReviewed: 2 } });
   });
 

@@ -40,10 +40,20 @@ export function createAccessReviews(deps: { orgs: OrgService; clock: Clock }) {
           .select(['m.user_id', 'u.email', 'm.role', 'm.created_at', 'inviter.email as invited_by'])
           .select((eb) => [
             // Account-wide last activity: the newest last_seen of any of the person's sessions.
-            eb.selectFrom('sessions as s').select((s) => s.fn.max('s.last_seen_at').as('at')).whereRef('s.user_id', '=', 'm.user_id').as('last_active'),
+            eb
+              .selectFrom('sessions as s')
+              .select((s) => s.fn.max('s.last_seen_at').as('at'))
+              .whereRef('s.user_id', '=', 'm.user_id')
+              .as('last_active'),
             eb
               .or([
-                eb.exists(eb.selectFrom('totp_credentials as t').select('t.user_id').whereRef('t.user_id', '=', 'm.user_id').where('t.confirmed_at', 'is not', null)),
+                eb.exists(
+                  eb
+                    .selectFrom('totp_credentials as t')
+                    .select('t.user_id')
+                    .whereRef('t.user_id', '=', 'm.user_id')
+                    .where('t.confirmed_at', 'is not', null),
+                ),
                 eb.exists(eb.selectFrom('passkeys as p').select('p.user_id').whereRef('p.user_id', '=', 'm.user_id')),
               ])
               .as('mfa'),
@@ -61,9 +71,26 @@ export function createAccessReviews(deps: { orgs: OrgService; clock: Clock }) {
           .limit(1)
           .executeTakeFirst();
         return {
-          members: members.map((m) => ({ userId: m.user_id, email: m.email, role: m.role, joinedAt: m.created_at, invitedBy: m.invited_by, lastActiveAt: m.last_active ? new Date(m.last_active) : null, mfa: Boolean(m.mfa) })),
-          lastSignOff: last ? { reviewer: last.email ?? 'a former member', at: last.signed_off_at, membersReviewed: last.members_reviewed, note: last.note } : null,
-          nextDue: last ? new Date(last.signed_off_at.getTime() + REVIEW_INTERVAL_DAYS * 24 * 60 * 60 * 1000) : clock.now(),
+          members: members.map((m) => ({
+            userId: m.user_id,
+            email: m.email,
+            role: m.role,
+            joinedAt: m.created_at,
+            invitedBy: m.invited_by,
+            lastActiveAt: m.last_active ? new Date(m.last_active) : null,
+            mfa: Boolean(m.mfa),
+          })),
+          lastSignOff: last
+            ? {
+                reviewer: last.email ?? 'a former member',
+                at: last.signed_off_at,
+                membersReviewed: last.members_reviewed,
+                note: last.note,
+              }
+            : null,
+          nextDue: last
+            ? new Date(last.signed_off_at.getTime() + REVIEW_INTERVAL_DAYS * 24 * 60 * 60 * 1000)
+            : clock.now(),
         };
       }),
 
@@ -71,10 +98,33 @@ export function createAccessReviews(deps: { orgs: OrgService; clock: Clock }) {
     signOff: (actor: Actor, orgId: string, note: string | undefined, context: RequestContext) =>
       orgs.withPermission(actor, orgId, 'reviews.sign_off', async (tx) => {
         if (actor.kind !== 'user') throw new AppError('forbidden', 403, 'An access review is signed off by a person.');
-        const { n } = await tx.selectFrom('memberships').select((eb) => eb.fn.countAll<string>().as('n')).where('org_id', '=', orgId).executeTakeFirstOrThrow();
+        const { n } = await tx
+          .selectFrom('memberships')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('org_id', '=', orgId)
+          .executeTakeFirstOrThrow();
         const at = clock.now();
-        await tx.insertInto('access_reviews').values({ org_id: orgId, reviewer_id: actor.userId, signed_off_at: at, members_reviewed: Number(n), note: note ?? null }).execute();
-        await appendAudit(tx, { stream: orgStream(orgId), action: 'access_review.signed_off', actor: actorRef(actor), context, payload: { membersReviewed: Number(n), note: note ?? null } }, clock);
+        await tx
+          .insertInto('access_reviews')
+          .values({
+            org_id: orgId,
+            reviewer_id: actor.userId,
+            signed_off_at: at,
+            members_reviewed: Number(n),
+            note: note ?? null,
+          })
+          .execute();
+        await appendAudit(
+          tx,
+          {
+            stream: orgStream(orgId),
+            action: 'access_review.signed_off',
+            actor: actorRef(actor),
+            context,
+            payload: { membersReviewed: Number(n), note: note ?? null },
+          },
+          clock,
+        );
         return { at };
       }),
   };
@@ -85,6 +135,13 @@ export type AccessReviews = ReturnType<typeof createAccessReviews>;
 export function reviewCsv(report: ReviewReport): string {
   return csv(
     ['email', 'role', 'joined', 'invited_by', 'last_active', 'mfa'],
-    report.members.map((m) => [m.email, m.role, m.joinedAt.toISOString(), m.invitedBy ?? '', m.lastActiveAt?.toISOString() ?? '', m.mfa ? 'yes' : 'no']),
+    report.members.map((m) => [
+      m.email,
+      m.role,
+      m.joinedAt.toISOString(),
+      m.invitedBy ?? '',
+      m.lastActiveAt?.toISOString() ?? '',
+      m.mfa ? 'yes' : 'no',
+    ]),
   );
 }

@@ -23,7 +23,7 @@ const NOTICES: Record<string, string> = {
   transferred: 'Ownership is handed over: you are now an admin.',
   deleted: 'The organization is deleted.',
   left: 'You left the organization.',
-  role: 'The role is changed. It applies from the member\'s next request.',
+  role: "The role is changed. It applies from the member's next request.",
   removed: 'The member is removed and has lost access.',
   invited: 'The invitation is on its way. It works once, for 7 days.',
   resent: 'A new invitation is on its way; the previous link no longer works.',
@@ -31,11 +31,15 @@ const NOTICES: Record<string, string> = {
   key_revoked: 'The API key is revoked: it stops working at once.',
 };
 // Only the notices there are: a lookup by any other key ("constructor") would find something else.
-const noticeQuery = Type.Object({ done: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: Object.keys(NOTICES) })) }, { additionalProperties: false });
+const noticeQuery = Type.Object(
+  { done: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: Object.keys(NOTICES) })) },
+  { additionalProperties: false },
+);
 type Notice = { Querystring: { done?: string } };
 const noticeOf = (request: FastifyRequest<Notice>) => (request.query.done ? NOTICES[request.query.done] : undefined);
 
-const strict = <T extends Parameters<typeof Type.Object>[0]>(props: T) => Type.Object(props, { additionalProperties: false });
+const strict = <T extends Parameters<typeof Type.Object>[0]>(props: T) =>
+  Type.Object(props, { additionalProperties: false });
 const Id = Type.String({ format: 'uuid' });
 const OrgParams = strict({ orgId: Id });
 const MemberParams = strict({ orgId: Id, userId: Id });
@@ -48,7 +52,6 @@ const ScopeField = Type.Unsafe<Permission>({ type: 'string', enum: Object.keys(P
 const Token = Type.String({ minLength: 1, maxLength: 100 });
 
 type OrgReq = { Params: { orgId: string } };
-
 
 /**
  * Errors in a form's body, to show beside its fields. A bad path parameter is not something the
@@ -63,28 +66,49 @@ function bodyErrors(request: FastifyRequest): FieldError[] | undefined {
 /** Every problem shown somewhere: errors about fields the form does not have get a message above it. */
 function stateOf(errors: FieldError[], values: Record<string, string | undefined>, fields: string[]): FormState {
   const stray = errors.filter((e) => !fields.includes(e.field));
-  return { values, errors, message: stray.length ? `Some fields are invalid: ${stray.map((e) => `${e.field} ${e.message}`).join('; ')}.` : undefined };
+  return {
+    values,
+    errors,
+    message: stray.length
+      ? `Some fields are invalid: ${stray.map((e) => `${e.field} ${e.message}`).join('; ')}.`
+      : undefined,
+  };
 }
 
 type Back = { href: string; text: string };
 
 /** O1: what the viewer's role does not allow is a 403 page with the way back; anything else goes on to the error pages. */
 function refused(err: unknown, reply: FastifyReply, back: Back): FastifyReply {
-  if (err instanceof AppError && err.status === 403 && !err.redirectTo) return reply.code(403).render('Not allowed', <ForbiddenPage message={err.message} back={back} />);
+  if (err instanceof AppError && err.status === 403 && !err.redirectTo)
+    return reply.code(403).render('Not allowed', <ForbiddenPage message={err.message} back={back} />);
   throw err;
 }
 
 /** A form's failure: refused is a 403 page, a missing organization the normal 404, the rest go back to the form. */
-function failure(err: unknown, reply: FastifyReply, back: Back, show: (state: FormState, status: number) => Promise<FastifyReply>): FastifyReply | Promise<FastifyReply> {
-  if (!(err instanceof AppError) || err.status >= 500 || err.status === 404 || err.status === 403 || err.redirectTo) return refused(err, reply, back);
+function failure(
+  err: unknown,
+  reply: FastifyReply,
+  back: Back,
+  show: (state: FormState, status: number) => Promise<FastifyReply>,
+): FastifyReply | Promise<FastifyReply> {
+  if (!(err instanceof AppError) || err.status >= 500 || err.status === 404 || err.status === 403 || err.redirectTo)
+    return refused(err, reply, back);
   return show({ errors: err.fields, message: err.fields ? undefined : err.message }, err.status);
 }
 
 /** The server-rendered organization pages (O1, O3, O6). Every action is checked again by the services. */
-export function orgPageRoutes(app: FastifyInstance, orgs: OrgService, keys: ApiKeyService, sessions: SessionService): void {
+export function orgPageRoutes(
+  app: FastifyInstance,
+  orgs: OrgService,
+  keys: ApiKeyService,
+  sessions: SessionService,
+): void {
   const pre = { preHandler: requireUser };
   const csrf = (request: FastifyRequest, reply: FastifyReply) => request.csrfToken(reply);
-  const backTo = (orgId: string, path = '', text = 'Back to the organization') => ({ href: `/orgs/${orgId}${path}`, text });
+  const backTo = (orgId: string, path = '', text = 'Back to the organization') => ({
+    href: `/orgs/${orgId}${path}`,
+    text,
+  });
   const clearActive = async (request: FastifyRequest, orgId: string) => {
     const { session } = authOf(request);
     if (session.activeOrgId === orgId) await sessions.write((_tx, s) => s.setActiveOrg(session.id, null));
@@ -93,135 +117,229 @@ export function orgPageRoutes(app: FastifyInstance, orgs: OrgService, keys: ApiK
   // -------------------------------------------------------------------------------------------
   // Your organizations
 
-  async function listPage(request: FastifyRequest, reply: FastifyReply, extra: { createState?: FormState; notice?: string; status?: number } = {}) {
+  async function listPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    extra: { createState?: FormState; notice?: string; status?: number } = {},
+  ) {
     const { session, user } = authOf(request);
     const mine = await orgs.listMine(user.id);
     return reply
       .code(extra.status ?? 200)
-      .render('Organizations', <OrgListPage csrf={csrf(request, reply)} orgs={mine} activeOrgId={session.activeOrgId} createState={extra.createState} notice={extra.notice} />);
+      .render(
+        'Organizations',
+        <OrgListPage
+          csrf={csrf(request, reply)}
+          orgs={mine}
+          activeOrgId={session.activeOrgId}
+          createState={extra.createState}
+          notice={extra.notice}
+        />,
+      );
   }
 
-  app.get<Notice>('/orgs', { ...pre, schema: { querystring: noticeQuery } }, async (request, reply) => listPage(request, reply, { notice: noticeOf(request) }));
+  app.get<Notice>('/orgs', { ...pre, schema: { querystring: noticeQuery } }, async (request, reply) =>
+    listPage(request, reply, { notice: noticeOf(request) }),
+  );
 
-  app.post<{ Body: { name: string } }>('/orgs', { ...pre, schema: { body: formBody({ name: Name }) }, attachValidation: true }, async (request, reply) => {
-    const values = { name: request.body?.name };
-    const name = request.body?.name?.trim();
-    const errors = bodyErrors(request) ?? (name ? undefined : [{ field: 'name', message: 'is required' }]);
-    if (errors) return listPage(request, reply, { createState: stateOf(errors, values, ['name']), status: 400 });
-    const org = await orgs.create(personOf(request), name!, requestContext(request));
-    return reply.redirect(`/orgs/${org.id}?done=created`, 303);
-  });
+  app.post<{ Body: { name: string } }>(
+    '/orgs',
+    { ...pre, schema: { body: formBody({ name: Name }) }, attachValidation: true },
+    async (request, reply) => {
+      const values = { name: request.body?.name };
+      const name = request.body?.name?.trim();
+      const errors = bodyErrors(request) ?? (name ? undefined : [{ field: 'name', message: 'is required' }]);
+      if (errors) return listPage(request, reply, { createState: stateOf(errors, values, ['name']), status: 400 });
+      const org = await orgs.create(personOf(request), name!, requestContext(request));
+      return reply.redirect(`/orgs/${org.id}?done=created`, 303);
+    },
+  );
 
-  app.post<OrgReq>('/orgs/:orgId/switch', { ...pre, schema: { params: OrgParams, body: formBody({}) } }, async (request, reply) => {
-    const { orgId } = request.params;
-    await orgs.roleIn(authOf(request).user.id, orgId); // not a member: 404
-    await sessions.write((_tx, s) => s.setActiveOrg(authOf(request).session.id, orgId));
-    return reply.redirect(`/orgs/${orgId}`, 303);
-  });
+  app.post<OrgReq>(
+    '/orgs/:orgId/switch',
+    { ...pre, schema: { params: OrgParams, body: formBody({}) } },
+    async (request, reply) => {
+      const { orgId } = request.params;
+      await orgs.roleIn(authOf(request).user.id, orgId); // not a member: 404
+      await sessions.write((_tx, s) => s.setActiveOrg(authOf(request).session.id, orgId));
+      return reply.redirect(`/orgs/${orgId}`, 303);
+    },
+  );
 
   // -------------------------------------------------------------------------------------------
   // Settings: rename, hand over ownership, delete, leave
 
-  type SettingsExtra = { notice?: string; renameState?: FormState; transferState?: FormState; deleteState?: FormState; leaveState?: FormState; mfaState?: FormState; status?: number };
+  type SettingsExtra = {
+    notice?: string;
+    renameState?: FormState;
+    transferState?: FormState;
+    deleteState?: FormState;
+    leaveState?: FormState;
+    mfaState?: FormState;
+    status?: number;
+  };
   async function settingsPage(request: FastifyRequest, reply: FastifyReply, orgId: string, extra: SettingsExtra = {}) {
     const actor = personOf(request);
     const org = await orgs.get(actor, orgId);
-    const others = can(org.role, 'org.transfer_ownership') ? (await orgs.members(actor, orgId)).filter((m) => m.userId !== actor.userId) : [];
+    const others = can(org.role, 'org.transfer_ownership')
+      ? (await orgs.members(actor, orgId)).filter((m) => m.userId !== actor.userId)
+      : [];
     const { status, ...states } = extra;
     return reply
       .code(status ?? 200)
-      .render(org.name, <OrgSettingsPage csrf={csrf(request, reply)} org={org} active={authOf(request).session.activeOrgId === org.id} others={others} {...states} />);
+      .render(
+        org.name,
+        <OrgSettingsPage
+          csrf={csrf(request, reply)}
+          org={org}
+          active={authOf(request).session.activeOrgId === org.id}
+          others={others}
+          {...states}
+        />,
+      );
   }
 
-  app.get<OrgReq & Notice>('/orgs/:orgId', { ...pre, schema: { params: OrgParams, querystring: noticeQuery } }, async (request, reply) =>
-    settingsPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
+  app.get<OrgReq & Notice>(
+    '/orgs/:orgId',
+    { ...pre, schema: { params: OrgParams, querystring: noticeQuery } },
+    async (request, reply) => settingsPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
   );
 
-  app.post<OrgReq & { Body: { name: string } }>('/orgs/:orgId/rename', { ...pre, schema: { params: OrgParams, body: formBody({ name: Name }) }, attachValidation: true }, async (request, reply) => {
-    const { orgId } = request.params;
-    const values = { name: request.body?.name };
-    const name = request.body?.name?.trim();
-    const errors = bodyErrors(request) ?? (name ? undefined : [{ field: 'name', message: 'is required' }]);
-    if (errors) return settingsPage(request, reply, orgId, { renameState: stateOf(errors, values, ['name']), status: 400 });
-    try {
-      await orgs.rename(personOf(request), orgId, name!, requestContext(request));
-    } catch (err) {
-      return failure(err, reply, backTo(orgId), (state, status) => settingsPage(request, reply, orgId, { renameState: { ...state, values }, status }));
-    }
-    return reply.redirect(`/orgs/${orgId}?done=renamed`, 303);
-  });
+  app.post<OrgReq & { Body: { name: string } }>(
+    '/orgs/:orgId/rename',
+    { ...pre, schema: { params: OrgParams, body: formBody({ name: Name }) }, attachValidation: true },
+    async (request, reply) => {
+      const { orgId } = request.params;
+      const values = { name: request.body?.name };
+      const name = request.body?.name?.trim();
+      const errors = bodyErrors(request) ?? (name ? undefined : [{ field: 'name', message: 'is required' }]);
+      if (errors)
+        return settingsPage(request, reply, orgId, { renameState: stateOf(errors, values, ['name']), status: 400 });
+      try {
+        await orgs.rename(personOf(request), orgId, name!, requestContext(request));
+      } catch (err) {
+        return failure(err, reply, backTo(orgId), (state, status) =>
+          settingsPage(request, reply, orgId, { renameState: { ...state, values }, status }),
+        );
+      }
+      return reply.redirect(`/orgs/${orgId}?done=renamed`, 303);
+    },
+  );
 
   app.post<OrgReq & { Body: { required: 'true' | 'false' } }>(
     '/orgs/:orgId/mfa-policy',
-    { ...pre, schema: { params: OrgParams, body: formBody({ required: Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'] }) }) } },
+    {
+      ...pre,
+      schema: {
+        params: OrgParams,
+        body: formBody({ required: Type.Unsafe<'true' | 'false'>({ type: 'string', enum: ['true', 'false'] }) }),
+      },
+    },
     async (request, reply) => {
       const { orgId } = request.params;
       const required = request.body.required === 'true';
       try {
         await orgs.setMfaPolicy(personOf(request), orgId, required, requestContext(request));
       } catch (err) {
-        return failure(err, reply, backTo(orgId), (state, status) => settingsPage(request, reply, orgId, { mfaState: state, status }));
+        return failure(err, reply, backTo(orgId), (state, status) =>
+          settingsPage(request, reply, orgId, { mfaState: state, status }),
+        );
       }
       return reply.redirect(`/orgs/${orgId}?done=${required ? 'mfa_on' : 'mfa_off'}`, 303);
     },
   );
 
-  app.post<OrgReq & { Body: { userId: string } }>('/orgs/:orgId/transfer', { ...pre, schema: { params: OrgParams, body: formBody({ userId: Id }) }, attachValidation: true }, async (request, reply) => {
-    const { orgId } = request.params;
-    const values = { userId: request.body?.userId };
-    const errors = bodyErrors(request);
-    if (errors) return settingsPage(request, reply, orgId, { transferState: stateOf(errors, values, ['userId']), status: 400 });
-    try {
-      await orgs.transferOwnership(personOf(request), orgId, request.body.userId, requestContext(request));
-    } catch (err) {
-      return failure(err, reply, backTo(orgId), (state, status) => settingsPage(request, reply, orgId, { transferState: { ...state, values }, status }));
-    }
-    return reply.redirect(`/orgs/${orgId}?done=transferred`, 303);
-  });
+  app.post<OrgReq & { Body: { userId: string } }>(
+    '/orgs/:orgId/transfer',
+    { ...pre, schema: { params: OrgParams, body: formBody({ userId: Id }) }, attachValidation: true },
+    async (request, reply) => {
+      const { orgId } = request.params;
+      const values = { userId: request.body?.userId };
+      const errors = bodyErrors(request);
+      if (errors)
+        return settingsPage(request, reply, orgId, { transferState: stateOf(errors, values, ['userId']), status: 400 });
+      try {
+        await orgs.transferOwnership(personOf(request), orgId, request.body.userId, requestContext(request));
+      } catch (err) {
+        return failure(err, reply, backTo(orgId), (state, status) =>
+          settingsPage(request, reply, orgId, { transferState: { ...state, values }, status }),
+        );
+      }
+      return reply.redirect(`/orgs/${orgId}?done=transferred`, 303);
+    },
+  );
 
   app.post<OrgReq & { Body: { confirmName: string } }>(
     '/orgs/:orgId/delete',
-    { ...pre, schema: { params: OrgParams, body: formBody({ confirmName: Text({ maxLength: 100 }) }) }, attachValidation: true },
+    {
+      ...pre,
+      schema: { params: OrgParams, body: formBody({ confirmName: Text({ maxLength: 100 }) }) },
+      attachValidation: true,
+    },
     async (request, reply) => {
       const { orgId } = request.params;
       const values = { confirmName: request.body?.confirmName };
       const errors = bodyErrors(request);
-      if (errors) return settingsPage(request, reply, orgId, { deleteState: stateOf(errors, values, ['confirmName']), status: 400 });
+      if (errors)
+        return settingsPage(request, reply, orgId, {
+          deleteState: stateOf(errors, values, ['confirmName']),
+          status: 400,
+        });
       try {
         await orgs.remove(personOf(request), orgId, request.body.confirmName, requestContext(request));
       } catch (err) {
-        return failure(err, reply, backTo(orgId), (state, status) => settingsPage(request, reply, orgId, { deleteState: { ...state, values }, status }));
+        return failure(err, reply, backTo(orgId), (state, status) =>
+          settingsPage(request, reply, orgId, { deleteState: { ...state, values }, status }),
+        );
       }
       await clearActive(request, orgId);
       return reply.redirect('/orgs?done=deleted', 303);
     },
   );
 
-  app.post<OrgReq>('/orgs/:orgId/leave', { ...pre, schema: { params: OrgParams, body: formBody({}) } }, async (request, reply) => {
-    const { orgId } = request.params;
-    try {
-      await orgs.removeMember(personOf(request), orgId, authOf(request).user.id, requestContext(request));
-    } catch (err) {
-      return failure(err, reply, backTo(orgId), (state, status) => settingsPage(request, reply, orgId, { leaveState: state, status }));
-    }
-    await clearActive(request, orgId);
-    return reply.redirect('/orgs?done=left', 303);
-  });
+  app.post<OrgReq>(
+    '/orgs/:orgId/leave',
+    { ...pre, schema: { params: OrgParams, body: formBody({}) } },
+    async (request, reply) => {
+      const { orgId } = request.params;
+      try {
+        await orgs.removeMember(personOf(request), orgId, authOf(request).user.id, requestContext(request));
+      } catch (err) {
+        return failure(err, reply, backTo(orgId), (state, status) =>
+          settingsPage(request, reply, orgId, { leaveState: state, status }),
+        );
+      }
+      await clearActive(request, orgId);
+      return reply.redirect('/orgs?done=left', 303);
+    },
+  );
 
   // -------------------------------------------------------------------------------------------
   // Members and invitations (O1, O3)
 
-  async function membersPage(request: FastifyRequest, reply: FastifyReply, orgId: string, extra: { notice?: string; tableState?: FormState; inviteState?: FormState; status?: number } = {}) {
+  async function membersPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    orgId: string,
+    extra: { notice?: string; tableState?: FormState; inviteState?: FormState; status?: number } = {},
+  ) {
     const actor = personOf(request);
     const org = await orgs.get(actor, orgId);
     const members = await orgs.members(actor, orgId).catch((err: unknown) => refused(err, reply, backTo(orgId)));
     if (!Array.isArray(members)) return members;
     const { status, ...states } = extra;
-    return reply.code(status ?? 200).render(`Members · ${org.name}`, <MembersPage csrf={csrf(request, reply)} org={org} me={actor.userId} members={members} {...states} />);
+    return reply
+      .code(status ?? 200)
+      .render(
+        `Members · ${org.name}`,
+        <MembersPage csrf={csrf(request, reply)} org={org} me={actor.userId} members={members} {...states} />,
+      );
   }
 
-  app.get<OrgReq & Notice>('/orgs/:orgId/members', { ...pre, schema: { params: OrgParams, querystring: noticeQuery } }, async (request, reply) =>
-    membersPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
+  app.get<OrgReq & Notice>(
+    '/orgs/:orgId/members',
+    { ...pre, schema: { params: OrgParams, querystring: noticeQuery } },
+    async (request, reply) => membersPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
   );
 
   app.post<{ Params: { orgId: string; userId: string }; Body: { role: Role } }>(
@@ -229,62 +347,103 @@ export function orgPageRoutes(app: FastifyInstance, orgs: OrgService, keys: ApiK
     { ...pre, schema: { params: MemberParams, body: formBody({ role: RoleField }) }, attachValidation: true },
     async (request, reply) => {
       const { orgId, userId } = request.params;
-      if (bodyErrors(request)) return membersPage(request, reply, orgId, { tableState: { message: 'Choose one of the roles in the list.' }, status: 400 });
+      if (bodyErrors(request))
+        return membersPage(request, reply, orgId, {
+          tableState: { message: 'Choose one of the roles in the list.' },
+          status: 400,
+        });
       try {
         await orgs.changeRole(personOf(request), orgId, userId, request.body.role, requestContext(request));
       } catch (err) {
-        return failure(err, reply, backTo(orgId, '/members', 'Back to the members'), (state, status) => membersPage(request, reply, orgId, { tableState: state, status }));
+        return failure(err, reply, backTo(orgId, '/members', 'Back to the members'), (state, status) =>
+          membersPage(request, reply, orgId, { tableState: state, status }),
+        );
       }
       return reply.redirect(`/orgs/${orgId}/members?done=role`, 303);
     },
   );
 
-  app.post<{ Params: { orgId: string; userId: string } }>('/orgs/:orgId/members/:userId/remove', { ...pre, schema: { params: MemberParams, body: formBody({}) } }, async (request, reply) => {
-    const { orgId, userId } = request.params;
-    try {
-      await orgs.removeMember(personOf(request), orgId, userId, requestContext(request));
-    } catch (err) {
-      return failure(err, reply, backTo(orgId, '/members', 'Back to the members'), (state, status) => membersPage(request, reply, orgId, { tableState: state, status }));
-    }
-    if (userId === authOf(request).user.id) {
-      await clearActive(request, orgId);
-      return reply.redirect('/orgs?done=left', 303);
-    }
-    return reply.redirect(`/orgs/${orgId}/members?done=removed`, 303);
-  });
+  app.post<{ Params: { orgId: string; userId: string } }>(
+    '/orgs/:orgId/members/:userId/remove',
+    { ...pre, schema: { params: MemberParams, body: formBody({}) } },
+    async (request, reply) => {
+      const { orgId, userId } = request.params;
+      try {
+        await orgs.removeMember(personOf(request), orgId, userId, requestContext(request));
+      } catch (err) {
+        return failure(err, reply, backTo(orgId, '/members', 'Back to the members'), (state, status) =>
+          membersPage(request, reply, orgId, { tableState: state, status }),
+        );
+      }
+      if (userId === authOf(request).user.id) {
+        await clearActive(request, orgId);
+        return reply.redirect('/orgs?done=left', 303);
+      }
+      return reply.redirect(`/orgs/${orgId}/members?done=removed`, 303);
+    },
+  );
 
   app.post<OrgReq & { Body: { email: string; role: Role } }>(
     '/orgs/:orgId/invitations',
-    { ...pre, schema: { params: OrgParams, body: formBody({ email: Email, role: RoleField }) }, attachValidation: true },
+    {
+      ...pre,
+      schema: { params: OrgParams, body: formBody({ email: Email, role: RoleField }) },
+      attachValidation: true,
+    },
     async (request, reply) => {
       const { orgId } = request.params;
       const values = { email: request.body?.email, role: request.body?.role };
       const errors = bodyErrors(request);
-      if (errors) return membersPage(request, reply, orgId, { inviteState: stateOf(errors, values, ['email', 'role']), status: 400 });
+      if (errors)
+        return membersPage(request, reply, orgId, {
+          inviteState: stateOf(errors, values, ['email', 'role']),
+          status: 400,
+        });
       try {
         await orgs.invite(personOf(request), orgId, request.body.email, request.body.role, requestContext(request));
       } catch (err) {
-        return failure(err, reply, backTo(orgId, '/members', 'Back to the members'), (state, status) => membersPage(request, reply, orgId, { inviteState: { ...state, values }, status }));
+        return failure(err, reply, backTo(orgId, '/members', 'Back to the members'), (state, status) =>
+          membersPage(request, reply, orgId, { inviteState: { ...state, values }, status }),
+        );
       }
       return reply.redirect(`/orgs/${orgId}/members?done=invited`, 303);
     },
   );
 
-  async function invitationsPage(request: FastifyRequest, reply: FastifyReply, orgId: string, extra: { notice?: string; tableState?: FormState; status?: number } = {}) {
+  async function invitationsPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    orgId: string,
+    extra: { notice?: string; tableState?: FormState; status?: number } = {},
+  ) {
     const actor = personOf(request);
     const org = await orgs.get(actor, orgId);
-    const invitations = await orgs.invitations(actor, orgId).catch((err: unknown) => refused(err, reply, backTo(orgId)));
+    const invitations = await orgs
+      .invitations(actor, orgId)
+      .catch((err: unknown) => refused(err, reply, backTo(orgId)));
     if (!Array.isArray(invitations)) return invitations;
-    const emails = new Map(can(org.role, 'members.read') ? (await orgs.members(actor, orgId)).map((m) => [m.userId, m.email] as const) : []);
+    const emails = new Map(
+      can(org.role, 'members.read') ? (await orgs.members(actor, orgId)).map((m) => [m.userId, m.email] as const) : [],
+    );
     const { status, ...states } = extra;
-    return reply.code(status ?? 200).render(`Invitations · ${org.name}`, <InvitationsPage csrf={csrf(request, reply)} org={org} invitations={invitations} emails={emails} {...states} />);
+    return reply
+      .code(status ?? 200)
+      .render(
+        `Invitations · ${org.name}`,
+        <InvitationsPage csrf={csrf(request, reply)} org={org} invitations={invitations} emails={emails} {...states} />,
+      );
   }
 
-  app.get<OrgReq & Notice>('/orgs/:orgId/invitations', { ...pre, schema: { params: OrgParams, querystring: noticeQuery } }, async (request, reply) =>
-    invitationsPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
+  app.get<OrgReq & Notice>(
+    '/orgs/:orgId/invitations',
+    { ...pre, schema: { params: OrgParams, querystring: noticeQuery } },
+    async (request, reply) => invitationsPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
   );
 
-  for (const [action, done] of [['resend', 'resent'], ['revoke', 'invitation_revoked']] as const) {
+  for (const [action, done] of [
+    ['resend', 'resent'],
+    ['revoke', 'invitation_revoked'],
+  ] as const) {
     app.post<{ Params: { orgId: string; invitationId: string } }>(
       `/orgs/:orgId/invitations/:invitationId/${action}`,
       { ...pre, schema: { params: InvitationParams, body: formBody({}) } },
@@ -294,7 +453,9 @@ export function orgPageRoutes(app: FastifyInstance, orgs: OrgService, keys: ApiK
         try {
           await run(personOf(request), orgId, invitationId, requestContext(request));
         } catch (err) {
-          return failure(err, reply, backTo(orgId, '/invitations', 'Back to the invitations'), (state, status) => invitationsPage(request, reply, orgId, { tableState: state, status }));
+          return failure(err, reply, backTo(orgId, '/invitations', 'Back to the invitations'), (state, status) =>
+            invitationsPage(request, reply, orgId, { tableState: state, status }),
+          );
         }
         return reply.redirect(`/orgs/${orgId}/invitations?done=${done}`, 303);
       },
@@ -304,18 +465,29 @@ export function orgPageRoutes(app: FastifyInstance, orgs: OrgService, keys: ApiK
   // -------------------------------------------------------------------------------------------
   // API keys (O6)
 
-  type KeysExtra = { notice?: string; tableState?: FormState; createState?: FormState; checked?: Permission[]; created?: { key: string; info: ApiKeyInfo }; status?: number };
+  type KeysExtra = {
+    notice?: string;
+    tableState?: FormState;
+    createState?: FormState;
+    checked?: Permission[];
+    created?: { key: string; info: ApiKeyInfo };
+    status?: number;
+  };
   async function keysPage(request: FastifyRequest, reply: FastifyReply, orgId: string, extra: KeysExtra = {}) {
     const actor = personOf(request);
     const org = await orgs.get(actor, orgId);
     const list = await keys.list(actor, orgId).catch((err: unknown) => refused(err, reply, backTo(orgId)));
     if (!Array.isArray(list)) return list;
     const { status, ...states } = extra;
-    return reply.code(status ?? 200).render(`API keys · ${org.name}`, <ApiKeysPage csrf={csrf(request, reply)} org={org} keys={list} {...states} />);
+    return reply
+      .code(status ?? 200)
+      .render(`API keys · ${org.name}`, <ApiKeysPage csrf={csrf(request, reply)} org={org} keys={list} {...states} />);
   }
 
-  app.get<OrgReq & Notice>('/orgs/:orgId/api-keys', { ...pre, schema: { params: OrgParams, querystring: noticeQuery } }, async (request, reply) =>
-    keysPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
+  app.get<OrgReq & Notice>(
+    '/orgs/:orgId/api-keys',
+    { ...pre, schema: { params: OrgParams, querystring: noticeQuery } },
+    async (request, reply) => keysPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
   );
 
   app.post<OrgReq & { Body: { name: string; scopes: Permission[]; expiresInDays: number } }>(
@@ -335,58 +507,105 @@ export function orgPageRoutes(app: FastifyInstance, orgs: OrgService, keys: ApiK
     async (request, reply) => {
       const { orgId } = request.params;
       const body = (request.body ?? {}) as Partial<Record<'name' | 'scopes' | 'expiresInDays', unknown>>;
-      const values = { name: typeof body.name === 'string' ? body.name : undefined, expiresInDays: body.expiresInDays === undefined ? undefined : String(body.expiresInDays) };
+      const values = {
+        name: typeof body.name === 'string' ? body.name : undefined,
+        expiresInDays: body.expiresInDays === undefined ? undefined : String(body.expiresInDays),
+      };
       const checked = [body.scopes].flat().filter((s): s is Permission => typeof s === 'string' && s in PERMISSIONS);
       const name = values.name?.trim();
       const invalid = bodyErrors(request)?.map((e) =>
-        e.field.startsWith('scopes') ? { field: 'scopes', message: 'choose at least one scope from the list' } : e.field === 'expiresInDays' ? { field: e.field, message: 'must be a whole number from 1 to 366' } : e,
+        e.field.startsWith('scopes')
+          ? { field: 'scopes', message: 'choose at least one scope from the list' }
+          : e.field === 'expiresInDays'
+            ? { field: e.field, message: 'must be a whole number from 1 to 366' }
+            : e,
       );
       const errors = invalid ?? (name ? undefined : [{ field: 'name', message: 'is required' }]);
-      if (errors) return keysPage(request, reply, orgId, { createState: stateOf(errors, values, ['name', 'scopes', 'expiresInDays']), checked, status: 400 });
+      if (errors)
+        return keysPage(request, reply, orgId, {
+          createState: stateOf(errors, values, ['name', 'scopes', 'expiresInDays']),
+          checked,
+          status: 400,
+        });
       let created: { key: string; info: ApiKeyInfo };
       try {
-        created = await keys.create(personOf(request), orgId, { name: name!, scopes: request.body.scopes, expiresInDays: request.body.expiresInDays }, requestContext(request));
+        created = await keys.create(
+          personOf(request),
+          orgId,
+          { name: name!, scopes: request.body.scopes, expiresInDays: request.body.expiresInDays },
+          requestContext(request),
+        );
       } catch (err) {
-        return failure(err, reply, backTo(orgId, '/api-keys', 'Back to the API keys'), (state, status) => keysPage(request, reply, orgId, { createState: { ...state, values }, checked, status }));
+        return failure(err, reply, backTo(orgId, '/api-keys', 'Back to the API keys'), (state, status) =>
+          keysPage(request, reply, orgId, { createState: { ...state, values }, checked, status }),
+        );
       }
       // Shown on this response only (Cache-Control: no-store), never stored or redirected to.
       return keysPage(request, reply, orgId, { created, status: 201 });
     },
   );
 
-  app.post<{ Params: { orgId: string; keyId: string } }>('/orgs/:orgId/api-keys/:keyId/revoke', { ...pre, schema: { params: KeyParams, body: formBody({}) } }, async (request, reply) => {
-    const { orgId, keyId } = request.params;
-    try {
-      await keys.revoke(personOf(request), orgId, keyId, requestContext(request));
-    } catch (err) {
-      return failure(err, reply, backTo(orgId, '/api-keys', 'Back to the API keys'), (state, status) => keysPage(request, reply, orgId, { tableState: state, status }));
-    }
-    return reply.redirect(`/orgs/${orgId}/api-keys?done=key_revoked`, 303);
-  });
+  app.post<{ Params: { orgId: string; keyId: string } }>(
+    '/orgs/:orgId/api-keys/:keyId/revoke',
+    { ...pre, schema: { params: KeyParams, body: formBody({}) } },
+    async (request, reply) => {
+      const { orgId, keyId } = request.params;
+      try {
+        await keys.revoke(personOf(request), orgId, keyId, requestContext(request));
+      } catch (err) {
+        return failure(err, reply, backTo(orgId, '/api-keys', 'Back to the API keys'), (state, status) =>
+          keysPage(request, reply, orgId, { tableState: state, status }),
+        );
+      }
+      return reply.redirect(`/orgs/${orgId}/api-keys?done=key_revoked`, 303);
+    },
+  );
 
   // -------------------------------------------------------------------------------------------
   // Accepting an invitation from its mail (O3)
 
-  const problem = (reply: FastifyReply, message: string, status = 400) => reply.code(status).render('Invitation problem', <InvitationProblemPage message={message} />);
+  const problem = (reply: FastifyReply, message: string, status = 400) =>
+    reply.code(status).render('Invitation problem', <InvitationProblemPage message={message} />);
   const invalidLink = 'This invitation link is incomplete or damaged: open it again from the e-mail.';
 
   app.get<{ Querystring: { org: string; token: string } }>(
     '/invitations/accept',
-    { ...pre, schema: { querystring: strict({ org: Type.String({ maxLength: 100 }), token: Type.String({ maxLength: 100 }) }) }, attachValidation: true },
+    {
+      ...pre,
+      schema: { querystring: strict({ org: Type.String({ maxLength: 100 }), token: Type.String({ maxLength: 100 }) }) },
+      attachValidation: true,
+    },
     async (request, reply) => {
       if (request.validationError) return problem(reply, invalidLink);
-      return reply.render('Join an organization', <AcceptInvitationPage csrf={csrf(request, reply)} email={authOf(request).user.email} org={request.query.org} token={request.query.token} />);
+      return reply.render(
+        'Join an organization',
+        <AcceptInvitationPage
+          csrf={csrf(request, reply)}
+          email={authOf(request).user.email}
+          org={request.query.org}
+          token={request.query.token}
+        />,
+      );
     },
   );
 
-  app.post<{ Body: { org: string; token: string } }>('/invitations/accept', { ...pre, schema: { body: formBody({ org: Id, token: Token }) }, attachValidation: true }, async (request, reply) => {
-    if (bodyErrors(request)) return problem(reply, invalidLink);
-    try {
-      const org = await orgs.acceptInvitation(authOf(request).user, request.body.org, request.body.token, requestContext(request));
-      return reply.redirect(`/orgs/${org.id}`, 303);
-    } catch (err) {
-      if (!(err instanceof AppError) || err.status >= 500) throw err;
-      return problem(reply, err.message, err.status);
-    }
-  });
+  app.post<{ Body: { org: string; token: string } }>(
+    '/invitations/accept',
+    { ...pre, schema: { body: formBody({ org: Id, token: Token }) }, attachValidation: true },
+    async (request, reply) => {
+      if (bodyErrors(request)) return problem(reply, invalidLink);
+      try {
+        const org = await orgs.acceptInvitation(
+          authOf(request).user,
+          request.body.org,
+          request.body.token,
+          requestContext(request),
+        );
+        return reply.redirect(`/orgs/${org.id}`, 303);
+      } catch (err) {
+        if (!(err instanceof AppError) || err.status >= 500) throw err;
+        return problem(reply, err.message, err.status);
+      }
+    },
+  );
 }

@@ -15,7 +15,7 @@ const FOREIGN_KEY_VIOLATION = '23503';
 
 /** Who acts: a signed-in person, or an organization API key with exactly its scopes (O6). */
 export type Actor =
-  | { kind: 'user'; userId: string; email: string; /** The session passed a second factor (A6). */ twoFactor: boolean }
+  | { kind: 'user'; userId: string; email: string /** The session passed a second factor (A6). */; twoFactor: boolean }
   | { kind: 'key'; keyId: string; orgId: string; scopes: ReadonlySet<Permission>; createdBy: string };
 
 /** How an actor appears in the audit log. */
@@ -54,9 +54,22 @@ export interface Invitation {
 const forbidden = () => new AppError('forbidden', 403, 'Your role in this organization does not allow that.');
 /** A6: the member is sent to set up (or present) a second factor; API keys never meet this. */
 export const mfaRequired = () =>
-  new AppError('mfa_required', 403, 'This organization requires two-factor authentication: set up a second factor, or sign in with the one you have.', undefined, undefined, '/account/two-factor/required');
-const creatorGone = () => new AppError('invalid_api_key', 401, 'This API key no longer works: the person who created it is not a member any more.');
-const lastOwner = () => new AppError('last_owner', 409, 'An organization keeps at least one owner: make someone else an owner first.');
+  new AppError(
+    'mfa_required',
+    403,
+    'This organization requires two-factor authentication: set up a second factor, or sign in with the one you have.',
+    undefined,
+    undefined,
+    '/account/two-factor/required',
+  );
+const creatorGone = () =>
+  new AppError(
+    'invalid_api_key',
+    401,
+    'This API key no longer works: the person who created it is not a member any more.',
+  );
+const lastOwner = () =>
+  new AppError('last_owner', 409, 'An organization keeps at least one owner: make someone else an owner first.');
 
 export interface OrgDeps {
   db: Tenancy;
@@ -75,8 +88,15 @@ export type OrgService = ReturnType<typeof createOrgService>;
 
 export function createOrgService(deps: OrgDeps) {
   const { db, clock } = deps;
-  const audit = (tx: Tx, orgId: string, actor: Actor, action: string, context: RequestContext, target?: string, payload?: Record<string, unknown>) =>
-    appendAudit(tx, { stream: orgStream(orgId), action, actor: actorRef(actor), target, context, payload }, clock);
+  const audit = (
+    tx: Tx,
+    orgId: string,
+    actor: Actor,
+    action: string,
+    context: RequestContext,
+    target?: string,
+    payload?: Record<string, unknown>,
+  ) => appendAudit(tx, { stream: orgStream(orgId), action, actor: actorRef(actor), target, context, payload }, clock);
 
   /**
    * The caller's role in the organization, read now (never cached: a removed member or a lowered
@@ -102,39 +122,70 @@ export function createOrgService(deps: OrgDeps) {
    * One tenant transaction for an actor holding a permission in the organization. A key of another
    * organization, like a person who is not a member, gets 404.
    */
-  async function as<T>(actor: Actor, orgId: string, permission: Permission, fn: (tx: Tx, role: Role) => Promise<T>, opts: { mfaExempt?: boolean } = {}): Promise<T> {
-    return db.withTenant(orgId, async (tx) => {
-      if (actor.kind === 'key') {
-        if (actor.orgId !== orgId) throw notFound('That organization');
-        // A key never does more than its creator may do now: a lowered role narrows it at once.
-        const creator = await tx.selectFrom('memberships').select('role').where('org_id', '=', orgId).where('user_id', '=', actor.createdBy).executeTakeFirst();
-        if (!creator) throw creatorGone();
-        if (!actor.scopes.has(permission) || !can(creator.role, permission)) throw forbidden();
-        return fn(tx, RANK[creator.role] < RANK[KEY_ROLE] ? creator.role : KEY_ROLE);
-      }
-      const { role, requireMfa } = await membershipOf(tx, orgId, actor.userId);
-      if (requireMfa && !actor.twoFactor && !opts.mfaExempt) throw mfaRequired();
-      if (!can(role, permission)) throw forbidden();
-      return fn(tx, role);
-    }).catch(async (err: unknown) => {
-      // A malformed id is simply an organization that does not exist.
-      if (err instanceof TenancyError) throw notFound('That organization');
-      // Deleted by another request while this one was using it (its row, or a row pointing at it, was
-      // gone): the 404 a request a moment later gets.
-      if ((err instanceof NoResultError || (err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) && !(await exists(orgId))) throw notFound('That organization');
-      throw err;
-    });
+  async function as<T>(
+    actor: Actor,
+    orgId: string,
+    permission: Permission,
+    fn: (tx: Tx, role: Role) => Promise<T>,
+    opts: { mfaExempt?: boolean } = {},
+  ): Promise<T> {
+    return db
+      .withTenant(orgId, async (tx) => {
+        if (actor.kind === 'key') {
+          if (actor.orgId !== orgId) throw notFound('That organization');
+          // A key never does more than its creator may do now: a lowered role narrows it at once.
+          const creator = await tx
+            .selectFrom('memberships')
+            .select('role')
+            .where('org_id', '=', orgId)
+            .where('user_id', '=', actor.createdBy)
+            .executeTakeFirst();
+          if (!creator) throw creatorGone();
+          if (!actor.scopes.has(permission) || !can(creator.role, permission)) throw forbidden();
+          return fn(tx, RANK[creator.role] < RANK[KEY_ROLE] ? creator.role : KEY_ROLE);
+        }
+        const { role, requireMfa } = await membershipOf(tx, orgId, actor.userId);
+        if (requireMfa && !actor.twoFactor && !opts.mfaExempt) throw mfaRequired();
+        if (!can(role, permission)) throw forbidden();
+        return fn(tx, role);
+      })
+      .catch(async (err: unknown) => {
+        // A malformed id is simply an organization that does not exist.
+        if (err instanceof TenancyError) throw notFound('That organization');
+        // Deleted by another request while this one was using it (its row, or a row pointing at it, was
+        // gone): the 404 a request a moment later gets.
+        if (
+          (err instanceof NoResultError || (err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) &&
+          !(await exists(orgId))
+        )
+          throw notFound('That organization');
+        throw err;
+      });
   }
 
-  const exists = (orgId: string) => db.withTenant(orgId, async (tx) => !!(await tx.selectFrom('organizations').select('id').where('id', '=', orgId).executeTakeFirst()));
+  const exists = (orgId: string) =>
+    db.withTenant(
+      orgId,
+      async (tx) => !!(await tx.selectFrom('organizations').select('id').where('id', '=', orgId).executeTakeFirst()),
+    );
 
   async function owners(tx: Tx, orgId: string): Promise<number> {
-    const r = await tx.selectFrom('memberships').select((eb) => eb.fn.countAll<string>().as('n')).where('org_id', '=', orgId).where('role', '=', 'owner').executeTakeFirstOrThrow();
+    const r = await tx
+      .selectFrom('memberships')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('org_id', '=', orgId)
+      .where('role', '=', 'owner')
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
   async function memberRole(tx: Tx, orgId: string, userId: string): Promise<Role> {
-    const m = await tx.selectFrom('memberships').select('role').where('org_id', '=', orgId).where('user_id', '=', userId).executeTakeFirst();
+    const m = await tx
+      .selectFrom('memberships')
+      .select('role')
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
     if (!m) throw notFound('That member');
     return m.role;
   }
@@ -149,14 +200,34 @@ export function createOrgService(deps: OrgDeps) {
       .catch((err) => deps.onMailError?.(err));
   }
 
-  async function issueInvitation(tx: Tx, orgId: string, actor: Actor, email: string, role: Role): Promise<{ id: string; link: string; orgName: string }> {
+  async function issueInvitation(
+    tx: Tx,
+    orgId: string,
+    actor: Actor,
+    email: string,
+    role: Role,
+  ): Promise<{ id: string; link: string; orgName: string }> {
     const token = randomToken(deps.random);
     const now = clock.now();
     // One pending invitation per address: a new one replaces it.
-    await tx.updateTable('invitations').set({ revoked_at: now }).where('email', '=', email).where('accepted_at', 'is', null).where('revoked_at', 'is', null).execute();
+    await tx
+      .updateTable('invitations')
+      .set({ revoked_at: now })
+      .where('email', '=', email)
+      .where('accepted_at', 'is', null)
+      .where('revoked_at', 'is', null)
+      .execute();
     const row = await tx
       .insertInto('invitations')
-      .values({ org_id: orgId, email, role, token_hash: hashToken(token), invited_by: personOf(actor), created_at: now, expires_at: new Date(now.getTime() + INVITATION_LIFETIME_MS) })
+      .values({
+        org_id: orgId,
+        email,
+        role,
+        token_hash: hashToken(token),
+        invited_by: personOf(actor),
+        created_at: now,
+        expires_at: new Date(now.getTime() + INVITATION_LIFETIME_MS),
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const org = await tx.selectFrom('organizations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
@@ -176,7 +247,10 @@ export function createOrgService(deps: OrgDeps) {
       const now = clock.now();
       await db.withTenant(id, async (tx) => {
         await tx.insertInto('organizations').values({ id, name, created_at: now, created_by: actor.userId }).execute();
-        await tx.insertInto('memberships').values({ org_id: id, user_id: actor.userId, role: 'owner', created_at: now }).execute();
+        await tx
+          .insertInto('memberships')
+          .values({ org_id: id, user_id: actor.userId, role: 'owner', created_at: now })
+          .execute();
         await audit(tx, id, actor, 'org.created', context, `org:${id}`, { name });
       });
       return { id, name, createdAt: now, role: 'owner', requireMfa: false };
@@ -188,12 +262,24 @@ export function createOrgService(deps: OrgDeps) {
         tx
           .selectFrom('memberships')
           .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
-          .select(['organizations.id', 'organizations.name', 'organizations.created_at', 'organizations.require_mfa', 'memberships.role'])
+          .select([
+            'organizations.id',
+            'organizations.name',
+            'organizations.created_at',
+            'organizations.require_mfa',
+            'memberships.role',
+          ])
           .where('memberships.user_id', '=', userId)
           .orderBy('organizations.name')
           .execute(),
       );
-      return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, role: r.role, requireMfa: r.require_mfa }));
+      return rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        createdAt: r.created_at,
+        role: r.role,
+        requireMfa: r.require_mfa,
+      }));
     },
 
     get: (actor: Actor, orgId: string) =>
@@ -206,9 +292,17 @@ export function createOrgService(deps: OrgDeps) {
     setMfaPolicy: (actor: Actor, orgId: string, required: boolean, context: RequestContext) =>
       as(actor, orgId, 'org.require_mfa', async (tx) => {
         if (required && actor.kind === 'user' && !actor.twoFactor) {
-          throw new AppError('own_mfa_missing', 409, 'Set up a second factor for yourself (and sign in with it) before requiring one from everyone.');
+          throw new AppError(
+            'own_mfa_missing',
+            409,
+            'Set up a second factor for yourself (and sign in with it) before requiring one from everyone.',
+          );
         }
-        const before = await tx.selectFrom('organizations').select('require_mfa').where('id', '=', orgId).executeTakeFirstOrThrow();
+        const before = await tx
+          .selectFrom('organizations')
+          .select('require_mfa')
+          .where('id', '=', orgId)
+          .executeTakeFirstOrThrow();
         if (before.require_mfa === required) return;
         await tx.updateTable('organizations').set({ require_mfa: required }).where('id', '=', orgId).execute();
         await audit(tx, orgId, actor, required ? 'org.mfa_required' : 'org.mfa_not_required', context, `org:${orgId}`);
@@ -216,7 +310,11 @@ export function createOrgService(deps: OrgDeps) {
 
     rename: (actor: Actor, orgId: string, name: string, context: RequestContext) =>
       as(actor, orgId, 'org.rename', async (tx) => {
-        const before = await tx.selectFrom('organizations').select('name').where('id', '=', orgId).executeTakeFirstOrThrow();
+        const before = await tx
+          .selectFrom('organizations')
+          .select('name')
+          .where('id', '=', orgId)
+          .executeTakeFirstOrThrow();
         await tx.updateTable('organizations').set({ name }).where('id', '=', orgId).execute();
         await audit(tx, orgId, actor, 'org.renamed', context, `org:${orgId}`, { from: before.name, to: name });
       }),
@@ -227,10 +325,17 @@ export function createOrgService(deps: OrgDeps) {
         // Locks are taken in the order every other writer takes them: the organization's rows first
         // (the lock here, then the cascade), its audit head last. Holding the head while the cascade
         // waited for a member's row deadlocked against that member's own audited change.
-        const org = await tx.selectFrom('organizations').select('name').where('id', '=', orgId).forUpdate().executeTakeFirst();
+        const org = await tx
+          .selectFrom('organizations')
+          .select('name')
+          .where('id', '=', orgId)
+          .forUpdate()
+          .executeTakeFirst();
         if (!org) throw notFound('That organization'); // a second delete that waited for the first
         if (confirmName !== org.name) {
-          throw new AppError('confirmation_mismatch', 400, 'Type the organization\'s name exactly to delete it.', [{ field: 'confirmName', message: 'does not match the organization\'s name' }]);
+          throw new AppError('confirmation_mismatch', 400, "Type the organization's name exactly to delete it.", [
+            { field: 'confirmName', message: "does not match the organization's name" },
+          ]);
         }
         await tx.deleteFrom('organizations').where('id', '=', orgId).execute();
         await audit(tx, orgId, actor, 'org.deleted', context, `org:${orgId}`, { name: org.name });
@@ -241,21 +346,44 @@ export function createOrgService(deps: OrgDeps) {
         const rows = await tx
           .selectFrom('memberships')
           .innerJoin('users', 'users.id', 'memberships.user_id')
-          .select(['memberships.user_id', 'users.email', 'memberships.role', 'memberships.invited_by', 'memberships.created_at'])
+          .select([
+            'memberships.user_id',
+            'users.email',
+            'memberships.role',
+            'memberships.invited_by',
+            'memberships.created_at',
+          ])
           .where('memberships.org_id', '=', orgId)
           .orderBy('users.email')
           .execute();
-        return rows.map((r) => ({ userId: r.user_id, email: r.email, role: r.role, invitedBy: r.invited_by, joinedAt: r.created_at }));
+        return rows.map((r) => ({
+          userId: r.user_id,
+          email: r.email,
+          role: r.role,
+          invitedBy: r.invited_by,
+          joinedAt: r.created_at,
+        }));
       }),
 
     /** Never above the caller's own role, never on someone who outranks the caller; one owner always stays. */
-    changeRole: async (actor: Actor, orgId: string, userId: string, role: Role, context: RequestContext): Promise<void> => {
+    changeRole: async (
+      actor: Actor,
+      orgId: string,
+      userId: string,
+      role: Role,
+      context: RequestContext,
+    ): Promise<void> => {
       const changed = await as(actor, orgId, 'members.change_role', async (tx, actorRole) => {
         const current = await memberRole(tx, orgId, userId);
         if (RANK[role] > RANK[actorRole] || RANK[current] > RANK[actorRole]) throw forbidden();
         if (current === role) return false;
         if (current === 'owner' && (await owners(tx, orgId)) === 1) throw lastOwner();
-        await tx.updateTable('memberships').set({ role }).where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+        await tx
+          .updateTable('memberships')
+          .set({ role })
+          .where('org_id', '=', orgId)
+          .where('user_id', '=', userId)
+          .execute();
         await audit(tx, orgId, actor, 'member.role_changed', context, `user:${userId}`, { from: current, to: role });
         return true;
       });
@@ -266,28 +394,63 @@ export function createOrgService(deps: OrgDeps) {
     removeMember: async (actor: Actor, orgId: string, userId: string, context: RequestContext) => {
       const leaving = actor.kind === 'user' && userId === actor.userId;
       const permission: Permission = leaving ? 'org.read' : 'members.remove';
-      const revokedKeys = await as(actor, orgId, permission, async (tx, actorRole) => {
-        const current = await memberRole(tx, orgId, userId);
-        if (RANK[current] > RANK[actorRole]) throw forbidden();
-        if (current === 'owner' && (await owners(tx, orgId)) === 1) throw lastOwner();
-        await tx.deleteFrom('memberships').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
-        await audit(tx, orgId, actor, leaving ? 'member.left' : 'member.removed', context, `user:${userId}`, { role: current });
-        // Their keys go with them: a key's secret was shown to its creator, who is no longer trusted here.
-        const keys = await tx.updateTable('api_keys').set({ revoked_at: clock.now() }).where('org_id', '=', orgId).where('created_by', '=', userId).where('revoked_at', 'is', null).returning(['id', 'name']).execute();
-        for (const k of keys) await audit(tx, orgId, actor, 'api_key.revoked', context, `api_key:${k.id}`, { name: k.name, reason: 'creator_left' });
-        return keys.map((k) => k.id);
-      }, { mfaExempt: leaving }); // leaving never requires setting up a second factor first
+      const revokedKeys = await as(
+        actor,
+        orgId,
+        permission,
+        async (tx, actorRole) => {
+          const current = await memberRole(tx, orgId, userId);
+          if (RANK[current] > RANK[actorRole]) throw forbidden();
+          if (current === 'owner' && (await owners(tx, orgId)) === 1) throw lastOwner();
+          await tx.deleteFrom('memberships').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
+          await audit(tx, orgId, actor, leaving ? 'member.left' : 'member.removed', context, `user:${userId}`, {
+            role: current,
+          });
+          // Their keys go with them: a key's secret was shown to its creator, who is no longer trusted here.
+          const keys = await tx
+            .updateTable('api_keys')
+            .set({ revoked_at: clock.now() })
+            .where('org_id', '=', orgId)
+            .where('created_by', '=', userId)
+            .where('revoked_at', 'is', null)
+            .returning(['id', 'name'])
+            .execute();
+          for (const k of keys)
+            await audit(tx, orgId, actor, 'api_key.revoked', context, `api_key:${k.id}`, {
+              name: k.name,
+              reason: 'creator_left',
+            });
+          return keys.map((k) => k.id);
+        },
+        { mfaExempt: leaving },
+      ); // leaving never requires setting up a second factor first
       if (revokedKeys.length > 0) await deps.forgetApiKeys(revokedKeys);
     },
 
     /** The caller (an owner) makes another member owner and becomes an admin. */
-    transferOwnership: async (actor: Actor, orgId: string, toUserId: string, context: RequestContext): Promise<void> => {
+    transferOwnership: async (
+      actor: Actor,
+      orgId: string,
+      toUserId: string,
+      context: RequestContext,
+    ): Promise<void> => {
       const from = await as(actor, orgId, 'org.transfer_ownership', async (tx) => {
         if (actor.kind !== 'user') throw forbidden(); // ownership moves between people only
-        if (toUserId === actor.userId) throw new AppError('invalid_request', 400, 'Choose another member to hand ownership to.');
+        if (toUserId === actor.userId)
+          throw new AppError('invalid_request', 400, 'Choose another member to hand ownership to.');
         await memberRole(tx, orgId, toUserId);
-        await tx.updateTable('memberships').set({ role: 'owner' }).where('org_id', '=', orgId).where('user_id', '=', toUserId).execute();
-        await tx.updateTable('memberships').set({ role: 'admin' }).where('org_id', '=', orgId).where('user_id', '=', actor.userId).execute();
+        await tx
+          .updateTable('memberships')
+          .set({ role: 'owner' })
+          .where('org_id', '=', orgId)
+          .where('user_id', '=', toUserId)
+          .execute();
+        await tx
+          .updateTable('memberships')
+          .set({ role: 'admin' })
+          .where('org_id', '=', orgId)
+          .where('user_id', '=', actor.userId)
+          .execute();
         await audit(tx, orgId, actor, 'org.ownership_transferred', context, `user:${toUserId}`);
         return actor.userId;
       });
@@ -295,7 +458,13 @@ export function createOrgService(deps: OrgDeps) {
     },
 
     /** O3: bound to an address, single use, 7 days, with a role no higher than the inviter's. */
-    invite: async (actor: Actor, orgId: string, emailInput: string, role: Role, context: RequestContext): Promise<{ id: string }> => {
+    invite: async (
+      actor: Actor,
+      orgId: string,
+      emailInput: string,
+      role: Role,
+      context: RequestContext,
+    ): Promise<{ id: string }> => {
       const email = emailInput.trim().toLowerCase();
       const sent = await as(actor, orgId, 'members.invite', async (tx, actorRole) => {
         if (RANK[role] > RANK[actorRole]) throw forbidden();
@@ -306,7 +475,10 @@ export function createOrgService(deps: OrgDeps) {
           .where('memberships.org_id', '=', orgId)
           .where('users.email', '=', email)
           .executeTakeFirst();
-        if (existing) throw new AppError('already_member', 409, 'That person is already a member.', [{ field: 'email', message: 'is already a member' }]);
+        if (existing)
+          throw new AppError('already_member', 409, 'That person is already a member.', [
+            { field: 'email', message: 'is already a member' },
+          ]);
         const issued = await issueInvitation(tx, orgId, actor, email, role);
         await audit(tx, orgId, actor, 'member.invited', context, `invitation:${issued.id}`, { email, role });
         return issued;
@@ -326,24 +498,56 @@ export function createOrgService(deps: OrgDeps) {
           .where('expires_at', '>', clock.now())
           .orderBy('created_at', 'desc')
           .execute();
-        return rows.map((r) => ({ id: r.id, email: r.email, role: r.role, invitedBy: r.invited_by, createdAt: r.created_at, expiresAt: r.expires_at }));
+        return rows.map((r) => ({
+          id: r.id,
+          email: r.email,
+          role: r.role,
+          invitedBy: r.invited_by,
+          createdAt: r.created_at,
+          expiresAt: r.expires_at,
+        }));
       }),
 
     revokeInvitation: (actor: Actor, orgId: string, invitationId: string, context: RequestContext) =>
       as(actor, orgId, 'invitations.revoke', async (tx) => {
-        const r = await tx.updateTable('invitations').set({ revoked_at: clock.now() }).where('id', '=', invitationId).where('org_id', '=', orgId).where('accepted_at', 'is', null).where('revoked_at', 'is', null).returning('email').executeTakeFirst();
+        const r = await tx
+          .updateTable('invitations')
+          .set({ revoked_at: clock.now() })
+          .where('id', '=', invitationId)
+          .where('org_id', '=', orgId)
+          .where('accepted_at', 'is', null)
+          .where('revoked_at', 'is', null)
+          .returning('email')
+          .executeTakeFirst();
         if (!r) throw notFound('That invitation');
-        await audit(tx, orgId, actor, 'member.invitation_revoked', context, `invitation:${invitationId}`, { email: r.email });
+        await audit(tx, orgId, actor, 'member.invitation_revoked', context, `invitation:${invitationId}`, {
+          email: r.email,
+        });
       }),
 
     /** A fresh link (the old one stops working) for a pending invitation. */
-    resendInvitation: async (actor: Actor, orgId: string, invitationId: string, context: RequestContext): Promise<{ id: string }> => {
+    resendInvitation: async (
+      actor: Actor,
+      orgId: string,
+      invitationId: string,
+      context: RequestContext,
+    ): Promise<{ id: string }> => {
       const sent = await as(actor, orgId, 'invitations.revoke', async (tx, actorRole) => {
-        const inv = await tx.selectFrom('invitations').selectAll().where('id', '=', invitationId).where('org_id', '=', orgId).where('accepted_at', 'is', null).where('revoked_at', 'is', null).executeTakeFirst();
+        const inv = await tx
+          .selectFrom('invitations')
+          .selectAll()
+          .where('id', '=', invitationId)
+          .where('org_id', '=', orgId)
+          .where('accepted_at', 'is', null)
+          .where('revoked_at', 'is', null)
+          .executeTakeFirst();
         if (!inv) throw notFound('That invitation');
         if (RANK[inv.role] > RANK[actorRole]) throw forbidden();
         const issued = await issueInvitation(tx, orgId, actor, inv.email, inv.role);
-        await audit(tx, orgId, actor, 'member.invitation_resent', context, `invitation:${issued.id}`, { email: inv.email, replaces: invitationId });
+        await audit(tx, orgId, actor, 'member.invitation_resent', context, `invitation:${issued.id}`, {
+          email: inv.email,
+          replaces: invitationId,
+        });
         return { ...issued, email: inv.email };
       });
       sendInvitation(sent.email, sent.orgName, actor.kind === 'user' ? actor.email : 'An administrator', sent.link);
@@ -351,23 +555,55 @@ export function createOrgService(deps: OrgDeps) {
     },
 
     /** Needs a signed-in account whose verified address is the invited one. */
-    async acceptInvitation(user: { id: string; email: string; emailVerified: boolean }, orgId: string, token: string, context: RequestContext): Promise<Org> {
-      const invalid = () => new AppError('invalid_link', 400, 'This invitation is invalid, expired, already used, or for another address.');
+    async acceptInvitation(
+      user: { id: string; email: string; emailVerified: boolean },
+      orgId: string,
+      token: string,
+      context: RequestContext,
+    ): Promise<Org> {
+      const invalid = () =>
+        new AppError('invalid_link', 400, 'This invitation is invalid, expired, already used, or for another address.');
       if (!user.emailVerified) throw new AppError('email_unverified', 403, 'Confirm your e-mail address first.');
       if (!looksLikeToken(token)) throw invalid();
       return db
         .withTenant(orgId, async (tx) => {
-          const inv = await tx.selectFrom('invitations').selectAll().where('token_hash', '=', hashToken(token)).where('org_id', '=', orgId).forUpdate().executeTakeFirst();
-          if (!inv || inv.accepted_at || inv.revoked_at || inv.expires_at <= clock.now() || inv.email !== user.email) throw invalid();
+          const inv = await tx
+            .selectFrom('invitations')
+            .selectAll()
+            .where('token_hash', '=', hashToken(token))
+            .where('org_id', '=', orgId)
+            .forUpdate()
+            .executeTakeFirst();
+          if (!inv || inv.accepted_at || inv.revoked_at || inv.expires_at <= clock.now() || inv.email !== user.email)
+            throw invalid();
           const now = clock.now();
-          await tx.updateTable('invitations').set({ accepted_at: now, accepted_by: user.id }).where('id', '=', inv.id).execute();
+          await tx
+            .updateTable('invitations')
+            .set({ accepted_at: now, accepted_by: user.id })
+            .where('id', '=', inv.id)
+            .execute();
           await tx
             .insertInto('memberships')
             .values({ org_id: orgId, user_id: user.id, role: inv.role, invited_by: inv.invited_by, created_at: now })
             .onConflict((oc) => oc.columns(['org_id', 'user_id']).doNothing())
             .execute();
-          await appendAudit(tx, { stream: orgStream(orgId), action: 'member.joined', actor: `user:${user.id}`, target: `invitation:${inv.id}`, context, payload: { role: inv.role } }, clock);
-          const org = await tx.selectFrom('organizations').selectAll().where('id', '=', orgId).executeTakeFirstOrThrow();
+          await appendAudit(
+            tx,
+            {
+              stream: orgStream(orgId),
+              action: 'member.joined',
+              actor: `user:${user.id}`,
+              target: `invitation:${inv.id}`,
+              context,
+              payload: { role: inv.role },
+            },
+            clock,
+          );
+          const org = await tx
+            .selectFrom('organizations')
+            .selectAll()
+            .where('id', '=', orgId)
+            .executeTakeFirstOrThrow();
           return { id: org.id, name: org.name, createdAt: org.created_at, role: inv.role, requireMfa: org.require_mfa };
         })
         .catch((err: unknown) => {

@@ -5,7 +5,9 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
-export function fixedClock(start: Date | string = '2026-01-01T00:00:00Z'): Clock & { advance(ms: number): void; set(at: Date | string): void } {
+export function fixedClock(
+  start: Date | string = '2026-01-01T00:00:00Z',
+): Clock & { advance(ms: number): void; set(at: Date | string): void } {
   let t = new Date(start).getTime();
   return {
     now: () => new Date(t),

@@ -37,4 +37,10 @@ export interface FieldError {
 export const notFound = (what = 'The page or resource') => new AppError('not_found', 404, `${what} was not found.`);
 
 export const rateLimited = (retryAfterSec: number) =>
-  new AppError('rate_limited', 429, 'Too many attempts. Wait a little and try again.', undefined, Math.max(1, Math.ceil(retryAfterSec)));
+  new AppError(
+    'rate_limited',
+    429,
+    'Too many attempts. Wait a little and try again.',
+    undefined,
+    Math.max(1, Math.ceil(retryAfterSec)),
+  );

@@ -16,14 +16,25 @@ beforeAll(async () => {
   t = await createTestApp({ LOG_LEVEL: 'trace' }, (app) => {
     app.post(
       '/api/v1/login-like',
-      { schema: { body: Type.Object({ email: Type.String(), password: Type.String({ maxLength: 10 }) }, { additionalProperties: false }) } },
+      {
+        schema: {
+          body: Type.Object(
+            { email: Type.String(), password: Type.String({ maxLength: 10 }) },
+            { additionalProperties: false },
+          ),
+        },
+      },
       async () => ({ ok: true }),
     );
     // A careless handler that logs everything it was given: redaction must still hold.
-    app.post('/api/v1/careless', { schema: { body: Type.Object({ user: Type.Object({ password: Type.String(), token: Type.String() }) }) } }, async (request) => {
-      request.log.info({ body: request.body, headers: request.headers }, 'careless log');
-      return { ok: true };
-    });
+    app.post(
+      '/api/v1/careless',
+      { schema: { body: Type.Object({ user: Type.Object({ password: Type.String(), token: Type.String() }) }) } },
+      async (request) => {
+        request.log.info({ body: request.body, headers: request.headers }, 'careless log');
+        return { ok: true };
+      },
+    );
   });
 });
 afterAll(() => t.close());
@@ -35,10 +46,25 @@ describe('logs', () => {
     await t.app.inject({ url: '/nope', headers: { ...headers, accept: 'text/html' } });
     // Cookie-less bearer calls, like an API client's: no CSRF token needed, so the handlers run.
     headers.cookie = '';
-    await t.app.inject({ method: 'POST', url: '/api/v1/login-like', headers, payload: { email: SECRETS.email, password: SECRETS.password } });
-    await t.app.inject({ method: 'POST', url: '/api/v1/login-like', headers: { ...headers, 'content-type': 'application/json' }, payload: `{"password": "${SECRETS.password}` });
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/login-like',
+      headers,
+      payload: { email: SECRETS.email, password: SECRETS.password },
+    });
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/login-like',
+      headers: { ...headers, 'content-type': 'application/json' },
+      payload: `{"password": "${SECRETS.password}`,
+    });
     // No credentials at all (an unknown bearer key is refused before any handler), so the careless handler runs.
-    await t.app.inject({ method: 'POST', url: '/api/v1/careless', headers: { cookie: `tracking=${SECRETS.cookie}` }, payload: { user: { password: SECRETS.password, token: SECRETS.token } } });
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/careless',
+      headers: { cookie: `tracking=${SECRETS.cookie}` },
+      payload: { user: { password: SECRETS.password, token: SECRETS.token } },
+    });
     await t.app.inject({ url: `/nope/${SECRETS.token}?password=${encodeURIComponent(SECRETS.password)}`, headers });
 
     const logs = t.logs();

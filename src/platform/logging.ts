@@ -1,7 +1,21 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 // Field names that hold credentials wherever they appear. (Not `code`: errors carry a code.)
-const SECRET_KEYS = ['password', 'newPassword', 'currentPassword', 'token', 'secret', 'key', 'apiKey', 'privateKey', 'otp', 'totp', 'recoveryCode', 'authorization', 'cookie'];
+const SECRET_KEYS = [
+  'password',
+  'newPassword',
+  'currentPassword',
+  'token',
+  'secret',
+  'key',
+  'apiKey',
+  'privateKey',
+  'otp',
+  'totp',
+  'recoveryCode',
+  'authorization',
+  'cookie',
+];
 
 /** Paths pino blanks out wherever they appear in a log line (L3, invariant 2). */
 export const REDACT_PATHS = [
@@ -26,7 +40,10 @@ export function redactUrl(url: string): string {
   const path = (q === -1 ? url : url.slice(0, q)).replace(TOKEN_LIKE, '[redacted]');
   if (q === -1) return path;
   const params = new URLSearchParams(url.slice(q + 1));
-  const kept = [...params.keys()].map((k) => `${encodeURIComponent(k)}=${SENSITIVE_PARAM.test(k) ? '[redacted]' : encodeURIComponent(params.get(k) ?? '')}`);
+  const kept = [...params.keys()].map(
+    (k) =>
+      `${encodeURIComponent(k)}=${SENSITIVE_PARAM.test(k) ? '[redacted]' : encodeURIComponent(params.get(k) ?? '')}`,
+  );
   return `${path}?${kept.join('&')}`;
 }
 

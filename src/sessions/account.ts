@@ -6,8 +6,16 @@ import type { RequestContext } from '../platform/request-context.js';
 import { DAY, type Session, type SessionService } from './service.js';
 
 export const SIGN_IN_ACTIONS = [
-  'user.signed_in', 'user.sign_in_failed', 'user.signed_out', 'user.magic_link_used', 'user.password_reset', 'user.session_revoked',
-  'user.first_factor_passed', 'mfa.check_failed', 'mfa.recovery_code_used', 'user.stepped_up',
+  'user.signed_in',
+  'user.sign_in_failed',
+  'user.signed_out',
+  'user.magic_link_used',
+  'user.password_reset',
+  'user.session_revoked',
+  'user.first_factor_passed',
+  'mfa.check_failed',
+  'mfa.recovery_code_used',
+  'user.stepped_up',
 ];
 
 /** What a signed-in person does with their own sessions (S4). */
@@ -18,8 +26,22 @@ export function createAccountSessions(deps: { db: Tenancy; sessions: SessionServ
   return {
     async signOut(current: Session, context: RequestContext, everywhere = false): Promise<void> {
       await sessions.write(async (tx, s) => {
-        const revoked = await s.revoke(everywhere ? { userId: current.userId } : { userId: current.userId, sessionId: current.id }, everywhere ? 'signed_out_everywhere' : 'signed_out');
-        await appendAudit(tx, { stream: userStream(current.userId), action: 'user.signed_out', actor: actor(current), target: `session:${current.id}`, context, payload: { everywhere, sessionsRevoked: revoked } }, clock);
+        const revoked = await s.revoke(
+          everywhere ? { userId: current.userId } : { userId: current.userId, sessionId: current.id },
+          everywhere ? 'signed_out_everywhere' : 'signed_out',
+        );
+        await appendAudit(
+          tx,
+          {
+            stream: userStream(current.userId),
+            action: 'user.signed_out',
+            actor: actor(current),
+            target: `session:${current.id}`,
+            context,
+            payload: { everywhere, sessionsRevoked: revoked },
+          },
+          clock,
+        );
       });
     },
 
@@ -28,14 +50,35 @@ export function createAccountSessions(deps: { db: Tenancy; sessions: SessionServ
       await sessions.write(async (tx, s) => {
         const revoked = await s.revoke({ userId: current.userId, sessionId }, 'revoked_by_user');
         if (revoked === 0) throw notFound('That session');
-        await appendAudit(tx, { stream: userStream(current.userId), action: 'user.session_revoked', actor: actor(current), target: `session:${sessionId}`, context }, clock);
+        await appendAudit(
+          tx,
+          {
+            stream: userStream(current.userId),
+            action: 'user.session_revoked',
+            actor: actor(current),
+            target: `session:${sessionId}`,
+            context,
+          },
+          clock,
+        );
       });
     },
 
     async revokeOthers(current: Session, context: RequestContext): Promise<number> {
       return sessions.write(async (tx, s) => {
         const revoked = await s.revoke({ userId: current.userId, exceptSessionId: current.id }, 'revoked_by_user');
-        await appendAudit(tx, { stream: userStream(current.userId), action: 'user.session_revoked', actor: actor(current), target: 'session:others', context, payload: { sessionsRevoked: revoked } }, clock);
+        await appendAudit(
+          tx,
+          {
+            stream: userStream(current.userId),
+            action: 'user.session_revoked',
+            actor: actor(current),
+            target: 'session:others',
+            context,
+            payload: { sessionsRevoked: revoked },
+          },
+          clock,
+        );
         return revoked;
       });
     },
@@ -45,7 +88,9 @@ export function createAccountSessions(deps: { db: Tenancy; sessions: SessionServ
     /** Sign-in activity of the last 30 days, from the user's own audit stream. */
     history(userId: string): Promise<StoredEvent[]> {
       const since = new Date(clock.now().getTime() - 30 * DAY);
-      return deps.db.withSystem((tx) => listEvents(tx, userStream(userId), { since, actions: SIGN_IN_ACTIONS, limit: 200 }));
+      return deps.db.withSystem((tx) =>
+        listEvents(tx, userStream(userId), { since, actions: SIGN_IN_ACTIONS, limit: 200 }),
+      );
     },
   };
 }

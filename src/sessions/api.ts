@@ -45,38 +45,103 @@ function sessionJson(s: Session, current: Session) {
 
 /** S4 as JSON: who am I, my sessions, my sign-in history, sign out. */
 export function sessionApiRoutes(app: FastifyInstance, account: AccountSessions, identity: IdentityService): void {
-  app.get('/api/v1/me', { schema: { tags, summary: 'The signed-in user and session', ...noInput, response: { 200: Type.Object({ user: UserJson, session: SessionJson }) } }, preHandler: requireSession }, async (request) => {
-    const { user, session } = authOf(request);
-    return { user, session: sessionJson(session, session) };
-  });
+  app.get(
+    '/api/v1/me',
+    {
+      schema: {
+        tags,
+        summary: 'The signed-in user and session',
+        ...noInput,
+        response: { 200: Type.Object({ user: UserJson, session: SessionJson }) },
+      },
+      preHandler: requireSession,
+    },
+    async (request) => {
+      const { user, session } = authOf(request);
+      return { user, session: sessionJson(session, session) };
+    },
+  );
 
-  app.get('/api/v1/csrf-token', { schema: { tags, summary: 'The CSRF token to send as X-CSRF-Token with state-changing requests', ...noInput, response: { 200: Type.Object({ token: Type.String() }) } } }, async (request, reply) => ({
-    token: request.csrfToken(reply),
-  }));
+  app.get(
+    '/api/v1/csrf-token',
+    {
+      schema: {
+        tags,
+        summary: 'The CSRF token to send as X-CSRF-Token with state-changing requests',
+        ...noInput,
+        response: { 200: Type.Object({ token: Type.String() }) },
+      },
+    },
+    async (request, reply) => ({
+      token: request.csrfToken(reply),
+    }),
+  );
 
-  app.get('/api/v1/sessions', { schema: { tags, summary: 'Active sessions of the signed-in user', ...noInput, response: { 200: Type.Object({ sessions: Type.Array(SessionJson) }) } }, preHandler: requireUser }, async (request) => {
-    const { session } = authOf(request);
-    return { sessions: (await account.list(session.userId)).map((s) => sessionJson(s, session)) };
-  });
+  app.get(
+    '/api/v1/sessions',
+    {
+      schema: {
+        tags,
+        summary: 'Active sessions of the signed-in user',
+        ...noInput,
+        response: { 200: Type.Object({ sessions: Type.Array(SessionJson) }) },
+      },
+      preHandler: requireUser,
+    },
+    async (request) => {
+      const { session } = authOf(request);
+      return { sessions: (await account.list(session.userId)).map((s) => sessionJson(s, session)) };
+    },
+  );
 
-  app.delete<{ Params: { id: string } }>('/api/v1/sessions/:id', { schema: { tags, summary: 'Revoke one of your sessions', params: uuidParam, response: { 204: Type.Null() } }, preHandler: requireUser }, async (request, reply) => {
-    await account.revoke(authOf(request).session, request.params.id, requestContext(request));
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { id: string } }>(
+    '/api/v1/sessions/:id',
+    {
+      schema: { tags, summary: 'Revoke one of your sessions', params: uuidParam, response: { 204: Type.Null() } },
+      preHandler: requireUser,
+    },
+    async (request, reply) => {
+      await account.revoke(authOf(request).session, request.params.id, requestContext(request));
+      return reply.code(204).send();
+    },
+  );
 
-  app.post('/api/v1/sessions/revoke-others', { schema: { tags, summary: 'Revoke every session but this one', response: { 200: Type.Object({ revoked: Type.Integer() }) } }, preHandler: requireUser }, async (request) => ({
-    revoked: await account.revokeOthers(authOf(request).session, requestContext(request)),
-  }));
+  app.post(
+    '/api/v1/sessions/revoke-others',
+    {
+      schema: {
+        tags,
+        summary: 'Revoke every session but this one',
+        response: { 200: Type.Object({ revoked: Type.Integer() }) },
+      },
+      preHandler: requireUser,
+    },
+    async (request) => ({
+      revoked: await account.revokeOthers(authOf(request).session, requestContext(request)),
+    }),
+  );
 
-  app.get('/api/v1/sign-in-history', { schema: { tags, summary: 'Sign-in activity of the last 30 days', ...noInput, response: { 200: Type.Object({ events: Type.Array(HistoryJson) }) } }, preHandler: requireUser }, async (request) => ({
-    events: (await account.history(authOf(request).user.id)).map((e) => ({
-      at: e.occurredAt.toISOString(),
-      action: e.action,
-      method: typeof e.payload.method === 'string' ? e.payload.method : null,
-      ip: e.ip,
-      userAgent: e.userAgent,
-    })),
-  }));
+  app.get(
+    '/api/v1/sign-in-history',
+    {
+      schema: {
+        tags,
+        summary: 'Sign-in activity of the last 30 days',
+        ...noInput,
+        response: { 200: Type.Object({ events: Type.Array(HistoryJson) }) },
+      },
+      preHandler: requireUser,
+    },
+    async (request) => ({
+      events: (await account.history(authOf(request).user.id)).map((e) => ({
+        at: e.occurredAt.toISOString(),
+        action: e.action,
+        method: typeof e.payload.method === 'string' ? e.payload.method : null,
+        ip: e.ip,
+        userAgent: e.userAgent,
+      })),
+    }),
+  );
 
   app.put<{ Body: { currentPassword: string; newPassword: string } }>(
     '/api/v1/me/password',
@@ -84,13 +149,24 @@ export function sessionApiRoutes(app: FastifyInstance, account: AccountSessions,
       schema: {
         tags,
         summary: 'Change your password (current one required); signs out every other session',
-        body: Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 1024 }), newPassword: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          {
+            currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+            newPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+          },
+          { additionalProperties: false },
+        ),
         response: { 204: Type.Null() },
       },
       preHandler: requireUser,
     },
     async (request, reply) => {
-      await identity.changePassword(authOf(request).session, request.body.currentPassword, request.body.newPassword, requestContext(request));
+      await identity.changePassword(
+        authOf(request).session,
+        request.body.currentPassword,
+        request.body.newPassword,
+        requestContext(request),
+      );
       return reply.code(204).send();
     },
   );

@@ -16,7 +16,13 @@ declare module 'fastify' {
 }
 
 export function setSessionCookie(reply: FastifyReply, token: string, session: Session): void {
-  reply.setCookie(SESSION_COOKIE, token, { path: '/', httpOnly: true, secure: true, sameSite: 'lax', expires: session.absoluteExpiresAt });
+  reply.setCookie(SESSION_COOKIE, token, {
+    path: '/',
+    httpOnly: true,
+    secure: true,
+    sameSite: 'lax',
+    expires: session.absoluteExpiresAt,
+  });
 }
 
 export function clearSessionCookie(reply: FastifyReply): void {
@@ -49,14 +55,20 @@ function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError, p
   return reply.redirect(`${page}${next}`, 303);
 }
 
-const secondFactorNeeded = () => new AppError('second_factor_required', 401, 'Finish signing in with your second factor.');
+const secondFactorNeeded = () =>
+  new AppError('second_factor_required', 401, 'Finish signing in with your second factor.');
 
 /** preHandler: a signed-in user whose e-mail is verified (A1: nothing else gets through). */
 export async function requireUser(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
   if (request.pendingSignIn) return refuse(request, reply, secondFactorNeeded(), '/signin/second-factor');
   if (!request.auth) return refuse(request, reply, new AppError('unauthenticated', 401, 'Sign in first.'), '/signin');
   if (!request.auth.user.emailVerified) {
-    return refuse(request, reply, new AppError('email_unverified', 403, 'Confirm your e-mail address first: check your inbox.'), '/verify-email/pending');
+    return refuse(
+      request,
+      reply,
+      new AppError('email_unverified', 403, 'Confirm your e-mail address first: check your inbox.'),
+      '/verify-email/pending',
+    );
   }
   return undefined;
 }
@@ -69,7 +81,10 @@ export async function requireSession(request: FastifyRequest, reply: FastifyRepl
 }
 
 /** preHandler: a sign-in waiting for its second factor. */
-export async function requirePendingSignIn(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+export async function requirePendingSignIn(
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply | undefined> {
   if (request.pendingSignIn) return undefined;
   if (request.auth) {
     if (wantsJson(request)) throw new AppError('already_signed_in', 409, 'This session is already signed in.');

@@ -29,7 +29,12 @@ const ACTION_LABELS: Record<string, string> = {
   'user.stepped_up': 'Confirmed for a sensitive action',
 };
 
-const METHOD_LABELS: Record<string, string> = { password: 'password', magic_link: 'e-mailed link', password_reset: 'password reset link', passkey: 'passkey' };
+const METHOD_LABELS: Record<string, string> = {
+  password: 'password',
+  magic_link: 'e-mailed link',
+  password_reset: 'password reset link',
+  passkey: 'passkey',
+};
 const FACTOR_LABELS: Record<string, string> = { totp: 'app code', recovery_code: 'recovery code', passkey: 'passkey' };
 
 export interface SecurityPageProps {
@@ -46,7 +51,19 @@ export interface SecurityPageProps {
   notice?: string;
 }
 
-export function SecurityPage({ csrf, email, current, sessions, history, factors, passkeys, score, passwordState, emailState, notice }: SecurityPageProps) {
+export function SecurityPage({
+  csrf,
+  email,
+  current,
+  sessions,
+  history,
+  factors,
+  passkeys,
+  score,
+  passwordState,
+  emailState,
+  notice,
+}: SecurityPageProps) {
   const others = sessions.filter((s) => s.id !== current.id);
   return (
     <>
@@ -75,7 +92,11 @@ export function SecurityPage({ csrf, email, current, sessions, history, factors,
               <td>{when(s.lastSeenAt)}</td>
               <td>
                 {s.id !== current.id && (
-                  <ActionButton action={`/account/sessions/${s.id}/revoke`} csrf={csrf} label={`Revoke session on ${describeDevice(s.userAgent)}`}>
+                  <ActionButton
+                    action={`/account/sessions/${s.id}/revoke`}
+                    csrf={csrf}
+                    label={`Revoke session on ${describeDevice(s.userAgent)}`}
+                  >
                     Revoke
                   </ActionButton>
                 )}
@@ -84,11 +105,23 @@ export function SecurityPage({ csrf, email, current, sessions, history, factors,
           ))}
         </Table>
         {others.length > 0 && (
-          <ActionButton action="/account/sessions/revoke-others" csrf={csrf} label="Sign out all other sessions" confirm="Sign out every other device?" variant="secondary">
+          <ActionButton
+            action="/account/sessions/revoke-others"
+            csrf={csrf}
+            label="Sign out all other sessions"
+            confirm="Sign out every other device?"
+            variant="secondary"
+          >
             Sign out all other sessions ({others.length})
           </ActionButton>
         )}
-        <ActionButton action="/signout-everywhere" csrf={csrf} label="Sign out everywhere" confirm="Sign out on every device, this one included?" variant="contrast outline">
+        <ActionButton
+          action="/signout-everywhere"
+          csrf={csrf}
+          label="Sign out everywhere"
+          confirm="Sign out on every device, this one included?"
+          variant="contrast outline"
+        >
           Sign out everywhere
         </ActionButton>
       </section>
@@ -96,8 +129,8 @@ export function SecurityPage({ csrf, email, current, sessions, history, factors,
       <section id="email" aria-labelledby="email-heading">
         <h2 id="email-heading">Sign-in address</h2>
         <p>
-          Your account signs in with <strong>{email}</strong>. To change it, we e-mail a link to the new address; the change happens when you open it, and
-          this address is told.
+          Your account signs in with <strong>{email}</strong>. To change it, we e-mail a link to the new address; the
+          change happens when you open it, and this address is told.
         </p>
         <FormMessage state={emailState} />
         <Form action="/account/email" csrf={csrf} label="Change sign-in address">
@@ -111,8 +144,21 @@ export function SecurityPage({ csrf, email, current, sessions, history, factors,
         <p>Changing it signs out every other session.</p>
         <FormMessage state={passwordState} />
         <Form action="/account/password" csrf={csrf} label="Change password">
-          <Field name="currentPassword" label="Current password" type="password" autocomplete="current-password" state={passwordState} />
-          <Field name="newPassword" label="New password" type="password" autocomplete="new-password" hint="At least 12 characters. A few unrelated words work well." state={passwordState} />
+          <Field
+            name="currentPassword"
+            label="Current password"
+            type="password"
+            autocomplete="current-password"
+            state={passwordState}
+          />
+          <Field
+            name="newPassword"
+            label="New password"
+            type="password"
+            autocomplete="new-password"
+            hint="At least 12 characters. A few unrelated words work well."
+            state={passwordState}
+          />
           <button type="submit">Change password</button>
         </Form>
       </section>
@@ -128,8 +174,12 @@ export function SecurityPage({ csrf, email, current, sessions, history, factors,
                 <td>{when(e.occurredAt)}</td>
                 <td>
                   {ACTION_LABELS[e.action] ?? e.action}
-                  {typeof e.payload.method === 'string' ? ` (${METHOD_LABELS[e.payload.method] ?? e.payload.method}` : ''}
-                  {typeof e.payload.secondFactor === 'string' ? ` and ${FACTOR_LABELS[e.payload.secondFactor] ?? e.payload.secondFactor}` : ''}
+                  {typeof e.payload.method === 'string'
+                    ? ` (${METHOD_LABELS[e.payload.method] ?? e.payload.method}`
+                    : ''}
+                  {typeof e.payload.secondFactor === 'string'
+                    ? ` and ${FACTOR_LABELS[e.payload.secondFactor] ?? e.payload.secondFactor}`
+                    : ''}
                   {typeof e.payload.method === 'string' ? ')' : ''}
                 </td>
                 <td>{e.ip ?? 'unknown'}</td>

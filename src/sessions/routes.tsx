@@ -24,56 +24,102 @@ const NOTICES: Record<string, string> = {
   passkey_removed: 'The passkey is removed: it no longer signs you in.',
 };
 // Only the notices there are: a lookup by any other key ("constructor") would find something else.
-const noticeQuery = Type.Object({ done: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: Object.keys(NOTICES) })) }, { additionalProperties: false });
+const noticeQuery = Type.Object(
+  { done: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: Object.keys(NOTICES) })) },
+  { additionalProperties: false },
+);
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
 /** S4: the account security page and its forms. */
-export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions, identity: IdentityService, mfa: MfaService, passkeys: PasskeyService): void {
-  async function securityPage(request: FastifyRequest, reply: FastifyReply, extra: { passwordState?: FormState; emailState?: FormState; notice?: string; status?: number; retryAfter?: number } = {}) {
+export function sessionPageRoutes(
+  app: FastifyInstance,
+  account: AccountSessions,
+  identity: IdentityService,
+  mfa: MfaService,
+  passkeys: PasskeyService,
+): void {
+  async function securityPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    extra: {
+      passwordState?: FormState;
+      emailState?: FormState;
+      notice?: string;
+      status?: number;
+      retryAfter?: number;
+    } = {},
+  ) {
     if (extra.retryAfter) reply.header('Retry-After', String(extra.retryAfter));
     const { session, user } = authOf(request);
-    const [sessions, history, factors, keys] = await Promise.all([account.list(user.id), account.history(user.id), mfa.state(user.id), passkeys.list(user.id)]);
-    return reply.code(extra.status ?? 200).render(
-      'Account security',
-      <SecurityPage
-        csrf={request.csrfToken(reply)}
-        email={user.email}
-        current={session}
-        sessions={sessions}
-        history={history}
-        factors={factors}
-        passkeys={keys}
-        score={mfa.scoreOf(factors)}
-        passwordState={extra.passwordState}
-        emailState={extra.emailState}
-        notice={extra.notice}
-      />,
-      [PASSKEY_SCRIPT],
-    );
+    const [sessions, history, factors, keys] = await Promise.all([
+      account.list(user.id),
+      account.history(user.id),
+      mfa.state(user.id),
+      passkeys.list(user.id),
+    ]);
+    return reply
+      .code(extra.status ?? 200)
+      .render(
+        'Account security',
+        <SecurityPage
+          csrf={request.csrfToken(reply)}
+          email={user.email}
+          current={session}
+          sessions={sessions}
+          history={history}
+          factors={factors}
+          passkeys={keys}
+          score={mfa.scoreOf(factors)}
+          passwordState={extra.passwordState}
+          emailState={extra.emailState}
+          notice={extra.notice}
+        />,
+        [PASSKEY_SCRIPT],
+      );
   }
 
-  app.get<{ Querystring: { done?: string } }>('/account/security', { schema: { querystring: noticeQuery }, preHandler: requireUser }, async (request, reply) =>
-    securityPage(request, reply, { notice: request.query.done ? NOTICES[request.query.done] : undefined }),
+  app.get<{ Querystring: { done?: string } }>(
+    '/account/security',
+    { schema: { querystring: noticeQuery }, preHandler: requireUser },
+    async (request, reply) =>
+      securityPage(request, reply, { notice: request.query.done ? NOTICES[request.query.done] : undefined }),
   );
 
-  app.post<{ Params: { id: string } }>('/account/sessions/:id/revoke', { schema: { params: uuidParam, body: formBody({}) }, preHandler: requireUser }, async (request, reply) => {
-    await account.revoke(authOf(request).session, request.params.id, requestContext(request));
-    return reply.redirect('/account/security?done=revoked', 303);
-  });
+  app.post<{ Params: { id: string } }>(
+    '/account/sessions/:id/revoke',
+    { schema: { params: uuidParam, body: formBody({}) }, preHandler: requireUser },
+    async (request, reply) => {
+      await account.revoke(authOf(request).session, request.params.id, requestContext(request));
+      return reply.redirect('/account/security?done=revoked', 303);
+    },
+  );
 
-  app.post('/account/sessions/revoke-others', { schema: { body: formBody({}) }, preHandler: requireUser }, async (request, reply) => {
-    await account.revokeOthers(authOf(request).session, requestContext(request));
-    return reply.redirect('/account/security?done=others', 303);
-  });
+  app.post(
+    '/account/sessions/revoke-others',
+    { schema: { body: formBody({}) }, preHandler: requireUser },
+    async (request, reply) => {
+      await account.revokeOthers(authOf(request).session, requestContext(request));
+      return reply.redirect('/account/security?done=others', 303);
+    },
+  );
 
   app.post<{ Body: { currentPassword: string; newPassword: string } }>(
     '/account/password',
-    { schema: { body: formBody({ currentPassword: Password, newPassword: Password }) }, attachValidation: true, preHandler: requireUser },
+    {
+      schema: { body: formBody({ currentPassword: Password, newPassword: Password }) },
+      attachValidation: true,
+      preHandler: requireUser,
+    },
     async (request, reply) => {
       const errors = validationErrors(request);
       if (errors) return securityPage(request, reply, { passwordState: { errors }, status: 400 });
       try {
-        await identity.changePassword(authOf(request).session, request.body.currentPassword, request.body.newPassword, requestContext(request));
+        await identity.changePassword(
+          authOf(request).session,
+          request.body.currentPassword,
+          request.body.newPassword,
+          requestContext(request),
+        );
       } catch (err) {
         const f = formFailure(err); // passwords are never shown again
         return securityPage(request, reply, { passwordState: f.state, status: f.status, retryAfter: f.retryAfter });
@@ -82,20 +128,27 @@ export function sessionPageRoutes(app: FastifyInstance, account: AccountSessions
     },
   );
 
-  app.post<{ Body: { email: string } }>('/account/email', { schema: { body: formBody({ email: Email }) }, attachValidation: true, preHandler: requireUser }, async (request, reply) => {
-    const values = { email: typeof request.body?.email === 'string' ? request.body.email : undefined };
-    const errors = validationErrors(request);
-    if (errors) return securityPage(request, reply, { emailState: { errors, values }, status: 400 });
-    try {
-      await identity.requestEmailChange(authOf(request).session, request.body.email, requestContext(request));
-    } catch (err) {
-      const f = formFailure(err, values);
-      return securityPage(request, reply, { emailState: f.state, status: f.status, retryAfter: f.retryAfter });
-    }
-    return reply.redirect('/account/security?done=email_sent', 303);
-  });
+  app.post<{ Body: { email: string } }>(
+    '/account/email',
+    { schema: { body: formBody({ email: Email }) }, attachValidation: true, preHandler: requireUser },
+    async (request, reply) => {
+      const values = { email: typeof request.body?.email === 'string' ? request.body.email : undefined };
+      const errors = validationErrors(request);
+      if (errors) return securityPage(request, reply, { emailState: { errors, values }, status: 400 });
+      try {
+        await identity.requestEmailChange(authOf(request).session, request.body.email, requestContext(request));
+      } catch (err) {
+        const f = formFailure(err, values);
+        return securityPage(request, reply, { emailState: f.state, status: f.status, retryAfter: f.retryAfter });
+      }
+      return reply.redirect('/account/security?done=email_sent', 303);
+    },
+  );
 
-  for (const [path, everywhere] of [['/signout', false], ['/signout-everywhere', true]] as const) {
+  for (const [path, everywhere] of [
+    ['/signout', false],
+    ['/signout-everywhere', true],
+  ] as const) {
     // A sign-in waiting for its second factor can be abandoned too.
     app.post(path, { schema: { body: formBody({}) } }, async (request, reply) => {
       const current = request.auth ?? request.pendingSignIn;

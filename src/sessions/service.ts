@@ -18,7 +18,11 @@ export interface SessionPolicy {
 }
 
 export const DAY = 24 * 60 * 60 * 1000;
-export const defaultSessionPolicy = (absoluteDays = 90): SessionPolicy => ({ idleMs: 30 * DAY, absoluteMs: absoluteDays * DAY, touchEveryMs: 5 * 60 * 1000 });
+export const defaultSessionPolicy = (absoluteDays = 90): SessionPolicy => ({
+  idleMs: 30 * DAY,
+  absoluteMs: absoluteDays * DAY,
+  touchEveryMs: 5 * 60 * 1000,
+});
 
 /** 1: one factor (password, e-mailed link). 2: two factors. */
 export type AuthLevel = 1 | 2;
@@ -79,10 +83,17 @@ export type SessionService = ReturnType<typeof createSessionService>;
 
 /** What a write() transaction can do with sessions. */
 export interface SessionOps {
-  create(userId: string, opts: { method: SignInMethod; authLevel: AuthLevel; context: RequestContext }): Promise<{ token: string; session: Session }>;
+  create(
+    userId: string,
+    opts: { method: SignInMethod; authLevel: AuthLevel; context: RequestContext },
+  ): Promise<{ token: string; session: Session }>;
   rotate(sessionId: string, changes?: { authLevel?: AuthLevel }): Promise<string>;
   /** The second factor of a pending sign-in was presented: the session becomes a full one under a new identifier (S2). */
-  completeSignIn(sessionId: string, factor: SecondFactor, context: RequestContext): Promise<{ token: string; session: Session }>;
+  completeSignIn(
+    sessionId: string,
+    factor: SecondFactor,
+    context: RequestContext,
+  ): Promise<{ token: string; session: Session }>;
   revoke(where: { userId: string; sessionId?: string; exceptSessionId?: string }, reason: string): Promise<number>;
   /** The user's cached state changed (e-mail verified): every instance reloads it. */
   forgetUser(userId: string): void;
@@ -91,18 +102,44 @@ export interface SessionOps {
 
 export function createSessionService(deps: SessionDeps) {
   const { db, bus, clock, policy } = deps;
-  const cache = new InvalidatedCache<Cached>({ bus, channel: SESSION_EVENTS, groupOf: (v) => v.session.userId, onError: deps.onError });
+  const cache = new InvalidatedCache<Cached>({
+    bus,
+    channel: SESSION_EVENTS,
+    groupOf: (v) => v.session.userId,
+    onError: deps.onError,
+  });
 
   function toSession(row: {
-    id: string; user_id: string; created_at: Date; last_seen_at: Date; idle_expires_at: Date; absolute_expires_at: Date;
-    ip: string | null; user_agent: string | null; method: string; auth_level: number; authenticated_at: Date; active_org_id: string | null; second_factor_pending: boolean;
+    id: string;
+    user_id: string;
+    created_at: Date;
+    last_seen_at: Date;
+    idle_expires_at: Date;
+    absolute_expires_at: Date;
+    ip: string | null;
+    user_agent: string | null;
+    method: string;
+    auth_level: number;
+    authenticated_at: Date;
+    active_org_id: string | null;
+    second_factor_pending: boolean;
     rotate_due: boolean;
   }): Session {
     return {
-      id: row.id, userId: row.user_id, createdAt: row.created_at, lastSeenAt: row.last_seen_at, idleExpiresAt: row.idle_expires_at,
-      absoluteExpiresAt: row.absolute_expires_at, ip: row.ip, userAgent: row.user_agent, method: row.method,
-      authLevel: row.auth_level, authenticatedAt: row.authenticated_at, activeOrgId: row.active_org_id,
-      secondFactorPending: row.second_factor_pending, rotateDue: row.rotate_due,
+      id: row.id,
+      userId: row.user_id,
+      createdAt: row.created_at,
+      lastSeenAt: row.last_seen_at,
+      idleExpiresAt: row.idle_expires_at,
+      absoluteExpiresAt: row.absolute_expires_at,
+      ip: row.ip,
+      userAgent: row.user_agent,
+      method: row.method,
+      authLevel: row.auth_level,
+      authenticatedAt: row.authenticated_at,
+      activeOrgId: row.active_org_id,
+      secondFactorPending: row.second_factor_pending,
+      rotateDue: row.rotate_due,
     };
   }
 
@@ -141,15 +178,39 @@ export function createSessionService(deps: SessionDeps) {
       .returningAll()
       .executeTakeFirstOrThrow();
     const action = pending ? 'user.first_factor_passed' : 'user.signed_in';
-    await appendAudit(tx, { stream: userStream(userId), action, actor: `user:${userId}`, target: `session:${row.id}`, context: opts.context, payload: { method: opts.method } }, clock);
+    await appendAudit(
+      tx,
+      {
+        stream: userStream(userId),
+        action,
+        actor: `user:${userId}`,
+        target: `session:${row.id}`,
+        context: opts.context,
+        payload: { method: opts.method },
+      },
+      clock,
+    );
     return { token, session: toSession(row) };
   }
 
-  async function completeSignIn(tx: Tx, queued: string[], sessionId: string, factor: SecondFactor, context: RequestContext): Promise<{ token: string; session: Session }> {
+  async function completeSignIn(
+    tx: Tx,
+    queued: string[],
+    sessionId: string,
+    factor: SecondFactor,
+    context: RequestContext,
+  ): Promise<{ token: string; session: Session }> {
     const token = randomToken(deps.random);
     const now = clock.now();
-    const old = await tx.selectFrom('sessions').select('token_hash').where('id', '=', sessionId).where('second_factor_pending', '=', true).where('revoked_at', 'is', null).executeTakeFirst();
-    if (!old) throw new AppError('unauthenticated', 401, 'This sign-in expired or was already finished. Sign in again.');
+    const old = await tx
+      .selectFrom('sessions')
+      .select('token_hash')
+      .where('id', '=', sessionId)
+      .where('second_factor_pending', '=', true)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (!old)
+      throw new AppError('unauthenticated', 401, 'This sign-in expired or was already finished. Sign in again.');
     const row = await tx
       .updateTable('sessions')
       .set({
@@ -165,7 +226,18 @@ export function createSessionService(deps: SessionDeps) {
       .returningAll()
       .executeTakeFirstOrThrow();
     queued.push(entryMessage(old.token_hash));
-    await appendAudit(tx, { stream: userStream(row.user_id), action: 'user.signed_in', actor: `user:${row.user_id}`, target: `session:${row.id}`, context, payload: { method: row.method, secondFactor: factor } }, clock);
+    await appendAudit(
+      tx,
+      {
+        stream: userStream(row.user_id),
+        action: 'user.signed_in',
+        actor: `user:${row.user_id}`,
+        target: `session:${row.id}`,
+        context,
+        payload: { method: row.method, secondFactor: factor },
+      },
+      clock,
+    );
     return { token, session: toSession(row) };
   }
 
@@ -176,14 +248,26 @@ export function createSessionService(deps: SessionDeps) {
         .innerJoin('users', 'users.id', 'sessions.user_id')
         .selectAll('sessions')
         .select(['users.email', 'users.email_verified_at'])
-        .where((eb) => eb.or([eb('sessions.token_hash', '=', tokenHash), eb.and([eb('sessions.previous_token_hash', '=', tokenHash), eb('sessions.previous_valid_until', '>', clock.now())])]))
+        .where((eb) =>
+          eb.or([
+            eb('sessions.token_hash', '=', tokenHash),
+            eb.and([
+              eb('sessions.previous_token_hash', '=', tokenHash),
+              eb('sessions.previous_valid_until', '>', clock.now()),
+            ]),
+          ]),
+        )
         .where('sessions.revoked_at', 'is', null)
         .executeTakeFirst(),
     );
     if (!row) return undefined;
     const session = toSession(row);
     const graceUntil = row.token_hash === tokenHash ? undefined : (row.previous_valid_until ?? undefined);
-    return { session, graceUntil, user: { id: session.userId, email: row.email, emailVerified: row.email_verified_at !== null } };
+    return {
+      session,
+      graceUntil,
+      user: { id: session.userId, email: row.email, emailVerified: row.email_verified_at !== null },
+    };
   }
 
   /** The session a cookie value stands for, if it is live; refreshes its idle expiry now and then. */
@@ -198,9 +282,16 @@ export function createSessionService(deps: SessionDeps) {
       return undefined;
     }
     if (now.getTime() - entry.session.lastSeenAt.getTime() >= policy.touchEveryMs) {
-      const idleExpiresAt = new Date(Math.min(now.getTime() + policy.idleMs, entry.session.absoluteExpiresAt.getTime()));
+      const idleExpiresAt = new Date(
+        Math.min(now.getTime() + policy.idleMs, entry.session.absoluteExpiresAt.getTime()),
+      );
       await db.withSystem((tx) =>
-        tx.updateTable('sessions').set({ last_seen_at: now, idle_expires_at: idleExpiresAt }).where('token_hash', '=', tokenHash).where('revoked_at', 'is', null).execute(),
+        tx
+          .updateTable('sessions')
+          .set({ last_seen_at: now, idle_expires_at: idleExpiresAt })
+          .where('token_hash', '=', tokenHash)
+          .where('revoked_at', 'is', null)
+          .execute(),
       );
       entry = { ...entry, session: { ...entry.session, lastSeenAt: now, idleExpiresAt } };
       cache.update(tokenHash, entry);
@@ -216,7 +307,12 @@ export function createSessionService(deps: SessionDeps) {
   async function rotateLater(userIds: string[]): Promise<void> {
     await write(async (tx, s) => {
       for (const userId of userIds) {
-        await tx.updateTable('sessions').set({ rotate_due: true }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+        await tx
+          .updateTable('sessions')
+          .set({ rotate_due: true })
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .execute();
         s.forgetUser(userId);
       }
     });
@@ -230,7 +326,12 @@ export function createSessionService(deps: SessionDeps) {
     const row = await db.withSystem((tx) =>
       tx
         .updateTable('sessions')
-        .set((eb) => ({ token_hash: hashToken(token), previous_token_hash: eb.ref('token_hash'), previous_valid_until: new Date(now.getTime() + ROTATION_GRACE_MS), rotate_due: false }))
+        .set((eb) => ({
+          token_hash: hashToken(token),
+          previous_token_hash: eb.ref('token_hash'),
+          previous_valid_until: new Date(now.getTime() + ROTATION_GRACE_MS),
+          rotate_due: false,
+        }))
         .where('id', '=', sessionId)
         .where('token_hash', '=', oldHash)
         .where('rotate_due', '=', true)
@@ -246,21 +347,42 @@ export function createSessionService(deps: SessionDeps) {
    * S2: a new identifier for the same session (sign-in step-up, role change). The old cookie value
    * stops working on every instance once the surrounding write() returns.
    */
-  async function rotate(tx: Tx, queued: string[], sessionId: string, changes: { authLevel?: AuthLevel } = {}): Promise<string> {
+  async function rotate(
+    tx: Tx,
+    queued: string[],
+    sessionId: string,
+    changes: { authLevel?: AuthLevel } = {},
+  ): Promise<string> {
     const token = randomToken(deps.random);
     const now = clock.now();
-    const old = await tx.selectFrom('sessions').select('token_hash').where('id', '=', sessionId).executeTakeFirstOrThrow();
+    const old = await tx
+      .selectFrom('sessions')
+      .select('token_hash')
+      .where('id', '=', sessionId)
+      .executeTakeFirstOrThrow();
     await tx
       .updateTable('sessions')
-      .set({ token_hash: hashToken(token), ...(changes.authLevel ? { auth_level: changes.authLevel, authenticated_at: now } : {}) })
+      .set({
+        token_hash: hashToken(token),
+        ...(changes.authLevel ? { auth_level: changes.authLevel, authenticated_at: now } : {}),
+      })
       .where('id', '=', sessionId)
       .execute();
     queued.push(entryMessage(old.token_hash));
     return token;
   }
 
-  async function revoke(tx: Tx, queued: string[], where: { userId: string; sessionId?: string; exceptSessionId?: string }, reason: string): Promise<number> {
-    let q = tx.updateTable('sessions').set({ revoked_at: clock.now(), revoked_reason: reason }).where('user_id', '=', where.userId).where('revoked_at', 'is', null);
+  async function revoke(
+    tx: Tx,
+    queued: string[],
+    where: { userId: string; sessionId?: string; exceptSessionId?: string },
+    reason: string,
+  ): Promise<number> {
+    let q = tx
+      .updateTable('sessions')
+      .set({ revoked_at: clock.now(), revoked_reason: reason })
+      .where('user_id', '=', where.userId)
+      .where('revoked_at', 'is', null);
     if (where.sessionId) q = q.where('id', '=', where.sessionId);
     if (where.exceptSessionId) q = q.where('id', '<>', where.exceptSessionId);
     const rows = await q.returning('token_hash').execute();
@@ -282,7 +404,12 @@ export function createSessionService(deps: SessionDeps) {
         revoke: (where, reason) => revoke(tx, queued, where, reason),
         forgetUser: (userId) => void queued.push(groupMessage(userId)),
         setActiveOrg: async (sessionId, orgId) => {
-          const row = await tx.updateTable('sessions').set({ active_org_id: orgId }).where('id', '=', sessionId).returning('token_hash').executeTakeFirstOrThrow();
+          const row = await tx
+            .updateTable('sessions')
+            .set({ active_org_id: orgId })
+            .where('id', '=', sessionId)
+            .returning('token_hash')
+            .executeTakeFirstOrThrow();
           queued.push(entryMessage(row.token_hash));
         },
       }),
@@ -294,8 +421,15 @@ export function createSessionService(deps: SessionDeps) {
   async function list(userId: string): Promise<Session[]> {
     const now = clock.now();
     const rows = await db.withSystem((tx) =>
-      tx.selectFrom('sessions').selectAll().where('user_id', '=', userId).where('revoked_at', 'is', null)
-        .where('idle_expires_at', '>', now).where('absolute_expires_at', '>', now).orderBy('last_seen_at', 'desc').execute(),
+      tx
+        .selectFrom('sessions')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('idle_expires_at', '>', now)
+        .where('absolute_expires_at', '>', now)
+        .orderBy('last_seen_at', 'desc')
+        .execute(),
     );
     return rows.map(toSession);
   }

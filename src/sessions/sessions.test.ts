@@ -61,7 +61,12 @@ describe('rotation (S2)', () => {
     const me = (await client.api('GET', '/api/v1/me')).json();
     // Rotation is the sessions service's job on privilege changes (MFA step-up, role change); drive it directly here.
     const { createSessionService } = await import('./service.js');
-    const sessions = createSessionService({ db: t.db, bus: t.bus, clock: t.clock, policy: { idleMs: 30 * DAY, absoluteMs: 90 * DAY, touchEveryMs: 300_000 } });
+    const sessions = createSessionService({
+      db: t.db,
+      bus: t.bus,
+      clock: t.clock,
+      policy: { idleMs: 30 * DAY, absoluteMs: 90 * DAY, touchEveryMs: 300_000 },
+    });
     const fresh = await sessions.write((_tx, s) => s.rotate(me.session.id, { authLevel: 2 }));
     await sessions.close();
     expect((await client.api('GET', '/api/v1/me')).statusCode).toBe(401);
@@ -108,7 +113,17 @@ describe('expiry (S3)', () => {
   it('[S3] last seen is written at most every five minutes, not on every request', async () => {
     const email = await account();
     const client = await signedIn(email);
-    const lastSeen = async () => (await t.db.withSystem((tx) => tx.selectFrom('sessions').innerJoin('users', 'users.id', 'sessions.user_id').select('last_seen_at').where('users.email', '=', email).executeTakeFirstOrThrow())).last_seen_at.getTime();
+    const lastSeen = async () =>
+      (
+        await t.db.withSystem((tx) =>
+          tx
+            .selectFrom('sessions')
+            .innerJoin('users', 'users.id', 'sessions.user_id')
+            .select('last_seen_at')
+            .where('users.email', '=', email)
+            .executeTakeFirstOrThrow(),
+        )
+      ).last_seen_at.getTime();
     const start = await lastSeen();
     t.clock.advance(60_000);
     await client.api('GET', '/api/v1/me');
@@ -126,7 +141,10 @@ describe('revocation on every instance (S3)', () => {
     second.clock.set(t.clock.now());
     try {
       const email = await account();
-      const phone = await signedIn(email, t, { userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1' });
+      const phone = await signedIn(email, t, {
+        userAgent:
+          'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
+      });
       const laptop = await signedIn(email, t);
       // The phone's cookie is used against the second instance, which caches the session.
       const onSecond = new TestClient(second.app);
@@ -139,7 +157,9 @@ describe('revocation on every instance (S3)', () => {
       const refused = await onSecond.api('GET', '/api/v1/me');
       const lag = performance.now() - started;
       expect(refused.statusCode).toBe(401);
-      console.log(`[S3] revoke on instance 1 to refusal on instance 2 (${t.bus.kind} events): ${lag.toFixed(1)} ms, on the first request after the revoke returned`);
+      console.log(
+        `[S3] revoke on instance 1 to refusal on instance 2 (${t.bus.kind} events): ${lag.toFixed(1)} ms, on the first request after the revoke returned`,
+      );
     } finally {
       await second.close();
     }
@@ -149,7 +169,10 @@ describe('revocation on every instance (S3)', () => {
 describe('seeing and revoking sessions (S4)', () => {
   it('[S4] a user lists sessions with device, IP and last seen, and revokes one or all others', async () => {
     const email = await account();
-    const a = await signedIn(email, t, { userAgent: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15' });
+    const a = await signedIn(email, t, {
+      userAgent:
+        'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15',
+    });
     const b = await signedIn(email);
     const c = await signedIn(email);
     const list = (await a.api('GET', '/api/v1/sessions')).json().sessions;
@@ -165,7 +188,7 @@ describe('seeing and revoking sessions (S4)', () => {
     expect((await a.api('GET', '/api/v1/sessions')).json().sessions).toHaveLength(1);
   });
 
-  it('[S4] another person\'s session id cannot be revoked: it is simply not found', async () => {
+  it("[S4] another person's session id cannot be revoked: it is simply not found", async () => {
     const victim = await signedIn(await account());
     const attacker = await signedIn(await account());
     const victimId = (await victim.api('GET', '/api/v1/me')).json().session.id;
@@ -182,7 +205,12 @@ describe('seeing and revoking sessions (S4)', () => {
     const ok = await signedIn(email);
     const events = (await ok.api('GET', '/api/v1/sign-in-history')).json().events;
     expect(events[0]).toMatchObject({ action: 'user.signed_in', method: 'password', ip: ok.ip });
-    expect(events[1]).toMatchObject({ action: 'user.sign_in_failed', method: 'password', ip: failing.ip, userAgent: 'curl/8.5.0' });
+    expect(events[1]).toMatchObject({
+      action: 'user.sign_in_failed',
+      method: 'password',
+      ip: failing.ip,
+      userAgent: 'curl/8.5.0',
+    });
   });
 
   it('[S4] sign out, and sign out everywhere', async () => {
@@ -200,7 +228,9 @@ describe('seeing and revoking sessions (S4)', () => {
   it('[S4] the account security page lists sessions, marks this device, and revokes through forms', async () => {
     const email = await account();
     const a = await signedIn(email);
-    const b = await signedIn(email, t, { userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0' });
+    const b = await signedIn(email, t, {
+      userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0',
+    });
     const page = await a.request({ url: '/account/security', headers: { accept: 'text/html' } });
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('(this device)');

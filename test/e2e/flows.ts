@@ -26,12 +26,19 @@ const ERROR_HEADING = /^(That did not work|Something went wrong|Not found)$/;
  * Runs an action that navigates, and waits for the page it lands on. If an error page comes
  * instead, it fails at once with the server's message rather than waiting for the timeout.
  */
-export async function landOn(page: Page, url: string | RegExp | ((url: URL) => boolean), action: () => Promise<unknown>): Promise<void> {
+export async function landOn(
+  page: Page,
+  url: string | RegExp | ((url: URL) => boolean),
+  action: () => Promise<unknown>,
+): Promise<void> {
   const arrived = page.waitForURL(url).then(() => undefined);
   const refused = page
     .getByRole('heading', { level: 1, name: ERROR_HEADING })
     .waitFor()
-    .then(async () => `the server answered ${page.url()} with: ${(await page.locator('main').innerText()).replace(/\s+/g, ' ')}`);
+    .then(
+      async () =>
+        `the server answered ${page.url()} with: ${(await page.locator('main').innerText()).replace(/\s+/g, ' ')}`,
+    );
   // The loser of the race ends with a timeout or a closed page later: nobody needs to hear it.
   arrived.catch(() => undefined);
   refused.catch(() => undefined);
@@ -71,7 +78,9 @@ export async function openMail(page: Page, baseUrl: string, to: string, subject:
   );
   await heading(page, 'Dev mailbox');
   await shot(page, shots, 'mailbox');
-  await landOn(page, /\/dev\/mailbox\/[0-9a-f-]{36}$/, () => row.getByRole('link', { name: subject, exact: true }).click());
+  await landOn(page, /\/dev\/mailbox\/[0-9a-f-]{36}$/, () =>
+    row.getByRole('link', { name: subject, exact: true }).click(),
+  );
   await heading(page, subject);
   await shot(page, shots, 'mail');
 }
@@ -81,18 +90,30 @@ export async function followMailLink(page: Page, baseUrl: string, path: string):
   const link = page.getByRole('link', { name: `${baseUrl}${path}?token=` });
   const href = await link.getAttribute('href');
   if (!href) throw new Error(`the mail has no ${path} link`);
-  await landOn(page, (url) => url.pathname === path, () => link.click());
+  await landOn(
+    page,
+    (url) => url.pathname === path,
+    () => link.click(),
+  );
   return href;
 }
 
 /** Sign-up through the form; lands on "Check your e-mail". */
-export async function signUp(page: Page, baseUrl: string, email: string, password = PASSWORD, shots?: Shots): Promise<void> {
+export async function signUp(
+  page: Page,
+  baseUrl: string,
+  email: string,
+  password = PASSWORD,
+  shots?: Shots,
+): Promise<void> {
   await page.goto(`${baseUrl}/signup`);
   await heading(page, 'Create your account');
   await page.getByLabel('E-mail address').fill(email);
   await page.getByLabel('Password').fill(password);
   await shot(page, shots, 'signup');
-  await landOn(page, `${baseUrl}/signup/check-email`, () => page.getByRole('form', { name: 'Create account' }).getByRole('button', { name: 'Create account' }).click());
+  await landOn(page, `${baseUrl}/signup/check-email`, () =>
+    page.getByRole('form', { name: 'Create account' }).getByRole('button', { name: 'Create account' }).click(),
+  );
   await heading(page, 'Check your e-mail');
   await shot(page, shots, 'check-email');
 }
@@ -110,13 +131,21 @@ export async function confirmEmail(page: Page, baseUrl: string, email: string, s
 }
 
 /** Password sign-in; lands on the account security page. */
-export async function signIn(page: Page, baseUrl: string, email: string, password = PASSWORD, shots?: Shots): Promise<void> {
+export async function signIn(
+  page: Page,
+  baseUrl: string,
+  email: string,
+  password = PASSWORD,
+  shots?: Shots,
+): Promise<void> {
   await page.goto(`${baseUrl}/signin`);
   await heading(page, 'Sign in');
   await page.getByLabel('E-mail address').fill(email);
   await page.getByLabel('Password').fill(password);
   await shot(page, shots, 'signin');
-  await landOn(page, `${baseUrl}/account/security`, () => page.getByRole('button', { name: 'Sign in', exact: true }).click());
+  await landOn(page, `${baseUrl}/account/security`, () =>
+    page.getByRole('button', { name: 'Sign in', exact: true }).click(),
+  );
   await heading(page, 'Account security');
 }
 

@@ -1,6 +1,16 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cspViolations, DESKTOP, hasChromium, launchBrowser, noChromiumReason, screenshot, startBrowserServer, watchProblems, type BrowserServer } from '../helpers/browser.js';
+import {
+  cspViolations,
+  DESKTOP,
+  hasChromium,
+  launchBrowser,
+  noChromiumReason,
+  screenshot,
+  startBrowserServer,
+  watchProblems,
+  type BrowserServer,
+} from '../helpers/browser.js';
 import { heading, landOn, newVerifiedAccount, openMail, signIn } from './flows.js';
 
 describe.skipIf(!hasChromium)(`organizations in a real browser${hasChromium ? '' : ` (${noChromiumReason})`}`, () => {
@@ -15,7 +25,9 @@ describe.skipIf(!hasChromium)(`organizations in a real browser${hasChromium ? ''
     await app?.close();
   });
 
-  it('[O1] [O3] an owner invites a colleague who accepts from the mail; made a viewer, their next change is refused; removed, their next request fails', { timeout: 240_000 }, async () => {
+  it('[O1] [O3] an owner invites a colleague who accepts from the mail; made a viewer, their next change is refused; removed, their next request fails', {
+    timeout: 240_000,
+  }, async () => {
     const base = app.baseUrl;
     const ownerContext = await browser.newContext(DESKTOP);
     const colleagueContext = await browser.newContext(DESKTOP);
@@ -32,7 +44,9 @@ describe.skipIf(!hasChromium)(`organizations in a real browser${hasChromium ? ''
     await owner.goto(`${base}/orgs`);
     await heading(owner, 'Your organizations');
     await owner.getByRole('form', { name: 'Create organization' }).getByLabel('Name').fill('Acme Robotics');
-    await landOn(owner, /\/orgs\/[0-9a-f-]{36}/, () => owner.getByRole('button', { name: 'Create organization' }).click());
+    await landOn(owner, /\/orgs\/[0-9a-f-]{36}/, () =>
+      owner.getByRole('button', { name: 'Create organization' }).click(),
+    );
     const orgUrl = new URL(owner.url()).pathname.replace(/\/$/, '');
     await owner.goto(`${base}${orgUrl}/members`);
     const invite = owner.getByRole('form', { name: 'Invite someone' });
@@ -45,10 +59,16 @@ describe.skipIf(!hasChromium)(`organizations in a real browser${hasChromium ? ''
     // The colleague accepts from the mail.
     await openMail(colleague, base, colleagueEmail, 'You are invited to Acme Robotics on Rampart');
     const link = colleague.getByRole('link', { name: /\/invitations\/accept\?org=/ });
-    await landOn(colleague, (url) => url.pathname === '/invitations/accept', () => link.click());
+    await landOn(
+      colleague,
+      (url) => url.pathname === '/invitations/accept',
+      () => link.click(),
+    );
     await heading(colleague, 'Join an organization');
     await screenshot(colleague, 'o3-02-accept');
-    await landOn(colleague, `${base}${orgUrl}`, () => colleague.getByRole('button', { name: 'Accept invitation' }).click());
+    await landOn(colleague, `${base}${orgUrl}`, () =>
+      colleague.getByRole('button', { name: 'Accept invitation' }).click(),
+    );
     await heading(colleague, 'Acme Robotics');
     // As an admin, the colleague sees the rename form and leaves this page open.
     await colleague.getByRole('form', { name: 'Rename organization' }).waitFor();

@@ -65,9 +65,15 @@ export async function createTestApp(
   const config = loadConfig(testEnv(env));
   const ownDb = !options.db;
   const db = options.db ?? (await createTestDatabase());
-  const limits = createLimits({ redisUrl: process.env.REDIS_URL, prefix: `rampart-test-${Math.random().toString(36).slice(2)}` });
+  const limits = createLimits({
+    redisUrl: process.env.REDIS_URL,
+    prefix: `rampart-test-${Math.random().toString(36).slice(2)}`,
+  });
   const busEmitter = options.sameDeploymentAs?.busEmitter ?? new EventEmitter();
-  const bus = process.env.REDIS_URL || db.url ? createEventBus({ redisUrl: process.env.REDIS_URL, databaseUrl: db.url }) : createMemoryBus(busEmitter);
+  const bus =
+    process.env.REDIS_URL || db.url
+      ? createEventBus({ redisUrl: process.env.REDIS_URL, databaseUrl: db.url })
+      : createMemoryBus(busEmitter);
   const clock = fixedClock(new Date());
   const lines: string[] = [];
   const sink = new Writable({
@@ -102,7 +108,9 @@ export async function createTestApp(
     mailbox: mailer.devMailbox!,
     async mailTo(address, subject, newerThan) {
       for (let i = 0; i < 100; i++) {
-        const found = (await mailer.devMailbox!.list(500)).find((m) => m.to === address && (!subject || subject.test(m.subject)));
+        const found = (await mailer.devMailbox!.list(500)).find(
+          (m) => m.to === address && (!subject || subject.test(m.subject)),
+        );
         if (found && found.id !== newerThan?.id) return found;
         await new Promise((r) => setTimeout(r, 20));
       }

@@ -18,7 +18,12 @@ export const noChromiumReason = `skipped: no Chromium at ${CHROMIUM_PATH} (apt-g
 export const SCREENSHOT_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../e2e/screenshots');
 
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 800 } };
-export const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+export const PHONE: BrowserContextOptions = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+};
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({
@@ -59,7 +64,8 @@ export function watchProblems(context: BrowserContext): PageProblems {
   const problems: PageProblems = { console: [], errors: [] };
   const watch = (page: Page) => {
     page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warning') problems.console.push(`${msg.type()} on ${page.url()}: ${msg.text()}`);
+      if (msg.type() === 'error' || msg.type() === 'warning')
+        problems.console.push(`${msg.type()} on ${page.url()}: ${msg.text()}`);
     });
     page.on('pageerror', (err) => problems.errors.push(`${page.url()}: ${err.message}`));
   };
@@ -111,7 +117,16 @@ export async function startBrowserServer(env: Record<string, string | undefined>
   const port = await freePort();
   const baseUrl = `http://localhost:${port}`;
   const config = loadConfig(
-    testEnv({ PORT: String(port), HOST: '127.0.0.1', RAMPART_DATA_DIR: dataDir, RAMPART_BASE_URL: baseUrl, LOG_LEVEL: 'warn', DATABASE_URL: undefined, REDIS_URL: undefined, ...env }),
+    testEnv({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      RAMPART_DATA_DIR: dataDir,
+      RAMPART_BASE_URL: baseUrl,
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: undefined,
+      REDIS_URL: undefined,
+      ...env,
+    }),
   );
   let server: RunningServer;
   try {

@@ -41,8 +41,19 @@ export class TestClient {
     }
   }
 
-  async request(opts: { method?: string; url: string; payload?: unknown; headers?: Record<string, string>; form?: Record<string, string> }): Promise<LightMyRequestResponse> {
-    const headers: Record<string, string> = { 'user-agent': this.opts.userAgent ?? 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36', ...opts.headers };
+  async request(opts: {
+    method?: string;
+    url: string;
+    payload?: unknown;
+    headers?: Record<string, string>;
+    form?: Record<string, string>;
+  }): Promise<LightMyRequestResponse> {
+    const headers: Record<string, string> = {
+      'user-agent':
+        this.opts.userAgent ??
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+      ...opts.headers,
+    };
     const cookie = this.cookieHeader();
     if (cookie) headers.cookie = cookie;
     const method = (opts.method ?? 'GET').toUpperCase();
@@ -54,7 +65,13 @@ export class TestClient {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       payload = new URLSearchParams(opts.form).toString();
     }
-    const res = await this.app.inject({ method: method as 'GET', url: opts.url, payload, headers, remoteAddress: this.ip });
+    const res = await this.app.inject({
+      method: method as 'GET',
+      url: opts.url,
+      payload,
+      headers,
+      remoteAddress: this.ip,
+    });
     this.keep(res);
     return res;
   }
@@ -77,7 +94,12 @@ export class TestClient {
 
   /** A form post from a page, as a browser sends it (with the CSRF field; refusals redirect). */
   async form(url: string, fields: Record<string, string>): Promise<LightMyRequestResponse> {
-    return this.request({ method: 'POST', url, form: { ...fields, _csrf: await this.csrf() }, headers: { accept: 'text/html' } });
+    return this.request({
+      method: 'POST',
+      url,
+      form: { ...fields, _csrf: await this.csrf() },
+      headers: { accept: 'text/html' },
+    });
   }
 
   /** A form post with the CSRF field, as the server-rendered pages do. */

@@ -6,7 +6,8 @@ import type { TestClient } from './client.js';
 /** The key on the authenticator-app setup page. */
 export const totpSecretOn = (html: string) => /data-totp-secret="([A-Z2-7]+)"/.exec(html)![1]!;
 /** The recovery codes on the page that shows them once. */
-export const recoveryCodesOn = (html: string) => [...html.matchAll(/<li><code>([a-z0-9-]{19})<\/code><\/li>/g)].map((m) => m[1]!);
+export const recoveryCodesOn = (html: string) =>
+  [...html.matchAll(/<li><code>([a-z0-9-]{19})<\/code><\/li>/g)].map((m) => m[1]!);
 
 /**
  * Turns the authenticator app on through the pages for a signed-in client (its session becomes

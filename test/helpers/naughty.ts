@@ -24,11 +24,56 @@ import { readVector } from './vectors.js';
 
 export const BLNS = readVector<string[]>('blns/blns.json');
 /** Not in the list, and each has broken a server somewhere: NUL, lone surrogates, prototype keys, blanks, a long value. */
-export const OUR_STRINGS = ['\u0000', 'a\u0000b', '\ud800', 'x\udfff', '__proto__', 'constructor', 'toString', ' ', '\u3000', '\ufeff', '\u200b', '\u0085', ' \t\n ', 'x'.repeat(5000)];
+export const OUR_STRINGS = [
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'x\udfff',
+  '__proto__',
+  'constructor',
+  'toString',
+  ' ',
+  '\u3000',
+  '\ufeff',
+  '\u200b',
+  '\u0085',
+  ' \t\n ',
+  'x'.repeat(5000),
+];
 /** Out of range for any integer field: not finite, beyond bigint, beyond 2^53, negative, zero, fractional. */
-export const NUMBERS = ['Infinity', '-Infinity', 'NaN', '1e30', '1e400', '-1e400', '9223372036854775807', '-9223372036854775809', '0xffffffffffffffff', '9'.repeat(96), '9007199254740993', '2147483648', '-1', '0', '-0', '1.5'];
+export const NUMBERS = [
+  'Infinity',
+  '-Infinity',
+  'NaN',
+  '1e30',
+  '1e400',
+  '-1e400',
+  '9223372036854775807',
+  '-9223372036854775809',
+  '0xffffffffffffffff',
+  '9'.repeat(96),
+  '9007199254740993',
+  '2147483648',
+  '-1',
+  '0',
+  '-0',
+  '1.5',
+];
 /** The same as JSON number literals (1e400 parses as Infinity), for JSON bodies. */
-export const JSON_NUMBERS = ['1e400', '-1e400', '1e30', '9223372036854775807', '-9223372036854775809', '9'.repeat(96), '9007199254740993', '2147483648', '-1', '0', '-0', '1.5'];
+export const JSON_NUMBERS = [
+  '1e400',
+  '-1e400',
+  '1e30',
+  '9223372036854775807',
+  '-9223372036854775809',
+  '9'.repeat(96),
+  '9007199254740993',
+  '2147483648',
+  '-1',
+  '0',
+  '-0',
+  '1.5',
+];
 
 type Schema = Record<string, any>;
 export interface Field {
@@ -48,7 +93,8 @@ export interface Outcome {
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-export const isJsonRoute = (route: RouteEntry) => route.url.startsWith('/api/') || route.url.startsWith('/docs/openapi');
+export const isJsonRoute = (route: RouteEntry) =>
+  route.url.startsWith('/api/') || route.url.startsWith('/docs/openapi');
 /** The organization pages and forms; the sweep of the pages is split in two files by this. */
 export const isOrgPage = (route: RouteEntry) => !isJsonRoute(route) && /^\/(orgs|invitations)(\/|$)/.test(route.url);
 const pendingRoute = (route: RouteEntry) => route.url.includes('/second-factor');
@@ -59,7 +105,8 @@ export function fieldsOf(route: RouteEntry): Field[] {
   const fields: Field[] = [];
   const pathNames = [...route.url.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
   if (route.url.endsWith('*')) pathNames.push('*');
-  for (const name of pathNames) fields.push({ part: 'params', name, schema: s.params?.properties?.[name] ?? { type: 'string' } });
+  for (const name of pathNames)
+    fields.push({ part: 'params', name, schema: s.params?.properties?.[name] ?? { type: 'string' } });
   for (const part of ['querystring', 'body'] as const) {
     for (const [name, schema] of Object.entries<Schema>(s[part]?.properties ?? {})) fields.push({ part, name, schema });
   }
@@ -73,7 +120,9 @@ function encodePath(s: string): string {
     .map((part, i) => {
       if (i % 2 === 0) return encodeURIComponent(part);
       const c = part.charCodeAt(0);
-      return [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+      return [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
     })
     .join('');
 }
@@ -93,14 +142,16 @@ function metBrokenWorld(res: LightMyRequestResponse): boolean {
   const code = /"code":"([a-z_]+)"/.exec(res.body)?.[1];
   return code === 'unauthenticated' || code === 'second_factor_required' || code === 'email_unverified';
 }
-const refusedByCsrf = (res: LightMyRequestResponse) => res.statusCode === 403 && /cross-site request forgery/.test(res.body);
+const refusedByCsrf = (res: LightMyRequestResponse) =>
+  res.statusCode === 403 && /cross-site request forgery/.test(res.body);
 
 export function naughtySweeper(t: TestApp) {
   const helpers = accounts(t);
   const { join } = orgPeople(t);
   const origin = new URL(t.config.baseUrl).origin;
   const rpId = new URL(t.config.baseUrl).hostname;
-  const csrfOf = async (client: TestClient) => (await client.request({ url: '/api/v1/csrf-token' })).json().token as string;
+  const csrfOf = async (client: TestClient) =>
+    (await client.request({ url: '/api/v1/csrf-token' })).json().token as string;
 
   /** An organization of `owner` with a member, a pending invitation and an API key. */
   async function freshOrg(owner: TestClient) {
@@ -108,10 +159,22 @@ export function naughtySweeper(t: TestApp) {
     expect(org.statusCode).toBe(201);
     const orgId = org.json().id as string;
     const member = await join(owner, orgId, 'member');
-    const invitation = await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'viewer' });
-    const key = await owner.api('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: 'Fuzz key', scopes: ['org.read'], expiresInDays: 30 });
+    const invitation = await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, {
+      email: freshEmail(),
+      role: 'viewer',
+    });
+    const key = await owner.api('POST', `/api/v1/orgs/${orgId}/api-keys`, {
+      name: 'Fuzz key',
+      scopes: ['org.read'],
+      expiresInDays: 30,
+    });
     expect([invitation.statusCode, key.statusCode]).toEqual([201, 201]);
-    return { orgId, memberId: member.id, invitationId: invitation.json().id as string, keyId: key.json().info.id as string };
+    return {
+      orgId,
+      memberId: member.id,
+      invitationId: invitation.json().id as string,
+      keyId: key.json().info.id as string,
+    };
   }
 
   async function ownerWorld() {
@@ -120,10 +183,16 @@ export function naughtySweeper(t: TestApp) {
     const org = await freshOrg(owner);
     const authenticator = new SoftAuthenticator(origin, rpId);
     const options = (await owner.api('POST', '/api/v1/account/passkeys/options')).json();
-    const passkey = await owner.api('POST', '/api/v1/account/passkeys', { name: 'Fuzz passkey', response: authenticator.register(options) });
+    const passkey = await owner.api('POST', '/api/v1/account/passkeys', {
+      name: 'Fuzz passkey',
+      response: authenticator.register(options),
+    });
     expect(passkey.statusCode).toBe(201);
     await helpers.signedIn(email); // a second session, whose id the session routes get
-    const sessions = (await owner.api('GET', '/api/v1/sessions')).json().sessions as Array<{ id: string; current: boolean }>;
+    const sessions = (await owner.api('GET', '/api/v1/sessions')).json().sessions as Array<{
+      id: string;
+      current: boolean;
+    }>;
     return {
       owner,
       ownerCookie: owner.cookieHeader(),
@@ -145,7 +214,10 @@ export function naughtySweeper(t: TestApp) {
 
   /** What the server logged about a request that failed: the error, not the page that hides it. */
   function loggedError(requestId: string): string | undefined {
-    const line = t.logs().split('\n').find((l) => l.includes(requestId) && l.includes('unexpected error'));
+    const line = t
+      .logs()
+      .split('\n')
+      .find((l) => l.includes(requestId) && l.includes('unexpected error'));
     if (!line) return undefined;
     const err = (JSON.parse(line) as { err?: { message?: string; stack?: string } }).err;
     return `${err?.message} ${err?.stack?.split('\n').slice(1, 4).join(' ')}`.slice(0, 300);
@@ -162,7 +234,9 @@ export function naughtySweeper(t: TestApp) {
     stats.checks++;
     let changed = false;
     if (pendingRoute(route)) {
-      if ((await w.pending.request({ url: '/signin/second-factor', headers: { accept: 'text/html' } })).statusCode !== 200) {
+      if (
+        (await w.pending.request({ url: '/signin/second-factor', headers: { accept: 'text/html' } })).statusCode !== 200
+      ) {
         Object.assign(w, await pendingWorld());
         stats.rebuilds++;
         changed = true;
@@ -204,7 +278,9 @@ export function naughtySweeper(t: TestApp) {
       case 'array':
         return [valid(route, name, schema.items ?? {})];
       case 'object':
-        return Object.fromEntries((schema.required ?? []).map((k: string) => [k, valid(route, k, schema.properties[k])]));
+        return Object.fromEntries(
+          (schema.required ?? []).map((k: string) => [k, valid(route, k, schema.properties[k])]),
+        );
     }
     if (schema.format === 'uuid') {
       if (name === 'orgId' || name === 'org') return w.orgId;
@@ -218,7 +294,8 @@ export function naughtySweeper(t: TestApp) {
     if (name === 'keyId') return w.keyId;
     if (name === '*') return 'rampart.css';
     // Not the owner's address: a sign-in or sign-up sweep must not lock the owner out.
-    if (schema.format === 'email') return `fuzz-${route.method.toLowerCase()}-${route.url.replace(/\W+/g, '-')}@example.com`;
+    if (schema.format === 'email')
+      return `fuzz-${route.method.toLowerCase()}-${route.url.replace(/\W+/g, '-')}@example.com`;
     if (schema.format === 'date-time') return '2026-01-01T00:00:00Z';
     if (/password|secret/i.test(name)) return PASSWORD;
     if (name === 'token') return 'A'.repeat(43);
@@ -240,7 +317,9 @@ export function naughtySweeper(t: TestApp) {
     }
     const json = isJsonRoute(route);
     const required = (part: 'querystring' | 'body'): Record<string, unknown> =>
-      Object.fromEntries(((s[part]?.required ?? []) as string[]).map((k) => [k, valid(route, k, s[part].properties[k])]));
+      Object.fromEntries(
+        ((s[part]?.required ?? []) as string[]).map((k) => [k, valid(route, k, s[part].properties[k])]),
+      );
     const query = required('querystring');
     if (field.part === 'querystring') query[field.name] = text;
     if (Object.keys(query).length) url += `?${encodeForm(query)}`;
@@ -274,7 +353,13 @@ export function naughtySweeper(t: TestApp) {
   async function sweep(routes: RouteEntry[], valuesFor: (field: Field, route: RouteEntry) => Value[], chunk = 48) {
     world ??= { ...(await ownerWorld()), ...(await pendingWorld()) };
     mailId ??= (await t.mailbox.list(1))[0]!.id;
-    const ordered = routes.filter((r) => r.method !== 'HEAD').sort((a, b) => Number(DESTRUCTIVE.test(a.url) || a.method === 'DELETE') - Number(DESTRUCTIVE.test(b.url) || b.method === 'DELETE'));
+    const ordered = routes
+      .filter((r) => r.method !== 'HEAD')
+      .sort(
+        (a, b) =>
+          Number(DESTRUCTIVE.test(a.url) || a.method === 'DELETE') -
+          Number(DESTRUCTIVE.test(b.url) || b.method === 'DELETE'),
+      );
     const failures: Outcome[] = [];
     const notReached: string[] = [];
     const fields = ordered.flatMap((route) => fieldsOf(route).map((field) => ({ route, field })));
@@ -291,7 +376,8 @@ export function naughtySweeper(t: TestApp) {
           return requestFor(route, field, value);
         };
         let results = await Promise.all(batch.map(send));
-        const succeeded = (rs: LightMyRequestResponse[]) => rs.some((r) => UNSAFE.has(route.method) && r.statusCode < 400);
+        const succeeded = (rs: LightMyRequestResponse[]) =>
+          rs.some((r) => UNSAFE.has(route.method) && r.statusCode < 400);
         if ((succeeded(results) || results.some(metBrokenWorld)) && (await mend(route))) {
           // Requests that met the broken world go again, in the mended one.
           results = await Promise.all(batch.map((v, j) => (metBrokenWorld(results[j]!) ? send(v) : results[j]!)));
@@ -310,13 +396,21 @@ export function naughtySweeper(t: TestApp) {
           if (!refusedByCsrf(res)) reached = true;
           if (res.statusCode >= 500) {
             const v = batch[j]!;
-            failures.push({ route: `${route.method} ${route.url}`, field: `${field.part}.${field.name}`, value: JSON.stringify('text' in v ? v.text : v.json).slice(0, 60), status: res.statusCode, body: loggedError(String(res.headers['x-request-id'])) ?? res.body.slice(0, 160) });
+            failures.push({
+              route: `${route.method} ${route.url}`,
+              field: `${field.part}.${field.name}`,
+              value: JSON.stringify('text' in v ? v.text : v.json).slice(0, 60),
+              status: res.statusCode,
+              body: loggedError(String(res.headers['x-request-id'])) ?? res.body.slice(0, 160),
+            });
           }
         });
       }
       // NAUGHTY_TIMING=1 prints where the time goes, one line per route and field.
-      if (process.env.NAUGHTY_TIMING) console.info(`${Date.now() - started} ms ${route.method} ${route.url} ${field.part}.${field.name}`);
-      if (values.length > 0 && !reached && field.name !== '_csrf') notReached.push(`${route.method} ${route.url} ${field.part}.${field.name}`);
+      if (process.env.NAUGHTY_TIMING)
+        console.info(`${Date.now() - started} ms ${route.method} ${route.url} ${field.part}.${field.name}`);
+      if (values.length > 0 && !reached && field.name !== '_csrf')
+        notReached.push(`${route.method} ${route.url} ${field.part}.${field.name}`);
     }
     return { failures, notReached, fields: fields.length };
   }
@@ -328,7 +422,13 @@ export function naughtySweeper(t: TestApp) {
 export function summary(failures: Outcome[]): string[] {
   const by = new Map<string, Outcome[]>();
   for (const f of failures) by.set(`${f.route} ${f.field}`, [...(by.get(`${f.route} ${f.field}`) ?? []), f]);
-  return [...by].map(([k, list]) => `${k}: ${list.length} x ${list[0]!.status}, e.g. ${list.slice(0, 3).map((f) => f.value).join(' ')} -> ${list[0]!.body}`);
+  return [...by].map(
+    ([k, list]) =>
+      `${k}: ${list.length} x ${list[0]!.status}, e.g. ${list
+        .slice(0, 3)
+        .map((f) => f.value)
+        .join(' ')} -> ${list[0]!.body}`,
+  );
 }
 
 /** Every naughty string as text; out-of-range numbers as text, and as JSON literals into JSON bodies. */
@@ -347,11 +447,15 @@ export function naughtyInputTests(t: TestApp, what: string, pick: (route: RouteE
   const routes = () => t.app.routeTable.filter(pick);
 
   describe(`naughty input to ${what} never reaches a 500 (R5, R6)`, () => {
-    it(`[R5][R6] ${what}, every field: the Big List of Naughty Strings answers below 500`, { timeout: 300_000 }, async () => {
+    it(`[R5][R6] ${what}, every field: the Big List of Naughty Strings answers below 500`, {
+      timeout: 300_000,
+    }, async () => {
       expect(BLNS.length).toBeGreaterThan(500);
       const started = Date.now();
       const { failures, notReached, fields } = await sweep(routes(), naughtyStrings);
-      console.info(`${what}: ${fields} fields, ${stats.requests} requests (${JSON.stringify(stats.statuses)}), ${stats.checks} checks, ${stats.rebuilds} rebuilds in ${Date.now() - started} ms`);
+      console.info(
+        `${what}: ${fields} fields, ${stats.requests} requests (${JSON.stringify(stats.statuses)}), ${stats.checks} checks, ${stats.rebuilds} rebuilds in ${Date.now() - started} ms`,
+      );
       expect(fields).toBeGreaterThan(30);
       // Plenty got through the schema into handlers that answered with success (renames, pages).
       expect((stats.statuses['2xx'] ?? 0) + (stats.statuses['3xx'] ?? 0)).toBeGreaterThan(1000);
@@ -359,7 +463,9 @@ export function naughtyInputTests(t: TestApp, what: string, pick: (route: RouteE
       expect(notReached, 'fields whose requests never got past the CSRF check').toEqual([]);
     });
 
-    it(`[R5][R6] ${what}, every field: out-of-range numbers (Infinity, 1e30, 2^63-1, 96 digits, -1, 0, 1.5) answer below 500`, { timeout: 120_000 }, async () => {
+    it(`[R5][R6] ${what}, every field: out-of-range numbers (Infinity, 1e30, 2^63-1, 96 digits, -1, 0, 1.5) answer below 500`, {
+      timeout: 120_000,
+    }, async () => {
       const { failures, notReached } = await sweep(routes(), outOfRangeNumbers);
       expect(summary(failures)).toEqual([]);
       expect(notReached).toEqual([]);

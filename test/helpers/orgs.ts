@@ -22,7 +22,9 @@ export function orgPeople(t: TestApp) {
   /** A new person invited by `owner` with this role, who accepts from the mailed link. */
   async function join(owner: TestClient, orgId: string, role: string) {
     const member = await person();
-    expect((await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: member.email, role })).statusCode).toBe(201);
+    expect(
+      (await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: member.email, role })).statusCode,
+    ).toBe(201);
     const link = inviteLink((await t.mailTo(member.email, /invited/)).text);
     expect((await member.client.api('POST', '/api/v1/invitations/accept', link)).statusCode).toBe(200);
     member.id = (await member.client.api('GET', '/api/v1/me')).json().user.id;

@@ -23,11 +23,15 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 /** Several distinct free ports (held open together, so they cannot collide with each other). */
 export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, host, () => resolve(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, host, () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
@@ -145,7 +149,10 @@ export function spawnNode(cwd: string, args: string[], env: NodeJS.ProcessEnv): 
     },
     exited(timeoutMs) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`process still running after ${timeoutMs} ms${describeOutput()}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`process still running after ${timeoutMs} ms${describeOutput()}`)),
+          timeoutMs,
+        );
         void exit.then((code) => {
           clearTimeout(timer);
           resolve(code);

@@ -42,11 +42,24 @@ export function send(base: string, opts: Request, agent: http.Agent | false = fa
     body = new URLSearchParams(opts.form).toString();
   }
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: opts.method ?? 'POST', headers, localAddress: opts.from, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: opts.method ?? 'POST',
+        headers,
+        localAddress: opts.from,
+        agent,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -58,10 +71,15 @@ export function send(base: string, opts: Request, agent: http.Agent | false = fa
  * burst reaches the server within milliseconds even on a loaded machine. `seconds`: from the first
  * request sent to the last answer.
  */
-export async function sendAtOnce(base: string, requests: Request[]): Promise<{ answers: SocketResponse[]; seconds: number }> {
+export async function sendAtOnce(
+  base: string,
+  requests: Request[],
+): Promise<{ answers: SocketResponse[]; seconds: number }> {
   const agents = requests.map((r) => new http.Agent({ keepAlive: true, maxSockets: 1, localAddress: r.from }));
   try {
-    await Promise.all(requests.map((r, i) => send(base, { method: 'GET', path: '/healthz', from: r.from }, agents[i]!)));
+    await Promise.all(
+      requests.map((r, i) => send(base, { method: 'GET', path: '/healthz', from: r.from }, agents[i]!)),
+    );
     const started = performance.now();
     const answers = await Promise.all(requests.map((r, i) => send(base, r, agents[i]!)));
     return { answers, seconds: (performance.now() - started) / 1000 };
@@ -86,5 +104,8 @@ export function tally(responses: SocketResponse[]): Record<number, number> {
 
 /** The cookie a response set, as `name=value`. */
 export function cookieFrom(res: SocketResponse, name: string): string | undefined {
-  return [res.headers['set-cookie'] ?? []].flat().find((c) => c.startsWith(`${name}=`))?.split(';')[0];
+  return [res.headers['set-cookie'] ?? []]
+    .flat()
+    .find((c) => c.startsWith(`${name}=`))
+    ?.split(';')[0];
 }

@@ -59,8 +59,18 @@ export class SoftAuthenticator {
     idLength.writeUInt16BE(this.credentialId.length);
     const attested = Buffer.concat([Buffer.alloc(16), idLength, this.credentialId, Buffer.from(isoCBOR.encode(cose))]);
     const authData = this.authenticatorData(tamper, FLAG_AT, attested);
-    const attestationObject = isoCBOR.encode(new Map<string, Cbor>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]));
-    return this.credential({ clientDataJSON: this.clientData('webauthn.create', options.challenge, tamper), attestationObject: b64url(attestationObject), transports: ['internal'] });
+    const attestationObject = isoCBOR.encode(
+      new Map<string, Cbor>([
+        ['fmt', 'none'],
+        ['attStmt', new Map()],
+        ['authData', authData],
+      ]),
+    );
+    return this.credential({
+      clientDataJSON: this.clientData('webauthn.create', options.challenge, tamper),
+      attestationObject: b64url(attestationObject),
+      transports: ['internal'],
+    });
   }
 
   /** The answer to authentication options: a signature over the authenticator data and the client data's hash. */
@@ -68,13 +78,29 @@ export class SoftAuthenticator {
     this.counter += 1;
     const authData = this.authenticatorData(tamper, 0);
     const clientDataJSON = this.clientData('webauthn.get', options.challenge, tamper);
-    const signature = sign('sha256', Buffer.concat([authData, sha256(Buffer.from(clientDataJSON, 'base64url'))]), this.privateKey);
-    return this.credential({ clientDataJSON, authenticatorData: b64url(authData), signature: b64url(signature), userHandle });
+    const signature = sign(
+      'sha256',
+      Buffer.concat([authData, sha256(Buffer.from(clientDataJSON, 'base64url'))]),
+      this.privateKey,
+    );
+    return this.credential({
+      clientDataJSON,
+      authenticatorData: b64url(authData),
+      signature: b64url(signature),
+      userHandle,
+    });
   }
 
   /** The PublicKeyCredential JSON a browser would send for this authenticator. */
   private credential<R>(response: R) {
-    return { id: this.id, rawId: this.id, type: 'public-key', authenticatorAttachment: 'platform', clientExtensionResults: {}, response };
+    return {
+      id: this.id,
+      rawId: this.id,
+      type: 'public-key',
+      authenticatorAttachment: 'platform',
+      clientExtensionResults: {},
+      response,
+    };
   }
 
   private authenticatorData(tamper: Tamper, extraFlags: number, attested: Buffer = Buffer.alloc(0)): Buffer {
@@ -85,6 +111,8 @@ export class SoftAuthenticator {
   }
 
   private clientData(type: string, challenge: string, tamper: Tamper): string {
-    return b64url(Buffer.from(JSON.stringify({ type, challenge, origin: tamper.origin ?? this.origin, crossOrigin: false })));
+    return b64url(
+      Buffer.from(JSON.stringify({ type, challenge, origin: tamper.origin ?? this.origin, crossOrigin: false })),
+    );
   }
 }

@@ -7,7 +7,10 @@ type Ceremony = 'register' | 'sign-in' | 'second-factor' | 'step-up';
 const ENDPOINTS: Record<Ceremony, { options: string; verify: string }> = {
   register: { options: '/api/v1/account/passkeys/options', verify: '/api/v1/account/passkeys' },
   'sign-in': { options: '/api/v1/signin/passkey/options', verify: '/api/v1/signin/passkey' },
-  'second-factor': { options: '/api/v1/signin/second-factor/passkey/options', verify: '/api/v1/signin/second-factor/passkey' },
+  'second-factor': {
+    options: '/api/v1/signin/second-factor/passkey/options',
+    verify: '/api/v1/signin/second-factor/passkey',
+  },
   'step-up': { options: '/api/v1/account/step-up/passkey/options', verify: '/api/v1/account/step-up/passkey' },
 };
 
@@ -79,7 +82,14 @@ for (const form of document.querySelectorAll<HTMLFormElement>('form[data-passkey
     run(form, ceremony)
       .catch((err: unknown) => {
         const aborted = err instanceof Error && (err.name === 'NotAllowedError' || err.name === 'AbortError');
-        showError(form, aborted ? 'The passkey prompt was closed or timed out. Try again.' : err instanceof Error ? err.message : String(err));
+        showError(
+          form,
+          aborted
+            ? 'The passkey prompt was closed or timed out. Try again.'
+            : err instanceof Error
+              ? err.message
+              : String(err),
+        );
       })
       .finally(() => {
         if (button) button.disabled = false;

@@ -16,7 +16,18 @@ describe('device tokens (A8)', () => {
 
   it('[A8] forged, truncated, odd and missing tokens are no device', () => {
     const [nonce, mac] = devices.issue(alice).split('.') as [string, string];
-    for (const bad of [`${nonce}.${'A'.repeat(43)}`, `${nonce}.${mac.slice(1)}`, `${nonce}${mac}`, `${nonce}.${mac}.x`, '', ' ', '\u0000', 'ü'.repeat(66), null, undefined]) {
+    for (const bad of [
+      `${nonce}.${'A'.repeat(43)}`,
+      `${nonce}.${mac.slice(1)}`,
+      `${nonce}${mac}`,
+      `${nonce}.${mac}.x`,
+      '',
+      ' ',
+      '\u0000',
+      'ü'.repeat(66),
+      null,
+      undefined,
+    ]) {
       expect(devices.deviceOf(bad, alice)).toBeUndefined();
     }
     expect(createDeviceTokens(randomBytes(32)).deviceOf(`${nonce}.${mac}`, alice)).toBeUndefined(); // another deployment's key

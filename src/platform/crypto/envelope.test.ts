@@ -65,17 +65,23 @@ describe('envelope encryption', () => {
 
   it('[D1] wrong context fails: changed value, added key, removed key', () => {
     fc.assert(
-      fc.property(plaintexts, contexts, fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), (plaintext, context, key, value) => {
-        const sealed = seal(ringV1, plaintext, context);
-        const names = Object.keys(context);
-        if (!names.includes(key)) expectDecryptError(() => open(ringV1, sealed, { ...context, [key]: value }));
-        const [first] = names;
-        if (first !== undefined) {
-          expectDecryptError(() => open(ringV1, sealed, { ...context, [first]: `${context[first]}x` }));
-          const { [first]: _removed, ...rest } = context;
-          expectDecryptError(() => open(ringV1, sealed, rest));
-        }
-      }),
+      fc.property(
+        plaintexts,
+        contexts,
+        fc.string({ maxLength: 12 }),
+        fc.string({ maxLength: 12 }),
+        (plaintext, context, key, value) => {
+          const sealed = seal(ringV1, plaintext, context);
+          const names = Object.keys(context);
+          if (!names.includes(key)) expectDecryptError(() => open(ringV1, sealed, { ...context, [key]: value }));
+          const [first] = names;
+          if (first !== undefined) {
+            expectDecryptError(() => open(ringV1, sealed, { ...context, [first]: `${context[first]}x` }));
+            const { [first]: _removed, ...rest } = context;
+            expectDecryptError(() => open(ringV1, sealed, rest));
+          }
+        },
+      ),
       RUNS,
     );
   });
@@ -139,11 +145,11 @@ describe('envelope encryption', () => {
     for (const bad of [
       '',
       'rmp1.',
-      'rmp2.' + body,
+      `rmp2.${body}`,
       body,
-      sealed + '=',
-      sealed + '!',
-      sealed.slice(0, 20) + '*' + sealed.slice(21),
+      `${sealed}=`,
+      `${sealed}!`,
+      `${sealed.slice(0, 20)}*${sealed.slice(21)}`,
       sealed.slice(0, -1) + (sealed.endsWith('A') ? 'B' : 'A'),
       `rmp1.${Buffer.alloc(95).toString('base64url')}`,
     ]) {

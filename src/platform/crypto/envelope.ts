@@ -46,7 +46,10 @@ function parse(sealed: string): Sealed {
   if (keyVersion < 1) throw malformed();
 
   let at = 0;
-  const take = (n: number) => blob.subarray(at, (at += n));
+  const take = (n: number) => {
+    at += n;
+    return blob.subarray(at - n, at);
+  };
   return {
     header: take(HEADER_BYTES),
     keyVersion,

@@ -53,7 +53,9 @@ describe('keyring', () => {
   ])('[D3] rejects %s with a clear KeyringError', (_name, text, pattern) => {
     const error = keyringError(text);
     expect(error.message).toMatch(pattern);
-    expect(error.message).toMatch(/Expected comma- or newline-separated entries like "v1:<base64url of 32 random bytes>/);
+    expect(error.message).toMatch(
+      /Expected comma- or newline-separated entries like "v1:<base64url of 32 random bytes>/,
+    );
   });
 
   it('[D3] error messages never contain key material', () => {

@@ -41,7 +41,9 @@ class MasterKeyring implements Keyring {
   }
 
   toString(): string {
-    return `Keyring(${this.versions().map((v) => `v${v}`).join(',')}; current v${this.current})`;
+    return `Keyring(${this.versions()
+      .map((v) => `v${v}`)
+      .join(',')}; current v${this.current})`;
   }
 
   toJSON(): string {
@@ -79,14 +81,16 @@ export function parseKeyring(text: string, source = 'master keyring (RAMPART_MAS
     if (!match) fail(source, `${where} is not of the form v<N>:<key>`);
     const [, digits = '', encoded = ''] = match;
     const version = Number(digits);
-    if (!isValidVersion(version)) fail(source, `${where} has version ${digits}; versions are whole numbers from 1 to ${MAX_VERSION}`);
+    if (!isValidVersion(version))
+      fail(source, `${where} has version ${digits}; versions are whole numbers from 1 to ${MAX_VERSION}`);
     if (keys.has(version)) fail(source, `version v${version} appears more than once`);
     const key = Buffer.from(encoded, 'base64url');
     // Re-encoding rejects non-canonical text, where two spellings would decode to one key.
     if (!BASE64URL.test(encoded) || key.toString('base64url') !== encoded) {
       fail(source, `the key for v${version} is not base64url (characters A-Z a-z 0-9 - _, no padding)`);
     }
-    if (key.length !== KEY_BYTES) fail(source, `the key for v${version} is ${key.length} bytes; it must be exactly ${KEY_BYTES}`);
+    if (key.length !== KEY_BYTES)
+      fail(source, `the key for v${version} is ${key.length} bytes; it must be exactly ${KEY_BYTES}`);
     keys.set(version, key);
   });
   return new MasterKeyring(keys);

@@ -23,22 +23,25 @@ const vectors = readVector<Vectors>('rfc9106-argon2.json');
 const FAST = { memoryKiB: 1024, iterations: 1, parallelism: 1 };
 
 describe('password hashing', () => {
-  it.each(vectors.vectors)('[D2] reproduces the RFC 9106 section $section $type test vector', async ({ type, tag_hex }) => {
-    const c = vectors.common;
-    const tag = await argon2.hash(Buffer.from(c.password_hex, 'hex'), {
-      raw: true,
-      type: argon2[type],
-      version: c.version,
-      memoryCost: c.memory_kib,
-      timeCost: c.iterations,
-      parallelism: c.parallelism,
-      hashLength: c.tag_length,
-      salt: Buffer.from(c.salt_hex, 'hex'),
-      secret: Buffer.from(c.secret_hex, 'hex'),
-      associatedData: Buffer.from(c.associated_data_hex, 'hex'),
-    });
-    expect(tag.toString('hex')).toBe(tag_hex);
-  });
+  it.each(vectors.vectors)(
+    '[D2] reproduces the RFC 9106 section $section $type test vector',
+    async ({ type, tag_hex }) => {
+      const c = vectors.common;
+      const tag = await argon2.hash(Buffer.from(c.password_hex, 'hex'), {
+        raw: true,
+        type: argon2[type],
+        version: c.version,
+        memoryCost: c.memory_kib,
+        timeCost: c.iterations,
+        parallelism: c.parallelism,
+        hashLength: c.tag_length,
+        salt: Buffer.from(c.salt_hex, 'hex'),
+        secret: Buffer.from(c.secret_hex, 'hex'),
+        associatedData: Buffer.from(c.associated_data_hex, 'hex'),
+      });
+      expect(tag.toString('hex')).toBe(tag_hex);
+    },
+  );
 
   it('[D2] the RFC 9106 Argon2id vector is present', () => {
     expect(vectors.vectors.some((v) => v.type === 'argon2id')).toBe(true);
@@ -63,7 +66,7 @@ describe('password hashing', () => {
     expect(hasher.needsRehash(stored)).toBe(false);
   });
 
-  it('[D2] hashes in the library\'s own m,p,t order still verify and need no rehash', async () => {
+  it("[D2] hashes in the library's own m,p,t order still verify and need no rehash", async () => {
     const hasher = createPasswordHasher(FAST);
     const stored = await argon2.hash('pw', { type: argon2.argon2id, memoryCost: 1024, timeCost: 1, parallelism: 1 });
     expect(stored).toContain('m=1024,p=1,t=1');
@@ -112,7 +115,9 @@ describe('password hashing', () => {
   it('[D2] rejects unusable parameters with a clear error', () => {
     expect(() => createPasswordHasher({ ...FAST, iterations: 0 })).toThrow(/iterations/);
     expect(() => createPasswordHasher({ ...FAST, parallelism: 0 })).toThrow(/parallelism/);
-    expect(() => createPasswordHasher({ memoryKiB: 8, iterations: 1, parallelism: 2 })).toThrow(/at least 8 x parallelism/);
+    expect(() => createPasswordHasher({ memoryKiB: 8, iterations: 1, parallelism: 2 })).toThrow(
+      /at least 8 x parallelism/,
+    );
     expect(() => createPasswordHasher({ ...FAST, memoryKiB: 1.5 })).toThrow(/memory/);
   });
 

@@ -34,8 +34,10 @@ const phcBase64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '')
 
 function checkParams({ memoryKiB, iterations, parallelism }: PasswordParams): void {
   const whole = (n: number, min: number, max: number) => Number.isSafeInteger(n) && n >= min && n <= max;
-  if (!whole(parallelism, 1, 2 ** 24 - 1)) throw new RangeError('Argon2 parallelism must be a whole number from 1 to 16777215');
-  if (!whole(iterations, 1, 2 ** 32 - 1)) throw new RangeError('Argon2 iterations must be a whole number of at least 1');
+  if (!whole(parallelism, 1, 2 ** 24 - 1))
+    throw new RangeError('Argon2 parallelism must be a whole number from 1 to 16777215');
+  if (!whole(iterations, 1, 2 ** 32 - 1))
+    throw new RangeError('Argon2 iterations must be a whole number of at least 1');
   if (!whole(memoryKiB, 8 * parallelism, 2 ** 32 - 1)) {
     throw new RangeError(`Argon2 memory must be a whole number of KiB, at least 8 x parallelism (${8 * parallelism})`);
   }
@@ -48,7 +50,10 @@ function checkParams({ memoryKiB, iterations, parallelism }: PasswordParams): vo
  */
 export const defaultHashConcurrency = () => Math.max(1, availableParallelism() - 1);
 
-export function createPasswordHasher(params: PasswordParams = OWASP_PARAMS, concurrency = defaultHashConcurrency()): PasswordHasher {
+export function createPasswordHasher(
+  params: PasswordParams = OWASP_PARAMS,
+  concurrency = defaultHashConcurrency(),
+): PasswordHasher {
   checkParams(params);
   const slot = createSemaphore(concurrency);
   const current = Object.freeze({ ...params });
@@ -59,14 +64,16 @@ export function createPasswordHasher(params: PasswordParams = OWASP_PARAMS, conc
   // stored hashes verifiable by libargon2, libsodium and other stacks.
   const hash = async (password: string) => {
     const salt = draw(systemRandom, SALT_BYTES);
-    const tag = await slot(() => argon2.hash(password, {
-      ...options,
-      type: argon2.argon2id,
-      version: VERSION,
-      hashLength: TAG_BYTES,
-      salt,
-      raw: true,
-    }));
+    const tag = await slot(() =>
+      argon2.hash(password, {
+        ...options,
+        type: argon2.argon2id,
+        version: VERSION,
+        hashLength: TAG_BYTES,
+        salt,
+        raw: true,
+      }),
+    );
     const { memoryKiB: m, iterations: t, parallelism: p } = current;
     return `$argon2id$v=${VERSION}$m=${m},t=${t},p=${p}$${phcBase64(salt)}$${phcBase64(tag)}`;
   };

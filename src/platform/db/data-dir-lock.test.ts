@@ -34,7 +34,11 @@ describe('data directory lock', () => {
     writeFileSync(path.join(dir, LOCK_FILE), `${process.ppid}\n`); // the process that started this one: alive
     const take = () => lockDataDir(dir, () => {});
     expect(take).toThrow(OperatorError);
-    expect(take).toThrow(new RegExp(`in use by another Rampart process \\(PID ${process.ppid}, lock file ${path.join(dir, LOCK_FILE).replace(/[.]/g, '\\.')}\\)`));
+    expect(take).toThrow(
+      new RegExp(
+        `in use by another Rampart process \\(PID ${process.ppid}, lock file ${path.join(dir, LOCK_FILE).replace(/[.]/g, '\\.')}\\)`,
+      ),
+    );
     expect(readFileSync(path.join(dir, LOCK_FILE), 'utf8')).toBe(`${process.ppid}\n`);
   });
 
@@ -46,12 +50,14 @@ describe('data directory lock', () => {
       const lock = lockDataDir(dir, (m) => notices.push(m));
       expect(readFileSync(path.join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`);
       expect(notices).toHaveLength(1);
-      expect(notices[0]).toMatch(content ? /took over the stale lock file .*no longer running/ : /took over the lock file .*named no process/);
+      expect(notices[0]).toMatch(
+        content ? /took over the stale lock file .*no longer running/ : /took over the lock file .*named no process/,
+      );
       lock.release();
     }
   });
 
-  it('release leaves alone a lock file that is no longer this process\'s', () => {
+  it("release leaves alone a lock file that is no longer this process's", () => {
     const dir = tempDir();
     const lock = lockDataDir(dir, () => {});
     writeFileSync(path.join(dir, LOCK_FILE), `${process.ppid}\n`);

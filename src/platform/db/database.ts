@@ -76,7 +76,8 @@ const ROLE_STATEMENT = `set local role ${RUNTIME_ROLE}`;
 const SETTINGS_STATEMENT = "select set_config('rampart.org_id', $1, true), set_config('rampart.user_id', $2, true)";
 const OWN_STATEMENTS = new Set([ROLE_STATEMENT, SETTINGS_STATEMENT]);
 // Statements (at the start, or after a `;`) that can change the role; comments are dropped first.
-const ROLE_CHANGE = /(^|;)\s*(reset\b|discard\b|do\b|set\s+(local\s+|session\s+)?("?role"?|session\s+authorization)\b)|\bset_config\s*\(/i;
+const ROLE_CHANGE =
+  /(^|;)\s*(reset\b|discard\b|do\b|set\s+(local\s+|session\s+)?("?role"?|session\s+authorization)\b)|\bset_config\s*\(/i;
 const COMMENTS = /--[^\n]*|\/\*[\s\S]*?\*\//g;
 
 /**
@@ -88,7 +89,10 @@ const COMMENTS = /--[^\n]*|\/\*[\s\S]*?\*\//g;
  */
 export function embeddedRuntimeGuard(statement: string): void {
   if (OWN_STATEMENTS.has(statement)) return;
-  if (ROLE_CHANGE.test(statement.replace(COMMENTS, ' '))) throw new TenancyError('this statement may change the role, and the runtime side of the embedded database refuses it');
+  if (ROLE_CHANGE.test(statement.replace(COMMENTS, ' ')))
+    throw new TenancyError(
+      'this statement may change the role, and the runtime side of the embedded database refuses it',
+    );
 }
 
 function pool(connectionString: string, max: number, options: DatabaseOptions): pg.Pool {

@@ -21,7 +21,8 @@ afterAll(async () => {
 });
 
 const tableExists = async (name: string) =>
-  (await sql<{ n: number }>`select count(*)::int as n from pg_class where relname = ${name}`.execute(db.owner)).rows[0]?.n === 1;
+  (await sql<{ n: number }>`select count(*)::int as n from pg_class where relname = ${name}`.execute(db.owner)).rows[0]
+    ?.n === 1;
 
 describe('migrator', () => {
   it('[platform] the shipped migrations are all applied and re-running does nothing', async () => {
@@ -33,16 +34,26 @@ describe('migrator', () => {
   });
 
   it('[platform] a new file is applied once, with its checksum recorded', async () => {
-    writeFileSync(path.join(dir, '9001_add_widgets.sql'), 'create table widgets (id int primary key);\ncreate index widgets_id on widgets (id);\n');
+    writeFileSync(
+      path.join(dir, '9001_add_widgets.sql'),
+      'create table widgets (id int primary key);\ncreate index widgets_id on widgets (id);\n',
+    );
     expect(await migrate(db.owner, readMigrations(dir))).toEqual(['9001_add_widgets.sql']);
     expect(await tableExists('widgets')).toBe(true);
-    const row = await db.owner.selectFrom('rampart_migrations').selectAll().where('name', '=', '9001_add_widgets.sql').executeTakeFirstOrThrow();
+    const row = await db.owner
+      .selectFrom('rampart_migrations')
+      .selectAll()
+      .where('name', '=', '9001_add_widgets.sql')
+      .executeTakeFirstOrThrow();
     expect(row.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(await migrate(db.owner, readMigrations(dir))).toEqual([]);
   });
 
   it('[platform] a failing file changes nothing: each file runs in one transaction', async () => {
-    writeFileSync(path.join(dir, '9002_half_done.sql'), 'create table half_done (id int);\nselect no_such_function();\n');
+    writeFileSync(
+      path.join(dir, '9002_half_done.sql'),
+      'create table half_done (id int);\nselect no_such_function();\n',
+    );
     await expect(migrate(db.owner, readMigrations(dir))).rejects.toThrow(/no_such_function/);
     expect(await tableExists('half_done')).toBe(false);
     expect((await migrationStatus(db.owner, readMigrations(dir))).pending).toEqual(['9002_half_done.sql']);

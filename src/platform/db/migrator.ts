@@ -25,7 +25,9 @@ export interface MigrationStatus {
 export class MigrationError extends Error {}
 
 export function readMigrations(dir = migrationsDir): MigrationFile[] {
-  const names = readdirSync(dir).filter((n) => n.endsWith('.sql')).sort();
+  const names = readdirSync(dir)
+    .filter((n) => n.endsWith('.sql'))
+    .sort();
   const seen = new Set<string>();
   return names.map((name) => {
     const match = FILE_NAME.exec(name);
@@ -55,8 +57,14 @@ function compare(files: MigrationFile[], done: Map<string, string>): MigrationSt
   const byName = new Map(files.map((f) => [f.name, f]));
   for (const [name, checksum] of done) {
     const file = byName.get(name);
-    if (!file) problems.push(`migration ${name} was applied but its file is missing (is this an older Rampart than the database?)`);
-    else if (file.checksum !== checksum) problems.push(`migration ${name} was changed after it was applied (applied ${checksum.slice(0, 12)}, file ${file.checksum.slice(0, 12)})`);
+    if (!file)
+      problems.push(
+        `migration ${name} was applied but its file is missing (is this an older Rampart than the database?)`,
+      );
+    else if (file.checksum !== checksum)
+      problems.push(
+        `migration ${name} was changed after it was applied (applied ${checksum.slice(0, 12)}, file ${file.checksum.slice(0, 12)})`,
+      );
   }
   return {
     applied: files.filter((f) => done.has(f.name)).map((f) => f.name),

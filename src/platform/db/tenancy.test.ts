@@ -21,7 +21,10 @@ afterAll(() => db.dispose());
 
 describe(`tenancy on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () => {
   it('[O2] a query without any org filter returns only the current tenant rows', async () => {
-    const rows = await db.withTenant(orgA, async (tx) => (await sql<{ org_id: string }>`select * from audit_events`.execute(tx)).rows);
+    const rows = await db.withTenant(
+      orgA,
+      async (tx) => (await sql<{ org_id: string }>`select * from audit_events`.execute(tx)).rows,
+    );
     expect(rows).toHaveLength(3);
     expect(new Set(rows.map((r) => r.org_id))).toEqual(new Set([orgA]));
   });
@@ -29,17 +32,22 @@ describe(`tenancy on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () 
   it('[O2] an insert carrying another org id is refused by row-level security', async () => {
     await expect(
       db.withTenant(orgA, (tx) =>
-        sql`insert into audit_heads (stream, org_id, seq, hash) values (${`org:${orgB}`}, ${orgB}, 99, 'x')`.execute(tx),
+        sql`insert into audit_heads (stream, org_id, seq, hash) values (${`org:${orgB}`}, ${orgB}, 99, 'x')`.execute(
+          tx,
+        ),
       ),
     ).rejects.toThrow(/row-level security/);
-    const heads = await db.withTenant(orgB, async (tx) => (await sql<{ seq: string }>`select seq from audit_heads`.execute(tx)).rows);
+    const heads = await db.withTenant(
+      orgB,
+      async (tx) => (await sql<{ seq: string }>`select seq from audit_heads`.execute(tx)).rows,
+    );
     expect(heads.map((h) => h.seq)).toEqual(['3']);
   });
 
   it('[O2] an update cannot move a row into another tenant', async () => {
-    await expect(
-      db.withTenant(orgA, (tx) => sql`update audit_heads set org_id = ${orgB}`.execute(tx)),
-    ).rejects.toThrow(/row-level security/);
+    await expect(db.withTenant(orgA, (tx) => sql`update audit_heads set org_id = ${orgB}`.execute(tx))).rejects.toThrow(
+      /row-level security/,
+    );
   });
 
   it('[O2] the runtime role cannot disable row-level security', async () => {
@@ -49,7 +57,9 @@ describe(`tenancy on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () 
     await expect(
       db.withTenant(orgA, (tx) => sql`alter table audit_events no force row level security`.execute(tx)),
     ).rejects.toThrow(/must be owner/);
-    await expect(db.withTenant(orgA, (tx) => sql`drop policy audit_events_tenant on audit_events`.execute(tx))).rejects.toThrow(/must be owner/);
+    await expect(
+      db.withTenant(orgA, (tx) => sql`drop policy audit_events_tenant on audit_events`.execute(tx)),
+    ).rejects.toThrow(/must be owner/);
   });
 
   it('[O2] turning row_security off does not reveal other tenants', async () => {
@@ -62,17 +72,28 @@ describe(`tenancy on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () 
   });
 
   it('[O2] the runtime role owns nothing and cannot bypass row-level security', async () => {
-    const role = await db.withSystem(async (tx) => (await sql<{ current_user: string }>`select current_user`.execute(tx)).rows[0]);
+    const role = await db.withSystem(
+      async (tx) => (await sql<{ current_user: string }>`select current_user`.execute(tx)).rows[0],
+    );
     expect(role?.current_user).toBe(RUNTIME_ROLE);
     const attrs = await sql<{ rolsuper: boolean; rolbypassrls: boolean; rolinherit: boolean }>`
       select rolsuper, rolbypassrls, rolinherit from pg_roles where rolname = ${RUNTIME_ROLE}`.execute(db.owner);
     expect(attrs.rows).toEqual([{ rolsuper: false, rolbypassrls: false, rolinherit: false }]);
-    const owned = await sql`select relname from pg_class c join pg_roles r on r.oid = c.relowner where r.rolname = ${RUNTIME_ROLE}`.execute(db.owner);
+    const owned =
+      await sql`select relname from pg_class c join pg_roles r on r.oid = c.relowner where r.rolname = ${RUNTIME_ROLE}`.execute(
+        db.owner,
+      );
     expect(owned.rows).toEqual([]);
   });
 
   it('[O2] every table with an org_id has it NOT NULL, row-level security enabled and forced, and a policy', async () => {
-    const tables = await sql<{ relname: string; attnotnull: boolean; relrowsecurity: boolean; relforcerowsecurity: boolean; policies: number }>`
+    const tables = await sql<{
+      relname: string;
+      attnotnull: boolean;
+      relrowsecurity: boolean;
+      relforcerowsecurity: boolean;
+      policies: number;
+    }>`
       select c.relname, a.attnotnull, c.relrowsecurity, c.relforcerowsecurity,
              (select count(*)::int from pg_policy p where p.polrelid = c.oid) as policies
       from pg_class c
@@ -81,18 +102,29 @@ describe(`tenancy on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () 
       where c.relkind in ('r', 'p')`.execute(db.owner);
     expect(tables.rows.length).toBeGreaterThan(0);
     for (const t of tables.rows) {
-      expect({ table: t.relname, notNull: t.attnotnull, rls: t.relrowsecurity, forced: t.relforcerowsecurity, policy: t.policies > 0 }).toEqual({
-        table: t.relname, notNull: true, rls: true, forced: true, policy: true,
+      expect({
+        table: t.relname,
+        notNull: t.attnotnull,
+        rls: t.relrowsecurity,
+        forced: t.relforcerowsecurity,
+        policy: t.policies > 0,
+      }).toEqual({
+        table: t.relname,
+        notNull: true,
+        rls: true,
+        forced: true,
+        policy: true,
       });
     }
   });
 
-  it('[O2] concurrent transactions for different orgs never see each other\'s setting', async () => {
+  it("[O2] concurrent transactions for different orgs never see each other's setting", async () => {
     const orgs = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? orgA : orgB));
     const seen = await Promise.all(
       orgs.map((org) =>
         db.withTenant(org, async (tx) => {
-          const before = (await sql<{ org: string }>`select current_setting('rampart.org_id') as org`.execute(tx)).rows[0]?.org;
+          const before = (await sql<{ org: string }>`select current_setting('rampart.org_id') as org`.execute(tx))
+            .rows[0]?.org;
           await sql`select pg_sleep(0.005)`.execute(tx);
           const rows = (await sql<{ org_id: string }>`select org_id from audit_events`.execute(tx)).rows;
           return { org, before, visible: [...new Set(rows.map((r) => r.org_id))] };
@@ -101,7 +133,9 @@ describe(`tenancy on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () 
     );
     for (const s of seen) expect(s).toEqual({ org: s.org, before: s.org, visible: [s.org] });
     // A pooled connection does not carry a tenant into system work afterwards.
-    const leaked = await db.withSystem(async (tx) => (await sql`select * from audit_events where stream like 'org:%'`.execute(tx)).rows);
+    const leaked = await db.withSystem(
+      async (tx) => (await sql`select * from audit_events where stream like 'org:%'`.execute(tx)).rows,
+    );
     expect(leaked).toEqual([]);
   });
 
@@ -111,7 +145,14 @@ describe(`tenancy on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () 
   });
 
   it('[O2] every table is classified as tenant, personal or system data, and each class is protected as it says', async () => {
-    const tables = await sql<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean; policies: number; has_org: boolean; has_user: boolean }>`
+    const tables = await sql<{
+      relname: string;
+      relrowsecurity: boolean;
+      relforcerowsecurity: boolean;
+      policies: number;
+      has_org: boolean;
+      has_user: boolean;
+    }>`
       select c.relname, c.relrowsecurity, c.relforcerowsecurity,
              (select count(*)::int from pg_policy p where p.polrelid = c.oid) as policies,
              exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped) as has_org,
@@ -124,36 +165,89 @@ describe(`tenancy on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () 
       const cls = TABLE_CLASSES[t.relname]!;
       const row = { table: t.relname, rls: t.relrowsecurity, forced: t.relforcerowsecurity, policy: t.policies > 0 };
       if (cls === 'owner only') {
-        const grants = await sql`select privilege_type from information_schema.role_table_grants where grantee = ${RUNTIME_ROLE} and table_name = ${t.relname}`.execute(db.owner);
+        const grants =
+          await sql`select privilege_type from information_schema.role_table_grants where grantee = ${RUNTIME_ROLE} and table_name = ${t.relname}`.execute(
+            db.owner,
+          );
         expect({ table: t.relname, runtimeGrants: grants.rows }).toEqual({ table: t.relname, runtimeGrants: [] });
         continue;
       }
       expect(row).toEqual({ table: t.relname, rls: true, forced: true, policy: true });
-      if (cls === 'tenant') expect({ table: t.relname, org_id: t.has_org || t.relname === 'organizations' }).toEqual({ table: t.relname, org_id: true });
-      if (cls === 'personal') expect({ table: t.relname, user_id: t.has_user || t.relname === 'users' }).toEqual({ table: t.relname, user_id: true });
+      if (cls === 'tenant')
+        expect({ table: t.relname, org_id: t.has_org || t.relname === 'organizations' }).toEqual({
+          table: t.relname,
+          org_id: true,
+        });
+      if (cls === 'personal')
+        expect({ table: t.relname, user_id: t.has_user || t.relname === 'users' }).toEqual({
+          table: t.relname,
+          user_id: true,
+        });
     }
   });
 
-  it('[O2] a tenant transaction sees only its members\' accounts; a person\'s transaction only their own; system work every one', async () => {
+  it("[O2] a tenant transaction sees only its members' accounts; a person's transaction only their own; system work every one", async () => {
     const [alice, bob, carol] = await db.withSystem(async (tx) => {
       const ids: string[] = [];
       for (const name of ['alice', 'bob', 'carol']) {
-        const row = await tx.insertInto('users').values({ email: `${name}.${randomUUID()}@example.com` }).returning('id').executeTakeFirstOrThrow();
+        const row = await tx
+          .insertInto('users')
+          .values({ email: `${name}.${randomUUID()}@example.com` })
+          .returning('id')
+          .executeTakeFirstOrThrow();
         ids.push(row.id);
-        await tx.insertInto('sessions').values({ token_hash: randomUUID(), user_id: row.id, created_at: new Date(), last_seen_at: new Date(), idle_expires_at: new Date(), absolute_expires_at: new Date(), method: 'password', auth_level: 1, authenticated_at: new Date() }).execute();
-        await tx.insertInto('email_tokens').values({ user_id: row.id, purpose: 'magic_link', token_hash: randomUUID(), created_at: new Date(), expires_at: new Date() }).execute();
+        await tx
+          .insertInto('sessions')
+          .values({
+            token_hash: randomUUID(),
+            user_id: row.id,
+            created_at: new Date(),
+            last_seen_at: new Date(),
+            idle_expires_at: new Date(),
+            absolute_expires_at: new Date(),
+            method: 'password',
+            auth_level: 1,
+            authenticated_at: new Date(),
+          })
+          .execute();
+        await tx
+          .insertInto('email_tokens')
+          .values({
+            user_id: row.id,
+            purpose: 'magic_link',
+            token_hash: randomUUID(),
+            created_at: new Date(),
+            expires_at: new Date(),
+          })
+          .execute();
       }
       return ids as [string, string, string];
     });
     const org = randomUUID();
     await db.withTenant(org, async (tx) => {
-      await tx.insertInto('organizations').values({ id: org, name: 'Members only', created_at: new Date(), created_by: alice }).execute();
-      await tx.insertInto('memberships').values([{ org_id: org, user_id: alice, role: 'owner', created_at: new Date() }, { org_id: org, user_id: bob, role: 'member', created_at: new Date() }]).execute();
+      await tx
+        .insertInto('organizations')
+        .values({ id: org, name: 'Members only', created_at: new Date(), created_by: alice })
+        .execute();
+      await tx
+        .insertInto('memberships')
+        .values([
+          { org_id: org, user_id: alice, role: 'owner', created_at: new Date() },
+          { org_id: org, user_id: bob, role: 'member', created_at: new Date() },
+        ])
+        .execute();
     });
     const idsIn = async (ctx: 'tenant' | 'person' | 'system', table: 'users' | 'sessions' | 'email_tokens') => {
       const q = (tx: Parameters<Parameters<typeof db.withSystem>[0]>[0]) =>
-        sql<{ id: string }>`select ${sql.ref(table === 'users' ? 'id' : 'user_id')} as id from ${sql.table(table)}`.execute(tx);
-      const rows = ctx === 'tenant' ? await db.withTenant(org, q) : ctx === 'person' ? await db.withPerson(carol, q) : await db.withSystem(q);
+        sql<{
+          id: string;
+        }>`select ${sql.ref(table === 'users' ? 'id' : 'user_id')} as id from ${sql.table(table)}`.execute(tx);
+      const rows =
+        ctx === 'tenant'
+          ? await db.withTenant(org, q)
+          : ctx === 'person'
+            ? await db.withPerson(carol, q)
+            : await db.withSystem(q);
       return new Set(rows.rows.map((r) => r.id).filter((id) => [alice, bob, carol].includes(id)));
     };
     expect(await idsIn('tenant', 'users')).toEqual(new Set([alice, bob]));
@@ -163,10 +257,19 @@ describe(`tenancy on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () 
     expect(await idsIn('person', 'sessions')).toEqual(new Set([carol]));
     expect(await idsIn('system', 'users')).toEqual(new Set([alice, bob, carol]));
     // ...and a tenant cannot write a person's rows, not even a member's.
-    await expect(db.withTenant(org, (tx) => tx.updateTable('users').set({ email: 'taken.over@example.com' }).where('id', '=', bob).execute())).resolves.toEqual([
-      expect.objectContaining({ numUpdatedRows: 0n }),
-    ]);
-    await expect(db.withTenant(org, (tx) => tx.insertInto('users').values({ email: `new.${randomUUID()}@example.com` }).execute())).rejects.toThrow(/row-level security/);
+    await expect(
+      db.withTenant(org, (tx) =>
+        tx.updateTable('users').set({ email: 'taken.over@example.com' }).where('id', '=', bob).execute(),
+      ),
+    ).resolves.toEqual([expect.objectContaining({ numUpdatedRows: 0n })]);
+    await expect(
+      db.withTenant(org, (tx) =>
+        tx
+          .insertInto('users')
+          .values({ email: `new.${randomUUID()}@example.com` })
+          .execute(),
+      ),
+    ).rejects.toThrow(/row-level security/);
   });
 
   it('[O2] a runtime transaction cannot switch back to the owner (RESET ROLE and every other way), on either database', async () => {
@@ -187,19 +290,28 @@ describe(`tenancy on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () 
       sql`-- hidden
         set role postgres`,
     ];
-    for (const escape of escapes) {
+    for (const attack of escapes) {
       const attempt = db.withTenant(orgA, async (tx) => {
-        await escape.execute(tx);
+        await attack.execute(tx);
         await sql`alter table audit_events disable row level security`.execute(tx);
         return (await sql`select * from audit_events`.execute(tx)).rows;
       });
-      await expect(attempt, escape.compile(db.owner).sql).rejects.toThrow(/permission denied|must be owner|may change the role|cannot|not allowed/);
+      await expect(attempt, attack.compile(db.owner).sql).rejects.toThrow(
+        /permission denied|must be owner|may change the role|cannot|not allowed/,
+      );
     }
-    const rls = await sql<{ relrowsecurity: boolean }>`select relrowsecurity from pg_class where relname = 'audit_events'`.execute(db.owner);
+    const rls = await sql<{
+      relrowsecurity: boolean;
+    }>`select relrowsecurity from pg_class where relname = 'audit_events'`.execute(db.owner);
     expect(rls.rows[0]?.relrowsecurity).toBe(true);
     // The guard does not stand in the way of ordinary work, a column named role included.
-    expect((await db.withTenant(orgA, (tx) => sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(tx))).rows[0]?.n).toBe(3);
-    await db.withTenant(orgA, (tx) => tx.updateTable('memberships').set({ role: 'viewer' }).where('org_id', '=', orgA).execute());
+    expect(
+      (await db.withTenant(orgA, (tx) => sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(tx)))
+        .rows[0]?.n,
+    ).toBe(3);
+    await db.withTenant(orgA, (tx) =>
+      tx.updateTable('memberships').set({ role: 'viewer' }).where('org_id', '=', orgA).execute(),
+    );
   });
 });
 

@@ -6,13 +6,23 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEventBus, createMemoryBus, createPostgresBus, createRedisBus, EventBusError, MAX_PAYLOAD_BYTES, type EventBus } from './bus.js';
+import {
+  createEventBus,
+  createMemoryBus,
+  createPostgresBus,
+  createRedisBus,
+  EventBusError,
+  MAX_PAYLOAD_BYTES,
+  type EventBus,
+} from './bus.js';
 
 const redisUrl = process.env.REDIS_URL || undefined;
 const databaseUrl = process.env.DATABASE_URL || undefined;
 
 const memoryHub = new EventEmitter();
-const kinds: { kind: EventBus['kind']; make: () => EventBus }[] = [{ kind: 'memory', make: () => createMemoryBus(memoryHub) }];
+const kinds: { kind: EventBus['kind']; make: () => EventBus }[] = [
+  { kind: 'memory', make: () => createMemoryBus(memoryHub) },
+];
 if (databaseUrl) kinds.push({ kind: 'postgres', make: () => createPostgresBus(databaseUrl) });
 if (redisUrl) kinds.push({ kind: 'redis', make: () => createRedisBus(redisUrl) });
 
@@ -70,7 +80,9 @@ describe.each(kinds)('event bus ($kind)', ({ kind, make }) => {
     }
     expect(gotA).toHaveLength(rounds);
     expect(gotB).toHaveLength(rounds);
-    console.log(`[S3] ${kind}: the other instance had the message when publish resolved in ${rounds - late}/${rounds} publishes; worst lag of the other instance after publish resolved: ${maxLagMs.toFixed(2)} ms`);
+    console.log(
+      `[S3] ${kind}: the other instance had the message when publish resolved in ${rounds - late}/${rounds} publishes; worst lag of the other instance after publish resolved: ${maxLagMs.toFixed(2)} ms`,
+    );
     // In one process the two subscriber sockets are read in either order; across processes the
     // guarantee is that the server has sent the message to every subscriber before our echo.
     if (kind === 'memory') expect(late).toBe(0);
@@ -103,7 +115,14 @@ describe.each(kinds)('event bus ($kind)', ({ kind, make }) => {
     const ch = channel();
     const got: string[] = [];
     await b.subscribe(ch, (m) => got.push(m));
-    const messages = ['Zoë 🔐 日本語 مرحبا', '{"id":"fake","message":"x"}', "it's \"quoted\" \\ back", 'nul\u0000 tab\t newline\n', 'lone \ud800 surrogate', ''];
+    const messages = [
+      'Zoë 🔐 日本語 مرحبا',
+      '{"id":"fake","message":"x"}',
+      'it\'s "quoted" \\ back',
+      'nul\u0000 tab\t newline\n',
+      'lone \ud800 surrogate',
+      '',
+    ];
     for (const m of messages) await a.publish(ch, m);
     await within(100, () => got.length === messages.length);
     expect(got).toEqual(messages);
@@ -122,7 +141,8 @@ describe.each(kinds)('event bus ($kind)', ({ kind, make }) => {
     const got: string[] = [];
     await b.subscribe(ch, (m) => got.push(m));
     const overhead = JSON.stringify({ id: 'x'.repeat(16), message: '' }).length;
-    const largest = 'é'.repeat((MAX_PAYLOAD_BYTES - overhead - 1) / 2) + 'a'.repeat((MAX_PAYLOAD_BYTES - overhead) % 2 === 1 ? 1 : 0);
+    const largest =
+      'é'.repeat((MAX_PAYLOAD_BYTES - overhead - 1) / 2) + 'a'.repeat((MAX_PAYLOAD_BYTES - overhead) % 2 === 1 ? 1 : 0);
     expect(Buffer.byteLength(largest) + overhead).toBe(MAX_PAYLOAD_BYTES);
     await a.publish(ch, largest);
     await within(100, () => got.length === 1);
@@ -132,7 +152,13 @@ describe.each(kinds)('event bus ($kind)', ({ kind, make }) => {
 
   it(`[S3] ${kind}: a throwing handler does not stop the others`, async () => {
     const errors: Error[] = [];
-    const bus = open(() => (kind === 'memory' ? createMemoryBus(memoryHub, { onError: (e) => errors.push(e) }) : kind === 'postgres' ? createPostgresBus(databaseUrl!, { onError: (e) => errors.push(e) }) : createRedisBus(redisUrl!, { onError: (e) => errors.push(e) })));
+    const bus = open(() =>
+      kind === 'memory'
+        ? createMemoryBus(memoryHub, { onError: (e) => errors.push(e) })
+        : kind === 'postgres'
+          ? createPostgresBus(databaseUrl!, { onError: (e) => errors.push(e) })
+          : createRedisBus(redisUrl!, { onError: (e) => errors.push(e) }),
+    );
     const ch = channel();
     const got: string[] = [];
     await bus.subscribe(ch, () => {
@@ -156,7 +182,9 @@ describe.runIf(databaseUrl)('postgres event bus connection loss', () => {
     const admin = new pg.Client({ connectionString: databaseUrl });
     await admin.connect();
     try {
-      const killed = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where query = $1', [`listen "${ch}"`]);
+      const killed = await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where query = $1', [
+        `listen "${ch}"`,
+      ]);
       expect(killed.rowCount).toBe(1);
     } finally {
       await admin.end();
@@ -173,7 +201,9 @@ describe('event bus without a server', () => {
     expect(memory.kind).toBe('memory');
     const postgres = open(() => createEventBus({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none' }));
     expect(postgres.kind).toBe('postgres');
-    const redis = open(() => createEventBus({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none', redisUrl: 'redis://127.0.0.1:1' }));
+    const redis = open(() =>
+      createEventBus({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none', redisUrl: 'redis://127.0.0.1:1' }),
+    );
     expect(redis.kind).toBe('redis');
   });
 
@@ -207,10 +237,16 @@ describe('event bus close', () => {
       }
       console.log('closed ' + buses.map((b) => b.kind).join(','));
     `;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: fileURLToPath(new URL('../../..', import.meta.url)),
-      timeout: 20_000,
-    });
-    expect(stdout.trim()).toBe(`closed ${['memory', databaseUrl && 'postgres', redisUrl && 'redis'].filter(Boolean).join(',')}`);
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        cwd: fileURLToPath(new URL('../../..', import.meta.url)),
+        timeout: 20_000,
+      },
+    );
+    expect(stdout.trim()).toBe(
+      `closed ${['memory', databaseUrl && 'postgres', redisUrl && 'redis'].filter(Boolean).join(',')}`,
+    );
   });
 });

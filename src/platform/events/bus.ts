@@ -194,7 +194,11 @@ interface Pending {
   reject(err: Error): void;
 }
 
-function makeBus(kind: EventBus['kind'], opts: BusOptions, connect: (deliver: Deliver, reconnected: Reconnected) => Transport): EventBus {
+function makeBus(
+  kind: EventBus['kind'],
+  opts: BusOptions,
+  connect: (deliver: Deliver, reconnected: Reconnected) => Transport,
+): EventBus {
   const echoTimeoutMs = opts.echoTimeoutMs ?? 5000;
   const onError = opts.onError ?? (() => {});
   const handlers = new Map<string, Set<(message: string) => void>>();
@@ -246,7 +250,10 @@ function makeBus(kind: EventBus['kind'], opts: BusOptions, connect: (deliver: De
   function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new EventBusError(`${what}: no answer from the ${kind} server within ${echoTimeoutMs} ms`)), echoTimeoutMs);
+      timer = setTimeout(
+        () => reject(new EventBusError(`${what}: no answer from the ${kind} server within ${echoTimeoutMs} ms`)),
+        echoTimeoutMs,
+      );
     });
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
@@ -267,7 +274,9 @@ function makeBus(kind: EventBus['kind'], opts: BusOptions, connect: (deliver: De
       const payload = JSON.stringify({ id, message });
       const bytes = Buffer.byteLength(payload, 'utf8');
       if (bytes > MAX_PAYLOAD_BYTES) {
-        throw new EventBusError(`message too large for channel ${channel}: ${bytes} bytes with its envelope, the limit is ${MAX_PAYLOAD_BYTES} (send an id, not the data)`);
+        throw new EventBusError(
+          `message too large for channel ${channel}: ${bytes} bytes with its envelope, the limit is ${MAX_PAYLOAD_BYTES} (send an id, not the data)`,
+        );
       }
       const echoed = new Promise<void>((resolve, reject) => pending.set(id, { resolve, reject }));
       echoed.catch(() => {}); // awaited below unless hold() or send() fails first
@@ -310,7 +319,8 @@ function makeBus(kind: EventBus['kind'], opts: BusOptions, connect: (deliver: De
     async close() {
       if (closed) return;
       closed = true;
-      for (const p of pending.values()) p.reject(new EventBusError('the event bus was closed before the echo came back'));
+      for (const p of pending.values())
+        p.reject(new EventBusError('the event bus was closed before the echo came back'));
       handlers.clear();
       await transport.close();
     },
@@ -320,7 +330,14 @@ function makeBus(kind: EventBus['kind'], opts: BusOptions, connect: (deliver: De
 function parse(payload: string): { id: string; message: string } | undefined {
   try {
     const value: unknown = JSON.parse(payload);
-    if (typeof value === 'object' && value !== null && 'id' in value && 'message' in value && typeof value.id === 'string' && typeof value.message === 'string') {
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      'id' in value &&
+      'message' in value &&
+      typeof value.id === 'string' &&
+      typeof value.message === 'string'
+    ) {
       return { id: value.id, message: value.message };
     }
   } catch {

@@ -13,14 +13,21 @@ afterEach(async () => {
 function instances(): [InvalidatedCache<Entry>, InvalidatedCache<Entry>, EventBus] {
   const hub = new EventEmitter();
   const [a, b] = [createMemoryBus(hub), createMemoryBus(hub)];
-  const caches = [a, b].map((bus) => new InvalidatedCache<Entry>({ bus, channel: 'test_invalidated', groupOf: (v) => v.owner }));
+  const caches = [a, b].map(
+    (bus) => new InvalidatedCache<Entry>({ bus, channel: 'test_invalidated', groupOf: (v) => v.owner }),
+  );
   open.push(...caches, a, b);
   return [caches[0]!, caches[1]!, a];
 }
 const subscribed = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Whether reading `key` went to the loader (true) or found it kept (false). */
-async function loaded(cache: InvalidatedCache<Entry>, key: string, owner = 'u', during?: () => Promise<void>): Promise<boolean> {
+async function loaded(
+  cache: InvalidatedCache<Entry>,
+  key: string,
+  owner = 'u',
+  during?: () => Promise<void>,
+): Promise<boolean> {
   let called = false;
   await cache.getOrLoad(key, async () => {
     called = true;
@@ -56,7 +63,11 @@ describe('invalidated cache (S3)', () => {
     for (const key of ['a', 'b']) await loaded(here, key, 'u');
     await loaded(here, 'c', 'v');
     await there.broadcast(groupMessage('u'));
-    expect([await loaded(here, 'a'), await loaded(here, 'b'), await loaded(here, 'c', 'v')]).toEqual([true, true, false]);
+    expect([await loaded(here, 'a'), await loaded(here, 'b'), await loaded(here, 'c', 'v')]).toEqual([
+      true,
+      true,
+      false,
+    ]);
   });
 
   it('[S3] a value loaded while an invalidation arrived is not kept (it may be the revoked row)', async () => {

@@ -81,7 +81,10 @@ export class InvalidatedCache<V> {
     const group = this.opts.groupOf?.(value);
     if (group === undefined) return;
     let keys = this.groups.get(group);
-    if (!keys) this.groups.set(group, (keys = new Set()));
+    if (!keys) {
+      keys = new Set();
+      this.groups.set(group, keys);
+    }
     keys.add(key);
   }
 

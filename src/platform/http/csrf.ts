@@ -27,7 +27,12 @@ export interface CsrfOptions {
   random?: RandomSource;
 }
 
-const failed = (why: string) => new AppError('csrf_failed', 403, `This request was refused to protect you from cross-site request forgery (${why}). Reload the page and try again.`);
+const failed = (why: string) =>
+  new AppError(
+    'csrf_failed',
+    403,
+    `This request was refused to protect you from cross-site request forgery (${why}). Reload the page and try again.`,
+  );
 
 /**
  * R1: every state-changing request must come from our own origin (Origin / Sec-Fetch-Site) and,
@@ -68,7 +73,8 @@ export function csrfProtection(app: FastifyInstance, opts: CsrfOptions): void {
     const pre = request.cookies[PRE_SESSION_COOKIE];
     const expected = session ? tokenFor(`s:${session}`) : pre ? tokenFor(`p:${pre}`) : undefined;
     const body = request.body as Record<string, unknown> | undefined;
-    const presented = request.headers[CSRF_HEADER] ?? (typeof body?.[CSRF_FIELD] === 'string' ? body[CSRF_FIELD] : undefined);
+    const presented =
+      request.headers[CSRF_HEADER] ?? (typeof body?.[CSRF_FIELD] === 'string' ? body[CSRF_FIELD] : undefined);
     if (!expected || typeof presented !== 'string') throw failed('missing token');
     const a = Buffer.from(presented);
     const b = Buffer.from(expected);

@@ -25,7 +25,9 @@ function describe(issue: ValidationIssue): string {
     case 'required':
       return 'is required';
     case 'format':
-      return issue.params.format === 'email' ? 'must be an e-mail address, like name@example.com' : `must be a valid ${String(issue.params.format)}`;
+      return issue.params.format === 'email'
+        ? 'must be an e-mail address, like name@example.com'
+        : `must be a valid ${String(issue.params.format)}`;
     case 'minLength':
       return issue.params.limit === 1 ? 'is required' : `must be at least ${String(issue.params.limit)} characters`;
     case 'maxLength':
@@ -68,8 +70,10 @@ export function toAppError(error: FastifyError | AppError | Error): AppError | u
   }
   const known = fe.code ? FASTIFY_ERRORS[fe.code] : undefined;
   if (known) return new AppError(known[0], known[1], known[2]);
-  if (error.name === 'SyntaxError' && fe.statusCode === 400) return new AppError('invalid_json', 400, 'The request body is not valid JSON.');
-  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return new AppError('bad_request', fe.statusCode, 'The request could not be understood.');
+  if (error.name === 'SyntaxError' && fe.statusCode === 400)
+    return new AppError('invalid_json', 400, 'The request body is not valid JSON.');
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500)
+    return new AppError('bad_request', fe.statusCode, 'The request could not be understood.');
   return undefined;
 }
 
@@ -81,7 +85,14 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
     return reply.redirect(`${error.redirectTo}${next}`, 303);
   }
   if (wantsJson(request)) {
-    return reply.send({ error: { code: error.code, message: error.message, requestId: request.id, ...(error.fields ? { fields: error.fields } : {}) } });
+    return reply.send({
+      error: {
+        code: error.code,
+        message: error.message,
+        requestId: request.id,
+        ...(error.fields ? { fields: error.fields } : {}),
+      },
+    });
   }
   return reply.render(
     error.status === 404 ? 'Not found' : 'Something went wrong',
@@ -89,14 +100,24 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
       heading: error.status === 404 ? 'Not found' : error.status >= 500 ? 'Something went wrong' : 'That did not work',
       children: [
         h('p', null, error.message),
-        error.fields ? h('ul', null, error.fields.map((f) => h('li', null, `${f.field}: ${f.message}`))) : null,
+        error.fields
+          ? h(
+              'ul',
+              null,
+              error.fields.map((f) => h('li', null, `${f.field}: ${f.message}`)),
+            )
+          : null,
         h('p', null, 'Request id: ', h('span', { class: 'request-id' }, request.id)),
       ],
     }),
   );
 }
 
-const INTERNAL = new AppError('internal_error', 500, 'Something went wrong on our side. Quote the request id if you contact support.');
+const INTERNAL = new AppError(
+  'internal_error',
+  500,
+  'Something went wrong on our side. Quote the request id if you contact support.',
+);
 
 /** R6: clients get a stable code and the request id; the stack goes to the log only. */
 export function errorHandling(app: FastifyInstance): void {
@@ -109,5 +130,7 @@ export function errorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, 'unexpected error');
     return sendError(request, reply, INTERNAL);
   });
-  app.setNotFoundHandler((request, reply) => sendError(request, reply, new AppError('not_found', 404, 'The page or resource was not found.')));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new AppError('not_found', 404, 'The page or resource was not found.')),
+  );
 }

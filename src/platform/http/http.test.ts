@@ -12,11 +12,20 @@ beforeAll(async () => {
   t = await createTestApp({}, (app) => {
     app.post(
       '/api/v1/echo',
-      { schema: { body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 50 }), count: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }) } },
+      {
+        schema: {
+          body: Type.Object(
+            { name: Type.String({ minLength: 1, maxLength: 50 }), count: Type.Integer({ minimum: 0 }) },
+            { additionalProperties: false },
+          ),
+        },
+      },
       async (request) => request.body,
     );
     app.get('/api/v1/boom', { schema: {} }, async () => {
-      throw new Error(`could not use token "${SECRET}" for alice@example.com: Key (email)=(alice@example.com) exists; session ${SESSION}`);
+      throw new Error(
+        `could not use token "${SECRET}" for alice@example.com: Key (email)=(alice@example.com) exists; session ${SESSION}`,
+      );
     });
     app.get('/boom', { schema: {} }, async () => {
       throw new Error('kaboom');
@@ -32,7 +41,13 @@ const html = { accept: 'text/html,application/xhtml+xml' };
 
 describe('security headers', () => {
   it('[R2] every response carries the security headers: page, JSON, 404, 500 and static file', async () => {
-    for (const [url, headers] of [['/', html], ['/healthz', {}], ['/nope', html], ['/api/v1/boom', {}], ['/static/rampart.css', {}]] as const) {
+    for (const [url, headers] of [
+      ['/', html],
+      ['/healthz', {}],
+      ['/nope', html],
+      ['/api/v1/boom', {}],
+      ['/static/rampart.css', {}],
+    ] as const) {
       const res = await t.app.inject({ url, headers });
       const h = res.headers;
       expect(h['content-security-policy'], url).toMatch(/default-src 'none'/);
@@ -47,7 +62,7 @@ describe('security headers', () => {
     }
   });
 
-  it('[R2] scripts run only with this response\'s nonce, and the nonce changes every response', async () => {
+  it("[R2] scripts run only with this response's nonce, and the nonce changes every response", async () => {
     const a = await t.app.inject({ url: '/', headers: html });
     const b = await t.app.inject({ url: '/', headers: html });
     const nonceOf = (csp: string) => /script-src 'self' 'nonce-([0-9a-f]{32})'/.exec(csp)?.[1];
@@ -78,7 +93,11 @@ describe('errors', () => {
   });
 
   it('[R5] unknown fields are rejected, not silently dropped', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/echo', payload: { name: 'a', count: 1, isAdmin: true } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/echo',
+      payload: { name: 'a', count: 1, isAdmin: true },
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.fields).toEqual([{ field: 'isAdmin', message: 'is not an accepted field' }]);
   });
@@ -89,20 +108,34 @@ describe('errors', () => {
   });
 
   it('[R5] an oversize body answers 413 payload_too_large', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/echo', payload: { name: 'x'.repeat(BODY_LIMIT), count: 1 } });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/echo',
+      payload: { name: 'x'.repeat(BODY_LIMIT), count: 1 },
+    });
     expect(res.statusCode).toBe(413);
     expect(res.json().error.code).toBe('payload_too_large');
   });
 
   it('[R5] malformed JSON answers 400 invalid_json without quoting the input', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/echo', headers: { 'content-type': 'application/json' }, payload: '{"name": s3cr3t-value' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name": s3cr3t-value',
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json().error.code).toBe('invalid_json');
     expect(res.body).not.toContain('s3cr3t');
   });
 
   it('[R5] an unsupported content type answers 415', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/echo', headers: { 'content-type': 'application/xml' }, payload: '<a/>' });
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/echo',
+      headers: { 'content-type': 'application/xml' },
+      payload: '<a/>',
+    });
     expect(res.statusCode).toBe(415);
     expect(res.json().error.code).toBe('unsupported_media_type');
   });
@@ -110,7 +143,11 @@ describe('errors', () => {
   it('[R6] unknown routes answer 404 not_found, as JSON for APIs and as a page for browsers', async () => {
     const api = await t.app.inject({ url: '/api/v1/nothing-here' });
     expect(api.statusCode).toBe(404);
-    expect(api.json().error).toEqual({ code: 'not_found', message: expect.any(String), requestId: api.headers['x-request-id'] });
+    expect(api.json().error).toEqual({
+      code: 'not_found',
+      message: expect.any(String),
+      requestId: api.headers['x-request-id'],
+    });
     const page = await t.app.inject({ url: '/nothing-here', headers: html });
     expect(page.statusCode).toBe(404);
     expect(page.headers['content-type']).toMatch(/text\/html/);
@@ -121,9 +158,14 @@ describe('errors', () => {
     const res = await t.app.inject({ url: '/api/v1/boom' });
     expect(res.statusCode).toBe(500);
     const body = res.json();
-    expect(body).toEqual({ error: { code: 'internal_error', message: expect.any(String), requestId: res.headers['x-request-id'] } });
+    expect(body).toEqual({
+      error: { code: 'internal_error', message: expect.any(String), requestId: res.headers['x-request-id'] },
+    });
     expect(res.body).not.toMatch(/hunter2|alice|at .*\.ts|Error:/);
-    const logged = t.logs().split('\n').filter((l) => l.includes(String(res.headers['x-request-id'])) && l.includes('unexpected error'));
+    const logged = t
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes(String(res.headers['x-request-id'])) && l.includes('unexpected error'));
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain('http.test.ts'); // the stack is there
     for (const leaked of [SECRET, SESSION, 'alice@example.com']) expect(t.logs()).not.toContain(leaked);
@@ -158,6 +200,10 @@ describe('errors', () => {
 describe('probes', () => {
   it('[platform] /healthz answers while the process lives; /readyz checks the database and migrations', async () => {
     expect((await t.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
-    expect((await t.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', database: 'ok', migrations: 'ok' });
+    expect((await t.app.inject({ url: '/readyz' })).json()).toEqual({
+      status: 'ready',
+      database: 'ok',
+      migrations: 'ok',
+    });
   });
 });

@@ -1,18 +1,20 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { VNode } from 'preact';
 import type { Viewer } from '../views/layout.js';
-import { renderDocument } from '../views/render.js';
+import { type Page, renderDocument } from '../views/render.js';
 
 declare module 'fastify' {
   interface FastifyReply {
     /** Sends a server-rendered page inside the layout, with this response's CSP nonce. */
-    render(title: string, body: VNode<any>, scripts?: string[]): FastifyReply;
+    render(title: string, body: Page, scripts?: string[]): FastifyReply;
   }
 }
 
 /** `viewer` tells the layout who is signed in; the sessions feature provides it. */
-export function pageRendering(app: FastifyInstance, viewer: (request: FastifyRequest, reply: FastifyReply) => Viewer | undefined = () => undefined): void {
-  app.decorateReply('render', function (this: FastifyReply, title: string, body: VNode<any>, scripts?: string[]) {
+export function pageRendering(
+  app: FastifyInstance,
+  viewer: (request: FastifyRequest, reply: FastifyReply) => Viewer | undefined = () => undefined,
+): void {
+  app.decorateReply('render', function (this: FastifyReply, title: string, body: Page, scripts?: string[]) {
     const html = renderDocument(title, this.cspNonce.script, body, { scripts, viewer: viewer(this.request, this) });
     return this.type('text/html; charset=utf-8').send(html);
   });

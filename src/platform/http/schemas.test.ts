@@ -12,7 +12,10 @@ beforeAll(async () => {
       '/api/v1/echo-input',
       {
         schema: {
-          querystring: Type.Object({ page: Type.Optional(Int({ minimum: 1, maximum: 10 })) }, { additionalProperties: false }),
+          querystring: Type.Object(
+            { page: Type.Optional(Int({ minimum: 1, maximum: 10 })) },
+            { additionalProperties: false },
+          ),
           body: Type.Object(
             {
               name: Text({ maxLength: 5 }),
@@ -30,7 +33,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const echo = (body: unknown, query = '') => t.app.inject({ method: 'POST', url: `/api/v1/echo-input${query}`, payload: body as object });
+const echo = (body: unknown, query = '') =>
+  t.app.inject({ method: 'POST', url: `/api/v1/echo-input${query}`, payload: body as object });
 const fieldsOf = async (body: unknown, query?: string) => {
   const res = await echo(body, query);
   expect(res.statusCode).toBe(400);
@@ -50,7 +54,9 @@ describe('text and number fields in the schema layer (R5)', () => {
 
   it('[R5] blank after trimming is refused as "is required"; an optional field left blank is as if absent', async () => {
     for (const blank of BLANKS) {
-      expect(await fieldsOf({ name: blank }), JSON.stringify(blank)).toEqual([{ field: 'name', message: 'is required' }]);
+      expect(await fieldsOf({ name: blank }), JSON.stringify(blank)).toEqual([
+        { field: 'name', message: 'is required' },
+      ]);
       const res = await echo({ name: 'ok', note: blank });
       expect(res.statusCode).toBe(200);
       expect(res.json().body).toEqual({ name: 'ok' });
@@ -59,9 +65,13 @@ describe('text and number fields in the schema layer (R5)', () => {
 
   it('[R5] control characters (NUL first of all) and broken UTF-16 are refused; a note may hold line breaks', async () => {
     for (const name of ['a\u0000', 'a\nb', 'a\u001b', 'a\u009b']) {
-      expect(await fieldsOf({ name }), JSON.stringify(name)).toEqual([{ field: 'name', message: 'must not contain control characters' }]);
+      expect(await fieldsOf({ name }), JSON.stringify(name)).toEqual([
+        { field: 'name', message: 'must not contain control characters' },
+      ]);
     }
-    expect(await fieldsOf({ name: 'ok', note: 'a\u0000' })).toEqual([{ field: 'note', message: 'must not contain control characters' }]);
+    expect(await fieldsOf({ name: 'ok', note: 'a\u0000' })).toEqual([
+      { field: 'note', message: 'must not contain control characters' },
+    ]);
     expect(await fieldsOf({ name: 'a\ud800' })).toEqual([{ field: 'name', message: 'must be valid Unicode text' }]);
     expect((await echo({ name: '😀' })).statusCode).toBe(200);
   });
@@ -72,13 +82,24 @@ describe('text and number fields in the schema layer (R5)', () => {
 
   it('[R5] integers are bounded, and "Infinity" or "1e999" does not slip past the bounds through coercion', async () => {
     for (const page of ['Infinity', '-Infinity', '1e999', '11', '0', '1.5', 'NaN', '0xff']) {
-      expect((await fieldsOf({ name: 'ok' }, `?page=${page}`)).map((f) => f.field), page).toEqual(['page']);
+      expect(
+        (await fieldsOf({ name: 'ok' }, `?page=${page}`)).map((f) => f.field),
+        page,
+      ).toEqual(['page']);
     }
     expect((await echo({ name: 'ok' }, '?page=10')).json().query).toEqual({ page: 10 });
     for (const count of ['Infinity', '9223372036854775807', '1e30', -1]) {
-      expect((await fieldsOf({ name: 'ok', count })).map((f) => f.field), String(count)).toEqual(['count']);
+      expect(
+        (await fieldsOf({ name: 'ok', count })).map((f) => f.field),
+        String(count),
+      ).toEqual(['count']);
     }
-    const literal = await t.app.inject({ method: 'POST', url: '/api/v1/echo-input', headers: { 'content-type': 'application/json' }, payload: '{"name":"ok","count":1e400}' });
+    const literal = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/echo-input',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name":"ok","count":1e400}',
+    });
     expect(literal.statusCode).toBe(400);
   });
 });

@@ -22,7 +22,9 @@ const FINITE = 'x-finite';
  */
 const EDGE = /[\s\u0085\u180e\u200b-\u200d\u2060]/;
 /** Control characters (C0, DEL, C1): PostgreSQL cannot store NUL, and none belongs in a name. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_MULTILINE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -47,7 +49,10 @@ interface KeywordContext {
   parentDataProperty?: string | number;
 }
 
-type KeywordValidate = ((rule: any, data: unknown, parentSchema: any, cxt?: KeywordContext) => boolean) & { errors?: unknown[] | null };
+// biome-ignore lint/suspicious/noExplicitAny: Ajv hands a keyword its schema value and parent schema untyped
+type KeywordValidate = ((rule: any, data: unknown, parentSchema: any, cxt?: KeywordContext) => boolean) & {
+  errors?: unknown[] | null;
+};
 
 function keywordError(validate: KeywordValidate, keyword: string, message: string): false {
   validate.errors = [{ keyword, message, params: {} }];
@@ -63,7 +68,8 @@ const validateText: KeywordValidate = function validateText(rule: TextRule, data
   }
   cxt.parentData[cxt.parentDataProperty] = value;
   if (value === '') return keywordError(validateText, TEXT, 'is required');
-  if ((rule.multiline ? CONTROL_MULTILINE : CONTROL).test(value)) return keywordError(validateText, TEXT, 'must not contain control characters');
+  if ((rule.multiline ? CONTROL_MULTILINE : CONTROL).test(value))
+    return keywordError(validateText, TEXT, 'must not contain control characters');
   if (LONE_SURROGATE.test(value)) return keywordError(validateText, TEXT, 'must be valid Unicode text');
   return true;
 };
@@ -72,12 +78,21 @@ const validateText: KeywordValidate = function validateText(rule: TextRule, data
  * Ajv's coercion turns the query string "Infinity" (or "1e999") into a number and skips every
  * number keyword for it, minimum and maximum included (ajv#2212): this refuses what is not finite.
  */
-const validateFinite: KeywordValidate = function validateFinite(_rule: true, data, schema: { minimum?: number; maximum?: number }) {
+const validateFinite: KeywordValidate = function validateFinite(
+  _rule: true,
+  data,
+  schema: { minimum?: number; maximum?: number },
+) {
   if (typeof data !== 'number' || Number.isFinite(data)) return true;
-  return keywordError(validateFinite, FINITE, `must be a number from ${schema.minimum ?? '-∞'} to ${schema.maximum ?? '∞'}`);
+  return keywordError(
+    validateFinite,
+    FINITE,
+    `must be a number from ${schema.minimum ?? '-∞'} to ${schema.maximum ?? '∞'}`,
+  );
 };
 
 /** The Ajv plugin that defines the keywords; `app.ts` gives it to Fastify's validator compiler. */
+// biome-ignore lint/suspicious/noExplicitAny: Ajv's keyword definition type is not exported through Fastify
 export function inputKeywords<A extends { addKeyword(definition: any): unknown }>(ajv: A): A {
   ajv.addKeyword({ keyword: TEXT, modifying: true, errors: true, schemaType: 'object', validate: validateText });
   ajv.addKeyword({ keyword: FINITE, errors: true, schemaType: 'boolean', validate: validateFinite });
@@ -106,7 +121,13 @@ export function Text(options: TextOptions): TString {
 /** An optional text field (a filter, a note): as Text, but left blank it is as if it was not sent. */
 export function OptionalText(options: TextOptions): TOptional<TString> {
   const { multiline, minLength, ...rest } = options;
-  return Type.Optional(Type.String({ ...(minLength ? { minLength } : {}), ...rest, [TEXT]: { blank: 'omit', ...(multiline ? { multiline } : {}) } }));
+  return Type.Optional(
+    Type.String({
+      ...(minLength ? { minLength } : {}),
+      ...rest,
+      [TEXT]: { blank: 'omit', ...(multiline ? { multiline } : {}) },
+    }),
+  );
 }
 
 /** An e-mail address as people type or paste it (trimmed). */

@@ -35,7 +35,10 @@ export interface BackoffStore {
  * taken, not when it is found wrong, so a burst cannot slip through while the first ones are checked.
  */
 export function createBackoff(store: BackoffStore, ready: Promise<void>, rule: BackoffRule): BackoffLimiter {
-  const ok = Number.isInteger(rule.freeFailures) && rule.freeFailures >= 0 && [rule.baseDelaySec, rule.maxDelaySec, rule.forgetAfterSec].every(isPositiveInt);
+  const ok =
+    Number.isInteger(rule.freeFailures) &&
+    rule.freeFailures >= 0 &&
+    [rule.baseDelaySec, rule.maxDelaySec, rule.forgetAfterSec].every(isPositiveInt);
   if (!ok) throw new RangeError('a backoff rule needs whole seconds and a whole, non-negative freeFailures');
   return {
     async reserve(key) {
@@ -116,7 +119,15 @@ export function redisBackoffStore(client: Redis, prefix: string): BackoffStore {
   return {
     async reserve(k, rule) {
       try {
-        return (await client.eval(RESERVE, 1, key(k), rule.freeFailures, rule.baseDelaySec, rule.maxDelaySec, rule.forgetAfterSec)) as [number, number];
+        return (await client.eval(
+          RESERVE,
+          1,
+          key(k),
+          rule.freeFailures,
+          rule.baseDelaySec,
+          rule.maxDelaySec,
+          rule.forgetAfterSec,
+        )) as [number, number];
       } catch {
         return insurance.reserve(k, rule);
       }

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { createBackoff, memoryBackoffStore, redisBackoffStore, type BackoffLimiter, type BackoffRule, type BackoffStore } from './backoff.js';
+import {
+  createBackoff,
+  memoryBackoffStore,
+  redisBackoffStore,
+  type BackoffLimiter,
+  type BackoffRule,
+  type BackoffStore,
+} from './backoff.js';
 
 export type { BackoffLimiter, BackoffRule } from './backoff.js';
 
@@ -66,7 +73,8 @@ export function retryAfterSec(ms: number): number {
 export function createLimits(opts: LimitsOptions): Limits {
   const prefix = opts.prefix ?? 'rampart';
   if (!opts.redisUrl) {
-    const make: Store['make'] = (name, points, duration, blockDuration) => new RateLimiterMemory({ keyPrefix: `${prefix}:${name}`, points, duration, blockDuration });
+    const make: Store['make'] = (name, points, duration, blockDuration) =>
+      new RateLimiterMemory({ keyPrefix: `${prefix}:${name}`, points, duration, blockDuration });
     const backoff: Store['backoff'] = (name) => memoryBackoffStore(`${prefix}:${name}`);
     return makeLimits('memory', { make, backoff, ready: Promise.resolve() }, async () => {});
   }
@@ -139,7 +147,10 @@ function checkName(name: string): void {
 
 function checkRule(rule: LimitRule): void {
   // Redis expiries are whole seconds; a zero duration would make a counter that never expires.
-  const ok = isPositiveInt(rule.points) && isPositiveInt(rule.durationSec) && (rule.blockSec === undefined || rule.blockSec === 0 || isPositiveInt(rule.blockSec));
+  const ok =
+    isPositiveInt(rule.points) &&
+    isPositiveInt(rule.durationSec) &&
+    (rule.blockSec === undefined || rule.blockSec === 0 || isPositiveInt(rule.blockSec));
   if (!ok) throw new RangeError('a limit rule needs whole, positive points, durationSec and blockSec');
 }
 

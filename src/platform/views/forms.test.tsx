@@ -14,7 +14,10 @@ const focused = (html: string) => [...html.matchAll(/<input id="field-(\w+)"[^>]
 describe('form fields', () => {
   it('[platform] the usual first field has the focus; after a failed submit, the first field in error has it instead', () => {
     expect(focused(form())).toEqual(['email']);
-    const failed = form({ values: { email: 'a@example.com' }, errors: [{ field: 'password', message: 'is too short' }] });
+    const failed = form({
+      values: { email: 'a@example.com' },
+      errors: [{ field: 'password', message: 'is too short' }],
+    });
     expect(focused(failed)).toEqual(['password']);
     expect(failed).toContain('aria-invalid="true"');
     expect(failed).toContain('aria-describedby="field-password-error"');

@@ -8,7 +8,19 @@ export interface FormState {
   message?: string;
 }
 
-export function Form({ action, csrf, children, confirm, label }: { action: string; csrf: string; children: ComponentChildren; confirm?: string; label?: string }) {
+export function Form({
+  action,
+  csrf,
+  children,
+  confirm,
+  label,
+}: {
+  action: string;
+  csrf: string;
+  children: ComponentChildren;
+  confirm?: string;
+  label?: string;
+}) {
   return (
     <form method="post" action={action} data-confirm={confirm} aria-label={label} novalidate>
       <input type="hidden" name="_csrf" value={csrf} />
@@ -22,7 +34,15 @@ export function Form({ action, csrf, children, confirm, label }: { action: strin
  * `label` names the form; `buttonLabel` names the button when its visible text alone is ambiguous
  * (a "Remove" in every table row), and must contain that text.
  */
-export function ActionButton(props: { action: string; csrf: string; label: string; confirm?: string; variant?: 'secondary' | 'secondary outline' | 'contrast outline'; buttonLabel?: string; children: ComponentChildren }) {
+export function ActionButton(props: {
+  action: string;
+  csrf: string;
+  label: string;
+  confirm?: string;
+  variant?: 'secondary' | 'secondary outline' | 'contrast outline';
+  buttonLabel?: string;
+  children: ComponentChildren;
+}) {
   return (
     <Form action={props.action} csrf={props.csrf} label={props.label} confirm={props.confirm}>
       <button type="submit" class={props.variant ?? 'secondary outline'} aria-label={props.buttonLabel}>
@@ -57,7 +77,8 @@ export function Field(props: {
   // After a failed submit the first field in error takes the focus (and only it), not the form's usual first field.
   const focus = state?.errors?.length ? state.errors[0]!.field === name : props.autofocus;
   const id = `field-${name}`;
-  const described = [error ? `${id}-error` : null, props.hint ? `${id}-hint` : null].filter(Boolean).join(' ') || undefined;
+  const described =
+    [error ? `${id}-error` : null, props.hint ? `${id}-hint` : null].filter(Boolean).join(' ') || undefined;
   // Passwords are never echoed back into a form.
   const value = type === 'password' ? undefined : (props.value ?? state?.values?.[name]);
   // The hint and error follow the label (not inside it): they describe the field, they are not its name.
@@ -86,7 +107,21 @@ export function Field(props: {
 }
 
 /** A labelled <select> that shows its error beside it, like Field does for inputs. */
-export function SelectField({ name, label, options, state, value, hint }: { name: string; label: string; options: { value: string; label: string }[]; state?: FormState; value?: string; hint?: string }) {
+export function SelectField({
+  name,
+  label,
+  options,
+  state,
+  value,
+  hint,
+}: {
+  name: string;
+  label: string;
+  options: { value: string; label: string }[];
+  state?: FormState;
+  value?: string;
+  hint?: string;
+}) {
   const error = state?.errors?.find((e) => e.field === name);
   const id = `field-${name}`;
   const described = [error ? `${id}-error` : null, hint ? `${id}-hint` : null].filter(Boolean).join(' ') || undefined;
