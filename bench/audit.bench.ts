@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import { appendAudit, orgStream } from '../src/audit/service.js';
+import { appendAudit, orgStream } from '../src/platform/audit/events.js';
 import { createTestDatabase } from '../test/helpers/database.js';
 import { measure, report } from './measure.js';
 

@@ -38,15 +38,16 @@ import { orgPageRoutes } from './orgs/routes.js';
 import { apiKeyLoading } from './orgs/http.js';
 import { createOrgService } from './orgs/service.js';
 import { mfaApiRoutes } from './mfa/api.js';
+import { userHasSecondFactor } from './mfa/factors.js';
 import { passkeyScriptRoute } from './mfa/client-bundle.js';
 import { mfaLimits } from './mfa/limits.js';
 import { createPasskeyService } from './mfa/passkeys.js';
 import { mfaPageRoutes } from './mfa/routes.js';
 import { createMfaService } from './mfa/service.js';
-import { createAccountSessions } from './sessions/account.js';
-import { sessionApiRoutes } from './sessions/api.js';
+import { createAccountSessions } from './account/sessions.js';
+import { sessionApiRoutes } from './account/api.js';
 import { SESSION_COOKIE, sessionLoading } from './sessions/http.js';
-import { sessionPageRoutes } from './sessions/routes.js';
+import { sessionPageRoutes } from './account/routes.js';
 import { createSessionService, defaultSessionPolicy, type SessionPolicy } from './sessions/service.js';
 import { healthRoutes } from './platform/http/health.js';
 import { pageRendering } from './platform/http/render.js';
@@ -144,6 +145,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const onMailError = (err: unknown) => deps.logger.error({ err }, 'mail could not be sent');
   const background = createBackground((err) => deps.logger.error({ err }, 'background work failed'));
   app.addHook('onClose', () => background.drain());
+  sessions.useSecondFactorCheck(userHasSecondFactor);
   const limitsOfMfa = mfaLimits(deps.limits);
   const mfa = createMfaService({
     db: deps.db,

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { verifyAllStreams } from './audit/service.js';
+import { verifyAllStreams } from './platform/audit/events.js';
 import type { Config } from './config.js';
 import { loadConfigOrExit, main } from './main.js';
 import { generateMasterKeyEntry, KeyringError, parseKeyring } from './platform/crypto/keyring.js';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { appendAudit, orgStream, systemStream } from '../src/audit/service.js';
+import { appendAudit, orgStream, systemStream } from '../src/platform/audit/events.js';
 import { generateMasterKeyEntry } from '../src/platform/crypto/keyring.js';
 import { openDatabase, type Database } from '../src/platform/db/database.js';
 import { migrate } from '../src/platform/db/migrator.js';

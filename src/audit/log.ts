@@ -1,6 +1,6 @@
 import { csv } from '../platform/csv.js';
 import type { Tx } from '../platform/db/database.js';
-import { streamName, toStoredEvent, type AuditStream, type StoredEvent } from './service.js';
+import { streamName, toStoredEvent, type AuditStream, type StoredEvent } from '../platform/audit/events.js';
 
 export interface EventFilter {
   actor?: string;

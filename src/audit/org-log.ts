@@ -3,7 +3,7 @@ import type { RequestContext } from '../platform/request-context.js';
 import type { Actor, OrgService } from '../orgs/service.js';
 import { actorRef } from '../orgs/service.js';
 import { allEvents, queryEvents, toCsv, toJsonLines, type EventFilter, type EventPage } from './log.js';
-import { appendAudit, orgStream, verifyChain, type ChainVerdict } from './service.js';
+import { appendAudit, orgStream, verifyChain, type ChainVerdict } from '../platform/audit/events.js';
 
 export type ExportFormat = 'csv' | 'jsonl';
 

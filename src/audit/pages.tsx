@@ -1,6 +1,6 @@
 import { ActionButton } from '../platform/views/forms.js';
 import { Table, when } from '../platform/views/format.js';
-import type { StoredEvent, ChainVerdict } from './service.js';
+import type { StoredEvent, ChainVerdict } from '../platform/audit/events.js';
 
 export interface AuditPageProps {
   orgId: string;

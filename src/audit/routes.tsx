@@ -10,7 +10,7 @@ import { requireUser } from '../sessions/http.js';
 import { Before, FilterQuery, toFilter, type FilterInput } from './api.js';
 import type { OrgAuditLog } from './org-log.js';
 import { AuditPage } from './pages.js';
-import type { ChainVerdict } from './service.js';
+import type { ChainVerdict } from '../platform/audit/events.js';
 
 const OrgParams = Type.Object({ orgId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 // A datetime-local field sends "2026-11-24T10:00": read it as UTC.

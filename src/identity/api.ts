@@ -4,6 +4,7 @@ import { setDeviceCookie } from '../platform/http/device-cookie.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { Email } from '../platform/http/schemas.js';
 import { authOf, requireUser, setSessionCookie } from '../sessions/http.js';
+import { SignedInJson } from '../sessions/json.js';
 import type { IdentityService, SignedIn } from './service.js';
 import { MAX_PASSWORD_LENGTH } from './password-policy.js';
 
@@ -16,17 +17,6 @@ const Accepted = Type.Object(
   { status: Type.Literal('accepted') },
   { description: 'Answered the same whether or not an account exists.' },
 );
-export const UserJson = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  email: Type.String(),
-  emailVerified: Type.Boolean(),
-});
-export const SignedInJson = Type.Object({
-  user: UserJson,
-  secondFactorRequired: Type.Boolean({
-    description: 'True: this session reaches only /api/v1/signin/second-factor until a second factor is presented.',
-  }),
-});
 const tags = ['identity'];
 
 function signedIn(reply: FastifyReply, result: SignedIn) {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
 import { accounts, freshEmail, PASSWORD } from '../../test/helpers/accounts.js';
 import { linkIn, TestClient } from '../../test/helpers/client.js';
-import { verifyChain } from '../audit/service.js';
+import { verifyChain } from '../platform/audit/events.js';
 import { RESEND_AFTER_MS } from './limits.js';
 
 let t: TestApp;

@@ -1,6 +1,4 @@
-import type { Limiter, Limits } from '../platform/limits/limiter.js';
-import { rateLimited } from '../platform/errors.js';
-import type { LimitResult } from '../platform/limits/limiter.js';
+import type { Limits } from '../platform/limits/limiter.js';
 
 const MINUTE = 60;
 const HOUR = 60 * MINUTE;
@@ -39,11 +37,3 @@ export function identityLimits(limits: Limits) {
 export const RESEND_AFTER_MS = 5 * 60 * 1000;
 
 export type IdentityLimits = ReturnType<typeof identityLimits>;
-
-export function enforce(result: LimitResult): void {
-  if (!result.allowed) throw rateLimited(result.retryAfterSec);
-}
-
-export async function consumeAll(checks: Array<[Limiter, string]>): Promise<void> {
-  for (const [limiter, key] of checks) enforce(await limiter.consume(key));
-}

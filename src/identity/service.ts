@@ -1,4 +1,4 @@
-import { appendAudit, userStream } from '../audit/service.js';
+import { appendAudit, userStream } from '../platform/audit/events.js';
 import type { Background } from '../platform/background.js';
 import type { Clock } from '../platform/clock.js';
 import type { DeviceTokens } from '../platform/crypto/device-tokens.js';
@@ -10,7 +10,8 @@ import { AppError } from '../platform/errors.js';
 import type { Mailer, MailMessage } from '../platform/mail/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { Session, SessionService } from '../sessions/service.js';
-import { consumeAll, enforce, RESEND_AFTER_MS, type IdentityLimits } from './limits.js';
+import { consumeAll, enforce } from '../platform/limits/enforce.js';
+import { RESEND_AFTER_MS, type IdentityLimits } from './limits.js';
 import {
   emailChangedMail,
   emailChangeMail,

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { SignedInJson } from '../identity/api.js';
+import { SignedInJson } from '../sessions/json.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { noInput, Text, uuidParam } from '../platform/http/schemas.js';
 import { authOf, pendingOf, requirePendingSignIn, requireUser, setSessionCookie } from '../sessions/http.js';

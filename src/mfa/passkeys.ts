@@ -8,8 +8,8 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import { appendAudit, userStream } from '../audit/service.js';
-import { enforce } from '../identity/limits.js';
+import { appendAudit, userStream } from '../platform/audit/events.js';
+import { enforce } from '../platform/limits/enforce.js';
 import type { Clock } from '../platform/clock.js';
 import type { Tenancy, Tx } from '../platform/db/database.js';
 import type { ChallengePurpose } from '../platform/db/tables.js';

@@ -1,5 +1,5 @@
-import { appendAudit, userStream } from '../audit/service.js';
-import { enforce } from '../identity/limits.js';
+import { appendAudit, userStream } from '../platform/audit/events.js';
+import { enforce } from '../platform/limits/enforce.js';
 import type { Clock } from '../platform/clock.js';
 import { open, seal } from '../platform/crypto/envelope.js';
 import type { Keyring } from '../platform/crypto/keyring.js';

@@ -1,4 +1,4 @@
-import { appendAudit, orgStream } from '../audit/service.js';
+import { appendAudit, orgStream } from '../platform/audit/events.js';
 import type { Clock } from '../platform/clock.js';
 import { randomString } from '../platform/crypto/random.js';
 import { hashToken, randomToken, tokenMatches, type RandomSource } from '../platform/crypto/tokens.js';

@@ -5,7 +5,7 @@ import { fileTestApp } from '../../test/helpers/app.js';
 import { orgPeople } from '../../test/helpers/orgs.js';
 import { TestClient } from '../../test/helpers/client.js';
 import { BLANKS } from '../../test/helpers/input.js';
-import { verifyChain } from '../audit/service.js';
+import { verifyChain } from '../platform/audit/events.js';
 import { INVITATION_LIFETIME_MS } from './service.js';
 
 const t = await fileTestApp();

@@ -1,4 +1,4 @@
-import { appendAudit, orgStream } from '../audit/service.js';
+import { appendAudit, orgStream } from '../platform/audit/events.js';
 import type { Clock } from '../platform/clock.js';
 import { csv } from '../platform/csv.js';
 import { AppError } from '../platform/errors.js';

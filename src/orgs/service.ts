@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { NoResultError } from 'kysely';
-import { appendAudit, orgStream } from '../audit/service.js';
+import { appendAudit, orgStream } from '../platform/audit/events.js';
 import type { Clock } from '../platform/clock.js';
 import { hashToken, looksLikeToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
 import { TenancyError, type Tenancy, type Tx } from '../platform/db/database.js';

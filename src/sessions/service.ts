@@ -4,8 +4,7 @@ import type { Tenancy, Tx } from '../platform/db/database.js';
 import type { EventBus } from '../platform/events/bus.js';
 import { entryMessage, groupMessage, InvalidatedCache } from '../platform/events/invalidated-cache.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { appendAudit, userStream } from '../audit/service.js';
-import { userHasSecondFactor } from '../mfa/factors.js';
+import { appendAudit, userStream } from '../platform/audit/events.js';
 import { AppError } from '../platform/errors.js';
 
 export const SESSION_EVENTS = 'session_invalidated';
@@ -81,6 +80,9 @@ export interface SessionDeps {
 
 export type SessionService = ReturnType<typeof createSessionService>;
 
+/** Whether an account has a second factor: the feature that owns second factors answers it. */
+export type SecondFactorCheck = (tx: Tx, userId: string) => Promise<boolean>;
+
 /** What a write() transaction can do with sessions. */
 export interface SessionOps {
   create(
@@ -102,6 +104,10 @@ export interface SessionOps {
 
 export function createSessionService(deps: SessionDeps) {
   const { db, bus, clock, policy } = deps;
+  let hasSecondFactor: SecondFactorCheck = async () => {
+    // Fail closed: without the owner of second factors, no session may start as a full one.
+    throw new Error('sessions: no second-factor check was registered');
+  };
   const cache = new InvalidatedCache<Cached>({
     bus,
     channel: SESSION_EVENTS,
@@ -157,7 +163,7 @@ export function createSessionService(deps: SessionDeps) {
   ): Promise<{ token: string; session: Session }> {
     const token = randomToken(deps.random);
     const now = clock.now();
-    const pending = opts.authLevel < 2 && (await userHasSecondFactor(tx, userId));
+    const pending = opts.authLevel < 2 && (await hasSecondFactor(tx, userId));
     const absolute = now.getTime() + (pending ? SECOND_FACTOR_WINDOW_MS : policy.absoluteMs);
     const row = await tx
       .insertInto('sessions')
@@ -435,6 +441,10 @@ export function createSessionService(deps: SessionDeps) {
   }
 
   return {
+    /** Registered once at start-up by the feature that owns second factors (it sits above sessions). */
+    useSecondFactorCheck(check: SecondFactorCheck): void {
+      hasSecondFactor = check;
+    },
     authenticate,
     rotateLater,
     rotateIfDue,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAudit, orgStream } from '../../audit/service.js';
+import { appendAudit, orgStream } from '../audit/events.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.js';
 import { RUNTIME_ROLE, SYSTEM_ORG, TenancyError } from './database.js';
 

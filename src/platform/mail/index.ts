@@ -1,8 +1,7 @@
-import type { Config } from '../../config.js';
 import type { Tenancy } from '../db/database.js';
 import { createDevMailbox, type DevMailbox } from './dev-mailbox.js';
 import type { Mailer } from './mailer.js';
-import { createSmtpMailer } from './smtp.js';
+import { createSmtpMailer, type DkimKey } from './smtp.js';
 
 export { MailError, type MailMessage, type Mailer } from './mailer.js';
 export {
@@ -17,7 +16,7 @@ export { createDevMailbox, type DevMailbox, type StoredMail } from './dev-mailbo
 
 /** SMTP when SMTP_URL is set; otherwise the dev mailbox (config validation refuses production without SMTP_URL). */
 export function createMailer(
-  config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'dkim' | 'dev'>,
+  config: { smtpUrl?: string; mailFrom: string; dkim?: DkimKey; dev: boolean },
   db: Tenancy,
 ): Mailer & { devMailbox?: DevMailbox } {
   if (config.smtpUrl) {

@@ -5,8 +5,8 @@ import { formBody, formFailure, validationErrors } from '../platform/http/forms.
 import { requestContext } from '../platform/http/request-context.js';
 import { Email, uuidParam } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
-import type { AccountSessions } from './account.js';
-import { authOf, clearSessionCookie, requireUser } from './http.js';
+import type { AccountSessions } from './sessions.js';
+import { authOf, clearSessionCookie, requireUser } from '../sessions/http.js';
 import type { MfaService } from '../mfa/service.js';
 import type { PasskeyService } from '../mfa/passkeys.js';
 import { PASSKEY_SCRIPT } from '../mfa/client-bundle.js';

@@ -1,7 +1,7 @@
-import { canonicalJson } from '../platform/canonical-json.js';
-import { systemClock, type Clock } from '../platform/clock.js';
-import { becomeAuditor, SYSTEM_ORG, type Tx } from '../platform/db/database.js';
-import type { RequestContext } from '../platform/request-context.js';
+import { canonicalJson } from '../canonical-json.js';
+import { systemClock, type Clock } from '../clock.js';
+import { becomeAuditor, SYSTEM_ORG, type Tx } from '../db/database.js';
+import type { RequestContext } from '../request-context.js';
 import { eventHash, GENESIS_HASH } from './chain.js';
 
 /** A stream: one per organization, one per user for personal events, one for the system. */

@@ -1,12 +1,12 @@
 import Bowser from 'bowser';
-import type { StoredEvent } from '../audit/service.js';
+import type { StoredEvent } from '../platform/audit/events.js';
 import { ActionButton, Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
 import { Notice, Table, when } from '../platform/views/format.js';
 import type { FactorState } from '../mfa/factors.js';
 import { ScoreSection, TwoFactorSection } from '../mfa/pages.js';
 import type { Passkey } from '../mfa/passkeys.js';
 import type { SecurityScore } from '../mfa/score.js';
-import type { Session } from './service.js';
+import type { Session } from '../sessions/service.js';
 
 export function describeDevice(userAgent: string | null): string {
   if (!userAgent) return 'Unknown device';

@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { UserJson } from '../identity/api.js';
+import { UserJson } from '../sessions/json.js';
 import type { IdentityService } from '../identity/service.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { noInput, uuidParam } from '../platform/http/schemas.js';
-import type { AccountSessions } from './account.js';
-import { authOf, clearSessionCookie, requireSession, requireUser } from './http.js';
+import type { AccountSessions } from './sessions.js';
+import { authOf, clearSessionCookie, requireSession, requireUser } from '../sessions/http.js';
 import { describeDevice } from './pages.js';
-import type { Session } from './service.js';
+import type { Session } from '../sessions/service.js';
 
 const tags = ['sessions'];
 const SessionJson = Type.Object({

@@ -1,9 +1,9 @@
-import { appendAudit, listEvents, userStream, type StoredEvent } from '../audit/service.js';
+import { appendAudit, listEvents, userStream, type StoredEvent } from '../platform/audit/events.js';
 import type { Clock } from '../platform/clock.js';
 import type { Tenancy } from '../platform/db/database.js';
 import { notFound } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { DAY, type Session, type SessionService } from './service.js';
+import { DAY, type Session, type SessionService } from '../sessions/service.js';
 
 export const SIGN_IN_ACTIONS = [
   'user.signed_in',

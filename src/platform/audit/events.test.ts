@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../test/helpers/database.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.js';
 import {
   appendAudit,
   orgStream,
@@ -10,7 +10,7 @@ import {
   userStream,
   verifyAllStreams,
   verifyChain,
-} from './service.js';
+} from './events.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
