@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { appendAudit, orgStream } from '../src/platform/audit/events.js';
 import { createTestDatabase } from '../test/helpers/database.js';
 import { measure, report } from './measure.js';
+import { testAction } from '../test/helpers/audit-actions.js';
 
 /** L1: an audited append (lock the head, hash, insert, update head) against an empty tenant transaction. */
 export async function run(): Promise<void> {
@@ -18,7 +19,7 @@ export async function run(): Promise<void> {
       () => {
         const org = orgs[i++ % orgs.length]!;
         return db.withTenant(org, (tx) =>
-          appendAudit(tx, { stream: orgStream(org), action: 'bench.append', payload: { i } }),
+          appendAudit(tx, { stream: orgStream(org), action: testAction('bench.append'), payload: { i } }),
         );
       },
       { concurrency },

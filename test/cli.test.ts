@@ -21,6 +21,7 @@ import {
   runCli,
   spawnCli,
 } from './helpers/process.js';
+import { testAction } from './helpers/audit-actions.js';
 
 afterAll(() => {
   killChildren();
@@ -197,11 +198,11 @@ describe('audit verify', () => {
     for (const org of [orgA, orgB]) {
       for (const action of ['member.invited', 'member.role_changed', 'org.updated']) {
         await db.withTenant(org, (tx) =>
-          appendAudit(tx, { stream: orgStream(org), action, payload: { n: action.length } }),
+          appendAudit(tx, { stream: orgStream(org), action: testAction(action), payload: { n: action.length } }),
         );
       }
     }
-    await db.withSystem((tx) => appendAudit(tx, { stream: systemStream, action: 'system.started' }));
+    await db.withSystem((tx) => appendAudit(tx, { stream: systemStream, action: testAction('system.started') }));
   }
 
   async function tamper(db: Database): Promise<void> {

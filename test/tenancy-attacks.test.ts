@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts, freshEmail } from './helpers/accounts.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import type { TestClient } from './helpers/client.js';
-import { PERMISSIONS } from '../src/orgs/permissions.js';
+import { permissions } from '../src/orgs/permissions.js';
 
 /**
  * O2 attack suite. Every route that takes the id of something an organization owns is listed here
@@ -119,7 +119,7 @@ beforeAll(async () => {
   attackerKey = (
     await attacker.api('POST', `/api/v1/orgs/${orgA}/api-keys`, {
       name: 'A',
-      scopes: Object.keys(PERMISSIONS),
+      scopes: permissions(),
       expiresInDays: 30,
     })
   ).json().key;

@@ -1,13 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { UserJson } from '../sessions/json.js';
-import type { IdentityService } from '../identity/service.js';
+import { UserJson } from '../sessions/index.js';
+import { type IdentityService } from '../identity/index.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { noInput, uuidParam } from '../platform/http/schemas.js';
 import type { AccountSessions } from './sessions.js';
-import { authOf, clearSessionCookie, requireSession, requireUser } from '../sessions/http.js';
+import { authOf, clearSessionCookie, requireSession, requireUser } from '../sessions/index.js';
 import { describeDevice } from './pages.js';
-import type { Session } from '../sessions/service.js';
+import { type Session } from '../sessions/index.js';
 
 const tags = ['sessions'];
 const SessionJson = Type.Object({
@@ -44,7 +44,7 @@ function sessionJson(s: Session, current: Session) {
 }
 
 /** S4 as JSON: who am I, my sessions, my sign-in history, sign out. */
-export function sessionApiRoutes(app: FastifyInstance, account: AccountSessions, identity: IdentityService): void {
+export function accountApiRoutes(app: FastifyInstance, account: AccountSessions, identity: IdentityService): void {
   app.get(
     '/api/v1/me',
     {

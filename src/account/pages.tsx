@@ -2,11 +2,12 @@ import Bowser from 'bowser';
 import type { StoredEvent } from '../platform/audit/events.js';
 import { ActionButton, Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
 import { Notice, Table, when } from '../platform/views/format.js';
-import type { FactorState } from '../mfa/factors.js';
-import { ScoreSection, TwoFactorSection } from '../mfa/pages.js';
-import type { Passkey } from '../mfa/passkeys.js';
-import type { SecurityScore } from '../mfa/score.js';
-import type { Session } from '../sessions/service.js';
+import { type FactorState } from '../mfa/index.js';
+import { ScoreSection, TwoFactorSection } from '../mfa/index.js';
+import { type Passkey } from '../mfa/index.js';
+import { type SecurityScore } from '../mfa/index.js';
+import { type Session } from '../sessions/index.js';
+import { signInHistoryLabels } from './sessions.js';
 
 export function describeDevice(userAgent: string | null): string {
   if (!userAgent) return 'Unknown device';
@@ -15,19 +16,6 @@ export function describeDevice(userAgent: string | null): string {
   const os = [ua.os.name, ua.os.versionName ?? ua.os.version].filter(Boolean).join(' ');
   return [browser || 'Unknown browser', os].filter(Boolean).join(' on ');
 }
-
-const ACTION_LABELS: Record<string, string> = {
-  'user.signed_in': 'Signed in',
-  'user.sign_in_failed': 'Failed sign-in',
-  'user.signed_out': 'Signed out',
-  'user.magic_link_used': 'Used a sign-in link',
-  'user.password_reset': 'Reset the password',
-  'user.session_revoked': 'Revoked a session',
-  'user.first_factor_passed': 'Password accepted, second factor asked',
-  'mfa.check_failed': 'Failed second-factor check',
-  'mfa.recovery_code_used': 'Used a recovery code',
-  'user.stepped_up': 'Confirmed for a sensitive action',
-};
 
 const METHOD_LABELS: Record<string, string> = {
   password: 'password',
@@ -65,6 +53,7 @@ export function SecurityPage({
   notice,
 }: SecurityPageProps) {
   const others = sessions.filter((s) => s.id !== current.id);
+  const historyLabels = signInHistoryLabels();
   return (
     <>
       <hgroup>
@@ -173,7 +162,7 @@ export function SecurityPage({
               <tr>
                 <td>{when(e.occurredAt)}</td>
                 <td>
-                  {ACTION_LABELS[e.action] ?? e.action}
+                  {historyLabels.get(e.action) ?? e.action}
                   {typeof e.payload.method === 'string'
                     ? ` (${METHOD_LABELS[e.payload.method] ?? e.payload.method}`
                     : ''}

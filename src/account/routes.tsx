@@ -1,15 +1,15 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { IdentityService } from '../identity/service.js';
+import { type IdentityService } from '../identity/index.js';
 import { formBody, formFailure, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { Email, uuidParam } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import type { AccountSessions } from './sessions.js';
-import { authOf, clearSessionCookie, requireUser } from '../sessions/http.js';
-import type { MfaService } from '../mfa/service.js';
-import type { PasskeyService } from '../mfa/passkeys.js';
-import { PASSKEY_SCRIPT } from '../mfa/client-bundle.js';
+import { authOf, clearSessionCookie, requireUser } from '../sessions/index.js';
+import { type MfaService } from '../mfa/index.js';
+import { type PasskeyService } from '../mfa/index.js';
+import { PASSKEY_SCRIPT } from '../mfa/index.js';
 import { SecurityPage } from './pages.js';
 
 const NOTICES: Record<string, string> = {
@@ -31,7 +31,7 @@ const noticeQuery = Type.Object(
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
 /** S4: the account security page and its forms. */
-export function sessionPageRoutes(
+export function accountPageRoutes(
   app: FastifyInstance,
   account: AccountSessions,
   identity: IdentityService,

@@ -1,22 +1,16 @@
+import { auditActions } from '../platform/audit/actions.js';
 import { appendAudit, listEvents, userStream, type StoredEvent } from '../platform/audit/events.js';
 import type { Clock } from '../platform/clock.js';
 import type { Tenancy } from '../platform/db/database.js';
 import { notFound } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { DAY, type Session, type SessionService } from '../sessions/service.js';
+import { DAY, type Session, type SessionService } from '../sessions/index.js';
 
-export const SIGN_IN_ACTIONS = [
-  'user.signed_in',
-  'user.sign_in_failed',
-  'user.signed_out',
-  'user.magic_link_used',
-  'user.password_reset',
-  'user.session_revoked',
-  'user.first_factor_passed',
-  'mfa.check_failed',
-  'mfa.recovery_code_used',
-  'user.stepped_up',
-];
+/** The actions features declared as part of a person's sign-in history (S4). */
+export const signInHistoryLabels = (): Map<string, string> =>
+  new Map(
+    [...auditActions()].flatMap(([name, def]) => (def.signInHistory ? [[name, def.signInHistory] as const] : [])),
+  );
 
 /** What a signed-in person does with their own sessions (S4). */
 export function createAccountSessions(deps: { db: Tenancy; sessions: SessionService; clock: Clock }) {
@@ -89,7 +83,7 @@ export function createAccountSessions(deps: { db: Tenancy; sessions: SessionServ
     history(userId: string): Promise<StoredEvent[]> {
       const since = new Date(clock.now().getTime() - 30 * DAY);
       return deps.db.withSystem((tx) =>
-        listEvents(tx, userStream(userId), { since, actions: SIGN_IN_ACTIONS, limit: 200 }),
+        listEvents(tx, userStream(userId), { since, actions: [...signInHistoryLabels().keys()], limit: 200 }),
       );
     },
   };

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { actorOf, requireUserOrKey } from '../orgs/http.js';
+import { actorOf, requireUserOrKey } from '../orgs/index.js';
 import { AppError } from '../platform/errors.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { Int, OptionalText } from '../platform/http/schemas.js';

@@ -1,12 +1,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { actorOf } from '../orgs/http.js';
-import type { OrgService } from '../orgs/service.js';
-import { can } from '../orgs/permissions.js';
+import { actorOf } from '../orgs/index.js';
+import { type OrgService } from '../orgs/index.js';
+import { can } from '../orgs/index.js';
 import { AppError } from '../platform/errors.js';
 import { formBody } from '../platform/http/forms.js';
 import { OptionalText } from '../platform/http/schemas.js';
-import { requireUser } from '../sessions/http.js';
+import { requireUser } from '../sessions/index.js';
 import { Before, FilterQuery, toFilter, type FilterInput } from './api.js';
 import type { OrgAuditLog } from './org-log.js';
 import { AuditPage } from './pages.js';

@@ -3,8 +3,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { setDeviceCookie } from '../platform/http/device-cookie.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { Email } from '../platform/http/schemas.js';
-import { authOf, requireUser, setSessionCookie } from '../sessions/http.js';
-import { SignedInJson } from '../sessions/json.js';
+import { authOf, requireUser, setSessionCookie } from '../sessions/index.js';
+import { SignedInJson } from '../sessions/index.js';
 import type { IdentityService, SignedIn } from './service.js';
 import { MAX_PASSWORD_LENGTH } from './password-policy.js';
 

@@ -1,5 +1,5 @@
 import { Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
-import { PasswordlessSignIn } from '../mfa/pages.js';
+import { PasswordlessSignIn } from '../mfa/index.js';
 import { MIN_PASSWORD_LENGTH } from './password-policy.js';
 
 interface FormPage {

@@ -7,8 +7,8 @@ import { setDeviceCookie } from '../platform/http/device-cookie.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { Email, noInput } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
-import { authOf, requireSession, safeNext, setSessionCookie } from '../sessions/http.js';
-import { PASSKEY_SCRIPT } from '../mfa/client-bundle.js';
+import { authOf, requireSession, safeNext, setSessionCookie } from '../sessions/index.js';
+import { PASSKEY_SCRIPT } from '../mfa/index.js';
 import type { IdentityService, SignedIn } from './service.js';
 import {
   CheckEmailPage,

@@ -1,3 +1,4 @@
+import type { AuditAction } from '../platform/audit/actions.js';
 import { appendAudit, userStream } from '../platform/audit/events.js';
 import type { Background } from '../platform/background.js';
 import type { Clock } from '../platform/clock.js';
@@ -9,7 +10,7 @@ import type { EmailTokenPurpose } from '../platform/db/tables.js';
 import { AppError } from '../platform/errors.js';
 import type { Mailer, MailMessage } from '../platform/mail/index.js';
 import type { RequestContext } from '../platform/request-context.js';
-import type { Session, SessionService } from '../sessions/service.js';
+import { type Session, type SessionService } from '../sessions/index.js';
 import { consumeAll, enforce } from '../platform/limits/enforce.js';
 import { RESEND_AFTER_MS, type IdentityLimits } from './limits.js';
 import {
@@ -177,7 +178,7 @@ export function createIdentityService(deps: IdentityDeps) {
     emailInput: string,
     context: RequestContext,
     purpose: EmailTokenPurpose,
-    action: string,
+    action: AuditAction,
     compose: (to: string, link: string, baseUrl: string) => MailMessage,
   ): Promise<void> {
     const email = normalizeEmail(emailInput);

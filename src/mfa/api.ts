@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { SignedInJson } from '../sessions/json.js';
+import { SignedInJson } from '../sessions/index.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { noInput, Text, uuidParam } from '../platform/http/schemas.js';
-import { authOf, pendingOf, requirePendingSignIn, requireUser, setSessionCookie } from '../sessions/http.js';
+import { authOf, pendingOf, requirePendingSignIn, requireUser, setSessionCookie } from '../sessions/index.js';
 import type { PasskeyService } from './passkeys.js';
 import type { MfaService } from './service.js';
 

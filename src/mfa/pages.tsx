@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { ActionButton, Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
 import { Table, when } from '../platform/views/format.js';
-import { safeNext } from '../sessions/http.js';
+import { safeNext } from '../sessions/index.js';
 import type { FactorState } from './factors.js';
 import type { Passkey } from './passkeys.js';
 import type { SecurityScore } from './score.js';

@@ -15,7 +15,7 @@ import type { Tenancy, Tx } from '../platform/db/database.js';
 import type { ChallengePurpose } from '../platform/db/tables.js';
 import { AppError, notFound } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
-import type { Authenticated, Session, SessionService } from '../sessions/service.js';
+import { type Authenticated, type Session, type SessionService } from '../sessions/index.js';
 import { factorsOf, hasSecondFactor } from './factors.js';
 import type { MfaLimits } from './limits.js';
 import { factorChangedMail } from './mails.js';

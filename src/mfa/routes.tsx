@@ -6,7 +6,7 @@ import { formBody, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { Text, uuidParam } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
-import { authOf, pendingOf, requirePendingSignIn, requireUser, safeNext, setSessionCookie } from '../sessions/http.js';
+import { authOf, pendingOf, requirePendingSignIn, requireUser, safeNext, setSessionCookie } from '../sessions/index.js';
 import { PASSKEY_SCRIPT } from './client-bundle.js';
 import { hasSecondFactor } from './factors.js';
 import { MfaRequiredPage, RecoveryCodesPage, SecondFactorPage, StepUpPage, TotpSetupPage } from './pages.js';

@@ -9,7 +9,7 @@ import type { Tenancy, Tx } from '../platform/db/database.js';
 import { AppError } from '../platform/errors.js';
 import type { Mailer, MailMessage } from '../platform/mail/index.js';
 import type { RequestContext } from '../platform/request-context.js';
-import type { Authenticated, Session, SessionService } from '../sessions/service.js';
+import { type Authenticated, type Session, type SessionService } from '../sessions/index.js';
 import { factorsOf, hasSecondFactor, type FactorState } from './factors.js';
 import type { MfaLimits } from './limits.js';
 import { factorChangedMail, recoveryCodeUsedMail } from './mails.js';

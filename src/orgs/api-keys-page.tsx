@@ -1,13 +1,15 @@
+import type { OrgTab } from '../feature.js';
 import { ActionButton, Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
 import { Notice, Table, Time } from '../platform/views/format.js';
 import type { ApiKeyInfo } from './api-keys.js';
 import { OrgHeader } from './page-parts.js';
-import { can, PERMISSIONS, type Permission } from './permissions.js';
+import { can, describePermission, type Permission, permissions } from './permissions.js';
 import type { Org } from './service.js';
 
 export interface ApiKeysPageProps {
   csrf: string;
   org: Org;
+  tabs: readonly OrgTab[];
   keys: ApiKeyInfo[];
   notice?: string;
   tableState?: FormState;
@@ -21,6 +23,7 @@ export interface ApiKeysPageProps {
 export function ApiKeysPage({
   csrf,
   org,
+  tabs,
   keys,
   notice,
   tableState,
@@ -28,11 +31,11 @@ export function ApiKeysPage({
   checked = [],
   created,
 }: ApiKeysPageProps) {
-  const scopes = (Object.keys(PERMISSIONS) as Permission[]).filter((p) => can(org.role, p));
+  const scopes = permissions().filter((p) => can(org.role, p));
   const scopeError = createState?.errors?.find((e) => e.field === 'scopes');
   return (
     <div class="org-page">
-      <OrgHeader org={org} section="api-keys" />
+      <OrgHeader org={org} tabs={tabs} here="/api-keys" />
       {created && (
         <article class="new-key" aria-labelledby="new-key-heading">
           <h2 id="new-key-heading">Your new API key: {created.info.name}</h2>
@@ -82,7 +85,7 @@ export function ApiKeysPage({
                   <ul class="scopes">
                     {k.scopes.map((s) => (
                       <li>
-                        <code title={PERMISSIONS[s]}>{s}</code>
+                        <code title={describePermission(s)}>{s}</code>
                       </li>
                     ))}
                   </ul>
@@ -154,7 +157,7 @@ export function ApiKeysPage({
                       aria-invalid={scopeError ? 'true' : undefined}
                       aria-describedby={scopeError ? 'field-scopes-error' : undefined}
                     />
-                    {PERMISSIONS[p]} <code>{p}</code>
+                    {describePermission(p)} <code>{p}</code>
                   </label>
                 ))}
               </div>

@@ -7,7 +7,7 @@ import type { EventBus } from '../platform/events/bus.js';
 import { entryMessage, InvalidatedCache } from '../platform/events/invalidated-cache.js';
 import { AppError, notFound } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { can, PERMISSIONS, type Permission } from './permissions.js';
+import { can, isPermission, type Permission } from './permissions.js';
 import { actorRef, type Actor, type OrgService } from './service.js';
 
 export const KEY_PATTERN = /^rmp_live_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -99,7 +99,7 @@ export function createApiKeyService(deps: {
           { field: 'expiresInDays', message: `must be 1 to ${MAX_DAYS}` },
         ]);
       }
-      const unknown = input.scopes.filter((s) => !(s in PERMISSIONS));
+      const unknown = input.scopes.filter((s) => !isPermission(s));
       if (unknown.length || input.scopes.length === 0)
         throw new AppError('invalid_request', 400, 'Choose at least one known scope.', [
           { field: 'scopes', message: `unknown: ${unknown.join(', ') || 'none chosen'}` },

@@ -2,12 +2,12 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { requestContext } from '../platform/http/request-context.js';
 import { Email, Int, noInput, Text } from '../platform/http/schemas.js';
-import { authOf, requireUser } from '../sessions/http.js';
-import type { SessionService } from '../sessions/service.js';
+import { authOf, requireUser } from '../sessions/index.js';
+import { type SessionService } from '../sessions/index.js';
 import { ROLES, type Role } from './permissions.js';
 import type { ApiKeyService } from './api-keys.js';
 import { actorOf, personOf, requireUserOrKey } from './http.js';
-import { PERMISSIONS, type Permission } from './permissions.js';
+import { type Permission, permissions } from './permissions.js';
 import type { OrgService } from './service.js';
 
 const tags = ['organizations'];
@@ -385,7 +385,7 @@ export function orgApiRoutes(
     expiresAt: k.expiresAt.toISOString(),
     lastUsedAt: k.lastUsedAt?.toISOString() ?? null,
   });
-  const Scope = Type.Union((Object.keys(PERMISSIONS) as Permission[]).map((p) => Type.Literal(p)));
+  const Scope = Type.Union(permissions().map((p) => Type.Literal(p)));
 
   app.get<{ Params: { orgId: string } }>(
     '/api/v1/orgs/:orgId/api-keys',

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, rateLimited } from '../platform/errors.js';
 import type { Limits } from '../platform/limits/limiter.js';
-import { authOf, requireUser } from '../sessions/http.js';
+import { authOf, requireUser } from '../sessions/index.js';
 import type { ApiKeyService, KeyPrincipal } from './api-keys.js';
 import type { Actor } from './service.js';
 

@@ -1,3 +1,4 @@
+import type { OrgTab } from '../feature.js';
 import { ActionButton, Field, Form, FormMessage, SelectField, type FormState } from '../platform/views/forms.js';
 import { Notice, Table, Time } from '../platform/views/format.js';
 import { breakable, grantable, OrgHeader, ROLE_LABELS, ROLE_SUMMARY, roleOptions } from './page-parts.js';
@@ -7,6 +8,7 @@ import type { Invitation, Member, Org } from './service.js';
 export interface MembersPageProps {
   csrf: string;
   org: Org;
+  tabs: readonly OrgTab[];
   me: string;
   members: Member[];
   notice?: string;
@@ -15,13 +17,13 @@ export interface MembersPageProps {
   inviteState?: FormState;
 }
 
-export function MembersPage({ csrf, org, me, members, notice, tableState, inviteState }: MembersPageProps) {
+export function MembersPage({ csrf, org, tabs, me, members, notice, tableState, inviteState }: MembersPageProps) {
   const may = (p: Permission) => can(org.role, p);
   const myRank = RANK[org.role];
   const roles = grantable(org.role);
   return (
     <div class="org-page">
-      <OrgHeader org={org} section="members" />
+      <OrgHeader org={org} tabs={tabs} here="/members" />
       <Notice text={notice} />
       <section aria-labelledby="members-heading">
         <h2 id="members-heading">
@@ -133,6 +135,7 @@ export function MembersPage({ csrf, org, me, members, notice, tableState, invite
 export interface InvitationsPageProps {
   csrf: string;
   org: Org;
+  tabs: readonly OrgTab[];
   invitations: Invitation[];
   /** user id → e-mail, for "invited by" (empty when the viewer may not see members). */
   emails: Map<string, string>;
@@ -140,11 +143,11 @@ export interface InvitationsPageProps {
   tableState?: FormState;
 }
 
-export function InvitationsPage({ csrf, org, invitations, emails, notice, tableState }: InvitationsPageProps) {
+export function InvitationsPage({ csrf, org, tabs, invitations, emails, notice, tableState }: InvitationsPageProps) {
   const manage = can(org.role, 'invitations.revoke');
   return (
     <div class="org-page">
-      <OrgHeader org={org} section="invitations" />
+      <OrgHeader org={org} tabs={tabs} here="/invitations" />
       <Notice text={notice} />
       <section aria-labelledby="invitations-heading">
         <h2 id="invitations-heading">Pending invitations</h2>

@@ -1,4 +1,5 @@
-import { can, RANK, ROLES, type Permission, type Role } from './permissions.js';
+import type { OrgTab } from '../feature.js';
+import { can, isPermission, RANK, ROLES, type Role } from './permissions.js';
 import type { Org } from './service.js';
 
 /** An e-mail address that may wrap before its @ in a narrow table cell. */
@@ -19,20 +20,24 @@ export const roleOptions = (roles: readonly Role[]) => roles.map((r) => ({ value
 // ---------------------------------------------------------------------------------------------
 // The header every page of one organization shares
 
-export type Section = 'settings' | 'members' | 'invitations' | 'api-keys' | 'audit' | 'review';
-
-const SECTIONS: { section: Section; path: string; label: string; permission: Permission }[] = [
-  { section: 'settings', path: '', label: 'Settings', permission: 'org.read' },
-  { section: 'members', path: '/members', label: 'Members', permission: 'members.read' },
-  { section: 'invitations', path: '/invitations', label: 'Invitations', permission: 'invitations.read' },
-  { section: 'api-keys', path: '/api-keys', label: 'API keys', permission: 'api_keys.read' },
-  { section: 'audit', path: '/audit', label: 'Audit log', permission: 'audit.read' },
-  { section: 'review', path: '/review', label: 'Access review', permission: 'reviews.read' },
-];
-
-export function OrgHeader({ org, section, active }: { org: Org; section: Section; active?: boolean }) {
-  const here = SECTIONS.find((s) => s.section === section)!;
-  const sections = SECTIONS.filter((s) => can(org.role, s.permission));
+/**
+ * `tabs` are what every feature adds to an organization's pages (the feature list); `here` is the
+ * path of the current one.
+ */
+export function OrgHeader({
+  org,
+  tabs,
+  here: path,
+  active,
+}: {
+  org: Org;
+  tabs: readonly OrgTab[];
+  here: string;
+  active?: boolean;
+}) {
+  const sections = tabs.filter((t) => can(org.role, t.permission));
+  const here = sections.find((t) => t.path === path) ?? { path, label: org.name };
+  const settings = path === '';
   return (
     <>
       <nav aria-label="breadcrumb">
@@ -40,7 +45,7 @@ export function OrgHeader({ org, section, active }: { org: Org; section: Section
           <li>
             <a href="/orgs">Organizations</a>
           </li>
-          {section === 'settings' ? (
+          {settings ? (
             <li>{org.name}</li>
           ) : (
             <>
@@ -53,9 +58,9 @@ export function OrgHeader({ org, section, active }: { org: Org; section: Section
         </ul>
       </nav>
       <hgroup>
-        <h1>{section === 'settings' ? org.name : here.label}</h1>
+        <h1>{settings ? org.name : here.label}</h1>
         <p>
-          {section === 'settings' ? 'Organization settings' : org.name} · your role: {ROLE_LABELS[org.role]}
+          {settings ? 'Organization settings' : org.name} · your role: {ROLE_LABELS[org.role]}
           {active && ' · your active organization'}
         </p>
       </hgroup>
@@ -64,7 +69,7 @@ export function OrgHeader({ org, section, active }: { org: Org; section: Section
           <ul>
             {sections.map((s) => (
               <li>
-                <a href={`/orgs/${org.id}${s.path}`} aria-current={s.section === section ? 'page' : undefined}>
+                <a href={`/orgs/${org.id}${s.path}`} aria-current={s.path === path ? 'page' : undefined}>
                   {s.label}
                 </a>
               </li>

@@ -1,3 +1,4 @@
+import type { OrgTab } from '../feature.js';
 import { ActionButton, Field, Form, FormMessage, SelectField, type FormState } from '../platform/views/forms.js';
 import { Notice, Table, Time } from '../platform/views/format.js';
 import { MessagePage } from '../platform/views/layout.js';
@@ -72,6 +73,7 @@ export function OrgListPage({
 export interface SettingsPageProps {
   csrf: string;
   org: Org;
+  tabs: readonly OrgTab[];
   active: boolean;
   /** The other members, for handing over ownership (owners only). */
   others: Member[];
@@ -86,6 +88,7 @@ export interface SettingsPageProps {
 export function OrgSettingsPage({
   csrf,
   org,
+  tabs,
   active,
   others,
   notice,
@@ -98,7 +101,7 @@ export function OrgSettingsPage({
   const may = (p: Permission) => can(org.role, p);
   return (
     <div class="org-page">
-      <OrgHeader org={org} section="settings" active={active} />
+      <OrgHeader org={org} tabs={tabs} here="" active={active} />
       <Notice text={notice} />
 
       <section aria-labelledby="about-heading">

@@ -1,65 +1,78 @@
+import type { Permission } from '../feature.js';
+
 /**
- * O1: the permission matrix, as data. Every organization route checks one of these; the table in
- * docs/permissions.md is generated from this module (`npm run docs:permissions`), and a test fails
- * when the two disagree.
+ * O1: roles and the permission registry. Each feature declares the permissions it checks, with the
+ * roles that hold them (definePermissions, at import); the matrix is what was declared, and
+ * docs/permissions.md is generated from it (`npm run docs`), a test failing when the two disagree.
  */
 export const ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const PERMISSIONS = {
-  'org.read': 'See the organization and its settings',
-  'org.rename': 'Rename the organization',
-  'org.delete': 'Delete the organization',
-  'org.require_mfa': 'Require two-factor authentication of every member',
-  'org.transfer_ownership': 'Make another member an owner and step down',
-  'members.read': 'See members and their roles',
-  'members.invite': 'Invite people (with a role no higher than your own)',
-  'members.change_role': "Change a member's role (never above your own)",
-  'members.remove': 'Remove a member',
-  'invitations.read': 'See pending invitations',
-  'invitations.revoke': 'Revoke or resend an invitation',
-  'api_keys.read': 'See API keys (prefix, scopes, last use)',
-  'api_keys.create': 'Create API keys (scopes no wider than your own)',
-  'api_keys.revoke': 'Revoke API keys',
-  'audit.read': 'Read, filter and verify the audit log',
-  'audit.export': 'Export the audit log',
-  'reviews.read': 'See the access review report',
-  'reviews.sign_off': 'Sign off an access review',
-} as const;
-export type Permission = keyof typeof PERMISSIONS;
-
-const ALL = Object.keys(PERMISSIONS) as Permission[];
-const MEMBER: Permission[] = ['org.read', 'members.read'];
-
-export const MATRIX: Record<Role, ReadonlySet<Permission>> = {
-  owner: new Set(ALL),
-  admin: new Set(ALL.filter((p) => p !== 'org.delete' && p !== 'org.transfer_ownership' && p !== 'org.require_mfa')),
-  member: new Set(MEMBER),
-  viewer: new Set(['org.read']),
-};
-
-export function can(role: Role, permission: Permission): boolean {
-  return MATRIX[role].has(permission);
-}
-
 /** Higher number, more power: a role may grant only roles at or below its own. */
 export const RANK: Record<Role, number> = { owner: 4, admin: 3, member: 2, viewer: 1 };
 
-export function permissionsTable(): string {
-  const header = `| permission | what it allows | ${ROLES.join(' | ')} |\n| --- | --- | ${ROLES.map(() => ':---:').join(' | ')} |`;
-  const rows = ALL.map(
-    (p) => `| \`${p}\` | ${PERMISSIONS[p]} | ${ROLES.map((r) => (can(r, p) ? 'yes' : '')).join(' | ')} |`,
-  );
-  return [header, ...rows].join('\n');
+export interface PermissionDef {
+  description: string;
+  roles: readonly Role[];
 }
 
-export function permissionsDoc(): string {
-  return `# Roles and permissions (O1)
+export type { Permission } from '../feature.js';
 
-Generated from \`src/orgs/permissions.ts\` by \`npm run docs:permissions\`; a test fails when this file
-is stale. Membership and role are read from the database on every request, so a change is in force
-on the member's very next request. An organization always keeps at least one owner.
+const declared = new Map<string, PermissionDef>();
 
-${permissionsTable()}
-`;
+/** Declares a feature's permissions. A name declared twice is a start-up error. */
+export function definePermissions<const T extends Record<string, PermissionDef>>(defs: T): T {
+  for (const [name, def] of Object.entries(defs)) {
+    if (declared.has(name)) throw new Error(`permission ${name} is declared twice`);
+    declared.set(name, def);
+  }
+  return defs;
+}
+
+/** Every declared permission, in declaration order. */
+export function permissions(): Permission[] {
+  return [...declared.keys()] as Permission[];
+}
+
+export function isPermission(name: string): name is Permission {
+  return declared.has(name);
+}
+
+export function describePermission(p: Permission): string {
+  return declared.get(p)?.description ?? p;
+}
+
+/** An undeclared permission is held by no one. */
+export function can(role: Role, permission: Permission): boolean {
+  return declared.get(permission)?.roles.includes(role) ?? false;
+}
+
+const ALL: readonly Role[] = ROLES;
+const ADMINS: readonly Role[] = ['owner', 'admin'];
+const MEMBERS: readonly Role[] = ['owner', 'admin', 'member'];
+const OWNER: readonly Role[] = ['owner'];
+export const HELD_BY = { all: ALL, members: MEMBERS, admins: ADMINS, owner: OWNER } as const;
+
+/** The organizations feature's own permissions. */
+export const ORG_PERMISSIONS = definePermissions({
+  'org.read': { description: 'See the organization and its settings', roles: ALL },
+  'org.rename': { description: 'Rename the organization', roles: ADMINS },
+  'org.delete': { description: 'Delete the organization', roles: OWNER },
+  'org.require_mfa': { description: 'Require two-factor authentication of every member', roles: OWNER },
+  'org.transfer_ownership': { description: 'Make another member an owner and step down', roles: OWNER },
+  'members.read': { description: 'See members and their roles', roles: MEMBERS },
+  'members.invite': { description: 'Invite people (with a role no higher than your own)', roles: ADMINS },
+  'members.change_role': { description: "Change a member's role (never above your own)", roles: ADMINS },
+  'members.remove': { description: 'Remove a member', roles: ADMINS },
+  'invitations.read': { description: 'See pending invitations', roles: ADMINS },
+  'invitations.revoke': { description: 'Revoke or resend an invitation', roles: ADMINS },
+  'api_keys.read': { description: 'See API keys (prefix, scopes, last use)', roles: ADMINS },
+  'api_keys.create': { description: 'Create API keys (scopes no wider than your own)', roles: ADMINS },
+  'api_keys.revoke': { description: 'Revoke API keys', roles: ADMINS },
+  'reviews.read': { description: 'See the access review report', roles: ADMINS },
+  'reviews.sign_off': { description: 'Sign off an access review', roles: ADMINS },
+});
+
+declare module '../feature.js' {
+  interface PermissionNames extends Record<keyof typeof ORG_PERMISSIONS, true> {}
 }

@@ -5,7 +5,7 @@ import { requestContext } from '../platform/http/request-context.js';
 import { OptionalText } from '../platform/http/schemas.js';
 import { Field, Form } from '../platform/views/forms.js';
 import { day, Notice, Table } from '../platform/views/format.js';
-import { requireUser } from '../sessions/http.js';
+import { requireUser } from '../sessions/index.js';
 import { actorOf } from './http.js';
 import { can } from './permissions.js';
 import type { AccessReviews, ReviewReport } from './reviews.js';

@@ -5,14 +5,15 @@ import { formBody, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { Email, Int, Text } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
-import { authOf, requireUser } from '../sessions/http.js';
+import { authOf, requireUser } from '../sessions/index.js';
 import { personOf } from './http.js';
-import type { SessionService } from '../sessions/service.js';
+import { type SessionService } from '../sessions/index.js';
+import type { OrgTab } from '../feature.js';
 import type { ApiKeyInfo, ApiKeyService } from './api-keys.js';
 import { ApiKeysPage } from './api-keys-page.js';
 import { InvitationsPage, MembersPage } from './member-pages.js';
 import { AcceptInvitationPage, ForbiddenPage, InvitationProblemPage, OrgListPage, OrgSettingsPage } from './pages.js';
-import { PERMISSIONS, ROLES, can, type Permission, type Role } from './permissions.js';
+import { ROLES, can, isPermission, permissions, type Permission, type Role } from './permissions.js';
 import type { OrgService } from './service.js';
 
 const NOTICES: Record<string, string> = {
@@ -48,7 +49,8 @@ const KeyParams = strict({ orgId: Id, keyId: Type.String({ pattern: '^[a-z0-9]{1
 const Name = Text({ maxLength: 100 });
 // Enums rather than unions of literals: a bad value gets one plain message, not one per literal.
 const RoleField = Type.Unsafe<Role>({ type: 'string', enum: [...ROLES] });
-const ScopeField = Type.Unsafe<Permission>({ type: 'string', enum: Object.keys(PERMISSIONS) });
+// Built when the routes are: every feature has declared its permissions by then.
+const scopeField = () => Type.Unsafe<Permission>({ type: 'string', enum: permissions() });
 const Token = Type.String({ minLength: 1, maxLength: 100 });
 
 type OrgReq = { Params: { orgId: string } };
@@ -102,6 +104,7 @@ export function orgPageRoutes(
   orgs: OrgService,
   keys: ApiKeyService,
   sessions: SessionService,
+  tabs: readonly OrgTab[],
 ): void {
   const pre = { preHandler: requireUser };
   const csrf = (request: FastifyRequest, reply: FastifyReply) => request.csrfToken(reply);
@@ -190,6 +193,7 @@ export function orgPageRoutes(
       .render(
         org.name,
         <OrgSettingsPage
+          tabs={tabs}
           csrf={csrf(request, reply)}
           org={org}
           active={authOf(request).session.activeOrgId === org.id}
@@ -332,7 +336,14 @@ export function orgPageRoutes(
       .code(status ?? 200)
       .render(
         `Members · ${org.name}`,
-        <MembersPage csrf={csrf(request, reply)} org={org} me={actor.userId} members={members} {...states} />,
+        <MembersPage
+          tabs={tabs}
+          csrf={csrf(request, reply)}
+          org={org}
+          me={actor.userId}
+          members={members}
+          {...states}
+        />,
       );
   }
 
@@ -430,7 +441,14 @@ export function orgPageRoutes(
       .code(status ?? 200)
       .render(
         `Invitations · ${org.name}`,
-        <InvitationsPage csrf={csrf(request, reply)} org={org} invitations={invitations} emails={emails} {...states} />,
+        <InvitationsPage
+          tabs={tabs}
+          csrf={csrf(request, reply)}
+          org={org}
+          invitations={invitations}
+          emails={emails}
+          {...states}
+        />,
       );
   }
 
@@ -481,7 +499,10 @@ export function orgPageRoutes(
     const { status, ...states } = extra;
     return reply
       .code(status ?? 200)
-      .render(`API keys · ${org.name}`, <ApiKeysPage csrf={csrf(request, reply)} org={org} keys={list} {...states} />);
+      .render(
+        `API keys · ${org.name}`,
+        <ApiKeysPage tabs={tabs} csrf={csrf(request, reply)} org={org} keys={list} {...states} />,
+      );
   }
 
   app.get<OrgReq & Notice>(
@@ -498,7 +519,7 @@ export function orgPageRoutes(
         params: OrgParams,
         body: formBody({
           name: Name,
-          scopes: Type.Array(ScopeField, { minItems: 1, maxItems: Object.keys(PERMISSIONS).length, uniqueItems: true }),
+          scopes: Type.Array(scopeField(), { minItems: 1, maxItems: permissions().length, uniqueItems: true }),
           expiresInDays: Int({ minimum: 1, maximum: 366 }),
         }),
       },
@@ -511,7 +532,7 @@ export function orgPageRoutes(
         name: typeof body.name === 'string' ? body.name : undefined,
         expiresInDays: body.expiresInDays === undefined ? undefined : String(body.expiresInDays),
       };
-      const checked = [body.scopes].flat().filter((s): s is Permission => typeof s === 'string' && s in PERMISSIONS);
+      const checked = [body.scopes].flat().filter((s): s is Permission => typeof s === 'string' && isPermission(s));
       const name = values.name?.trim();
       const invalid = bodyErrors(request)?.map((e) =>
         e.field.startsWith('scopes')

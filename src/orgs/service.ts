@@ -1,3 +1,4 @@
+import type { AuditAction } from '../platform/audit/actions.js';
 import { randomUUID } from 'node:crypto';
 import { NoResultError } from 'kysely';
 import { appendAudit, orgStream } from '../platform/audit/events.js';
@@ -92,7 +93,7 @@ export function createOrgService(deps: OrgDeps) {
     tx: Tx,
     orgId: string,
     actor: Actor,
-    action: string,
+    action: AuditAction,
     context: RequestContext,
     target?: string,
     payload?: Record<string, unknown>,

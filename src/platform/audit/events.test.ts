@@ -11,6 +11,7 @@ import {
   verifyAllStreams,
   verifyChain,
 } from './events.js';
+import { testAction } from '../../../test/helpers/audit-actions.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -31,7 +32,9 @@ describe('audit chain', () => {
     const org = randomUUID();
     await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        db.withTenant(org, (tx) => appendAudit(tx, { stream: orgStream(org), action: 'test.append', payload: { i } })),
+        db.withTenant(org, (tx) =>
+          appendAudit(tx, { stream: orgStream(org), action: testAction('test.append'), payload: { i } }),
+        ),
       ),
     );
     const verdict = await db.withTenant(org, (tx) => verifyChain(tx, `org:${org}`));
@@ -46,7 +49,7 @@ describe('audit chain', () => {
     const user = randomUUID();
     await expect(
       db.withSystem(async (tx) => {
-        await appendAudit(tx, { stream: userStream(user), action: 'user.updated' });
+        await appendAudit(tx, { stream: userStream(user), action: testAction('user.updated') });
         throw new Error('the action failed');
       }),
     ).rejects.toThrow('the action failed');
@@ -61,7 +64,7 @@ describe('audit chain', () => {
     const appended = await db.withSystem((tx) =>
       appendAudit(tx, {
         stream: userStream(user),
-        action: 'user.signed_in',
+        action: testAction('user.signed_in'),
         actor: `user:${user}`,
         target: `session:abc`,
         context: { ip: '203.0.113.9', userAgent: 'Mozilla/5.0 "quoted" ünïcode', requestId: 'req-1' },
@@ -84,7 +87,7 @@ describe('audit chain', () => {
 
   it('[L1] the runtime role can neither update nor delete events', async () => {
     const org = randomUUID();
-    await db.withTenant(org, (tx) => appendAudit(tx, { stream: orgStream(org), action: 'a' }));
+    await db.withTenant(org, (tx) => appendAudit(tx, { stream: orgStream(org), action: testAction('a') }));
     await expect(db.withTenant(org, (tx) => sql`update audit_events set action = 'b'`.execute(tx))).rejects.toThrow(
       /permission denied/,
     );
@@ -104,7 +107,9 @@ describe('audit chain', () => {
   async function streamOf(n: number): Promise<string> {
     const org = randomUUID();
     for (let i = 0; i < n; i++)
-      await db.withTenant(org, (tx) => appendAudit(tx, { stream: orgStream(org), action: `step.${i + 1}` }));
+      await db.withTenant(org, (tx) =>
+        appendAudit(tx, { stream: orgStream(org), action: testAction(`step.${i + 1}`) }),
+      );
     return org;
   }
 
@@ -150,12 +155,12 @@ describe('audit chain', () => {
     );
     expect(seen).toEqual([]);
     await expect(
-      db.withTenant(other, (tx) => appendAudit(tx, { stream: orgStream(org), action: 'forged' })),
+      db.withTenant(other, (tx) => appendAudit(tx, { stream: orgStream(org), action: testAction('forged') })),
     ).rejects.toThrow(/row-level security/);
   });
 
   it('[L1] verifyAllStreams covers every organization and the system stream', async () => {
-    await db.withSystem((tx) => appendAudit(tx, { stream: systemStream, action: 'system.started' }));
+    await db.withSystem((tx) => appendAudit(tx, { stream: systemStream, action: testAction('system.started') }));
     const verdicts = await db.owner.transaction().execute((tx) => verifyAllStreams(tx));
     const names = verdicts.map((v) => v.stream);
     expect(names).toContain(streamName(systemStream));

@@ -2,6 +2,7 @@ import { canonicalJson } from '../canonical-json.js';
 import { systemClock, type Clock } from '../clock.js';
 import { becomeAuditor, SYSTEM_ORG, type Tx } from '../db/database.js';
 import type { RequestContext } from '../request-context.js';
+import { type AuditAction, auditActions } from './actions.js';
 import { eventHash, GENESIS_HASH } from './chain.js';
 
 /** A stream: one per organization, one per user for personal events, one for the system. */
@@ -21,7 +22,7 @@ function streamOrg(s: AuditStream): string {
 
 export interface AuditEventInput {
   stream: AuditStream;
-  action: string;
+  action: AuditAction;
   actor?: string | null;
   target?: string | null;
   context?: RequestContext;
@@ -40,6 +41,8 @@ export interface AppendedEvent {
  * serialized and its chain stays linear; other streams are not held up.
  */
 export async function appendAudit(tx: Tx, event: AuditEventInput, clock: Clock = systemClock): Promise<AppendedEvent> {
+  // The type already says so; this catches a name built at run time.
+  if (!auditActions().has(event.action)) throw new Error(`audit action ${event.action} is not declared`);
   const stream = streamName(event.stream);
   const orgId = streamOrg(event.stream);
   // Normalized through the canonical form, so what is hashed is exactly what jsonb gives back.

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit, orgStream } from '../audit/events.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.js';
 import { RUNTIME_ROLE, SYSTEM_ORG, TenancyError } from './database.js';
+import { testAction } from '../../../test/helpers/audit-actions.js';
 
 let db: TestDatabase;
 const orgA = randomUUID();
@@ -13,7 +14,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   for (const org of [orgA, orgB]) {
     for (let i = 0; i < 3; i++) {
-      await db.withTenant(org, (tx) => appendAudit(tx, { stream: orgStream(org), action: `seed.${i}` }));
+      await db.withTenant(org, (tx) => appendAudit(tx, { stream: orgStream(org), action: testAction(`seed.${i}`) }));
     }
   }
 });

@@ -1,0 +1,16 @@
+import { defineFeature } from '../feature.js';
+import { accountApiRoutes } from './api.js';
+import { ACCOUNT_AUDIT_ACTIONS } from './audit-actions.js';
+import { accountPageRoutes } from './routes.js';
+import { createAccountSessions } from './sessions.js';
+
+/** S4 and the account security page: it composes sessions, identity and second factors. */
+export const accountFeature = defineFeature({
+  name: 'account',
+  auditActions: ACCOUNT_AUDIT_ACTIONS,
+  routes(app, { platform: p, use }) {
+    const account = createAccountSessions({ db: p.db, sessions: use('sessions'), clock: p.clock });
+    accountPageRoutes(app, account, use('identity'), use('mfa'), use('passkeys'));
+    accountApiRoutes(app, account, use('identity'));
+  },
+});

@@ -1,0 +1,116 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Background } from './platform/background.js';
+import type { Clock } from './platform/clock.js';
+import type { Keyring } from './platform/crypto/keyring.js';
+import type { PasswordHasher } from './platform/crypto/passwords.js';
+import type { Database } from './platform/db/database.js';
+import type { EventBus } from './platform/events/bus.js';
+import type { Limits } from './platform/limits/limiter.js';
+import type { DevMailbox, Mailer } from './platform/mail/index.js';
+
+/*
+ * The feature contract. A feature is one folder whose index.ts exports one Feature; app.ts builds
+ * the platform and walks the list in src/features.ts. Adding a feature touches its folder, that
+ * list and a migration.
+ */
+
+/** What app.ts builds once and hands every feature. */
+export interface Platform {
+  config: Config;
+  db: Database;
+  keyring: Keyring;
+  mailer: Mailer & { devMailbox?: DevMailbox };
+  logger: Logger;
+  limits: Limits;
+  bus: EventBus;
+  clock: Clock;
+  hasher: PasswordHasher;
+  /** Work that runs after the response; drained when the app closes. */
+  background: Background;
+  /** A 256-bit key for one purpose, derived from the current master key. */
+  subkey(info: string): Buffer;
+  /** Runs when the app closes (subscriptions, timers). */
+  onClose(fn: () => Promise<void> | void): void;
+  /** Settings tests give a feature in place of its defaults. */
+  overrides: Overrides;
+}
+
+/** Each feature adds the overrides it reads (declaration merging); all are optional. */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by each feature's declaration merging
+export interface Overrides {}
+
+/**
+ * The services features offer each other, by name. Each feature adds its own entries to this
+ * interface (declaration merging in its index.ts), so `use('sessions')` is typed.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by each feature's declaration merging
+export interface Services {}
+
+export interface FeatureContext {
+  platform: Platform;
+  /** Every feature of the app, in order: for features that gather what others declare. */
+  features: readonly Feature[];
+  /** A service of a feature earlier in the list; asking for one that is not built yet throws. */
+  use<K extends keyof Services>(name: K): Services[K];
+  provide<K extends keyof Services>(name: K, service: Services[K]): void;
+}
+
+/**
+ * Organization permission names: each feature that checks permissions adds its own by declaration
+ * merging, next to its definePermissions call (src/orgs/permissions.ts has the registry).
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by each feature's declaration merging
+export interface PermissionNames {}
+export type Permission = keyof PermissionNames & string;
+
+/** One entry of a registry a feature contributes to (permissions, audit actions, error codes). */
+export interface Described {
+  description: string;
+}
+
+export interface Feature {
+  /** The folder name. */
+  name: string;
+  /** Permissions it adds to the organization role matrix (O1), by name. */
+  permissions?: Readonly<Record<string, Described & { roles: readonly string[] }>>;
+  /** The audit actions it writes (L1), by name. */
+  auditActions?: Readonly<Record<string, Described>>;
+  /** The error codes it answers with, each with its one HTTP status. */
+  errors?: Readonly<Record<string, Described & { status: number }>>;
+  /** Tabs it adds to the pages of one organization. */
+  orgTabs?: readonly OrgTab[];
+  /** Builds its services from the platform and the services of features before it. */
+  setup?(ctx: FeatureContext): void | Promise<void>;
+  /** Request hooks every route needs (who is calling): registered on the root, not encapsulated. */
+  hooks?(app: FastifyInstance, ctx: FeatureContext): void | Promise<void>;
+  /** Its routes, registered as an encapsulated Fastify plugin. */
+  routes?(app: FastifyInstance, ctx: FeatureContext): void | Promise<void>;
+}
+
+export interface OrgTab {
+  /** Appended to /orgs/<id>. */
+  path: string;
+  label: string;
+  /** Shown to members whose role holds this permission. */
+  permission: Permission;
+}
+
+export const defineFeature = <F extends Feature>(feature: F): F => feature;
+
+export function createFeatureContext(platform: Platform, features: readonly Feature[]): FeatureContext {
+  const services = new Map<string, unknown>();
+  return {
+    platform,
+    features,
+    use(name) {
+      if (!services.has(name)) throw new Error(`feature service "${String(name)}" is used before it is built`);
+      return services.get(name) as Services[typeof name];
+    },
+    provide(name, service) {
+      if (services.has(name)) throw new Error(`feature service "${String(name)}" is provided twice`);
+      services.set(name, service);
+    },
+  };
+}

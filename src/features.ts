@@ -1,0 +1,26 @@
+import { accountFeature } from './account/index.js';
+import { auditFeature } from './audit/index.js';
+import { devFeature } from './dev/index.js';
+import { docsFeature } from './docs/index.js';
+import type { Feature } from './feature.js';
+import { homeFeature } from './home/index.js';
+import { identityFeature } from './identity/index.js';
+import { mfaFeature } from './mfa/index.js';
+import { orgsFeature } from './orgs/index.js';
+import { sessionsFeature } from './sessions/index.js';
+
+/**
+ * Every feature, in the order their services are built: a feature may use the services of the
+ * ones above it. Adding a feature: its folder, one line here, and its migration.
+ */
+export const FEATURES: readonly Feature[] = [
+  sessionsFeature,
+  orgsFeature,
+  mfaFeature,
+  identityFeature,
+  accountFeature,
+  auditFeature,
+  homeFeature,
+  docsFeature,
+  devFeature,
+];

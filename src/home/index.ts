@@ -1,0 +1,7 @@
+import { defineFeature } from '../feature.js';
+import { homeRoutes } from './routes.js';
+
+export const homeFeature = defineFeature({
+  name: 'home',
+  routes: (app, { platform: p }) => homeRoutes(app, p.config),
+});

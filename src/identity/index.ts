@@ -1,0 +1,40 @@
+import { defineFeature } from '../feature.js';
+import { createDeviceTokens } from '../platform/crypto/device-tokens.js';
+import { identityApiRoutes } from './api.js';
+import { IDENTITY_AUDIT_ACTIONS } from './audit-actions.js';
+import { identityLimits } from './limits.js';
+import { identityPageRoutes } from './routes.js';
+import { createIdentityService, type IdentityService } from './service.js';
+
+declare module '../feature.js' {
+  interface Services {
+    identity: IdentityService;
+  }
+}
+
+/** A1-A3, A8: accounts, passwords, verified addresses, mailed links, and their limits. */
+export const identityFeature = defineFeature({
+  name: 'identity',
+  auditActions: IDENTITY_AUDIT_ACTIONS,
+  setup({ platform: p, use, provide }) {
+    const identity = createIdentityService({
+      db: p.db,
+      sessions: use('sessions'),
+      hasher: p.hasher,
+      mailer: p.mailer,
+      limits: identityLimits(p.limits),
+      devices: createDeviceTokens(p.subkey('rampart device v1')),
+      background: p.background,
+      clock: p.clock,
+      baseUrl: p.config.baseUrl,
+      requireRecentAuth: use('mfa').requireRecent,
+    });
+    provide('identity', identity);
+  },
+  routes(app, { use }) {
+    identityPageRoutes(app, use('identity'));
+    identityApiRoutes(app, use('identity'));
+  },
+});
+
+export type { IdentityService } from './service.js';

@@ -1,0 +1,59 @@
+import { defineFeature } from '../feature.js';
+import { mfaApiRoutes } from './api.js';
+import { MFA_AUDIT_ACTIONS } from './audit-actions.js';
+import { passkeyScriptRoute } from './client-bundle.js';
+import { userHasSecondFactor } from './factors.js';
+import { mfaLimits } from './limits.js';
+import { createPasskeyService, type PasskeyService } from './passkeys.js';
+import { mfaPageRoutes } from './routes.js';
+import { createMfaService, type MfaService } from './service.js';
+
+declare module '../feature.js' {
+  interface Services {
+    mfa: MfaService;
+    passkeys: PasskeyService;
+  }
+}
+
+/** A4, A5, S2: authenticator apps, recovery codes, passkeys, the second factor and step-up. */
+export const mfaFeature = defineFeature({
+  name: 'mfa',
+  auditActions: MFA_AUDIT_ACTIONS,
+  setup({ platform: p, use, provide }) {
+    const sessions = use('sessions');
+    sessions.useSecondFactorCheck(userHasSecondFactor);
+    const limits = mfaLimits(p.limits);
+    const onMailError = (err: unknown) => p.logger.error({ err }, 'mail could not be sent');
+    const mfa = createMfaService({
+      db: p.db,
+      sessions,
+      keyring: p.keyring,
+      hasher: p.hasher,
+      mailer: p.mailer,
+      limits,
+      clock: p.clock,
+      baseUrl: p.config.baseUrl,
+      onMailError,
+    });
+    provide('mfa', mfa);
+    provide(
+      'passkeys',
+      createPasskeyService({ db: p.db, sessions, mfa, limits, clock: p.clock, baseUrl: p.config.baseUrl }),
+    );
+  },
+  routes(app, { use }) {
+    const orgs = use('orgs');
+    const orgsRequiringMfa = async (userId: string) =>
+      (await orgs.listMine(userId)).filter((o) => o.requireMfa).map((o) => o.name);
+    mfaPageRoutes(app, use('mfa'), use('passkeys'), orgsRequiringMfa);
+    mfaApiRoutes(app, use('mfa'), use('passkeys'));
+    passkeyScriptRoute(app);
+  },
+});
+
+export { PASSKEY_SCRIPT } from './client-bundle.js';
+export { type FactorState, factorsOf, hasSecondFactor } from './factors.js';
+export { PasswordlessSignIn, ScoreSection, TwoFactorSection } from './pages.js';
+export type { Passkey, PasskeyService } from './passkeys.js';
+export { type SecurityScore, securityScore } from './score.js';
+export { type MfaService, STEP_UP_WINDOW_MS } from './service.js';

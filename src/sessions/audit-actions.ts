@@ -1,0 +1,16 @@
+import { defineAuditActions } from '../platform/audit/actions.js';
+
+export const SESSION_AUDIT_ACTIONS = defineAuditActions({
+  'user.signed_in': {
+    description: 'A session started with every factor the account needs.',
+    signInHistory: 'Signed in',
+  },
+  'user.first_factor_passed': {
+    description: 'The first factor was accepted; the session waits for the second.',
+    signInHistory: 'Password accepted, second factor asked',
+  },
+});
+
+declare module '../platform/audit/actions.js' {
+  interface AuditActionNames extends Record<keyof typeof SESSION_AUDIT_ACTIONS, true> {}
+}
