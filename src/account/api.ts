@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { UserJson } from '../sessions/index.js';
-import { type IdentityService } from '../identity/index.js';
+import type { IdentityService } from '../identity/index.js';
 import { requestContext } from '../platform/http/request-context.js';
-import { noInput, uuidParam } from '../platform/http/schemas.js';
+import { NoBody, noInput, uuidParam } from '../platform/http/schemas.js';
 import type { AccountSessions } from './sessions.js';
 import { authOf, clearSessionCookie, requireSession, requireUser } from '../sessions/index.js';
 import { describeDevice } from './pages.js';
@@ -45,7 +46,8 @@ function sessionJson(s: Session, current: Session) {
 
 /** S4 as JSON: who am I, my sessions, my sign-in history, sign out. */
 export function accountApiRoutes(app: FastifyInstance, account: AccountSessions, identity: IdentityService): void {
-  app.get(
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  r.get(
     '/api/v1/me',
     {
       schema: {
@@ -62,7 +64,7 @@ export function accountApiRoutes(app: FastifyInstance, account: AccountSessions,
     },
   );
 
-  app.get(
+  r.get(
     '/api/v1/csrf-token',
     {
       schema: {
@@ -77,7 +79,7 @@ export function accountApiRoutes(app: FastifyInstance, account: AccountSessions,
     }),
   );
 
-  app.get(
+  r.get(
     '/api/v1/sessions',
     {
       schema: {
@@ -94,10 +96,10 @@ export function accountApiRoutes(app: FastifyInstance, account: AccountSessions,
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  r.delete(
     '/api/v1/sessions/:id',
     {
-      schema: { tags, summary: 'Revoke one of your sessions', params: uuidParam, response: { 204: Type.Null() } },
+      schema: { tags, summary: 'Revoke one of your sessions', params: uuidParam, response: { 204: NoBody } },
       preHandler: requireUser,
     },
     async (request, reply) => {
@@ -106,7 +108,7 @@ export function accountApiRoutes(app: FastifyInstance, account: AccountSessions,
     },
   );
 
-  app.post(
+  r.post(
     '/api/v1/sessions/revoke-others',
     {
       schema: {
@@ -121,7 +123,7 @@ export function accountApiRoutes(app: FastifyInstance, account: AccountSessions,
     }),
   );
 
-  app.get(
+  r.get(
     '/api/v1/sign-in-history',
     {
       schema: {
@@ -143,7 +145,7 @@ export function accountApiRoutes(app: FastifyInstance, account: AccountSessions,
     }),
   );
 
-  app.put<{ Body: { currentPassword: string; newPassword: string } }>(
+  r.put(
     '/api/v1/me/password',
     {
       schema: {
@@ -156,7 +158,7 @@ export function accountApiRoutes(app: FastifyInstance, account: AccountSessions,
           },
           { additionalProperties: false },
         ),
-        response: { 204: Type.Null() },
+        response: { 204: NoBody },
       },
       preHandler: requireUser,
     },
@@ -171,14 +173,14 @@ export function accountApiRoutes(app: FastifyInstance, account: AccountSessions,
     },
   );
 
-  app.post<{ Querystring: { everywhere?: boolean } }>(
+  r.post(
     '/api/v1/signout',
     {
       schema: {
         tags,
         summary: 'Sign out this session (?everywhere=true: every session)',
         querystring: Type.Object({ everywhere: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-        response: { 204: Type.Null() },
+        response: { 204: NoBody },
       },
       preHandler: requireSession,
     },

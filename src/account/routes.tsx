@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type IdentityService } from '../identity/index.js';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { IdentityService } from '../identity/index.js';
 import { formBody, formFailure, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { Email, uuidParam } from '../platform/http/schemas.js';
@@ -38,6 +39,7 @@ export function accountPageRoutes(
   mfa: MfaService,
   passkeys: PasskeyService,
 ): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   async function securityPage(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -78,14 +80,14 @@ export function accountPageRoutes(
       );
   }
 
-  app.get<{ Querystring: { done?: string } }>(
+  r.get(
     '/account/security',
     { schema: { querystring: noticeQuery }, preHandler: requireUser },
     async (request, reply) =>
       securityPage(request, reply, { notice: request.query.done ? NOTICES[request.query.done] : undefined }),
   );
 
-  app.post<{ Params: { id: string } }>(
+  r.post(
     '/account/sessions/:id/revoke',
     { schema: { params: uuidParam, body: formBody({}) }, preHandler: requireUser },
     async (request, reply) => {
@@ -94,7 +96,7 @@ export function accountPageRoutes(
     },
   );
 
-  app.post(
+  r.post(
     '/account/sessions/revoke-others',
     { schema: { body: formBody({}) }, preHandler: requireUser },
     async (request, reply) => {
@@ -103,7 +105,7 @@ export function accountPageRoutes(
     },
   );
 
-  app.post<{ Body: { currentPassword: string; newPassword: string } }>(
+  r.post(
     '/account/password',
     {
       schema: { body: formBody({ currentPassword: Password, newPassword: Password }) },
@@ -128,7 +130,7 @@ export function accountPageRoutes(
     },
   );
 
-  app.post<{ Body: { email: string } }>(
+  r.post(
     '/account/email',
     { schema: { body: formBody({ email: Email }) }, attachValidation: true, preHandler: requireUser },
     async (request, reply) => {
@@ -150,7 +152,7 @@ export function accountPageRoutes(
     ['/signout-everywhere', true],
   ] as const) {
     // A sign-in waiting for its second factor can be abandoned too.
-    app.post(path, { schema: { body: formBody({}) } }, async (request, reply) => {
+    r.post(path, { schema: { body: formBody({}) } }, async (request, reply) => {
       const current = request.auth ?? request.pendingSignIn;
       if (!current) return reply.redirect('/signin', 303);
       await account.signOut(current.session, requestContext(request), everywhere);

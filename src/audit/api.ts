@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { actorOf, requireUserOrKey } from '../orgs/index.js';
 import { AppError } from '../platform/errors.js';
 import { requestContext } from '../platform/http/request-context.js';
@@ -47,9 +48,10 @@ export function toFilter(q: FilterInput): EventFilter {
 
 /** L2 as JSON: filter and page the org's log, export it (CSV or JSON Lines), verify its chain. */
 export function auditApiRoutes(app: FastifyInstance, log: OrgAuditLog): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const opts = { preHandler: requireUserOrKey };
 
-  app.get<{ Params: { orgId: string }; Querystring: FilterInput & { before?: number; limit?: number } }>(
+  r.get(
     '/api/v1/orgs/:orgId/audit',
     {
       ...opts,
@@ -76,7 +78,7 @@ export function auditApiRoutes(app: FastifyInstance, log: OrgAuditLog): void {
     },
   );
 
-  app.get<{ Params: { orgId: string }; Querystring: FilterInput & { format: 'csv' | 'jsonl' } }>(
+  r.get(
     '/api/v1/orgs/:orgId/audit/export',
     {
       ...opts,
@@ -107,7 +109,7 @@ export function auditApiRoutes(app: FastifyInstance, log: OrgAuditLog): void {
     },
   );
 
-  app.post<{ Params: { orgId: string } }>(
+  r.post(
     '/api/v1/orgs/:orgId/audit/verify',
     {
       ...opts,

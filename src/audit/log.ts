@@ -10,7 +10,8 @@ export interface EventFilter {
 }
 
 export interface EventPage {
-  events: StoredEvent[];
+  /** With their hashes: the API shows each event's. */
+  events: Array<StoredEvent & { hash: string }>;
   /** The sequence number to pass as `before` for the next (older) page, if there is one. */
   next: number | null;
 }

@@ -1,7 +1,8 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { actorOf } from '../orgs/index.js';
-import { type OrgService } from '../orgs/index.js';
+import type { OrgService } from '../orgs/index.js';
 import { can } from '../orgs/index.js';
 import { AppError } from '../platform/errors.js';
 import { formBody } from '../platform/http/forms.js';
@@ -19,8 +20,9 @@ const asUtc = (v?: string) =>
   v ? (/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}${v.length === 16 ? ':00' : ''}Z`) : undefined;
 
 export function auditPageRoutes(app: FastifyInstance, log: OrgAuditLog, orgs: OrgService): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   async function page(
-    request: FastifyRequest<{ Params: { orgId: string } }>,
+    request: FastifyRequest & { params: Static<typeof OrgParams> },
     reply: FastifyReply,
     query: FilterInput & { before?: number },
     verdict?: ChainVerdict,
@@ -55,7 +57,7 @@ export function auditPageRoutes(app: FastifyInstance, log: OrgAuditLog, orgs: Or
     );
   }
 
-  app.get<{ Params: { orgId: string }; Querystring: FilterInput & { before?: number } }>(
+  r.get(
     '/orgs/:orgId/audit',
     {
       preHandler: requireUser,
@@ -67,7 +69,7 @@ export function auditPageRoutes(app: FastifyInstance, log: OrgAuditLog, orgs: Or
     async (request, reply) => page(request, reply, request.query),
   );
 
-  app.post<{ Params: { orgId: string } }>(
+  r.post(
     '/orgs/:orgId/audit/verify',
     { preHandler: requireUser, schema: { params: OrgParams, body: formBody({}) } },
     async (request, reply) => page(request, reply, {}, await log.verify(actorOf(request), request.params.orgId)),

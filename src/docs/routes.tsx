@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { renderToString } from 'preact-render-to-string';
 import { noInput } from '../platform/http/schemas.js';
 
@@ -53,12 +54,13 @@ function DocsPage() {
 }
 
 export function docsRoutes(app: FastifyInstance): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   let bundle: Buffer | undefined;
-  app.get('/docs/openapi.json', { schema: noInput }, async () => app.swagger());
-  app.get('/docs', { schema: noInput, helmet: docsCsp }, async (_request, reply) =>
+  r.get('/docs/openapi.json', { schema: noInput }, async () => app.swagger());
+  r.get('/docs', { schema: noInput, helmet: docsCsp }, async (_request, reply) =>
     reply.type('text/html; charset=utf-8').send(`<!doctype html>${renderToString(<DocsPage />)}`),
   );
-  app.get('/docs/scalar.js', { schema: noInput }, async (_request, reply) => {
+  r.get('/docs/scalar.js', { schema: noInput }, async (_request, reply) => {
     bundle ??= readFileSync(scalarBundle);
     return reply
       .type('application/javascript; charset=utf-8')

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { setDeviceCookie } from '../platform/http/device-cookie.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { Email } from '../platform/http/schemas.js';
@@ -27,9 +28,10 @@ function signedIn(reply: FastifyReply, result: SignedIn) {
 
 /** JSON versions of the identity flows (A1-A3) under /api/v1; a browser-session cookie carries the result. */
 export function identityApiRoutes(app: FastifyInstance, identity: IdentityService): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const accepted = { status: 'accepted' as const };
 
-  app.post<{ Body: { email: string; password: string } }>(
+  r.post(
     '/api/v1/signup',
     {
       schema: {
@@ -45,7 +47,7 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
     },
   );
 
-  app.post<{ Body: { token: string } }>(
+  r.post(
     '/api/v1/email-verification',
     {
       schema: {
@@ -61,7 +63,7 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
     },
   );
 
-  app.post<{ Body: { email: string } }>(
+  r.post(
     '/api/v1/email-verification/resend',
     {
       schema: {
@@ -77,7 +79,7 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
     },
   );
 
-  app.post<{ Body: { email: string; password: string } }>(
+  r.post(
     '/api/v1/signin',
     {
       schema: {
@@ -94,7 +96,7 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
       ),
   );
 
-  app.post<{ Body: { email: string } }>(
+  r.post(
     '/api/v1/magic-links',
     {
       schema: {
@@ -110,7 +112,7 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
     },
   );
 
-  app.post<{ Body: { token: string } }>(
+  r.post(
     '/api/v1/magic-links/consume',
     {
       schema: {
@@ -124,7 +126,7 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
       signedIn(reply, await identity.signInWithMagicLink(request.body.token, requestContext(request))),
   );
 
-  app.post<{ Body: { email: string } }>(
+  r.post(
     '/api/v1/password-resets',
     {
       schema: {
@@ -140,7 +142,7 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
     },
   );
 
-  app.post<{ Body: { token: string; password: string } }>(
+  r.post(
     '/api/v1/password-resets/complete',
     {
       schema: {
@@ -154,7 +156,7 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
       signedIn(reply, await identity.resetPassword(request.body.token, request.body.password, requestContext(request))),
   );
 
-  app.post<{ Body: { email: string } }>(
+  r.post(
     '/api/v1/me/email',
     {
       schema: {
@@ -171,7 +173,7 @@ export function identityApiRoutes(app: FastifyInstance, identity: IdentityServic
     },
   );
 
-  app.post<{ Body: { token: string } }>(
+  r.post(
     '/api/v1/email-changes/confirm',
     {
       schema: {

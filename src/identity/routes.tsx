@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Page } from '../platform/views/render.js';
 import { AppError } from '../platform/errors.js';
 import { formBody, formFailure, validationErrors } from '../platform/http/forms.js';
@@ -51,13 +52,14 @@ function signedIn(reply: FastifyReply, result: SignedIn, next?: string) {
 }
 
 export function identityPageRoutes(app: FastifyInstance, identity: IdentityService): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const csrf = (request: FastifyRequest, reply: FastifyReply) => request.csrfToken(reply);
 
   // Sign-up (A1)
-  app.get('/signup', { schema: noInput }, async (request, reply) =>
+  r.get('/signup', { schema: noInput }, async (request, reply) =>
     reply.render('Create account', <SignUpPage csrf={csrf(request, reply)} />),
   );
-  app.post<{ Body: { email: string; password: string } }>(
+  r.post(
     '/signup',
     { schema: { body: formBody({ email: Email, password: Password }) }, attachValidation: true },
     async (request, reply) => {
@@ -85,57 +87,46 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
       return reply.redirect('/signup/check-email', 303);
     },
   );
-  app.get('/signup/check-email', { schema: noInput }, async (request, reply) =>
+  r.get('/signup/check-email', { schema: noInput }, async (request, reply) =>
     reply.render('Check your e-mail', <CheckEmailPage csrf={csrf(request, reply)} />),
   );
 
   // E-mail verification (A1)
-  app.get<{ Querystring: { token: string } }>(
-    '/verify-email',
-    { schema: { querystring: tokenQuery } },
-    async (request, reply) =>
-      reply.render(
-        'Confirm your e-mail',
-        <ConfirmLinkPage
-          heading="Confirm your e-mail address"
-          text="One click and your account is ready."
-          action="/verify-email"
-          token={request.query.token}
-          csrf={csrf(request, reply)}
-          button="Confirm my address"
-        />,
-      ),
+  r.get('/verify-email', { schema: { querystring: tokenQuery } }, async (request, reply) =>
+    reply.render(
+      'Confirm your e-mail',
+      <ConfirmLinkPage
+        heading="Confirm your e-mail address"
+        text="One click and your account is ready."
+        action="/verify-email"
+        token={request.query.token}
+        csrf={csrf(request, reply)}
+        button="Confirm my address"
+      />,
+    ),
   );
-  app.post<{ Body: { token: string } }>(
-    '/verify-email',
-    { schema: { body: formBody({ token: Token }) } },
-    async (request, reply) => {
-      try {
-        await identity.verifyEmail(request.body.token, requestContext(request));
-      } catch (err) {
-        const f = formFailure(err, {});
-        return showForm(
-          reply,
-          'Link problem',
-          <LinkProblemPage
-            message={f.state.message ?? ''}
-            retryHref="/signup/check-email"
-            retryText="Send a new link"
-          />,
-          f.status,
-          f.retryAfter,
-        );
-      }
-      return reply.render('E-mail confirmed', <EmailVerifiedPage signedIn={!!request.auth} />);
-    },
-  );
-  app.get('/verify-email/pending', { schema: noInput, preHandler: requireSession }, async (request, reply) =>
+  r.post('/verify-email', { schema: { body: formBody({ token: Token }) } }, async (request, reply) => {
+    try {
+      await identity.verifyEmail(request.body.token, requestContext(request));
+    } catch (err) {
+      const f = formFailure(err, {});
+      return showForm(
+        reply,
+        'Link problem',
+        <LinkProblemPage message={f.state.message ?? ''} retryHref="/signup/check-email" retryText="Send a new link" />,
+        f.status,
+        f.retryAfter,
+      );
+    }
+    return reply.render('E-mail confirmed', <EmailVerifiedPage signedIn={!!request.auth} />);
+  });
+  r.get('/verify-email/pending', { schema: noInput, preHandler: requireSession }, async (request, reply) =>
     reply.render(
       'Check your e-mail',
       <CheckEmailPage email={authOf(request).user.email} csrf={csrf(request, reply)} />,
     ),
   );
-  app.post<{ Body: { email: string } }>(
+  r.post(
     '/verify-email/resend',
     { schema: { body: formBody({ email: Email }) }, attachValidation: true },
     async (request, reply) => {
@@ -159,17 +150,13 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
   );
 
   // Sign-in with password
-  app.get<{ Querystring: { next?: string } }>(
-    '/signin',
-    { schema: { querystring: nextQuery } },
-    async (request, reply) => {
-      if (request.auth?.user.emailVerified) return reply.redirect(safeNext(request.query.next), 303);
-      return reply.render('Sign in', <SignInPage csrf={csrf(request, reply)} next={request.query.next} />, [
-        PASSKEY_SCRIPT,
-      ]);
-    },
-  );
-  app.post<{ Body: { email: string; password: string }; Querystring: { next?: string } }>(
+  r.get('/signin', { schema: { querystring: nextQuery } }, async (request, reply) => {
+    if (request.auth?.user.emailVerified) return reply.redirect(safeNext(request.query.next), 303);
+    return reply.render('Sign in', <SignInPage csrf={csrf(request, reply)} next={request.query.next} />, [
+      PASSKEY_SCRIPT,
+    ]);
+  });
+  r.post(
     '/signin',
     {
       schema: { body: formBody({ email: Email, password: Password }), querystring: nextQuery },
@@ -222,8 +209,8 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
         {...extra}
       />
     );
-    app.get(flow.path, { schema: noInput }, async (request, reply) => reply.render(flow.title, page(request, reply)));
-    app.post<{ Body: { email: string } }>(
+    r.get(flow.path, { schema: noInput }, async (request, reply) => reply.render(flow.title, page(request, reply)));
+    r.post(
       flow.path,
       { schema: { body: formBody({ email: Email }) }, attachValidation: true },
       async (request, reply) => {
@@ -241,40 +228,33 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
     );
   }
 
-  app.get<{ Querystring: { token: string } }>(
-    '/magic-link/confirm',
-    { schema: { querystring: tokenQuery } },
-    async (request, reply) =>
-      reply.render(
-        'Sign in',
-        <ConfirmLinkPage
-          heading="Sign in"
-          text="Continue to sign in with the link we e-mailed you."
-          action="/magic-link/confirm"
-          token={request.query.token}
-          csrf={csrf(request, reply)}
-          button="Sign me in"
-        />,
-      ),
+  r.get('/magic-link/confirm', { schema: { querystring: tokenQuery } }, async (request, reply) =>
+    reply.render(
+      'Sign in',
+      <ConfirmLinkPage
+        heading="Sign in"
+        text="Continue to sign in with the link we e-mailed you."
+        action="/magic-link/confirm"
+        token={request.query.token}
+        csrf={csrf(request, reply)}
+        button="Sign me in"
+      />,
+    ),
   );
-  app.post<{ Body: { token: string } }>(
-    '/magic-link/confirm',
-    { schema: { body: formBody({ token: Token }) } },
-    async (request, reply) => {
-      try {
-        return signedIn(reply, await identity.signInWithMagicLink(request.body.token, requestContext(request)));
-      } catch (err) {
-        const f = formFailure(err, {});
-        return showForm(
-          reply,
-          'Link problem',
-          <LinkProblemPage message={f.state.message ?? ''} retryHref="/magic-link" retryText="E-mail me a new link" />,
-          f.status,
-          f.retryAfter,
-        );
-      }
-    },
-  );
+  r.post('/magic-link/confirm', { schema: { body: formBody({ token: Token }) } }, async (request, reply) => {
+    try {
+      return signedIn(reply, await identity.signInWithMagicLink(request.body.token, requestContext(request)));
+    } catch (err) {
+      const f = formFailure(err, {});
+      return showForm(
+        reply,
+        'Link problem',
+        <LinkProblemPage message={f.state.message ?? ''} retryHref="/magic-link" retryText="E-mail me a new link" />,
+        f.status,
+        f.retryAfter,
+      );
+    }
+  });
 
   // S2: the link mailed to a new sign-in address. Opening it changes nothing; the button does.
   const addressLinkProblem = (reply: FastifyReply, message: string, status: number, retryAfter?: number) =>
@@ -289,65 +269,53 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
       status,
       retryAfter,
     );
-  app.get<{ Querystring: { token: string } }>(
-    '/account/email/confirm',
-    { schema: { querystring: tokenQuery } },
-    async (request, reply) => {
-      const target = await identity.emailChangeTarget(request.query.token);
-      if (!target) return addressLinkProblem(reply, 'This link is invalid, expired, or already used.', 400);
-      const text = `Make ${target} the address your account signs in with.`;
-      return reply.render(
-        'Change your sign-in address',
-        <ConfirmLinkPage
-          heading="Change your sign-in address"
-          text={text}
-          action="/account/email/confirm"
-          token={request.query.token}
-          csrf={csrf(request, reply)}
-          button="Use this address"
-        />,
-      );
-    },
-  );
-  app.post<{ Body: { token: string } }>(
-    '/account/email/confirm',
-    { schema: { body: formBody({ token: Token }) } },
-    async (request, reply) => {
-      try {
-        const { userId, email } = await identity.confirmEmailChange(request.body.token, requestContext(request));
-        // Signed in as that account here: its page shows the new address (this request began with the old one).
-        if (request.auth?.user.id === userId) return reply.redirect('/account/security?done=email_changed', 303);
-        return reply.render('Address changed', <EmailVerifiedPage signedIn={false} changedTo={email} />);
-      } catch (err) {
-        const f = formFailure(err, {});
-        return addressLinkProblem(reply, f.state.message ?? '', f.status, f.retryAfter);
-      }
-    },
-  );
+  r.get('/account/email/confirm', { schema: { querystring: tokenQuery } }, async (request, reply) => {
+    const target = await identity.emailChangeTarget(request.query.token);
+    if (!target) return addressLinkProblem(reply, 'This link is invalid, expired, or already used.', 400);
+    const text = `Make ${target} the address your account signs in with.`;
+    return reply.render(
+      'Change your sign-in address',
+      <ConfirmLinkPage
+        heading="Change your sign-in address"
+        text={text}
+        action="/account/email/confirm"
+        token={request.query.token}
+        csrf={csrf(request, reply)}
+        button="Use this address"
+      />,
+    );
+  });
+  r.post('/account/email/confirm', { schema: { body: formBody({ token: Token }) } }, async (request, reply) => {
+    try {
+      const { userId, email } = await identity.confirmEmailChange(request.body.token, requestContext(request));
+      // Signed in as that account here: its page shows the new address (this request began with the old one).
+      if (request.auth?.user.id === userId) return reply.redirect('/account/security?done=email_changed', 303);
+      return reply.render('Address changed', <EmailVerifiedPage signedIn={false} changedTo={email} />);
+    } catch (err) {
+      const f = formFailure(err, {});
+      return addressLinkProblem(reply, f.state.message ?? '', f.status, f.retryAfter);
+    }
+  });
 
-  app.get<{ Querystring: { token: string } }>(
-    '/reset-password',
-    { schema: { querystring: tokenQuery } },
-    async (request, reply) => {
-      if (!(await identity.resetLinkIsValid(request.query.token))) {
-        return showForm(
-          reply,
-          'Link problem',
-          <LinkProblemPage
-            message="This reset link is invalid, expired, or already used."
-            retryHref="/forgot-password"
-            retryText="E-mail me a new link"
-          />,
-          400,
-        );
-      }
-      return reply.render(
-        'Choose a new password',
-        <ResetPasswordPage csrf={csrf(request, reply)} token={request.query.token} />,
+  r.get('/reset-password', { schema: { querystring: tokenQuery } }, async (request, reply) => {
+    if (!(await identity.resetLinkIsValid(request.query.token))) {
+      return showForm(
+        reply,
+        'Link problem',
+        <LinkProblemPage
+          message="This reset link is invalid, expired, or already used."
+          retryHref="/forgot-password"
+          retryText="E-mail me a new link"
+        />,
+        400,
       );
-    },
-  );
-  app.post<{ Body: { token: string; password: string } }>(
+    }
+    return reply.render(
+      'Choose a new password',
+      <ResetPasswordPage csrf={csrf(request, reply)} token={request.query.token} />,
+    );
+  });
+  r.post(
     '/reset-password',
     { schema: { body: formBody({ token: Token, password: Password }) }, attachValidation: true },
     async (request, reply) => {

@@ -1,8 +1,10 @@
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { SignedInJson } from '../sessions/index.js';
 import { requestContext } from '../platform/http/request-context.js';
-import { noInput, Text, uuidParam } from '../platform/http/schemas.js';
+import { NoBody, noInput, Text, uuidParam } from '../platform/http/schemas.js';
 import { authOf, pendingOf, requirePendingSignIn, requireUser, setSessionCookie } from '../sessions/index.js';
 import type { PasskeyService } from './passkeys.js';
 import type { MfaService } from './service.js';
@@ -22,7 +24,11 @@ const Credential = Type.Object(
   },
   { additionalProperties: true },
 );
-const CredentialBody = strict({ response: Credential });
+/** What the browser's startAuthentication() sends; the schema bounds its shape, @simplewebauthn checks the rest. */
+const Assertion = Type.Unsafe<AuthenticationResponseJSON>(Credential);
+/** What the browser's startRegistration() sends (same bounds). */
+const Attestation = Type.Unsafe<RegistrationResponseJSON>(Credential);
+const CredentialBody = strict({ response: Assertion });
 const Code = Type.String({ minLength: 1, maxLength: 40 });
 const PasskeyName = Text({ maxLength: 60 });
 const PasskeyJson = Type.Object({
@@ -40,15 +46,16 @@ const PasskeyJson = Type.Object({
 });
 const Codes = Type.Object({ recoveryCodes: Type.Array(Type.String()) });
 const Ok = Type.Object({ ok: Type.Literal(true) });
-const NoContent = { 204: Type.Null() };
+const NoContent = { 204: NoBody };
 const ok = { ok: true as const };
 
 /** A4, A5, S2, A9 as JSON; the passkey ceremonies of the pages use these too. */
 export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: PasskeyService): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const user = { preHandler: requireUser };
   const pending = { preHandler: requirePendingSignIn };
 
-  app.get(
+  r.get(
     '/api/v1/account/two-factor',
     {
       ...user,
@@ -86,7 +93,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
   );
 
   // Sign-in: passwordless passkey, or the second factor of a pending sign-in
-  app.post(
+  r.post(
     '/api/v1/signin/passkey/options',
     {
       schema: {
@@ -98,7 +105,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
     },
     async (request) => passkeys.signInOptions(requestContext(request)),
   );
-  app.post<{ Body: { response: any } }>(
+  r.post(
     '/api/v1/signin/passkey',
     {
       schema: {
@@ -114,7 +121,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
       return { user: result.user, secondFactorRequired: false };
     },
   );
-  app.post<{ Body: { kind: 'totp' | 'recovery_code'; code: string } }>(
+  r.post(
     '/api/v1/signin/second-factor',
     {
       ...pending,
@@ -139,7 +146,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
       return ok;
     },
   );
-  app.post(
+  r.post(
     '/api/v1/signin/second-factor/passkey/options',
     {
       ...pending,
@@ -147,7 +154,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
     },
     async (request) => passkeys.secondFactorOptions(pendingOf(request), requestContext(request)),
   );
-  app.post<{ Body: { response: any } }>(
+  r.post(
     '/api/v1/signin/second-factor/passkey',
     {
       ...pending,
@@ -170,7 +177,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
   );
 
   // Step-up (S2)
-  app.post<{ Body: { factor: 'password' | 'totp'; secret: string } }>(
+  r.post(
     '/api/v1/account/step-up',
     {
       ...user,
@@ -194,12 +201,12 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
       return ok;
     },
   );
-  app.post(
+  r.post(
     '/api/v1/account/step-up/passkey/options',
     { ...user, schema: { tags, summary: 'Challenge for step-up with a passkey', ...noInput, response: { 200: Json } } },
     async (request) => passkeys.stepUpOptions(authOf(request), requestContext(request)),
   );
-  app.post<{ Body: { response: any } }>(
+  r.post(
     '/api/v1/account/step-up/passkey',
     {
       ...user,
@@ -222,7 +229,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
   );
 
   // Authenticator app and recovery codes (A4)
-  app.post(
+  r.post(
     '/api/v1/account/totp',
     {
       ...user,
@@ -238,7 +245,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
       return mfa.beginTotp(authOf(request));
     },
   );
-  app.post<{ Body: { code: string } }>(
+  r.post(
     '/api/v1/account/totp/confirm',
     {
       ...user,
@@ -257,7 +264,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
       return { recoveryCodes: codes };
     },
   );
-  app.delete(
+  r.delete(
     '/api/v1/account/totp',
     { ...user, schema: { tags, summary: 'Turn the authenticator app off (step-up)', ...noInput, response: NoContent } },
     async (request, reply) => {
@@ -265,7 +272,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
       return reply.code(204).send();
     },
   );
-  app.post(
+  r.post(
     '/api/v1/account/recovery-codes',
     {
       ...user,
@@ -283,7 +290,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
   );
 
   // Passkeys (A5)
-  app.post(
+  r.post(
     '/api/v1/account/passkeys/options',
     {
       ...user,
@@ -291,14 +298,14 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
     },
     async (request) => passkeys.registrationOptions(authOf(request), requestContext(request)),
   );
-  app.post<{ Body: { name: string; response: any } }>(
+  r.post(
     '/api/v1/account/passkeys',
     {
       ...user,
       schema: {
         tags,
         summary: 'Register a passkey under a name; the session id rotates',
-        body: strict({ name: PasskeyName, response: Credential }),
+        body: strict({ name: PasskeyName, response: Attestation }),
         response: { 201: PasskeyJson },
       },
     },
@@ -316,7 +323,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
         .send({ ...passkey, createdAt: passkey.createdAt.toISOString(), lastUsedAt: null, recoveryCodesDue });
     },
   );
-  app.patch<{ Params: { id: string }; Body: { name: string } }>(
+  r.patch(
     '/api/v1/account/passkeys/:id',
     {
       ...user,
@@ -333,7 +340,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
       return reply.code(204).send();
     },
   );
-  app.delete<{ Params: { id: string } }>(
+  r.delete(
     '/api/v1/account/passkeys/:id',
     { ...user, schema: { tags, summary: 'Revoke a passkey (step-up)', params: uuidParam, response: NoContent } },
     async (request, reply) => {

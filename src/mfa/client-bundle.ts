@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { build } from 'esbuild';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { noInput } from '../platform/http/schemas.js';
 import { projectRoot } from '../platform/paths.js';
 
@@ -23,7 +24,8 @@ function passkeyBundle(): Promise<string> {
 }
 
 export function passkeyScriptRoute(app: FastifyInstance): void {
-  app.get(`/static/${PASSKEY_SCRIPT}`, { schema: noInput }, async (_request, reply) =>
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  r.get(`/static/${PASSKEY_SCRIPT}`, { schema: noInput }, async (_request, reply) =>
     reply
       .type('text/javascript; charset=utf-8')
       .header('Cache-Control', 'no-cache')

@@ -1,5 +1,6 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Page } from '../platform/views/render.js';
 import { AppError } from '../platform/errors.js';
 import { formBody, validationErrors } from '../platform/http/forms.js';
@@ -21,7 +22,8 @@ const Code = Type.String({ minLength: 1, maxLength: 40 });
 const CodeKind = Type.Unsafe<'totp' | 'recovery_code'>({ type: 'string', enum: ['totp', 'recovery_code'] });
 const StepUpFactor = Type.Unsafe<'password' | 'totp'>({ type: 'string', enum: ['password', 'totp'] });
 const PasskeyName = Text({ maxLength: 60 });
-type Next = { Querystring: { next?: string } };
+/** A page request whose query is `nextQuery`. */
+type Next = FastifyRequest & { query: Static<typeof nextQuery> };
 
 /** Secrets and one-time codes must not stay in caches or the back-forward history. */
 const noStore = (reply: FastifyReply) => reply.header('Cache-Control', 'no-store');
@@ -46,6 +48,7 @@ export function mfaPageRoutes(
   passkeys: PasskeyService,
   orgsRequiringMfa: OrgsRequiringMfa,
 ): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const csrf = (request: FastifyRequest, reply: FastifyReply) => request.csrfToken(reply);
   const show = (reply: FastifyReply, title: string, page: Page, status = 200, retryAfter?: number) => {
     if (retryAfter !== undefined) reply.header('Retry-After', String(retryAfter));
@@ -54,7 +57,7 @@ export function mfaPageRoutes(
 
   // Second factor of a sign-in (pending session)
   async function secondFactorPage(
-    request: FastifyRequest<Next>,
+    request: Next,
     reply: FastifyReply,
     extra: { state?: FormState; kind?: string; status?: number; retryAfter?: number } = {},
   ) {
@@ -73,12 +76,12 @@ export function mfaPageRoutes(
       extra.retryAfter,
     );
   }
-  app.get<Next>(
+  r.get(
     '/signin/second-factor',
     { schema: { querystring: nextQuery }, preHandler: requirePendingSignIn },
     async (request, reply) => secondFactorPage(request, reply),
   );
-  app.post<Next & { Body: { kind: 'totp' | 'recovery_code'; code: string } }>(
+  r.post(
     '/signin/second-factor',
     {
       schema: { querystring: nextQuery, body: formBody({ kind: CodeKind, code: Code }) },
@@ -111,11 +114,7 @@ export function mfaPageRoutes(
   );
 
   // Step-up (S2)
-  async function stepUpPage(
-    request: FastifyRequest<Next>,
-    reply: FastifyReply,
-    extra: { state?: FormState; status?: number } = {},
-  ) {
+  async function stepUpPage(request: Next, reply: FastifyReply, extra: { state?: FormState; status?: number } = {}) {
     const factors = await mfa.stepUpFactors(authOf(request).user.id);
     return show(
       reply,
@@ -129,12 +128,10 @@ export function mfaPageRoutes(
       extra.status,
     );
   }
-  app.get<Next>(
-    '/account/step-up',
-    { schema: { querystring: nextQuery }, preHandler: requireUser },
-    async (request, reply) => stepUpPage(request, reply),
+  r.get('/account/step-up', { schema: { querystring: nextQuery }, preHandler: requireUser }, async (request, reply) =>
+    stepUpPage(request, reply),
   );
-  app.post<Next & { Body: { factor: 'password' | 'totp'; secret: string } }>(
+  r.post(
     '/account/step-up',
     {
       schema: {
@@ -165,7 +162,7 @@ export function mfaPageRoutes(
   );
 
   // A6: what an organization's MFA requirement asks of this person
-  app.get<Next>(
+  r.get(
     '/account/two-factor/required',
     { schema: { querystring: nextQuery }, preHandler: requireUser },
     async (request, reply) => {
@@ -185,7 +182,7 @@ export function mfaPageRoutes(
 
   // Authenticator app (A4)
   // `next`: where to go once the codes are saved (an organization that requires a second factor).
-  app.get<Next>(
+  r.get(
     '/account/totp/setup',
     { schema: { querystring: nextQuery }, preHandler: requireUser },
     async (request, reply) => {
@@ -198,7 +195,7 @@ export function mfaPageRoutes(
       );
     },
   );
-  app.post<Next & { Body: { code: string } }>(
+  r.post(
     '/account/totp/setup',
     {
       schema: { querystring: nextQuery, body: formBody({ code: Code }) },
@@ -242,7 +239,7 @@ export function mfaPageRoutes(
       }
     },
   );
-  app.post(
+  r.post(
     '/account/totp/disable',
     { schema: { body: formBody({}) }, preHandler: requireUser },
     async (request, reply) => {
@@ -251,7 +248,7 @@ export function mfaPageRoutes(
     },
   );
   // `next`: after a first passkey, where the person was going (the passkey script posts here).
-  app.post<Next>(
+  r.post(
     '/account/recovery-codes',
     { schema: { querystring: nextQuery, body: formBody({}) }, preHandler: requireUser },
     async (request, reply) => {
@@ -270,7 +267,7 @@ export function mfaPageRoutes(
   );
 
   // Passkeys (A5): adding one is a script ceremony (see api.ts); renaming and removing are forms
-  app.post<{ Params: { id: string }; Body: { name: string } }>(
+  r.post(
     '/account/passkeys/:id/rename',
     { schema: { params: uuidParam, body: formBody({ name: PasskeyName }) }, preHandler: requireUser },
     async (request, reply) => {
@@ -278,7 +275,7 @@ export function mfaPageRoutes(
       return reply.redirect('/account/security?done=passkey_renamed#passkeys', 303);
     },
   );
-  app.post<{ Params: { id: string } }>(
+  r.post(
     '/account/passkeys/:id/delete',
     { schema: { params: uuidParam, body: formBody({}) }, preHandler: requireUser },
     async (request, reply) => {

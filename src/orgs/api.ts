@@ -1,10 +1,11 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { requestContext } from '../platform/http/request-context.js';
-import { Email, Int, noInput, Text } from '../platform/http/schemas.js';
+import { Email, Int, NoBody, noInput, Text } from '../platform/http/schemas.js';
 import { authOf, requireUser } from '../sessions/index.js';
-import { type SessionService } from '../sessions/index.js';
-import { ROLES, type Role } from './permissions.js';
+import type { SessionService } from '../sessions/index.js';
+import { ROLES } from './permissions.js';
 import type { ApiKeyService } from './api-keys.js';
 import { actorOf, personOf, requireUserOrKey } from './http.js';
 import { type Permission, permissions } from './permissions.js';
@@ -40,7 +41,7 @@ const InvitationJson = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   expiresAt: Type.String({ format: 'date-time' }),
 });
-const NoContent = { 204: Type.Null() };
+const NoContent = { 204: NoBody };
 
 const iso = <T extends { createdAt?: Date; joinedAt?: Date; expiresAt?: Date }>(o: T) => ({
   ...o,
@@ -56,12 +57,13 @@ export function orgApiRoutes(
   sessions: SessionService,
   keys: ApiKeyService,
 ): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   /** Routes a person or an organization API key may call. */
   const opts = { preHandler: requireUserOrKey };
   /** Routes about the person themselves (their organizations, their session): no API key. */
   const personOnly = { preHandler: requireUser };
 
-  app.get(
+  r.get(
     '/api/v1/orgs',
     {
       ...personOnly,
@@ -80,7 +82,7 @@ export function orgApiRoutes(
     },
   );
 
-  app.post<{ Body: { name: string } }>(
+  r.post(
     '/api/v1/orgs',
     {
       ...personOnly,
@@ -97,7 +99,7 @@ export function orgApiRoutes(
     },
   );
 
-  app.get<{ Params: { orgId: string } }>(
+  r.get(
     '/api/v1/orgs/:orgId',
     {
       ...opts,
@@ -106,7 +108,7 @@ export function orgApiRoutes(
     async (request) => iso(await orgs.get(actorOf(request), request.params.orgId)),
   );
 
-  app.patch<{ Params: { orgId: string }; Body: { name: string } }>(
+  r.patch(
     '/api/v1/orgs/:orgId',
     {
       ...opts,
@@ -124,7 +126,7 @@ export function orgApiRoutes(
     },
   );
 
-  app.delete<{ Params: { orgId: string }; Body: { confirmName: string } }>(
+  r.delete(
     '/api/v1/orgs/:orgId',
     {
       ...opts,
@@ -142,7 +144,7 @@ export function orgApiRoutes(
     },
   );
 
-  app.put<{ Params: { orgId: string }; Body: { required: boolean } }>(
+  r.put(
     '/api/v1/orgs/:orgId/mfa-policy',
     {
       ...opts,
@@ -160,7 +162,7 @@ export function orgApiRoutes(
     },
   );
 
-  app.post<{ Params: { orgId: string } }>(
+  r.post(
     '/api/v1/orgs/:orgId/switch',
     {
       ...personOnly,
@@ -178,7 +180,7 @@ export function orgApiRoutes(
     },
   );
 
-  app.get<{ Params: { orgId: string } }>(
+  r.get(
     '/api/v1/orgs/:orgId/members',
     {
       ...opts,
@@ -195,7 +197,7 @@ export function orgApiRoutes(
   );
 
   const MemberParams = strict({ orgId: Id, userId: Id });
-  app.patch<{ Params: { orgId: string; userId: string }; Body: { role: Role } }>(
+  r.patch(
     '/api/v1/orgs/:orgId/members/:userId',
     {
       ...opts,
@@ -219,7 +221,7 @@ export function orgApiRoutes(
     },
   );
 
-  app.delete<{ Params: { orgId: string; userId: string } }>(
+  r.delete(
     '/api/v1/orgs/:orgId/members/:userId',
     {
       ...opts,
@@ -236,7 +238,7 @@ export function orgApiRoutes(
     },
   );
 
-  app.post<{ Params: { orgId: string }; Body: { userId: string } }>(
+  r.post(
     '/api/v1/orgs/:orgId/ownership',
     {
       ...opts,
@@ -259,7 +261,7 @@ export function orgApiRoutes(
     },
   );
 
-  app.get<{ Params: { orgId: string } }>(
+  r.get(
     '/api/v1/orgs/:orgId/invitations',
     {
       ...opts,
@@ -273,7 +275,7 @@ export function orgApiRoutes(
     async (request) => ({ invitations: (await orgs.invitations(actorOf(request), request.params.orgId)).map(iso) }),
   );
 
-  app.post<{ Params: { orgId: string }; Body: { email: string; role: Role } }>(
+  r.post(
     '/api/v1/orgs/:orgId/invitations',
     {
       ...opts,
@@ -300,7 +302,7 @@ export function orgApiRoutes(
   );
 
   const InvitationParams = strict({ orgId: Id, invitationId: Id });
-  app.delete<{ Params: { orgId: string; invitationId: string } }>(
+  r.delete(
     '/api/v1/orgs/:orgId/invitations/:invitationId',
     {
       ...opts,
@@ -322,7 +324,7 @@ export function orgApiRoutes(
     },
   );
 
-  app.post<{ Params: { orgId: string; invitationId: string } }>(
+  r.post(
     '/api/v1/orgs/:orgId/invitations/:invitationId/resend',
     {
       ...opts,
@@ -346,7 +348,7 @@ export function orgApiRoutes(
         ),
   );
 
-  app.post<{ Body: { org: string; token: string } }>(
+  r.post(
     '/api/v1/invitations/accept',
     {
       ...personOnly,
@@ -387,7 +389,7 @@ export function orgApiRoutes(
   });
   const Scope = Type.Union(permissions().map((p) => Type.Literal(p)));
 
-  app.get<{ Params: { orgId: string } }>(
+  r.get(
     '/api/v1/orgs/:orgId/api-keys',
     {
       ...opts,
@@ -401,7 +403,7 @@ export function orgApiRoutes(
     async (request) => ({ keys: (await keys.list(actorOf(request), request.params.orgId)).map(keyJson) }),
   );
 
-  app.post<{ Params: { orgId: string }; Body: { name: string; scopes: Permission[]; expiresInDays: number } }>(
+  r.post(
     '/api/v1/orgs/:orgId/api-keys',
     {
       ...opts,
@@ -423,7 +425,7 @@ export function orgApiRoutes(
     },
   );
 
-  app.delete<{ Params: { orgId: string; keyId: string } }>(
+  r.delete(
     '/api/v1/orgs/:orgId/api-keys/:keyId',
     {
       ...opts,

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { formBody } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { OptionalText } from '../platform/http/schemas.js';
@@ -81,7 +82,8 @@ export function reviewPageRoutes(
   orgs: OrgService,
   now: () => Date,
 ): void {
-  app.get<{ Params: { orgId: string }; Querystring: { done?: string } }>(
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  r.get(
     '/orgs/:orgId/review',
     {
       preHandler: requireUser,
@@ -109,7 +111,7 @@ export function reviewPageRoutes(
     },
   );
 
-  app.post<{ Params: { orgId: string }; Body: { note?: string } }>(
+  r.post(
     '/orgs/:orgId/review/sign-off',
     {
       preHandler: requireUser,

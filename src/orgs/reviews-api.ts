@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { requestContext } from '../platform/http/request-context.js';
 import { OptionalText } from '../platform/http/schemas.js';
 import { actorOf, requireUserOrKey } from './http.js';
@@ -19,9 +20,10 @@ const Row = Type.Object({
 
 /** O4 as JSON and CSV. */
 export function reviewApiRoutes(app: FastifyInstance, reviews: AccessReviews): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const opts = { preHandler: requireUserOrKey };
 
-  app.get<{ Params: { orgId: string } }>(
+  r.get(
     '/api/v1/orgs/:orgId/access-review',
     {
       ...opts,
@@ -60,7 +62,7 @@ export function reviewApiRoutes(app: FastifyInstance, reviews: AccessReviews): v
     },
   );
 
-  app.get<{ Params: { orgId: string } }>(
+  r.get(
     '/api/v1/orgs/:orgId/access-review.csv',
     { ...opts, schema: { tags, summary: 'The access review report as CSV (reviews.read)', params: OrgParams } },
     async (request, reply) => {
@@ -72,7 +74,7 @@ export function reviewApiRoutes(app: FastifyInstance, reviews: AccessReviews): v
     },
   );
 
-  app.post<{ Params: { orgId: string }; Body: { note?: string } }>(
+  r.post(
     '/api/v1/orgs/:orgId/access-review/sign-off',
     {
       ...opts,

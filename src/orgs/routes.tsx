@@ -1,5 +1,6 @@
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { AppError, type FieldError } from '../platform/errors.js';
 import { formBody, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
@@ -36,8 +37,8 @@ const noticeQuery = Type.Object(
   { done: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: Object.keys(NOTICES) })) },
   { additionalProperties: false },
 );
-type Notice = { Querystring: { done?: string } };
-const noticeOf = (request: FastifyRequest<Notice>) => (request.query.done ? NOTICES[request.query.done] : undefined);
+const noticeOf = (request: FastifyRequest & { query: Static<typeof noticeQuery> }) =>
+  request.query.done ? NOTICES[request.query.done] : undefined;
 
 const strict = <T extends Parameters<typeof Type.Object>[0]>(props: T) =>
   Type.Object(props, { additionalProperties: false });
@@ -52,8 +53,6 @@ const RoleField = Type.Unsafe<Role>({ type: 'string', enum: [...ROLES] });
 // Built when the routes are: every feature has declared its permissions by then.
 const scopeField = () => Type.Unsafe<Permission>({ type: 'string', enum: permissions() });
 const Token = Type.String({ minLength: 1, maxLength: 100 });
-
-type OrgReq = { Params: { orgId: string } };
 
 /**
  * Errors in a form's body, to show beside its fields. A bad path parameter is not something the
@@ -106,6 +105,7 @@ export function orgPageRoutes(
   sessions: SessionService,
   tabs: readonly OrgTab[],
 ): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const pre = { preHandler: requireUser };
   const csrf = (request: FastifyRequest, reply: FastifyReply) => request.csrfToken(reply);
   const backTo = (orgId: string, path = '', text = 'Back to the organization') => ({
@@ -141,11 +141,11 @@ export function orgPageRoutes(
       );
   }
 
-  app.get<Notice>('/orgs', { ...pre, schema: { querystring: noticeQuery } }, async (request, reply) =>
+  r.get('/orgs', { ...pre, schema: { querystring: noticeQuery } }, async (request, reply) =>
     listPage(request, reply, { notice: noticeOf(request) }),
   );
 
-  app.post<{ Body: { name: string } }>(
+  r.post(
     '/orgs',
     { ...pre, schema: { body: formBody({ name: Name }) }, attachValidation: true },
     async (request, reply) => {
@@ -158,7 +158,7 @@ export function orgPageRoutes(
     },
   );
 
-  app.post<OrgReq>(
+  r.post(
     '/orgs/:orgId/switch',
     { ...pre, schema: { params: OrgParams, body: formBody({}) } },
     async (request, reply) => {
@@ -203,13 +203,11 @@ export function orgPageRoutes(
       );
   }
 
-  app.get<OrgReq & Notice>(
-    '/orgs/:orgId',
-    { ...pre, schema: { params: OrgParams, querystring: noticeQuery } },
-    async (request, reply) => settingsPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
+  r.get('/orgs/:orgId', { ...pre, schema: { params: OrgParams, querystring: noticeQuery } }, async (request, reply) =>
+    settingsPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
   );
 
-  app.post<OrgReq & { Body: { name: string } }>(
+  r.post(
     '/orgs/:orgId/rename',
     { ...pre, schema: { params: OrgParams, body: formBody({ name: Name }) }, attachValidation: true },
     async (request, reply) => {
@@ -230,7 +228,7 @@ export function orgPageRoutes(
     },
   );
 
-  app.post<OrgReq & { Body: { required: 'true' | 'false' } }>(
+  r.post(
     '/orgs/:orgId/mfa-policy',
     {
       ...pre,
@@ -253,7 +251,7 @@ export function orgPageRoutes(
     },
   );
 
-  app.post<OrgReq & { Body: { userId: string } }>(
+  r.post(
     '/orgs/:orgId/transfer',
     { ...pre, schema: { params: OrgParams, body: formBody({ userId: Id }) }, attachValidation: true },
     async (request, reply) => {
@@ -273,7 +271,7 @@ export function orgPageRoutes(
     },
   );
 
-  app.post<OrgReq & { Body: { confirmName: string } }>(
+  r.post(
     '/orgs/:orgId/delete',
     {
       ...pre,
@@ -301,7 +299,7 @@ export function orgPageRoutes(
     },
   );
 
-  app.post<OrgReq>(
+  r.post(
     '/orgs/:orgId/leave',
     { ...pre, schema: { params: OrgParams, body: formBody({}) } },
     async (request, reply) => {
@@ -347,13 +345,13 @@ export function orgPageRoutes(
       );
   }
 
-  app.get<OrgReq & Notice>(
+  r.get(
     '/orgs/:orgId/members',
     { ...pre, schema: { params: OrgParams, querystring: noticeQuery } },
     async (request, reply) => membersPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
   );
 
-  app.post<{ Params: { orgId: string; userId: string }; Body: { role: Role } }>(
+  r.post(
     '/orgs/:orgId/members/:userId/role',
     { ...pre, schema: { params: MemberParams, body: formBody({ role: RoleField }) }, attachValidation: true },
     async (request, reply) => {
@@ -374,7 +372,7 @@ export function orgPageRoutes(
     },
   );
 
-  app.post<{ Params: { orgId: string; userId: string } }>(
+  r.post(
     '/orgs/:orgId/members/:userId/remove',
     { ...pre, schema: { params: MemberParams, body: formBody({}) } },
     async (request, reply) => {
@@ -394,7 +392,7 @@ export function orgPageRoutes(
     },
   );
 
-  app.post<OrgReq & { Body: { email: string; role: Role } }>(
+  r.post(
     '/orgs/:orgId/invitations',
     {
       ...pre,
@@ -452,7 +450,7 @@ export function orgPageRoutes(
       );
   }
 
-  app.get<OrgReq & Notice>(
+  r.get(
     '/orgs/:orgId/invitations',
     { ...pre, schema: { params: OrgParams, querystring: noticeQuery } },
     async (request, reply) => invitationsPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
@@ -462,7 +460,7 @@ export function orgPageRoutes(
     ['resend', 'resent'],
     ['revoke', 'invitation_revoked'],
   ] as const) {
-    app.post<{ Params: { orgId: string; invitationId: string } }>(
+    r.post(
       `/orgs/:orgId/invitations/:invitationId/${action}`,
       { ...pre, schema: { params: InvitationParams, body: formBody({}) } },
       async (request, reply) => {
@@ -505,13 +503,13 @@ export function orgPageRoutes(
       );
   }
 
-  app.get<OrgReq & Notice>(
+  r.get(
     '/orgs/:orgId/api-keys',
     { ...pre, schema: { params: OrgParams, querystring: noticeQuery } },
     async (request, reply) => keysPage(request, reply, request.params.orgId, { notice: noticeOf(request) }),
   );
 
-  app.post<OrgReq & { Body: { name: string; scopes: Permission[]; expiresInDays: number } }>(
+  r.post(
     '/orgs/:orgId/api-keys',
     {
       ...pre,
@@ -566,7 +564,7 @@ export function orgPageRoutes(
     },
   );
 
-  app.post<{ Params: { orgId: string; keyId: string } }>(
+  r.post(
     '/orgs/:orgId/api-keys/:keyId/revoke',
     { ...pre, schema: { params: KeyParams, body: formBody({}) } },
     async (request, reply) => {
@@ -589,7 +587,7 @@ export function orgPageRoutes(
     reply.code(status).render('Invitation problem', <InvitationProblemPage message={message} />);
   const invalidLink = 'This invitation link is incomplete or damaged: open it again from the e-mail.';
 
-  app.get<{ Querystring: { org: string; token: string } }>(
+  r.get(
     '/invitations/accept',
     {
       ...pre,
@@ -610,7 +608,7 @@ export function orgPageRoutes(
     },
   );
 
-  app.post<{ Body: { org: string; token: string } }>(
+  r.post(
     '/invitations/accept',
     { ...pre, schema: { body: formBody({ org: Id, token: Token }) }, attachValidation: true },
     async (request, reply) => {

@@ -75,7 +75,17 @@ export const JSON_NUMBERS = [
   '1.5',
 ];
 
-type Schema = Record<string, any>;
+/** A JSON Schema (or a route's schema) as read here: each keyword is checked before it is used. */
+type Schema = Record<string, unknown>;
+const isSchema = (value: unknown): value is Schema =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+/** The schema under `key` (`properties`, `items`, a property's name...), if there is one. */
+const sub = (schema: Schema | undefined, key: string): Schema | undefined => {
+  const value = schema?.[key];
+  return isSchema(value) ? value : undefined;
+};
+const requiredOf = (schema: Schema | undefined): string[] =>
+  Array.isArray(schema?.required) ? schema.required.filter((k): k is string => typeof k === 'string') : [];
 export interface Field {
   part: 'params' | 'querystring' | 'body';
   name: string;
@@ -106,9 +116,10 @@ export function fieldsOf(route: RouteEntry): Field[] {
   const pathNames = [...route.url.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
   if (route.url.endsWith('*')) pathNames.push('*');
   for (const name of pathNames)
-    fields.push({ part: 'params', name, schema: s.params?.properties?.[name] ?? { type: 'string' } });
+    fields.push({ part: 'params', name, schema: sub(sub(sub(s, 'params'), 'properties'), name) ?? { type: 'string' } });
   for (const part of ['querystring', 'body'] as const) {
-    for (const [name, schema] of Object.entries<Schema>(s[part]?.properties ?? {})) fields.push({ part, name, schema });
+    for (const [name, schema] of Object.entries(sub(sub(s, part), 'properties') ?? {}))
+      if (isSchema(schema)) fields.push({ part, name, schema });
   }
   return fields;
 }
@@ -266,20 +277,20 @@ export function naughtySweeper(t: TestApp) {
   function valid(route: RouteEntry, name: string, schema: Schema): unknown {
     const w = world!;
     if (name === '_csrf') return pendingRoute(route) ? w.pendingCsrf : w.ownerCsrf;
-    if (schema.enum) return schema.enum[0];
+    if (Array.isArray(schema.enum)) return schema.enum[0];
     if (schema.const !== undefined) return schema.const;
-    if (schema.anyOf) return valid(route, name, schema.anyOf[0]);
+    if (Array.isArray(schema.anyOf) && isSchema(schema.anyOf[0])) return valid(route, name, schema.anyOf[0]);
     switch (schema.type) {
       case 'boolean':
         return false;
       case 'integer':
       case 'number':
-        return schema.minimum ?? 1;
+        return typeof schema.minimum === 'number' ? schema.minimum : 1;
       case 'array':
-        return [valid(route, name, schema.items ?? {})];
+        return [valid(route, name, sub(schema, 'items') ?? {})];
       case 'object':
         return Object.fromEntries(
-          (schema.required ?? []).map((k: string) => [k, valid(route, k, schema.properties[k])]),
+          requiredOf(schema).map((k) => [k, valid(route, k, sub(sub(schema, 'properties'), k) ?? {})]),
         );
     }
     if (schema.format === 'uuid') {
@@ -318,7 +329,7 @@ export function naughtySweeper(t: TestApp) {
     const json = isJsonRoute(route);
     const required = (part: 'querystring' | 'body'): Record<string, unknown> =>
       Object.fromEntries(
-        ((s[part]?.required ?? []) as string[]).map((k) => [k, valid(route, k, s[part].properties[k])]),
+        requiredOf(sub(s, part)).map((k) => [k, valid(route, k, sub(sub(sub(s, part), 'properties'), k) ?? {})]),
       );
     const query = required('querystring');
     if (field.part === 'querystring') query[field.name] = text;

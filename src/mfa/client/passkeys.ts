@@ -1,6 +1,12 @@
 // Browser side of the passkey ceremonies (bundled by esbuild, served as /static/passkeys.js).
 // Every passkey control is a form that names its ceremony in data-passkey; the server does the checking.
-import { browserSupportsWebAuthn, startAuthentication, startRegistration } from '@simplewebauthn/browser';
+import {
+  browserSupportsWebAuthn,
+  startAuthentication,
+  startRegistration,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+} from '@simplewebauthn/browser';
 
 type Ceremony = 'register' | 'sign-in' | 'second-factor' | 'step-up';
 
@@ -14,16 +20,25 @@ const ENDPOINTS: Record<Ceremony, { options: string; verify: string }> = {
   'step-up': { options: '/api/v1/account/step-up/passkey/options', verify: '/api/v1/account/step-up/passkey' },
 };
 
-async function post(url: string, csrf: string, body: unknown): Promise<any> {
+/** The `error.message` of an error answer, if it has one. */
+function errorMessage(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null || !('error' in json)) return undefined;
+  const { error } = json;
+  if (typeof error !== 'object' || error === null || !('message' in error)) return undefined;
+  return typeof error.message === 'string' ? error.message : undefined;
+}
+
+/** POSTs JSON; the answer is taken to be `T`, the shape of that endpoint's response schema. */
+async function post<T>(url: string, csrf: string, body: unknown): Promise<T> {
   const response = await fetch(url, {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
     body: JSON.stringify(body),
   });
-  const json = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(json?.error?.message ?? 'Something went wrong. Try again.');
-  return json;
+  const json: unknown = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(errorMessage(json) ?? 'Something went wrong. Try again.');
+  return json as T;
 }
 
 /** The server only writes local paths as `next`; checked again so that nothing else is ever followed. */
@@ -53,14 +68,15 @@ async function run(form: HTMLFormElement, ceremony: Ceremony): Promise<void> {
   const csrf = (form.elements.namedItem('_csrf') as HTMLInputElement | null)?.value ?? '';
   const next = localPath(form.dataset.next);
   const { options, verify } = ENDPOINTS[ceremony];
-  const optionsJSON = await post(options, csrf, {});
   if (ceremony === 'register') {
+    const optionsJSON = await post<PublicKeyCredentialCreationOptionsJSON>(options, csrf, {});
     const name = (form.elements.namedItem('name') as HTMLInputElement | null)?.value.trim() ?? '';
     const response = await startRegistration({ optionsJSON });
-    const added = await post(verify, csrf, { name, response });
+    const added = await post<{ recoveryCodesDue?: boolean }>(verify, csrf, { name, response });
     // A first second factor: the server makes the recovery codes and shows them once, as a page.
     if (added.recoveryCodesDue) return showRecoveryCodes(csrf, next);
   } else {
+    const optionsJSON = await post<PublicKeyCredentialRequestOptionsJSON>(options, csrf, {});
     const response = await startAuthentication({ optionsJSON });
     await post(verify, csrf, { response });
   }

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Database } from '../db/database.js';
 import { migrationStatus, readMigrations } from '../db/migrator.js';
 
@@ -7,11 +8,12 @@ const Health = Type.Object({ status: Type.String() });
 const Ready = Type.Object({ status: Type.String(), database: Type.String(), migrations: Type.String() });
 
 export function healthRoutes(app: FastifyInstance, db: Database): void {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const files = readMigrations();
 
-  app.get('/healthz', { schema: { response: { 200: Health } } }, async () => ({ status: 'ok' }));
+  r.get('/healthz', { schema: { response: { 200: Health } } }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { response: { 200: Ready, 503: Ready } } }, async (request, reply) => {
+  r.get('/readyz', { schema: { response: { 200: Ready, 503: Ready } } }, async (request, reply) => {
     let database = 'ok';
     let migrations = 'ok';
     try {

@@ -5,6 +5,12 @@ export const noInput = { querystring: Type.Object({}, { additionalProperties: fa
 
 export const uuidParam = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 
+/**
+ * A 204 answer: the schema `{ type: 'null' }`, typed `void` so that a handler answers with
+ * `reply.code(204).send()` (no body) rather than a `null` that would go through the serializer.
+ */
+export const NoBody = Type.Unsafe<void>(Type.Null());
+
 /*
  * R5: input is bounded and cleaned in the schema layer, through two keywords of our own (`x-`, so
  * the OpenAPI document carries them as extensions). They are untyped keywords, which Ajv runs
