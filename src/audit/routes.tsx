@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf } from '../orgs/http.js';
 import type { OrgService } from '../orgs/service.js';
 import { can } from '../orgs/permissions.js';
-import { AppError } from '../platform/errors.js';
+import { AppError, platformError } from '../platform/errors.js';
 import { formBody } from '../platform/http/forms.js';
 import { OptionalText } from '../platform/http/schemas.js';
 import { requireUser } from '../sessions/http.js';
@@ -32,7 +32,7 @@ export function auditPageRoutes(app: FastifyInstance, log: OrgAuditLog, orgs: Or
     let result: Awaited<ReturnType<OrgAuditLog['query']>> = { events: [], next: null };
     try {
       if ([filter.from, filter.to].some((d) => d && Number.isNaN(new Date(d).getTime())))
-        throw new AppError('invalid_request', 400, 'Enter dates like 2026-11-24T10:00.');
+        throw platformError('invalid_request', { message: 'Enter dates like 2026-11-24T10:00.' });
       result = await log.query(actor, org.id, toFilter(filter), { before: query.before });
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'invalid_request') throw err;
