@@ -7,6 +7,7 @@ import type { Keyring } from './platform/crypto/keyring.js';
 import type { PasswordHasher } from './platform/crypto/passwords.js';
 import type { Database } from './platform/db/database.js';
 import type { EventBus } from './platform/events/bus.js';
+import type { ErrorCatalog } from './platform/errors.js';
 import type { Limits } from './platform/limits/limiter.js';
 import type { DevMailbox, Mailer } from './platform/mail/index.js';
 
@@ -73,12 +74,14 @@ export interface Described {
 export interface Feature {
   /** The folder name. */
   name: string;
+  /** What the generated docs call it. */
+  title: string;
   /** Permissions it adds to the organization role matrix (O1), by name. */
   permissions?: Readonly<Record<string, Described & { roles: readonly string[] }>>;
   /** The audit actions it writes (L1), by name. */
   auditActions?: Readonly<Record<string, Described>>;
-  /** The error codes it answers with, each with its one HTTP status. */
-  errors?: Readonly<Record<string, Described & { status: number }>>;
+  /** The error codes it answers with, each with its one HTTP status (defineErrors). */
+  errors?: ErrorCatalog;
   /** Tabs it adds to the pages of one organization. */
   orgTabs?: readonly OrgTab[];
   /** Builds its services from the platform and the services of features before it. */

@@ -1,4 +1,6 @@
 import type { Feature } from './feature.js';
+import { type ErrorDocSection, errorsDoc, SCHEMA_LAYER_NOTES } from './platform/errors-doc.js';
+import { PLATFORM_ERRORS } from './platform/errors.js';
 import { ROLES } from './orgs/index.js';
 
 /*
@@ -17,7 +19,7 @@ export function permissionsDoc(features: readonly Feature[]): string {
         ([name, def]) =>
           `| \`${name}\` | ${cell(def.description)} | ${ROLES.map((r) => (def.roles.includes(r) ? 'yes' : '')).join(' | ')} |`,
       );
-      return `## ${f.name}\n\n${header}\n${rows.join('\n')}\n`;
+      return `## ${f.title}\n\n${header}\n${rows.join('\n')}\n`;
     });
   return `# Roles and permissions (O1)
 
@@ -37,7 +39,7 @@ export function auditActionsDoc(features: readonly Feature[]): string {
         const history = 'signInHistory' in def && typeof def.signInHistory === 'string' ? def.signInHistory : '';
         return `| \`${name}\` | ${cell(def.description)} | ${cell(history)} |`;
       });
-      return `## ${f.name}\n\n| action | what happened | in the sign-in history as |\n| --- | --- | --- |\n${rows.join('\n')}\n`;
+      return `## ${f.title}\n\n| action | what happened | in the sign-in history as |\n| --- | --- | --- |\n${rows.join('\n')}\n`;
     });
   return `# Audit actions (L1)
 
@@ -49,7 +51,18 @@ Every action an audit event can record, declared by the feature that writes it
 ${sections.join('\n')}`;
 }
 
+/** docs/errors.md: the platform's codes, then each feature's, in list order. */
+export function errorSections(features: readonly Feature[]): ErrorDocSection[] {
+  return [
+    { title: 'Every endpoint', source: 'src/platform/errors.ts', catalog: PLATFORM_ERRORS, notes: SCHEMA_LAYER_NOTES },
+    ...features.flatMap((f) =>
+      f.errors ? [{ title: f.title, source: `src/${f.name}/errors.ts`, catalog: f.errors }] : [],
+    ),
+  ];
+}
+
 export const GENERATED_DOCS: Record<string, (features: readonly Feature[]) => string> = {
   'permissions.md': permissionsDoc,
   'audit-actions.md': auditActionsDoc,
+  'errors.md': (features) => errorsDoc(errorSections(features)),
 };

@@ -7,6 +7,7 @@ import { createAccountSessions } from './sessions.js';
 /** S4 and the account security page: it composes sessions, identity and second factors. */
 export const accountFeature = defineFeature({
   name: 'account',
+  title: 'Account',
   auditActions: ACCOUNT_AUDIT_ACTIONS,
   routes(app, { platform: p, use }) {
     const account = createAccountSessions({ db: p.db, sessions: use('sessions'), clock: p.clock });

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { actorOf, requireUserOrKey } from '../orgs/index.js';
-import { AppError } from '../platform/errors.js';
+import { platformError } from '../platform/errors.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { Int, OptionalText } from '../platform/http/schemas.js';
 import type { EventFilter } from './log.js';
@@ -40,9 +40,10 @@ export function toFilter(q: FilterInput): EventFilter {
     to: q.to ? new Date(q.to) : undefined,
   };
   if (filter.from && filter.to && filter.from >= filter.to)
-    throw new AppError('invalid_request', 400, 'The start of the time range must be before its end.', [
-      { field: 'to', message: 'must be after from' },
-    ]);
+    throw platformError('invalid_request', {
+      message: 'The start of the time range must be before its end.',
+      fields: [{ field: 'to', message: 'must be after from' }],
+    });
   return filter;
 }
 

@@ -8,6 +8,7 @@ import { auditPageRoutes } from './routes.js';
 /** L1 for customers: an organization's own audit log, filtered, exported and verified. */
 export const auditFeature = defineFeature({
   name: 'audit',
+  title: 'Audit log',
   permissions: AUDIT_PERMISSIONS,
   auditActions: AUDIT_LOG_AUDIT_ACTIONS,
   orgTabs: [{ path: '/audit', label: 'Audit log', permission: 'audit.read' }],

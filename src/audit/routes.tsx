@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { actorOf } from '../orgs/index.js';
 import type { OrgService } from '../orgs/index.js';
 import { can } from '../orgs/index.js';
-import { AppError } from '../platform/errors.js';
+import { AppError, platformError } from '../platform/errors.js';
 import { formBody } from '../platform/http/forms.js';
 import { OptionalText } from '../platform/http/schemas.js';
 import { requireUser } from '../sessions/index.js';
@@ -34,7 +34,7 @@ export function auditPageRoutes(app: FastifyInstance, log: OrgAuditLog, orgs: Or
     let result: Awaited<ReturnType<OrgAuditLog['query']>> = { events: [], next: null };
     try {
       if ([filter.from, filter.to].some((d) => d && Number.isNaN(new Date(d).getTime())))
-        throw new AppError('invalid_request', 400, 'Enter dates like 2026-11-24T10:00.');
+        throw platformError('invalid_request', { message: 'Enter dates like 2026-11-24T10:00.' });
       result = await log.query(actor, org.id, toFilter(filter), { before: query.before });
     } catch (err) {
       if (!(err instanceof AppError) || err.code !== 'invalid_request') throw err;

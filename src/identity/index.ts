@@ -1,4 +1,5 @@
 import { defineFeature } from '../feature.js';
+import { IDENTITY_ERRORS } from './errors.js';
 import { createDeviceTokens } from '../platform/crypto/device-tokens.js';
 import { identityApiRoutes } from './api.js';
 import { IDENTITY_AUDIT_ACTIONS } from './audit-actions.js';
@@ -15,6 +16,8 @@ declare module '../feature.js' {
 /** A1-A3, A8: accounts, passwords, verified addresses, mailed links, and their limits. */
 export const identityFeature = defineFeature({
   name: 'identity',
+  title: 'Identity',
+  errors: IDENTITY_ERRORS,
   auditActions: IDENTITY_AUDIT_ACTIONS,
   setup({ platform: p, use, provide }) {
     const identity = createIdentityService({

@@ -7,7 +7,7 @@ import type { PasswordHasher } from '../platform/crypto/passwords.js';
 import { hashToken, looksLikeToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
 import type { Tenancy, Tx } from '../platform/db/database.js';
 import type { EmailTokenPurpose } from '../platform/db/tables.js';
-import { AppError } from '../platform/errors.js';
+import { identityError } from './errors.js';
 import type { Mailer, MailMessage } from '../platform/mail/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { type Session, type SessionService } from '../sessions/index.js';
@@ -65,12 +65,10 @@ export interface SignedIn {
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
-const invalidCredentials = () =>
-  new AppError('invalid_credentials', 401, 'That e-mail and password do not match an account.');
-const invalidLink = () =>
-  new AppError('invalid_link', 400, 'This link is invalid, expired, or already used. Ask for a new one.');
+const invalidCredentials = () => identityError('invalid_credentials');
+const invalidLink = () => identityError('invalid_link');
 const weakPassword = (reason: string, field = 'password') =>
-  new AppError('weak_password', 400, reason, [{ field, message: reason }]);
+  identityError('weak_password', { message: reason, fields: [{ field, message: reason }] });
 
 export type IdentityService = ReturnType<typeof createIdentityService>;
 
@@ -455,9 +453,10 @@ export function createIdentityService(deps: IdentityDeps) {
             clock,
           ),
         );
-        throw new AppError('invalid_credentials', 401, 'Your current password is not right.', [
-          { field: 'currentPassword', message: 'is not your current password' },
-        ]);
+        throw identityError('invalid_credentials', {
+          message: 'Your current password is not right.',
+          fields: [{ field: 'currentPassword', message: 'is not your current password' }],
+        });
       }
       await limits.passwordBySession.succeed(session.id);
       const problem = passwordProblem(next, { email: user.email });
@@ -497,9 +496,7 @@ export function createIdentityService(deps: IdentityDeps) {
         tx.selectFrom('users').select(['id', 'email']).where('id', '=', session.userId).executeTakeFirstOrThrow(),
       );
       if (newEmail === user.email)
-        throw new AppError('same_email', 400, 'That is already your address.', [
-          { field: 'email', message: 'is already your address' },
-        ]);
+        throw identityError('same_email', { fields: [{ field: 'email', message: 'is already your address' }] });
       await consumeAll([
         [limits.mailByIp, context.ip ?? 'unknown'],
         [limits.mailByAccountAndIp, `${user.email}|${context.ip}`],
@@ -531,12 +528,7 @@ export function createIdentityService(deps: IdentityDeps) {
         const row = await consumeToken(tx, token, 'email_change');
         const to = row.new_email!;
         const taken = await tx.selectFrom('users').select('id').where('email', '=', to).executeTakeFirst();
-        if (taken)
-          throw new AppError(
-            'email_taken',
-            409,
-            'That address now belongs to another account, so yours keeps its current address.',
-          );
+        if (taken) throw identityError('email_taken');
         await tx
           .updateTable('users')
           .set({ email: to, email_verified_at: clock.now() })

@@ -1,4 +1,5 @@
 import { defineFeature } from '../feature.js';
+import { MFA_ERRORS } from './errors.js';
 import { mfaApiRoutes } from './api.js';
 import { MFA_AUDIT_ACTIONS } from './audit-actions.js';
 import { passkeyScriptRoute } from './client-bundle.js';
@@ -18,6 +19,8 @@ declare module '../feature.js' {
 /** A4, A5, S2: authenticator apps, recovery codes, passkeys, the second factor and step-up. */
 export const mfaFeature = defineFeature({
   name: 'mfa',
+  title: 'Two-factor sign-in and step-up',
+  errors: MFA_ERRORS,
   auditActions: MFA_AUDIT_ACTIONS,
   setup({ platform: p, use, provide }) {
     const sessions = use('sessions');

@@ -108,7 +108,8 @@ describe('passkey checks on real signatures (A5)', () => {
       name: 'No PIN',
       response: new SoftAuthenticator(origin, rpId).register(options, { noUserVerification: true }),
     });
-    expect(refused.statusCode).toBe(400);
+    // passkey_failed has one status, sign-in or registration: 401, the credential is refused (docs/errors.md).
+    expect(refused.statusCode).toBe(401);
     expect(refused.json().error.code).toBe('passkey_failed');
   });
 
@@ -123,7 +124,7 @@ describe('passkey checks on real signatures (A5)', () => {
           response: authenticator.register(options, { origin: 'https://evil.example' }),
         })
       ).statusCode,
-    ).toBe(400);
+    ).toBe(401);
     // The genuine answer to the same challenge comes too late: the challenge was spent.
     expect(
       (
@@ -132,7 +133,7 @@ describe('passkey checks on real signatures (A5)', () => {
           response: authenticator.register(options),
         })
       ).statusCode,
-    ).toBe(400);
+    ).toBe(401);
   });
 
   it("[A5] a passkey of one account cannot finish the second step of another account's sign-in", async () => {

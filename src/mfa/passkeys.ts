@@ -13,9 +13,10 @@ import { enforce } from '../platform/limits/enforce.js';
 import type { Clock } from '../platform/clock.js';
 import type { Tenancy, Tx } from '../platform/db/database.js';
 import type { ChallengePurpose } from '../platform/db/tables.js';
-import { AppError, notFound } from '../platform/errors.js';
+import { notFound } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { type Authenticated, type Session, type SessionService } from '../sessions/index.js';
+import { mfaError } from './errors.js';
 import { factorsOf, hasSecondFactor } from './factors.js';
 import type { MfaLimits } from './limits.js';
 import { factorChangedMail } from './mails.js';
@@ -40,8 +41,7 @@ export interface PasskeyDeps {
   baseUrl: string;
 }
 
-const failed = () =>
-  new AppError('passkey_failed', 401, 'That passkey could not be verified. Try again, or use another way to sign in.');
+const failed = () => mfaError('passkey_failed');
 const uuidBytes = (uuid: string) => new Uint8Array(Buffer.from(uuid.replace(/-/g, ''), 'hex'));
 const uuidFromHandle = (handle: string) => {
   const hex = Buffer.from(handle, 'base64url').toString('hex');
@@ -166,7 +166,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
     context: RequestContext,
   ): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const allow = session ? await db.withSystem((tx) => credentialsOf(tx, session.userId)) : [];
-    if (session && allow.length === 0) throw new AppError('no_passkey', 409, 'This account has no passkey.');
+    if (session && allow.length === 0) throw mfaError('no_passkey');
     const options = await generateAuthenticationOptions({
       rpID,
       userVerification: 'required',
@@ -239,7 +239,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
         verification = undefined;
       }
       if (!verification?.verified)
-        throw new AppError('passkey_failed', 400, 'The passkey could not be registered. Try again.');
+        throw mfaError('passkey_failed', { message: 'The passkey could not be registered. Try again.' });
       const info = verification.registrationInfo;
       const result = await sessions.write(async (tx, s) => {
         const row = await tx
@@ -258,7 +258,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
           .onConflict((oc) => oc.column('credential_id').doNothing())
           .returning(['id', 'name', 'created_at', 'last_used_at', 'backed_up'])
           .executeTakeFirst();
-        if (!row) throw new AppError('passkey_exists', 409, 'That passkey is already registered.');
+        if (!row) throw mfaError('passkey_exists');
         await appendAudit(
           tx,
           {

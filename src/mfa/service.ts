@@ -6,10 +6,11 @@ import type { Keyring } from '../platform/crypto/keyring.js';
 import type { RandomSource } from '../platform/crypto/random.js';
 import type { PasswordHasher } from '../platform/crypto/passwords.js';
 import type { Tenancy, Tx } from '../platform/db/database.js';
-import { AppError } from '../platform/errors.js';
+import type { AppError } from '../platform/errors.js';
 import type { Mailer, MailMessage } from '../platform/mail/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { type Authenticated, type Session, type SessionService } from '../sessions/index.js';
+import { mfaError } from './errors.js';
 import { factorsOf, hasSecondFactor, type FactorState } from './factors.js';
 import type { MfaLimits } from './limits.js';
 import { factorChangedMail, recoveryCodeUsedMail } from './mails.js';
@@ -37,14 +38,15 @@ export interface MfaDeps {
 }
 
 const invalidCode = (kind: CodeKind) =>
-  new AppError(
-    'invalid_code',
-    401,
-    kind === 'totp'
-      ? 'That code is not right, or was already used. Wait for the next one.'
-      : 'That recovery code is not right or was already used.',
-    [{ field: 'code', message: kind === 'totp' ? 'is not the current code' : 'is not an unused recovery code' }],
-  );
+  mfaError('invalid_code', {
+    message:
+      kind === 'totp'
+        ? 'That code is not right, or was already used. Wait for the next one.'
+        : 'That recovery code is not right or was already used.',
+    fields: [
+      { field: 'code', message: kind === 'totp' ? 'is not the current code' : 'is not an unused recovery code' },
+    ],
+  });
 
 const secretContext = (userId: string) => ({ purpose: 'totp', user: userId });
 
@@ -174,14 +176,7 @@ export function createMfaService(deps: MfaDeps) {
 
   async function requireRecent(session: Session): Promise<void> {
     if (!(await isRecent(session))) {
-      throw new AppError(
-        'step_up_required',
-        403,
-        'Confirm it is you first: this needs a sign-in from the last 10 minutes.',
-        undefined,
-        undefined,
-        '/account/step-up',
-      );
+      throw mfaError('step_up_required');
     }
   }
 
@@ -213,12 +208,7 @@ export function createMfaService(deps: MfaDeps) {
           .select('confirmed_at')
           .where('user_id', '=', auth.user.id)
           .executeTakeFirst();
-        if (existing?.confirmed_at)
-          throw new AppError(
-            'totp_already_enabled',
-            409,
-            'An authenticator app is already set up. Remove it first to set up another.',
-          );
+        if (existing?.confirmed_at) throw mfaError('totp_already_enabled');
         const row = {
           secret_sealed: seal(keyring, secret, secretContext(auth.user.id)),
           created_at: clock.now(),
@@ -267,8 +257,7 @@ export function createMfaService(deps: MfaDeps) {
           .where('user_id', '=', userId)
           .forUpdate()
           .executeTakeFirst();
-        if (!row || row.confirmed_at)
-          throw new AppError('no_enrollment', 409, 'Start setting up the authenticator app again.');
+        if (!row || row.confirmed_at) throw mfaError('no_enrollment');
         const step = acceptTotp(
           open(keyring, row.secret_sealed, secretContext(userId)).toString('utf8'),
           code,
@@ -313,7 +302,7 @@ export function createMfaService(deps: MfaDeps) {
           .where('confirmed_at', 'is not', null)
           .returning('user_id')
           .executeTakeFirst();
-        if (!removed) throw new AppError('totp_not_enabled', 409, 'No authenticator app is set up.');
+        if (!removed) throw mfaError('totp_not_enabled');
         if (!hasSecondFactor(await factorsOf(tx, userId)))
           await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
         await appendAudit(
@@ -334,8 +323,7 @@ export function createMfaService(deps: MfaDeps) {
       const userId = auth.user.id;
       return db.withSystem(async (tx) => {
         const factors = await factorsOf(tx, userId);
-        if (!hasSecondFactor(factors))
-          throw new AppError('no_second_factor', 409, 'Recovery codes stand in for a second factor: set one up first.');
+        if (!hasSecondFactor(factors)) throw mfaError('no_second_factor');
         const codes = await replaceRecoveryCodes(tx, userId);
         await appendAudit(
           tx,
@@ -383,8 +371,7 @@ export function createMfaService(deps: MfaDeps) {
       if (factor === 'password') enforce(await limits.failures.reserve(key));
       else await takeAttempt(userId, context);
       const offered = await stepUpFactors(userId);
-      if (!offered.includes(factor))
-        throw new AppError('factor_not_allowed', 400, 'Confirm with your strongest factor.');
+      if (!offered.includes(factor)) throw mfaError('factor_not_allowed');
       if (factor === 'password') {
         const row = await db.withSystem((tx) =>
           tx.selectFrom('users').select('password_hash').where('id', '=', userId).executeTakeFirstOrThrow(),
@@ -403,9 +390,7 @@ export function createMfaService(deps: MfaDeps) {
               clock,
             ),
           );
-          throw new AppError('invalid_credentials', 401, 'That password is not right.', [
-            { field: 'password', message: 'is not your password' },
-          ]);
+          throw mfaError('invalid_credentials', { fields: [{ field: 'password', message: 'is not your password' }] });
         }
         await limits.failures.succeed(key);
       }

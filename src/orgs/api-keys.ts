@@ -5,8 +5,9 @@ import { hashToken, randomToken, tokenMatches, type RandomSource } from '../plat
 import type { Tenancy } from '../platform/db/database.js';
 import type { EventBus } from '../platform/events/bus.js';
 import { entryMessage, InvalidatedCache } from '../platform/events/invalidated-cache.js';
-import { AppError, notFound } from '../platform/errors.js';
+import { notFound, platformError } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
+import { orgError } from './errors.js';
 import { can, isPermission, type Permission } from './permissions.js';
 import { actorRef, type Actor, type OrgService } from './service.js';
 
@@ -95,19 +96,21 @@ export function createApiKeyService(deps: {
       context: RequestContext,
     ): Promise<{ key: string; info: ApiKeyInfo }> {
       if (!Number.isInteger(input.expiresInDays) || input.expiresInDays < 1 || input.expiresInDays > MAX_DAYS) {
-        throw new AppError('invalid_request', 400, `Keys expire after 1 to ${MAX_DAYS} days.`, [
-          { field: 'expiresInDays', message: `must be 1 to ${MAX_DAYS}` },
-        ]);
+        throw platformError('invalid_request', {
+          message: `Keys expire after 1 to ${MAX_DAYS} days.`,
+          fields: [{ field: 'expiresInDays', message: `must be 1 to ${MAX_DAYS}` }],
+        });
       }
       const unknown = input.scopes.filter((s) => !isPermission(s));
       if (unknown.length || input.scopes.length === 0)
-        throw new AppError('invalid_request', 400, 'Choose at least one known scope.', [
-          { field: 'scopes', message: `unknown: ${unknown.join(', ') || 'none chosen'}` },
-        ]);
+        throw platformError('invalid_request', {
+          message: 'Choose at least one known scope.',
+          fields: [{ field: 'scopes', message: `unknown: ${unknown.join(', ') || 'none chosen'}` }],
+        });
       return orgs.withPermission(actor, orgId, 'api_keys.create', async (tx, role) => {
-        if (actor.kind !== 'user') throw new AppError('forbidden', 403, 'API keys cannot create API keys.');
+        if (actor.kind !== 'user') throw orgError('forbidden', { message: 'API keys cannot create API keys.' });
         if (input.scopes.some((s) => !can(role, s)))
-          throw new AppError('forbidden', 403, 'A key cannot have a scope your own role does not have.');
+          throw orgError('forbidden', { message: 'A key cannot have a scope your own role does not have.' });
         const id = newKeyId(deps.random);
         const key = `rmp_live_${id}_${randomToken(deps.random)}`;
         const now = clock.now();

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, rateLimited } from '../platform/errors.js';
+import { rateLimited } from '../platform/errors.js';
 import type { Limits } from '../platform/limits/limiter.js';
 import { authOf, requireUser } from '../sessions/index.js';
 import type { ApiKeyService, KeyPrincipal } from './api-keys.js';
+import { orgError } from './errors.js';
 import type { Actor } from './service.js';
 
 declare module 'fastify' {
@@ -29,7 +30,7 @@ export function apiKeyLoading(app: FastifyInstance, keys: ApiKeyService, limits:
       if (!verdict.allowed) throw rateLimited(verdict.retryAfterSec);
     }
     const principal = await keys.authenticate(presented, request.ip);
-    if (!principal) throw new AppError('invalid_api_key', 401, 'The API key is unknown, revoked or expired.');
+    if (!principal) throw orgError('invalid_api_key');
     request.apiKey = principal;
   });
 }

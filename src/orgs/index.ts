@@ -1,4 +1,5 @@
 import { defineFeature } from '../feature.js';
+import { ORG_ERRORS } from './errors.js';
 import { orgApiRoutes } from './api.js';
 import { createApiKeyService, type ApiKeyService } from './api-keys.js';
 import { ORG_AUDIT_ACTIONS } from './audit-actions.js';
@@ -20,6 +21,8 @@ declare module '../feature.js' {
 /** O1-O6: organizations, roles, invitations, the MFA policy, organization API keys and access reviews. */
 export const orgsFeature = defineFeature({
   name: 'orgs',
+  title: 'Organizations',
+  errors: ORG_ERRORS,
   permissions: ORG_PERMISSIONS,
   auditActions: ORG_AUDIT_ACTIONS,
   orgTabs: [

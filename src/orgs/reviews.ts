@@ -1,7 +1,7 @@
 import { appendAudit, orgStream } from '../platform/audit/events.js';
 import type { Clock } from '../platform/clock.js';
 import { csv } from '../platform/csv.js';
-import { AppError } from '../platform/errors.js';
+import { orgError } from './errors.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { Role } from './permissions.js';
 import { actorRef, type Actor, type OrgService } from './service.js';
@@ -97,7 +97,8 @@ export function createAccessReviews(deps: { orgs: OrgService; clock: Clock }) {
     /** The sign-off is an audit event with the reviewer and time. People sign off, keys do not. */
     signOff: (actor: Actor, orgId: string, note: string | undefined, context: RequestContext) =>
       orgs.withPermission(actor, orgId, 'reviews.sign_off', async (tx) => {
-        if (actor.kind !== 'user') throw new AppError('forbidden', 403, 'An access review is signed off by a person.');
+        if (actor.kind !== 'user')
+          throw orgError('forbidden', { message: 'An access review is signed off by a person.' });
         const { n } = await tx
           .selectFrom('memberships')
           .select((eb) => eb.fn.countAll<string>().as('n'))

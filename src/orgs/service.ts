@@ -5,9 +5,11 @@ import { appendAudit, orgStream } from '../platform/audit/events.js';
 import type { Clock } from '../platform/clock.js';
 import { hashToken, looksLikeToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
 import { TenancyError, type Tenancy, type Tx } from '../platform/db/database.js';
-import { AppError, notFound } from '../platform/errors.js';
+import { notFound, platformError } from '../platform/errors.js';
 import type { Mailer } from '../platform/mail/index.js';
 import type { RequestContext } from '../platform/request-context.js';
+import { sessionError } from '../sessions/index.js';
+import { orgError } from './errors.js';
 import { can, RANK, type Permission, type Role } from './permissions.js';
 
 export const INVITATION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
@@ -52,25 +54,14 @@ export interface Invitation {
   expiresAt: Date;
 }
 
-const forbidden = () => new AppError('forbidden', 403, 'Your role in this organization does not allow that.');
+const forbidden = () => orgError('forbidden');
 /** A6: the member is sent to set up (or present) a second factor; API keys never meet this. */
-export const mfaRequired = () =>
-  new AppError(
-    'mfa_required',
-    403,
-    'This organization requires two-factor authentication: set up a second factor, or sign in with the one you have.',
-    undefined,
-    undefined,
-    '/account/two-factor/required',
-  );
+export const mfaRequired = () => orgError('mfa_required');
 const creatorGone = () =>
-  new AppError(
-    'invalid_api_key',
-    401,
-    'This API key no longer works: the person who created it is not a member any more.',
-  );
-const lastOwner = () =>
-  new AppError('last_owner', 409, 'An organization keeps at least one owner: make someone else an owner first.');
+  orgError('invalid_api_key', {
+    message: 'This API key no longer works: the person who created it is not a member any more.',
+  });
+const lastOwner = () => orgError('last_owner');
 
 export interface OrgDeps {
   db: Tenancy;
@@ -293,11 +284,7 @@ export function createOrgService(deps: OrgDeps) {
     setMfaPolicy: (actor: Actor, orgId: string, required: boolean, context: RequestContext) =>
       as(actor, orgId, 'org.require_mfa', async (tx) => {
         if (required && actor.kind === 'user' && !actor.twoFactor) {
-          throw new AppError(
-            'own_mfa_missing',
-            409,
-            'Set up a second factor for yourself (and sign in with it) before requiring one from everyone.',
-          );
+          throw orgError('own_mfa_missing');
         }
         const before = await tx
           .selectFrom('organizations')
@@ -334,9 +321,9 @@ export function createOrgService(deps: OrgDeps) {
           .executeTakeFirst();
         if (!org) throw notFound('That organization'); // a second delete that waited for the first
         if (confirmName !== org.name) {
-          throw new AppError('confirmation_mismatch', 400, "Type the organization's name exactly to delete it.", [
-            { field: 'confirmName', message: "does not match the organization's name" },
-          ]);
+          throw orgError('confirmation_mismatch', {
+            fields: [{ field: 'confirmName', message: "does not match the organization's name" }],
+          });
         }
         await tx.deleteFrom('organizations').where('id', '=', orgId).execute();
         await audit(tx, orgId, actor, 'org.deleted', context, `org:${orgId}`, { name: org.name });
@@ -438,7 +425,7 @@ export function createOrgService(deps: OrgDeps) {
       const from = await as(actor, orgId, 'org.transfer_ownership', async (tx) => {
         if (actor.kind !== 'user') throw forbidden(); // ownership moves between people only
         if (toUserId === actor.userId)
-          throw new AppError('invalid_request', 400, 'Choose another member to hand ownership to.');
+          throw platformError('invalid_request', { message: 'Choose another member to hand ownership to.' });
         await memberRole(tx, orgId, toUserId);
         await tx
           .updateTable('memberships')
@@ -477,9 +464,7 @@ export function createOrgService(deps: OrgDeps) {
           .where('users.email', '=', email)
           .executeTakeFirst();
         if (existing)
-          throw new AppError('already_member', 409, 'That person is already a member.', [
-            { field: 'email', message: 'is already a member' },
-          ]);
+          throw orgError('already_member', { fields: [{ field: 'email', message: 'is already a member' }] });
         const issued = await issueInvitation(tx, orgId, actor, email, role);
         await audit(tx, orgId, actor, 'member.invited', context, `invitation:${issued.id}`, { email, role });
         return issued;
@@ -562,9 +547,9 @@ export function createOrgService(deps: OrgDeps) {
       token: string,
       context: RequestContext,
     ): Promise<Org> {
-      const invalid = () =>
-        new AppError('invalid_link', 400, 'This invitation is invalid, expired, already used, or for another address.');
-      if (!user.emailVerified) throw new AppError('email_unverified', 403, 'Confirm your e-mail address first.');
+      const invalid = () => orgError('invalid_link');
+      if (!user.emailVerified)
+        throw sessionError('email_unverified', { message: 'Confirm your e-mail address first.' });
       if (!looksLikeToken(token)) throw invalid();
       return db
         .withTenant(orgId, async (tx) => {

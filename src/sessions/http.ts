@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../platform/errors.js';
+import type { AppError } from '../platform/errors.js';
 import { wantsJson } from '../platform/http/errors.js';
+import { sessionError } from './errors.js';
 import type { Authenticated, Session, SessionService } from './service.js';
 
 /** S1: `__Host-` pins the cookie to this host, Secure and Path=/; HttpOnly keeps scripts away from it. */
@@ -55,20 +56,14 @@ function refuse(request: FastifyRequest, reply: FastifyReply, error: AppError, p
   return reply.redirect(`${page}${next}`, 303);
 }
 
-const secondFactorNeeded = () =>
-  new AppError('second_factor_required', 401, 'Finish signing in with your second factor.');
+const secondFactorNeeded = () => sessionError('second_factor_required');
 
 /** preHandler: a signed-in user whose e-mail is verified (A1: nothing else gets through). */
 export async function requireUser(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
   if (request.pendingSignIn) return refuse(request, reply, secondFactorNeeded(), '/signin/second-factor');
-  if (!request.auth) return refuse(request, reply, new AppError('unauthenticated', 401, 'Sign in first.'), '/signin');
+  if (!request.auth) return refuse(request, reply, sessionError('unauthenticated'), '/signin');
   if (!request.auth.user.emailVerified) {
-    return refuse(
-      request,
-      reply,
-      new AppError('email_unverified', 403, 'Confirm your e-mail address first: check your inbox.'),
-      '/verify-email/pending',
-    );
+    return refuse(request, reply, sessionError('email_unverified'), '/verify-email/pending');
   }
   return undefined;
 }
@@ -76,7 +71,7 @@ export async function requireUser(request: FastifyRequest, reply: FastifyReply):
 /** preHandler: any session, verified or not (the "check your e-mail" page and resend). */
 export async function requireSession(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
   if (request.pendingSignIn) return refuse(request, reply, secondFactorNeeded(), '/signin/second-factor');
-  if (!request.auth) return refuse(request, reply, new AppError('unauthenticated', 401, 'Sign in first.'), '/signin');
+  if (!request.auth) return refuse(request, reply, sessionError('unauthenticated'), '/signin');
   return undefined;
 }
 
@@ -87,21 +82,21 @@ export async function requirePendingSignIn(
 ): Promise<FastifyReply | undefined> {
   if (request.pendingSignIn) return undefined;
   if (request.auth) {
-    if (wantsJson(request)) throw new AppError('already_signed_in', 409, 'This session is already signed in.');
+    if (wantsJson(request)) throw sessionError('already_signed_in');
     return reply.redirect('/account/security', 303);
   }
-  return refuse(request, reply, new AppError('unauthenticated', 401, 'Sign in first.'), '/signin');
+  return refuse(request, reply, sessionError('unauthenticated'), '/signin');
 }
 
 /** The signed-in session of a request that passed requireUser / requireSession. */
 export function authOf(request: FastifyRequest): Authenticated {
-  if (!request.auth) throw new AppError('unauthenticated', 401, 'Sign in first.');
+  if (!request.auth) throw sessionError('unauthenticated');
   return request.auth;
 }
 
 /** The session of a request that passed requirePendingSignIn. */
 export function pendingOf(request: FastifyRequest): Authenticated {
-  if (!request.pendingSignIn) throw new AppError('unauthenticated', 401, 'Sign in first.');
+  if (!request.pendingSignIn) throw sessionError('unauthenticated');
   return request.pendingSignIn;
 }
 

@@ -1,4 +1,5 @@
 import { defineFeature } from '../feature.js';
+import { SESSION_ERRORS } from './errors.js';
 import { csrfProtection, PRE_SESSION_COOKIE } from '../platform/http/csrf.js';
 import { SESSION_AUDIT_ACTIONS } from './audit-actions.js';
 import { SESSION_COOKIE, sessionLoading } from './http.js';
@@ -16,6 +17,8 @@ declare module '../feature.js' {
 /** S1-S4: server-side sessions, the cookie that carries them, and CSRF bound to them. */
 export const sessionsFeature = defineFeature({
   name: 'sessions',
+  title: 'Sessions',
+  errors: SESSION_ERRORS,
   auditActions: SESSION_AUDIT_ACTIONS,
   setup({ platform: p, provide }) {
     const sessions = createSessionService({
@@ -51,6 +54,7 @@ export {
   safeNext,
   setSessionCookie,
 } from './http.js';
+export { SESSION_ERRORS, sessionError } from './errors.js';
 export { SignedInJson, UserJson } from './json.js';
 export {
   type Authenticated,

@@ -5,7 +5,7 @@ import type { EventBus } from '../platform/events/bus.js';
 import { entryMessage, groupMessage, InvalidatedCache } from '../platform/events/invalidated-cache.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { appendAudit, userStream } from '../platform/audit/events.js';
-import { AppError } from '../platform/errors.js';
+import { sessionError } from './errors.js';
 
 export const SESSION_EVENTS = 'session_invalidated';
 
@@ -216,7 +216,9 @@ export function createSessionService(deps: SessionDeps) {
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     if (!old)
-      throw new AppError('unauthenticated', 401, 'This sign-in expired or was already finished. Sign in again.');
+      throw sessionError('unauthenticated', {
+        message: 'This sign-in expired or was already finished. Sign in again.',
+      });
     const row = await tx
       .updateTable('sessions')
       .set({

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { draw, systemRandom, type RandomSource } from '../crypto/random.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../errors.js';
+import { platformError } from '../errors.js';
 
 export const PRE_SESSION_COOKIE = '__Host-rampart_pre';
 export const CSRF_FIELD = '_csrf';
@@ -28,11 +28,9 @@ export interface CsrfOptions {
 }
 
 const failed = (why: string) =>
-  new AppError(
-    'csrf_failed',
-    403,
-    `This request was refused to protect you from cross-site request forgery (${why}). Reload the page and try again.`,
-  );
+  platformError('csrf_failed', {
+    message: `This request was refused to protect you from cross-site request forgery (${why}). Reload the page and try again.`,
+  });
 
 /**
  * R1: every state-changing request must come from our own origin (Origin / Sec-Fetch-Site) and,

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { h } from 'preact';
-import { AppError, type FieldError } from '../errors.js';
+import { AppError, type FieldError, type PlatformErrorCode, platformError } from '../errors.js';
 import { MessagePage } from '../views/layout.js';
 
 const JSON_PATHS = /^\/(api\/|healthz|readyz|\.well-known\/)/;
@@ -53,12 +53,23 @@ export function fieldErrors(context: string | undefined, issues: ValidationIssue
 }
 
 /** Fastify's own errors, mapped to stable codes. Their messages may quote input, so they are not passed on. */
-const FASTIFY_ERRORS: Record<string, [string, number, string]> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large', 413, 'The request body is larger than this endpoint accepts.'],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 415, 'This endpoint does not accept that content type.'],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['bad_request', 400, 'The Content-Length header does not match the body.'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_json', 400, 'The request body is empty but declared as JSON.'],
-  FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json', 400, 'The request body is not valid JSON.'],
+const FASTIFY_ERRORS: Record<string, [PlatformErrorCode, string?]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ['payload_too_large'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['bad_request', 'The Content-Length header does not match the body.'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['invalid_json', 'The request body is empty but declared as JSON.'],
+  FST_ERR_CTP_INVALID_JSON_BODY: ['invalid_json'],
+};
+
+/**
+ * Other client errors of Fastify and its plugins (the static files: a folder, a path outside it, a
+ * precondition or range that does not hold), by status: one code per status. Any other 4xx is a 400.
+ */
+const BY_STATUS: Record<number, PlatformErrorCode> = {
+  400: 'bad_request',
+  403: 'forbidden',
+  412: 'precondition_failed',
+  416: 'range_not_satisfiable',
 };
 
 export function toAppError(error: FastifyError | AppError | Error): AppError | undefined {
@@ -66,14 +77,13 @@ export function toAppError(error: FastifyError | AppError | Error): AppError | u
   const fe = error as FastifyError;
   if (fe.validation) {
     const fields = fieldErrors(fe.validationContext, fe.validation as ValidationIssue[]);
-    return new AppError('invalid_request', 400, 'Some fields are missing or invalid.', fields);
+    return platformError('invalid_request', { fields });
   }
   const known = fe.code ? FASTIFY_ERRORS[fe.code] : undefined;
-  if (known) return new AppError(known[0], known[1], known[2]);
-  if (error.name === 'SyntaxError' && fe.statusCode === 400)
-    return new AppError('invalid_json', 400, 'The request body is not valid JSON.');
+  if (known) return platformError(known[0], { message: known[1] });
+  if (error.name === 'SyntaxError' && fe.statusCode === 400) return platformError('invalid_json');
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500)
-    return new AppError('bad_request', fe.statusCode, 'The request could not be understood.');
+    return platformError(BY_STATUS[fe.statusCode] ?? 'bad_request');
   return undefined;
 }
 
@@ -113,11 +123,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
   );
 }
 
-const INTERNAL = new AppError(
-  'internal_error',
-  500,
-  'Something went wrong on our side. Quote the request id if you contact support.',
-);
+const INTERNAL = platformError('internal_error');
 
 /** R6: clients get a stable code and the request id; the stack goes to the log only. */
 export function errorHandling(app: FastifyInstance): void {
@@ -130,7 +136,5 @@ export function errorHandling(app: FastifyInstance): void {
     request.log.error({ err: error }, 'unexpected error');
     return sendError(request, reply, INTERNAL);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new AppError('not_found', 404, 'The page or resource was not found.')),
-  );
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, platformError('not_found')));
 }

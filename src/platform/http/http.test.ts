@@ -31,7 +31,7 @@ beforeAll(async () => {
       throw new Error('kaboom');
     });
     app.get('/api/v1/teapot', { schema: {} }, async () => {
-      throw new AppError('teapot', 418, 'I am a teapot.');
+      throw new AppError({ code: 'teapot', status: 418, message: 'I am a teapot.' });
     });
   });
 });
