@@ -271,7 +271,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
           },
           clock,
         );
-        const token = await s.rotate(auth.session.id, { authLevel: 2 });
+        const token = await s.rotate(auth.session.id, { reason: 'second_factor_added', authLevel: 2, context });
         const recoveryCodesDue = (await factorsOf(tx, auth.user.id)).recoveryCodesLeft === 0;
         return {
           passkey: {
@@ -388,7 +388,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
           },
           clock,
         );
-        return s.rotate(auth.session.id, { authLevel: 2 });
+        return s.rotate(auth.session.id, { reason: 'step_up', authLevel: 2, context });
       });
     },
   };

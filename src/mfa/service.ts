@@ -292,7 +292,10 @@ export function createMfaService(deps: MfaDeps) {
           { stream: userStream(userId), action: 'mfa.recovery_codes_generated', actor: actor(userId), context },
           clock,
         );
-        return { codes, token: await s.rotate(auth.session.id, { authLevel: 2 }) };
+        return {
+          codes,
+          token: await s.rotate(auth.session.id, { reason: 'second_factor_added', authLevel: 2, context }),
+        };
       });
       if (!result) {
         return refuse(userId, 'totp', context, invalidCode('totp'));
@@ -423,7 +426,7 @@ export function createMfaService(deps: MfaDeps) {
           },
           clock,
         );
-        return s.rotate(auth.session.id, { authLevel: factor === 'password' ? 1 : 2 });
+        return s.rotate(auth.session.id, { reason: 'step_up', authLevel: factor === 'password' ? 1 : 2, context });
       });
       return token ?? refuse(userId, 'totp', context, invalidCode('totp'));
     },
