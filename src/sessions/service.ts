@@ -105,6 +105,7 @@ export interface SessionOps {
   revoke(where: { userId: string; sessionId?: string; exceptSessionId?: string }, reason: string): Promise<number>;
   /** The user's cached state changed (e-mail verified): every instance reloads it. */
   forgetUser(userId: string): void;
+  /** The organization switcher (recorded as user.org_switched). */
   setActiveOrg(sessionId: string, orgId: string | null): Promise<void>;
 }
 
@@ -449,11 +450,24 @@ export function createSessionService(deps: SessionDeps) {
         forgetUser: (userId) => invalidate(groupMessage(userId)),
         setActiveOrg: async (sessionId, orgId) => {
           const row = await tx
-            .updateTable('sessions')
-            .set({ active_org_id: orgId })
+            .selectFrom('sessions')
+            .select(['token_hash', 'user_id', 'active_org_id'])
             .where('id', '=', sessionId)
-            .returning('token_hash')
+            .forUpdate()
             .executeTakeFirstOrThrow();
+          if (row.active_org_id === orgId) return;
+          await tx.updateTable('sessions').set({ active_org_id: orgId }).where('id', '=', sessionId).execute();
+          await appendAudit(
+            tx,
+            {
+              stream: userStream(row.user_id),
+              action: 'user.org_switched',
+              actor: `user:${row.user_id}`,
+              target: `session:${sessionId}`,
+              payload: { org: orgId },
+            },
+            clock,
+          );
           invalidate(entryMessage(row.token_hash));
         },
       });
