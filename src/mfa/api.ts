@@ -235,7 +235,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
     },
     async (request, reply) => {
       reply.header('Cache-Control', 'no-store');
-      return mfa.beginTotp(authOf(request));
+      return mfa.beginTotp(authOf(request), requestContext(request));
     },
   );
   app.post<{ Body: { code: string } }>(

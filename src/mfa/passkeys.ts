@@ -325,8 +325,10 @@ export function createPasskeyService(deps: PasskeyDeps) {
           .returning('name')
           .executeTakeFirst();
         if (!row) throw notFound('That passkey');
-        if (!hasSecondFactor(await factorsOf(tx, auth.user.id)))
-          await tx.deleteFrom('recovery_codes').where('user_id', '=', auth.user.id).execute();
+        const recoveryCodesRemoved = hasSecondFactor(await factorsOf(tx, auth.user.id))
+          ? false
+          : (await tx.deleteFrom('recovery_codes').where('user_id', '=', auth.user.id).executeTakeFirst())
+              .numDeletedRows > 0n;
         await appendAudit(
           tx,
           {
@@ -335,7 +337,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
             actor: actor(auth.user.id),
             target: `passkey:${passkeyId}`,
             context,
-            payload: { name: row.name },
+            payload: { name: row.name, recoveryCodesRemoved },
           },
           clock,
         );

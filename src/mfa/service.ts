@@ -203,8 +203,11 @@ export function createMfaService(deps: MfaDeps) {
     },
     scoreOf: (factors: FactorState) => securityScore(factors, clock.now()),
 
-    /** A4: a new secret to scan, kept sealed until a first code confirms it (replaces an unfinished one). */
-    async beginTotp(auth: Authenticated): Promise<{ secret: string; uri: string }> {
+    /**
+     * A4: a new secret to scan, kept sealed until a first code confirms it (replaces an unfinished one).
+     * An enrollment never confirmed is simply left (no event): the next one replaces it, and says so.
+     */
+    async beginTotp(auth: Authenticated, context: RequestContext): Promise<{ secret: string; uri: string }> {
       await requireRecent(auth.session);
       const secret = newTotpSecret(deps.random);
       await db.withSystem(async (tx) => {
@@ -230,6 +233,17 @@ export function createMfaService(deps: MfaDeps) {
           .values({ user_id: auth.user.id, ...row })
           .onConflict((oc) => oc.column('user_id').doUpdateSet(row))
           .execute();
+        await appendAudit(
+          tx,
+          {
+            stream: userStream(auth.user.id),
+            action: 'mfa.totp_enrollment_started',
+            actor: actor(auth.user.id),
+            context,
+            payload: { replacedUnfinished: existing !== undefined },
+          },
+          clock,
+        );
       });
       return { secret, uri: totpUri(secret, auth.user.email, new URL(deps.baseUrl).host) };
     },
@@ -317,11 +331,19 @@ export function createMfaService(deps: MfaDeps) {
           .returning('user_id')
           .executeTakeFirst();
         if (!removed) throw new AppError('totp_not_enabled', 409, 'No authenticator app is set up.');
-        if (!hasSecondFactor(await factorsOf(tx, userId)))
-          await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+        const recoveryCodesRemoved = hasSecondFactor(await factorsOf(tx, userId))
+          ? false
+          : (await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).executeTakeFirst()).numDeletedRows >
+            0n;
         await appendAudit(
           tx,
-          { stream: userStream(userId), action: 'mfa.totp_disabled', actor: actor(userId), context },
+          {
+            stream: userStream(userId),
+            action: 'mfa.totp_disabled',
+            actor: actor(userId),
+            context,
+            payload: { recoveryCodesRemoved },
+          },
           clock,
         );
       });
@@ -342,7 +364,13 @@ export function createMfaService(deps: MfaDeps) {
         const codes = await replaceRecoveryCodes(tx, userId);
         await appendAudit(
           tx,
-          { stream: userStream(userId), action: 'mfa.recovery_codes_generated', actor: actor(userId), context },
+          {
+            stream: userStream(userId),
+            action: 'mfa.recovery_codes_generated',
+            actor: actor(userId),
+            context,
+            payload: { replacedUnused: factors.recoveryCodesLeft },
+          },
           clock,
         );
         return { codes, replaced: factors.recoveryCodesLeft };
