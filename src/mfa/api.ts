@@ -242,7 +242,7 @@ export function mfaApiRoutes(app: FastifyInstance, mfa: MfaService, passkeys: Pa
     },
     async (request, reply) => {
       reply.header('Cache-Control', 'no-store');
-      return mfa.beginTotp(authOf(request));
+      return mfa.beginTotp(authOf(request), requestContext(request));
     },
   );
   r.post(

@@ -1,6 +1,9 @@
 import { defineAuditActions } from '../platform/audit/actions.js';
 
 export const MFA_AUDIT_ACTIONS = defineAuditActions({
+  'mfa.totp_enrollment_started': {
+    description: 'Authenticator-app setup started (a secret was issued, not yet confirmed).',
+  },
   'mfa.totp_enabled': { description: 'An authenticator app was confirmed as a second factor.' },
   'mfa.totp_disabled': { description: 'The authenticator app was removed.' },
   'mfa.passkey_added': { description: 'A passkey was registered.' },

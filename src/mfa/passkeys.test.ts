@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
 import { fileTestApp } from '../../test/helpers/app.js';
@@ -83,6 +84,47 @@ describe('passkey checks on real signatures (A5)', () => {
     );
     expect(attempts.map((r) => r.statusCode).sort()).toEqual([200, 401]);
     expect(await counterOf(authenticator.id)).toBe(7);
+  });
+
+  it("[L1] [A5] a passkey's use (counter, last use) commits with the sign-in it is for and its audit event, or not at all", async () => {
+    const { authenticator, userHandle } = await withPasskey();
+    const userId = Buffer.from(userHandle, 'base64url')
+      .toString('hex')
+      .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+    const signIns = async () =>
+      (
+        await t.db.withSystem((tx) =>
+          tx
+            .selectFrom('audit_events')
+            .select('payload')
+            .where('stream', '=', `user:${userId}`)
+            .where('action', '=', 'user.signed_in')
+            .execute(),
+        )
+      ).filter((e) => (e.payload as { method?: string }).method === 'passkey').length;
+    // The database refuses the new session: the sign-in fails, and the passkey's use is not kept either.
+    const name = `test_refuse_${Date.now()}`;
+    await sql
+      .raw(
+        `create function ${name}() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`,
+      )
+      .execute(t.db.owner);
+    await sql
+      .raw(
+        `create trigger ${name} before insert on sessions for each row when (new.user_id = '${userId}' and new.method = 'passkey') execute function ${name}()`,
+      )
+      .execute(t.db.owner);
+    try {
+      expect((await passwordless(authenticator, userHandle)).res.statusCode).toBe(500);
+    } finally {
+      await sql.raw(`drop trigger ${name} on sessions`).execute(t.db.owner);
+      await sql.raw(`drop function ${name}()`).execute(t.db.owner);
+    }
+    expect(await counterOf(authenticator.id)).toBe(0);
+    expect(await signIns()).toBe(0);
+    expect((await passwordless(authenticator, userHandle)).res.statusCode).toBe(200);
+    expect(await counterOf(authenticator.id)).toBe(2);
+    expect(await signIns()).toBe(1);
   });
 
   it('[A5] an assertion made for another origin or another RP ID is refused', async () => {

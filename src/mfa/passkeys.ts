@@ -15,7 +15,7 @@ import type { Tenancy, Tx } from '../platform/db/database.js';
 import type { ChallengePurpose } from '../platform/db/tables.js';
 import { notFound } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { type Authenticated, type Session, type SessionService } from '../sessions/index.js';
+import { type Authenticated, type Session, type SessionOps, type SessionService } from '../sessions/index.js';
 import { mfaError } from './errors.js';
 import { factorsOf, hasSecondFactor } from './factors.js';
 import type { MfaLimits } from './limits.js';
@@ -23,6 +23,12 @@ import { factorChangedMail } from './mails.js';
 import type { MfaService } from './service.js';
 
 const CHALLENGE_TTL_MS = 5 * 60 * 1000;
+
+/** A verified assertion of a user's passkey; `use` records the use, false when the counter did not move forward. */
+interface VerifiedAssertion {
+  userId: string;
+  use(tx: Tx): Promise<boolean>;
+}
 
 export interface Passkey {
   id: string;
@@ -105,14 +111,18 @@ export function createPasskeyService(deps: PasskeyDeps) {
     return tx.selectFrom('passkeys').select(['credential_id', 'transports']).where('user_id', '=', userId).execute();
   }
 
-  /** Verifies an assertion; for a named user, only that user's passkeys count. Updates counter and last use. */
+  /**
+   * Verifies an assertion; for a named user, only that user's passkeys count. The passkey's use
+   * (counter, last use) is written by `use`, in the transaction of what the assertion is for, with
+   * that action's audit event (see signedWith).
+   */
   async function verifyAssertion(
     purpose: ChallengePurpose,
     sessionId: string | null,
     expectedUser: string | null,
     response: AuthenticationResponseJSON,
     context: RequestContext,
-  ): Promise<string> {
+  ): Promise<VerifiedAssertion> {
     enforce(await limits.checksByIp.consume(context.ip ?? 'unknown'));
     const key = await db.withSystem((tx) =>
       tx.selectFrom('passkeys').selectAll().where('credential_id', '=', String(response.id)).executeTakeFirst(),
@@ -146,18 +156,37 @@ export function createPasskeyService(deps: PasskeyDeps) {
       return mfa.internals.refuse(key.user_id, 'passkey', context, failed());
     }
     const { newCounter, credentialBackedUp } = verification.authenticationInfo;
-    // The counter only moves forward: of two answers carrying the same count at once (a cloned
-    // authenticator), the second finds it already there and is refused. 0 means "no counter".
-    const advanced = await db.withSystem((tx) => {
-      let q = tx
-        .updateTable('passkeys')
-        .set({ counter: newCounter, last_used_at: clock.now(), backed_up: credentialBackedUp })
-        .where('id', '=', key.id);
-      if (newCounter > 0) q = q.where('counter', '<', newCounter);
-      return q.returning('id').executeTakeFirst();
-    });
-    if (!advanced) return mfa.internals.refuse(key.user_id, 'passkey', context, failed());
-    return key.user_id;
+    return {
+      userId: key.user_id,
+      // The counter only moves forward: of two answers carrying the same count at once (a cloned
+      // authenticator), the second finds it already there (waiting for the first's transaction) and
+      // is refused. 0 means "no counter".
+      async use(tx) {
+        let q = tx
+          .updateTable('passkeys')
+          .set({ counter: newCounter, last_used_at: clock.now(), backed_up: credentialBackedUp })
+          .where('id', '=', key.id);
+        if (newCounter > 0) q = q.where('counter', '<', newCounter);
+        return (await q.returning('id').executeTakeFirst()) !== undefined;
+      },
+    };
+  }
+
+  /**
+   * One session write for what a verified assertion is for: the passkey's use first, then `fn`
+   * (which records the action's audit event), committed together. A counter that did not move
+   * forward keeps nothing of `fn`, and the failed check is recorded on its own.
+   */
+  async function signedWith<T>(
+    assertion: VerifiedAssertion,
+    context: RequestContext,
+    fn: (tx: Tx, s: SessionOps) => Promise<T>,
+  ): Promise<T> {
+    const result = await sessions.write(async (tx, s) =>
+      (await assertion.use(tx)) ? { value: await fn(tx, s) } : undefined,
+    );
+    if (!result) return mfa.internals.refuse(assertion.userId, 'passkey', context, failed());
+    return result.value;
   }
 
   async function assertionOptions(
@@ -271,7 +300,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
           },
           clock,
         );
-        const token = await s.rotate(auth.session.id, { authLevel: 2 });
+        const token = await s.rotate(auth.session.id, { reason: 'second_factor_added', authLevel: 2, context });
         const recoveryCodesDue = (await factorsOf(tx, auth.user.id)).recoveryCodesLeft === 0;
         return {
           passkey: {
@@ -325,8 +354,10 @@ export function createPasskeyService(deps: PasskeyDeps) {
           .returning('name')
           .executeTakeFirst();
         if (!row) throw notFound('That passkey');
-        if (!hasSecondFactor(await factorsOf(tx, auth.user.id)))
-          await tx.deleteFrom('recovery_codes').where('user_id', '=', auth.user.id).execute();
+        const recoveryCodesRemoved = hasSecondFactor(await factorsOf(tx, auth.user.id))
+          ? false
+          : (await tx.deleteFrom('recovery_codes').where('user_id', '=', auth.user.id).executeTakeFirst())
+              .numDeletedRows > 0n;
         await appendAudit(
           tx,
           {
@@ -335,7 +366,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
             actor: actor(auth.user.id),
             target: `passkey:${passkeyId}`,
             context,
-            payload: { name: row.name },
+            payload: { name: row.name, recoveryCodesRemoved },
           },
           clock,
         );
@@ -352,8 +383,9 @@ export function createPasskeyService(deps: PasskeyDeps) {
 
     /** A5: passwordless sign-in. A passkey with user verification is two factors by itself. */
     async signIn(response: AuthenticationResponseJSON, context: RequestContext) {
-      const userId = await verifyAssertion('sign_in', null, null, response, context);
-      return sessions.write(async (tx, s) => {
+      const assertion = await verifyAssertion('sign_in', null, null, response, context);
+      const userId = assertion.userId;
+      return signedWith(assertion, context, async (tx, s) => {
         const user = await tx
           .selectFrom('users')
           .select(['id', 'email', 'email_verified_at'])
@@ -369,13 +401,13 @@ export function createPasskeyService(deps: PasskeyDeps) {
     },
 
     async completeSignIn(pending: Authenticated, response: AuthenticationResponseJSON, context: RequestContext) {
-      await verifyAssertion('second_factor', pending.session.id, pending.user.id, response, context);
-      return sessions.write((_tx, s) => s.completeSignIn(pending.session.id, 'passkey', context));
+      const assertion = await verifyAssertion('second_factor', pending.session.id, pending.user.id, response, context);
+      return signedWith(assertion, context, (_tx, s) => s.completeSignIn(pending.session.id, 'passkey', context));
     },
 
     async stepUp(auth: Authenticated, response: AuthenticationResponseJSON, context: RequestContext): Promise<string> {
-      await verifyAssertion('step_up', auth.session.id, auth.user.id, response, context);
-      return sessions.write(async (tx, s) => {
+      const assertion = await verifyAssertion('step_up', auth.session.id, auth.user.id, response, context);
+      return signedWith(assertion, context, async (tx, s) => {
         await appendAudit(
           tx,
           {
@@ -388,7 +420,7 @@ export function createPasskeyService(deps: PasskeyDeps) {
           },
           clock,
         );
-        return s.rotate(auth.session.id, { authLevel: 2 });
+        return s.rotate(auth.session.id, { reason: 'step_up', authLevel: 2, context });
       });
     },
   };

@@ -186,7 +186,7 @@ export function mfaPageRoutes(
     '/account/totp/setup',
     { schema: { querystring: nextQuery }, preHandler: requireUser },
     async (request, reply) => {
-      const { secret, uri } = await mfa.beginTotp(authOf(request));
+      const { secret, uri } = await mfa.beginTotp(authOf(request), requestContext(request));
       noStore(reply);
       return show(
         reply,

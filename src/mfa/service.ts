@@ -198,8 +198,11 @@ export function createMfaService(deps: MfaDeps) {
     },
     scoreOf: (factors: FactorState) => securityScore(factors, clock.now()),
 
-    /** A4: a new secret to scan, kept sealed until a first code confirms it (replaces an unfinished one). */
-    async beginTotp(auth: Authenticated): Promise<{ secret: string; uri: string }> {
+    /**
+     * A4: a new secret to scan, kept sealed until a first code confirms it (replaces an unfinished one).
+     * An enrollment never confirmed is simply left (no event): the next one replaces it, and says so.
+     */
+    async beginTotp(auth: Authenticated, context: RequestContext): Promise<{ secret: string; uri: string }> {
       await requireRecent(auth.session);
       const secret = newTotpSecret(deps.random);
       await db.withSystem(async (tx) => {
@@ -220,6 +223,17 @@ export function createMfaService(deps: MfaDeps) {
           .values({ user_id: auth.user.id, ...row })
           .onConflict((oc) => oc.column('user_id').doUpdateSet(row))
           .execute();
+        await appendAudit(
+          tx,
+          {
+            stream: userStream(auth.user.id),
+            action: 'mfa.totp_enrollment_started',
+            actor: actor(auth.user.id),
+            context,
+            payload: { replacedUnfinished: existing !== undefined },
+          },
+          clock,
+        );
       });
       return { secret, uri: totpUri(secret, auth.user.email, new URL(deps.baseUrl).host) };
     },
@@ -281,7 +295,10 @@ export function createMfaService(deps: MfaDeps) {
           { stream: userStream(userId), action: 'mfa.recovery_codes_generated', actor: actor(userId), context },
           clock,
         );
-        return { codes, token: await s.rotate(auth.session.id, { authLevel: 2 }) };
+        return {
+          codes,
+          token: await s.rotate(auth.session.id, { reason: 'second_factor_added', authLevel: 2, context }),
+        };
       });
       if (!result) {
         return refuse(userId, 'totp', context, invalidCode('totp'));
@@ -303,11 +320,19 @@ export function createMfaService(deps: MfaDeps) {
           .returning('user_id')
           .executeTakeFirst();
         if (!removed) throw mfaError('totp_not_enabled');
-        if (!hasSecondFactor(await factorsOf(tx, userId)))
-          await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+        const recoveryCodesRemoved = hasSecondFactor(await factorsOf(tx, userId))
+          ? false
+          : (await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).executeTakeFirst()).numDeletedRows >
+            0n;
         await appendAudit(
           tx,
-          { stream: userStream(userId), action: 'mfa.totp_disabled', actor: actor(userId), context },
+          {
+            stream: userStream(userId),
+            action: 'mfa.totp_disabled',
+            actor: actor(userId),
+            context,
+            payload: { recoveryCodesRemoved },
+          },
           clock,
         );
       });
@@ -327,7 +352,13 @@ export function createMfaService(deps: MfaDeps) {
         const codes = await replaceRecoveryCodes(tx, userId);
         await appendAudit(
           tx,
-          { stream: userStream(userId), action: 'mfa.recovery_codes_generated', actor: actor(userId), context },
+          {
+            stream: userStream(userId),
+            action: 'mfa.recovery_codes_generated',
+            actor: actor(userId),
+            context,
+            payload: { replacedUnused: factors.recoveryCodesLeft },
+          },
           clock,
         );
         return { codes, replaced: factors.recoveryCodesLeft };
@@ -408,7 +439,7 @@ export function createMfaService(deps: MfaDeps) {
           },
           clock,
         );
-        return s.rotate(auth.session.id, { authLevel: factor === 'password' ? 1 : 2 });
+        return s.rotate(auth.session.id, { reason: 'step_up', authLevel: factor === 'password' ? 1 : 2, context });
       });
       return token ?? refuse(userId, 'totp', context, invalidCode('totp'));
     },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { accounts, freshEmail } from '../../test/helpers/accounts.js';
@@ -6,6 +7,8 @@ import { orgPeople } from '../../test/helpers/orgs.js';
 import { TestClient } from '../../test/helpers/client.js';
 import { BLANKS } from '../../test/helpers/input.js';
 import { verifyChain } from '../platform/audit/events.js';
+import { SESSION_COOKIE } from '../sessions/http.js';
+import { SESSION_EVENTS } from '../sessions/service.js';
 import { INVITATION_LIFETIME_MS } from './service.js';
 
 const t = await fileTestApp();
@@ -317,6 +320,185 @@ describe('changes take effect on the next request (O3)', () => {
     ).toBe(403);
     expect((await admin.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${ownerId}`)).statusCode).toBe(403);
     expect((await admin.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${admin.id}`)).statusCode).toBe(204); // leaving is allowed
+  });
+});
+
+describe('a privilege change and the rotation of the sessions it concerns commit together (O3, S2)', () => {
+  /** Whether each unrevoked session of a person is marked to rotate on its next request. */
+  const rotationMarks = async (userId: string) =>
+    (
+      await t.db.withSystem((tx) =>
+        tx
+          .selectFrom('sessions')
+          .select('rotate_due')
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .execute(),
+      )
+    ).map((r) => r.rotate_due);
+  const roleOf = async (orgId: string, userId: string) =>
+    (
+      await t.db.withTenant(orgId, (tx) =>
+        tx
+          .selectFrom('memberships')
+          .select('role')
+          .where('org_id', '=', orgId)
+          .where('user_id', '=', userId)
+          .executeTakeFirst(),
+      )
+    )?.role;
+
+  /** A trigger that makes the database refuse one kind of row write (a real failure inside the transaction); returns its removal. */
+  async function refuse(table: 'audit_events' | 'sessions', when: string): Promise<() => Promise<void>> {
+    const name = `test_refuse_${randomUUID().replace(/-/g, '')}`;
+    await sql
+      .raw(
+        `create function ${name}() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`,
+      )
+      .execute(t.db.owner);
+    await sql
+      .raw(
+        `create trigger ${name} before insert or update on ${table} for each row when (${when}) execute function ${name}()`,
+      )
+      .execute(t.db.owner);
+    return async () => {
+      await sql.raw(`drop trigger ${name} on ${table}`).execute(t.db.owner);
+      await sql.raw(`drop function ${name}()`).execute(t.db.owner);
+    };
+  }
+  /** The audit event of `action` in this organization fails: the last statement of the change's transaction, after the role update and the mark. */
+  const refuseAuditOf = (orgId: string, action: string) =>
+    refuse('audit_events', `new.org_id = '${orgId}' and new.action = '${action}'`);
+
+  /** Session invalidations broadcast to every instance while `during` runs (a marker message flushes the channel). */
+  async function broadcastsDuring(during: () => Promise<void>): Promise<string[]> {
+    const seen: string[] = [];
+    const marker = `test:${randomUUID()}`;
+    let flushed!: () => void;
+    const done = new Promise<void>((resolve) => {
+      flushed = resolve;
+    });
+    const unsubscribe = await t.bus.subscribe(SESSION_EVENTS, (m) => (m === marker ? flushed() : seen.push(m)));
+    try {
+      await during();
+      await t.bus.publish(SESSION_EVENTS, marker);
+      await done;
+    } finally {
+      await unsubscribe();
+    }
+    return seen;
+  }
+
+  it("[O3] [S2] a role change and the rotation of the member's sessions commit together", async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const member = await join(owner.client, orgId, 'member');
+    const cookie = member.client.cookies.get(SESSION_COOKIE);
+
+    // The transaction fails after the role update and the mark: neither is left, and nothing is broadcast.
+    const restore = await refuseAuditOf(orgId, 'member.role_changed');
+    let failed: Awaited<ReturnType<typeof owner.client.api>> | undefined;
+    const lost = await broadcastsDuring(async () => {
+      failed = await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'admin' });
+    });
+    await restore();
+    expect(failed!.statusCode).toBe(500);
+    expect(await roleOf(orgId, member.id)).toBe('member');
+    expect(await rotationMarks(member.id)).toEqual([false]);
+    expect(lost).not.toContain(`u:${member.id}`);
+    expect(await orgEvents(orgId)).not.toContain('member.role_changed');
+    await member.client.api('GET', '/api/v1/me');
+    expect(member.client.cookies.get(SESSION_COOKIE)).toBe(cookie); // nothing rotated
+
+    // The same change, succeeding: the new role and the mark commit together, then every instance is told.
+    const told = await broadcastsDuring(async () => {
+      expect(
+        (await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'admin' })).statusCode,
+      ).toBe(204);
+    });
+    expect(await roleOf(orgId, member.id)).toBe('admin');
+    expect(await rotationMarks(member.id)).toEqual([true]);
+    expect(told).toContain(`u:${member.id}`);
+    expect(await orgEvents(orgId)).toContain('member.role_changed');
+    await member.client.api('GET', '/api/v1/me');
+    expect(member.client.cookies.get(SESSION_COOKIE)).not.toBe(cookie);
+    expect(await rotationMarks(member.id)).toEqual([false]);
+  });
+
+  it('[O3] [S2] when marking the sessions fails, the role change does not commit either', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const member = await join(owner.client, orgId, 'viewer');
+    const restore = await refuse('sessions', `new.rotate_due and new.user_id = '${member.id}'`);
+    const res = await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'admin' });
+    await restore();
+    expect(res.statusCode).toBe(500);
+    expect(await roleOf(orgId, member.id)).toBe('viewer'); // no privilege change without its rotation
+    expect(await rotationMarks(member.id)).toEqual([false]);
+    expect(await orgEvents(orgId)).not.toContain('member.role_changed');
+  });
+
+  it('[O3] [S2] removing a member and marking their sessions commit together', async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const member = await join(owner.client, orgId, 'admin');
+    const restore = await refuseAuditOf(orgId, 'member.removed');
+    const lost = await broadcastsDuring(async () => {
+      expect((await owner.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${member.id}`)).statusCode).toBe(500);
+    });
+    await restore();
+    expect(await roleOf(orgId, member.id)).toBe('admin');
+    expect(await rotationMarks(member.id)).toEqual([false]);
+    expect(lost).not.toContain(`u:${member.id}`);
+
+    const told = await broadcastsDuring(async () => {
+      expect((await owner.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${member.id}`)).statusCode).toBe(204);
+    });
+    expect(await roleOf(orgId, member.id)).toBeUndefined();
+    expect(await rotationMarks(member.id)).toEqual([true]);
+    expect(told).toContain(`u:${member.id}`);
+  });
+
+  it("[O3] [S2] an ownership transfer marks both people's sessions in its own transaction", async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const ownerId = (await owner.client.api('GET', '/api/v1/me')).json().user.id as string;
+    const next = await join(owner.client, orgId, 'member');
+    const restore = await refuseAuditOf(orgId, 'org.ownership_transferred');
+    const lost = await broadcastsDuring(async () => {
+      expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/ownership`, { userId: next.id })).statusCode).toBe(
+        500,
+      );
+    });
+    await restore();
+    expect([await roleOf(orgId, ownerId), await roleOf(orgId, next.id)]).toEqual(['owner', 'member']);
+    expect([await rotationMarks(ownerId), await rotationMarks(next.id)]).toEqual([[false], [false]]);
+    expect(lost.filter((m) => m === `u:${ownerId}` || m === `u:${next.id}`)).toEqual([]);
+
+    const told = await broadcastsDuring(async () => {
+      expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/ownership`, { userId: next.id })).statusCode).toBe(
+        204,
+      );
+    });
+    expect([await roleOf(orgId, ownerId), await roleOf(orgId, next.id)]).toEqual(['admin', 'owner']);
+    expect([await rotationMarks(ownerId), await rotationMarks(next.id)]).toEqual([[true], [true]]);
+    expect(told).toEqual(expect.arrayContaining([`u:${ownerId}`, `u:${next.id}`]));
+  });
+
+  it("[O3] [S2] deleting an organization marks every member's sessions in its own transaction", async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client, 'Doomed');
+    const ownerId = (await owner.client.api('GET', '/api/v1/me')).json().user.id as string;
+    const member = await join(owner.client, orgId, 'viewer');
+    const restore = await refuseAuditOf(orgId, 'org.deleted');
+    expect((await owner.client.api('DELETE', `/api/v1/orgs/${orgId}`, { confirmName: 'Doomed' })).statusCode).toBe(500);
+    await restore();
+    expect(await roleOf(orgId, member.id)).toBe('viewer');
+    expect([await rotationMarks(ownerId), await rotationMarks(member.id)]).toEqual([[false], [false]]);
+
+    expect((await owner.client.api('DELETE', `/api/v1/orgs/${orgId}`, { confirmName: 'Doomed' })).statusCode).toBe(204);
+    expect(await roleOf(orgId, member.id)).toBeUndefined();
+    expect([await rotationMarks(ownerId), await rotationMarks(member.id)]).toEqual([[true], [true]]);
   });
 });
 

@@ -4,7 +4,7 @@ import { NoResultError } from 'kysely';
 import { appendAudit, orgStream } from '../platform/audit/events.js';
 import type { Clock } from '../platform/clock.js';
 import { hashToken, looksLikeToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
-import { TenancyError, type Tenancy, type Tx } from '../platform/db/database.js';
+import { TenancyError, type AfterCommit, type Tenancy, type Tx } from '../platform/db/database.js';
 import { notFound, platformError } from '../platform/errors.js';
 import type { Mailer } from '../platform/mail/index.js';
 import type { RequestContext } from '../platform/request-context.js';
@@ -65,8 +65,12 @@ const lastOwner = () => orgError('last_owner');
 
 export interface OrgDeps {
   db: Tenancy;
-  /** S2: sessions of people whose role changed rotate their identifier on their next request. */
-  rotateSessionsOf: (userIds: string[]) => Promise<void>;
+  /**
+   * S2, O3: marks the sessions of these members (of the transaction's organization) to rotate their
+   * identifier on their next request, in the caller's transaction: the mark commits with the
+   * privilege change or not at all. Every instance reloads their sessions after the commit.
+   */
+  rotateSessionsOf: (tx: Tx, afterCommit: AfterCommit, userIds: string[]) => Promise<number>;
   /** Every instance forgets these API keys (revoked here, outside the key service). */
   forgetApiKeys: (keyIds: string[]) => Promise<void>;
   clock: Clock;
@@ -118,11 +122,11 @@ export function createOrgService(deps: OrgDeps) {
     actor: Actor,
     orgId: string,
     permission: Permission,
-    fn: (tx: Tx, role: Role) => Promise<T>,
+    fn: (tx: Tx, role: Role, afterCommit: AfterCommit) => Promise<T>,
     opts: { mfaExempt?: boolean } = {},
   ): Promise<T> {
     return db
-      .withTenant(orgId, async (tx) => {
+      .withTenant(orgId, async (tx, afterCommit) => {
         if (actor.kind === 'key') {
           if (actor.orgId !== orgId) throw notFound('That organization');
           // A key never does more than its creator may do now: a lowered role narrows it at once.
@@ -134,12 +138,12 @@ export function createOrgService(deps: OrgDeps) {
             .executeTakeFirst();
           if (!creator) throw creatorGone();
           if (!actor.scopes.has(permission) || !can(creator.role, permission)) throw forbidden();
-          return fn(tx, RANK[creator.role] < RANK[KEY_ROLE] ? creator.role : KEY_ROLE);
+          return fn(tx, RANK[creator.role] < RANK[KEY_ROLE] ? creator.role : KEY_ROLE, afterCommit);
         }
         const { role, requireMfa } = await membershipOf(tx, orgId, actor.userId);
         if (requireMfa && !actor.twoFactor && !opts.mfaExempt) throw mfaRequired();
         if (!can(role, permission)) throw forbidden();
-        return fn(tx, role);
+        return fn(tx, role, afterCommit);
       })
       .catch(async (err: unknown) => {
         // A malformed id is simply an organization that does not exist.
@@ -309,7 +313,7 @@ export function createOrgService(deps: OrgDeps) {
 
     /** Owner only, with the name typed again as confirmation. The org stream keeps its history. */
     remove: (actor: Actor, orgId: string, confirmName: string, context: RequestContext) =>
-      as(actor, orgId, 'org.delete', async (tx) => {
+      as(actor, orgId, 'org.delete', async (tx, _role, afterCommit) => {
         // Locks are taken in the order every other writer takes them: the organization's rows first
         // (the lock here, then the cascade), its audit head last. Holding the head while the cascade
         // waited for a member's row deadlocked against that member's own audited change.
@@ -325,6 +329,19 @@ export function createOrgService(deps: OrgDeps) {
             fields: [{ field: 'confirmName', message: "does not match the organization's name" }],
           });
         }
+        // S2: every member loses their role here, so their sessions rotate (marked while they are still
+        // members). Their membership rows are locked before their sessions, as a role change does.
+        const members = await tx
+          .selectFrom('memberships')
+          .select('user_id')
+          .where('org_id', '=', orgId)
+          .forUpdate()
+          .execute();
+        await deps.rotateSessionsOf(
+          tx,
+          afterCommit,
+          members.map((m) => m.user_id),
+        );
         await tx.deleteFrom('organizations').where('id', '=', orgId).execute();
         await audit(tx, orgId, actor, 'org.deleted', context, `org:${orgId}`, { name: org.name });
       }),
@@ -361,10 +378,10 @@ export function createOrgService(deps: OrgDeps) {
       role: Role,
       context: RequestContext,
     ): Promise<void> => {
-      const changed = await as(actor, orgId, 'members.change_role', async (tx, actorRole) => {
+      await as(actor, orgId, 'members.change_role', async (tx, actorRole, afterCommit) => {
         const current = await memberRole(tx, orgId, userId);
         if (RANK[role] > RANK[actorRole] || RANK[current] > RANK[actorRole]) throw forbidden();
-        if (current === role) return false;
+        if (current === role) return;
         if (current === 'owner' && (await owners(tx, orgId)) === 1) throw lastOwner();
         await tx
           .updateTable('memberships')
@@ -372,24 +389,26 @@ export function createOrgService(deps: OrgDeps) {
           .where('org_id', '=', orgId)
           .where('user_id', '=', userId)
           .execute();
+        // S2, O3: the member's sessions rotate; marked in this transaction, so both commit or neither.
+        await deps.rotateSessionsOf(tx, afterCommit, [userId]);
         await audit(tx, orgId, actor, 'member.role_changed', context, `user:${userId}`, { from: current, to: role });
-        return true;
       });
-      if (changed) await deps.rotateSessionsOf([userId]);
     },
 
     /** Members with members.remove may remove anyone they outrank or equal; anyone may leave. */
     removeMember: async (actor: Actor, orgId: string, userId: string, context: RequestContext) => {
       const leaving = actor.kind === 'user' && userId === actor.userId;
       const permission: Permission = leaving ? 'org.read' : 'members.remove';
-      const revokedKeys = await as(
+      await as(
         actor,
         orgId,
         permission,
-        async (tx, actorRole) => {
+        async (tx, actorRole, afterCommit) => {
           const current = await memberRole(tx, orgId, userId);
           if (RANK[current] > RANK[actorRole]) throw forbidden();
           if (current === 'owner' && (await owners(tx, orgId)) === 1) throw lastOwner();
+          // S2: their sessions rotate; marked while they are still a member, in this transaction.
+          await deps.rotateSessionsOf(tx, afterCommit, [userId]);
           await tx.deleteFrom('memberships').where('org_id', '=', orgId).where('user_id', '=', userId).execute();
           await audit(tx, orgId, actor, leaving ? 'member.left' : 'member.removed', context, `user:${userId}`, {
             role: current,
@@ -408,11 +427,10 @@ export function createOrgService(deps: OrgDeps) {
               name: k.name,
               reason: 'creator_left',
             });
-          return keys.map((k) => k.id);
+          if (keys.length > 0) afterCommit(() => deps.forgetApiKeys(keys.map((k) => k.id)));
         },
         { mfaExempt: leaving },
       ); // leaving never requires setting up a second factor first
-      if (revokedKeys.length > 0) await deps.forgetApiKeys(revokedKeys);
     },
 
     /** The caller (an owner) makes another member owner and becomes an admin. */
@@ -422,7 +440,7 @@ export function createOrgService(deps: OrgDeps) {
       toUserId: string,
       context: RequestContext,
     ): Promise<void> => {
-      const from = await as(actor, orgId, 'org.transfer_ownership', async (tx) => {
+      await as(actor, orgId, 'org.transfer_ownership', async (tx, _role, afterCommit) => {
         if (actor.kind !== 'user') throw forbidden(); // ownership moves between people only
         if (toUserId === actor.userId)
           throw platformError('invalid_request', { message: 'Choose another member to hand ownership to.' });
@@ -439,10 +457,9 @@ export function createOrgService(deps: OrgDeps) {
           .where('org_id', '=', orgId)
           .where('user_id', '=', actor.userId)
           .execute();
+        await deps.rotateSessionsOf(tx, afterCommit, [toUserId, actor.userId]);
         await audit(tx, orgId, actor, 'org.ownership_transferred', context, `user:${toUserId}`);
-        return actor.userId;
       });
-      await deps.rotateSessionsOf([toUserId, from]);
     },
 
     /** O3: bound to an address, single use, 7 days, with a role no higher than the inviter's. */

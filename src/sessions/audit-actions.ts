@@ -9,6 +9,10 @@ export const SESSION_AUDIT_ACTIONS = defineAuditActions({
     description: 'The first factor was accepted; the session waits for the second.',
     signInHistory: 'Password accepted, second factor asked',
   },
+  'user.session_rotated': {
+    description: 'The session got a new identifier: a step-up, a second factor, or a privilege change elsewhere.',
+  },
+  'user.org_switched': { description: 'The session switched the organization it works in.' },
 });
 
 declare module '../platform/audit/actions.js' {

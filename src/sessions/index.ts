@@ -62,5 +62,6 @@ export {
   type SecondFactorCheck,
   type Session,
   type SessionPolicy,
+  type SessionOps,
   type SessionService,
 } from './service.js';

@@ -1,6 +1,6 @@
 import type { Clock } from '../platform/clock.js';
 import { hashToken, looksLikeToken, randomToken, type RandomSource } from '../platform/crypto/tokens.js';
-import type { Tenancy, Tx } from '../platform/db/database.js';
+import type { AfterCommit, Tenancy, Tx } from '../platform/db/database.js';
 import type { EventBus } from '../platform/events/bus.js';
 import { entryMessage, groupMessage, InvalidatedCache } from '../platform/events/invalidated-cache.js';
 import type { RequestContext } from '../platform/request-context.js';
@@ -27,6 +27,8 @@ export const defaultSessionPolicy = (absoluteDays = 90): SessionPolicy => ({
 export type AuthLevel = 1 | 2;
 export type SignInMethod = 'password' | 'magic_link' | 'password_reset' | 'passkey';
 export type SecondFactor = 'totp' | 'recovery_code' | 'passkey';
+/** Why a session got a new identifier in a write() (S2): a fresh step-up, or a second factor just added. */
+export type RotationReason = 'step_up' | 'second_factor_added';
 
 /** How long a session that passed the first factor may take to present the second. */
 export const SECOND_FACTOR_WINDOW_MS = 10 * 60 * 1000;
@@ -89,7 +91,11 @@ export interface SessionOps {
     userId: string,
     opts: { method: SignInMethod; authLevel: AuthLevel; context: RequestContext },
   ): Promise<{ token: string; session: Session }>;
-  rotate(sessionId: string, changes?: { authLevel?: AuthLevel }): Promise<string>;
+  /** S2: a new identifier for the same session (recorded as user.session_rotated). */
+  rotate(
+    sessionId: string,
+    opts: { reason: RotationReason; authLevel?: AuthLevel; context: RequestContext },
+  ): Promise<string>;
   /** The second factor of a pending sign-in was presented: the session becomes a full one under a new identifier (S2). */
   completeSignIn(
     sessionId: string,
@@ -99,8 +105,12 @@ export interface SessionOps {
   revoke(where: { userId: string; sessionId?: string; exceptSessionId?: string }, reason: string): Promise<number>;
   /** The user's cached state changed (e-mail verified): every instance reloads it. */
   forgetUser(userId: string): void;
+  /** The organization switcher (recorded as user.org_switched). */
   setActiveOrg(sessionId: string, orgId: string | null): Promise<void>;
 }
+
+/** Sends an invalidation to every instance once the surrounding transaction has committed. */
+type Invalidate = (message: string) => void;
 
 export function createSessionService(deps: SessionDeps) {
   const { db, bus, clock, policy } = deps;
@@ -201,7 +211,7 @@ export function createSessionService(deps: SessionDeps) {
 
   async function completeSignIn(
     tx: Tx,
-    queued: string[],
+    invalidate: Invalidate,
     sessionId: string,
     factor: SecondFactor,
     context: RequestContext,
@@ -233,7 +243,7 @@ export function createSessionService(deps: SessionDeps) {
       .where('id', '=', sessionId)
       .returningAll()
       .executeTakeFirstOrThrow();
-    queued.push(entryMessage(old.token_hash));
+    invalidate(entryMessage(old.token_hash));
     await appendAudit(
       tx,
       {
@@ -309,21 +319,25 @@ export function createSessionService(deps: SessionDeps) {
   }
 
   /**
-   * S2 for changes made by someone else: every live session of these people gets a new identifier
-   * on its next request (see rotateIfDue).
+   * S2 for changes made by someone else (O3: a role change, a removal, a handover): every unrevoked
+   * session of these members gets a new identifier on its next request (see rotateIfDue). Runs in
+   * the caller's tenant transaction, so the mark commits with the change or not at all: through
+   * rampart_mark_sessions_for_rotation (migration 0009), which refuses anyone who is not a member
+   * of that transaction's organization. After the commit, every instance reloads their sessions.
+   * Returns how many sessions were marked.
    */
-  async function rotateLater(userIds: string[]): Promise<void> {
-    await write(async (tx, s) => {
-      for (const userId of userIds) {
-        await tx
-          .updateTable('sessions')
-          .set({ rotate_due: true })
-          .where('user_id', '=', userId)
-          .where('revoked_at', 'is', null)
-          .execute();
-        s.forgetUser(userId);
-      }
-    });
+  async function rotateLater(tx: Tx, afterCommit: AfterCommit, userIds: string[]): Promise<number> {
+    // One order for every caller (by id), so two transactions marking the same people cannot deadlock.
+    const members = [...new Set(userIds)].sort();
+    let marked = 0;
+    for (const member of members) {
+      const row = await tx
+        .selectNoFrom((eb) => eb.fn<number>('rampart_mark_sessions_for_rotation', [eb.val(member)]).as('marked'))
+        .executeTakeFirstOrThrow();
+      marked += row.marked;
+      afterCommit(() => cache.broadcast(groupMessage(member)));
+    }
+    return marked;
   }
 
   /** The deferred rotation, done by the request that presents the current identifier. Undefined: nothing was due (or another request did it). */
@@ -331,8 +345,8 @@ export function createSessionService(deps: SessionDeps) {
     const token = randomToken(deps.random);
     const now = clock.now();
     const oldHash = hashToken(presented);
-    const row = await db.withSystem((tx) =>
-      tx
+    const rotated = await db.withSystem(async (tx, afterCommit) => {
+      const row = await tx
         .updateTable('sessions')
         .set((eb) => ({
           token_hash: hashToken(token),
@@ -343,46 +357,70 @@ export function createSessionService(deps: SessionDeps) {
         .where('id', '=', sessionId)
         .where('token_hash', '=', oldHash)
         .where('rotate_due', '=', true)
-        .returning('id')
-        .executeTakeFirst(),
-    );
-    if (!row) return undefined;
-    await cache.broadcast(entryMessage(oldHash));
-    return token;
+        .returning(['id', 'user_id'])
+        .executeTakeFirst();
+      if (!row) return false;
+      await appendAudit(
+        tx,
+        {
+          stream: userStream(row.user_id),
+          action: 'user.session_rotated',
+          actor: `user:${row.user_id}`,
+          target: `session:${row.id}`,
+          payload: { reason: 'privilege_change' },
+        },
+        clock,
+      );
+      afterCommit(() => cache.broadcast(entryMessage(oldHash)));
+      return true;
+    });
+    return rotated ? token : undefined;
   }
 
   /**
-   * S2: a new identifier for the same session (sign-in step-up, role change). The old cookie value
-   * stops working on every instance once the surrounding write() returns.
+   * S2: a new identifier for the same session (step-up, a second factor added), with its audit
+   * event. The old cookie value stops working on every instance once the surrounding write() returns.
    */
   async function rotate(
     tx: Tx,
-    queued: string[],
+    invalidate: Invalidate,
     sessionId: string,
-    changes: { authLevel?: AuthLevel } = {},
+    opts: { reason: RotationReason; authLevel?: AuthLevel; context: RequestContext },
   ): Promise<string> {
     const token = randomToken(deps.random);
     const now = clock.now();
     const old = await tx
       .selectFrom('sessions')
-      .select('token_hash')
+      .select(['token_hash', 'user_id'])
       .where('id', '=', sessionId)
       .executeTakeFirstOrThrow();
     await tx
       .updateTable('sessions')
       .set({
         token_hash: hashToken(token),
-        ...(changes.authLevel ? { auth_level: changes.authLevel, authenticated_at: now } : {}),
+        ...(opts.authLevel ? { auth_level: opts.authLevel, authenticated_at: now } : {}),
       })
       .where('id', '=', sessionId)
       .execute();
-    queued.push(entryMessage(old.token_hash));
+    await appendAudit(
+      tx,
+      {
+        stream: userStream(old.user_id),
+        action: 'user.session_rotated',
+        actor: `user:${old.user_id}`,
+        target: `session:${sessionId}`,
+        context: opts.context,
+        payload: { reason: opts.reason, ...(opts.authLevel ? { authLevel: opts.authLevel } : {}) },
+      },
+      clock,
+    );
+    invalidate(entryMessage(old.token_hash));
     return token;
   }
 
   async function revoke(
     tx: Tx,
-    queued: string[],
+    invalidate: Invalidate,
     where: { userId: string; sessionId?: string; exceptSessionId?: string },
     reason: string,
   ): Promise<number> {
@@ -394,36 +432,48 @@ export function createSessionService(deps: SessionDeps) {
     if (where.sessionId) q = q.where('id', '=', where.sessionId);
     if (where.exceptSessionId) q = q.where('id', '<>', where.exceptSessionId);
     const rows = await q.returning('token_hash').execute();
-    for (const r of rows) queued.push(entryMessage(r.token_hash));
+    for (const r of rows) invalidate(entryMessage(r.token_hash));
     return rows.length;
   }
 
   /**
-   * One transaction of session changes. Invalidations go out after the commit, and write() returns
-   * only when they have: publishing earlier would let another instance reload the old row.
+   * One transaction of session changes. Invalidations go out after the commit (the transaction's
+   * after-commit hook), and write() returns only when they have: publishing earlier would let
+   * another instance reload the old row. A rollback sends none.
    */
   async function write<T>(fn: (tx: Tx, ops: SessionOps) => Promise<T>): Promise<T> {
-    const queued: string[] = [];
-    const result = await db.withSystem((tx) =>
-      fn(tx, {
+    return db.withSystem((tx, afterCommit) => {
+      const invalidate: Invalidate = (message) => afterCommit(() => cache.broadcast(message));
+      return fn(tx, {
         create: (userId, opts) => create(tx, userId, opts),
-        rotate: (sessionId, changes) => rotate(tx, queued, sessionId, changes),
-        completeSignIn: (sessionId, factor, context) => completeSignIn(tx, queued, sessionId, factor, context),
-        revoke: (where, reason) => revoke(tx, queued, where, reason),
-        forgetUser: (userId) => void queued.push(groupMessage(userId)),
+        rotate: (sessionId, opts) => rotate(tx, invalidate, sessionId, opts),
+        completeSignIn: (sessionId, factor, context) => completeSignIn(tx, invalidate, sessionId, factor, context),
+        revoke: (where, reason) => revoke(tx, invalidate, where, reason),
+        forgetUser: (userId) => invalidate(groupMessage(userId)),
         setActiveOrg: async (sessionId, orgId) => {
           const row = await tx
-            .updateTable('sessions')
-            .set({ active_org_id: orgId })
+            .selectFrom('sessions')
+            .select(['token_hash', 'user_id', 'active_org_id'])
             .where('id', '=', sessionId)
-            .returning('token_hash')
+            .forUpdate()
             .executeTakeFirstOrThrow();
-          queued.push(entryMessage(row.token_hash));
+          if (row.active_org_id === orgId) return;
+          await tx.updateTable('sessions').set({ active_org_id: orgId }).where('id', '=', sessionId).execute();
+          await appendAudit(
+            tx,
+            {
+              stream: userStream(row.user_id),
+              action: 'user.org_switched',
+              actor: `user:${row.user_id}`,
+              target: `session:${sessionId}`,
+              payload: { org: orgId },
+            },
+            clock,
+          );
+          invalidate(entryMessage(row.token_hash));
         },
-      }),
-    );
-    for (const message of queued) await cache.broadcast(message);
-    return result;
+      });
+    });
   }
 
   async function list(userId: string): Promise<Session[]> {

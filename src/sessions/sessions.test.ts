@@ -67,7 +67,9 @@ describe('rotation (S2)', () => {
       clock: t.clock,
       policy: { idleMs: 30 * DAY, absoluteMs: 90 * DAY, touchEveryMs: 300_000 },
     });
-    const fresh = await sessions.write((_tx, s) => s.rotate(me.session.id, { authLevel: 2 }));
+    const fresh = await sessions.write((_tx, s) =>
+      s.rotate(me.session.id, { reason: 'step_up', authLevel: 2, context: {} }),
+    );
     await sessions.close();
     expect((await client.api('GET', '/api/v1/me')).statusCode).toBe(401);
     const next = new TestClient(t.app);

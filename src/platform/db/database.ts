@@ -7,6 +7,16 @@ import type { Tables } from './tables.js';
 
 export type Tx = Transaction<Tables>;
 
+/**
+ * Registers work that runs once the transaction has committed (cache invalidations, messages to
+ * other instances): in registration order, before withTenant / withSystem / withPerson returns.
+ * A rollback, or a failed COMMIT, discards it. Calling it after the transaction ended throws.
+ */
+export type AfterCommit = (work: () => Promise<void> | void) => void;
+
+/** What a transaction callback gets: the transaction, and the way to defer work until it commits. */
+export type TxFn<T> = (tx: Tx, afterCommit: AfterCommit) => Promise<T>;
+
 /** The role every runtime query runs as: owns nothing, cannot bypass row-level security. */
 export const RUNTIME_ROLE = 'rampart_runtime';
 
@@ -24,10 +34,10 @@ export async function becomeAuditor(ownerTx: Tx): Promise<void> {
 
 /** What features get: the only two ways to reach the database at run time. */
 export interface Tenancy {
-  withTenant<T>(orgId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
-  withSystem<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  withTenant<T>(orgId: string, fn: TxFn<T>): Promise<T>;
+  withSystem<T>(fn: TxFn<T>): Promise<T>;
   /** System context that also sees one person's own memberships and organizations (and nothing else of any tenant). */
-  withPerson<T>(userId: string, fn: (tx: Tx) => Promise<T>): Promise<T>;
+  withPerson<T>(userId: string, fn: TxFn<T>): Promise<T>;
 }
 
 export interface Database extends Tenancy {
@@ -121,6 +131,24 @@ export function runtimeUrlFor(databaseUrl: string): string {
   return url.toString();
 }
 
+/**
+ * Runs work deferred to after a commit. Each piece runs even when an earlier one failed (each is
+ * independent: one failed broadcast must not hold back the others); then the first failure is
+ * thrown, so the caller learns the change committed but did not reach everyone.
+ */
+async function runAfterCommit(deferred: Array<() => Promise<void> | void>): Promise<void> {
+  const errors: unknown[] = [];
+  for (const work of deferred) {
+    try {
+      await work();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, 'work after a commit failed');
+}
+
 function makeDatabase(
   kind: Database['kind'],
   owner: Kysely<Tables>,
@@ -128,12 +156,25 @@ function makeDatabase(
   setRole: boolean,
   close: () => Promise<void>,
 ): Database {
-  async function run<T>(orgId: string, userId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return runtime.transaction().execute(async (tx) => {
-      if (setRole) await tx.executeQuery(CompiledQuery.raw(ROLE_STATEMENT));
-      await tx.executeQuery(CompiledQuery.raw(SETTINGS_STATEMENT, [orgId, userId]));
-      return fn(tx);
-    });
+  async function run<T>(orgId: string, userId: string, fn: TxFn<T>): Promise<T> {
+    const deferred: Array<() => Promise<void> | void> = [];
+    let open = true;
+    const afterCommit: AfterCommit = (work) => {
+      if (!open) throw new Error('afterCommit: this transaction has already ended');
+      deferred.push(work);
+    };
+    let result: T;
+    try {
+      result = await runtime.transaction().execute(async (tx) => {
+        if (setRole) await tx.executeQuery(CompiledQuery.raw(ROLE_STATEMENT));
+        await tx.executeQuery(CompiledQuery.raw(SETTINGS_STATEMENT, [orgId, userId]));
+        return fn(tx, afterCommit);
+      });
+    } finally {
+      open = false; // committed or rolled back: nothing more can be registered
+    }
+    await runAfterCommit(deferred);
+    return result;
   }
   let closed = false;
   return {
