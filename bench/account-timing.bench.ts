@@ -40,12 +40,15 @@ export async function run(): Promise<void> {
     }));
     const results = await client({ base: server.base, origin: ORIGIN, flows });
     console.log(
-      `response time, existing vs unknown address (${TRIES} interleaved tries each, ${db.kind}, Argon2id OWASP parameters)`,
+      `response time, existing vs unknown address (${TRIES} interleaved tries each, ${db.kind}, Argon2id OWASP ` +
+        `parameters)`,
     );
     for (const [name, r] of Object.entries(results)) {
       const [a, b] = [median(r.existing), median(r.unknown)];
       console.log(
-        `${name}: existing median ${a.toFixed(2)} ms, unknown median ${b.toFixed(2)} ms; ratio ${(a / b).toFixed(3)}; Mann-Whitney p = ${mannWhitneyP(r.existing, r.unknown).toPrecision(2)}  ${JSON.stringify(r.statuses)}`,
+        `${name}: existing median ${a.toFixed(2)} ms, unknown median ${b.toFixed(2)} ms; ratio ` +
+          `${(a / b).toFixed(3)}; Mann-Whitney p = ${mannWhitneyP(r.existing, r.unknown).toPrecision(2)}  ` +
+          `${JSON.stringify(r.statuses)}`,
       );
     }
   } finally {

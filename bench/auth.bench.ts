@@ -42,7 +42,8 @@ export async function run(): Promise<void> {
       { concurrency },
     );
     report(
-      `authenticated request on ${db.kind}, ${concurrency} concurrent (events: ${process.env.REDIS_URL ? 'redis' : db.url ? 'postgres' : 'memory'})`,
+      `authenticated request on ${db.kind}, ${concurrency} concurrent (events: ` +
+        `${process.env.REDIS_URL ? 'redis' : db.url ? 'postgres' : 'memory'})`,
       authed,
       bare,
       'GET /healthz, no session',
@@ -66,7 +67,9 @@ export async function run(): Promise<void> {
     });
     const next = await onB.request('GET', '/api/v1/me', { cookie: victim });
     console.log(
-      `  revocation: revoke answered ${revoke.status}; the next request on the other instance answered ${next.status} ${next.status === 401 ? 'as it must' : 'WRONG'} (${(performance.now() - started).toFixed(1)} ms after the revoke was sent)`,
+      `  revocation: revoke answered ${revoke.status}; the next request on the other instance answered ` +
+        `${next.status} ${next.status === 401 ? 'as it must' : 'WRONG'} ` +
+        `(${(performance.now() - started).toFixed(1)} ms after the revoke was sent)`,
     );
     onB.close();
 
@@ -91,7 +94,8 @@ export async function run(): Promise<void> {
     await worker.terminate();
     console.log(`  sign-in answers during the load: ${JSON.stringify(statuses)}`);
     console.log(
-      `\nauthenticated p99 during 50 concurrent password sign-ins (Argon2id m=19 MiB, t=2, p=1; ${burst} bursts): ${loaded.p99Ms.toFixed(2)} ms`,
+      `\nauthenticated p99 during 50 concurrent password sign-ins (Argon2id m=19 MiB, t=2, p=1; ${burst} ` +
+        `bursts): ${loaded.p99Ms.toFixed(2)} ms`,
     );
     console.log(`  baseline (idle): p99 ${idle.p99Ms.toFixed(2)} ms`);
     console.log(`  ratio: ${(loaded.p99Ms / idle.p99Ms).toFixed(2)} of idle p99 (goal ≤ 2)`);

@@ -34,7 +34,8 @@ const quietLogger = () => createLogger('warn');
 
 const program = new Command('rampart')
   .description(
-    'Rampart: the security backbone for multi-tenant SaaS products.\nConfiguration comes from the environment; see the README for every variable.',
+    'Rampart: the security backbone for multi-tenant SaaS products.\nConfiguration comes from the environment; ' +
+      'see the README for every variable.',
   )
   .version(version, '-V, --version', 'print the version of Rampart')
   // `rampart --version` is the program's; `rampart keys generate --version 3` is the subcommand's.
@@ -44,15 +45,18 @@ const program = new Command('rampart')
 program
   .command('start')
   .description(
-    'Migrate the database, then serve HTTP(S) until SIGTERM or SIGINT. The start-up log prints the address to open (RAMPART_BASE_URL).\n' +
-      'On the embedded database the data directory is locked (RAMPART_DATA_DIR/rampart.lock) while it runs: a second process there refuses to start.',
+    'Migrate the database, then serve HTTP(S) until SIGTERM or SIGINT. The start-up log prints the address to ' +
+      'open (RAMPART_BASE_URL).\n' +
+      'On the embedded database the data directory is locked (RAMPART_DATA_DIR/rampart.lock) while it runs: a ' +
+      'second process there refuses to start.',
   )
   .action(plainErrors(main));
 
 program
   .command('migrate')
   .description(
-    'Apply pending database migrations and exit. Refuses if an applied migration file was changed, or while another process has the embedded database open.',
+    'Apply pending database migrations and exit. Refuses if an applied migration file was changed, or while ' +
+      'another process has the embedded database open.',
   )
   .option('--status', 'only show applied and pending migrations (creates no database)')
   .action(
@@ -90,7 +94,8 @@ const keys = program.command('keys').description('Master key management (control
 keys
   .command('generate')
   .description(
-    'Print a new master key entry (v<N>:<base64url>) to add to RAMPART_MASTER_KEYS. The key is printed once and stored nowhere.\n' +
+    'Print a new master key entry (v<N>:<base64url>) to add to RAMPART_MASTER_KEYS. The key is printed once ' +
+      'and stored nowhere.\n' +
       'Its version follows the highest one in RAMPART_MASTER_KEYS (or RAMPART_MASTER_KEYS_FILE) when set, else 1.',
   )
   .option('--version <n>', 'version number for the new key (a whole number from 1)')
@@ -124,7 +129,8 @@ const audit = program.command('audit').description('The tamper-evident audit log
 audit
   .command('verify')
   .description(
-    'Verify the hash chain of every audit stream (or one). Exits 1 if any stream is broken, or if there is no migrated database to verify (it creates none).',
+    'Verify the hash chain of every audit stream (or one). Exits 1 if any stream is broken, or if there is no ' +
+      'migrated database to verify (it creates none).',
   )
   .option('--stream <name>', 'only this stream, e.g. org:<uuid>, user:<uuid> or system')
   .action(
@@ -138,7 +144,8 @@ audit
             ? 'the PostgreSQL database of DATABASE_URL'
             : `the database in ${config.dataDir}`;
           throw new OperatorError(
-            `${where} is not migrated, so it has no audit log yet: run \`rampart migrate\` (or \`rampart start\`) first`,
+            `${where} is not migrated, so it has no audit log yet: run \`rampart migrate\` (or \`rampart ` +
+              `start\`) first`,
           );
         }
         let broken = 0;

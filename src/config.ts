@@ -104,7 +104,8 @@ function parseUrl(
     const url = new URL(value);
     if (!protocols.includes(url.protocol)) {
       problems.push(
-        `${name}: the scheme must be ${protocols.map((p) => p.replace(':', '')).join(' or ')} (example: ${name}=${example})`,
+        `${name}: the scheme must be ${protocols.map((p) => p.replace(':', '')).join(' or ')} (example: ` +
+          `${name}=${example})`,
       );
       return undefined;
     }
@@ -146,7 +147,8 @@ export function loadConfig(env: Env = process.env): Config {
   );
   if (databaseRuntimeUrl && !databaseUrl)
     problems.push(
-      'DATABASE_RUNTIME_URL: only meaningful together with DATABASE_URL (example: unset it to use the embedded database)',
+      'DATABASE_RUNTIME_URL: only meaningful together with DATABASE_URL (example: unset it to use the embedded ' +
+        'database)',
     );
   const dev = parseBool(env, 'RAMPART_DEV', databaseUrl === undefined, problems);
   const dataDir = path.resolve(env.RAMPART_DATA_DIR || './data');
@@ -167,7 +169,8 @@ export function loadConfig(env: Env = process.env): Config {
     }
   } else if (!dev) {
     problems.push(
-      'RAMPART_MASTER_KEYS: required in production (generate one with `rampart keys generate`; example: RAMPART_MASTER_KEYS=v1:<43 base64url characters>)',
+      'RAMPART_MASTER_KEYS: required in production (generate one with `rampart keys generate`; example: ' +
+        'RAMPART_MASTER_KEYS=v1:<43 base64url characters>)',
     );
   }
 
@@ -177,7 +180,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (certFile || keyFile) {
     if (!certFile || !keyFile) {
       problems.push(
-        'RAMPART_TLS_CERT and RAMPART_TLS_KEY: set both or neither (example: RAMPART_TLS_CERT=/etc/rampart/cert.pem RAMPART_TLS_KEY=/etc/rampart/key.pem)',
+        'RAMPART_TLS_CERT and RAMPART_TLS_KEY: set both or neither (example: ' +
+          'RAMPART_TLS_CERT=/etc/rampart/cert.pem RAMPART_TLS_KEY=/etc/rampart/key.pem)',
       );
     } else {
       for (const [name, file] of [
@@ -188,7 +192,8 @@ export function loadConfig(env: Env = process.env): Config {
           readFileSync(file);
         } catch {
           problems.push(
-            `${name}: cannot read the file ${file} (example: ${name}=/etc/rampart/${name === 'RAMPART_TLS_CERT' ? 'cert' : 'key'}.pem)`,
+            `${name}: cannot read the file ${file} (example: ` +
+              `${name}=/etc/rampart/${name === 'RAMPART_TLS_CERT' ? 'cert' : 'key'}.pem)`,
           );
         }
       }
@@ -219,7 +224,8 @@ export function loadConfig(env: Env = process.env): Config {
   for (const entry of trustedProxies) {
     if (!isCidrOrIp(entry))
       problems.push(
-        `RAMPART_TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR range (example: RAMPART_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1)`,
+        `RAMPART_TRUSTED_PROXIES: "${entry}" is not an IP address or CIDR range (example: ` +
+          `RAMPART_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1)`,
       );
   }
 
@@ -232,7 +238,8 @@ export function loadConfig(env: Env = process.env): Config {
   );
   if (!smtpUrl && !dev && !env.SMTP_URL && !env.SMTP_URL_FILE)
     problems.push(
-      'SMTP_URL: required in production, where the dev mailbox is off (example: SMTP_URL=smtps://user:password@smtp.example.com:465)',
+      'SMTP_URL: required in production, where the dev mailbox is off (example: ' +
+        'SMTP_URL=smtps://user:password@smtp.example.com:465)',
     );
   const mailFrom = env.RAMPART_MAIL_FROM || `Rampart <no-reply@${safeHostname(baseUrl)}>`;
   const dkim = loadDkim(env, problems);
@@ -275,7 +282,9 @@ function loadDkim(env: Env, problems: string[]): Config['dkim'] {
   if (!domain && !selector && !privateKey) return undefined;
   if (!domain || !selector || !privateKey) {
     problems.push(
-      'RAMPART_DKIM_DOMAIN, RAMPART_DKIM_SELECTOR and RAMPART_DKIM_PRIVATE_KEY(_FILE): set all three or none (example: RAMPART_DKIM_DOMAIN=example.com RAMPART_DKIM_SELECTOR=rampart RAMPART_DKIM_PRIVATE_KEY_FILE=/run/secrets/dkim.pem)',
+      'RAMPART_DKIM_DOMAIN, RAMPART_DKIM_SELECTOR and RAMPART_DKIM_PRIVATE_KEY(_FILE): set all three or none ' +
+        '(example: RAMPART_DKIM_DOMAIN=example.com RAMPART_DKIM_SELECTOR=rampart ' +
+        'RAMPART_DKIM_PRIVATE_KEY_FILE=/run/secrets/dkim.pem)',
     );
     return undefined;
   }

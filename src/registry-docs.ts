@@ -11,13 +11,16 @@ import { ROLES } from './orgs/index.js';
 const cell = (text: string) => text.replaceAll('|', '\\|');
 
 export function permissionsDoc(features: readonly Feature[]): string {
-  const header = `| permission | what it allows | ${ROLES.join(' | ')} |\n| --- | --- | ${ROLES.map(() => ':---:').join(' | ')} |`;
+  const header =
+    `| permission | what it allows | ${ROLES.join(' | ')} |\n| --- | --- | ` +
+    `${ROLES.map(() => ':---:').join(' | ')} |`;
   const sections = features
     .filter((f) => f.permissions)
     .map((f) => {
       const rows = Object.entries(f.permissions ?? {}).map(
         ([name, def]) =>
-          `| \`${name}\` | ${cell(def.description)} | ${ROLES.map((r) => (def.roles.includes(r) ? 'yes' : '')).join(' | ')} |`,
+          `| \`${name}\` | ${cell(def.description)} | ` +
+          `${ROLES.map((r) => (def.roles.includes(r) ? 'yes' : '')).join(' | ')} |`,
       );
       return `## ${f.title}\n\n${header}\n${rows.join('\n')}\n`;
     });
@@ -39,7 +42,10 @@ export function auditActionsDoc(features: readonly Feature[]): string {
         const history = 'signInHistory' in def && typeof def.signInHistory === 'string' ? def.signInHistory : '';
         return `| \`${name}\` | ${cell(def.description)} | ${cell(history)} |`;
       });
-      return `## ${f.title}\n\n| action | what happened | in the sign-in history as |\n| --- | --- | --- |\n${rows.join('\n')}\n`;
+      return (
+        `## ${f.title}\n\n| action | what happened | in the sign-in history as |\n| --- | --- | --- ` +
+        `|\n${rows.join('\n')}\n`
+      );
     });
   return `# Audit actions (L1)
 

@@ -54,7 +54,8 @@ export async function openConfiguredDatabase(
   const pgdata = path.join(config.dataDir, 'pgdata');
   if (opts.mustExist && !existsSync(pgdata)) {
     throw new OperatorError(
-      `no database in ${config.dataDir} (RAMPART_DATA_DIR): create it with \`rampart migrate\` or \`rampart start\` first`,
+      `no database in ${config.dataDir} (RAMPART_DATA_DIR): create it with \`rampart migrate\` or \`rampart ` +
+        `start\` first`,
     );
   }
   const lock = lockDataDir(config.dataDir, opts.notice ?? ((message) => logger.warn(message)));
@@ -87,7 +88,8 @@ function listenProblem(err: unknown, port: number, host: string, variable: strin
     );
   if (code === 'EACCES')
     return new OperatorError(
-      `no permission to listen on port ${port} on ${host}: set ${variable} to a port above 1023, or allow this user to bind it`,
+      `no permission to listen on port ${port} on ${host}: set ${variable} to a port above 1023, or allow this ` +
+        `user to bind it`,
       { cause: err },
     );
   if (code === 'EADDRNOTAVAIL')

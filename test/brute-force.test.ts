@@ -44,13 +44,16 @@ const userIdOf = async (email: string) =>
   ).id;
 
 describe('credential checks under concurrent attempts (A8)', () => {
-  it('[A8] 50 wrong passwords for one account sent at once from 50 addresses: 6 are checked, 44 refused unchecked', async () => {
-    const email = await helpers.verified();
-    const { answers, seconds } = await burst(50, (from, i) => signIn(email, `wrong guess ${i}`, from));
-    expect(tally(answers)[401]).toBeGreaterThanOrEqual(6);
-    expect(tally(answers)[401]).toBeLessThanOrEqual(checkedAtMost(seconds));
-    expect(tally(answers)[401]! + tally(answers)[429]!).toBe(50);
-  });
+  it(
+    '[A8] 50 wrong passwords for one account sent at once from 50 addresses: 6 are checked, 44 refused ' + 'unchecked',
+    async () => {
+      const email = await helpers.verified();
+      const { answers, seconds } = await burst(50, (from, i) => signIn(email, `wrong guess ${i}`, from));
+      expect(tally(answers)[401]).toBeGreaterThanOrEqual(6);
+      expect(tally(answers)[401]).toBeLessThanOrEqual(checkedAtMost(seconds));
+      expect(tally(answers)[401]! + tally(answers)[429]!).toBe(50);
+    },
+  );
 
   it('[A8] a burst of 60 guesses with the right password last does not sign in', async () => {
     const email = await helpers.verified();
@@ -62,20 +65,24 @@ describe('credential checks under concurrent attempts (A8)', () => {
     expect(tally(answers)[401]).toBeLessThanOrEqual(checkedAtMost(seconds));
   });
 
-  it('[A8] 40 wrong step-up passwords at once on one session: 6 are checked, and the right one after them is refused', async () => {
-    const email = await helpers.verified();
-    const client = await helpers.signedIn(email);
-    const headers = { cookie: client.cookieHeader()!, 'x-csrf-token': await client.csrf() };
-    // The right password is sent last: it arrives after the others have taken the free attempts.
-    const { answers, seconds } = await burst(41, (from, i) => ({
-      path: '/api/v1/account/step-up',
-      from,
-      headers,
-      json: { factor: 'password', secret: i === 40 ? PASSWORD : `wrong guess ${i}` },
-    }));
-    expect(tally(answers)[401]).toBeLessThanOrEqual(checkedAtMost(seconds));
-    expect(answers[40]!.status).toBe(429);
-  });
+  it(
+    '[A8] 40 wrong step-up passwords at once on one session: 6 are checked, and the right one after them is ' +
+      'refused',
+    async () => {
+      const email = await helpers.verified();
+      const client = await helpers.signedIn(email);
+      const headers = { cookie: client.cookieHeader()!, 'x-csrf-token': await client.csrf() };
+      // The right password is sent last: it arrives after the others have taken the free attempts.
+      const { answers, seconds } = await burst(41, (from, i) => ({
+        path: '/api/v1/account/step-up',
+        from,
+        headers,
+        json: { factor: 'password', secret: i === 40 ? PASSWORD : `wrong guess ${i}` },
+      }));
+      expect(tally(answers)[401]).toBeLessThanOrEqual(checkedAtMost(seconds));
+      expect(answers[40]!.status).toBe(429);
+    },
+  );
 
   it('[A8] 40 wrong second-factor codes at once (app and recovery codes): 6 are checked', async () => {
     const email = await helpers.verified();
@@ -100,7 +107,8 @@ describe('credential checks under concurrent attempts (A8)', () => {
 });
 
 describe('the owner keeps a way in during an attack (A8)', () => {
-  it('[A8] knowing only the address, an attacker cannot lock the owner out: a known browser, a mailed link, a reset and a passkey all get in', {
+  it('[A8] knowing only the address, an attacker cannot lock the owner out: a known browser, a mailed link, a ' +
+    'reset and a passkey all get in', {
     timeout: 60_000,
   }, async () => {
     const email = await helpers.verified();

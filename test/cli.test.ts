@@ -35,7 +35,8 @@ const STACK_FRAME = /^\s+at .+/m;
 
 describe('configuration errors', () => {
   it(
-    '[platform] invalid configuration exits 2 with one plain line per variable, an example each, and no secret or stack trace',
+    '[platform] invalid configuration exits 2 with one plain line per variable, an example each, and no secret ' +
+      'or stack trace',
     SLOW,
     async () => {
       const badKey = 'v1:short';
@@ -62,7 +63,8 @@ describe('configuration errors', () => {
   );
 
   it('[D3] a master key of the wrong length is refused without echoing any of its characters', SLOW, async () => {
-    const keyText = Buffer.alloc(24, 0x5a).toString('base64url').replace(/^./, 'Q'); // 32 base64url chars: 24 bytes, not 32
+    // 32 base64url chars: 24 bytes, not 32
+    const keyText = Buffer.alloc(24, 0x5a).toString('base64url').replace(/^./, 'Q');
     const res = await runCli(
       ['start'],
       childEnv({
@@ -291,7 +293,8 @@ describe('audit verify', () => {
 
 describe('migrate', () => {
   it(
-    '[platform] `migrate --status` lists pending files on a fresh data dir; `migrate` applies them; a second run has nothing to apply',
+    '[platform] `migrate --status` lists pending files on a fresh data dir; `migrate` applies them; a second ' +
+      'run has nothing to apply',
     SLOWER,
     async () => {
       const dataDir = makeTempDir('rampart-cli-migrate-');
@@ -342,7 +345,8 @@ describe('one embedded data directory, one process', () => {
   const LOCKED = /data directory .* is in use by another Rampart process \(PID (\d+)/;
 
   it(
-    'a second process on the same data directory refuses to start (start, migrate, audit verify), naming the PID; the lock is released at shutdown',
+    'a second process on the same data directory refuses to start (start, migrate, audit verify), naming the ' +
+      'PID; the lock is released at shutdown',
     SLOWER,
     async () => {
       const dataDir = makeTempDir('rampart-cli-lock-');
@@ -392,7 +396,8 @@ describe('one embedded data directory, one process', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toMatch(
       new RegExp(
-        `took over the stale lock file .*rampart\\.lock: the process that held it \\(PID ${pid}\\) is no longer running`,
+        `took over the stale lock file .*rampart\\.lock: the process that held it \\(PID ${pid}\\) is no ` +
+          `longer running`,
       ),
     );
     expect(res.stdout).toMatch(/nothing to apply/);

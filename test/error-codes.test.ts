@@ -168,16 +168,19 @@ describe('the error handler maps catalog errors', () => {
     expect(api.json().error.code).toBe('step_up_required');
   });
 
-  it('[R6] static-file refusals answer one code per status (412, 416, 403), not a 400 code with another status', async () => {
-    for (const [headers, url, status, code] of [
-      [{ range: 'bytes=999999-' }, '/static/rampart.css', 416, 'range_not_satisfiable'],
-      [{ 'if-match': '"nope"' }, '/static/rampart.css', 412, 'precondition_failed'],
-      [{}, '/static/', 403, 'forbidden'],
-      [{}, '/static/a%00b.css', 400, 'bad_request'],
-    ] as const) {
-      const res = await t.app.inject({ url, headers });
-      expect(res.statusCode, url).toBe(status);
-      expect(res.json().error.code, url).toBe(code);
-    }
-  });
+  it(
+    '[R6] static-file refusals answer one code per status (412, 416, 403), not a 400 code with another ' + 'status',
+    async () => {
+      for (const [headers, url, status, code] of [
+        [{ range: 'bytes=999999-' }, '/static/rampart.css', 416, 'range_not_satisfiable'],
+        [{ 'if-match': '"nope"' }, '/static/rampart.css', 412, 'precondition_failed'],
+        [{}, '/static/', 403, 'forbidden'],
+        [{}, '/static/a%00b.css', 400, 'bad_request'],
+      ] as const) {
+        const res = await t.app.inject({ url, headers });
+        expect(res.statusCode, url).toBe(status);
+        expect(res.json().error.code, url).toBe(code);
+      }
+    },
+  );
 });

@@ -43,7 +43,7 @@ const folderOf = (p: string) => (p.includes('/') ? p.split('/')[0]! : '.');
 const order = new Map(FEATURES.map((f, i) => [f.name, i]));
 
 /** What the layering test itself must be able to fail on: the rules, as a function of one edge. */
-export function violation(e: Edge): string | undefined {
+function violation(e: Edge): string | undefined {
   const from = folderOf(e.from);
   const to = folderOf(e.to);
   if (from === to) return undefined;
@@ -58,13 +58,17 @@ export function violation(e: Edge): string | undefined {
 }
 
 describe('layering (invariant: one-way data flow)', () => {
-  it('[R4] no import breaks the layering: platform knows no feature, features meet only through index.ts, in list order', () => {
-    const broken = edges.flatMap((e) => {
-      const why = violation(e);
-      return why ? [`${e.from} -> ${e.to}: ${why}`] : [];
-    });
-    expect(broken).toEqual([]);
-  });
+  it(
+    '[R4] no import breaks the layering: platform knows no feature, features meet only through index.ts, in ' +
+      'list order',
+    () => {
+      const broken = edges.flatMap((e) => {
+        const why = violation(e);
+        return why ? [`${e.from} -> ${e.to}: ${why}`] : [];
+      });
+      expect(broken).toEqual([]);
+    },
+  );
 
   it('[R4] the rules catch each kind of forbidden import', () => {
     expect(violation({ from: 'platform/http/errors.ts', to: 'orgs/index.ts' })).toMatch(/platform imports/);

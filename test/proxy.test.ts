@@ -22,17 +22,20 @@ describe('behind a TLS-terminating proxy', () => {
     expect(res.headers['strict-transport-security']).toBe(HSTS);
   });
 
-  it('[T2] X-Forwarded-Proto: http from the trusted proxy is redirected (308) to the configured HTTPS origin', async () => {
-    const res = await t.app.inject({
-      method: 'GET',
-      url: '/some/path?x=1',
-      remoteAddress: '10.0.0.1',
-      headers: { ...html, 'x-forwarded-proto': 'http', host: 'evil.example', 'x-forwarded-host': 'evil.example' },
-    });
-    expect(res.statusCode).toBe(308);
-    expect(res.headers.location).toBe('https://auth.example.com/some/path?x=1');
-    expect(res.headers['strict-transport-security']).toBeUndefined();
-  });
+  it(
+    '[T2] X-Forwarded-Proto: http from the trusted proxy is redirected (308) to the configured HTTPS ' + 'origin',
+    async () => {
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/some/path?x=1',
+        remoteAddress: '10.0.0.1',
+        headers: { ...html, 'x-forwarded-proto': 'http', host: 'evil.example', 'x-forwarded-host': 'evil.example' },
+      });
+      expect(res.statusCode).toBe(308);
+      expect(res.headers.location).toBe('https://auth.example.com/some/path?x=1');
+      expect(res.headers['strict-transport-security']).toBeUndefined();
+    },
+  );
 
   it('[T2] X-Forwarded-Proto from an untrusted address is ignored: plain HTTP, 308, no HSTS', async () => {
     for (const method of ['GET', 'POST'] as const) {

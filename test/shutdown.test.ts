@@ -101,7 +101,8 @@ describe('graceful shutdown', () => {
     }
   });
 
-  it('[platform] `rampart start` serves, then exits 0 on SIGTERM; the dev master key is made once (0600) and warned about once', {
+  it('[platform] `rampart start` serves, then exits 0 on SIGTERM; the dev master key is made once (0600) and ' +
+    'warned about once', {
     timeout: 180_000,
   }, async () => {
     const dataDir = makeTempDir('rampart-start-');

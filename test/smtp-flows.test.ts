@@ -59,36 +59,39 @@ describe('identity flows over real SMTP', () => {
     throw new Error(`no SMTP delivery to ${address} matching ${subject}`);
   }
 
-  it('[A1] [A2] [A3] sign-up, verification, magic link, reset and the notices all arrive by SMTP and work', async () => {
-    const email = `smtp.${Date.now()}@example.com`;
-    const client = new TestClient(t.app);
-    expect(
-      (await client.api('POST', '/api/v1/signup', { email, password: 'vivid otter pencil marble' })).statusCode,
-    ).toBe(202);
-    const verify = await mailTo(email, /Confirm your e-mail/);
-    expect(verify.raw).toMatch(/^From: Rampart <no-reply@rampart\.test>/m);
-    expect(
-      (await client.api('POST', '/api/v1/email-verification', { token: linkIn(verify.text, '/verify-email').token }))
-        .statusCode,
-    ).toBe(200);
+  it(
+    '[A1] [A2] [A3] sign-up, verification, magic link, reset and the notices all arrive by SMTP and ' + 'work',
+    async () => {
+      const email = `smtp.${Date.now()}@example.com`;
+      const client = new TestClient(t.app);
+      expect(
+        (await client.api('POST', '/api/v1/signup', { email, password: 'vivid otter pencil marble' })).statusCode,
+      ).toBe(202);
+      const verify = await mailTo(email, /Confirm your e-mail/);
+      expect(verify.raw).toMatch(/^From: Rampart <no-reply@rampart\.test>/m);
+      expect(
+        (await client.api('POST', '/api/v1/email-verification', { token: linkIn(verify.text, '/verify-email').token }))
+          .statusCode,
+      ).toBe(200);
 
-    await client.api('POST', '/api/v1/signup', { email, password: 'some other long phrase' });
-    expect((await mailTo(email, /tried to sign up/)).text).toContain('Nothing was changed');
+      await client.api('POST', '/api/v1/signup', { email, password: 'some other long phrase' });
+      expect((await mailTo(email, /tried to sign up/)).text).toContain('Nothing was changed');
 
-    await client.api('POST', '/api/v1/magic-links', { email });
-    const magic = linkIn((await mailTo(email, /sign-in link/)).text, '/magic-link/confirm');
-    expect((await client.api('POST', '/api/v1/magic-links/consume', { token: magic.token })).statusCode).toBe(200);
+      await client.api('POST', '/api/v1/magic-links', { email });
+      const magic = linkIn((await mailTo(email, /sign-in link/)).text, '/magic-link/confirm');
+      expect((await client.api('POST', '/api/v1/magic-links/consume', { token: magic.token })).statusCode).toBe(200);
 
-    await client.api('POST', '/api/v1/password-resets', { email });
-    const reset = linkIn((await mailTo(email, /Reset your password/)).text, '/reset-password');
-    expect(
-      (
-        await client.api('POST', '/api/v1/password-resets/complete', {
-          token: reset.token,
-          password: 'new quiet harbor lantern',
-        })
-      ).statusCode,
-    ).toBe(200);
-    expect((await mailTo(email, /password was reset/)).text).toContain('signed out');
-  });
+      await client.api('POST', '/api/v1/password-resets', { email });
+      const reset = linkIn((await mailTo(email, /Reset your password/)).text, '/reset-password');
+      expect(
+        (
+          await client.api('POST', '/api/v1/password-resets/complete', {
+            token: reset.token,
+            password: 'new quiet harbor lantern',
+          })
+        ).statusCode,
+      ).toBe(200);
+      expect((await mailTo(email, /password was reset/)).text).toContain('signed out');
+    },
+  );
 });

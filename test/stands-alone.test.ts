@@ -16,7 +16,8 @@ function repositoryFiles(): string[] {
 }
 
 describe('a clone with nothing beside it', () => {
-  it('[invariant 8] the tests that read published vectors (RFC 6238, RFC 9106, BLNS) pass in a copy of the repository with no folder beside it', {
+  it('[invariant 8] the tests that read published vectors (RFC 6238, RFC 9106, BLNS) pass in a copy of the ' +
+    'repository with no folder beside it', {
     timeout: 180_000,
   }, async () => {
     const parent = makeTempDir('rampart-alone-');

@@ -114,22 +114,26 @@ describe('TLS listener', () => {
     }
   });
 
-  it('[T1] a TLS 1.2 client offering only a weak cipher is refused; a default TLS 1.2 client gets an ECDHE AEAD suite', async () => {
-    for (const weak of [
-      'AES128-SHA',
-      'AES256-SHA256',
-      'AES128-GCM-SHA256',
-      'ECDHE-RSA-AES128-SHA',
-      'ECDHE-RSA-AES256-SHA384',
-    ]) {
-      const res = await handshake({ maxVersion: 'TLSv1.2', ciphers: weak });
-      expect(res.ok, `${weak} must be refused`).toBe(false);
-      expect(res.error, weak).toMatch(/^ERR_SSL_.*ALERT/);
-    }
-    const res = await handshake({ maxVersion: 'TLSv1.2' });
-    expect(res.ok).toBe(true);
-    expect(res.cipher).toMatch(/^ECDHE-.*(GCM|CHACHA20)/);
-  });
+  it(
+    '[T1] a TLS 1.2 client offering only a weak cipher is refused; a default TLS 1.2 client gets an ECDHE ' +
+      'AEAD suite',
+    async () => {
+      for (const weak of [
+        'AES128-SHA',
+        'AES256-SHA256',
+        'AES128-GCM-SHA256',
+        'ECDHE-RSA-AES128-SHA',
+        'ECDHE-RSA-AES256-SHA384',
+      ]) {
+        const res = await handshake({ maxVersion: 'TLSv1.2', ciphers: weak });
+        expect(res.ok, `${weak} must be refused`).toBe(false);
+        expect(res.error, weak).toMatch(/^ERR_SSL_.*ALERT/);
+      }
+      const res = await handshake({ maxVersion: 'TLSv1.2' });
+      expect(res.ok).toBe(true);
+      expect(res.cipher).toMatch(/^ECDHE-.*(GCM|CHACHA20)/);
+    },
+  );
 
   it('[T2] an HTTPS response carries Strict-Transport-Security (one year, includeSubDomains)', async () => {
     const res = await request(https, {
@@ -144,29 +148,36 @@ describe('TLS listener', () => {
     expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
   });
 
-  it('[T2] plain HTTP on the redirect port gets a 308 to the configured HTTPS origin, whatever the Host header says', async () => {
-    const res = await request(http, {
-      host: HOST,
-      port: httpPort,
-      path: '/some/path?x=1',
-      headers: { host: 'evil.example' },
-    });
-    expect(res.status).toBe(308);
-    expect(res.headers.location).toBe(`https://localhost:${tlsPort}/some/path?x=1`);
-    expect(res.headers['strict-transport-security']).toBeUndefined();
-  });
+  it(
+    '[T2] plain HTTP on the redirect port gets a 308 to the configured HTTPS origin, whatever the Host header ' +
+      'says',
+    async () => {
+      const res = await request(http, {
+        host: HOST,
+        port: httpPort,
+        path: '/some/path?x=1',
+        headers: { host: 'evil.example' },
+      });
+      expect(res.status).toBe(308);
+      expect(res.headers.location).toBe(`https://localhost:${tlsPort}/some/path?x=1`);
+      expect(res.headers['strict-transport-security']).toBeUndefined();
+    },
+  );
 
-  it('[T2] a plain HTTP request to the redirect port with a POST body is redirected too (308 keeps the method)', async () => {
-    const res = await request(http, {
-      host: HOST,
-      port: httpPort,
-      path: '/signin',
-      method: 'POST',
-      headers: { host: 'evil.example' },
-    });
-    expect(res.status).toBe(308);
-    expect(res.headers.location).toBe(`https://localhost:${tlsPort}/signin`);
-  });
+  it(
+    '[T2] a plain HTTP request to the redirect port with a POST body is redirected too (308 keeps the ' + 'method)',
+    async () => {
+      const res = await request(http, {
+        host: HOST,
+        port: httpPort,
+        path: '/signin',
+        method: 'POST',
+        headers: { host: 'evil.example' },
+      });
+      expect(res.status).toBe(308);
+      expect(res.headers.location).toBe(`https://localhost:${tlsPort}/signin`);
+    },
+  );
 
   it('[T2] the redirect target stays on the configured origin for a protocol-relative request target', async () => {
     const res = await request(http, { host: HOST, port: httpPort, path: '//evil.example/phish' });

@@ -8,7 +8,7 @@ import { NoBody, noInput, uuidParam } from '../platform/http/schemas.js';
 import type { AccountSessions } from './sessions.js';
 import { authOf, clearSessionCookie, requireSession, requireUser } from '../sessions/index.js';
 import { describeDevice } from './pages.js';
-import { type Session } from '../sessions/index.js';
+import type { Session } from '../sessions/index.js';
 
 const tags = ['sessions'];
 const SessionJson = Type.Object({

@@ -2,11 +2,11 @@ import Bowser from 'bowser';
 import type { StoredEvent } from '../platform/audit/events.js';
 import { ActionButton, Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
 import { Notice, Table, when } from '../platform/views/format.js';
-import { type FactorState } from '../mfa/index.js';
+import type { FactorState } from '../mfa/index.js';
 import { ScoreSection, TwoFactorSection } from '../mfa/index.js';
-import { type Passkey } from '../mfa/index.js';
-import { type SecurityScore } from '../mfa/index.js';
-import { type Session } from '../sessions/index.js';
+import type { Passkey } from '../mfa/index.js';
+import type { SecurityScore } from '../mfa/index.js';
+import type { Session } from '../sessions/index.js';
 import { signInHistoryLabels } from './sessions.js';
 
 export function describeDevice(userAgent: string | null): string {

@@ -8,8 +8,8 @@ import { Email, uuidParam } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import type { AccountSessions } from './sessions.js';
 import { authOf, clearSessionCookie, requireUser } from '../sessions/index.js';
-import { type MfaService } from '../mfa/index.js';
-import { type PasskeyService } from '../mfa/index.js';
+import type { MfaService } from '../mfa/index.js';
+import type { PasskeyService } from '../mfa/index.js';
 import { PASSKEY_SCRIPT } from '../mfa/index.js';
 import { SecurityPage } from './pages.js';
 

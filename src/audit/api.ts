@@ -59,7 +59,8 @@ export function auditApiRoutes(app: FastifyInstance, log: OrgAuditLog): void {
       schema: {
         tags,
         summary:
-          'Audit events, newest first (audit.read). Page with `before` = the `next` of the previous page. `action` may end in * (prefix).',
+          'Audit events, newest first (audit.read). Page with `before` = the `next` of the previous page. ' +
+          '`action` may end in * (prefix).',
         params: OrgParams,
         querystring: Type.Object(
           { ...FilterQuery, before: Before, limit: Type.Optional(Int({ minimum: 1, maximum: 200 })) },
@@ -86,7 +87,8 @@ export function auditApiRoutes(app: FastifyInstance, log: OrgAuditLog): void {
       schema: {
         tags,
         summary:
-          'Export the (filtered) log, oldest first, as CSV or JSON Lines (audit.export); the export is itself an audit event',
+          'Export the (filtered) log, oldest first, as CSV or JSON Lines (audit.export); the export is itself ' +
+          'an audit event',
         params: OrgParams,
         querystring: Type.Object(
           { ...FilterQuery, format: Type.Union([Type.Literal('csv'), Type.Literal('jsonl')]) },

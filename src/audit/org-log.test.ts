@@ -96,9 +96,8 @@ describe('organization audit log (L2)', () => {
     expect((await owner.api('POST', `/api/v1/orgs/${orgId}/audit/verify`)).json()).toMatchObject({ ok: true });
     await t.db.owner.transaction().execute(async (tx) => {
       await sql`set local session_replication_role = replica`.execute(tx);
-      await sql`update audit_events set action = 'org.nothing_happened' where stream = ${`org:${orgId}`} and seq = 3`.execute(
-        tx,
-      );
+      await sql`update audit_events set action = 'org.nothing_happened'
+                where stream = ${`org:${orgId}`} and seq = 3`.execute(tx);
     });
     expect((await owner.api('POST', `/api/v1/orgs/${orgId}/audit/verify`)).json()).toMatchObject({
       ok: false,
@@ -106,19 +105,22 @@ describe('organization audit log (L2)', () => {
     });
   });
 
-  it('[R5] audit before=Infinity (and -Infinity, 2^63-1, 1e30, 0xffffffffffffffff, 96 digits) is a 400, not a 500', async () => {
-    for (const before of OUT_OF_RANGE_CURSORS) {
-      const res = await owner.api('GET', `/api/v1/orgs/${orgId}/audit?before=${encodeURIComponent(before)}`);
-      expect(res.statusCode, before).toBe(400);
-      expect(res.json().error).toMatchObject({
-        code: 'invalid_request',
-        fields: [expect.objectContaining({ field: 'before' })],
-      });
-    }
-    const largest = await owner.api('GET', `/api/v1/orgs/${orgId}/audit?before=${Number.MAX_SAFE_INTEGER}`);
-    expect(largest.statusCode).toBe(200);
-    expect(largest.json().events.length).toBeGreaterThan(0);
-  });
+  it(
+    '[R5] audit before=Infinity (and -Infinity, 2^63-1, 1e30, 0xffffffffffffffff, 96 digits) is a 400, not a ' + '500',
+    async () => {
+      for (const before of OUT_OF_RANGE_CURSORS) {
+        const res = await owner.api('GET', `/api/v1/orgs/${orgId}/audit?before=${encodeURIComponent(before)}`);
+        expect(res.statusCode, before).toBe(400);
+        expect(res.json().error).toMatchObject({
+          code: 'invalid_request',
+          fields: [expect.objectContaining({ field: 'before' })],
+        });
+      }
+      const largest = await owner.api('GET', `/api/v1/orgs/${orgId}/audit?before=${Number.MAX_SAFE_INTEGER}`);
+      expect(largest.statusCode).toBe(200);
+      expect(largest.json().events.length).toBeGreaterThan(0);
+    },
+  );
 
   it('[R5] audit limit=Infinity (and -Infinity, 1e400, 201, 0) is a 400, not a page of 200 events', async () => {
     for (const limit of ['Infinity', '-Infinity', '1e400', '201', '0']) {

@@ -1,6 +1,6 @@
 import type { Clock } from '../platform/clock.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { type Actor, type OrgService } from '../orgs/index.js';
+import type { Actor, OrgService } from '../orgs/index.js';
 import { actorRef } from '../orgs/index.js';
 import { allEvents, queryEvents, toCsv, toJsonLines, type EventFilter, type EventPage } from './log.js';
 import { appendAudit, orgStream, verifyChain, type ChainVerdict } from '../platform/audit/events.js';

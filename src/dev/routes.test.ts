@@ -17,27 +17,30 @@ describe('dev mailbox', () => {
     await Promise.all([dev.close(), prod.close()]);
   });
 
-  it('[A1] in dev mode, mail is kept and shown at /dev/mailbox with its links clickable and its text escaped', async () => {
-    const mailer = createMailer(dev.config, dev.db);
-    await mailer.send({
-      to: 'new.user@example.com',
-      subject: 'Verify <your> e-mail',
-      text: 'Open http://localhost:3000/verify?token=abc to continue.\n<script>alert(1)</script>',
-      html: '<img src=x onerror=alert(1)>',
-    });
-    const list = await dev.app.inject({ url: '/dev/mailbox', headers: html });
-    expect(list.statusCode).toBe(200);
-    expect(list.body).toContain('new.user@example.com');
-    expect(list.body).toContain('Verify &lt;your> e-mail');
-    const link = /href="(\/dev\/mailbox\/[0-9a-f-]{36})"/.exec(list.body)?.[1];
-    expect(link).toBeDefined();
+  it(
+    '[A1] in dev mode, mail is kept and shown at /dev/mailbox with its links clickable and its text ' + 'escaped',
+    async () => {
+      const mailer = createMailer(dev.config, dev.db);
+      await mailer.send({
+        to: 'new.user@example.com',
+        subject: 'Verify <your> e-mail',
+        text: 'Open http://localhost:3000/verify?token=abc to continue.\n<script>alert(1)</script>',
+        html: '<img src=x onerror=alert(1)>',
+      });
+      const list = await dev.app.inject({ url: '/dev/mailbox', headers: html });
+      expect(list.statusCode).toBe(200);
+      expect(list.body).toContain('new.user@example.com');
+      expect(list.body).toContain('Verify &lt;your> e-mail');
+      const link = /href="(\/dev\/mailbox\/[0-9a-f-]{36})"/.exec(list.body)?.[1];
+      expect(link).toBeDefined();
 
-    const message = await dev.app.inject({ url: link!, headers: html });
-    expect(message.statusCode).toBe(200);
-    expect(message.body).toContain('<a href="http://localhost:3000/verify?token=abc">');
-    expect(message.body).toContain('&lt;script>alert(1)&lt;/script>');
-    expect(message.body).not.toContain('onerror'); // the HTML part is never rendered
-  });
+      const message = await dev.app.inject({ url: link!, headers: html });
+      expect(message.statusCode).toBe(200);
+      expect(message.body).toContain('<a href="http://localhost:3000/verify?token=abc">');
+      expect(message.body).toContain('&lt;script>alert(1)&lt;/script>');
+      expect(message.body).not.toContain('onerror'); // the HTML part is never rendered
+    },
+  );
 
   it('[A1] an unknown or malformed message id answers 404 / 400', async () => {
     expect(

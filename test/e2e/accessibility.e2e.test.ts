@@ -32,7 +32,8 @@ async function violations(page: Page): Promise<Violation[]> {
   const result = await page.evaluate(
     `${AXE_SOURCE};
      axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
-       .then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) })))`,
+       .then((r) => r.violations.map((v) =>
+         ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) })))`,
   );
   return result as Violation[];
 }
@@ -55,61 +56,68 @@ describe.skipIf(!hasChromium)(
       await app?.close();
     });
 
-    it('[A1] [A4] [S4] [O1] every page passes the WCAG 2.1 A and AA checks of axe-core, signed out and signed in', async () => {
-      const context = await browser.newContext(DESKTOP);
-      const page = await context.newPage();
-      const found: Record<string, Violation[]> = {};
-      const check = async (path: string) => {
-        if (path) await page.goto(`${base}${path}`);
-        const v = await violations(page);
-        if (v.length > 0) found[path || page.url()] = v;
-      };
+    it(
+      '[A1] [A4] [S4] [O1] every page passes the WCAG 2.1 A and AA checks of axe-core, signed out and signed ' + 'in',
+      async () => {
+        const context = await browser.newContext(DESKTOP);
+        const page = await context.newPage();
+        const found: Record<string, Violation[]> = {};
+        const check = async (path: string) => {
+          if (path) await page.goto(`${base}${path}`);
+          const v = await violations(page);
+          if (v.length > 0) found[path || page.url()] = v;
+        };
 
-      // /docs is the Scalar API reference, a third-party page for developers; axe finds problems there
-      // (unnamed buttons, contrast) that only Scalar can fix, so it is not in this list.
-      for (const path of ['/', '/signup', '/signin', '/magic-link', '/forgot-password', '/no-such-page'])
-        await check(path);
+        // /docs is the Scalar API reference, a third-party page for developers; axe finds problems there
+        // (unnamed buttons, contrast) that only Scalar can fix, so it is not in this list.
+        for (const path of ['/', '/signup', '/signin', '/magic-link', '/forgot-password', '/no-such-page'])
+          await check(path);
 
-      const email = await newVerifiedAccount(page, base, 'a11y');
-      await signIn(page, base, email);
-      await check('/account/security');
-      await check('/account/totp/setup');
-      // A form after a failed submit: errors sit next to their fields
-      const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
-      await page.getByLabel('Code from the app').fill(totpCode(secret, new Date()) === '000000' ? '111111' : '000000');
-      await page.getByRole('button', { name: 'Turn on' }).click();
-      await page.locator('#field-code-error').waitFor();
-      await check('');
-      await page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
-      await page.getByRole('button', { name: 'Turn on' }).click();
-      await heading(page, 'Two-factor sign-in is on');
-      await check('');
+        const email = await newVerifiedAccount(page, base, 'a11y');
+        await signIn(page, base, email);
+        await check('/account/security');
+        await check('/account/totp/setup');
+        // A form after a failed submit: errors sit next to their fields
+        const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
+        await page
+          .getByLabel('Code from the app')
+          .fill(totpCode(secret, new Date()) === '000000' ? '111111' : '000000');
+        await page.getByRole('button', { name: 'Turn on' }).click();
+        await page.locator('#field-code-error').waitFor();
+        await check('');
+        await page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
+        await page.getByRole('button', { name: 'Turn on' }).click();
+        await heading(page, 'Two-factor sign-in is on');
+        await check('');
 
-      await page.goto(`${base}/orgs`);
-      await check('');
-      await page.getByRole('form', { name: 'Create organization' }).getByLabel('Name').fill('Access Co');
-      await landOn(page, /\/orgs\/[0-9a-f-]{36}/, () =>
-        page.getByRole('button', { name: 'Create organization' }).click(),
-      );
-      const org = new URL(page.url()).pathname;
-      for (const section of ['', '/members', '/invitations', '/api-keys', '/audit', '/review'])
-        await check(`${org}${section}`);
-      await check('/account/step-up');
-      await check('/dev/mailbox');
+        await page.goto(`${base}/orgs`);
+        await check('');
+        await page.getByRole('form', { name: 'Create organization' }).getByLabel('Name').fill('Access Co');
+        await landOn(page, /\/orgs\/[0-9a-f-]{36}/, () =>
+          page.getByRole('button', { name: 'Create organization' }).click(),
+        );
+        const org = new URL(page.url()).pathname;
+        for (const section of ['', '/members', '/invitations', '/api-keys', '/audit', '/review'])
+          await check(`${org}${section}`);
+        await check('/account/step-up');
+        await check('/dev/mailbox');
 
-      // The second step of a sign-in, for this account that now has an app
-      await page.goto(`${base}/account/security`);
-      await landOn(page, `${base}/`, () => page.getByRole('button', { name: 'Sign out', exact: true }).first().click());
-      await page.goto(`${base}/signin`);
-      await page.getByLabel('E-mail address').fill(email);
-      await page.getByLabel('Password').fill(PASSWORD);
-      await landOn(page, `${base}/signin/second-factor`, () =>
-        page.getByRole('form', { name: 'Sign in' }).getByRole('button', { name: 'Sign in', exact: true }).click(),
-      );
-      await check('');
-      await context.close();
+        // The second step of a sign-in, for this account that now has an app
+        await page.goto(`${base}/account/security`);
+        await landOn(page, `${base}/`, () =>
+          page.getByRole('button', { name: 'Sign out', exact: true }).first().click(),
+        );
+        await page.goto(`${base}/signin`);
+        await page.getByLabel('E-mail address').fill(email);
+        await page.getByLabel('Password').fill(PASSWORD);
+        await landOn(page, `${base}/signin/second-factor`, () =>
+          page.getByRole('form', { name: 'Sign in' }).getByRole('button', { name: 'Sign in', exact: true }).click(),
+        );
+        await check('');
+        await context.close();
 
-      expect(found).toEqual({});
-    });
+        expect(found).toEqual({});
+      },
+    );
   },
 );

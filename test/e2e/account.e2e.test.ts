@@ -40,7 +40,10 @@ import {
 
 if (!hasChromium) console.warn(`[e2e] browser tests ${noChromiumReason}`);
 
-/** What a page's DOM carries that a strict CSP would refuse: inline scripts, handler and style attributes, foreign scripts. */
+/**
+ * What a page's DOM carries that a strict CSP would refuse: inline scripts, handler and style attributes, foreign
+ * scripts.
+ */
 async function inlineCode(page: Page): Promise<string[]> {
   return page.evaluate(() => {
     const found: string[] = [];
@@ -126,61 +129,65 @@ describe.skipIf(!hasChromium)(
       await page.getByRole('alert').filter({ hasText: 'That e-mail and password do not match an account.' }).waitFor();
     });
 
-    it('[A1] [S4] a new user signs up, verifies from the mailbox, signs in, sees one session; a second browser revokes the first, which is signed out on its next request', async () => {
-      const email = uniqueEmail('a1-s4');
-      const first = await device();
-      const page = first.page;
+    it(
+      '[A1] [S4] a new user signs up, verifies from the mailbox, signs in, sees one session; a second browser ' +
+        'revokes the first, which is signed out on its next request',
+      async () => {
+        const email = uniqueEmail('a1-s4');
+        const first = await device();
+        const page = first.page;
 
-      // A1: sign up, then confirm the address from the mailbox (link → page with a button → confirmed).
-      await signUp(page, base, email, PASSWORD, { prefix: 'a1-01' });
-      await confirmEmail(page, base, email, { prefix: 'a1-02' });
+        // A1: sign up, then confirm the address from the mailbox (link → page with a button → confirmed).
+        await signUp(page, base, email, PASSWORD, { prefix: 'a1-01' });
+        await confirmEmail(page, base, email, { prefix: 'a1-02' });
 
-      // The confirmed account signs in and lands on its security page, with exactly one session.
-      await signIn(page, base, email, PASSWORD, { prefix: 'a1-03' });
-      expect(await sessionRows(page).count()).toBe(1);
-      await sessionRows(page).getByText('(this device)').waitFor();
-      expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
-      await screenshot(page, 'a1-04-account-security-one-session');
+        // The confirmed account signs in and lands on its security page, with exactly one session.
+        await signIn(page, base, email, PASSWORD, { prefix: 'a1-03' });
+        expect(await sessionRows(page).count()).toBe(1);
+        await sessionRows(page).getByText('(this device)').waitFor();
+        expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+        await screenshot(page, 'a1-04-account-security-one-session');
 
-      // S4: a second device signs in to the same account and sees both sessions.
-      const second = await device();
-      await signIn(second.page, base, email);
-      const rows = sessionRows(second.page);
-      expect(await rows.count()).toBe(2);
-      const mine = rows.filter({ hasText: '(this device)' });
-      const other = rows.filter({ hasNotText: '(this device)' });
-      expect(await mine.count()).toBe(1);
-      expect(await other.count()).toBe(1);
-      expect(await mine.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
-      await screenshot(second.page, 'a1-05-account-security-two-sessions');
+        // S4: a second device signs in to the same account and sees both sessions.
+        const second = await device();
+        await signIn(second.page, base, email);
+        const rows = sessionRows(second.page);
+        expect(await rows.count()).toBe(2);
+        const mine = rows.filter({ hasText: '(this device)' });
+        const other = rows.filter({ hasNotText: '(this device)' });
+        expect(await mine.count()).toBe(1);
+        expect(await other.count()).toBe(1);
+        expect(await mine.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+        await screenshot(second.page, 'a1-05-account-security-two-sessions');
 
-      // It revokes the other one: the first browser's session.
-      await landOn(second.page, `${base}/account/security?done=revoked`, () =>
-        other.getByRole('button', { name: 'Revoke' }).click(),
-      );
-      await second.page.getByRole('status').filter({ hasText: 'That session is signed out.' }).waitFor();
-      expect(await sessionRows(second.page).count()).toBe(1);
-      await sessionRows(second.page).getByText('(this device)').waitFor();
-      await screenshot(second.page, 'a1-06-account-security-after-revoke');
+        // It revokes the other one: the first browser's session.
+        await landOn(second.page, `${base}/account/security?done=revoked`, () =>
+          other.getByRole('button', { name: 'Revoke' }).click(),
+        );
+        await second.page.getByRole('status').filter({ hasText: 'That session is signed out.' }).waitFor();
+        expect(await sessionRows(second.page).count()).toBe(1);
+        await sessionRows(second.page).getByText('(this device)').waitFor();
+        await screenshot(second.page, 'a1-06-account-security-after-revoke');
 
-      // S3/S4: the revoked browser is signed out on its very next request.
-      await landOn(
-        page,
-        (url) => url.pathname === '/signin',
-        () => page.goto(`${base}/account/security`),
-      );
-      expect(new URL(page.url()).searchParams.get('next')).toBe('/account/security');
-      await heading(page, 'Sign in');
-      expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
-      await screenshot(page, 'a1-07-revoked-browser-sent-to-signin');
+        // S3/S4: the revoked browser is signed out on its very next request.
+        await landOn(
+          page,
+          (url) => url.pathname === '/signin',
+          () => page.goto(`${base}/account/security`),
+        );
+        expect(new URL(page.url()).searchParams.get('next')).toBe('/account/security');
+        await heading(page, 'Sign in');
+        expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+        await screenshot(page, 'a1-07-revoked-browser-sent-to-signin');
 
-      // And the second device is still signed in.
-      await second.page.reload();
-      await heading(second.page, 'Account security');
+        // And the second device is still signed in.
+        await second.page.reload();
+        await heading(second.page, 'Account security');
 
-      expect(cspViolations(first.problems)).toEqual([]);
-      expect(first.problems.errors).toEqual([]);
-    });
+        expect(cspViolations(first.problems)).toEqual([]);
+        expect(first.problems.errors).toEqual([]);
+      },
+    );
 
     it('[R1] a form submitted from another origin is refused', async () => {
       const { page } = await device();
@@ -489,7 +496,8 @@ describe.skipIf(!hasChromium)(
             )
             .map(
               (el) =>
-                `<${el.tagName.toLowerCase()}${el.className ? ` class="${String(el.className)}"` : ''}> ends at ${Math.round(el.getBoundingClientRect().right)}px`,
+                `<${el.tagName.toLowerCase()}${el.className ? ` class="${String(el.className)}"` : ''}> ends ` +
+                `at ${Math.round(el.getBoundingClientRect().right)}px`,
             );
           return { scroll: document.documentElement.scrollWidth, width, wide: wide.slice(0, 5) };
         });

@@ -73,45 +73,53 @@ describe.skipIf(!hasChromium)(
       return { context, problems, page: await context.newPage() };
     }
 
-    it("[R1] the start-up log prints the README's address (on the chosen port), and a new user signs up, confirms and signs in there, at 1280 and 390 px", async () => {
-      const readme = readmeAddress();
-      expect(readme.port).toBe('3000');
-      readme.port = String(port);
-      expect(printed).toBe(readme.origin);
+    it(
+      "[R1] the start-up log prints the README's address (on the chosen port), and a new user signs up, " +
+        'confirms and signs in there, at 1280 and 390 px',
+      async () => {
+        const readme = readmeAddress();
+        expect(readme.port).toBe('3000');
+        readme.port = String(port);
+        expect(printed).toBe(readme.origin);
 
-      for (const [options, width] of [
-        [DESKTOP, 1280],
-        [PHONE, 390],
-      ] as const) {
-        const { context, page, problems } = await device(options);
+        for (const [options, width] of [
+          [DESKTOP, 1280],
+          [PHONE, 390],
+        ] as const) {
+          const { context, page, problems } = await device(options);
+          try {
+            const email = uniqueEmail(`first-start-${width}`);
+            await page.goto(printed);
+            await screenshot(page, `first-start-${width}-01-home`);
+            await signUp(page, printed, email, undefined, { prefix: `first-start-${width}-02` });
+            // The mailed link leads to the same address (followMailLink checks it starts with it).
+            await confirmEmail(page, printed, email);
+            await signIn(page, printed, email);
+            await heading(page, /security/i);
+            await screenshot(page, `first-start-${width}-03-signed-in`);
+            expect(problems.errors).toEqual([]);
+          } finally {
+            await context.close();
+          }
+        }
+      },
+    );
+
+    it(
+      '[R1] opened at http://127.0.0.1:<port> (what the README used to say), the sign-up page moves to the ' +
+        'printed address, and signing up works',
+      async () => {
+        const { context, page, problems } = await device(DESKTOP);
         try {
-          const email = uniqueEmail(`first-start-${width}`);
-          await page.goto(printed);
-          await screenshot(page, `first-start-${width}-01-home`);
-          await signUp(page, printed, email, undefined, { prefix: `first-start-${width}-02` });
-          // The mailed link leads to the same address (followMailLink checks it starts with it).
-          await confirmEmail(page, printed, email);
-          await signIn(page, printed, email);
-          await heading(page, /security/i);
-          await screenshot(page, `first-start-${width}-03-signed-in`);
+          await page.goto(`http://127.0.0.1:${port}/signup`);
+          expect(page.url()).toBe(`${printed}/signup`);
+          const email = uniqueEmail('first-start-ip');
+          await signUp(page, printed, email);
           expect(problems.errors).toEqual([]);
         } finally {
           await context.close();
         }
-      }
-    });
-
-    it('[R1] opened at http://127.0.0.1:<port> (what the README used to say), the sign-up page moves to the printed address, and signing up works', async () => {
-      const { context, page, problems } = await device(DESKTOP);
-      try {
-        await page.goto(`http://127.0.0.1:${port}/signup`);
-        expect(page.url()).toBe(`${printed}/signup`);
-        const email = uniqueEmail('first-start-ip');
-        await signUp(page, printed, email);
-        expect(problems.errors).toEqual([]);
-      } finally {
-        await context.close();
-      }
-    });
+      },
+    );
   },
 );

@@ -94,137 +94,152 @@ describe.skipIf(!hasChromium)(
       await app?.close();
     });
 
-    it('[A5] register a passkey, sign out, sign in with it and no password; as second factor after a password; revoke it; signing in with it then fails', async () => {
-      const { page, problems, cdp, authenticatorId } = await device();
-      const email = await newVerifiedAccount(page, base, 'passkey');
-      await signIn(page, base, email);
-      await page.getByText('75', { exact: true }).waitFor();
+    it(
+      '[A5] register a passkey, sign out, sign in with it and no password; as second factor after a password; ' +
+        'revoke it; signing in with it then fails',
+      async () => {
+        const { page, problems, cdp, authenticatorId } = await device();
+        const email = await newVerifiedAccount(page, base, 'passkey');
+        await signIn(page, base, email);
+        await page.getByText('75', { exact: true }).waitFor();
 
-      // Register: name it, the virtual authenticator answers the browser's prompt.
-      const passkeys = page.getByRole('region', { name: 'Passkeys' });
-      await passkeys.getByLabel('Name this passkey').fill('Virtual Touch ID');
-      await screenshot(page, 'a5-01-account-security-before-passkey');
-      // The first second factor: recovery codes are made and shown once.
-      await landOn(
-        page,
-        (url) => url.pathname === '/account/recovery-codes',
-        () => passkeys.getByRole('button', { name: 'Add a passkey' }).click(),
-      );
-      await heading(page, 'Your recovery codes');
-      expect(await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').count()).toBe(10);
-      await screenshot(page, 'a5-02-recovery-codes-after-first-passkey');
-      await landOn(page, `${base}/account/security?done=passkey`, () =>
-        page.getByRole('button', { name: 'I saved them' }).click(),
-      );
-      const row = passkeys.locator('tbody tr');
-      expect(await row.count()).toBe(1);
-      expect(await row.getByRole('textbox').inputValue()).toBe('Virtual Touch ID');
-      await row.getByText('never').waitFor();
-      await page.getByText('100', { exact: true }).waitFor(); // A9: a second factor and a recent password
-      const stored = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
-      expect(stored).toHaveLength(1);
-      expect(stored[0]!.isResidentCredential).toBe(true);
-      await screenshot(page, 'a5-03-account-security-with-passkey');
-      await openMail(page, base, email, 'A second factor was added: passkey “Virtual Touch ID”');
+        // Register: name it, the virtual authenticator answers the browser's prompt.
+        const passkeys = page.getByRole('region', { name: 'Passkeys' });
+        await passkeys.getByLabel('Name this passkey').fill('Virtual Touch ID');
+        await screenshot(page, 'a5-01-account-security-before-passkey');
+        // The first second factor: recovery codes are made and shown once.
+        await landOn(
+          page,
+          (url) => url.pathname === '/account/recovery-codes',
+          () => passkeys.getByRole('button', { name: 'Add a passkey' }).click(),
+        );
+        await heading(page, 'Your recovery codes');
+        expect(await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').count()).toBe(10);
+        await screenshot(page, 'a5-02-recovery-codes-after-first-passkey');
+        await landOn(page, `${base}/account/security?done=passkey`, () =>
+          page.getByRole('button', { name: 'I saved them' }).click(),
+        );
+        const row = passkeys.locator('tbody tr');
+        expect(await row.count()).toBe(1);
+        expect(await row.getByRole('textbox').inputValue()).toBe('Virtual Touch ID');
+        await row.getByText('never').waitFor();
+        await page.getByText('100', { exact: true }).waitFor(); // A9: a second factor and a recent password
+        const stored = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
+        expect(stored).toHaveLength(1);
+        expect(stored[0]!.isResidentCredential).toBe(true);
+        await screenshot(page, 'a5-03-account-security-with-passkey');
+        await openMail(page, base, email, 'A second factor was added: passkey “Virtual Touch ID”');
 
-      // Passwordless: sign out, then the sign-in page's passkey button alone.
-      await page.goto(`${base}/account/security`);
-      await signOut(page);
-      await page.goto(`${base}/signin`);
-      await heading(page, 'Sign in');
-      await screenshot(page, 'a5-04-signin-with-passkey-option');
-      await landOn(page, `${base}/account/security`, () =>
-        page.getByRole('button', { name: 'Sign in with a passkey' }).click(),
-      );
-      await heading(page, 'Account security');
-      await page.getByRole('region', { name: 'Where you are signed in' }).getByText('with passkey').waitFor();
-      await page.getByRole('region', { name: 'Passkeys' }).locator('tbody tr').getByText('UTC').nth(1).waitFor(); // last used is set
+        // Passwordless: sign out, then the sign-in page's passkey button alone.
+        await page.goto(`${base}/account/security`);
+        await signOut(page);
+        await page.goto(`${base}/signin`);
+        await heading(page, 'Sign in');
+        await screenshot(page, 'a5-04-signin-with-passkey-option');
+        await landOn(page, `${base}/account/security`, () =>
+          page.getByRole('button', { name: 'Sign in with a passkey' }).click(),
+        );
+        await heading(page, 'Account security');
+        await page.getByRole('region', { name: 'Where you are signed in' }).getByText('with passkey').waitFor();
+        // last used is set
+        await page.getByRole('region', { name: 'Passkeys' }).locator('tbody tr').getByText('UTC').nth(1).waitFor();
 
-      // Second factor: the password alone now leads to the second-factor step, where the passkey finishes.
-      await signOut(page);
-      await passwordStep(page, email);
-      await heading(page, 'Confirm it is you');
-      await screenshot(page, 'a5-05-second-factor-passkey');
-      await landOn(page, `${base}/account/security`, () =>
-        page.getByRole('button', { name: 'Use my passkey' }).click(),
-      );
+        // Second factor: the password alone now leads to the second-factor step, where the passkey finishes.
+        await signOut(page);
+        await passwordStep(page, email);
+        await heading(page, 'Confirm it is you');
+        await screenshot(page, 'a5-05-second-factor-passkey');
+        await landOn(page, `${base}/account/security`, () =>
+          page.getByRole('button', { name: 'Use my passkey' }).click(),
+        );
 
-      // Rename, then revoke (the session is fresh: no step-up needed).
-      const named = page.getByRole('region', { name: 'Passkeys' }).locator('tbody tr');
-      await named.getByRole('textbox').fill('Old laptop');
-      await landOn(page, `${base}/account/security?done=passkey_renamed#passkeys`, () =>
-        named.getByRole('button', { name: 'Rename' }).click(),
-      );
-      expect(
-        await page.getByRole('region', { name: 'Passkeys' }).locator('tbody tr').getByRole('textbox').inputValue(),
-      ).toBe('Old laptop');
-      page.once('dialog', (d) => void d.accept());
-      await landOn(page, `${base}/account/security?done=passkey_removed#passkeys`, () =>
-        page.getByRole('region', { name: 'Passkeys' }).getByRole('button', { name: 'Remove' }).click(),
-      );
-      await page.getByText('No passkeys yet.').waitFor();
-      await openMail(page, base, email, 'A second factor was removed: passkey “Old laptop”');
+        // Rename, then revoke (the session is fresh: no step-up needed).
+        const named = page.getByRole('region', { name: 'Passkeys' }).locator('tbody tr');
+        await named.getByRole('textbox').fill('Old laptop');
+        await landOn(page, `${base}/account/security?done=passkey_renamed#passkeys`, () =>
+          named.getByRole('button', { name: 'Rename' }).click(),
+        );
+        expect(
+          await page.getByRole('region', { name: 'Passkeys' }).locator('tbody tr').getByRole('textbox').inputValue(),
+        ).toBe('Old laptop');
+        page.once('dialog', (d) => void d.accept());
+        await landOn(page, `${base}/account/security?done=passkey_removed#passkeys`, () =>
+          page.getByRole('region', { name: 'Passkeys' }).getByRole('button', { name: 'Remove' }).click(),
+        );
+        await page.getByText('No passkeys yet.').waitFor();
+        await openMail(page, base, email, 'A second factor was removed: passkey “Old laptop”');
 
-      // The authenticator still holds the credential, but the server no longer accepts it.
-      await page.goto(`${base}/account/security`);
-      await signOut(page);
-      await page.goto(`${base}/signin`);
-      const passkeyForm = page.getByRole('form', { name: 'Sign in with a passkey' });
-      await passkeyForm.getByRole('button', { name: 'Sign in with a passkey' }).click();
-      await passkeyForm.getByRole('alert').filter({ hasText: 'That passkey could not be verified' }).waitFor();
-      expect(page.url()).toBe(`${base}/signin`);
-      await screenshot(page, 'a5-06-signin-with-revoked-passkey');
-      expect(cspViolations(problems)).toEqual([]);
-    });
+        // The authenticator still holds the credential, but the server no longer accepts it.
+        await page.goto(`${base}/account/security`);
+        await signOut(page);
+        await page.goto(`${base}/signin`);
+        const passkeyForm = page.getByRole('form', { name: 'Sign in with a passkey' });
+        await passkeyForm.getByRole('button', { name: 'Sign in with a passkey' }).click();
+        await passkeyForm.getByRole('alert').filter({ hasText: 'That passkey could not be verified' }).waitFor();
+        expect(page.url()).toBe(`${base}/signin`);
+        await screenshot(page, 'a5-06-signin-with-revoked-passkey');
+        expect(cspViolations(problems)).toEqual([]);
+      },
+    );
 
-    it('[A4] enroll an authenticator app by reading the key off the page, sign in with a generated code; step-up asks for it again later', async () => {
-      const { page, problems } = await device();
-      const email = await newVerifiedAccount(page, base, 'totp');
-      await signIn(page, base, email);
-      await landOn(page, `${base}/account/totp/setup`, () =>
-        page.getByRole('link', { name: 'Set up an authenticator app' }).first().click(),
-      );
-      await heading(page, 'Set up an authenticator app');
-      await page.getByRole('img', { name: 'QR code of the authenticator key' }).waitFor();
-      await screenshot(page, 'a4-01-totp-setup');
-      const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
-      expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    it(
+      '[A4] enroll an authenticator app by reading the key off the page, sign in with a generated code; ' +
+        'step-up asks for it again later',
+      async () => {
+        const { page, problems } = await device();
+        const email = await newVerifiedAccount(page, base, 'totp');
+        await signIn(page, base, email);
+        await landOn(page, `${base}/account/totp/setup`, () =>
+          page.getByRole('link', { name: 'Set up an authenticator app' }).first().click(),
+        );
+        await heading(page, 'Set up an authenticator app');
+        await page.getByRole('img', { name: 'QR code of the authenticator key' }).waitFor();
+        await screenshot(page, 'a4-01-totp-setup');
+        const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
+        expect(secret).toMatch(/^[A-Z2-7]{32}$/);
 
-      // A wrong code first: the error sits next to the field and the same key is shown again.
-      await page.getByLabel('Code from the app').fill('000000' === totpCode(secret, new Date()) ? '111111' : '000000');
-      await page.getByRole('button', { name: 'Turn on' }).click();
-      await page.locator('#field-code-error').waitFor();
-      expect((await page.locator('code.secret').innerText()).replace(/\s+/g, '')).toBe(secret);
-      await screenshot(page, 'a4-02-totp-setup-wrong-code');
+        // A wrong code first: the error sits next to the field and the same key is shown again.
+        await page
+          .getByLabel('Code from the app')
+          .fill('000000' === totpCode(secret, new Date()) ? '111111' : '000000');
+        await page.getByRole('button', { name: 'Turn on' }).click();
+        await page.locator('#field-code-error').waitFor();
+        expect((await page.locator('code.secret').innerText()).replace(/\s+/g, '')).toBe(secret);
+        await screenshot(page, 'a4-02-totp-setup-wrong-code');
 
-      await page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
-      await page.getByRole('button', { name: 'Turn on' }).click();
-      await heading(page, 'Two-factor sign-in is on');
-      const codes = await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allInnerTexts();
-      expect(codes).toHaveLength(10);
-      await screenshot(page, 'a4-03-recovery-codes');
-      await landOn(page, `${base}/account/security`, () => page.getByRole('button', { name: 'I saved them' }).click());
+        await page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
+        await page.getByRole('button', { name: 'Turn on' }).click();
+        await heading(page, 'Two-factor sign-in is on');
+        const codes = await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allInnerTexts();
+        expect(codes).toHaveLength(10);
+        await screenshot(page, 'a4-03-recovery-codes');
+        await landOn(page, `${base}/account/security`, () =>
+          page.getByRole('button', { name: 'I saved them' }).click(),
+        );
 
-      // Sign in again: password, then a code of the next time step (the enrollment code's step is spent).
-      await signOut(page);
-      await passwordStep(page, email);
-      await screenshot(page, 'a4-04-second-factor-code');
-      await page.getByLabel('Code from your authenticator app').fill(totpCode(secret, new Date(Date.now() + 30_000)));
-      await landOn(page, `${base}/account/security`, () => page.getByRole('button', { name: 'Verify code' }).click());
-      await page
-        .getByRole('region', { name: 'Sign-in activity, last 30 days' })
-        .getByText('(password and app code)')
-        .waitFor();
+        // Sign in again: password, then a code of the next time step (the enrollment code's step is spent).
+        await signOut(page);
+        await passwordStep(page, email);
+        await screenshot(page, 'a4-04-second-factor-code');
+        await page.getByLabel('Code from your authenticator app').fill(totpCode(secret, new Date(Date.now() + 30_000)));
+        await landOn(page, `${base}/account/security`, () => page.getByRole('button', { name: 'Verify code' }).click());
+        await page
+          .getByRole('region', { name: 'Sign-in activity, last 30 days' })
+          .getByText('(password and app code)')
+          .waitFor();
 
-      // Keyboard only: the step-up page's code field is focused and the form submits with Enter.
-      await page.goto(`${base}/account/step-up?next=/account/security`);
-      await heading(page, 'Confirm it is you');
-      expect(await page.evaluate(() => document.activeElement?.id)).toBe('field-secret');
-      await screenshot(page, 'a4-05-step-up');
-      expect(cspViolations(problems)).toEqual([]);
-    });
+        // Keyboard only: the step-up page's code field is focused and the form submits with Enter.
+        await page.goto(`${base}/account/step-up?next=/account/security`);
+        await heading(page, 'Confirm it is you');
+        expect(await page.evaluate(() => document.activeElement?.id)).toBe('field-secret');
+        await screenshot(page, 'a4-05-step-up');
+        expect(cspViolations(problems)).toEqual([]);
+      },
+    );
 
-    /** An owner whose organization requires MFA, and a member without a second factor who was just sent to enrollment. */
+    /**
+     * An owner whose organization requires MFA, and a member without a second factor who was just sent to enrollment.
+     */
     async function memberMetByPolicy(label: string, orgName: string) {
       const owner = await device();
       const ownerEmail = await newVerifiedAccount(owner.page, base, `${label}-owner`);
@@ -268,33 +283,37 @@ describe.skipIf(!hasChromium)(
       return { owner, member, orgPath };
     }
 
-    it('[A6] a member without MFA is sent to enrollment before reaching an organization that requires it; after enrolling, gets in', async () => {
-      const { owner, member, orgPath } = await memberMetByPolicy('a6', 'Strict Co');
-      await screenshot(owner.page, 'a6-01-org-requires-mfa');
-      await screenshot(member.page, 'a6-02-member-sent-to-enrollment');
-      // Any page of the organization leads here until the member has a second factor
-      await member.page.goto(`${base}${orgPath}`);
-      await heading(member.page, 'Two-factor sign-in required');
+    it(
+      '[A6] a member without MFA is sent to enrollment before reaching an organization that requires it; ' +
+        'after enrolling, gets in',
+      async () => {
+        const { owner, member, orgPath } = await memberMetByPolicy('a6', 'Strict Co');
+        await screenshot(owner.page, 'a6-01-org-requires-mfa');
+        await screenshot(member.page, 'a6-02-member-sent-to-enrollment');
+        // Any page of the organization leads here until the member has a second factor
+        await member.page.goto(`${base}${orgPath}`);
+        await heading(member.page, 'Two-factor sign-in required');
 
-      // Set up from this page; once the codes are saved, the member is back where they were going
-      await landOn(
-        member.page,
-        (url) => url.pathname === '/account/totp/setup',
-        () => member.page.getByRole('button', { name: 'Set up an authenticator app' }).click(),
-      );
-      const secret = (await member.page.locator('code.secret').innerText()).replace(/\s+/g, '');
-      await member.page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
-      await member.page.getByRole('button', { name: 'Turn on' }).click();
-      await heading(member.page, 'Two-factor sign-in is on');
-      await landOn(member.page, `${base}${orgPath}`, () =>
-        member.page.getByRole('button', { name: 'I saved them' }).click(),
-      );
-      await heading(member.page, 'Strict Co');
-      await member.page.getByText('Required of every member').waitFor();
-      await screenshot(member.page, 'a6-03-member-in-after-enrolling');
-      expect(cspViolations(owner.problems)).toEqual([]);
-      expect(cspViolations(member.problems)).toEqual([]);
-    });
+        // Set up from this page; once the codes are saved, the member is back where they were going
+        await landOn(
+          member.page,
+          (url) => url.pathname === '/account/totp/setup',
+          () => member.page.getByRole('button', { name: 'Set up an authenticator app' }).click(),
+        );
+        const secret = (await member.page.locator('code.secret').innerText()).replace(/\s+/g, '');
+        await member.page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
+        await member.page.getByRole('button', { name: 'Turn on' }).click();
+        await heading(member.page, 'Two-factor sign-in is on');
+        await landOn(member.page, `${base}${orgPath}`, () =>
+          member.page.getByRole('button', { name: 'I saved them' }).click(),
+        );
+        await heading(member.page, 'Strict Co');
+        await member.page.getByText('Required of every member').waitFor();
+        await screenshot(member.page, 'a6-03-member-in-after-enrolling');
+        expect(cspViolations(owner.problems)).toEqual([]);
+        expect(cspViolations(member.problems)).toEqual([]);
+      },
+    );
 
     it('[A6] [A5] a member sent to enrollment can add a passkey there instead, and is then let in', async () => {
       const { member, orgPath } = await memberMetByPolicy('a6-passkey', 'Passkey Co');
@@ -315,36 +334,39 @@ describe.skipIf(!hasChromium)(
       expect(cspViolations(member.problems)).toEqual([]);
     });
 
-    it('[S2] change the sign-in address on the security page; the link in the new mailbox moves the account there', async () => {
-      const { page, problems } = await device();
-      const email = await newVerifiedAccount(page, base, 'move');
-      await signIn(page, base, email);
-      const newEmail = uniqueEmail('moved');
-      const form = page.getByRole('form', { name: 'Change sign-in address' });
-      await form.getByLabel('New address').fill(newEmail);
-      await landOn(page, `${base}/account/security?done=email_sent`, () =>
-        form.getByRole('button', { name: 'Send the link' }).click(),
-      );
-      await page.getByRole('status').filter({ hasText: 'We e-mailed a link to the new address' }).waitFor();
-      await screenshot(page, 's2-01-email-change-sent');
+    it(
+      '[S2] change the sign-in address on the security page; the link in the new mailbox moves the account ' + 'there',
+      async () => {
+        const { page, problems } = await device();
+        const email = await newVerifiedAccount(page, base, 'move');
+        await signIn(page, base, email);
+        const newEmail = uniqueEmail('moved');
+        const form = page.getByRole('form', { name: 'Change sign-in address' });
+        await form.getByLabel('New address').fill(newEmail);
+        await landOn(page, `${base}/account/security?done=email_sent`, () =>
+          form.getByRole('button', { name: 'Send the link' }).click(),
+        );
+        await page.getByRole('status').filter({ hasText: 'We e-mailed a link to the new address' }).waitFor();
+        await screenshot(page, 's2-01-email-change-sent');
 
-      await openMail(page, base, newEmail, 'Confirm your new e-mail address');
-      await landOn(
-        page,
-        (url) => url.pathname === '/account/email/confirm',
-        () => page.getByRole('link', { name: /\/account\/email\/confirm\?token=/ }).click(),
-      );
-      await heading(page, 'Change your sign-in address');
-      await screenshot(page, 's2-02-email-change-confirm');
-      await landOn(page, `${base}/account/security?done=email_changed`, () =>
-        page.getByRole('button', { name: 'Use this address' }).click(),
-      );
-      await page.getByRole('status').filter({ hasText: 'Your sign-in address is changed' }).waitFor();
-      await page.getByText(`Signed in as ${newEmail}`).waitFor();
-      await screenshot(page, 's2-03-email-changed');
-      await signOut(page);
-      await signIn(page, base, newEmail);
-      expect(cspViolations(problems)).toEqual([]);
-    });
+        await openMail(page, base, newEmail, 'Confirm your new e-mail address');
+        await landOn(
+          page,
+          (url) => url.pathname === '/account/email/confirm',
+          () => page.getByRole('link', { name: /\/account\/email\/confirm\?token=/ }).click(),
+        );
+        await heading(page, 'Change your sign-in address');
+        await screenshot(page, 's2-02-email-change-confirm');
+        await landOn(page, `${base}/account/security?done=email_changed`, () =>
+          page.getByRole('button', { name: 'Use this address' }).click(),
+        );
+        await page.getByRole('status').filter({ hasText: 'Your sign-in address is changed' }).waitFor();
+        await page.getByText(`Signed in as ${newEmail}`).waitFor();
+        await screenshot(page, 's2-03-email-changed');
+        await signOut(page);
+        await signIn(page, base, newEmail);
+        expect(cspViolations(problems)).toEqual([]);
+      },
+    );
   },
 );

@@ -25,7 +25,8 @@ describe.skipIf(!hasChromium)(`organizations in a real browser${hasChromium ? ''
     await app?.close();
   });
 
-  it('[O1] [O3] an owner invites a colleague who accepts from the mail; made a viewer, their next change is refused; removed, their next request fails', {
+  it('[O1] [O3] an owner invites a colleague who accepts from the mail; made a viewer, their next change is ' +
+    'refused; removed, their next request fails', {
     timeout: 240_000,
   }, async () => {
     const base = app.baseUrl;

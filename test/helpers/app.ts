@@ -23,7 +23,10 @@ export interface TestApp {
   clock: ReturnType<typeof fixedClock>;
   /** Dev mailbox (when SMTP_URL is not set): what the app "sent". */
   mailbox: DevMailbox;
-  /** Waits for the newest mail to an address (sending happens after the response); `newerThan`: one sent after that mail. */
+  /**
+   * Waits for the newest mail to an address (sending happens after the response); `newerThan`: one sent after that
+   * mail.
+   */
   mailTo(address: string, subject?: RegExp, newerThan?: StoredMail): Promise<StoredMail>;
   /** Everything the app logged, one JSON line per entry. */
   logs(): string;
@@ -40,7 +43,10 @@ export interface TestAppOptions {
   db?: TestDatabase;
   /** A real clock instead of the test's movable one. */
   realTime?: boolean;
-  /** Another instance of the same deployment: with the embedded database both live in one process and share in-process events. */
+  /**
+   * Another instance of the same deployment: with the embedded database both live in one process and share in-process
+   * events.
+   */
   sameDeploymentAs?: TestApp;
   /** Argon2id parameters (default: cheap test strength). */
   hasherParams?: PasswordParams;

@@ -23,7 +23,9 @@ import { readVector } from './vectors.js';
  */
 
 export const BLNS = readVector<string[]>('blns/blns.json');
-/** Not in the list, and each has broken a server somewhere: NUL, lone surrogates, prototype keys, blanks, a long value. */
+/**
+ * Not in the list, and each has broken a server somewhere: NUL, lone surrogates, prototype keys, blanks, a long value.
+ */
 export const OUR_STRINGS = [
   '\u0000',
   'a\u0000b',
@@ -144,7 +146,10 @@ function encodeForm(values: Record<string, unknown>): string {
   return form.toString();
 }
 
-/** A response that says the world is broken (signed out, a rotated session's token, a deleted organization), not the input. */
+/**
+ * A response that says the world is broken (signed out, a rotated session's token, a deleted organization), not the
+ * input.
+ */
 function metBrokenWorld(res: LightMyRequestResponse): boolean {
   if (res.statusCode === 303) return /^\/(signin|verify-email\/pending)/.test(String(res.headers.location ?? ''));
   if (res.statusCode === 404) return true;
@@ -239,7 +244,10 @@ export function naughtySweeper(t: TestApp) {
   let mailId: string | undefined;
   const stats = { requests: 0, checks: 0, rebuilds: 0, statuses: {} as Record<string, number> };
 
-  /** Looks at the world after a batch that may have broken it; rebuilds what broke. True when a token or the world changed. */
+  /**
+   * Looks at the world after a batch that may have broken it; rebuilds what broke. True when a token or the world
+   * changed.
+   */
   async function mend(route: RouteEntry): Promise<boolean> {
     const w = world!;
     stats.checks++;
@@ -465,7 +473,8 @@ export function naughtyInputTests(t: TestApp, what: string, pick: (route: RouteE
       const started = Date.now();
       const { failures, notReached, fields } = await sweep(routes(), naughtyStrings);
       console.info(
-        `${what}: ${fields} fields, ${stats.requests} requests (${JSON.stringify(stats.statuses)}), ${stats.checks} checks, ${stats.rebuilds} rebuilds in ${Date.now() - started} ms`,
+        `${what}: ${fields} fields, ${stats.requests} requests (${JSON.stringify(stats.statuses)}), ` +
+          `${stats.checks} checks, ${stats.rebuilds} rebuilds in ${Date.now() - started} ms`,
       );
       expect(fields).toBeGreaterThan(30);
       // Plenty got through the schema into handlers that answered with success (renames, pages).
@@ -474,7 +483,8 @@ export function naughtyInputTests(t: TestApp, what: string, pick: (route: RouteE
       expect(notReached, 'fields whose requests never got past the CSRF check').toEqual([]);
     });
 
-    it(`[R5][R6] ${what}, every field: out-of-range numbers (Infinity, 1e30, 2^63-1, 96 digits, -1, 0, 1.5) answer below 500`, {
+    it(`[R5][R6] ${what}, every field: out-of-range numbers (Infinity, 1e30, 2^63-1, 96 digits, -1, 0, 1.5) ` +
+      `answer below 500`, {
       timeout: 120_000,
     }, async () => {
       const { failures, notReached } = await sweep(routes(), outOfRangeNumbers);

@@ -166,7 +166,10 @@ export async function listStreams(tx: Tx): Promise<string[]> {
   return rows.map((r) => r.stream);
 }
 
-/** Every stream of every organization, for `rampart audit verify`: runs on the owner connection as the read-only auditor role. */
+/**
+ * Every stream of every organization, for `rampart audit verify`: runs on the owner connection as the read-only
+ * auditor role.
+ */
 export async function verifyAllStreams(
   ownerTx: Tx,
   onStream?: (verdict: ChainVerdict) => void,

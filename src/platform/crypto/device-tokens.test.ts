@@ -30,7 +30,8 @@ describe('device tokens (A8)', () => {
     ]) {
       expect(devices.deviceOf(bad, alice)).toBeUndefined();
     }
-    expect(createDeviceTokens(randomBytes(32)).deviceOf(`${nonce}.${mac}`, alice)).toBeUndefined(); // another deployment's key
+    // another deployment's key
+    expect(createDeviceTokens(randomBytes(32)).deviceOf(`${nonce}.${mac}`, alice)).toBeUndefined();
   });
 
   it('[A8] the random source is injected and used for the device id', () => {

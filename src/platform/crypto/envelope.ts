@@ -2,7 +2,8 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { Keyring } from './keyring.js';
 import { draw, systemRandom, type RandomSource } from './random.js';
 
-// Blob layout: MAGIC | FORMAT | uint32 key version | wrapNonce | wrappedKey | wrapTag | dataNonce | ciphertext | dataTag
+// Blob layout: MAGIC | FORMAT | uint32 key version | wrapNonce | wrappedKey | wrapTag | dataNonce | ciphertext |
+// dataTag
 const PREFIX = 'rmp1.';
 const MAGIC = Buffer.from('RMP', 'latin1');
 const FORMAT = 1;

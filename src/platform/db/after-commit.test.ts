@@ -41,25 +41,28 @@ const committed = (name: string, action: string) => {
 
 describe(`the after-commit hook on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'} (O3, S3)`, () => {
   for (const [name, ctx] of Object.entries(contexts)) {
-    it(`[O3] ${name}: work registered with afterCommit runs after COMMIT, in order, before the call returns`, async () => {
-      const action = testAction(`test.commit.${randomUUID()}`);
-      const seen: Array<{ step: string; visibleElsewhere: number }> = [];
-      const result = await ctx.run(async (tx, afterCommit) => {
-        await appendAudit(tx, { stream: streamOf(ctx.stream), action });
-        afterCommit(async () => {
-          // Another transaction sees the change: it committed before this ran.
-          seen.push({ step: 'first', visibleElsewhere: await committed(ctx.stream, action) });
+    it(
+      `[O3] ${name}: work registered with afterCommit runs after COMMIT, in order, before the call ` + `returns`,
+      async () => {
+        const action = testAction(`test.commit.${randomUUID()}`);
+        const seen: Array<{ step: string; visibleElsewhere: number }> = [];
+        const result = await ctx.run(async (tx, afterCommit) => {
+          await appendAudit(tx, { stream: streamOf(ctx.stream), action });
+          afterCommit(async () => {
+            // Another transaction sees the change: it committed before this ran.
+            seen.push({ step: 'first', visibleElsewhere: await committed(ctx.stream, action) });
+          });
+          afterCommit(() => void seen.push({ step: 'second', visibleElsewhere: -1 }));
+          expect(seen).toEqual([]); // nothing runs while the transaction is open
+          return 'done';
         });
-        afterCommit(() => void seen.push({ step: 'second', visibleElsewhere: -1 }));
-        expect(seen).toEqual([]); // nothing runs while the transaction is open
-        return 'done';
-      });
-      expect(result).toBe('done');
-      expect(seen).toEqual([
-        { step: 'first', visibleElsewhere: 1 },
-        { step: 'second', visibleElsewhere: -1 },
-      ]);
-    });
+        expect(result).toBe('done');
+        expect(seen).toEqual([
+          { step: 'first', visibleElsewhere: 1 },
+          { step: 'second', visibleElsewhere: -1 },
+        ]);
+      },
+    );
 
     it(`[O3] ${name}: a rollback (an error thrown, or a failed statement) discards the after-commit work`, async () => {
       const action = testAction(`test.rollback.${randomUUID()}`);
@@ -98,20 +101,24 @@ describe(`the after-commit hook on ${process.env.DATABASE_URL ? 'PostgreSQL' : '
     expect(() => late!(() => {})).toThrow(/already ended/);
   });
 
-  it('[O3] a failing piece of after-commit work does not undo the commit or hold back the rest; its error reaches the caller', async () => {
-    const action = testAction(`test.failing.${randomUUID()}`);
-    const ran: string[] = [];
-    await expect(
-      db.withTenant(org, async (tx, afterCommit) => {
-        await appendAudit(tx, { stream: orgStream(org), action });
-        afterCommit(() => {
-          ran.push('first');
-          throw new Error('broadcast failed');
-        });
-        afterCommit(() => void ran.push('second'));
-      }),
-    ).rejects.toThrow('broadcast failed');
-    expect(ran).toEqual(['first', 'second']);
-    expect(await committed(`org:${org}`, action)).toBe(1);
-  });
+  it(
+    '[O3] a failing piece of after-commit work does not undo the commit or hold back the rest; its error ' +
+      'reaches the caller',
+    async () => {
+      const action = testAction(`test.failing.${randomUUID()}`);
+      const ran: string[] = [];
+      await expect(
+        db.withTenant(org, async (tx, afterCommit) => {
+          await appendAudit(tx, { stream: orgStream(org), action });
+          afterCommit(() => {
+            ran.push('first');
+            throw new Error('broadcast failed');
+          });
+          afterCommit(() => void ran.push('second'));
+        }),
+      ).rejects.toThrow('broadcast failed');
+      expect(ran).toEqual(['first', 'second']);
+      expect(await committed(`org:${org}`, action)).toBe(1);
+    },
+  );
 });

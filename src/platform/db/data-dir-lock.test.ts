@@ -36,26 +36,31 @@ describe('data directory lock', () => {
     expect(take).toThrow(OperatorError);
     expect(take).toThrow(
       new RegExp(
-        `in use by another Rampart process \\(PID ${process.ppid}, lock file ${path.join(dir, LOCK_FILE).replace(/[.]/g, '\\.')}\\)`,
+        `in use by another Rampart process \\(PID ${process.ppid}, lock file ` +
+          `${path.join(dir, LOCK_FILE).replace(/[.]/g, '\\.')}\\)`,
       ),
     );
     expect(readFileSync(path.join(dir, LOCK_FILE), 'utf8')).toBe(`${process.ppid}\n`);
   });
 
-  it('takes over a stale lock: a PID that is not running, its own PID from an earlier life (container restart), or no PID at all', () => {
-    for (const content of ['999999999\n', `${process.pid}\n`, '']) {
-      const dir = tempDir();
-      writeFileSync(path.join(dir, LOCK_FILE), content);
-      const notices: string[] = [];
-      const lock = lockDataDir(dir, (m) => notices.push(m));
-      expect(readFileSync(path.join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`);
-      expect(notices).toHaveLength(1);
-      expect(notices[0]).toMatch(
-        content ? /took over the stale lock file .*no longer running/ : /took over the lock file .*named no process/,
-      );
-      lock.release();
-    }
-  });
+  it(
+    'takes over a stale lock: a PID that is not running, its own PID from an earlier life (container ' +
+      'restart), or no PID at all',
+    () => {
+      for (const content of ['999999999\n', `${process.pid}\n`, '']) {
+        const dir = tempDir();
+        writeFileSync(path.join(dir, LOCK_FILE), content);
+        const notices: string[] = [];
+        const lock = lockDataDir(dir, (m) => notices.push(m));
+        expect(readFileSync(path.join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`);
+        expect(notices).toHaveLength(1);
+        expect(notices[0]).toMatch(
+          content ? /took over the stale lock file .*no longer running/ : /took over the lock file .*named no process/,
+        );
+        lock.release();
+      }
+    },
+  );
 
   it("release leaves alone a lock file that is no longer this process's", () => {
     const dir = tempDir();

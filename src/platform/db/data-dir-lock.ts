@@ -66,7 +66,8 @@ export function lockDataDir(dataDir: string, onTakeOver: (message: string) => vo
     if (pid !== undefined && pid !== process.pid && isAlive(pid)) {
       throw new OperatorError(
         `the data directory ${dir} is in use by another Rampart process (PID ${pid}, lock file ${file}); ` +
-          'stop that process first, or give this one its own RAMPART_DATA_DIR. If no Rampart runs there, delete the lock file',
+          'stop that process first, or give this one its own RAMPART_DATA_DIR. If no Rampart runs there, ' +
+          'delete the lock file',
       );
     }
     if (attempt >= 3) throw new OperatorError(`cannot take the lock file ${file}: other processes keep changing it`);

@@ -86,8 +86,11 @@ const ROLE_STATEMENT = `set local role ${RUNTIME_ROLE}`;
 const SETTINGS_STATEMENT = "select set_config('rampart.org_id', $1, true), set_config('rampart.user_id', $2, true)";
 const OWN_STATEMENTS = new Set([ROLE_STATEMENT, SETTINGS_STATEMENT]);
 // Statements (at the start, or after a `;`) that can change the role; comments are dropped first.
-const ROLE_CHANGE =
-  /(^|;)\s*(reset\b|discard\b|do\b|set\s+(local\s+|session\s+)?("?role"?|session\s+authorization)\b)|\bset_config\s*\(/i;
+const ROLE_CHANGE = new RegExp(
+  String.raw`(^|;)\s*(reset\b|discard\b|do\b|set\s+(local\s+|session\s+)?("?role"?|session\s+authorization)\b)` +
+    String.raw`|\bset_config\s*\(`,
+  'i',
+);
 const COMMENTS = /--[^\n]*|\/\*[\s\S]*?\*\//g;
 
 /**
@@ -123,7 +126,10 @@ async function openPostgres(databaseUrl: string, options: DatabaseOptions): Prom
   });
 }
 
-/** Without DATABASE_RUNTIME_URL, the runtime role logs in to the same server with no password (trust, peer, or a client certificate). */
+/**
+ * Without DATABASE_RUNTIME_URL, the runtime role logs in to the same server with no password (trust, peer, or a client
+ * certificate).
+ */
 export function runtimeUrlFor(databaseUrl: string): string {
   const url = new URL(databaseUrl);
   url.username = RUNTIME_ROLE;

@@ -63,7 +63,8 @@ function compare(files: MigrationFile[], done: Map<string, string>): MigrationSt
       );
     else if (file.checksum !== checksum)
       problems.push(
-        `migration ${name} was changed after it was applied (applied ${checksum.slice(0, 12)}, file ${file.checksum.slice(0, 12)})`,
+        `migration ${name} was changed after it was applied (applied ${checksum.slice(0, 12)}, file ` +
+          `${file.checksum.slice(0, 12)})`,
       );
   }
   return {

@@ -96,22 +96,25 @@ describe(`the session rotation mark on ${process.env.DATABASE_URL ? 'PostgreSQL'
       expect((await sessionsOf(other)).map((s) => s.rotate_due)).toEqual([false, false, false]);
   });
 
-  it('[O2] [S2] it refuses a user who is not a member of the organization: a member of another one, or of none', async () => {
-    await resetMarks();
-    for (const outsider of [bob, carol, randomUUID()]) {
-      await expect(db.withTenant(orgA, (tx) => mark(tx, outsider))).rejects.toThrow(
-        /not a member of this organization/,
-      );
-    }
-    // Nor does it work outside a tenant: system and person transactions work for no organization.
-    await expect(db.withSystem((tx) => mark(tx, alice))).rejects.toThrow(/not a member/);
-    await expect(db.withPerson(alice, (tx) => mark(tx, alice))).rejects.toThrow(/not a member/);
-    await expect(
-      db.withTenant(orgA, (tx) => sql`select rampart_mark_sessions_for_rotation(null)`.execute(tx)),
-    ).rejects.toThrow(/not a member/);
-    for (const user of [alice, bob, carol])
-      expect((await sessionsOf(user)).map((s) => s.rotate_due)).toEqual([false, false, false]);
-  });
+  it(
+    '[O2] [S2] it refuses a user who is not a member of the organization: a member of another one, or of ' + 'none',
+    async () => {
+      await resetMarks();
+      for (const outsider of [bob, carol, randomUUID()]) {
+        await expect(db.withTenant(orgA, (tx) => mark(tx, outsider))).rejects.toThrow(
+          /not a member of this organization/,
+        );
+      }
+      // Nor does it work outside a tenant: system and person transactions work for no organization.
+      await expect(db.withSystem((tx) => mark(tx, alice))).rejects.toThrow(/not a member/);
+      await expect(db.withPerson(alice, (tx) => mark(tx, alice))).rejects.toThrow(/not a member/);
+      await expect(
+        db.withTenant(orgA, (tx) => sql`select rampart_mark_sessions_for_rotation(null)`.execute(tx)),
+      ).rejects.toThrow(/not a member/);
+      for (const user of [alice, bob, carol])
+        expect((await sessionsOf(user)).map((s) => s.rotate_due)).toEqual([false, false, false]);
+    },
+  );
 
   it('[O2] a temporary table named memberships (or sessions) does not stand in for the real one', async () => {
     await resetMarks();
@@ -136,49 +139,53 @@ describe(`the session rotation mark on ${process.env.DATABASE_URL ? 'PostgreSQL'
     expect(changed.numUpdatedRows).toBe(0n);
   });
 
-  it('[O2] the function runs as a role that cannot bypass row-level security and may write rotate_due and nothing else', async () => {
-    const fn = await sql<{ prosecdef: boolean; owner: string; config: string[] | null }>`
+  it(
+    '[O2] the function runs as a role that cannot bypass row-level security and may write rotate_due and ' +
+      'nothing else',
+    async () => {
+      const fn = await sql<{ prosecdef: boolean; owner: string; config: string[] | null }>`
       select p.prosecdef, r.rolname as owner, p.proconfig as config
       from pg_proc p join pg_roles r on r.oid = p.proowner
       where p.proname = 'rampart_mark_sessions_for_rotation'`.execute(db.owner);
-    expect(fn.rows).toEqual([{ prosecdef: true, owner: MARKER, config: ['search_path=pg_catalog, public, pg_temp'] }]);
-    const role = await sql`
-      select rolsuper, rolbypassrls, rolcanlogin, rolcreaterole, rolcreatedb from pg_roles where rolname = ${MARKER}`.execute(
-      db.owner,
-    );
-    expect(role.rows).toEqual([
-      { rolsuper: false, rolbypassrls: false, rolcanlogin: false, rolcreaterole: false, rolcreatedb: false },
-    ]);
-    // Its grants: the columns it filters on, and rotate_due.
-    const tables = await sql`
+      expect(fn.rows).toEqual([
+        { prosecdef: true, owner: MARKER, config: ['search_path=pg_catalog, public, pg_temp'] },
+      ]);
+      const role = await sql`
+      select rolsuper, rolbypassrls, rolcanlogin, rolcreaterole, rolcreatedb
+      from pg_roles where rolname = ${MARKER}`.execute(db.owner);
+      expect(role.rows).toEqual([
+        { rolsuper: false, rolbypassrls: false, rolcanlogin: false, rolcreaterole: false, rolcreatedb: false },
+      ]);
+      // Its grants: the columns it filters on, and rotate_due.
+      const tables = await sql`
       select table_name, privilege_type from information_schema.role_table_grants where grantee = ${MARKER}`.execute(
-      db.owner,
-    );
-    expect(tables.rows).toEqual([]);
-    const columns = await sql<{ table_name: string; column_name: string; privilege_type: string }>`
+        db.owner,
+      );
+      expect(tables.rows).toEqual([]);
+      const columns = await sql<{ table_name: string; column_name: string; privilege_type: string }>`
       select table_name, column_name, privilege_type from information_schema.column_privileges
       where grantee = ${MARKER} order by table_name, privilege_type, column_name`.execute(db.owner);
-    expect(columns.rows).toEqual([
-      { table_name: 'memberships', column_name: 'org_id', privilege_type: 'SELECT' },
-      { table_name: 'memberships', column_name: 'user_id', privilege_type: 'SELECT' },
-      { table_name: 'sessions', column_name: 'revoked_at', privilege_type: 'SELECT' },
-      { table_name: 'sessions', column_name: 'user_id', privilege_type: 'SELECT' },
-      { table_name: 'sessions', column_name: 'rotate_due', privilege_type: 'UPDATE' },
-    ]);
-    const schema = await sql<{ create: boolean }>`
+      expect(columns.rows).toEqual([
+        { table_name: 'memberships', column_name: 'org_id', privilege_type: 'SELECT' },
+        { table_name: 'memberships', column_name: 'user_id', privilege_type: 'SELECT' },
+        { table_name: 'sessions', column_name: 'revoked_at', privilege_type: 'SELECT' },
+        { table_name: 'sessions', column_name: 'user_id', privilege_type: 'SELECT' },
+        { table_name: 'sessions', column_name: 'rotate_due', privilege_type: 'UPDATE' },
+      ]);
+      const schema = await sql<{ create: boolean }>`
       select has_schema_privilege(${MARKER}, 'public', 'create') as create`.execute(db.owner);
-    expect(schema.rows[0]?.create).toBe(false);
-    // Only the runtime role may call it.
-    const callers = await sql<{ public: boolean; runtime: boolean }>`
+      expect(schema.rows[0]?.create).toBe(false);
+      // Only the runtime role may call it.
+      const callers = await sql<{ public: boolean; runtime: boolean }>`
       select has_function_privilege('public', 'rampart_mark_sessions_for_rotation(uuid)', 'execute') as public,
-             has_function_privilege(${RUNTIME_ROLE}, 'rampart_mark_sessions_for_rotation(uuid)', 'execute') as runtime`.execute(
-      db.owner,
-    );
-    expect(callers.rows).toEqual([{ public: false, runtime: true }]);
-    // And it is the only function that runs with someone else's rights.
-    const definers = await sql<{ proname: string }>`
+             has_function_privilege(${RUNTIME_ROLE}, 'rampart_mark_sessions_for_rotation(uuid)', 'execute')
+               as runtime`.execute(db.owner);
+      expect(callers.rows).toEqual([{ public: false, runtime: true }]);
+      // And it is the only function that runs with someone else's rights.
+      const definers = await sql<{ proname: string }>`
       select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
       where n.nspname = 'public' and p.prosecdef`.execute(db.owner);
-    expect(definers.rows.map((r) => r.proname)).toEqual(['rampart_mark_sessions_for_rotation']);
-  });
+      expect(definers.rows.map((r) => r.proname)).toEqual(['rampart_mark_sessions_for_rotation']);
+    },
+  );
 });

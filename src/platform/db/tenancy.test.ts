@@ -80,44 +80,45 @@ describe(`tenancy on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () 
     const attrs = await sql<{ rolsuper: boolean; rolbypassrls: boolean; rolinherit: boolean }>`
       select rolsuper, rolbypassrls, rolinherit from pg_roles where rolname = ${RUNTIME_ROLE}`.execute(db.owner);
     expect(attrs.rows).toEqual([{ rolsuper: false, rolbypassrls: false, rolinherit: false }]);
-    const owned =
-      await sql`select relname from pg_class c join pg_roles r on r.oid = c.relowner where r.rolname = ${RUNTIME_ROLE}`.execute(
-        db.owner,
-      );
+    const owned = await sql`select relname from pg_class c join pg_roles r on r.oid = c.relowner
+                            where r.rolname = ${RUNTIME_ROLE}`.execute(db.owner);
     expect(owned.rows).toEqual([]);
   });
 
-  it('[O2] every table with an org_id has it NOT NULL, row-level security enabled and forced, and a policy', async () => {
-    const tables = await sql<{
-      relname: string;
-      attnotnull: boolean;
-      relrowsecurity: boolean;
-      relforcerowsecurity: boolean;
-      policies: number;
-    }>`
+  it(
+    '[O2] every table with an org_id has it NOT NULL, row-level security enabled and forced, and a ' + 'policy',
+    async () => {
+      const tables = await sql<{
+        relname: string;
+        attnotnull: boolean;
+        relrowsecurity: boolean;
+        relforcerowsecurity: boolean;
+        policies: number;
+      }>`
       select c.relname, a.attnotnull, c.relrowsecurity, c.relforcerowsecurity,
              (select count(*)::int from pg_policy p where p.polrelid = c.oid) as policies
       from pg_class c
       join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
       join pg_attribute a on a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped
       where c.relkind in ('r', 'p')`.execute(db.owner);
-    expect(tables.rows.length).toBeGreaterThan(0);
-    for (const t of tables.rows) {
-      expect({
-        table: t.relname,
-        notNull: t.attnotnull,
-        rls: t.relrowsecurity,
-        forced: t.relforcerowsecurity,
-        policy: t.policies > 0,
-      }).toEqual({
-        table: t.relname,
-        notNull: true,
-        rls: true,
-        forced: true,
-        policy: true,
-      });
-    }
-  });
+      expect(tables.rows.length).toBeGreaterThan(0);
+      for (const t of tables.rows) {
+        expect({
+          table: t.relname,
+          notNull: t.attnotnull,
+          rls: t.relrowsecurity,
+          forced: t.relforcerowsecurity,
+          policy: t.policies > 0,
+        }).toEqual({
+          table: t.relname,
+          notNull: true,
+          rls: true,
+          forced: true,
+          policy: true,
+        });
+      }
+    },
+  );
 
   it("[O2] concurrent transactions for different orgs never see each other's setting", async () => {
     const orgs = Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? orgA : orgB));
@@ -145,175 +146,186 @@ describe(`tenancy on ${process.env.DATABASE_URL ? 'PostgreSQL' : 'PGlite'}`, () 
     await expect(db.withTenant(SYSTEM_ORG, async () => 1)).rejects.toBeInstanceOf(TenancyError);
   });
 
-  it('[O2] every table is classified as tenant, personal or system data, and each class is protected as it says', async () => {
-    const tables = await sql<{
-      relname: string;
-      relrowsecurity: boolean;
-      relforcerowsecurity: boolean;
-      policies: number;
-      has_org: boolean;
-      has_user: boolean;
-    }>`
+  it(
+    '[O2] every table is classified as tenant, personal or system data, and each class is protected as it ' + 'says',
+    async () => {
+      const tables = await sql<{
+        relname: string;
+        relrowsecurity: boolean;
+        relforcerowsecurity: boolean;
+        policies: number;
+        has_org: boolean;
+        has_user: boolean;
+      }>`
       select c.relname, c.relrowsecurity, c.relforcerowsecurity,
              (select count(*)::int from pg_policy p where p.polrelid = c.oid) as policies,
-             exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped) as has_org,
-             exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname in ('user_id') and not a.attisdropped) as has_user
+             exists (select 1 from pg_attribute a
+                      where a.attrelid = c.oid and a.attname = 'org_id' and not a.attisdropped) as has_org,
+             exists (select 1 from pg_attribute a
+                      where a.attrelid = c.oid and a.attname in ('user_id') and not a.attisdropped) as has_user
       from pg_class c join pg_namespace n on n.oid = c.relnamespace and n.nspname = 'public'
       where c.relkind in ('r', 'p')`.execute(db.owner);
-    // A new table fails here until someone decides what it holds (and a dropped one until it is struck off).
-    expect(tables.rows.map((t) => t.relname).sort()).toEqual(Object.keys(TABLE_CLASSES).sort());
-    for (const t of tables.rows) {
-      const cls = TABLE_CLASSES[t.relname]!;
-      const row = { table: t.relname, rls: t.relrowsecurity, forced: t.relforcerowsecurity, policy: t.policies > 0 };
-      if (cls === 'owner only') {
-        const grants =
-          await sql`select privilege_type from information_schema.role_table_grants where grantee = ${RUNTIME_ROLE} and table_name = ${t.relname}`.execute(
-            db.owner,
-          );
-        expect({ table: t.relname, runtimeGrants: grants.rows }).toEqual({ table: t.relname, runtimeGrants: [] });
-        continue;
+      // A new table fails here until someone decides what it holds (and a dropped one until it is struck off).
+      expect(tables.rows.map((t) => t.relname).sort()).toEqual(Object.keys(TABLE_CLASSES).sort());
+      for (const t of tables.rows) {
+        const cls = TABLE_CLASSES[t.relname]!;
+        const row = { table: t.relname, rls: t.relrowsecurity, forced: t.relforcerowsecurity, policy: t.policies > 0 };
+        if (cls === 'owner only') {
+          const grants = await sql`select privilege_type from information_schema.role_table_grants
+                                   where grantee = ${RUNTIME_ROLE} and table_name = ${t.relname}`.execute(db.owner);
+          expect({ table: t.relname, runtimeGrants: grants.rows }).toEqual({ table: t.relname, runtimeGrants: [] });
+          continue;
+        }
+        expect(row).toEqual({ table: t.relname, rls: true, forced: true, policy: true });
+        if (cls === 'tenant')
+          expect({ table: t.relname, org_id: t.has_org || t.relname === 'organizations' }).toEqual({
+            table: t.relname,
+            org_id: true,
+          });
+        if (cls === 'personal')
+          expect({ table: t.relname, user_id: t.has_user || t.relname === 'users' }).toEqual({
+            table: t.relname,
+            user_id: true,
+          });
       }
-      expect(row).toEqual({ table: t.relname, rls: true, forced: true, policy: true });
-      if (cls === 'tenant')
-        expect({ table: t.relname, org_id: t.has_org || t.relname === 'organizations' }).toEqual({
-          table: t.relname,
-          org_id: true,
-        });
-      if (cls === 'personal')
-        expect({ table: t.relname, user_id: t.has_user || t.relname === 'users' }).toEqual({
-          table: t.relname,
-          user_id: true,
-        });
-    }
-  });
+    },
+  );
 
-  it("[O2] a tenant transaction sees only its members' accounts; a person's transaction only their own; system work every one", async () => {
-    const [alice, bob, carol] = await db.withSystem(async (tx) => {
-      const ids: string[] = [];
-      for (const name of ['alice', 'bob', 'carol']) {
-        const row = await tx
-          .insertInto('users')
-          .values({ email: `${name}.${randomUUID()}@example.com` })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        ids.push(row.id);
-        await tx
-          .insertInto('sessions')
-          .values({
-            token_hash: randomUUID(),
-            user_id: row.id,
-            created_at: new Date(),
-            last_seen_at: new Date(),
-            idle_expires_at: new Date(),
-            absolute_expires_at: new Date(),
-            method: 'password',
-            auth_level: 1,
-            authenticated_at: new Date(),
-          })
-          .execute();
-        await tx
-          .insertInto('email_tokens')
-          .values({
-            user_id: row.id,
-            purpose: 'magic_link',
-            token_hash: randomUUID(),
-            created_at: new Date(),
-            expires_at: new Date(),
-          })
-          .execute();
-      }
-      return ids as [string, string, string];
-    });
-    const org = randomUUID();
-    await db.withTenant(org, async (tx) => {
-      await tx
-        .insertInto('organizations')
-        .values({ id: org, name: 'Members only', created_at: new Date(), created_by: alice })
-        .execute();
-      await tx
-        .insertInto('memberships')
-        .values([
-          { org_id: org, user_id: alice, role: 'owner', created_at: new Date() },
-          { org_id: org, user_id: bob, role: 'member', created_at: new Date() },
-        ])
-        .execute();
-    });
-    const idsIn = async (ctx: 'tenant' | 'person' | 'system', table: 'users' | 'sessions' | 'email_tokens') => {
-      const q = (tx: Parameters<Parameters<typeof db.withSystem>[0]>[0]) =>
-        sql<{
-          id: string;
-        }>`select ${sql.ref(table === 'users' ? 'id' : 'user_id')} as id from ${sql.table(table)}`.execute(tx);
-      const rows =
-        ctx === 'tenant'
-          ? await db.withTenant(org, q)
-          : ctx === 'person'
-            ? await db.withPerson(carol, q)
-            : await db.withSystem(q);
-      return new Set(rows.rows.map((r) => r.id).filter((id) => [alice, bob, carol].includes(id)));
-    };
-    expect(await idsIn('tenant', 'users')).toEqual(new Set([alice, bob]));
-    expect(await idsIn('tenant', 'sessions')).toEqual(new Set([alice, bob]));
-    expect(await idsIn('tenant', 'email_tokens')).toEqual(new Set());
-    expect(await idsIn('person', 'users')).toEqual(new Set([carol]));
-    expect(await idsIn('person', 'sessions')).toEqual(new Set([carol]));
-    expect(await idsIn('system', 'users')).toEqual(new Set([alice, bob, carol]));
-    // ...and a tenant cannot write a person's rows, not even a member's.
-    await expect(
-      db.withTenant(org, (tx) =>
-        tx.updateTable('users').set({ email: 'taken.over@example.com' }).where('id', '=', bob).execute(),
-      ),
-    ).resolves.toEqual([expect.objectContaining({ numUpdatedRows: 0n })]);
-    await expect(
-      db.withTenant(org, (tx) =>
-        tx
-          .insertInto('users')
-          .values({ email: `new.${randomUUID()}@example.com` })
-          .execute(),
-      ),
-    ).rejects.toThrow(/row-level security/);
-  });
-
-  it('[O2] a runtime transaction cannot switch back to the owner (RESET ROLE and every other way), on either database', async () => {
-    const escapes = [
-      sql`set role postgres`,
-      sql`reset role`,
-      sql`RESET  ROLE`,
-      sql`set local role postgres`,
-      sql`set session authorization postgres`,
-      sql`reset session authorization`,
-      sql`select set_config('role', 'postgres', true)`,
-      sql`select pg_catalog.set_config(${'role'}, ${'postgres'}, true)`,
-      sql`discard all`,
-      sql`reset all`,
-      sql`select 1; reset role`,
-      sql`do $$ begin execute 'reset role'; end $$`,
-      sql`/* hidden */ reset role`,
-      sql`-- hidden
-        set role postgres`,
-    ];
-    for (const attack of escapes) {
-      const attempt = db.withTenant(orgA, async (tx) => {
-        await attack.execute(tx);
-        await sql`alter table audit_events disable row level security`.execute(tx);
-        return (await sql`select * from audit_events`.execute(tx)).rows;
+  it(
+    "[O2] a tenant transaction sees only its members' accounts; a person's transaction only their own; system " +
+      'work every one',
+    async () => {
+      const [alice, bob, carol] = await db.withSystem(async (tx) => {
+        const ids: string[] = [];
+        for (const name of ['alice', 'bob', 'carol']) {
+          const row = await tx
+            .insertInto('users')
+            .values({ email: `${name}.${randomUUID()}@example.com` })
+            .returning('id')
+            .executeTakeFirstOrThrow();
+          ids.push(row.id);
+          await tx
+            .insertInto('sessions')
+            .values({
+              token_hash: randomUUID(),
+              user_id: row.id,
+              created_at: new Date(),
+              last_seen_at: new Date(),
+              idle_expires_at: new Date(),
+              absolute_expires_at: new Date(),
+              method: 'password',
+              auth_level: 1,
+              authenticated_at: new Date(),
+            })
+            .execute();
+          await tx
+            .insertInto('email_tokens')
+            .values({
+              user_id: row.id,
+              purpose: 'magic_link',
+              token_hash: randomUUID(),
+              created_at: new Date(),
+              expires_at: new Date(),
+            })
+            .execute();
+        }
+        return ids as [string, string, string];
       });
-      await expect(attempt, attack.compile(db.owner).sql).rejects.toThrow(
-        /permission denied|must be owner|may change the role|cannot|not allowed/,
+      const org = randomUUID();
+      await db.withTenant(org, async (tx) => {
+        await tx
+          .insertInto('organizations')
+          .values({ id: org, name: 'Members only', created_at: new Date(), created_by: alice })
+          .execute();
+        await tx
+          .insertInto('memberships')
+          .values([
+            { org_id: org, user_id: alice, role: 'owner', created_at: new Date() },
+            { org_id: org, user_id: bob, role: 'member', created_at: new Date() },
+          ])
+          .execute();
+      });
+      const idsIn = async (ctx: 'tenant' | 'person' | 'system', table: 'users' | 'sessions' | 'email_tokens') => {
+        const q = (tx: Parameters<Parameters<typeof db.withSystem>[0]>[0]) =>
+          sql<{
+            id: string;
+          }>`select ${sql.ref(table === 'users' ? 'id' : 'user_id')} as id from ${sql.table(table)}`.execute(tx);
+        const rows =
+          ctx === 'tenant'
+            ? await db.withTenant(org, q)
+            : ctx === 'person'
+              ? await db.withPerson(carol, q)
+              : await db.withSystem(q);
+        return new Set(rows.rows.map((r) => r.id).filter((id) => [alice, bob, carol].includes(id)));
+      };
+      expect(await idsIn('tenant', 'users')).toEqual(new Set([alice, bob]));
+      expect(await idsIn('tenant', 'sessions')).toEqual(new Set([alice, bob]));
+      expect(await idsIn('tenant', 'email_tokens')).toEqual(new Set());
+      expect(await idsIn('person', 'users')).toEqual(new Set([carol]));
+      expect(await idsIn('person', 'sessions')).toEqual(new Set([carol]));
+      expect(await idsIn('system', 'users')).toEqual(new Set([alice, bob, carol]));
+      // ...and a tenant cannot write a person's rows, not even a member's.
+      await expect(
+        db.withTenant(org, (tx) =>
+          tx.updateTable('users').set({ email: 'taken.over@example.com' }).where('id', '=', bob).execute(),
+        ),
+      ).resolves.toEqual([expect.objectContaining({ numUpdatedRows: 0n })]);
+      await expect(
+        db.withTenant(org, (tx) =>
+          tx
+            .insertInto('users')
+            .values({ email: `new.${randomUUID()}@example.com` })
+            .execute(),
+        ),
+      ).rejects.toThrow(/row-level security/);
+    },
+  );
+
+  it(
+    '[O2] a runtime transaction cannot switch back to the owner (RESET ROLE and every other way), on either ' +
+      'database',
+    async () => {
+      const escapes = [
+        sql`set role postgres`,
+        sql`reset role`,
+        sql`RESET  ROLE`,
+        sql`set local role postgres`,
+        sql`set session authorization postgres`,
+        sql`reset session authorization`,
+        sql`select set_config('role', 'postgres', true)`,
+        sql`select pg_catalog.set_config(${'role'}, ${'postgres'}, true)`,
+        sql`discard all`,
+        sql`reset all`,
+        sql`select 1; reset role`,
+        sql`do $$ begin execute 'reset role'; end $$`,
+        sql`/* hidden */ reset role`,
+        sql`-- hidden
+        set role postgres`,
+      ];
+      for (const attack of escapes) {
+        const attempt = db.withTenant(orgA, async (tx) => {
+          await attack.execute(tx);
+          await sql`alter table audit_events disable row level security`.execute(tx);
+          return (await sql`select * from audit_events`.execute(tx)).rows;
+        });
+        await expect(attempt, attack.compile(db.owner).sql).rejects.toThrow(
+          /permission denied|must be owner|may change the role|cannot|not allowed/,
+        );
+      }
+      const rls = await sql<{
+        relrowsecurity: boolean;
+      }>`select relrowsecurity from pg_class where relname = 'audit_events'`.execute(db.owner);
+      expect(rls.rows[0]?.relrowsecurity).toBe(true);
+      // The guard does not stand in the way of ordinary work, a column named role included.
+      expect(
+        (await db.withTenant(orgA, (tx) => sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(tx)))
+          .rows[0]?.n,
+      ).toBe(3);
+      await db.withTenant(orgA, (tx) =>
+        tx.updateTable('memberships').set({ role: 'viewer' }).where('org_id', '=', orgA).execute(),
       );
-    }
-    const rls = await sql<{
-      relrowsecurity: boolean;
-    }>`select relrowsecurity from pg_class where relname = 'audit_events'`.execute(db.owner);
-    expect(rls.rows[0]?.relrowsecurity).toBe(true);
-    // The guard does not stand in the way of ordinary work, a column named role included.
-    expect(
-      (await db.withTenant(orgA, (tx) => sql<{ n: number }>`select count(*)::int as n from audit_events`.execute(tx)))
-        .rows[0]?.n,
-    ).toBe(3);
-    await db.withTenant(orgA, (tx) =>
-      tx.updateTable('memberships').set({ role: 'viewer' }).where('org_id', '=', orgA).execute(),
-    );
-  });
+    },
+  );
 });
 
 /** What each table holds. Tenant: rows of one organization. Personal: one person's rows. System:

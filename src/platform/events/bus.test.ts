@@ -54,39 +54,43 @@ describe.each(kinds)('event bus ($kind)', ({ kind, make }) => {
   const a = open(make);
   const b = open(make);
 
-  it(`[S3] ${kind}: once publish resolves, the publisher's and the other instance's handlers have the message`, async () => {
-    const ch = channel();
-    const gotA: string[] = [];
-    const gotB: string[] = [];
-    let bAt = 0;
-    await a.subscribe(ch, (m) => gotA.push(m));
-    await b.subscribe(ch, (m) => {
-      gotB.push(m);
-      bAt = performance.now();
-    });
-    const rounds = 200;
-    let late = 0;
-    let maxLagMs = 0;
-    for (let i = 0; i < rounds; i++) {
-      const message = `revoke session ${i}`;
-      await a.publish(ch, message);
-      const resolvedAt = performance.now();
-      expect(gotA.at(-1)).toBe(message);
-      if (gotB.at(-1) !== message) {
-        late++;
-        await within(100, () => gotB.at(-1) === message);
-        maxLagMs = Math.max(maxLagMs, bAt - resolvedAt);
+  it(
+    `[S3] ${kind}: once publish resolves, the publisher's and the other instance's handlers have the ` + `message`,
+    async () => {
+      const ch = channel();
+      const gotA: string[] = [];
+      const gotB: string[] = [];
+      let bAt = 0;
+      await a.subscribe(ch, (m) => gotA.push(m));
+      await b.subscribe(ch, (m) => {
+        gotB.push(m);
+        bAt = performance.now();
+      });
+      const rounds = 200;
+      let late = 0;
+      let maxLagMs = 0;
+      for (let i = 0; i < rounds; i++) {
+        const message = `revoke session ${i}`;
+        await a.publish(ch, message);
+        const resolvedAt = performance.now();
+        expect(gotA.at(-1)).toBe(message);
+        if (gotB.at(-1) !== message) {
+          late++;
+          await within(100, () => gotB.at(-1) === message);
+          maxLagMs = Math.max(maxLagMs, bAt - resolvedAt);
+        }
       }
-    }
-    expect(gotA).toHaveLength(rounds);
-    expect(gotB).toHaveLength(rounds);
-    console.log(
-      `[S3] ${kind}: the other instance had the message when publish resolved in ${rounds - late}/${rounds} publishes; worst lag of the other instance after publish resolved: ${maxLagMs.toFixed(2)} ms`,
-    );
-    // In one process the two subscriber sockets are read in either order; across processes the
-    // guarantee is that the server has sent the message to every subscriber before our echo.
-    if (kind === 'memory') expect(late).toBe(0);
-  });
+      expect(gotA).toHaveLength(rounds);
+      expect(gotB).toHaveLength(rounds);
+      console.log(
+        `[S3] ${kind}: the other instance had the message when publish resolved in ${rounds - late}/${rounds} ` +
+          `publishes; worst lag of the other instance after publish resolved: ${maxLagMs.toFixed(2)} ms`,
+      );
+      // In one process the two subscriber sockets are read in either order; across processes the
+      // guarantee is that the server has sent the message to every subscriber before our echo.
+      if (kind === 'memory') expect(late).toBe(0);
+    },
+  );
 
   it(`[S3] ${kind}: publish resolves with no subscriber anywhere`, async () => {
     await a.publish(channel(), 'nobody listens');

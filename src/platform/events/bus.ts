@@ -275,7 +275,8 @@ function makeBus(
       const bytes = Buffer.byteLength(payload, 'utf8');
       if (bytes > MAX_PAYLOAD_BYTES) {
         throw new EventBusError(
-          `message too large for channel ${channel}: ${bytes} bytes with its envelope, the limit is ${MAX_PAYLOAD_BYTES} (send an id, not the data)`,
+          `message too large for channel ${channel}: ${bytes} bytes with its envelope, the limit is ` +
+            `${MAX_PAYLOAD_BYTES} (send an id, not the data)`,
         );
       }
       const echoed = new Promise<void>((resolve, reject) => pending.set(id, { resolve, reject }));

@@ -142,43 +142,47 @@ describe('other loopback names of a dev instance (R1, issue 11)', () => {
     headers: { host, 'sec-fetch-mode': 'navigate', accept: 'text/html' },
   });
 
-  it('[R1] dev on a loopback base URL: a page opened at 127.0.0.1 or [::1] of its port is sent to the base URL, and the Origin check still refuses those origins', async () => {
-    expect(t.config.dev).toBe(true);
-    expect(t.config.baseUrl).toBe('http://localhost:3000');
-    for (const host of ['127.0.0.1:3000', '[::1]:3000', '127.1.2.3:3000']) {
-      const res = await t.app.inject(navigate(host, '/signin?next=%2Forgs'));
-      expect(res.statusCode, host).toBe(307);
-      expect(res.headers.location).toBe('http://localhost:3000/signin?next=%2Forgs');
-    }
-    // The target is configuration, never the request: a protocol-relative path stays on the base URL.
-    expect((await t.app.inject(navigate('127.0.0.1:3000', '//evil.example/x'))).headers.location).toBe(
-      'http://localhost:3000/evil.example/x',
-    );
+  it(
+    '[R1] dev on a loopback base URL: a page opened at 127.0.0.1 or [::1] of its port is sent to the base ' +
+      'URL, and the Origin check still refuses those origins',
+    async () => {
+      expect(t.config.dev).toBe(true);
+      expect(t.config.baseUrl).toBe('http://localhost:3000');
+      for (const host of ['127.0.0.1:3000', '[::1]:3000', '127.1.2.3:3000']) {
+        const res = await t.app.inject(navigate(host, '/signin?next=%2Forgs'));
+        expect(res.statusCode, host).toBe(307);
+        expect(res.headers.location).toBe('http://localhost:3000/signin?next=%2Forgs');
+      }
+      // The target is configuration, never the request: a protocol-relative path stays on the base URL.
+      expect((await t.app.inject(navigate('127.0.0.1:3000', '//evil.example/x'))).headers.location).toBe(
+        'http://localhost:3000/evil.example/x',
+      );
 
-    // Left where they are: the base URL itself, another port, another host, and anything but a page navigation.
-    expect((await t.app.inject(navigate('localhost:3000'))).statusCode).toBe(200);
-    expect((await t.app.inject(navigate('127.0.0.1:3001'))).statusCode).toBe(200);
-    expect((await t.app.inject(navigate('evil.example:3000'))).statusCode).toBe(200);
-    expect((await t.app.inject({ url: '/healthz', headers: { host: '127.0.0.1:3000' } })).statusCode).toBe(200);
-    expect(
-      (await t.app.inject({ url: '/api/v1/me', headers: { host: '127.0.0.1:3000', 'sec-fetch-mode': 'cors' } }))
-        .statusCode,
-    ).toBe(401);
+      // Left where they are: the base URL itself, another port, another host, and anything but a page navigation.
+      expect((await t.app.inject(navigate('localhost:3000'))).statusCode).toBe(200);
+      expect((await t.app.inject(navigate('127.0.0.1:3001'))).statusCode).toBe(200);
+      expect((await t.app.inject(navigate('evil.example:3000'))).statusCode).toBe(200);
+      expect((await t.app.inject({ url: '/healthz', headers: { host: '127.0.0.1:3000' } })).statusCode).toBe(200);
+      expect(
+        (await t.app.inject({ url: '/api/v1/me', headers: { host: '127.0.0.1:3000', 'sec-fetch-mode': 'cors' } }))
+          .statusCode,
+      ).toBe(401);
 
-    // A form posted from http://127.0.0.1:3000 is still cross-origin: the check is not loosened.
-    const token = await victim.csrf();
-    for (const origin of ['http://127.0.0.1:3000', 'http://[::1]:3000']) {
-      const res = await victim.request({
-        method: 'POST',
-        url: '/signout-everywhere',
-        form: { _csrf: token },
-        headers: { origin, host: '127.0.0.1:3000', accept: 'application/json' },
-      });
-      expect(res.statusCode, origin).toBe(403);
-      expect(res.json().error.code).toBe('csrf_failed');
-    }
-    expect(await stillSignedIn()).toBe(true);
-  });
+      // A form posted from http://127.0.0.1:3000 is still cross-origin: the check is not loosened.
+      const token = await victim.csrf();
+      for (const origin of ['http://127.0.0.1:3000', 'http://[::1]:3000']) {
+        const res = await victim.request({
+          method: 'POST',
+          url: '/signout-everywhere',
+          form: { _csrf: token },
+          headers: { origin, host: '127.0.0.1:3000', accept: 'application/json' },
+        });
+        expect(res.statusCode, origin).toBe(403);
+        expect(res.json().error.code).toBe('csrf_failed');
+      }
+      expect(await stillSignedIn()).toBe(true);
+    },
+  );
 
   it('[R1] outside dev mode, or with a base URL that is not loopback, no address is redirected', async () => {
     const others = [

@@ -29,7 +29,9 @@ export interface CsrfOptions {
 
 const failed = (why: string) =>
   platformError('csrf_failed', {
-    message: `This request was refused to protect you from cross-site request forgery (${why}). Reload the page and try again.`,
+    message:
+      `This request was refused to protect you from cross-site request forgery (${why}). Reload the ` +
+      `page and try again.`,
   });
 
 /**

@@ -24,7 +24,8 @@ beforeAll(async () => {
     );
     app.get('/api/v1/boom', { schema: {} }, async () => {
       throw new Error(
-        `could not use token "${SECRET}" for alice@example.com: Key (email)=(alice@example.com) exists; session ${SESSION}`,
+        `could not use token "${SECRET}" for alice@example.com: Key (email)=(alice@example.com) exists; ` +
+          `session ${SESSION}`,
       );
     });
     app.get('/boom', { schema: {} }, async () => {

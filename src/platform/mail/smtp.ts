@@ -117,7 +117,9 @@ export function dnsRecordsFor(opts: { domain: string; selector: string; key: str
       type: 'TXT',
       name: opts.domain,
       value: `v=spf1 mx${relay} -all`,
-      purpose: `SPF: the servers allowed to send mail for ${opts.domain}; add your relay's include: mechanism if it documents one`,
+      purpose:
+        `SPF: the servers allowed to send mail for ${opts.domain}; add your relay's include: mechanism ` +
+        `if it documents one`,
     },
     {
       type: 'TXT',

@@ -13,5 +13,8 @@ export function renderDocument(
   body: Page,
   opts: { scripts?: string[]; viewer?: Viewer } = {},
 ): string {
-  return `<!doctype html>${renderToString(h(Layout, { title, nonce, scripts: opts.scripts, viewer: opts.viewer, children: body }))}`;
+  return (
+    `<!doctype ` +
+    `html>${renderToString(h(Layout, { title, nonce, scripts: opts.scripts, viewer: opts.viewer, children: body }))}`
+  );
 }
