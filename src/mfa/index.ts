@@ -55,7 +55,8 @@ export const mfaFeature = defineFeature({
 });
 
 export { PASSKEY_SCRIPT } from './client-bundle.js';
-export { type FactorState, factorsOf, hasSecondFactor } from './factors.js';
+export { type FactorState, hasSecondFactor } from './factors.js';
+export { factorsOf } from './repository.js';
 export { PasswordlessSignIn, ScoreSection, TwoFactorSection } from './pages.js';
 export type { Passkey, PasskeyService } from './passkeys.js';
 export { type SecurityScore, securityScore } from './score.js';
