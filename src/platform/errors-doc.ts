@@ -21,8 +21,8 @@ Every error a client sees has a stable \`code\` (switch on it), a human \`messag
 get JSON:
 
 \`\`\`json
-{ "error": { "code": "invalid_request", "message": "Some fields are missing or " +
-  "invalid.", "requestId": "…", "fields": [{ "field": "email", "message": "must match format \\"email\\"" }] } }
+{ "error": { "code": "invalid_request", "message": "Some fields are missing or invalid.", "requestId": "…",
+  "fields": [{ "field": "email", "message": "must match format \\"email\\"" }] } }
 \`\`\`
 
 Browsers get a page with the same message and the request id. A code has one HTTP status everywhere

@@ -13,8 +13,6 @@ export function renderDocument(
   body: Page,
   opts: { scripts?: string[]; viewer?: Viewer } = {},
 ): string {
-  return (
-    `<!doctype ` +
-    `html>${renderToString(h(Layout, { title, nonce, scripts: opts.scripts, viewer: opts.viewer, children: body }))}`
-  );
+  const page = h(Layout, { title, nonce, scripts: opts.scripts, viewer: opts.viewer, children: body });
+  return `<!doctype html>${renderToString(page)}`;
 }
