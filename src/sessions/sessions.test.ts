@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
 import { accounts, PASSWORD } from '../../test/helpers/accounts.js';
 import { TestClient } from '../../test/helpers/client.js';
@@ -204,6 +204,17 @@ describe('seeing and revoking sessions (S4)', () => {
     const email = await account();
     const failing = new TestClient(t.app, { userAgent: 'curl/8.5.0' });
     await failing.api('POST', '/api/v1/signin', { email, password: 'wrong wrong wrong' });
+    // A failed sign-in is recorded after its answer (so timing tells nothing); wait for the record.
+    const failures = () =>
+      t.db.withSystem((tx) =>
+        tx
+          .selectFrom('audit_events')
+          .select('seq')
+          .where('action', '=', 'user.sign_in_failed')
+          .where('ip', '=', failing.ip)
+          .execute(),
+      );
+    await vi.waitFor(async () => expect(await failures()).not.toHaveLength(0), { timeout: 10_000 });
     const ok = await signedIn(email);
     const events = (await ok.api('GET', '/api/v1/sign-in-history')).json().events;
     expect(events[0]).toMatchObject({ action: 'user.signed_in', method: 'password', ip: ok.ip });
