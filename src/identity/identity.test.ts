@@ -142,24 +142,27 @@ describe('sign-up and verification (A1)', () => {
     expect((await client.api('GET', '/api/v1/me')).json().user).toMatchObject({ email: a, emailVerified: false });
   });
 
-  it('[A1] resend answers the same for unknown, verified and unverified addresses, and supersedes the old link', async () => {
-    const email = fresh();
-    const first = await signUp(email);
-    const firstMail = await t.mailTo(email, /Confirm/);
-    const { email: verified } = await verifiedUser();
-    t.clock.advance(RESEND_AFTER_MS + 1000); // a live link younger than this is not replaced (A8)
-    const client = new TestClient(t.app);
-    const answers = [];
-    for (const e of [email, verified, fresh()])
-      answers.push(await client.api('POST', '/api/v1/email-verification/resend', { email: e }));
-    expect(new Set(answers.map((r) => JSON.stringify(observable(r)))).size).toBe(1);
-    const second = linkIn((await t.mailTo(email, /Confirm/, firstMail)).text, '/verify-email').token;
-    expect(second).not.toBe(first);
-    expect((await client.api('POST', '/api/v1/email-verification', { token: first })).json().error.code).toBe(
-      'invalid_link',
-    );
-    expect((await client.api('POST', '/api/v1/email-verification', { token: second })).statusCode).toBe(200);
-  });
+  it(
+    '[A1] resend answers the same for unknown, verified and unverified addresses, and supersedes the old ' + 'link',
+    async () => {
+      const email = fresh();
+      const first = await signUp(email);
+      const firstMail = await t.mailTo(email, /Confirm/);
+      const { email: verified } = await verifiedUser();
+      t.clock.advance(RESEND_AFTER_MS + 1000); // a live link younger than this is not replaced (A8)
+      const client = new TestClient(t.app);
+      const answers = [];
+      for (const e of [email, verified, fresh()])
+        answers.push(await client.api('POST', '/api/v1/email-verification/resend', { email: e }));
+      expect(new Set(answers.map((r) => JSON.stringify(observable(r)))).size).toBe(1);
+      const second = linkIn((await t.mailTo(email, /Confirm/, firstMail)).text, '/verify-email').token;
+      expect(second).not.toBe(first);
+      expect((await client.api('POST', '/api/v1/email-verification', { token: first })).json().error.code).toBe(
+        'invalid_link',
+      );
+      expect((await client.api('POST', '/api/v1/email-verification', { token: second })).statusCode).toBe(200);
+    },
+  );
 });
 
 describe('sign-ups at the same moment (R6)', () => {

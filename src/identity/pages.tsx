@@ -7,7 +7,8 @@ interface FormPage {
   state?: FormState;
 }
 
-const passwordHint = `At least ${MIN_PASSWORD_LENGTH} characters. A few unrelated words work well; no symbols required.`;
+const passwordHint =
+  `At least ${MIN_PASSWORD_LENGTH} characters. A few unrelated words work well; no symbols ` + `required.`;
 
 export function SignUpPage({ csrf, state }: FormPage) {
   return (

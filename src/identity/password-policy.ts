@@ -25,7 +25,10 @@ function estimator(): ZxcvbnFactory {
 export function passwordProblem(password: string, context: { email?: string } = {}): string | null {
   const length = [...password].length;
   if (length < MIN_PASSWORD_LENGTH)
-    return `Use at least ${MIN_PASSWORD_LENGTH} characters (this has ${length}). A few unrelated words make a strong one.`;
+    return (
+      `Use at least ${MIN_PASSWORD_LENGTH} characters (this has ${length}). A few unrelated words make a ` +
+      `strong one.`
+    );
   if (length > MAX_PASSWORD_LENGTH) return `Use at most ${MAX_PASSWORD_LENGTH} characters.`;
   const inputs = context.email ? [context.email, ...context.email.split(/[@.+_-]/)].filter((s) => s.length > 2) : [];
   const result = estimator().check(password, inputs);

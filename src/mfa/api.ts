@@ -35,7 +35,8 @@ const PasskeyJson = Type.Object({
   recoveryCodesDue: Type.Optional(
     Type.Boolean({
       description:
-        'After registering: the account has no unused recovery codes; make a set (POST /api/v1/account/recovery-codes).',
+        'After registering: the account has no unused recovery codes; make a set (POST ' +
+        '/api/v1/account/recovery-codes).',
     }),
   ),
   id: Type.String({ format: 'uuid' }),

@@ -71,61 +71,70 @@ describe('passkey checks on real signatures (A5)', () => {
     expect(await counterOf(authenticator.id)).toBe(3);
   });
 
-  it('[A5] two answers carrying the same counter at once (a clone racing the original): only one signs in', async () => {
-    const { authenticator, userHandle } = await withPasskey();
-    const attempts = await Promise.all(
-      [0, 1].map(async () => {
-        const browser = new TestClient(t.app);
-        const options = (await browser.api('POST', '/api/v1/signin/passkey/options')).json();
-        return browser.api('POST', '/api/v1/signin/passkey', {
-          response: authenticator.assert(options, userHandle, { counter: 7 }),
-        });
-      }),
-    );
-    expect(attempts.map((r) => r.statusCode).sort()).toEqual([200, 401]);
-    expect(await counterOf(authenticator.id)).toBe(7);
-  });
+  it(
+    '[A5] two answers carrying the same counter at once (a clone racing the original): only one signs ' + 'in',
+    async () => {
+      const { authenticator, userHandle } = await withPasskey();
+      const attempts = await Promise.all(
+        [0, 1].map(async () => {
+          const browser = new TestClient(t.app);
+          const options = (await browser.api('POST', '/api/v1/signin/passkey/options')).json();
+          return browser.api('POST', '/api/v1/signin/passkey', {
+            response: authenticator.assert(options, userHandle, { counter: 7 }),
+          });
+        }),
+      );
+      expect(attempts.map((r) => r.statusCode).sort()).toEqual([200, 401]);
+      expect(await counterOf(authenticator.id)).toBe(7);
+    },
+  );
 
-  it("[L1] [A5] a passkey's use (counter, last use) commits with the sign-in it is for and its audit event, or not at all", async () => {
-    const { authenticator, userHandle } = await withPasskey();
-    const userId = Buffer.from(userHandle, 'base64url')
-      .toString('hex')
-      .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
-    const signIns = async () =>
-      (
-        await t.db.withSystem((tx) =>
-          tx
-            .selectFrom('audit_events')
-            .select('payload')
-            .where('stream', '=', `user:${userId}`)
-            .where('action', '=', 'user.signed_in')
-            .execute(),
+  it(
+    "[L1] [A5] a passkey's use (counter, last use) commits with the sign-in it is for and its audit event, or " +
+      'not at all',
+    async () => {
+      const { authenticator, userHandle } = await withPasskey();
+      const userId = Buffer.from(userHandle, 'base64url')
+        .toString('hex')
+        .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+      const signIns = async () =>
+        (
+          await t.db.withSystem((tx) =>
+            tx
+              .selectFrom('audit_events')
+              .select('payload')
+              .where('stream', '=', `user:${userId}`)
+              .where('action', '=', 'user.signed_in')
+              .execute(),
+          )
+        ).filter((e) => (e.payload as { method?: string }).method === 'passkey').length;
+      // The database refuses the new session: the sign-in fails, and the passkey's use is not kept either.
+      const name = `test_refuse_${Date.now()}`;
+      await sql
+        .raw(
+          `create function ${name}() returns trigger language plpgsql as $$ begin raise exception 'injected ` +
+            `failure'; end $$`,
         )
-      ).filter((e) => (e.payload as { method?: string }).method === 'passkey').length;
-    // The database refuses the new session: the sign-in fails, and the passkey's use is not kept either.
-    const name = `test_refuse_${Date.now()}`;
-    await sql
-      .raw(
-        `create function ${name}() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`,
-      )
-      .execute(t.db.owner);
-    await sql
-      .raw(
-        `create trigger ${name} before insert on sessions for each row when (new.user_id = '${userId}' and new.method = 'passkey') execute function ${name}()`,
-      )
-      .execute(t.db.owner);
-    try {
-      expect((await passwordless(authenticator, userHandle)).res.statusCode).toBe(500);
-    } finally {
-      await sql.raw(`drop trigger ${name} on sessions`).execute(t.db.owner);
-      await sql.raw(`drop function ${name}()`).execute(t.db.owner);
-    }
-    expect(await counterOf(authenticator.id)).toBe(0);
-    expect(await signIns()).toBe(0);
-    expect((await passwordless(authenticator, userHandle)).res.statusCode).toBe(200);
-    expect(await counterOf(authenticator.id)).toBe(2);
-    expect(await signIns()).toBe(1);
-  });
+        .execute(t.db.owner);
+      await sql
+        .raw(
+          `create trigger ${name} before insert on sessions for each row when (new.user_id = '${userId}' and ` +
+            `new.method = 'passkey') execute function ${name}()`,
+        )
+        .execute(t.db.owner);
+      try {
+        expect((await passwordless(authenticator, userHandle)).res.statusCode).toBe(500);
+      } finally {
+        await sql.raw(`drop trigger ${name} on sessions`).execute(t.db.owner);
+        await sql.raw(`drop function ${name}()`).execute(t.db.owner);
+      }
+      expect(await counterOf(authenticator.id)).toBe(0);
+      expect(await signIns()).toBe(0);
+      expect((await passwordless(authenticator, userHandle)).res.statusCode).toBe(200);
+      expect(await counterOf(authenticator.id)).toBe(2);
+      expect(await signIns()).toBe(1);
+    },
+  );
 
   it('[A5] an assertion made for another origin or another RP ID is refused', async () => {
     const { authenticator, userHandle } = await withPasskey();
@@ -207,24 +216,28 @@ describe('passkey names (R5)', () => {
   const names = async (client: TestClient) =>
     (await client.api('GET', '/api/v1/account/two-factor')).json().passkeys.map((k: { name: string }) => k.name);
 
-  it('[R5] renaming a passkey to " ", "\\u3000" or "\\ufeff" (or another blank) is a 400, not a 500, and the name stays', async () => {
-    const { client } = await withPasskey();
-    const [id] = (await client.api('GET', '/api/v1/account/two-factor'))
-      .json()
-      .passkeys.map((k: { id: string }) => k.id);
-    for (const name of BLANKS) {
-      const api = await client.api('PATCH', `/api/v1/account/passkeys/${id}`, { name });
-      expect(api.statusCode, JSON.stringify(name)).toBe(400);
-      expect(api.json().error).toMatchObject({
-        code: 'invalid_request',
-        fields: [{ field: 'name', message: 'is required' }],
-      });
-      expect((await client.form(`/account/passkeys/${id}/rename`, { name })).statusCode, JSON.stringify(name)).toBe(
-        400,
-      );
-    }
-    expect(await names(client)).toEqual(['Soft key']);
-  });
+  it(
+    '[R5] renaming a passkey to " ", "\\u3000" or "\\ufeff" (or another blank) is a 400, not a 500, and the ' +
+      'name stays',
+    async () => {
+      const { client } = await withPasskey();
+      const [id] = (await client.api('GET', '/api/v1/account/two-factor'))
+        .json()
+        .passkeys.map((k: { id: string }) => k.id);
+      for (const name of BLANKS) {
+        const api = await client.api('PATCH', `/api/v1/account/passkeys/${id}`, { name });
+        expect(api.statusCode, JSON.stringify(name)).toBe(400);
+        expect(api.json().error).toMatchObject({
+          code: 'invalid_request',
+          fields: [{ field: 'name', message: 'is required' }],
+        });
+        expect((await client.form(`/account/passkeys/${id}/rename`, { name })).statusCode, JSON.stringify(name)).toBe(
+          400,
+        );
+      }
+      expect(await names(client)).toEqual(['Soft key']);
+    },
+  );
 
   it('[R5] a passkey name is stored trimmed of Unicode spaces, the BOM and zero-width spaces', async () => {
     const { client } = await withPasskey();

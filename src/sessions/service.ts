@@ -64,7 +64,9 @@ export interface SessionOps {
     sessionId: string,
     opts: { reason: RotationReason; authLevel?: AuthLevel; context: RequestContext },
   ): Promise<string>;
-  /** The second factor of a pending sign-in was presented: the session becomes a full one under a new identifier (S2). */
+  /**
+   * The second factor of a pending sign-in was presented: the session becomes a full one under a new identifier (S2).
+   */
   completeSignIn(
     sessionId: string,
     factor: SecondFactor,
@@ -85,7 +87,10 @@ export interface SessionService {
   authenticate(token: string): Promise<Authenticated | undefined>;
   /** S2 for changes made by someone else: marks these members' sessions to rotate on their next request. */
   rotateLater(tx: Tx, afterCommit: AfterCommit, userIds: string[]): Promise<number>;
-  /** The deferred rotation, done by the request presenting the current identifier: its new cookie value, if one was due. */
+  /**
+   * The deferred rotation, done by the request presenting the current identifier: its new cookie value, if one was
+   * due.
+   */
   rotateIfDue(sessionId: string, presented: string): Promise<string | undefined>;
   /** One transaction of session changes; its invalidations are published after the commit. */
   write<T>(fn: (tx: Tx, ops: SessionOps) => Promise<T>): Promise<T>;
@@ -276,7 +281,10 @@ async function rotateLater(rt: Runtime, tx: Tx, afterCommit: AfterCommit, userId
   return marked;
 }
 
-/** The deferred rotation, done by the request that presents the current identifier. Undefined: nothing was due (or another request did it). */
+/**
+ * The deferred rotation, done by the request that presents the current identifier. Undefined: nothing was due (or
+ * another request did it).
+ */
 async function rotateIfDue(rt: Runtime, sessionId: string, presented: string): Promise<string | undefined> {
   const { clock } = rt.deps;
   const token = randomToken(rt.deps.random);

@@ -19,22 +19,26 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 describe('session cookie (S1)', () => {
-  it('[S1] the cookie is __Host- prefixed, HttpOnly, Secure, SameSite=Lax, Path=/, and holds only a random id stored hashed', async () => {
-    const email = await account();
-    const client = new TestClient(t.app);
-    const res = await client.api('POST', '/api/v1/signin', { email, password: PASSWORD });
-    const header = [res.headers['set-cookie']].flat().find((c) => c?.startsWith(`${SESSION_COOKIE}=`))!;
-    expect(header).toMatch(/; Path=\//);
-    expect(header).toMatch(/; HttpOnly/);
-    expect(header).toMatch(/; Secure/);
-    expect(header).toMatch(/; SameSite=Lax/);
-    expect(header).not.toMatch(/Domain=/i);
-    const token = client.cookies.get(SESSION_COOKIE)!;
-    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const rows = await t.db.withSystem((tx) => tx.selectFrom('sessions').select(['token_hash']).execute());
-    expect(rows.some((r) => r.token_hash === token)).toBe(false);
-    expect(rows.some((r) => r.token_hash === hashToken(token))).toBe(true);
-  });
+  it(
+    '[S1] the cookie is __Host- prefixed, HttpOnly, Secure, SameSite=Lax, Path=/, and holds only a random id ' +
+      'stored hashed',
+    async () => {
+      const email = await account();
+      const client = new TestClient(t.app);
+      const res = await client.api('POST', '/api/v1/signin', { email, password: PASSWORD });
+      const header = [res.headers['set-cookie']].flat().find((c) => c?.startsWith(`${SESSION_COOKIE}=`))!;
+      expect(header).toMatch(/; Path=\//);
+      expect(header).toMatch(/; HttpOnly/);
+      expect(header).toMatch(/; Secure/);
+      expect(header).toMatch(/; SameSite=Lax/);
+      expect(header).not.toMatch(/Domain=/i);
+      const token = client.cookies.get(SESSION_COOKIE)!;
+      expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const rows = await t.db.withSystem((tx) => tx.selectFrom('sessions').select(['token_hash']).execute());
+      expect(rows.some((r) => r.token_hash === token)).toBe(false);
+      expect(rows.some((r) => r.token_hash === hashToken(token))).toBe(true);
+    },
+  );
 
   it('[S1] a forged or unknown cookie is not a session, and is cleared', async () => {
     const client = new TestClient(t.app);
@@ -145,7 +149,8 @@ describe('revocation on every instance (S3)', () => {
       const email = await account();
       const phone = await signedIn(email, t, {
         userAgent:
-          'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1',
+          'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) ' +
+          'Version/17.0 Mobile/15E148 Safari/604.1',
       });
       const laptop = await signedIn(email, t);
       // The phone's cookie is used against the second instance, which caches the session.
@@ -160,7 +165,8 @@ describe('revocation on every instance (S3)', () => {
       const lag = performance.now() - started;
       expect(refused.statusCode).toBe(401);
       console.log(
-        `[S3] revoke on instance 1 to refusal on instance 2 (${t.bus.kind} events): ${lag.toFixed(1)} ms, on the first request after the revoke returned`,
+        `[S3] revoke on instance 1 to refusal on instance 2 (${t.bus.kind} events): ${lag.toFixed(1)} ms, on ` +
+          `the first request after the revoke returned`,
       );
     } finally {
       await second.close();
@@ -173,7 +179,8 @@ describe('seeing and revoking sessions (S4)', () => {
     const email = await account();
     const a = await signedIn(email, t, {
       userAgent:
-        'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15',
+        'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 ' +
+        'Safari/605.1.15',
     });
     const b = await signedIn(email);
     const c = await signedIn(email);
