@@ -1,6 +1,6 @@
 import type { Insertable } from 'kysely';
 import type { Tx } from '../platform/db/database.js';
-import type { InvitationsTable } from '../platform/db/tables.js';
+import type { ApiKeysTable, InvitationsTable } from '../platform/db/tables.js';
 import type { Role } from './permissions.js';
 
 // The queries the organization service runs against the tables it owns, one small function each,
@@ -210,3 +210,40 @@ export const revokeKeysCreatedBy = (tx: Tx, orgId: string, userId: string, now: 
     .where('revoked_at', 'is', null)
     .returning(['id', 'name'])
     .execute();
+
+/** Which organization a key belongs to (the directory is read outside any tenant). */
+export const keyDirectoryEntry = (tx: Tx, keyId: string) =>
+  tx.selectFrom('api_key_directory').select('org_id').where('key_id', '=', keyId).executeTakeFirst();
+
+export const insertKeyDirectoryEntry = (tx: Tx, keyId: string, orgId: string) =>
+  tx.insertInto('api_key_directory').values({ key_id: keyId, org_id: orgId }).execute();
+
+/** The key's row unless it was revoked (expiry is the caller's check). */
+export const liveApiKey = (tx: Tx, keyId: string) =>
+  tx.selectFrom('api_keys').selectAll().where('id', '=', keyId).where('revoked_at', 'is', null).executeTakeFirst();
+
+export const insertApiKey = (tx: Tx, row: Insertable<ApiKeysTable>) => tx.insertInto('api_keys').values(row).execute();
+
+/** The organization's keys that are not revoked, newest first. */
+export const liveApiKeys = (tx: Tx, orgId: string) =>
+  tx
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('revoked_at', 'is', null)
+    .orderBy('created_at', 'desc')
+    .execute();
+
+/** Revokes one live key; its name, or undefined when there was none to revoke. */
+export const revokeApiKey = (tx: Tx, orgId: string, keyId: string, now: Date) =>
+  tx
+    .updateTable('api_keys')
+    .set({ revoked_at: now })
+    .where('id', '=', keyId)
+    .where('org_id', '=', orgId)
+    .where('revoked_at', 'is', null)
+    .returning('name')
+    .executeTakeFirst();
+
+export const touchApiKey = (tx: Tx, keyId: string, now: Date, ip: string | null) =>
+  tx.updateTable('api_keys').set({ last_used_at: now, last_used_ip: ip }).where('id', '=', keyId).execute();
