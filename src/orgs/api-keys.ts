@@ -9,6 +9,7 @@ import { notFound, platformError } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { orgError } from './errors.js';
 import { can, isPermission, type Permission } from './permissions.js';
+import * as repo from './repository.js';
 import { actorRef, type Actor, type OrgService } from './service.js';
 
 export const KEY_PATTERN = /^rmp_live_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -68,13 +69,9 @@ export function createApiKeyService(deps: {
 
   /** Directory (which organization), then the key row in that tenant: two transactions. */
   async function load(keyId: string): Promise<KnownKey | undefined> {
-    const entry = await db.withSystem((tx) =>
-      tx.selectFrom('api_key_directory').select('org_id').where('key_id', '=', keyId).executeTakeFirst(),
-    );
+    const entry = await db.withSystem((tx) => repo.keyDirectoryEntry(tx, keyId));
     if (!entry) return undefined;
-    const row = await db.withTenant(entry.org_id, (tx) =>
-      tx.selectFrom('api_keys').selectAll().where('id', '=', keyId).where('revoked_at', 'is', null).executeTakeFirst(),
-    );
+    const row = await db.withTenant(entry.org_id, (tx) => repo.liveApiKey(tx, keyId));
     if (!row) return undefined;
     return {
       orgId: row.org_id,
@@ -115,20 +112,17 @@ export function createApiKeyService(deps: {
         const key = `rmp_live_${id}_${randomToken(deps.random)}`;
         const now = clock.now();
         const expiresAt = new Date(now.getTime() + input.expiresInDays * 24 * 60 * 60 * 1000);
-        await tx
-          .insertInto('api_keys')
-          .values({
-            id,
-            org_id: orgId,
-            name: input.name,
-            key_hash: hashToken(key),
-            scopes: input.scopes,
-            created_by: actor.userId,
-            created_at: now,
-            expires_at: expiresAt,
-          })
-          .execute();
-        await tx.insertInto('api_key_directory').values({ key_id: id, org_id: orgId }).execute();
+        await repo.insertApiKey(tx, {
+          id,
+          org_id: orgId,
+          name: input.name,
+          key_hash: hashToken(key),
+          scopes: input.scopes,
+          created_by: actor.userId,
+          created_at: now,
+          expires_at: expiresAt,
+        });
+        await repo.insertKeyDirectoryEntry(tx, id, orgId);
         await appendAudit(
           tx,
           {
@@ -160,13 +154,7 @@ export function createApiKeyService(deps: {
 
     list: (actor: Actor, orgId: string): Promise<ApiKeyInfo[]> =>
       orgs.withPermission(actor, orgId, 'api_keys.read', async (tx) => {
-        const rows = await tx
-          .selectFrom('api_keys')
-          .selectAll()
-          .where('org_id', '=', orgId)
-          .where('revoked_at', 'is', null)
-          .orderBy('created_at', 'desc')
-          .execute();
+        const rows = await repo.liveApiKeys(tx, orgId);
         return rows.map((r) => ({
           id: r.id,
           prefix: `rmp_live_${r.id}`,
@@ -183,14 +171,7 @@ export function createApiKeyService(deps: {
     /** Returns once every instance has dropped the key (S3-style instant revocation). */
     async revoke(actor: Actor, orgId: string, keyId: string, context: RequestContext): Promise<void> {
       await orgs.withPermission(actor, orgId, 'api_keys.revoke', async (tx) => {
-        const r = await tx
-          .updateTable('api_keys')
-          .set({ revoked_at: clock.now() })
-          .where('id', '=', keyId)
-          .where('org_id', '=', orgId)
-          .where('revoked_at', 'is', null)
-          .returning('name')
-          .executeTakeFirst();
+        const r = await repo.revokeApiKey(tx, orgId, keyId, clock.now());
         if (!r) throw notFound('That API key');
         await appendAudit(
           tx,
@@ -225,9 +206,7 @@ export function createApiKeyService(deps: {
       const now = clock.now();
       if (key.expiresAt <= now) return undefined;
       if (!key.lastUsedAt || now.getTime() - key.lastUsedAt.getTime() >= TOUCH_EVERY_MS || key.lastUsedIp !== ip) {
-        await db.withTenant(key.orgId, (tx) =>
-          tx.updateTable('api_keys').set({ last_used_at: now, last_used_ip: ip }).where('id', '=', keyId).execute(),
-        );
+        await db.withTenant(key.orgId, (tx) => repo.touchApiKey(tx, keyId, now, ip));
         key = { ...key, lastUsedAt: now, lastUsedIp: ip };
         known.update(keyId, key);
       }

@@ -1,0 +1,156 @@
+import { NoResultError } from 'kysely';
+import type { AuditAction } from '../platform/audit/actions.js';
+import { appendAudit, orgStream } from '../platform/audit/events.js';
+import type { Clock } from '../platform/clock.js';
+import type { RandomSource } from '../platform/crypto/tokens.js';
+import { TenancyError, type AfterCommit, type Tenancy, type Tx } from '../platform/db/database.js';
+import { notFound } from '../platform/errors.js';
+import type { Mailer } from '../platform/mail/index.js';
+import type { RequestContext } from '../platform/request-context.js';
+import { orgError } from './errors.js';
+import { can, RANK, type Permission, type Role } from './permissions.js';
+import * as repo from './repository.js';
+
+/** PostgreSQL's SQLSTATE for a row that points at a row that is not there (any more). */
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/** Who acts: a signed-in person, or an organization API key with exactly its scopes (O6). */
+export type Actor =
+  | { kind: 'user'; userId: string; email: string /** The session passed a second factor (A6). */; twoFactor: boolean }
+  | { kind: 'key'; keyId: string; orgId: string; scopes: ReadonlySet<Permission>; createdBy: string };
+
+/** How an actor appears in the audit log. */
+export const actorRef = (a: Actor) => (a.kind === 'user' ? `user:${a.userId}` : `apikey:${a.keyId}`);
+/** The person answerable for an action (a key answers through the person who created it). */
+export const personOf = (a: Actor) => (a.kind === 'user' ? a.userId : a.createdBy);
+/** Keys rank as members when roles are compared: they never hand out or touch more than that. */
+const KEY_ROLE: Role = 'member';
+
+export const forbidden = () => orgError('forbidden');
+/** A6: the member is sent to set up (or present) a second factor; API keys never meet this. */
+export const mfaRequired = () => orgError('mfa_required');
+const creatorGone = () =>
+  orgError('invalid_api_key', {
+    message: 'This API key no longer works: the person who created it is not a member any more.',
+  });
+export const lastOwner = () => orgError('last_owner');
+
+export interface OrgDeps {
+  db: Tenancy;
+  /**
+   * S2, O3: marks the sessions of these members (of the transaction's organization) to rotate their
+   * identifier on their next request, in the caller's transaction: the mark commits with the
+   * privilege change or not at all. Every instance reloads their sessions after the commit.
+   */
+  rotateSessionsOf: (tx: Tx, afterCommit: AfterCommit, userIds: string[]) => Promise<number>;
+  /** Every instance forgets these API keys (revoked here, outside the key service). */
+  forgetApiKeys: (keyIds: string[]) => Promise<void>;
+  clock: Clock;
+  mailer: Mailer;
+  baseUrl: string;
+  random?: RandomSource;
+  onMailError?: (err: unknown) => void;
+}
+
+/** The body of a permitted operation: its transaction, the caller's effective role, the after-commit hook. */
+export type PermittedFn<T> = (tx: Tx, role: Role, afterCommit: AfterCommit) => Promise<T>;
+
+/** What every operation of the service is built on: its deps, the permission gate and the org audit. */
+export interface OrgCore {
+  deps: OrgDeps;
+  /**
+   * One tenant transaction for an actor holding a permission in the organization. A key of another
+   * organization, like a person who is not a member, gets 404.
+   */
+  as<T>(
+    actor: Actor,
+    orgId: string,
+    permission: Permission,
+    fn: PermittedFn<T>,
+    opts?: { mfaExempt?: boolean },
+  ): Promise<T>;
+  /** Appends an event to the organization's audit stream, in the caller's transaction. */
+  audit(
+    tx: Tx,
+    orgId: string,
+    actor: Actor,
+    action: AuditAction,
+    context: RequestContext,
+    target?: string,
+    payload?: Record<string, unknown>,
+  ): Promise<unknown>;
+}
+
+export function createOrgCore(deps: OrgDeps): OrgCore {
+  return {
+    deps,
+    as: (actor, orgId, permission, fn, opts) => withPermission(deps, actor, orgId, permission, fn, opts),
+    audit: (tx, orgId, actor, action, context, target, payload) =>
+      appendAudit(
+        tx,
+        { stream: orgStream(orgId), action, actor: actorRef(actor), target, context, payload },
+        deps.clock,
+      ),
+  };
+}
+
+/**
+ * The caller's role in the organization, read now (never cached: a removed member or a lowered
+ * role is in force on the very next request). Not a member: 404, as if the organization did not exist.
+ */
+export async function roleIn(tx: Tx, orgId: string, userId: string): Promise<Role> {
+  return (await membershipOf(tx, orgId, userId)).role;
+}
+
+async function membershipOf(tx: Tx, orgId: string, userId: string): Promise<{ role: Role; requireMfa: boolean }> {
+  const m = await repo.membershipOf(tx, orgId, userId);
+  if (!m) throw notFound('That organization');
+  return { role: m.role, requireMfa: m.require_mfa };
+}
+
+/** A member's role; 404 for someone who is not a member. */
+export async function memberRole(tx: Tx, orgId: string, userId: string): Promise<Role> {
+  const m = await repo.memberRoleOf(tx, orgId, userId);
+  if (!m) throw notFound('That member');
+  return m.role;
+}
+
+async function withPermission<T>(
+  deps: OrgDeps,
+  actor: Actor,
+  orgId: string,
+  permission: Permission,
+  fn: PermittedFn<T>,
+  opts: { mfaExempt?: boolean } = {},
+): Promise<T> {
+  return deps.db
+    .withTenant(orgId, async (tx, afterCommit) => {
+      if (actor.kind === 'key') {
+        if (actor.orgId !== orgId) throw notFound('That organization');
+        // A key never does more than its creator may do now: a lowered role narrows it at once.
+        const creator = await repo.memberRoleOf(tx, orgId, actor.createdBy);
+        if (!creator) throw creatorGone();
+        if (!actor.scopes.has(permission) || !can(creator.role, permission)) throw forbidden();
+        return fn(tx, RANK[creator.role] < RANK[KEY_ROLE] ? creator.role : KEY_ROLE, afterCommit);
+      }
+      const { role, requireMfa } = await membershipOf(tx, orgId, actor.userId);
+      if (requireMfa && !actor.twoFactor && !opts.mfaExempt) throw mfaRequired();
+      if (!can(role, permission)) throw forbidden();
+      return fn(tx, role, afterCommit);
+    })
+    .catch(async (err: unknown) => {
+      // A malformed id is simply an organization that does not exist.
+      if (err instanceof TenancyError) throw notFound('That organization');
+      // Deleted by another request while this one was using it (its row, or a row pointing at it, was
+      // gone): the 404 a request a moment later gets.
+      if (
+        (err instanceof NoResultError || (err as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) &&
+        !(await exists(deps.db, orgId))
+      )
+        throw notFound('That organization');
+      throw err;
+    });
+}
+
+const exists = (db: Tenancy, orgId: string) =>
+  db.withTenant(orgId, async (tx) => !!(await repo.organizationIdIfExists(tx, orgId)));
