@@ -360,13 +360,15 @@ export function MfaRequiredPage({
   );
 }
 
+const SCORE_METER = { min: 0, max: 100, low: 80, high: 95, optimum: 100 };
+
 export function ScoreSection({ score }: { score: SecurityScore }) {
+  const points = score.score;
   return (
     <section aria-labelledby="score-heading">
       <h2 id="score-heading">Security score</h2>
       <p class="score">
-        <meter min={0} max={100} low={80} high={95} optimum={100} value={score.score} aria-labelledby="score-heading" />{' '}
-        <strong>{score.score}</strong> out of 100
+        <meter {...SCORE_METER} value={points} aria-labelledby="score-heading" /> <strong>{points}</strong> out of 100
       </p>
       {score.steps.length === 0 ? (
         <p>Nothing left to do: two factors and a recent password.</p>

@@ -40,7 +40,8 @@ describe('organization API keys (O6)', () => {
     expect(key).toMatch(/^rmp_live_[a-z0-9]{16}_[A-Za-z0-9_-]{43}$/);
     expect(key.startsWith(`${info.prefix}_`)).toBe(true);
     const listed = (await owner.api('GET', `/api/v1/orgs/${orgId}/api-keys`)).json().keys;
-    expect(JSON.stringify(listed)).not.toContain(key.slice(info.prefix.length + 1)); // the secret may itself contain '_'
+    // the secret may itself contain '_'
+    expect(JSON.stringify(listed)).not.toContain(key.slice(info.prefix.length + 1));
     expect(listed.find((k: { id: string }) => k.id === info.id)).toMatchObject({
       prefix: info.prefix,
       scopes: ['members.read'],
@@ -92,30 +93,33 @@ describe('organization API keys (O6)', () => {
     ).toBe(401);
   });
 
-  it('[O6] a key revoked on one instance is refused on the very next call to another that had it in memory', async () => {
-    const second = await createTestApp({ RAMPART_API_KEY_RATE_LIMIT: '30' }, undefined, {
-      db: t.db,
-      sameDeploymentAs: t,
-    });
-    second.clock.set(t.clock.now());
-    try {
-      const { key, info } = await createKey(['org.read']);
-      const onSecond = (remoteAddress = '192.0.2.10') =>
-        second.app.inject({
-          method: 'GET',
-          url: `/api/v1/orgs/${orgId}`,
-          headers: { authorization: `Bearer ${key}` },
-          remoteAddress,
-        });
-      for (let i = 0; i < 3; i++) expect((await onSecond()).statusCode).toBe(200);
-      expect((await owner.api('DELETE', `/api/v1/orgs/${orgId}/api-keys/${info.id}`)).statusCode).toBe(204);
-      const refused = await onSecond();
-      expect(refused.statusCode).toBe(401);
-      expect(refused.json().error.code).toBe('invalid_api_key');
-    } finally {
-      await second.close();
-    }
-  });
+  it(
+    '[O6] a key revoked on one instance is refused on the very next call to another that had it in ' + 'memory',
+    async () => {
+      const second = await createTestApp({ RAMPART_API_KEY_RATE_LIMIT: '30' }, undefined, {
+        db: t.db,
+        sameDeploymentAs: t,
+      });
+      second.clock.set(t.clock.now());
+      try {
+        const { key, info } = await createKey(['org.read']);
+        const onSecond = (remoteAddress = '192.0.2.10') =>
+          second.app.inject({
+            method: 'GET',
+            url: `/api/v1/orgs/${orgId}`,
+            headers: { authorization: `Bearer ${key}` },
+            remoteAddress,
+          });
+        for (let i = 0; i < 3; i++) expect((await onSecond()).statusCode).toBe(200);
+        expect((await owner.api('DELETE', `/api/v1/orgs/${orgId}/api-keys/${info.id}`)).statusCode).toBe(204);
+        const refused = await onSecond();
+        expect(refused.statusCode).toBe(401);
+        expect(refused.json().error.code).toBe('invalid_api_key');
+      } finally {
+        await second.close();
+      }
+    },
+  );
 
   it('[O6] a kept key is still checked in full: a wrong secret for a known key id, and expiry, refuse it', async () => {
     const { key } = await createKey(['org.read'], 1);
@@ -140,49 +144,56 @@ describe('organization API keys (O6)', () => {
     expect(listed.lastUsedIp).toBe('192.0.2.21');
   });
 
-  it('[O3] [O6] a key never does more than its creator may do now: lowering the creator narrows it, removing them revokes it', async () => {
-    const admin = await join(owner, orgId, 'admin');
-    const res = await admin.client.api('POST', `/api/v1/orgs/${orgId}/api-keys`, {
-      name: 'admin key',
-      scopes: ['org.read', 'members.read'],
-      expiresInDays: 30,
-    });
-    expect(res.statusCode).toBe(201);
-    const { key, info } = res.json() as { key: string; info: { id: string } };
-    expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}/members`)).statusCode).toBe(200);
+  it(
+    '[O3] [O6] a key never does more than its creator may do now: lowering the creator narrows it, removing ' +
+      'them revokes it',
+    async () => {
+      const admin = await join(owner, orgId, 'admin');
+      const res = await admin.client.api('POST', `/api/v1/orgs/${orgId}/api-keys`, {
+        name: 'admin key',
+        scopes: ['org.read', 'members.read'],
+        expiresInDays: 30,
+      });
+      expect(res.statusCode).toBe(201);
+      const { key, info } = res.json() as { key: string; info: { id: string } };
+      expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}/members`)).statusCode).toBe(200);
 
-    // Viewers may not read members: neither may the viewer's key, from the very next call
-    expect((await owner.api('PATCH', `/api/v1/orgs/${orgId}/members/${admin.id}`, { role: 'viewer' })).statusCode).toBe(
-      204,
-    );
-    expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}/members`)).statusCode).toBe(403);
-    expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(200);
+      // Viewers may not read members: neither may the viewer's key, from the very next call
+      expect(
+        (await owner.api('PATCH', `/api/v1/orgs/${orgId}/members/${admin.id}`, { role: 'viewer' })).statusCode,
+      ).toBe(204);
+      expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}/members`)).statusCode).toBe(403);
+      expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(200);
 
-    // Removed: the key is revoked with them (an audit event says why), and stays revoked if they come back
-    expect((await owner.api('DELETE', `/api/v1/orgs/${orgId}/members/${admin.id}`)).statusCode).toBe(204);
-    const refused = await withKey(key, 'GET', `/api/v1/orgs/${orgId}`);
-    expect(refused.statusCode).toBe(401);
-    expect(refused.json().error.code).toBe('invalid_api_key');
-    expect(
-      (await owner.api('GET', `/api/v1/orgs/${orgId}/api-keys`)).json().keys.map((k: { id: string }) => k.id),
-    ).not.toContain(info.id);
-    const revoked = await t.db.withTenant(orgId, (tx) =>
-      tx
-        .selectFrom('audit_events')
-        .select(['action', 'payload'])
-        .where('target', '=', `api_key:${info.id}`)
-        .orderBy('seq')
-        .execute(),
-    );
-    expect(revoked.at(-1)).toMatchObject({ action: 'api_key.revoked', payload: { reason: 'creator_left' } });
-    const firstInvitation = await t.mailTo(admin.email, /invited/);
-    expect(
-      (await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: admin.email, role: 'admin' })).statusCode,
-    ).toBe(201);
-    const again = await t.mailTo(admin.email, /invited/, firstInvitation);
-    expect((await admin.client.api('POST', '/api/v1/invitations/accept', inviteLink(again.text))).statusCode).toBe(200);
-    expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(401);
-  });
+      // Removed: the key is revoked with them (an audit event says why), and stays revoked if they come back
+      expect((await owner.api('DELETE', `/api/v1/orgs/${orgId}/members/${admin.id}`)).statusCode).toBe(204);
+      const refused = await withKey(key, 'GET', `/api/v1/orgs/${orgId}`);
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json().error.code).toBe('invalid_api_key');
+      expect(
+        (await owner.api('GET', `/api/v1/orgs/${orgId}/api-keys`)).json().keys.map((k: { id: string }) => k.id),
+      ).not.toContain(info.id);
+      const revoked = await t.db.withTenant(orgId, (tx) =>
+        tx
+          .selectFrom('audit_events')
+          .select(['action', 'payload'])
+          .where('target', '=', `api_key:${info.id}`)
+          .orderBy('seq')
+          .execute(),
+      );
+      expect(revoked.at(-1)).toMatchObject({ action: 'api_key.revoked', payload: { reason: 'creator_left' } });
+      const firstInvitation = await t.mailTo(admin.email, /invited/);
+      expect(
+        (await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: admin.email, role: 'admin' }))
+          .statusCode,
+      ).toBe(201);
+      const again = await t.mailTo(admin.email, /invited/, firstInvitation);
+      expect((await admin.client.api('POST', '/api/v1/invitations/accept', inviteLink(again.text))).statusCode).toBe(
+        200,
+      );
+      expect((await withKey(key, 'GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(401);
+    },
+  );
 
   it("[O6] scopes can never exceed the creator's role, and keys cannot mint keys", async () => {
     const helpers = accounts(t);

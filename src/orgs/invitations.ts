@@ -26,7 +26,10 @@ function sendInvitation(deps: OrgDeps, to: string, orgName: string, inviter: str
     .send({
       to,
       subject: `You are invited to ${orgName} on Rampart`,
-      text: `${inviter} invited you to join ${orgName}.\n\nAccept here (sign in or create an account with this address first):\n\n${link}\n\nThe invitation works once and expires in 7 days.\n\n— Rampart at ${new URL(deps.baseUrl).host}`,
+      text:
+        `${inviter} invited you to join ${orgName}.\n\nAccept here (sign in or create an account with this ` +
+        `address first):\n\n${link}\n\nThe invitation works once and expires in 7 days.\n\n— Rampart at ` +
+        `${new URL(deps.baseUrl).host}`,
     })
     .catch((err) => deps.onMailError?.(err));
 }

@@ -77,60 +77,70 @@ describe('organization names (R5)', () => {
   const nameOf = async (client: TestClient, orgId: string) =>
     (await client.api('GET', `/api/v1/orgs/${orgId}`)).json().name;
 
-  it('[R5] renaming an organization to "\\ufeff" (or another blank) is a 400 and the name stays; creating one with a blank name is a 400', async () => {
-    const owner = await person();
-    const orgId = await orgOf(owner.client, 'Named');
-    for (const name of BLANKS) {
-      const res = await owner.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name });
-      expect(res.statusCode, JSON.stringify(name)).toBe(400);
-      expect(res.json().error).toMatchObject({
-        code: 'invalid_request',
-        fields: [{ field: 'name', message: 'is required' }],
-      });
-      expect((await owner.client.api('POST', '/api/v1/orgs', { name })).statusCode, JSON.stringify(name)).toBe(400);
-      expect((await owner.client.form(`/orgs/${orgId}/rename`, { name })).statusCode, JSON.stringify(name)).toBe(400);
-    }
-    expect(await nameOf(owner.client, orgId)).toBe('Named');
-    expect((await owner.client.api('GET', '/api/v1/orgs')).json().orgs).toHaveLength(1);
-  });
+  it(
+    '[R5] renaming an organization to "\\ufeff" (or another blank) is a 400 and the name stays; creating one ' +
+      'with a blank name is a 400',
+    async () => {
+      const owner = await person();
+      const orgId = await orgOf(owner.client, 'Named');
+      for (const name of BLANKS) {
+        const res = await owner.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name });
+        expect(res.statusCode, JSON.stringify(name)).toBe(400);
+        expect(res.json().error).toMatchObject({
+          code: 'invalid_request',
+          fields: [{ field: 'name', message: 'is required' }],
+        });
+        expect((await owner.client.api('POST', '/api/v1/orgs', { name })).statusCode, JSON.stringify(name)).toBe(400);
+        expect((await owner.client.form(`/orgs/${orgId}/rename`, { name })).statusCode, JSON.stringify(name)).toBe(400);
+      }
+      expect(await nameOf(owner.client, orgId)).toBe('Named');
+      expect((await owner.client.api('GET', '/api/v1/orgs')).json().orgs).toHaveLength(1);
+    },
+  );
 
-  it('[R5] names are stored trimmed of Unicode spaces and the BOM; NUL and other control characters are refused', async () => {
-    const owner = await person();
-    const orgId = await orgOf(owner.client, '\ufeff Acme\u3000');
-    expect(await nameOf(owner.client, orgId)).toBe('Acme');
-    for (const name of ['Ac\u0000me', 'Ac\nme', 'Acme\u009b']) {
-      const res = await owner.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name });
-      expect(res.statusCode, JSON.stringify(name)).toBe(400);
-      expect(res.json().error.fields).toEqual([{ field: 'name', message: 'must not contain control characters' }]);
-    }
-    expect(await nameOf(owner.client, orgId)).toBe('Acme');
-  });
+  it(
+    '[R5] names are stored trimmed of Unicode spaces and the BOM; NUL and other control characters are ' + 'refused',
+    async () => {
+      const owner = await person();
+      const orgId = await orgOf(owner.client, '\ufeff Acme\u3000');
+      expect(await nameOf(owner.client, orgId)).toBe('Acme');
+      for (const name of ['Ac\u0000me', 'Ac\nme', 'Acme\u009b']) {
+        const res = await owner.client.api('PATCH', `/api/v1/orgs/${orgId}`, { name });
+        expect(res.statusCode, JSON.stringify(name)).toBe(400);
+        expect(res.json().error.fields).toEqual([{ field: 'name', message: 'must not contain control characters' }]);
+      }
+      expect(await nameOf(owner.client, orgId)).toBe('Acme');
+    },
+  );
 });
 
 describe('an organization deleted while it is in use (R6)', () => {
-  it('[R6] requests racing the deletion of their organization answer 404 or succeed, never 500 (no deadlock)', async () => {
-    const owner = await person();
-    for (let round = 0; round < 4; round++) {
-      const orgId = await orgOf(owner.client, 'Doomed');
-      const csrf = await owner.client.csrf();
-      const send = (method: string, url: string, payload?: object) =>
-        owner.client.request({ method, url, payload, headers: { 'x-csrf-token': csrf } });
-      const requests = Array.from({ length: 24 }, (_, i) => {
-        if (i === 8 || i === 16) return send('DELETE', `/api/v1/orgs/${orgId}`, { confirmName: 'Doomed' });
-        if (i % 4 === 0) return send('PATCH', `/api/v1/orgs/${orgId}`, { name: 'Doomed' });
-        if (i % 4 === 1) return send('GET', `/api/v1/orgs/${orgId}`);
-        if (i % 4 === 2)
-          return send('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'viewer' });
-        return send('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: 'k', scopes: ['org.read'], expiresInDays: 1 });
-      });
-      const statuses = (await Promise.all(requests)).map((r) => r.statusCode);
-      expect(
-        statuses.filter((s) => s >= 500),
-        `round ${round}: ${statuses.join(' ')}`,
-      ).toEqual([]);
-      expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(404);
-    }
-  });
+  it(
+    '[R6] requests racing the deletion of their organization answer 404 or succeed, never 500 (no ' + 'deadlock)',
+    async () => {
+      const owner = await person();
+      for (let round = 0; round < 4; round++) {
+        const orgId = await orgOf(owner.client, 'Doomed');
+        const csrf = await owner.client.csrf();
+        const send = (method: string, url: string, payload?: object) =>
+          owner.client.request({ method, url, payload, headers: { 'x-csrf-token': csrf } });
+        const requests = Array.from({ length: 24 }, (_, i) => {
+          if (i === 8 || i === 16) return send('DELETE', `/api/v1/orgs/${orgId}`, { confirmName: 'Doomed' });
+          if (i % 4 === 0) return send('PATCH', `/api/v1/orgs/${orgId}`, { name: 'Doomed' });
+          if (i % 4 === 1) return send('GET', `/api/v1/orgs/${orgId}`);
+          if (i % 4 === 2)
+            return send('POST', `/api/v1/orgs/${orgId}/invitations`, { email: freshEmail(), role: 'viewer' });
+          return send('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: 'k', scopes: ['org.read'], expiresInDays: 1 });
+        });
+        const statuses = (await Promise.all(requests)).map((r) => r.statusCode);
+        expect(
+          statuses.filter((s) => s >= 500),
+          `round ${round}: ${statuses.join(' ')}`,
+        ).toEqual([]);
+        expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(404);
+      }
+    },
+  );
 });
 
 describe('invitations (O3)', () => {
@@ -268,47 +278,51 @@ describe('changes take effect on the next request (O3)', () => {
     expect(await t.db.withTenant(orgId, (tx) => verifyChain(tx, `org:${orgId}`))).toMatchObject({ ok: true });
   });
 
-  it("[S2] a role change rotates the member's session id on their next request; the old id works only for a 10-second grace", async () => {
-    const owner = await person();
-    const orgId = await orgOf(owner.client);
-    const member = await join(owner.client, orgId, 'member');
-    const before = member.client.cookies.get('__Host-rampart_session')!;
-    const stale = new TestClient(t.app);
-    stale.cookies.set('__Host-rampart_session', before);
+  it(
+    "[S2] a role change rotates the member's session id on their next request; the old id works only for a " +
+      '10-second grace',
+    async () => {
+      const owner = await person();
+      const orgId = await orgOf(owner.client);
+      const member = await join(owner.client, orgId, 'member');
+      const before = member.client.cookies.get('__Host-rampart_session')!;
+      const stale = new TestClient(t.app);
+      stale.cookies.set('__Host-rampart_session', before);
 
-    // Setting the same role again is no change: nothing rotates
-    expect(
-      (await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'member' })).statusCode,
-    ).toBe(204);
-    await member.client.api('GET', '/api/v1/me');
-    expect(member.client.cookies.get('__Host-rampart_session')).toBe(before);
+      // Setting the same role again is no change: nothing rotates
+      expect(
+        (await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'member' })).statusCode,
+      ).toBe(204);
+      await member.client.api('GET', '/api/v1/me');
+      expect(member.client.cookies.get('__Host-rampart_session')).toBe(before);
 
-    expect(
-      (await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'admin' })).statusCode,
-    ).toBe(204);
-    const next = await member.client.request({ url: '/api/v1/me' });
-    expect(next.statusCode).toBe(200);
-    const after = member.client.cookies.get('__Host-rampart_session')!;
-    expect(after).not.toBe(before);
-    // A request already in flight with the old id still works (and rotates nothing), for 10 seconds only
-    const inFlight = await stale.request({ url: '/api/v1/me' });
-    expect(inFlight.statusCode).toBe(200);
-    expect(inFlight.headers['set-cookie']).toBeUndefined();
-    t.clock.advance(11_000);
-    expect((await stale.request({ url: '/api/v1/me' })).statusCode).toBe(401);
-    expect((await member.client.request({ url: '/api/v1/me' })).statusCode).toBe(200);
-    expect(member.client.cookies.get('__Host-rampart_session')).toBe(after);
+      expect(
+        (await owner.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${member.id}`, { role: 'admin' })).statusCode,
+      ).toBe(204);
+      const next = await member.client.request({ url: '/api/v1/me' });
+      expect(next.statusCode).toBe(200);
+      const after = member.client.cookies.get('__Host-rampart_session')!;
+      expect(after).not.toBe(before);
+      // A request already in flight with the old id still works (and rotates nothing), for 10 seconds only
+      const inFlight = await stale.request({ url: '/api/v1/me' });
+      expect(inFlight.statusCode).toBe(200);
+      expect(inFlight.headers['set-cookie']).toBeUndefined();
+      t.clock.advance(11_000);
+      expect((await stale.request({ url: '/api/v1/me' })).statusCode).toBe(401);
+      expect((await member.client.request({ url: '/api/v1/me' })).statusCode).toBe(200);
+      expect(member.client.cookies.get('__Host-rampart_session')).toBe(after);
 
-    // A handover rotates both people's sessions
-    const ownerBefore = owner.client.cookies.get('__Host-rampart_session');
-    expect((await owner.client.api('POST', `/api/v1/orgs/${orgId}/ownership`, { userId: member.id })).statusCode).toBe(
-      204,
-    );
-    await owner.client.request({ url: '/api/v1/me' });
-    await member.client.request({ url: '/api/v1/me' });
-    expect(owner.client.cookies.get('__Host-rampart_session')).not.toBe(ownerBefore);
-    expect(member.client.cookies.get('__Host-rampart_session')).not.toBe(after);
-  });
+      // A handover rotates both people's sessions
+      const ownerBefore = owner.client.cookies.get('__Host-rampart_session');
+      expect(
+        (await owner.client.api('POST', `/api/v1/orgs/${orgId}/ownership`, { userId: member.id })).statusCode,
+      ).toBe(204);
+      await owner.client.request({ url: '/api/v1/me' });
+      await member.client.request({ url: '/api/v1/me' });
+      expect(owner.client.cookies.get('__Host-rampart_session')).not.toBe(ownerBefore);
+      expect(member.client.cookies.get('__Host-rampart_session')).not.toBe(after);
+    },
+  );
 
   it('[O1] an admin cannot change or remove an owner', async () => {
     const owner = await person();
@@ -319,7 +333,8 @@ describe('changes take effect on the next request (O3)', () => {
       (await admin.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${ownerId}`, { role: 'viewer' })).statusCode,
     ).toBe(403);
     expect((await admin.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${ownerId}`)).statusCode).toBe(403);
-    expect((await admin.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${admin.id}`)).statusCode).toBe(204); // leaving is allowed
+    // leaving is allowed
+    expect((await admin.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${admin.id}`)).statusCode).toBe(204);
   });
 });
 
@@ -348,17 +363,22 @@ describe('a privilege change and the rotation of the sessions it concerns commit
       )
     )?.role;
 
-  /** A trigger that makes the database refuse one kind of row write (a real failure inside the transaction); returns its removal. */
+  /**
+   * A trigger that makes the database refuse one kind of row write (a real failure inside the transaction); returns
+   * its removal.
+   */
   async function refuse(table: 'audit_events' | 'sessions', when: string): Promise<() => Promise<void>> {
     const name = `test_refuse_${randomUUID().replace(/-/g, '')}`;
     await sql
       .raw(
-        `create function ${name}() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`,
+        `create function ${name}() returns trigger language plpgsql as $$ begin raise exception 'injected ` +
+          `failure'; end $$`,
       )
       .execute(t.db.owner);
     await sql
       .raw(
-        `create trigger ${name} before insert or update on ${table} for each row when (${when}) execute function ${name}()`,
+        `create trigger ${name} before insert or update on ${table} for each row when (${when}) execute ` +
+          `function ${name}()`,
       )
       .execute(t.db.owner);
     return async () => {
@@ -366,7 +386,10 @@ describe('a privilege change and the rotation of the sessions it concerns commit
       await sql.raw(`drop function ${name}()`).execute(t.db.owner);
     };
   }
-  /** The audit event of `action` in this organization fails: the last statement of the change's transaction, after the role update and the mark. */
+  /**
+   * The audit event of `action` in this organization fails: the last statement of the change's transaction, after the
+   * role update and the mark.
+   */
   const refuseAuditOf = (orgId: string, action: string) =>
     refuse('audit_events', `new.org_id = '${orgId}' and new.action = '${action}'`);
 

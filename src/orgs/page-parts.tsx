@@ -10,7 +10,8 @@ export const breakable = (email: string) => {
 
 export const ROLE_LABELS: Record<Role, string> = { owner: 'Owner', admin: 'Admin', member: 'Member', viewer: 'Viewer' };
 export const ROLE_SUMMARY =
-  'Owners can do everything. Admins can do everything except delete the organization or hand over ownership. Members see the organization and its members. Viewers see the organization only.';
+  'Owners can do everything. Admins can do everything except delete the organization or hand over ownership. ' +
+  'Members see the organization and its members. Viewers see the organization only.';
 
 /** The roles someone may hand out: never above their own (O1). */
 export const grantable = (role: Role) => ROLES.filter((r) => RANK[r] <= RANK[role]);

@@ -123,42 +123,46 @@ describe('organization pages (O1)', () => {
     expect(after.body).not.toContain(`/orgs/${orgId}/delete`);
   });
 
-  it('[O1] a viewer sees no rename or invite controls, and a forged POST is refused with a 403 page and changes nothing', async () => {
-    const owner = await person();
-    const orgId = await orgOf(owner.client, 'Guarded');
-    const viewer = await join(owner.client, orgId, 'viewer');
-    const settings = await page(viewer.client, `/orgs/${orgId}`);
-    expect(settings.statusCode).toBe(200);
-    expect(settings.body).toContain('your role: Viewer');
-    expect(settings.body).not.toContain(`action="/orgs/${orgId}/rename"`);
-    expect(settings.body).not.toContain(`action="/orgs/${orgId}/delete"`);
-    expect(settings.body).not.toContain(`href="/orgs/${orgId}/members"`);
-    expect(settings.body).toContain(`action="/orgs/${orgId}/leave"`);
+  it(
+    '[O1] a viewer sees no rename or invite controls, and a forged POST is refused with a 403 page and ' +
+      'changes nothing',
+    async () => {
+      const owner = await person();
+      const orgId = await orgOf(owner.client, 'Guarded');
+      const viewer = await join(owner.client, orgId, 'viewer');
+      const settings = await page(viewer.client, `/orgs/${orgId}`);
+      expect(settings.statusCode).toBe(200);
+      expect(settings.body).toContain('your role: Viewer');
+      expect(settings.body).not.toContain(`action="/orgs/${orgId}/rename"`);
+      expect(settings.body).not.toContain(`action="/orgs/${orgId}/delete"`);
+      expect(settings.body).not.toContain(`href="/orgs/${orgId}/members"`);
+      expect(settings.body).toContain(`action="/orgs/${orgId}/leave"`);
 
-    const members = await page(viewer.client, `/orgs/${orgId}/members`);
-    expect(members.statusCode).toBe(403);
-    expect(members.body).not.toContain('Invite someone');
+      const members = await page(viewer.client, `/orgs/${orgId}/members`);
+      expect(members.statusCode).toBe(403);
+      expect(members.body).not.toContain('Invite someone');
 
-    const rename = await viewer.client.submit(`/orgs/${orgId}/rename`, { name: 'Hijacked' });
-    expect(rename.statusCode).toBe(403);
-    expect(rename.headers['content-type']).toContain('text/html');
-    expect(rename.body).toContain('Your role in this organization does not allow that.');
-    expect(await orgName(orgId)).toBe('Guarded');
+      const rename = await viewer.client.submit(`/orgs/${orgId}/rename`, { name: 'Hijacked' });
+      expect(rename.statusCode).toBe(403);
+      expect(rename.headers['content-type']).toContain('text/html');
+      expect(rename.body).toContain('Your role in this organization does not allow that.');
+      expect(await orgName(orgId)).toBe('Guarded');
 
-    const invite = await viewer.client.submit(`/orgs/${orgId}/invitations`, {
-      email: 'friend@example.com',
-      role: 'viewer',
-    });
-    expect(invite.statusCode).toBe(403);
-    expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}/invitations`)).json().invitations).toEqual([]);
-    const key = await viewer.client.submit(`/orgs/${orgId}/api-keys`, {
-      name: 'sneaky',
-      scopes: 'org.read',
-      expiresInDays: '30',
-    });
-    expect(key.statusCode).toBe(403);
-    expect(key.body).not.toMatch(/rmp_live_[a-z0-9]{16}_/);
-  });
+      const invite = await viewer.client.submit(`/orgs/${orgId}/invitations`, {
+        email: 'friend@example.com',
+        role: 'viewer',
+      });
+      expect(invite.statusCode).toBe(403);
+      expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}/invitations`)).json().invitations).toEqual([]);
+      const key = await viewer.client.submit(`/orgs/${orgId}/api-keys`, {
+        name: 'sneaky',
+        scopes: 'org.read',
+        expiresInDays: '30',
+      });
+      expect(key.statusCode).toBe(403);
+      expect(key.body).not.toMatch(/rmp_live_[a-z0-9]{16}_/);
+    },
+  );
 
   it('[O1] a non-member gets the 404 page on every organization page and form', async () => {
     const owner = await person();
@@ -363,23 +367,26 @@ describe('API keys page (O6)', () => {
     expect((await page(owner.client, `/orgs/${orgId}/api-keys`)).body).toContain('No API keys.');
   });
 
-  it('[O6] missing scopes, a bad expiry or an empty name are shown next to the fields; nothing is created', async () => {
-    const owner = await person();
-    const orgId = await orgOf(owner.client);
-    const res = await owner.client.submit(`/orgs/${orgId}/api-keys`, { name: 'ci', expiresInDays: '400' });
-    expect(res.statusCode).toBe(400);
-    expect(res.body).toMatch(/id="field-scopes-error"[^>]*>choose at least one scope/);
-    expect(fieldTag(res.body, 'scope-org.read')).toContain('aria-invalid="true"');
-    expect(fieldTag(res.body, 'field-expiresInDays')).toContain('aria-invalid="true"');
-    expect(fieldTag(res.body, 'field-name')).toContain('value="ci"');
-    const empty = await owner.client.submit(`/orgs/${orgId}/api-keys`, {
-      name: ' ',
-      scopes: 'org.read',
-      expiresInDays: '30',
-    });
-    expect(empty.statusCode).toBe(400);
-    expect(fieldTag(empty.body, 'field-name')).toContain('aria-invalid="true"');
-    expect(fieldTag(empty.body, 'scope-org.read')).toContain('checked');
-    expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}/api-keys`)).json().keys).toEqual([]);
-  });
+  it(
+    '[O6] missing scopes, a bad expiry or an empty name are shown next to the fields; nothing is ' + 'created',
+    async () => {
+      const owner = await person();
+      const orgId = await orgOf(owner.client);
+      const res = await owner.client.submit(`/orgs/${orgId}/api-keys`, { name: 'ci', expiresInDays: '400' });
+      expect(res.statusCode).toBe(400);
+      expect(res.body).toMatch(/id="field-scopes-error"[^>]*>choose at least one scope/);
+      expect(fieldTag(res.body, 'scope-org.read')).toContain('aria-invalid="true"');
+      expect(fieldTag(res.body, 'field-expiresInDays')).toContain('aria-invalid="true"');
+      expect(fieldTag(res.body, 'field-name')).toContain('value="ci"');
+      const empty = await owner.client.submit(`/orgs/${orgId}/api-keys`, {
+        name: ' ',
+        scopes: 'org.read',
+        expiresInDays: '30',
+      });
+      expect(empty.statusCode).toBe(400);
+      expect(fieldTag(empty.body, 'field-name')).toContain('aria-invalid="true"');
+      expect(fieldTag(empty.body, 'scope-org.read')).toContain('checked');
+      expect((await owner.client.api('GET', `/api/v1/orgs/${orgId}/api-keys`)).json().keys).toEqual([]);
+    },
+  );
 });

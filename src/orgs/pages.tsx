@@ -153,8 +153,10 @@ export function OrgSettingsPage({
           <h2 id="mfa-heading">Two-factor sign-in</h2>
           <p>
             {org.requireMfa
-              ? 'Required: members without a second factor are sent to set one up before they reach anything of this organization. API keys are not affected.'
-              : 'Not required. When you require it, members without a second factor must set one up before they reach anything of this organization. API keys are not affected.'}
+              ? 'Required: members without a second factor are sent to set one up before they reach anything ' +
+                'of this organization. API keys are not affected.'
+              : 'Not required. When you require it, members without a second factor must set one up before ' +
+                'they reach anything of this organization. API keys are not affected.'}
           </p>
           <FormMessage state={mfaState} />
           <Form action={`/orgs/${org.id}/mfa-policy`} csrf={csrf} label="Two-factor sign-in requirement">

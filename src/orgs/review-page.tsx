@@ -41,7 +41,8 @@ function ReviewPage({
       <Notice text={signedOff ? 'Review signed off and recorded in the audit log.' : undefined} />
       <p>
         {report.lastSignOff
-          ? `Last signed off on ${day(report.lastSignOff.at)} by ${report.lastSignOff.reviewer} (${report.lastSignOff.membersReviewed} members).`
+          ? `Last signed off on ${day(report.lastSignOff.at)} by ${report.lastSignOff.reviewer} ` +
+            `(${report.lastSignOff.membersReviewed} members).`
           : 'This organization has never been reviewed.'}{' '}
         <strong>
           {overdue ? 'A review is due now.' : `The next quarterly review is due on ${day(report.nextDue)}.`}

@@ -27,19 +27,23 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 describe('access reviews (O4)', () => {
-  it('[O4] the report lists members with role, joined, inviter, last activity and MFA status; due now when never signed off', async () => {
-    const r = (await owner.api('GET', `/api/v1/orgs/${orgId}/access-review`)).json();
-    const byEmail = Object.fromEntries(r.members.map((m: { email: string }) => [m.email, m]));
-    expect(byEmail[ownerEmail]).toMatchObject({
-      role: 'owner',
-      invitedBy: null,
-      mfa: false,
-      lastActiveAt: expect.any(String),
-    });
-    expect(byEmail[memberEmail]).toMatchObject({ role: 'viewer', invitedBy: ownerEmail });
-    expect(r.lastSignOff).toBeNull();
-    expect(new Date(r.nextDue).getTime()).toBeLessThanOrEqual(t.clock.now().getTime());
-  });
+  it(
+    '[O4] the report lists members with role, joined, inviter, last activity and MFA status; due now when ' +
+      'never signed off',
+    async () => {
+      const r = (await owner.api('GET', `/api/v1/orgs/${orgId}/access-review`)).json();
+      const byEmail = Object.fromEntries(r.members.map((m: { email: string }) => [m.email, m]));
+      expect(byEmail[ownerEmail]).toMatchObject({
+        role: 'owner',
+        invitedBy: null,
+        mfa: false,
+        lastActiveAt: expect.any(String),
+      });
+      expect(byEmail[memberEmail]).toMatchObject({ role: 'viewer', invitedBy: ownerEmail });
+      expect(r.lastSignOff).toBeNull();
+      expect(new Date(r.nextDue).getTime()).toBeLessThanOrEqual(t.clock.now().getTime());
+    },
+  );
 
   it('[O4] the report exports as CSV', async () => {
     const res = await owner.api('GET', `/api/v1/orgs/${orgId}/access-review.csv`);

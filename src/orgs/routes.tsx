@@ -8,7 +8,7 @@ import { Email, Int, Text } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import { authOf, requireUser } from '../sessions/index.js';
 import { personOf } from './http.js';
-import { type SessionService } from '../sessions/index.js';
+import type { SessionService } from '../sessions/index.js';
 import type { OrgTab } from '../feature.js';
 import type { ApiKeyInfo, ApiKeyService } from './api-keys.js';
 import { ApiKeysPage } from './api-keys-page.js';
@@ -78,7 +78,9 @@ function stateOf(errors: FieldError[], values: Record<string, string | undefined
 
 type Back = { href: string; text: string };
 
-/** O1: what the viewer's role does not allow is a 403 page with the way back; anything else goes on to the error pages. */
+/**
+ * O1: what the viewer's role does not allow is a 403 page with the way back; anything else goes on to the error pages.
+ */
 function refused(err: unknown, reply: FastifyReply, back: Back): FastifyReply {
   if (err instanceof AppError && err.status === 403 && !err.redirectTo)
     return reply.code(403).render('Not allowed', <ForbiddenPage message={err.message} back={back} />);
