@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
@@ -65,10 +66,25 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return options.databaseUrl ? openPostgres(options.databaseUrl, options) : openPGlite(options.dataDir ?? 'memory://');
 }
 
+// bigint comes back as a string, as it does from pg: both databases must behave alike. PostgreSQL's
+// default 128 MB of shared buffers would live in this process's memory on top of the OS page cache
+// that already holds the files; one process's working set needs far less.
+const PGLITE_OPTIONS = { parsers: { 20: (v: string) => v }, postgresqlconf: ['shared_buffers=16MB'] };
+
+/**
+ * The embedded database. On first use PGlite runs initdb in a second instance inside this one, which
+ * holds hundreds of megabytes until collected; closing and reopening once hands them back at start.
+ */
+async function openPGliteClient(dataDir: string): Promise<PGlite> {
+  if (dataDir.startsWith('memory://')) return PGlite.create(dataDir, PGLITE_OPTIONS);
+  const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (fresh) await (await PGlite.create(dataDir, PGLITE_OPTIONS)).close();
+  return PGlite.create(dataDir, PGLITE_OPTIONS);
+}
+
 async function openPGlite(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  // bigint comes back as a string, as it does from pg: both databases must behave alike.
-  const client = await PGlite.create(dataDir, { parsers: { 20: (v: string) => v } });
+  const client = await openPGliteClient(dataDir);
   // One session, handed to one transaction at a time. Runtime transactions drop to the runtime role
   // with SET LOCAL ROLE; the session itself stays the superuser, so the runtime side may not issue
   // anything that would change the role back (RESET ROLE and the like): see embeddedRuntimeGuard.
