@@ -20,6 +20,7 @@ import { errorHandling } from './platform/http/errors.js';
 import { healthRoutes } from './platform/http/health.js';
 import { loopbackAliasRedirect } from './platform/http/loopback-alias.js';
 import { pageRendering } from './platform/http/render.js';
+import { lazyCompilers } from './platform/http/lazy-compilers.js';
 import { inputKeywords } from './platform/http/schemas.js';
 import { securityHeaders } from './platform/http/security-headers.js';
 import type { Limits } from './platform/limits/limiter.js';
@@ -81,6 +82,7 @@ export async function buildApp(
     requestIdHeader: false, // a client must not choose the id that ties its request to our logs
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: BODY_LIMIT,
+    schemaController: lazyCompilers,
     ajv: {
       customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },
       plugins: [inputKeywords],
