@@ -1,11 +1,11 @@
-import {
-  generateRegistrationOptions,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+  VerifiedRegistrationResponse,
 } from '@simplewebauthn/server';
+import { webauthnLibrary } from './webauthn-library.js';
 import { appendAudit, userStream } from '../platform/audit/events.js';
 import type { Clock } from '../platform/clock.js';
 import type { Tenancy } from '../platform/db/database.js';
@@ -112,7 +112,7 @@ async function registrationOptions(
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
   await ctx.mfa.requireRecent(auth.session);
   const existing = await ctx.db.withSystem((tx) => credentialsOf(tx, auth.user.id));
-  const options = await generateRegistrationOptions({
+  const options = await (await webauthnLibrary()).generateRegistrationOptions({
     rpName: 'Rampart',
     rpID: ctx.rpID,
     userName: auth.user.email,
@@ -138,9 +138,9 @@ async function register(
 ): Promise<{ passkey: Passkey; token: string; recoveryCodesDue: boolean }> {
   const { mfa, clock } = ctx;
   await mfa.requireRecent(auth.session);
-  let verification: Awaited<ReturnType<typeof verifyRegistrationResponse>> | undefined;
+  let verification: VerifiedRegistrationResponse | undefined;
   try {
-    verification = await verifyRegistrationResponse({
+    verification = await (await webauthnLibrary()).verifyRegistrationResponse({
       response,
       expectedChallenge: consumeChallenge(ctx, 'register', auth.session.id),
       expectedOrigin: ctx.origin,

@@ -1,9 +1,9 @@
-import {
-  generateAuthenticationOptions,
-  verifyAuthenticationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  VerifiedAuthenticationResponse,
 } from '@simplewebauthn/server';
+import { webauthnLibrary } from './webauthn-library.js';
 import { enforce } from '../platform/limits/enforce.js';
 import type { Tx } from '../platform/db/database.js';
 import type { ChallengePurpose } from '../platform/db/tables.js';
@@ -88,9 +88,9 @@ export async function verifyAssertion(
   }
   // No per-account backoff here: a signature cannot be guessed, and counting forged answers against
   // the account would let anyone who learned a credential id lock its owner out (A8).
-  let verification: Awaited<ReturnType<typeof verifyAuthenticationResponse>> | undefined;
+  let verification: VerifiedAuthenticationResponse | undefined;
   try {
-    verification = await verifyAuthenticationResponse({
+    verification = await (await webauthnLibrary()).verifyAuthenticationResponse({
       response,
       expectedChallenge: consumeChallenge(ctx, purpose, sessionId),
       expectedOrigin: ctx.origin,
@@ -145,7 +145,7 @@ export async function assertionOptions(
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
   const allow = session ? await ctx.db.withSystem((tx) => credentialsOf(tx, session.userId)) : [];
   if (session && allow.length === 0) throw mfaError('no_passkey');
-  const options = await generateAuthenticationOptions({
+  const options = await (await webauthnLibrary()).generateAuthenticationOptions({
     rpID: ctx.rpID,
     userVerification: 'required',
     allowCredentials: allow.map((c) => ({ id: c.credential_id, transports: c.transports })),
