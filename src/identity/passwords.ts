@@ -31,7 +31,7 @@ export async function resetPassword(
   const passwordHash = await hasher.hash(password);
   const result = await deps.sessions.write(async (tx, s) => {
     const row = await consumeToken(deps, tx, token, 'password_reset');
-    const problem = passwordProblem(password, { email: row.email });
+    const problem = await passwordProblem(password, { email: row.email });
     if (problem) throw weakPassword(problem);
     await repo.setPassword(tx, row.user_id, passwordHash, clock.now());
     await revokeLinks(deps, tx, row.user_id);
@@ -92,7 +92,7 @@ export async function changePassword(
     });
   }
   await limits.passwordBySession.succeed(session.id);
-  const problem = passwordProblem(next, { email: user.email });
+  const problem = await passwordProblem(next, { email: user.email });
   if (problem) throw weakPassword(problem, 'newPassword');
   const passwordHash = await hasher.hash(next);
   await deps.sessions.write(async (tx, s) => {

@@ -28,7 +28,7 @@ export async function signUp(
   const { db, hasher, limits, clock } = deps;
   const email = normalizeEmail(emailInput);
   enforce(await limits.signUpByIp.consume(context.ip ?? 'unknown'));
-  const problem = passwordProblem(password, { email });
+  const problem = await passwordProblem(password, { email });
   if (problem) throw weakPassword(problem);
   const passwordHash = await hasher.hash(password); // both paths pay for it: equal timing
   const mail = await db.withSystem(async (tx) => {
