@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { passwordProblem } from './password-policy.js';
 
 describe('password strength, checked off the event loop', () => {
-  it('[A1] a guessable password is refused with the reason, a strong one passes, the address counts against it', async () => {
+  it('[A1] a guessable password is refused with the reason, a strong one passes, the address counts', async () => {
     expect(await passwordProblem('short')).toMatch(/at least 12 characters \(this has 5\)/);
     expect(await passwordProblem('password1234')).toMatch(/\.\s\S/);
     expect(await passwordProblem('violet tractor moonbeam cactus')).toBeNull();
@@ -10,7 +10,7 @@ describe('password strength, checked off the event loop', () => {
     expect(await passwordProblem('x'.repeat(257))).toMatch(/at most 256/);
   });
 
-  it('[A1] an input that keeps the estimator busy past its deadline is refused; the event loop stays free', async () => {
+  it('[A1] an input keeping the estimator busy past its deadline is refused; the event loop stays free', async () => {
     let ticks = 0;
     const ticker = setInterval(() => ticks++, 5);
     const slow = '1234567890'.repeat(7);
