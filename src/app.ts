@@ -21,6 +21,7 @@ import { healthRoutes } from './platform/http/health.js';
 import { loopbackAliasRedirect } from './platform/http/loopback-alias.js';
 import { pageRendering } from './platform/http/render.js';
 import { lazyCompilers } from './platform/http/lazy-compilers.js';
+import { RequestLog } from './platform/logging.js';
 import { inputKeywords } from './platform/http/schemas.js';
 import { securityHeaders } from './platform/http/security-headers.js';
 import type { Limits } from './platform/limits/limiter.js';
@@ -78,6 +79,7 @@ export async function buildApp(
 ): Promise<FastifyInstance> {
   const options: FastifyServerOptions = {
     loggerInstance: deps.logger,
+    logController: new RequestLog(),
     genReqId: () => randomUUID(),
     requestIdHeader: false, // a client must not choose the id that ties its request to our logs
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
@@ -97,8 +99,10 @@ export async function buildApp(
     if (!route.schema) throw new Error(`route ${String(route.method)} ${route.url} has no schema`);
     for (const method of [route.method].flat()) app.routeTable.push({ method, url: route.url, schema: route.schema });
   });
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('X-Request-Id', request.id);
+  // Callback hooks on every request and response: no promise for work that never waits.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
   });
   // Graceful shutdown: a keep-alive client whose request was in flight gets `Connection: close`,
   // so its socket ends with the response instead of holding close() for the keep-alive timeout.
@@ -106,8 +110,9 @@ export async function buildApp(
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('Connection', 'close');
+    done(null, payload);
   });
 
   const platform: Platform = {
@@ -129,7 +134,7 @@ export async function buildApp(
   const ctx = createFeatureContext(platform, features);
   for (const feature of features) await feature.setup?.(ctx);
 
-  await securityHeaders(app, { baseUrl: config.baseUrl });
+  securityHeaders(app, { baseUrl: config.baseUrl });
   // Dev on a loopback base URL: a browser at 127.0.0.1 or [::1] is sent to the base URL; the Origin check stays exact.
   if (config.dev && isLoopbackUrl(config.baseUrl)) loopbackAliasRedirect(app, { baseUrl: config.baseUrl });
   errorHandling(app);

@@ -9,8 +9,32 @@ import type { SecurityScore } from '../mfa/index.js';
 import type { Session } from '../sessions/index.js';
 import { signInHistoryLabels } from './sessions.js';
 
+/**
+ * Device labels by User-Agent, least recently used first: a session's User-Agent is parsed once,
+ * not on every request that shows the session (`GET /api/v1/me`). Bounded in entries and in the
+ * length of the strings it keeps, whatever clients send.
+ */
+const DEVICE_LABELS = new Map<string, string>();
+const MAX_LABELS = 256;
+const MAX_CACHED_AGENT = 1024;
+
 export function describeDevice(userAgent: string | null): string {
   if (!userAgent) return 'Unknown device';
+  const known = DEVICE_LABELS.get(userAgent);
+  if (known !== undefined) {
+    DEVICE_LABELS.delete(userAgent);
+    DEVICE_LABELS.set(userAgent, known);
+    return known;
+  }
+  const label = parseDevice(userAgent);
+  if (userAgent.length <= MAX_CACHED_AGENT) {
+    if (DEVICE_LABELS.size >= MAX_LABELS) DEVICE_LABELS.delete(DEVICE_LABELS.keys().next().value as string);
+    DEVICE_LABELS.set(userAgent, label);
+  }
+  return label;
+}
+
+function parseDevice(userAgent: string): string {
   const ua = Bowser.parse(userAgent);
   const browser = [ua.browser.name, ua.browser.version?.split('.')[0]].filter(Boolean).join(' ');
   const os = [ua.os.name, ua.os.versionName ?? ua.os.version].filter(Boolean).join(' ');

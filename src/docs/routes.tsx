@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { renderToString } from 'preact-render-to-string';
 import { noInput } from '../platform/http/schemas.js';
+import { contentSecurityPolicy, routePolicy } from '../platform/http/security-headers.js';
 
 const scalarBundle = path.join(
   path.dirname(createRequire(import.meta.url).resolve('@scalar/fastify-api-reference')),
@@ -16,24 +17,20 @@ const scalarBundle = path.join(
  * The API reference renders in the browser with Scalar, which injects its own styles: this page
  * alone allows inline styles (never inline scripts; both scripts load from this origin).
  */
-const docsCsp = {
-  enableCSPNonces: false,
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'none'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'", "'unsafe-inline'"],
-      imgSrc: ["'self'", 'data:'],
-      fontSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-      baseUri: ["'none'"],
-      objectSrc: ["'none'"],
-    },
-  },
-};
+const docsCsp = routePolicy(
+  contentSecurityPolicy({
+    'default-src': ["'none'"],
+    'script-src': ["'self'"],
+    'style-src': ["'self'", "'unsafe-inline'"],
+    'img-src': ["'self'", 'data:'],
+    'font-src': ["'self'", 'data:'],
+    'connect-src': ["'self'"],
+    'form-action': ["'self'"],
+    'frame-ancestors': ["'none'"],
+    'base-uri': ["'none'"],
+    'object-src': ["'none'"],
+  }),
+);
 
 function DocsPage() {
   return (
@@ -57,7 +54,7 @@ export function docsRoutes(app: FastifyInstance): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   let bundle: Buffer | undefined;
   r.get('/docs/openapi.json', { schema: noInput }, async () => app.swagger());
-  r.get('/docs', { schema: noInput, helmet: docsCsp }, async (_request, reply) =>
+  r.get('/docs', { schema: noInput, onRequest: docsCsp }, async (_request, reply) =>
     reply.type('text/html; charset=utf-8').send(`<!doctype html>${renderToString(<DocsPage />)}`),
   );
   r.get('/docs/scalar.js', { schema: noInput }, async (_request, reply) => {

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
-import { redactUrl, scrubMessage } from './logging.js';
+import { redactUrl, scrubLogObject, scrubMessage } from './logging.js';
 
 const SECRETS = {
   password: 'correct horse battery staple 42',
@@ -74,6 +74,48 @@ describe('logs', () => {
       expect(logs.includes(secret), `${name} leaked into the log`).toBe(false);
       expect(logs.includes(encodeURIComponent(secret)), `${name} leaked URL-encoded`).toBe(false);
     }
+  });
+
+  it('[L3] secret fields are blanked at any depth and in any letter case; other fields are kept', () => {
+    const logged = {
+      password: 'p',
+      user: { name: 'ann', Token: 't', nested: [{ deeper: { apiKey: 'k', 'X-CSRF-Token': 'c', keep: 1 } }] },
+      headers: { cookie: 'c', 'set-cookie': ['s'], 'user-agent': 'curl' },
+      count: 3,
+    };
+    expect(scrubLogObject(logged)).toEqual({
+      password: '[redacted]',
+      user: {
+        name: 'ann',
+        Token: '[redacted]',
+        nested: [{ deeper: { apiKey: '[redacted]', 'X-CSRF-Token': '[redacted]', keep: 1 } }],
+      },
+      headers: { cookie: '[redacted]', 'set-cookie': '[redacted]', 'user-agent': 'curl' },
+      count: 3,
+    });
+    expect(logged.user.Token).toBe('t'); // the caller's object is not changed
+    const plain = { status: 200, path: '/x' };
+    expect(scrubLogObject(plain)).toBe(plain); // nothing to blank: nothing copied
+    let deep: Record<string, unknown> = { secret: 's' };
+    for (let i = 0; i < 10; i++) deep = { next: deep };
+    expect(JSON.stringify(scrubLogObject(deep))).not.toContain('"s"'); // too deep to walk: not written
+  });
+
+  it('[L3] a request is logged once, when it completes, with its status and without its secrets', async () => {
+    const before = t.logs().length;
+    await t.app.inject({ url: `/healthz?token=${SECRETS.token}`, headers: { cookie: `a=${SECRETS.cookie}` } });
+    const lines = t
+      .logs()
+      .slice(before)
+      .split('\n')
+      .filter((l) => l.includes('"/healthz'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      msg: 'request completed',
+      req: { method: 'GET', url: '/healthz?token=[redacted]' },
+      res: { statusCode: 200 },
+    });
+    expect(lines[0]).not.toContain(SECRETS.token);
   });
 
   it('[L3] URLs keep their path and parameter names but not sensitive values', () => {

@@ -1,3 +1,4 @@
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 // Field names that hold credentials wherever they appear. (Not `code`: errors carry a code.)
@@ -17,17 +18,62 @@ const SECRET_KEYS = [
   'cookie',
 ];
 
-/** Paths pino blanks out wherever they appear in a log line (L3, invariant 2). */
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-api-key"]',
-  'req.headers["x-csrf-token"]',
-  'res.headers["set-cookie"]',
-  'headers.authorization',
-  'headers.cookie',
-  ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
-];
+/** Field names blanked wherever they appear in a log line, at any depth, in any letter case (L3, invariant 2). */
+export const REDACTED_KEYS: ReadonlySet<string> = new Set(
+  [...SECRET_KEYS, 'x-api-key', 'x-csrf-token', 'set-cookie'].map((k) => k.toLowerCase()),
+);
+const CENSOR = '[redacted]';
+/** Logged through the serializers below, which keep only fields that cannot hold a secret. */
+const SERIALIZED = new Set(['req', 'res', 'err', 'error']);
+/** Deeper than this a logged value is not walked, and not written either. */
+const MAX_DEPTH = 6;
+
+function isOpaque(value: object): boolean {
+  return ArrayBuffer.isView(value) || value instanceof Date || value instanceof RegExp;
+}
+
+/** `value` with every field named in REDACTED_KEYS blanked (objects, arrays, instances), copied where changed. */
+function scrubValue(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object' || isOpaque(value)) return value;
+  if (depth >= MAX_DEPTH) return '[too deep]';
+  const json = (value as { toJSON?: unknown }).toJSON;
+  if (typeof json === 'function') return scrubValue(json.call(value), depth);
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = scrubValue(value[i], depth + 1);
+      if (item === value[i]) continue;
+      copy ??= [...value];
+      copy[i] = item;
+    }
+    return copy ?? value;
+  }
+  return scrubFields(value as Record<string, unknown>, depth);
+}
+
+function scrubFields(obj: Record<string, unknown>, depth: number): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(obj)) {
+    const value = obj[key];
+    let scrubbed: unknown;
+    if (REDACTED_KEYS.has(key.toLowerCase())) scrubbed = CENSOR;
+    else if (depth === 0 && SERIALIZED.has(key)) scrubbed = value;
+    else scrubbed = scrubValue(value, depth + 1);
+    if (scrubbed === value) continue;
+    copy ??= { ...obj };
+    copy[key] = scrubbed;
+  }
+  return copy ?? obj;
+}
+
+/**
+ * What pino's `redact` did with a list of paths, by key name at every depth, for the price of a walk
+ * over what is actually logged: a request that logs one completion line pays for five small fields.
+ * (pino's path redaction with wildcards cost tens of microseconds per line and per child logger.)
+ */
+export function scrubLogObject(obj: Record<string, unknown>): Record<string, unknown> {
+  return scrubFields(obj, 0);
+}
 
 const SENSITIVE_PARAM = /pass|token|secret|key|code|otp|sig|auth|session|email/i;
 
@@ -73,7 +119,7 @@ export function createLogger(level: string, stream?: DestinationStream): Logger 
   return pino(
     {
       level,
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      formatters: { log: scrubLogObject, bindings: scrubLogObject },
       serializers: {
         err: serializeError,
         error: serializeError,
@@ -82,8 +128,27 @@ export function createLogger(level: string, stream?: DestinationStream): Logger 
           url: redactUrl(req.url),
           remoteAddress: req.ip ?? req.socket?.remoteAddress,
         }),
+        res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       },
     },
     stream,
   );
+}
+
+/**
+ * Fastify's request log, one line per request instead of two: "request completed" (or "request
+ * errored") at the end, with the method, redacted URL and address of the request, its status and
+ * time. Nothing is logged when the request arrives.
+ */
+export class RequestLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    if (error) {
+      reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    } else {
+      reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    }
+  }
 }

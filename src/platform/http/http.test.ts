@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../../test/helpers/app.js';
 import { AppError } from '../errors.js';
 import { BODY_LIMIT } from '../../app.js';
+import { CSP, createNoncePool } from './security-headers.js';
 
 let t: TestApp;
 const SECRET = 'hunter2 very secret';
@@ -75,6 +76,50 @@ describe('security headers', () => {
     for (const tag of scripts) expect(tag).toContain(`nonce="${nonceA}"`);
     expect(a.body).not.toMatch(/<script\b(?![^>]*\bsrc=)[^>]*>/); // no inline script bodies at all
     expect(a.body).not.toMatch(/\sstyle=/);
+  });
+
+  it('[R2] a response that is not a page gets the policy without any nonce, and the rest of the set', async () => {
+    const res = await t.app.inject({ url: '/healthz' });
+    expect(res.headers['content-security-policy']).toBe(CSP);
+    expect(CSP).toBe(
+      "default-src 'none';script-src 'self';style-src 'self';img-src 'self' data:;font-src 'self';" +
+        "connect-src 'self';manifest-src 'self';form-action 'self';frame-ancestors 'none';base-uri 'none';" +
+        "object-src 'none'",
+    );
+    expect(res.headers).toMatchObject({
+      'cross-origin-resource-policy': 'same-origin',
+      'origin-agent-cluster': '?1',
+      'x-dns-prefetch-control': 'off',
+      'x-download-options': 'noopen',
+      'x-permitted-cross-domain-policies': 'none',
+      'x-xss-protection': '0',
+      'cache-control': 'no-store',
+    });
+    expect(res.headers['strict-transport-security']).toBeUndefined(); // plain HTTP here (T2: HTTPS only)
+  });
+
+  it('[R2] a page 404 gets a nonce too; the API reference keeps its own policy', async () => {
+    const page = await t.app.inject({ url: '/nope', headers: html });
+    expect(page.headers['content-security-policy']).toMatch(/script-src 'self' 'nonce-[0-9a-f]{32}';style-src 'self';/);
+    const docs = await t.app.inject({ url: '/docs', headers: html });
+    expect(docs.headers['content-security-policy']).toMatch(/style-src 'self' 'unsafe-inline'/);
+    expect(docs.headers['content-security-policy']).not.toMatch(/nonce-|script-src[^;]*unsafe/);
+    expect(docs.headers['x-frame-options']).toBe('DENY');
+  });
+
+  it('[R2] nonces are cut from a pooled random buffer, 16 bytes each, and never handed out twice', () => {
+    let fills = 0;
+    let counter = 0;
+    const draw = createNoncePool((buffer) => {
+      fills++;
+      for (let i = 0; i < buffer.length; i += 4) buffer.writeUInt32BE(counter++, i); // distinct words
+    });
+    const nonces = Array.from({ length: 600 }, draw);
+    expect(new Set(nonces).size).toBe(600);
+    for (const n of nonces) expect(n).toMatch(/^[0-9a-f]{32}$/);
+    expect(fills).toBe(3); // 256 nonces per 4 KiB fill
+    const real = createNoncePool();
+    expect(new Set(Array.from({ length: 1000 }, real)).size).toBe(1000);
   });
 
   it('[R2] a client cannot choose its request id', async () => {

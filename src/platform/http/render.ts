@@ -4,7 +4,7 @@ import { type Page, renderDocument } from '../views/render.js';
 
 declare module 'fastify' {
   interface FastifyReply {
-    /** Sends a server-rendered page inside the layout, with this response's CSP nonce. */
+    /** Sends a server-rendered page inside the layout, with this response's CSP nonce (drawn now). */
     render(title: string, body: Page, scripts?: string[]): FastifyReply;
   }
 }
@@ -15,7 +15,7 @@ export function pageRendering(
   viewer: (request: FastifyRequest, reply: FastifyReply) => Viewer | undefined = () => undefined,
 ): void {
   app.decorateReply('render', function (this: FastifyReply, title: string, body: Page, scripts?: string[]) {
-    const html = renderDocument(title, this.cspNonce.script, body, { scripts, viewer: viewer(this.request, this) });
+    const html = renderDocument(title, this.cspNonce(), body, { scripts, viewer: viewer(this.request, this) });
     return this.type('text/html; charset=utf-8').send(html);
   });
 }
