@@ -4,6 +4,8 @@ import { appendAudit, orgStream } from '../platform/audit/events.js';
 import type { Clock } from '../platform/clock.js';
 import type { RandomSource } from '../platform/crypto/tokens.js';
 import { TenancyError, type AfterCommit, type Tenancy, type Tx } from '../platform/db/database.js';
+import type { EventBus } from '../platform/events/bus.js';
+import { entryMessage, groupMessage, InvalidatedCache } from '../platform/events/invalidated-cache.js';
 import { notFound } from '../platform/errors.js';
 import type { Mailer } from '../platform/mail/index.js';
 import type { RequestContext } from '../platform/request-context.js';
@@ -45,6 +47,12 @@ export interface OrgDeps {
   rotateSessionsOf: (tx: Tx, afterCommit: AfterCommit, userIds: string[]) => Promise<number>;
   /** Every instance forgets these API keys (revoked here, outside the key service). */
   forgetApiKeys: (keyIds: string[]) => Promise<void>;
+  /**
+   * Carries membership invalidations between instances. Without it nothing is cached: every
+   * permission check reads the membership.
+   */
+  bus?: EventBus;
+  onCacheError?: (err: unknown) => void;
   clock: Clock;
   mailer: Mailer;
   baseUrl: string;
@@ -69,6 +77,13 @@ export interface OrgCore {
     fn: PermittedFn<T>,
     opts?: { mfaExempt?: boolean },
   ): Promise<T>;
+  /**
+   * O3: a member's role changed or they left (userId), or the organization's second-factor policy
+   * changed or it was deleted (no userId): once the transaction commits, and before it returns,
+   * every instance forgets the memberships it keeps. Call it in the transaction that changes them.
+   */
+  membershipChanged(afterCommit: AfterCommit, orgId: string, userId?: string): void;
+  close(): Promise<void>;
   /** Appends an event to the organization's audit stream, in the caller's transaction. */
   audit(
     tx: Tx,
@@ -81,10 +96,44 @@ export interface OrgCore {
   ): Promise<unknown>;
 }
 
+/** Tells every instance to forget memberships it keeps (a role changed, a member left, an org's policy). */
+export const MEMBERSHIP_EVENTS = 'membership_invalidated';
+
+interface KeptMembership {
+  orgId: string;
+  role: Role;
+  requireMfa: boolean;
+}
+
+const membershipKey = (orgId: string, userId: string) => `${orgId}:${userId}`;
+
 export function createOrgCore(deps: OrgDeps): OrgCore {
+  // Kept until a change on any instance drops it (never by a timer): the check on the next request
+  // after a role change or a removal reads the database again, on every instance (O3).
+  const kept =
+    deps.bus &&
+    new InvalidatedCache<KeptMembership>({
+      bus: deps.bus,
+      channel: MEMBERSHIP_EVENTS,
+      groupOf: (m) => m.orgId,
+      onError: deps.onCacheError,
+    });
+  const membership = async (tx: Tx, orgId: string, userId: string): Promise<KeptMembership | undefined> => {
+    const read = async () => {
+      const m = await repo.membershipOf(tx, orgId, userId);
+      return m && { orgId, role: m.role, requireMfa: m.require_mfa };
+    };
+    return kept ? kept.getOrLoad(membershipKey(orgId, userId), read) : read();
+  };
   return {
     deps,
-    as: (actor, orgId, permission, fn, opts) => withPermission(deps, actor, orgId, permission, fn, opts),
+    as: (actor, orgId, permission, fn, opts) => withPermission(deps, membership, actor, orgId, permission, fn, opts),
+    membershipChanged(afterCommit, orgId, userId) {
+      if (!kept) return;
+      const message = userId === undefined ? groupMessage(orgId) : entryMessage(membershipKey(orgId, userId));
+      afterCommit(() => kept.broadcast(message));
+    },
+    close: async () => kept?.close(),
     audit: (tx, orgId, actor, action, context, target, payload) =>
       appendAudit(
         tx,
@@ -95,8 +144,9 @@ export function createOrgCore(deps: OrgDeps): OrgCore {
 }
 
 /**
- * The caller's role in the organization, read now (never cached: a removed member or a lowered
- * role is in force on the very next request). Not a member: 404, as if the organization did not exist.
+ * The caller's role in the organization, read now. Not a member: 404, as if the organization did
+ * not exist. (Permission checks keep memberships in memory instead, dropped on every instance by
+ * membershipChanged before the change returns.)
  */
 export async function roleIn(tx: Tx, orgId: string, userId: string): Promise<Role> {
   return (await membershipOf(tx, orgId, userId)).role;
@@ -115,8 +165,11 @@ export async function memberRole(tx: Tx, orgId: string, userId: string): Promise
   return m.role;
 }
 
+type MembershipOf = (tx: Tx, orgId: string, userId: string) => Promise<{ role: Role; requireMfa: boolean } | undefined>;
+
 async function withPermission<T>(
   deps: OrgDeps,
+  membershipOf: MembershipOf,
   actor: Actor,
   orgId: string,
   permission: Permission,
@@ -128,12 +181,14 @@ async function withPermission<T>(
       if (actor.kind === 'key') {
         if (actor.orgId !== orgId) throw notFound('That organization');
         // A key never does more than its creator may do now: a lowered role narrows it at once.
-        const creator = await repo.memberRoleOf(tx, orgId, actor.createdBy);
+        const creator = await membershipOf(tx, orgId, actor.createdBy);
         if (!creator) throw creatorGone();
         if (!actor.scopes.has(permission) || !can(creator.role, permission)) throw forbidden();
         return fn(tx, RANK[creator.role] < RANK[KEY_ROLE] ? creator.role : KEY_ROLE, afterCommit);
       }
-      const { role, requireMfa } = await membershipOf(tx, orgId, actor.userId);
+      const member = await membershipOf(tx, orgId, actor.userId);
+      if (!member) throw notFound('That organization');
+      const { role, requireMfa } = member;
       if (requireMfa && !actor.twoFactor && !opts.mfaExempt) throw mfaRequired();
       if (!can(role, permission)) throw forbidden();
       return fn(tx, role, afterCommit);

@@ -195,6 +195,81 @@ describe('organization API keys (O6)', () => {
     },
   );
 
+  it(
+    "[O3] [O6] another instance that keeps the key and its creator's membership in memory follows a lowered " +
+      'role, a removal and a revocation on the very next call',
+    async () => {
+      const second = await createTestApp({ RAMPART_API_KEY_RATE_LIMIT: '30' }, undefined, {
+        db: t.db,
+        sameDeploymentAs: t,
+      });
+      second.clock.set(t.clock.now());
+      try {
+        const onSecond = (key: string, url: string) =>
+          second.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
+        const admin = await join(owner, orgId, 'admin');
+        const made = async () => {
+          const res = await admin.client.api('POST', `/api/v1/orgs/${orgId}/api-keys`, {
+            name: 'kept key',
+            scopes: ['org.read', 'members.read'],
+            expiresInDays: 30,
+          });
+          expect(res.statusCode).toBe(201);
+          return res.json() as { key: string; info: { id: string } };
+        };
+        const a = await made();
+        const b = await made();
+        for (let i = 0; i < 3; i++) {
+          expect((await onSecond(a.key, `/api/v1/orgs/${orgId}/members`)).statusCode).toBe(200);
+          expect((await onSecond(b.key, `/api/v1/orgs/${orgId}/members`)).statusCode).toBe(200);
+        }
+        // Revoked on the first instance: refused on the second at once; the other key still works.
+        expect((await admin.client.api('DELETE', `/api/v1/orgs/${orgId}/api-keys/${a.info.id}`)).statusCode).toBe(204);
+        expect((await onSecond(a.key, `/api/v1/orgs/${orgId}`)).json().error.code).toBe('invalid_api_key');
+        expect((await onSecond(b.key, `/api/v1/orgs/${orgId}/members`)).statusCode).toBe(200);
+        // The creator lowered to viewer on the first instance: the key narrows on the second at once.
+        expect(
+          (await owner.api('PATCH', `/api/v1/orgs/${orgId}/members/${admin.id}`, { role: 'viewer' })).statusCode,
+        ).toBe(204);
+        expect((await onSecond(b.key, `/api/v1/orgs/${orgId}/members`)).statusCode).toBe(403);
+        expect((await onSecond(b.key, `/api/v1/orgs/${orgId}`)).statusCode).toBe(200);
+        // Raised again, then removed: each takes effect on the second instance's next call.
+        expect(
+          (await owner.api('PATCH', `/api/v1/orgs/${orgId}/members/${admin.id}`, { role: 'admin' })).statusCode,
+        ).toBe(204);
+        expect((await onSecond(b.key, `/api/v1/orgs/${orgId}/members`)).statusCode).toBe(200);
+        expect((await owner.api('DELETE', `/api/v1/orgs/${orgId}/members/${admin.id}`)).statusCode).toBe(204);
+        expect((await onSecond(b.key, `/api/v1/orgs/${orgId}`)).json().error.code).toBe('invalid_api_key');
+      } finally {
+        await second.close();
+      }
+    },
+  );
+
+  it(
+    '[O3] a member whose membership another instance keeps loses a lowered role, and the organization, on ' +
+      'their very next request there',
+    async () => {
+      const second = await createTestApp({}, undefined, { db: t.db, sameDeploymentAs: t });
+      second.clock.set(t.clock.now());
+      try {
+        const admin = await join(owner, orgId, 'admin');
+        const onSecond = await helpers.signedIn(admin.email, second);
+        for (let i = 0; i < 3; i++)
+          expect((await onSecond.api('GET', `/api/v1/orgs/${orgId}/api-keys`)).statusCode).toBe(200);
+        expect(
+          (await owner.api('PATCH', `/api/v1/orgs/${orgId}/members/${admin.id}`, { role: 'viewer' })).statusCode,
+        ).toBe(204);
+        expect((await onSecond.api('GET', `/api/v1/orgs/${orgId}/api-keys`)).statusCode).toBe(403);
+        expect((await onSecond.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(200);
+        expect((await owner.api('DELETE', `/api/v1/orgs/${orgId}/members/${admin.id}`)).statusCode).toBe(204);
+        expect((await onSecond.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(404);
+      } finally {
+        await second.close();
+      }
+    },
+  );
+
   it("[O6] scopes can never exceed the creator's role, and keys cannot mint keys", async () => {
     const helpers = accounts(t);
     const adminEmail = await helpers.verified();

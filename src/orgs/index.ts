@@ -40,6 +40,8 @@ export const orgsFeature = defineFeature({
       db: p.db,
       rotateSessionsOf: sessions.rotateLater,
       forgetApiKeys: (ids) => apiKeys.forget(ids),
+      bus: p.bus,
+      onCacheError: (err) => p.logger.error({ err }, 'membership events subscription failed; retrying'),
       clock: p.clock,
       mailer: p.mailer,
       baseUrl: p.config.baseUrl,
@@ -47,6 +49,7 @@ export const orgsFeature = defineFeature({
     });
     const apiKeys = createApiKeyService({ db: p.db, bus: p.bus, clock: p.clock, orgs, onError });
     p.onClose(() => apiKeys.close());
+    p.onClose(() => orgs.close());
     provide('orgs', orgs);
     provide('apiKeys', apiKeys);
   },

@@ -40,6 +40,7 @@ export async function changeRole(
     if (current === role) return;
     if (current === 'owner' && (await repo.countOwners(tx, orgId)) === 1) throw lastOwner();
     await repo.setMemberRole(tx, orgId, userId, role);
+    core.membershipChanged(afterCommit, orgId, userId);
     // S2, O3: the member's sessions rotate; marked in this transaction, so both commit or neither.
     await core.deps.rotateSessionsOf(tx, afterCommit, [userId]);
     await core.audit(tx, orgId, actor, 'member.role_changed', context, `user:${userId}`, { from: current, to: role });
@@ -67,6 +68,7 @@ export async function removeMember(
       // S2: their sessions rotate; marked while they are still a member, in this transaction.
       await core.deps.rotateSessionsOf(tx, afterCommit, [userId]);
       await repo.deleteMembership(tx, orgId, userId);
+      core.membershipChanged(afterCommit, orgId, userId);
       await core.audit(tx, orgId, actor, leaving ? 'member.left' : 'member.removed', context, `user:${userId}`, {
         role: current,
       });
@@ -98,6 +100,8 @@ export async function transferOwnership(
     await memberRole(tx, orgId, toUserId);
     await repo.setMemberRole(tx, orgId, toUserId, 'owner');
     await repo.setMemberRole(tx, orgId, actor.userId, 'admin');
+    core.membershipChanged(afterCommit, orgId, toUserId);
+    core.membershipChanged(afterCommit, orgId, actor.userId);
     await core.deps.rotateSessionsOf(tx, afterCommit, [toUserId, actor.userId]);
     await core.audit(tx, orgId, actor, 'org.ownership_transferred', context, `user:${toUserId}`);
   });

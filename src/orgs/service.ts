@@ -76,6 +76,8 @@ export interface OrgService {
     token: string,
     context: RequestContext,
   ): Promise<Org>;
+  /** Stops listening for membership invalidations. */
+  close(): Promise<void>;
 }
 
 export function createOrgService(deps: OrgDeps): OrgService {
@@ -106,6 +108,7 @@ export function createOrgService(deps: OrgDeps): OrgService {
     resendInvitation: (actor, orgId, invitationId, context) =>
       resendInvitation(core, actor, orgId, invitationId, context),
     acceptInvitation: (user, orgId, token, context) => acceptInvitation(core, user, orgId, token, context),
+    close: () => core.close(),
   };
 }
 
@@ -152,13 +155,14 @@ function setMfaPolicy(
   required: boolean,
   context: RequestContext,
 ): Promise<void> {
-  return core.as(actor, orgId, 'org.require_mfa', async (tx) => {
+  return core.as(actor, orgId, 'org.require_mfa', async (tx, _role, afterCommit) => {
     if (required && actor.kind === 'user' && !actor.twoFactor) {
       throw orgError('own_mfa_missing');
     }
     const before = await repo.organizationMfaPolicy(tx, orgId);
     if (before.require_mfa === required) return;
     await repo.setOrganizationMfaPolicy(tx, orgId, required);
+    core.membershipChanged(afterCommit, orgId);
     await core.audit(tx, orgId, actor, required ? 'org.mfa_required' : 'org.mfa_not_required', context, `org:${orgId}`);
   });
 }
@@ -199,6 +203,7 @@ function remove(
       memberRows.map((m) => m.user_id),
     );
     await repo.deleteOrganization(tx, orgId);
+    core.membershipChanged(afterCommit, orgId);
     await core.audit(tx, orgId, actor, 'org.deleted', context, `org:${orgId}`, { name: org.name });
   });
 }

@@ -1,9 +1,19 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  type QueryResult,
+  type Transaction,
+  type TransactionSettings,
+} from 'kysely';
 import pg from 'pg';
-import { pgliteDialects } from './pglite-dialect.js';
+import { pgliteDialects, type StatementGuard } from './pglite-dialect.js';
 import type { Tables } from './tables.js';
 
 export type Tx = Transaction<Tables>;
@@ -90,7 +100,7 @@ async function openPGlite(dataDir: string): Promise<Database> {
   // anything that would change the role back (RESET ROLE and the like): see embeddedRuntimeGuard.
   const dialect = pgliteDialects(client);
   const owner = new Kysely<Tables>({ dialect: dialect() });
-  const runtime = new Kysely<Tables>({ dialect: dialect(embeddedRuntimeGuard) });
+  const runtime = new Kysely<Tables>({ dialect: new TenancyDialect(dialect(), embeddedRuntimeGuard) });
   return makeDatabase('pglite', owner, runtime, true, async () => {
     await runtime.destroy();
     await owner.destroy();
@@ -98,9 +108,25 @@ async function openPGlite(dataDir: string): Promise<Database> {
 }
 
 const ROLE_STATEMENT = `set local role ${RUNTIME_ROLE}`;
-// set_config(..., true) is transaction-local: a pooled connection never carries it to the next user.
-const SETTINGS_STATEMENT = "select set_config('rampart.org_id', $1, true), set_config('rampart.user_id', $2, true)";
-const OWN_STATEMENTS = new Set([ROLE_STATEMENT, SETTINGS_STATEMENT]);
+
+/**
+ * What opens every runtime transaction, sent as ONE simple-protocol query (one round trip): BEGIN,
+ * on the embedded database SET LOCAL ROLE, and the transaction-local org and user settings
+ * (set_config(..., true): a pooled connection never carries them to the next user). The simple
+ * protocol takes no parameters, so the ids are inlined as literals, and only after they passed the
+ * strict UUID check here (lowercase hex in the 8-4-4-4-12 shape, nothing before or after): nothing
+ * but [0-9a-f-] can reach the SQL text. The user id may be empty (no person).
+ */
+export function openingStatement(orgId: string, userId: string, setRole: boolean): string {
+  if (!UUID.test(orgId)) throw new TenancyError('the org setting must be a UUID');
+  if (userId !== '' && !UUID.test(userId)) throw new TenancyError('the user setting must be a UUID or empty');
+  const role = setRole ? `${ROLE_STATEMENT}; ` : '';
+  return (
+    `begin; ${role}select set_config('rampart.org_id', '${orgId}', true), ` +
+    `set_config('rampart.user_id', '${userId}', true)`
+  );
+}
+
 // Statements (at the start, or after a `;`) that can change the role; comments are dropped first.
 const ROLE_CHANGE = new RegExp(
   String.raw`(^|;)\s*(reset\b|discard\b|do\b|set\s+(local\s+|session\s+)?("?role"?|session\s+authorization)\b)` +
@@ -113,15 +139,125 @@ const COMMENTS = /--[^\n]*|\/\*[\s\S]*?\*\//g;
  * On the embedded database the runtime role is only SET LOCAL on a superuser session, so a runtime
  * statement that resets or changes the role (RESET ROLE, SET ROLE, SET SESSION AUTHORIZATION,
  * set_config('role', ...), DISCARD, or a DO block that could run one) would escape row-level
- * security. Those are refused here, whatever a feature sends; the tenancy layer's own two
- * statements are the only exceptions. On PostgreSQL the runtime role logs in as itself instead.
+ * security. Those are refused here, whatever a feature sends, without exception: the tenancy
+ * layer's own opening statement does not pass through this guard at all (TenancyConnection.open),
+ * so no statement text is whitelisted. On PostgreSQL the runtime role logs in as itself instead.
  */
 export function embeddedRuntimeGuard(statement: string): void {
-  if (OWN_STATEMENTS.has(statement)) return;
   if (ROLE_CHANGE.test(statement.replace(COMMENTS, ' ')))
     throw new TenancyError(
       'this statement may change the role, and the runtime side of the embedded database refuses it',
     );
+}
+
+/**
+ * A runtime connection. BEGIN is deferred: the driver only marks the transaction as pending, and
+ * the tenancy layer's `open` sends BEGIN with the role and org settings in one round trip. Until
+ * then no other statement may run; `open` works once per transaction, at its start, so feature
+ * code holding the connection cannot re-open it for another organization. Every other statement
+ * goes through the guard (the embedded database's).
+ */
+class TenancyConnection implements DatabaseConnection {
+  state: 'idle' | 'pending' | 'open' = 'idle';
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly guard?: StatementGuard,
+  ) {}
+
+  async open(statement: string): Promise<void> {
+    if (this.state !== 'pending') throw new TenancyError('a transaction is opened only once, at its start');
+    this.state = 'open';
+    await this.inner.executeQuery(CompiledQuery.raw(statement));
+  }
+
+  private check(query: CompiledQuery): void {
+    if (this.state === 'pending') throw new TenancyError('no statement runs before the transaction is opened');
+    this.guard?.(query.sql);
+  }
+
+  executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    this.check(query);
+    return this.inner.executeQuery<R>(query);
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    this.check(query);
+    return this.inner.streamQuery<R>(query, chunkSize);
+  }
+}
+
+class TenancyDriver implements Driver {
+  private readonly wrapped = new WeakMap<DatabaseConnection, TenancyConnection>();
+  constructor(
+    private readonly inner: Driver,
+    private readonly guard?: StatementGuard,
+  ) {}
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const conn = await this.inner.acquireConnection();
+    let wrapped = this.wrapped.get(conn);
+    if (!wrapped) {
+      wrapped = new TenancyConnection(conn, this.guard);
+      this.wrapped.set(conn, wrapped);
+    }
+    wrapped.state = 'idle';
+    return wrapped;
+  }
+  async beginTransaction(conn: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    if (settings.isolationLevel || settings.accessMode)
+      throw new TenancyError('runtime transactions take no isolation level or access mode');
+    (conn as TenancyConnection).state = 'pending';
+  }
+  async commitTransaction(conn: DatabaseConnection): Promise<void> {
+    await this.end(conn as TenancyConnection, 'commit');
+  }
+  async rollbackTransaction(conn: DatabaseConnection): Promise<void> {
+    await this.end(conn as TenancyConnection, 'rollback');
+  }
+  private async end(conn: TenancyConnection, statement: 'commit' | 'rollback'): Promise<void> {
+    const wasOpen = conn.state === 'open';
+    conn.state = 'idle';
+    // Never opened (the opening itself was refused): there is no transaction on the server to end.
+    if (wasOpen) await conn.inner.executeQuery(CompiledQuery.raw(statement));
+  }
+  releaseConnection(conn: DatabaseConnection): Promise<void> {
+    const c = conn as TenancyConnection;
+    c.state = 'idle';
+    return this.inner.releaseConnection(c.inner);
+  }
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+}
+
+/** The runtime side of either database: its transactions are opened by the tenancy layer alone. */
+class TenancyDialect implements Dialect {
+  constructor(
+    private readonly inner: Dialect,
+    private readonly guard?: StatementGuard,
+  ) {}
+  createAdapter() {
+    return this.inner.createAdapter();
+  }
+  createDriver() {
+    return new TenancyDriver(this.inner.createDriver(), this.guard);
+  }
+  createQueryCompiler() {
+    return this.inner.createQueryCompiler();
+  }
+  createIntrospector(db: Parameters<Dialect['createIntrospector']>[0]) {
+    return this.inner.createIntrospector(db);
+  }
+}
+
+/** Opens the runtime transaction `tx` (one round trip); refused once it has been opened. */
+function openTransaction(tx: Tx, statement: string): Promise<void> {
+  return tx.getExecutor().provideConnection(async (conn) => {
+    if (!(conn instanceof TenancyConnection)) throw new TenancyError('not a runtime connection');
+    await conn.open(statement);
+  });
 }
 
 function pool(connectionString: string, max: number, options: DatabaseOptions): pg.Pool {
@@ -134,7 +270,7 @@ async function openPostgres(databaseUrl: string, options: DatabaseOptions): Prom
   const owner = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: pool(databaseUrl, 2, options) }) });
   const runtimeUrl = options.databaseRuntimeUrl ?? runtimeUrlFor(databaseUrl);
   const runtime = new Kysely<Tables>({
-    dialect: new PostgresDialect({ pool: pool(runtimeUrl, options.poolSize ?? 10, options) }),
+    dialect: new TenancyDialect(new PostgresDialect({ pool: pool(runtimeUrl, options.poolSize ?? 10, options) })),
   });
   return makeDatabase('postgres', owner, runtime, false, async () => {
     await runtime.destroy();
@@ -187,9 +323,9 @@ function makeDatabase(
     };
     let result: T;
     try {
+      const opening = openingStatement(orgId, userId, setRole);
       result = await runtime.transaction().execute(async (tx) => {
-        if (setRole) await tx.executeQuery(CompiledQuery.raw(ROLE_STATEMENT));
-        await tx.executeQuery(CompiledQuery.raw(SETTINGS_STATEMENT, [orgId, userId]));
+        await openTransaction(tx, opening);
         return fn(tx, afterCommit);
       });
     } finally {

@@ -229,3 +229,85 @@ describe('limits without Redis', () => {
     expect(refused(await b.reserve('k'))).toBeGreaterThan(20);
   });
 });
+
+describe.each(kinds)('limiter chains ($kind)', ({ kind, make }) => {
+  const limits = open(make);
+  let n = 0;
+  const unique = (base: string) => `${base}_${kind}_${++n}`;
+
+  it(`[A8] [O6] ${kind}: a chain takes a point of each limit in one call, and answers with the fewest left`, async () => {
+    const [ip, key] = [unique('chain_ip'), unique('chain_key')];
+    const chain = limits.chain([
+      { name: ip, rule: { points: 4, durationSec: 60 } },
+      { name: key, rule: { points: 2, durationSec: 60 } },
+    ]);
+    expect(await chain.consume(['198.51.100.1', 'k1'])).toEqual({ allowed: true, remaining: 1 });
+    if (kind === 'redis') {
+      // On Redis the counters are the single limiters' own: both saw the point.
+      expect(await limits.limiter(ip, { points: 4, durationSec: 60 }).peek('198.51.100.1')).toEqual({
+        allowed: true,
+        remaining: 3,
+      });
+      expect(await limits.limiter(key, { points: 2, durationSec: 60 }).peek('k1')).toEqual({
+        allowed: true,
+        remaining: 1,
+      });
+    }
+    expect(await chain.consume(['198.51.100.1', 'k1'])).toEqual({ allowed: true, remaining: 0 });
+    const r = await chain.consume(['198.51.100.1', 'k1']);
+    expect(r.allowed).toBe(false);
+    expect(refused(r)).toBeGreaterThan(0);
+    expect(refused(r)).toBeLessThanOrEqual(60);
+    // An undefined key skips its limit (no key id presented): the address alone is charged.
+    expect((await chain.consume(['198.51.100.1', undefined])).allowed).toBe(true);
+    expect((await chain.consume(['198.51.100.1', undefined])).allowed).toBe(false); // its 4 points are spent
+  });
+
+  it(`[A8] [O6] ${kind}: a chain stops at the first refusal, leaving the later limits uncharged`, async () => {
+    const [ip, key] = [unique('chain_ip'), unique('chain_key')];
+    const chain = limits.chain([
+      { name: ip, rule: { points: 2, durationSec: 60 } },
+      { name: key, rule: { points: 5, durationSec: 60 } },
+    ]);
+    expect(await chain.consume(['198.51.100.2', 'k2'])).toEqual({ allowed: true, remaining: 1 });
+    expect(await chain.consume(['198.51.100.2', 'k2'])).toEqual({ allowed: true, remaining: 0 });
+    expect((await chain.consume(['198.51.100.2', 'k2'])).allowed).toBe(false);
+    expect((await chain.consume(['198.51.100.2', 'k2'])).allowed).toBe(false);
+    // The refused calls did not charge the key: from another address it has 5 - 3 left (its address 1).
+    expect(await chain.consume(['198.51.100.3', 'k2'])).toEqual({ allowed: true, remaining: 1 });
+    expect(await chain.consume(['198.51.100.3', 'k2'])).toEqual({ allowed: true, remaining: 0 });
+  });
+
+  it(`[A8] ${kind}: a chain honours blockSec as the single limiter does`, async () => {
+    const name = unique('chain_block');
+    const chain = limits.chain([{ name, rule: { points: 1, durationSec: 2, blockSec: 30 } }]);
+    await chain.consume(['k']);
+    expect(refused(await chain.consume(['k']))).toBeGreaterThan(20);
+    expect(refused(await chain.consume(['k']))).toBeGreaterThan(20);
+    if (kind === 'redis') {
+      const single = limits.limiter(name, { points: 1, durationSec: 2, blockSec: 30 });
+      expect(refused(await single.peek('k'))).toBeGreaterThan(20);
+    }
+  });
+
+  it(`[A8] ${kind}: bad chains are refused`, async () => {
+    expect(() => limits.chain([])).toThrow(RangeError);
+    expect(() => limits.chain([{ name: 'Bad Name', rule: { points: 1, durationSec: 1 } }])).toThrow(RangeError);
+    expect(() => limits.chain([{ name: unique('c'), rule: { points: 0, durationSec: 1 } }])).toThrow(RangeError);
+    const chain = limits.chain([{ name: unique('c'), rule: { points: 1, durationSec: 1 } }]);
+    await expect(chain.consume(['a', 'b'])).rejects.toThrow(RangeError);
+  });
+});
+
+describe('limiter chains without Redis', () => {
+  it('[A8] when Redis is unreachable, a chain degrades to per-process limits instead of failing', async () => {
+    const limits = open(() => createLimits({ redisUrl: 'redis://127.0.0.1:1', prefix }));
+    const chain = limits.chain([
+      { name: 'outage_chain_ip', rule: { points: 2, durationSec: 60 } },
+      { name: 'outage_chain_key', rule: { points: 1, durationSec: 60 } },
+    ]);
+    expect(await chain.consume(['a', 'k'])).toEqual({ allowed: true, remaining: 0 });
+    expect((await chain.consume(['a', 'k'])).allowed).toBe(false);
+    expect((await chain.consume(['a', 'other'])).allowed).toBe(false); // the address' two points are spent
+  });
+});
