@@ -1,6 +1,4 @@
 import { appendAudit, userStream } from '../platform/audit/events.js';
-import { createSemaphore } from '../platform/concurrency.js';
-import type { PasswordHasher } from '../platform/crypto/passwords.js';
 import { enforce } from '../platform/limits/enforce.js';
 import type { RequestContext } from '../platform/request-context.js';
 import {
@@ -99,78 +97,42 @@ export async function signInWithPassword(
   const device = devices.deviceOf(context.device, email);
   const [backoff, key] = device ? [limits.passwordByDevice, device] : [limits.passwordByAccount, email];
   enforce(await backoff.reserve(key));
-  // One transaction for the lookup and the session (3 statements fewer than two). It stays open while
-  // the password is checked, so only a few sign-ins may hold one before their verify is done (see
-  // admit); the others wait without a connection.
-  const leave = await admit(hasher);
-  try {
-    return await deps.sessions.write(async (tx, s) => {
-      const user = await repo.findUserForSignIn(tx, email);
-      const ok = user?.password_hash
-        ? await hasher.verify(user.password_hash, password)
-        : await hasher.verifyAgainstDummy(password);
-      if (!user || !ok) {
-        // Recorded after the answer, which must take as long for an unknown address (A1).
-        if (user) {
-          background.run(() =>
-            db.withSystem((audit) =>
-              appendAudit(
-                audit,
-                {
-                  stream: userStream(user.id),
-                  action: 'user.sign_in_failed',
-                  context,
-                  payload: { method: 'password', reason: 'wrong_password', knownDevice: Boolean(device) },
-                },
-                clock,
-              ),
-            ),
-          );
-        }
-        throw invalidCredentials(); // rolls the lookup back: nothing was written
-      }
-      await backoff.succeed(key);
-      const rehash = hasher.needsRehash(user.password_hash!) ? await hasher.hash(password) : undefined;
-      leave(); // no more hashing in this transaction
-      if (rehash) await repo.rehashPassword(tx, user.id, rehash);
-      const { token, session } = await s.create(user.id, { method: 'password', authLevel: 1, context });
-      return {
-        token,
-        session,
-        user: { id: user.id, email: user.email, emailVerified: user.email_verified_at !== null },
-        device: deviceFor(deps, user.email, context),
-      };
-    });
-  } finally {
-    leave();
+  const user = await db.withSystem((tx) => repo.findUserForSignIn(tx, email));
+  const ok = user?.password_hash
+    ? await hasher.verify(user.password_hash, password)
+    : await hasher.verifyAgainstDummy(password);
+  if (!user || !ok) {
+    // Recorded after the answer, which must take as long for an unknown address (A1).
+    if (user) {
+      background.run(() =>
+        db.withSystem((tx) =>
+          appendAudit(
+            tx,
+            {
+              stream: userStream(user.id),
+              action: 'user.sign_in_failed',
+              context,
+              payload: { method: 'password', reason: 'wrong_password', knownDevice: Boolean(device) },
+            },
+            clock,
+          ),
+        ),
+      );
+    }
+    throw invalidCredentials();
   }
-}
-
-const gates = new WeakMap<PasswordHasher, ReturnType<typeof createSemaphore>>();
-
-/**
- * A place among the sign-ins that may hold an open transaction until their password is checked:
- * two per hashing slot, so the next lookup is done while a hash runs and the slot never waits for
- * the database, yet a storm of sign-ins (or of unknown addresses) holds at most 2 x concurrency
- * pooled connections, never the whole pool. Returns the release (idempotent).
- */
-async function admit(hasher: PasswordHasher): Promise<() => void> {
-  let gate = gates.get(hasher);
-  if (!gate) {
-    gate = createSemaphore(2 * hasher.concurrency);
-    gates.set(hasher, gate);
-  }
-  let leave!: () => void;
-  const left = new Promise<void>((resolve) => {
-    leave = resolve;
+  await backoff.succeed(key);
+  const rehash = hasher.needsRehash(user.password_hash!) ? await hasher.hash(password) : undefined;
+  return deps.sessions.write(async (tx, s) => {
+    if (rehash) await repo.rehashPassword(tx, user.id, rehash);
+    const { token, session } = await s.create(user.id, { method: 'password', authLevel: 1, context });
+    return {
+      token,
+      session,
+      user: { id: user.id, email: user.email, emailVerified: user.email_verified_at !== null },
+      device: deviceFor(deps, user.email, context),
+    };
   });
-  await new Promise<void>((entered) => {
-    void gate(() => {
-      entered();
-      return left;
-    });
-  });
-  return leave;
 }
 
 /** A2. Answers the same whether or not the account exists. */
