@@ -17,17 +17,18 @@ const options = {
       headers: spec.headers,
       body: spec.bodies?.[0],
       // Per request: the next body of the list, and (sign-in storm) an address of its own.
-      setupRequest:
-        spec.bodies || spec.spreadOctet !== undefined
-          ? (req) => {
+      ...(spec.bodies || spec.spreadOctet !== undefined
+        ? {
+            setupRequest: (req) => {
               n++;
               const headers = { ...req.headers };
               if (spec.spreadOctet !== undefined) {
                 headers['x-forwarded-for'] = `10.${spec.spreadOctet}.${(n >> 8) & 255}.${n & 255 || 1}`;
               }
               return { ...req, headers, body: spec.bodies ? spec.bodies[n % spec.bodies.length] : req.body };
-            }
-          : undefined,
+            },
+          }
+        : {}),
     },
   ],
 };

@@ -25,7 +25,8 @@ async function bench(opts: Options): Promise<void> {
   console.log(
     `# HTTP bench: ${opts.rounds} interleaved round(s) of ${opts.duration} s per route, ${opts.driver} ` +
       `(${opts.driver === 'wrk' ? `wrk -t2 -c${opts.connections}` : `autocannon -c${opts.connections}`}) in its ` +
-      `own process; ${os.cpus().length} CPUs, load average ${os.loadavg().map(f2).join(' ')}`,
+      `own process${opts.driver === 'wrk' ? ' (wrk counts statuses >= 400 as non-2xx)' : ''}; ${os.cpus().length} ` +
+      `CPUs, load average ${os.loadavg().map(f2).join(' ')}`,
   );
   console.log(
     `Rampart: node dist/src/cli.js start, RAMPART_DEV=true, LOG_LEVEL=warn, RAMPART_TRUSTED_PROXIES=127.0.0.1 ` +

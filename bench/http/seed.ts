@@ -80,7 +80,7 @@ export async function seed(base: string, origin: string, accounts: number): Prom
   }
 }
 
-/** The token of the newest "Confirm your e-mail address" mail to `email`, read from /dev/mailbox (as a person would). */
+/** The token of the "Confirm your e-mail address" mail to `email`, read from /dev/mailbox as a person would. */
 async function verificationToken(client: ReturnType<typeof httpClient>, email: string): Promise<string> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const list = expectStatus(await client.request('GET', '/dev/mailbox', { accept: 'text/html' }), 200, 'mailbox');

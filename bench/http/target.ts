@@ -67,8 +67,9 @@ export async function benchTarget(target: Target, bareUrl: string, opts: Options
     firstStartMs = times.first;
     warmStartMs = times.warm;
     env = times.env;
+    const empty = target.kind === 'embedded' ? 'data dir' : 'database';
     console.log(
-      `start to ready (spawn to GET /healthz 200): first start on an empty ${target.kind === 'embedded' ? 'data dir' : 'database'} ` +
+      `start to ready (spawn to GET /healthz 200): first start on an empty ${empty} ` +
         `${firstStartMs.map(sec).join(', ')} (median ${sec(median(firstStartMs))}); warm start ` +
         `${warmStartMs.map(sec).join(', ')} (median ${sec(median(warmStartMs))})`,
     );
@@ -215,11 +216,16 @@ async function soakRun(driver: Driver, server: RampartProcess, specs: LoadSpec[]
   console.log(`soak: ${seconds} s of load (${specs.length} routes in turn, 10 s each), RSS every 10 s`);
   const started = Date.now();
   const points = [{ x: 0, y: rssMb(server.pid) }];
+  let other = 0;
+  let requests = 0;
   for (let i = 0; (Date.now() - started) / 1000 < seconds; i++) {
     const left = Math.ceil(seconds - (Date.now() - started) / 1000);
-    await load(driver, { ...specs[i % specs.length]!, duration: Math.min(10, Math.max(1, left)) });
+    const r = await load(driver, { ...specs[i % specs.length]!, duration: Math.min(10, Math.max(1, left)) });
+    other += r.non2xx + r.errors;
+    requests += r.requests;
     points.push({ x: (Date.now() - started) / 60_000, y: rssMb(server.pid) });
   }
+  console.log(`  ${requests} requests, ${other} non-2xx or errors${other > 0 ? ' (INVALID load)' : ''}`);
   const slopeMbPerMin = slope(points);
   console.log(
     `  RSS MB: ${points.map((p) => f1(p.y)).join(' ')}\n  least-squares slope ${f2(slopeMbPerMin)} MB/min ` +
