@@ -7,9 +7,17 @@ const children = new Set<ChildProcess>();
 const cleanups: Array<() => Promise<void> | void> = [];
 let cleaning: Promise<void> | undefined;
 
-/** Runs every registered cleanup (newest first) and kills every child still running. */
+/** Stops every child still running (SIGTERM, SIGKILL after 5 s), then runs every registered cleanup, newest first. */
 export function cleanupAll(): Promise<void> {
   cleaning ??= (async () => {
+    const running = [...children];
+    const gone = running.map((c) => new Promise((resolve) => c.once('exit', resolve)));
+    for (const child of running) child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      for (const child of running) child.kill('SIGKILL');
+    }, 5000);
+    await Promise.all(gone);
+    clearTimeout(timer);
     for (const fn of cleanups.splice(0).reverse()) {
       try {
         await fn();
@@ -17,7 +25,6 @@ export function cleanupAll(): Promise<void> {
         console.error(`cleanup: ${(err as Error).message}`);
       }
     }
-    for (const child of children) child.kill('SIGKILL');
   })();
   return cleaning;
 }
