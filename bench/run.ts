@@ -1,20 +1,28 @@
-// `npm run bench`: every benchmark prints its figures and a ratio to a baseline measured in the same run.
+// `npm run bench`: the HTTP bench (bench/http/): Rampart, a bare Fastify baseline and the load generator each in
+// their own process. `npm run bench -- micro [names]`: the in-process micro benches below, by name.
 import * as accountTiming from './account-timing.bench.js';
-import * as apikey from './apikey.bench.js';
 import * as audit from './audit.bench.js';
-import * as auth from './auth.bench.js';
 import * as envelope from './envelope.bench.js';
+import { runHttpBench } from './http/main.js';
+import * as revocation from './revocation.bench.js';
 
-const benches: Record<string, { run(): Promise<void> }> = {
+const micro: Record<string, { run(): Promise<void> }> = {
   envelope,
   audit,
-  auth,
-  apikey,
+  revocation,
   'account-timing': accountTiming,
 };
-const only = process.argv.slice(2);
-for (const [name, bench] of Object.entries(benches)) {
-  if (only.length > 0 && !only.includes(name)) continue;
-  console.log(`\n# ${name}`);
-  await bench.run();
+
+const args = process.argv.slice(2);
+if (args[0] === 'micro') {
+  const only = args.slice(1);
+  const unknown = only.filter((n) => !(n in micro));
+  if (unknown.length) throw new Error(`no micro bench named ${unknown.join(', ')} (${Object.keys(micro).join(', ')})`);
+  for (const [name, bench] of Object.entries(micro)) {
+    if (only.length > 0 && !only.includes(name)) continue;
+    console.log(`\n# ${name}`);
+    await bench.run();
+  }
+} else {
+  await runHttpBench(args);
 }
