@@ -24,7 +24,7 @@ npm run bench -- micro [names...]   the in-process micro benches (envelope, audi
   --starts N        first and warm starts timed, N each (default 3; 0 skips; BENCH_STARTS)
   --accounts N      accounts of the sign-in storm (default 20)
   --driver D        wrk or autocannon (default: wrk when installed; BENCH_DRIVER)
-  --no-build        skip \`npm run build\` (dist/src/cli.js must exist)
+  --no-build        skip \`npm run build\` (dist/cli.js must exist)
 DATABASE_URL (an owner URL; a fresh database is made and dropped) and REDIS_URL add the PostgreSQL + Redis run.`;
 
 export function options(argv: string[]): Options {

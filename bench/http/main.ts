@@ -29,7 +29,7 @@ async function bench(opts: Options): Promise<void> {
       `CPUs, load average ${os.loadavg().map(f2).join(' ')}`,
   );
   console.log(
-    `Rampart: node dist/src/cli.js start, RAMPART_DEV=true, LOG_LEVEL=warn, RAMPART_TRUSTED_PROXIES=127.0.0.1 ` +
+    `Rampart: node dist/cli.js start, RAMPART_DEV=true, LOG_LEVEL=warn, RAMPART_TRUSTED_PROXIES=127.0.0.1 ` +
       `(the storm spreads addresses with X-Forwarded-For), RAMPART_API_KEY_RATE_LIMIT=${API_KEY_RATE_LIMIT} ` +
       `(raised so the per-key limiter never refuses); targets: ${targets.map((t) => t.kind).join(', ')}` +
       (process.env.DATABASE_URL ? '' : ' (set DATABASE_URL and REDIS_URL to add PostgreSQL + Redis)'),

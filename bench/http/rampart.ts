@@ -1,4 +1,4 @@
-// Rampart as a separate process (`node dist/src/cli.js start`), its data dir, and a fresh PostgreSQL database.
+// Rampart as a separate process (`node dist/cli.js start`), its data dir, and a fresh PostgreSQL database.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import pg from 'pg';
 import { type Child, freePort, onCleanup, releasePort, start, waitFor200 } from './processes.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = path.join(ROOT, 'dist/src/cli.js');
+const CLI = path.join(ROOT, 'dist/cli.js');
 /** High enough that the per-key limiter (and its per-address twin, ×2) never refuses during a run. */
 export const API_KEY_RATE_LIMIT = 1_000_000;
 const READY_TIMEOUT_MS = 300_000;
@@ -70,7 +70,7 @@ export interface RampartProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node dist/src/cli.js start` with the bench's environment and waits for /healthz to answer 200. */
+/** Starts `node dist/cli.js start` with the bench's environment and waits for /healthz to answer 200. */
 export async function startRampart(target: Target, env: Record<string, string>): Promise<RampartProcess> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
