@@ -67,7 +67,7 @@ describe('the opening of a runtime transaction (one round trip)', () => {
     expect((await db.withSystem((tx) => setting('rampart.org_id').execute(tx))).rows[0]?.v).toBe(SYSTEM_ORG);
   });
 
-  it('[O2] feature code cannot re-open its transaction for another organization, nor send the opening itself', async () => {
+  it('[O2] feature code can neither re-open its transaction for another org nor send the opening itself', async () => {
     const org = randomUUID();
     const other = randomUUID();
     const reopen = db.withTenant(org, (tx) =>

@@ -235,7 +235,7 @@ describe.each(kinds)('limiter chains ($kind)', ({ kind, make }) => {
   let n = 0;
   const unique = (base: string) => `${base}_${kind}_${++n}`;
 
-  it(`[A8] [O6] ${kind}: a chain takes a point of each limit in one call, and answers with the fewest left`, async () => {
+  it(`[A8] [O6] ${kind}: a chain takes a point of each limit in one call, answering with the fewest left`, async () => {
     const [ip, key] = [unique('chain_ip'), unique('chain_key')];
     const chain = limits.chain([
       { name: ip, rule: { points: 4, durationSec: 60 } },
