@@ -10,6 +10,8 @@ import type { Options } from './args.js';
 const argon2Child = fileURLToPath(new URL('./argon2-rate.mjs', import.meta.url));
 const probeChild = fileURLToPath(new URL('./probe.mjs', import.meta.url));
 
+const REST_MS = 30_000;
+
 export interface StormRound {
   signIns: LoadSpecResult;
   argon2PerSecond: number;
@@ -31,7 +33,7 @@ export interface TargetResult {
   kind: Target['kind'];
   firstStartMs: number[];
   warmStartMs: number[];
-  rss: { afterStart: number; afterSeed: number; afterLoad: number };
+  rss: { afterStart: number; afterSeed: number; afterLoad: number; atRest: number };
   soak?: { points: Array<{ x: number; y: number }>; slopeMbPerMin: number };
   routes: Record<'healthz' | 'me' | 'apiKey', ReturnType<typeof medianLine>>;
   storm: { valid: boolean; signInsPerSecond: number; ratio: number; idleP99: number; stormP99: number };
@@ -173,7 +175,10 @@ export async function benchTarget(target: Target, bareUrl: string, opts: Options
         : `  ${'sign-in storm'.padEnd(34)}INVALID: ${storms.filter((s) => !s.valid).length} of ${storms.length} ` +
             'round(s) had other answers',
     );
-    console.log(`RSS after the load: ${f1(afterLoad)} MB`);
+    // Idle means at rest: what a server holds once the garbage of the load is collected and freed.
+    await sleep(REST_MS);
+    const atRest = rssMb(server.pid);
+    console.log(`RSS after the load: ${f1(afterLoad)} MB; after ${REST_MS / 1000} s at rest: ${f1(atRest)} MB`);
 
     let soak: TargetResult['soak'];
     if (opts.soak > 0) soak = await soakRun(driver, server, [spec('me'), spec('apiKey'), spec('healthz')], opts.soak);
@@ -181,7 +186,7 @@ export async function benchTarget(target: Target, bareUrl: string, opts: Options
       kind: target.kind,
       firstStartMs,
       warmStartMs,
-      rss: { afterStart, afterSeed, afterLoad },
+      rss: { afterStart, afterSeed, afterLoad, atRest },
       soak,
       routes,
       storm: stormSummary,
