@@ -35,6 +35,7 @@ export async function changeRole(
   context: RequestContext,
 ): Promise<void> {
   await core.as(actor, orgId, 'members.change_role', async (tx, actorRole, afterCommit) => {
+    await repo.lockMemberships(tx, orgId);
     const current = await memberRole(tx, orgId, userId);
     if (RANK[role] > RANK[actorRole] || RANK[current] > RANK[actorRole]) throw forbidden();
     if (current === role) return;
@@ -62,6 +63,7 @@ export async function removeMember(
     orgId,
     permission,
     async (tx, actorRole, afterCommit) => {
+      await repo.lockMemberships(tx, orgId);
       const current = await memberRole(tx, orgId, userId);
       if (RANK[current] > RANK[actorRole]) throw forbidden();
       if (current === 'owner' && (await repo.countOwners(tx, orgId)) === 1) throw lastOwner();
@@ -97,6 +99,7 @@ export async function transferOwnership(
     if (actor.kind !== 'user') throw forbidden(); // ownership moves between people only
     if (toUserId === actor.userId)
       throw platformError('invalid_request', { message: 'Choose another member to hand ownership to.' });
+    await repo.lockMemberships(tx, orgId);
     await memberRole(tx, orgId, toUserId);
     await repo.setMemberRole(tx, orgId, toUserId, 'owner');
     await repo.setMemberRole(tx, orgId, actor.userId, 'admin');

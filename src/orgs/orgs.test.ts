@@ -71,6 +71,32 @@ describe('organizations (O1)', () => {
     expect(roles).toEqual({ [owner.email]: 'admin', [next.email]: 'owner' });
     expect(await orgEvents(orgId)).toContain('org.ownership_transferred');
   });
+
+  it('[O1] two owners leaving or demoting each other at the same moment leave one owner', async () => {
+    for (let round = 0; round < 3; round++) {
+      const first = await person();
+      const orgId = await orgOf(first.client);
+      const firstId = (await first.client.api('GET', '/api/v1/me')).json().user.id;
+      const second = await join(first.client, orgId, 'owner');
+      const [a, b] = await Promise.all(
+        round === 0
+          ? [
+              first.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${second.id}`, { role: 'admin' }),
+              second.client.api('PATCH', `/api/v1/orgs/${orgId}/members/${firstId}`, { role: 'admin' }),
+            ]
+          : [
+              first.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${firstId}`),
+              second.client.api('DELETE', `/api/v1/orgs/${orgId}/members/${second.id}`),
+            ],
+      );
+      expect([a.statusCode, b.statusCode].sort()).toEqual([204, 409]);
+      expect([a, b].find((r) => r.statusCode === 409)!.json().error.code).toBe('last_owner');
+      const owners = await t.db.withTenant(orgId, (tx) =>
+        tx.selectFrom('memberships').select('user_id').where('role', '=', 'owner').execute(),
+      );
+      expect(owners).toHaveLength(1);
+    }
+  });
 });
 
 describe('organization names (R5)', () => {

@@ -76,6 +76,14 @@ export const organizationsOf = (tx: Tx, userId: string) =>
     .orderBy('organizations.name')
     .execute();
 
+/**
+ * Serializes changes to an organization's memberships until the transaction ends. Without it, two
+ * owners demoting or removing each other at once would each count two owners and leave none.
+ */
+export const lockMemberships = async (tx: Tx, orgId: string): Promise<void> => {
+  await tx.selectFrom('organizations').select('id').where('id', '=', orgId).forUpdate().execute();
+};
+
 export const countOwners = async (tx: Tx, orgId: string): Promise<number> => {
   const r = await tx
     .selectFrom('memberships')
