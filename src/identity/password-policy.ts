@@ -6,8 +6,8 @@ export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 256;
 /** zxcvbn's 0-4 scale; 3 is "safely unguessable: moderate protection from offline slow-hash scenario". */
 const MIN_SCORE = 3;
-/** Most passwords take milliseconds; a few crafted ones take seconds. Those are refused, not waited for. */
-export const STRENGTH_DEADLINE_MS = 5000;
+/** Most passwords take well under a second, a crafted one far longer; the margin is for a busy machine. */
+export const STRENGTH_DEADLINE_MS = 10_000;
 
 const WORKER = path.join(projectRoot, 'src/identity/password-strength.worker.mjs');
 
@@ -32,11 +32,18 @@ let worker: Worker | undefined;
 let ready = false;
 let idle: NodeJS.Timeout | undefined;
 let nextId = 0;
+/** Waiting checks, oldest first; the worker is given one at a time, so each deadline is its own work. */
 const checks = new Map<number, Check>();
+let running: number | undefined;
 
-function send(id: number, check: Check): void {
+function next(): void {
+  if (!worker || !ready || running !== undefined) return;
+  const first = checks.entries().next();
+  if (first.done) return;
+  const [id, check] = first.value;
+  running = id;
   check.deadline = setTimeout(() => timedOut(id), check.deadlineMs);
-  worker!.postMessage({ id, password: check.password, inputs: check.inputs });
+  worker.postMessage({ id, password: check.password, inputs: check.inputs });
 }
 
 function finish(id: number): Check | undefined {
@@ -44,6 +51,7 @@ function finish(id: number): Check | undefined {
   if (!check) return undefined;
   checks.delete(id);
   clearTimeout(check.deadline);
+  if (running === id) running = undefined;
   if (checks.size === 0) idle = setTimeout(stop, IDLE_MS).unref();
   return check;
 }
@@ -52,12 +60,13 @@ function stop(): void {
   const stopping = worker;
   worker = undefined;
   ready = false;
+  running = undefined;
   void stopping?.terminate();
 }
 
 /**
- * A check ran past its deadline: it gets no estimate, and the worker, which may be stuck on it, is
- * replaced. The checks queued behind it go to the new worker, each with a deadline of its own.
+ * A check ran past its deadline: it gets no estimate, and the worker, stuck on it, is replaced. The
+ * checks waiting behind it go to the new worker.
  */
 function timedOut(id: number): void {
   finish(id)?.resolve(undefined);
@@ -71,11 +80,11 @@ function start(): void {
   started.on('message', (message: { ready: true } | (Estimate & { id: number })) => {
     if ('ready' in message) {
       ready = true;
-      for (const [id, check] of checks) send(id, check);
-      return;
+    } else {
+      const { id, ...estimate } = message;
+      finish(id)?.resolve(estimate);
     }
-    const { id, ...estimate } = message;
-    finish(id)?.resolve(estimate);
+    next();
   });
   // The worker cannot load (a broken install): that is the operator's problem, not the password's.
   started.on('error', (err) => {
@@ -91,10 +100,9 @@ function estimate(password: string, inputs: string[], deadlineMs: number): Promi
   clearTimeout(idle);
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    const check = { password, inputs, deadlineMs, resolve, reject };
-    checks.set(id, check);
-    if (!worker) start();
-    else if (ready) send(id, check);
+    checks.set(id, { password, inputs, deadlineMs, resolve, reject });
+    if (worker) next();
+    else start();
   });
 }
 
