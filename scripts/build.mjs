@@ -2,8 +2,10 @@
 // One file loads in a fraction of the time Node takes to resolve and link a few thousand modules.
 // Packages that find files beside their own code at run time (WebAssembly, native addons, CSS,
 // bundled assets) stay outside the bundle and load from node_modules as usual.
-import { rmSync } from 'node:fs';
+// Beside it goes the embedded database's initdb template (see src/platform/db/embedded-template.ts).
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import { build } from 'esbuild';
 
 // The output file: dist/cli.js, or the one given (tests build into a folder of their own).
@@ -38,3 +40,11 @@ await build({
   },
   logLevel: 'warning',
 });
+
+// initdb in WebAssembly takes seconds; done once here, a first start unpacks its result instead.
+// The file name holds PGlite's version: a template from another version is never used.
+const { version } = JSON.parse(readFileSync('node_modules/@electric-sql/pglite/package.json', 'utf8'));
+const fresh = await PGlite.create();
+const template = Buffer.from(await (await fresh.dumpDataDir('gzip')).arrayBuffer());
+await fresh.close();
+writeFileSync(path.join(path.dirname(outfile), `pglite-${version}-initdb.tar.gz`), template);

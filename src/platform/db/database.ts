@@ -16,6 +16,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
+import { embeddedTemplate } from './embedded-template.js';
 import { pgliteDialects, type StatementGuard } from './pglite-dialect.js';
 import type { Tables } from './tables.js';
 
@@ -103,10 +104,12 @@ function initdbInWorker(dataDir: string): Promise<void> {
 }
 
 async function openPGliteClient(dataDir: string): Promise<PGlite> {
-  if (dataDir.startsWith('memory://')) return PGlite.create(dataDir, PGLITE_OPTIONS);
-  const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  if (fresh) await initdbInWorker(dataDir);
+  const inMemory = dataDir.startsWith('memory://');
+  const fresh = inMemory || !existsSync(path.join(dataDir, 'PG_VERSION'));
+  if (!inMemory) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const template = fresh ? embeddedTemplate() : undefined;
+  if (template) return PGlite.create(dataDir, { ...PGLITE_OPTIONS, loadDataDir: template });
+  if (fresh && !inMemory) await initdbInWorker(dataDir);
   return PGlite.create(dataDir, PGLITE_OPTIONS);
 }
 
