@@ -6,6 +6,7 @@ import type { Feature } from './feature.js';
 import { homeFeature } from './home/index.js';
 import { identityFeature } from './identity/index.js';
 import { mfaFeature } from './mfa/index.js';
+import { oidcFeature } from './oidc/index.js';
 import { orgsFeature } from './orgs/index.js';
 import { sessionsFeature } from './sessions/index.js';
 
@@ -20,6 +21,7 @@ export const FEATURES: readonly Feature[] = [
   identityFeature,
   accountFeature,
   auditFeature,
+  oidcFeature,
   homeFeature,
   docsFeature,
   devFeature,

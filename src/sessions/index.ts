@@ -59,6 +59,8 @@ export { SignedInJson, UserJson } from './json.js';
 export {
   type Authenticated,
   DAY,
+  type EndedListener,
+  type EndedSession,
   type SecondFactorCheck,
   type Session,
   type SessionPolicy,

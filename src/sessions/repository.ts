@@ -167,13 +167,13 @@ export async function replaceTokenHash(
     .execute();
 }
 
-/** Revokes a user's unrevoked sessions (one, or all but one). Returns the token hashes it revoked. */
+/** Revokes a user's unrevoked sessions (one, or all but one). Returns the ones it revoked. */
 export async function revokeSessions(
   tx: Tx,
   where: { userId: string; sessionId?: string; exceptSessionId?: string },
   reason: string,
   now: Date,
-): Promise<string[]> {
+): Promise<Array<{ id: string; token_hash: string }>> {
   let q = tx
     .updateTable('sessions')
     .set({ revoked_at: now, revoked_reason: reason })
@@ -181,8 +181,19 @@ export async function revokeSessions(
     .where('revoked_at', 'is', null);
   if (where.sessionId) q = q.where('id', '=', where.sessionId);
   if (where.exceptSessionId) q = q.where('id', '<>', where.exceptSessionId);
-  const rows = await q.returning('token_hash').execute();
-  return rows.map((r) => r.token_hash);
+  return q.returning(['id', 'token_hash']).execute();
+}
+
+/** An unrevoked session by its id, with its user. */
+export function sessionById(tx: Tx, sessionId: string) {
+  return tx
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .selectAll('sessions')
+    .select(['users.email', 'users.email_verified_at'])
+    .where('sessions.id', '=', sessionId)
+    .where('sessions.revoked_at', 'is', null)
+    .executeTakeFirst();
 }
 
 /** A session's token hash, user and active organization, locked for the rest of the transaction. */

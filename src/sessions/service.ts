@@ -96,6 +96,13 @@ export interface SessionService {
   write<T>(fn: (tx: Tx, ops: SessionOps) => Promise<T>): Promise<T>;
   /** A user's live sessions, most recently seen first. */
   list(userId: string): Promise<Session[]>;
+  /** A live session by its id, read now (for tokens a session gave a product: they die with it). */
+  byId(sessionId: string): Promise<Authenticated | undefined>;
+  /**
+   * Registered at start-up by features that gave something out on a session's behalf (a product's
+   * tokens): called once the revocation of sessions has committed, with the ones that ended.
+   */
+  onEnded(listener: EndedListener): void;
   /** How many sessions this instance holds in its cache. */
   cacheSize(): number;
   /** Stops listening for invalidations. */
@@ -105,11 +112,19 @@ export interface SessionService {
 /** Sends an invalidation to every instance once the surrounding transaction has committed. */
 type Invalidate = (message: string) => void;
 
+export interface EndedSession {
+  sessionId: string;
+  userId: string;
+  reason: string;
+}
+export type EndedListener = (ended: EndedSession[]) => Promise<void> | void;
+
 /** What every operation below works with: the deps, this instance's cache, the registered check. */
 interface Runtime {
   deps: SessionDeps;
   cache: InvalidatedCache<Cached>;
   hasSecondFactor: SecondFactorCheck;
+  endedListeners: EndedListener[];
 }
 
 export function createSessionService(deps: SessionDeps): SessionService {
@@ -125,6 +140,7 @@ export function createSessionService(deps: SessionDeps): SessionService {
       // Fail closed: without the owner of second factors, no session may start as a full one.
       throw new Error('sessions: no second-factor check was registered');
     },
+    endedListeners: [],
   };
   return {
     useSecondFactorCheck(check) {
@@ -135,6 +151,10 @@ export function createSessionService(deps: SessionDeps): SessionService {
     rotateIfDue: (sessionId, presented) => rotateIfDue(rt, sessionId, presented),
     write: (fn) => write(rt, fn),
     list: (userId) => list(rt, userId),
+    byId: (sessionId) => byId(rt, sessionId),
+    onEnded(listener) {
+      rt.endedListeners.push(listener);
+    },
     cacheSize: () => rt.cache.size,
     close: () => rt.cache.close(),
   };
@@ -353,12 +373,14 @@ async function revoke(
   rt: Runtime,
   tx: Tx,
   invalidate: Invalidate,
+  ended: EndedSession[],
   where: { userId: string; sessionId?: string; exceptSessionId?: string },
   reason: string,
 ): Promise<number> {
-  const tokenHashes = await repo.revokeSessions(tx, where, reason, rt.deps.clock.now());
-  for (const tokenHash of tokenHashes) invalidate(entryMessage(tokenHash));
-  return tokenHashes.length;
+  const revoked = await repo.revokeSessions(tx, where, reason, rt.deps.clock.now());
+  for (const r of revoked) invalidate(entryMessage(r.token_hash));
+  ended.push(...revoked.map((r) => ({ sessionId: r.id, userId: where.userId, reason })));
+  return revoked.length;
 }
 
 /** The organization switcher: the row is locked, so two switches of one session apply in turn. */
@@ -394,15 +416,34 @@ async function setActiveOrg(
 async function write<T>(rt: Runtime, fn: (tx: Tx, ops: SessionOps) => Promise<T>): Promise<T> {
   return rt.deps.db.withSystem((tx, afterCommit) => {
     const invalidate: Invalidate = (message) => afterCommit(() => rt.cache.broadcast(message));
+    const ended: EndedSession[] = [];
+    afterCommit(async () => {
+      if (ended.length === 0) return;
+      for (const listener of rt.endedListeners) {
+        try {
+          await listener(ended);
+        } catch (err) {
+          rt.deps.onError?.(err); // the revocation stands; a listener's failure is its own to retry
+        }
+      }
+    });
     return fn(tx, {
       create: (userId, opts) => create(rt, tx, userId, opts),
       rotate: (sessionId, opts) => rotate(rt, tx, invalidate, sessionId, opts),
       completeSignIn: (sessionId, factor, context) => completeSignIn(rt, tx, invalidate, sessionId, factor, context),
-      revoke: (where, reason) => revoke(rt, tx, invalidate, where, reason),
+      revoke: (where, reason) => revoke(rt, tx, invalidate, ended, where, reason),
       forgetUser: (userId) => invalidate(groupMessage(userId)),
       setActiveOrg: (sessionId, orgId) => setActiveOrg(rt, tx, invalidate, sessionId, orgId),
     });
   });
+}
+
+async function byId(rt: Runtime, sessionId: string): Promise<Authenticated | undefined> {
+  const row = await rt.deps.db.withSystem((tx) => repo.sessionById(tx, sessionId));
+  if (!row) return undefined;
+  const session = repo.toSession(row);
+  if (!live(session, rt.deps.clock.now()) || session.secondFactorPending) return undefined;
+  return { session, user: { id: session.userId, email: row.email, emailVerified: row.email_verified_at !== null } };
 }
 
 async function list(rt: Runtime, userId: string): Promise<Session[]> {

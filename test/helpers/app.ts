@@ -33,9 +33,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Env for a dev-mode instance with a fresh key; tests override what they exercise. */
+/** One master key per test process: instances sharing a database are one deployment, with one keyring. */
+const TEST_MASTER_KEYS = generateMasterKeyEntry(1);
+
+/** Env for a dev-mode instance; tests override what they exercise. */
 export function testEnv(overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
-  return { RAMPART_DEV: 'true', RAMPART_MASTER_KEYS: generateMasterKeyEntry(1), LOG_LEVEL: 'info', ...overrides };
+  return { RAMPART_DEV: 'true', RAMPART_MASTER_KEYS: TEST_MASTER_KEYS, LOG_LEVEL: 'info', ...overrides };
 }
 
 export interface TestAppOptions {

@@ -18,6 +18,10 @@ export interface Tables {
   recovery_codes: RecoveryCodesTable;
   passkeys: PasskeysTable;
   webauthn_challenges: WebauthnChallengesTable;
+  oidc_clients: OidcClientsTable;
+  oidc_artifacts: OidcArtifactsTable;
+  oidc_grants: OidcGrantsTable;
+  oidc_signing_keys: OidcSigningKeysTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -203,4 +207,49 @@ export interface WebauthnChallengesTable {
   session_id: string | null;
   created_at: Date;
   expires_at: Date;
+}
+
+export interface OidcClientsTable {
+  client_id: string;
+  name: string;
+  secret_hash: string | null;
+  redirect_uris: string[];
+  post_logout_redirect_uris: ColumnType<string[], string[] | undefined, string[]>;
+  backchannel_logout_uri: string | null;
+  first_party: boolean;
+  created_at: Timestamp;
+}
+
+export interface OidcArtifactsTable {
+  model: string;
+  id: string;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  grant_id: string | null;
+  client_id: string | null;
+  uid: string | null;
+  expires_at: Timestamp | null;
+  consumed_at: Timestamp | null;
+}
+
+export interface OidcGrantsTable {
+  grant_id: string;
+  client_id: string;
+  user_id: string;
+  chosen_org_id: string | null;
+  session_id: string;
+  amr: string[];
+  acr: string;
+  auth_time: Timestamp;
+  created_at: Timestamp;
+}
+
+export interface OidcSigningKeysTable {
+  kid: string;
+  alg: 'ES256' | 'EdDSA';
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  private_sealed: string;
+  created_at: Timestamp;
+  signs_from: Timestamp;
+  retired_at: Timestamp | null;
+  unpublish_after: Timestamp | null;
 }

@@ -347,5 +347,9 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   passkeys: 'personal',
   webauthn_challenges: 'system', // tied to a session, or to none before a passwordless sign-in
   dev_mailbox: 'system',
+  oidc_clients: 'system', // the products, registered by the operator
+  oidc_artifacts: 'system', // looked up by identifier before the provider knows whose they are
+  oidc_grants: 'system',
+  oidc_signing_keys: 'system',
   rampart_migrations: 'owner only',
 };

@@ -10,6 +10,13 @@ export const CSRF_HEADER = 'x-csrf-token';
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * An OAuth / OpenID Connect protocol endpoint, called cross-site by design and protected by the
+     * protocol itself (client authentication, PKCE, state): the origin and token checks do not apply.
+     */
+    csrfExempt?: true;
+  }
   interface FastifyRequest {
     /** The CSRF token to put in this response's forms (tied to the session, or to the pre-session cookie). */
     csrfToken(reply: FastifyReply): string;
@@ -57,7 +64,7 @@ export function csrfProtection(app: FastifyInstance, opts: CsrfOptions): void {
   });
 
   app.addHook('preValidation', async (request) => {
-    if (!UNSAFE.has(request.method)) return;
+    if (!UNSAFE.has(request.method) || request.routeOptions.config.csrfExempt) return;
     const hasCookie = opts.hasOurCookie(request);
     if (!hasCookie && /^Bearer\s/i.test(request.headers.authorization ?? '')) return;
 

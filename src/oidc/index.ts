@@ -1,0 +1,100 @@
+import type { JWK } from 'jose';
+import type Provider from 'oidc-provider';
+import { defineFeature } from '../feature.js';
+import { OIDC_AUDIT_ACTIONS } from './audit-actions.js';
+import { jwksRoute, mountProvider } from './bridge.js';
+import { createClaims } from './claims.js';
+import { type ClientRegistry, createClientRegistry } from './clients.js';
+import { OIDC_ERRORS } from './errors.js';
+import { interactionRoutes } from './interaction.js';
+import { createProvider } from './provider.js';
+import { providerPages } from './provider-pages.js';
+import { createSigningKeys, type SigningKeys } from './signing-keys.js';
+import { createTokenEvents } from './token-events.js';
+
+declare module '../feature.js' {
+  interface Services {
+    oidc: OidcService;
+  }
+}
+
+export interface OidcService {
+  clients: ClientRegistry;
+  signingKeys: SigningKeys;
+  /** The provider as it is now (rebuilt when the signing keys change). */
+  provider(): Provider;
+  /** The public keys the JWKS document lists now. */
+  publishedKeys(): readonly JWK[];
+}
+
+/** A10: Rampart as the OpenID provider of the products in front of it. */
+export const oidcFeature = defineFeature({
+  name: 'oidc',
+  title: 'Sign-in for products (OpenID Connect)',
+  errors: OIDC_ERRORS,
+  auditActions: OIDC_AUDIT_ACTIONS,
+  async setup({ platform: p, use, provide }) {
+    const sessions = use('sessions');
+    const clients = createClientRegistry({
+      db: p.db,
+      clock: p.clock,
+      secretKey: p.subkey('rampart oidc client secret stand-in v1'),
+      dev: p.config.dev,
+    });
+    const signingKeys = createSigningKeys({ db: p.db, keyring: p.keyring, clock: p.clock });
+    const claims = createClaims({ db: p.db, sessions, orgs: use('orgs') });
+    const issuer = p.config.baseUrl.replace(/\/$/, '');
+    let current: Provider;
+    let published: readonly JWK[] = [];
+    const events = createTokenEvents({
+      db: p.db,
+      clock: p.clock,
+      sessions,
+      mailer: p.mailer,
+      background: p.background,
+      logger: p.logger,
+      baseUrl: p.config.baseUrl,
+      provider: () => current,
+    });
+
+    const build = async () => {
+      const keys = await signingKeys.current();
+      published = keys.published;
+      const provider = createProvider({
+        issuer,
+        db: p.db,
+        clock: p.clock,
+        clients,
+        claims,
+        keys,
+        cookieKeys: [p.subkey('rampart oidc cookies v1').toString('base64url')],
+        refreshTtlS: p.config.sessionMaxAgeDays * 24 * 60 * 60,
+        onConcurrentReuse: (_model, grantId) => events.reuseDetected(grantId),
+        renderError: providerPages.renderError,
+        logoutSource: providerPages.logoutSource,
+        postLogoutSource: providerPages.postLogoutSource,
+      });
+      events.listen(provider);
+      return provider;
+    };
+    current = await build();
+    sessions.onEnded((ended) => events.sessionsEnded(ended));
+    provide('oidc', { clients, signingKeys, provider: () => current, publishedKeys: () => published });
+  },
+  routes(app, { platform: p, use }) {
+    const oidc = use('oidc');
+    mountProvider(app, oidc.provider, oidc.clients, p.config.baseUrl);
+    jwksRoute(app, oidc.publishedKeys);
+    interactionRoutes(app, {
+      provider: oidc.provider,
+      issuer: p.config.baseUrl.replace(/\/$/, ''),
+      db: p.db,
+      clock: p.clock,
+      clients: oidc.clients,
+      orgs: use('orgs'),
+      mfa: use('mfa'),
+    });
+  },
+});
+
+export type { ClientInput, ClientView } from './clients.js';

@@ -1,0 +1,312 @@
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accounts } from '../../test/helpers/accounts.js';
+import { createTestApp, type TestApp } from '../../test/helpers/app.js';
+import type { TestClient } from '../../test/helpers/client.js';
+import { freePort } from '../../test/helpers/process.js';
+import { systemClock } from '../platform/clock.js';
+import { createClientRegistry } from './clients.js';
+
+/*
+ * A10, S3, O3 end to end: openid-client is the product (a real relying party over HTTP), Rampart's
+ * pages are driven as a browser would (TestClient keeps the cookies), the tokens are checked with
+ * jose against the published JWKS.
+ */
+
+let t: TestApp;
+let issuer: string;
+/** Where the app listens; the issuer is its public URL (the test default), as behind a proxy. */
+let listening: string;
+const toServer = (url: string) => url.replace(issuer, listening);
+const serverFetch = (url: string, init: oidc.CustomFetchOptions) => fetch(toServer(url), init as RequestInit);
+const REDIRECT = 'https://product.example/callback';
+let secret: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  t = await createTestApp({}, undefined, { realTime: true });
+  issuer = t.config.baseUrl.replace(/\/$/, '');
+  listening = `http://127.0.0.1:${port}`;
+  await t.app.listen({ port, host: '127.0.0.1' });
+  const registry = createClientRegistry({ db: t.db, clock: systemClock, secretKey: Buffer.alloc(32), dev: true });
+  secret = (
+    await registry.add({
+      clientId: 'analytics',
+      name: 'Analytics',
+      confidential: true,
+      redirectUris: [REDIRECT],
+      firstParty: true,
+    })
+  ).secret!;
+  await registry.add({
+    clientId: 'thirdparty',
+    name: 'Third Party Reports',
+    confidential: false,
+    redirectUris: [REDIRECT],
+    firstParty: false,
+  });
+});
+afterAll(() => t?.close());
+
+const product = (clientId = 'analytics') =>
+  oidc.discovery(
+    new URL(issuer),
+    clientId,
+    clientId === 'analytics' ? { client_secret: secret } : { token_endpoint_auth_method: 'none' },
+    clientId === 'analytics' ? oidc.ClientSecretBasic(secret) : oidc.None(),
+    { execute: [oidc.allowInsecureRequests], [oidc.customFetch]: serverFetch },
+  );
+
+/** Follows redirects inside Rampart until one leaves for the product (or a page answers). */
+async function browse(browser: TestClient, url: string) {
+  let res = await browser.page(url);
+  for (let i = 0; i < 10 && res.statusCode >= 300 && res.statusCode < 400; i++) {
+    const location = String(res.headers.location);
+    if (location.startsWith(REDIRECT)) return { res, callback: new URL(location) };
+    const next = new URL(location, issuer);
+    res = await browser.page(next.pathname + next.search);
+  }
+  return { res, callback: undefined };
+}
+
+async function signInToProduct(browser: TestClient, config: oidc.Configuration, extra: Record<string, string> = {}) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT,
+    scope: 'openid email org',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...extra,
+  });
+  const { res, callback } = await browse(browser, url.pathname + url.search);
+  return { res, callback, verifier, state, nonce };
+}
+
+async function tokensFor(browser: TestClient, config: oidc.Configuration) {
+  const s = await signInToProduct(browser, config);
+  expect(s.callback, s.res.body).toBeDefined();
+  return oidc.authorizationCodeGrant(config, s.callback!, {
+    pkceCodeVerifier: s.verifier,
+    expectedState: s.state,
+    expectedNonce: s.nonce,
+  });
+}
+
+async function personWithOrg(name = 'Acme') {
+  const people = accounts(t);
+  const email = await people.verified();
+  const browser = await people.signedIn(email);
+  const org = await browser.api('POST', '/api/v1/orgs', { name });
+  expect(org.statusCode).toBe(201);
+  const me = (await browser.api('GET', '/api/v1/me')).json();
+  return { email, browser, orgId: org.json().id as string, userId: me.user.id as string };
+}
+
+const jwks = () => createRemoteJWKSet(new URL(`${listening}/oidc/jwks`));
+
+describe('Rampart as an OpenID provider', () => {
+  it('[A10] discovery publishes code flow with S256 PKCE only, ES256 and the JWKS', async () => {
+    const d = await (
+      await serverFetch(`${issuer}/.well-known/openid-configuration`, {} as oidc.CustomFetchOptions)
+    ).json();
+    expect(d.issuer).toBe(issuer);
+    expect(d.response_types_supported).toEqual(['code']);
+    expect(d.code_challenge_methods_supported).toEqual(['S256']);
+    expect(d.id_token_signing_alg_values_supported).toEqual(['ES256']);
+    expect(d.jwks_uri).toBe(`${issuer}/oidc/jwks`);
+    const keys = (await (await serverFetch(d.jwks_uri, {} as oidc.CustomFetchOptions)).json()).keys;
+    expect(keys.length).toBeGreaterThan(0);
+    for (const k of keys) expect(k.d).toBeUndefined(); // public halves only
+  });
+
+  it('[A10] code + PKCE through Rampart sign-in: a 15-minute ES256 JWT with org, role, permissions, amr', async () => {
+    const { browser, orgId, userId, email } = await personWithOrg();
+    const config = await product();
+    const tokens = await tokensFor(browser, config);
+    const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks(), {
+      issuer,
+      audience: 'analytics',
+      typ: 'at+jwt',
+      algorithms: ['ES256'],
+    });
+    expect(protectedHeader.alg).toBe('ES256');
+    expect(payload.exp! - payload.iat!).toBe(15 * 60);
+    expect(payload).toMatchObject({
+      sub: userId,
+      org_id: orgId,
+      org_role: 'owner',
+      amr: ['pwd'],
+      client_id: 'analytics',
+    });
+    expect(payload.permissions).toContain('members.read');
+    const id = tokens.claims()!;
+    expect(id).toMatchObject({ sub: userId, email, email_verified: true, org_id: orgId, org_role: 'owner' });
+    expect(tokens.refresh_token).toBeDefined();
+  });
+
+  it('[A10] an authorization request without PKCE, or with another redirect URI, is refused', async () => {
+    const { browser } = await personWithOrg();
+    const config = await product();
+    const noPkce = oidc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state: 'x' });
+    const a = await browser.page(noPkce.pathname + noPkce.search);
+    expect(String(a.headers.location)).toContain('error=invalid_request');
+    const wrong = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: 'https://evil.example/callback',
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    const b = await browser.page(wrong.pathname + wrong.search);
+    expect(b.statusCode).toBe(400);
+    expect(b.headers.location).toBeUndefined(); // never sent to an unregistered address
+    expect(b.body).toContain('This sign-in cannot continue');
+    expect(b.headers['x-frame-options']).toBe('DENY');
+  });
+
+  it('[A10] a wrong client secret is refused', async () => {
+    const { browser } = await personWithOrg();
+    const good = await product();
+    const s = await signInToProduct(browser, good);
+    const bad = await oidc.discovery(new URL(issuer), 'analytics', undefined, oidc.ClientSecretBasic('wrong'), {
+      execute: [oidc.allowInsecureRequests],
+      [oidc.customFetch]: serverFetch,
+    });
+    const refused = await oidc
+      .authorizationCodeGrant(bad, s.callback!, { pkceCodeVerifier: s.verifier, expectedState: s.state })
+      .then(
+        () => undefined,
+        (err: { status?: number; cause?: unknown }) => err,
+      );
+    expect(refused).toMatchObject({ status: 401 });
+    expect(JSON.stringify(refused?.cause)).toContain('invalid_client');
+    // The code was not spent by the refused attempt: the real client still gets its tokens.
+    const tokens = await oidc.authorizationCodeGrant(good, s.callback!, {
+      pkceCodeVerifier: s.verifier,
+      expectedState: s.state,
+      expectedNonce: s.nonce,
+    });
+    expect(tokens.access_token).toBeDefined();
+  });
+
+  it('[S3] refresh tokens rotate; a spent one presented again revokes the family and ends the session', async () => {
+    const { browser, email } = await personWithOrg();
+    const config = await product();
+    const first = await tokensFor(browser, config);
+    const second = await oidc.refreshTokenGrant(config, first.refresh_token!);
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    await expect(oidc.refreshTokenGrant(config, first.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    // The family is gone: the newest refresh token is refused too.
+    await expect(oidc.refreshTokenGrant(config, second.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await expect.poll(async () => (await browser.api('GET', '/api/v1/me')).statusCode).toBe(401);
+    const mail = await t.mailTo(email, /signed you out of an app/);
+    expect(mail.text).toContain('analytics');
+  });
+
+  it('[A10] an authorization code used twice is refused and revokes what it issued', async () => {
+    const { browser } = await personWithOrg();
+    const config = await product();
+    const s = await signInToProduct(browser, config);
+    const checks = { pkceCodeVerifier: s.verifier, expectedState: s.state, expectedNonce: s.nonce };
+    const tokens = await oidc.authorizationCodeGrant(config, s.callback!, checks);
+    await expect(oidc.authorizationCodeGrant(config, s.callback!, checks)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
+  it('[S3] revoking the Rampart session kills its refresh tokens', async () => {
+    const { browser } = await personWithOrg();
+    const config = await product();
+    const tokens = await tokensFor(browser, config);
+    expect((await browser.api('POST', '/api/v1/signout')).statusCode).toBeLessThan(300);
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
+  it('[O3] a lowered role reaches the product with its next token; a removed member gets none', async () => {
+    const people = accounts(t);
+    const { browser: owner, orgId } = await personWithOrg('Roles');
+    const email = await people.verified();
+    const member = await people.signedIn(email);
+    const inv = await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email, role: 'admin' });
+    expect(inv.statusCode).toBe(201);
+    const link = /\/invitations\/accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(
+      (await t.mailTo(email, /invited/)).text,
+    )!;
+    expect((await member.api('POST', '/api/v1/invitations/accept', { org: link[1], token: link[2] })).statusCode).toBe(
+      200,
+    );
+    const memberId = (await member.api('GET', '/api/v1/me')).json().user.id;
+    const config = await product();
+    const tokens = await tokensFor(member, config);
+    const role = async (at: string) =>
+      (await jwtVerify(at, jwks(), { issuer, audience: 'analytics' })).payload.org_role;
+    expect(await role(tokens.access_token)).toBe('admin');
+
+    expect(
+      (await owner.api('PATCH', `/api/v1/orgs/${orgId}/members/${memberId}`, { role: 'viewer' })).statusCode,
+    ).toBeLessThan(300);
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(await role(refreshed.access_token)).toBe('viewer');
+
+    expect((await owner.api('DELETE', `/api/v1/orgs/${orgId}/members/${memberId}`)).statusCode).toBeLessThan(300);
+    await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
+  it('[A10] a third-party product asks for consent; refusing sends access_denied back', async () => {
+    const { browser } = await personWithOrg();
+    const config = await product('thirdparty');
+    const s = await signInToProduct(browser, config);
+    expect(s.callback).toBeUndefined();
+    expect(s.res.statusCode).toBe(200);
+    expect(s.res.body).toContain('Third Party Reports');
+    expect(s.res.body).toContain('is not run by this service');
+    const uid = /action="\/oidc\/interaction\/([A-Za-z0-9_-]+)"/.exec(s.res.body)![1]!;
+    const denied = await browser.form(`/oidc/interaction/${uid}`, { decision: 'deny' });
+    const { callback } = await browse(browser, String(denied.headers.location).replace(issuer, ''));
+    expect(callback?.searchParams.get('error')).toBe('access_denied');
+  });
+
+  it('[A10] a person in two organizations picks one; the product can name one with org_id', async () => {
+    const { browser, orgId } = await personWithOrg('First');
+    const second = (await browser.api('POST', '/api/v1/orgs', { name: 'Second' })).json().id as string;
+    const config = await product();
+    const s = await signInToProduct(browser, config);
+    expect(s.res.body).toContain('Which organization are you signing in for?');
+    const uid = /action="\/oidc\/interaction\/([A-Za-z0-9_-]+)"/.exec(s.res.body)![1]!;
+    const picked = await browser.form(`/oidc/interaction/${uid}`, { decision: 'allow', org_id: second });
+    const { callback } = await browse(browser, String(picked.headers.location).replace(issuer, ''));
+    const tokens = await oidc.authorizationCodeGrant(config, callback!, {
+      pkceCodeVerifier: s.verifier,
+      expectedState: s.state,
+      expectedNonce: s.nonce,
+    });
+    expect(tokens.claims()!.org_id).toBe(second);
+
+    const hinted = await signInToProduct(browser, config, { org_id: orgId });
+    expect(hinted.callback).toBeDefined();
+  });
+
+  it('[A10] acr_values asking for a second factor sends a one-factor session to confirm it first', async () => {
+    const { browser } = await personWithOrg();
+    const config = await product();
+    const s = await signInToProduct(browser, config, { acr_values: 'urn:rampart:acr:mfa' });
+    expect(s.callback).toBeUndefined();
+    expect(s.res.body).toContain('Confirm with your second factor');
+    expect(s.res.body).toContain('/account/totp/setup');
+  });
+});

@@ -1,0 +1,132 @@
+import type { Logger } from 'pino';
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { appendAudit, userStream } from '../platform/audit/events.js';
+import type { Background } from '../platform/background.js';
+import type { Clock } from '../platform/clock.js';
+import type { Tenancy } from '../platform/db/database.js';
+import type { Mailer } from '../platform/mail/index.js';
+import type { EndedSession, SessionService } from '../sessions/index.js';
+import * as repo from './repository.js';
+
+const ARTIFACT_MODELS = ['AuthorizationCode', 'RefreshToken', 'AccessToken', 'Grant'] as const;
+
+export interface TokenEvents {
+  /** oidc-provider's own events this feature acts on. */
+  listen(provider: Provider): void;
+  /**
+   * RFC 9700 §4.14.2: a spent refresh token (or code) came back. Its whole grant is revoked, the
+   * Rampart session it came from ends (which tells every product holding its tokens), the event is
+   * audited and the person is told.
+   */
+  reuseDetected(grantId: string): Promise<void>;
+  /** S3: Rampart sessions ended; the grants they gave die with them and products hear of it. */
+  sessionsEnded(ended: EndedSession[]): Promise<void>;
+}
+
+export function createTokenEvents(deps: {
+  db: Tenancy;
+  clock: Clock;
+  sessions: SessionService;
+  mailer: Mailer;
+  background: Background;
+  logger: Logger;
+  baseUrl: string;
+  provider: () => Provider;
+}): TokenEvents {
+  const { db } = deps;
+
+  async function revokeGrant(grantId: string): Promise<void> {
+    await db.withSystem(async (tx) => {
+      for (const model of ARTIFACT_MODELS) await repo.deleteArtifactsOfGrant(tx, model, grantId);
+      await repo.deleteArtifact(tx, 'Grant', grantId);
+    });
+  }
+
+  /** OpenID Connect Back-Channel Logout 1.0: a signed logout token to the product, retried a few times. */
+  function backchannelLogout(clientId: string, sub: string, sids: string[]): void {
+    deps.background.run(async () => {
+      const client = await deps.provider().Client.find(clientId);
+      if (!client?.backchannelLogoutUri) return;
+      for (const sid of sids.length > 0 ? sids : [undefined]) {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await (
+              client as unknown as { backchannelLogout(sub: string, sid?: string): Promise<void> }
+            ).backchannelLogout(sub, sid);
+            deps.logger.info({ client: clientId, attempt }, 'back-channel logout delivered');
+            break;
+          } catch (err) {
+            if (attempt >= 3) {
+              deps.logger.error({ err, client: clientId, attempts: attempt }, 'back-channel logout failed');
+              break;
+            }
+            await new Promise((r) => setTimeout(r, 200 * 4 ** attempt));
+          }
+        }
+      }
+    });
+  }
+
+  async function sessionsEnded(ended: EndedSession[]): Promise<void> {
+    const grants = await db.withSystem((tx) =>
+      repo.grantsOfSessions(
+        tx,
+        ended.map((e) => e.sessionId),
+      ),
+    );
+    for (const g of grants) {
+      const sids = await db.withSystem((tx) => repo.sidsOfGrant(tx, g.grant_id));
+      await revokeGrant(g.grant_id);
+      if (g.backchannel_logout_uri) backchannelLogout(g.client_id, g.user_id, sids);
+    }
+  }
+
+  async function reuseDetected(grantId: string): Promise<void> {
+    const grant = await db.withSystem((tx) => repo.findGrant(tx, grantId));
+    await revokeGrant(grantId);
+    if (!grant) return;
+    const to = (await deps.sessions.byId(grant.session_id))?.user.email;
+    await deps.sessions.write(async (tx, ops) => {
+      await ops.revoke({ userId: grant.user_id, sessionId: grant.session_id }, 'refresh_token_reused');
+      await appendAudit(
+        tx,
+        {
+          stream: userStream(grant.user_id),
+          action: 'oidc.refresh_token_reused',
+          actor: `client:${grant.client_id}`,
+          target: `session:${grant.session_id}`,
+          payload: { client: grant.client_id, grant: grantId },
+        },
+        deps.clock,
+      );
+    });
+    if (to) {
+      deps.background.run(() =>
+        deps.mailer.send({
+          to,
+          subject: 'We signed you out of an app to protect your account',
+          text:
+            `A sign-in token of the app "${grant.client_id}" was used twice. That happens when someone copied it, ` +
+            `so we revoked it and signed out the session it came from.\n\nIf you did not expect this, change your ` +
+            `password: ${new URL('/account/security', deps.baseUrl)}\n\n— Rampart at ${new URL(deps.baseUrl).host}`,
+        }),
+      );
+    }
+  }
+
+  return {
+    listen(provider) {
+      // In the token endpoint the provider revokes a grant only when a spent code or refresh token comes back.
+      provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+        if (ctx.oidc.route !== 'token') return;
+        reuseDetected(grantId).catch((err) => deps.logger.error({ err }, 'reuse handling failed'));
+      });
+      provider.on('server_error', (_ctx: KoaContextWithOIDC, err: Error) =>
+        deps.logger.error({ err }, 'OpenID provider error'),
+      );
+    },
+    reuseDetected,
+    sessionsEnded,
+  };
+}
