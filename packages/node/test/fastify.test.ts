@@ -121,7 +121,11 @@ describe('rampartFastify', () => {
       { acr: 'urn:rampart:acr:mfa', amr: ['pwd', 'otp'] },
       { acr: undefined, amr: ['hwk', 'mfa'] },
     ]) {
-      const res = await app.inject({ method: 'POST', url: '/api-keys', headers: bearer(await accessToken(issuer, claims)) });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api-keys',
+        headers: bearer(await accessToken(issuer, claims)),
+      });
       expect(res.statusCode).toBe(200);
     }
   });

@@ -78,7 +78,12 @@ describe('createVerifier', () => {
   it('[A10] an explicit jwksUri skips discovery', async () => {
     const fresh = await startIssuer();
     try {
-      const v = createVerifier({ issuer: fresh.url, audience: AUDIENCE, fetch: fresh.fetch, jwksUri: `${fresh.url}/jwks` });
+      const v = createVerifier({
+        issuer: fresh.url,
+        audience: AUDIENCE,
+        fetch: fresh.fetch,
+        jwksUri: `${fresh.url}/jwks`,
+      });
       await v.verify(await accessToken(fresh));
       expect(fresh.fetches).toEqual({ discovery: 0, jwks: 1 });
     } finally {
@@ -250,7 +255,7 @@ describe('createVerifier', () => {
     expect([err.code, err.status]).toEqual(['jwks_unavailable', 503]);
   });
 
-  it('[A10] an untrusted TLS certificate is jwks_unavailable: the default fetch does not trust the test CA', async () => {
+  it('[A10] an untrusted TLS certificate is jwks_unavailable (the global fetch rejects the test CA)', async () => {
     const v = createVerifier({ issuer: issuer.url, audience: AUDIENCE });
     expect((await refusal(v.verify(await accessToken(issuer)))).code).toBe('jwks_unavailable');
   });
@@ -269,9 +274,9 @@ describe('createVerifier', () => {
 
   it('[A10] refuses to be configured with symmetric or none algorithms', () => {
     for (const algorithms of [['HS256'], ['none'], []]) {
-      expect(() =>
-        createVerifier({ issuer: issuer.url, audience: AUDIENCE, algorithms: algorithms as never }),
-      ).toThrow(TypeError);
+      expect(() => createVerifier({ issuer: issuer.url, audience: AUDIENCE, algorithms: algorithms as never })).toThrow(
+        TypeError,
+      );
     }
   });
 });
