@@ -64,33 +64,26 @@ export const rampartFastify = Object.assign(plugin, {
   [Symbol.for('plugin-meta')]: { name: '@rampart/node', fastify: '5.x' },
 });
 
-function guard(
-  check: (request: FastifyRequest, reply: FastifyReply) => FastifyReply | null,
-): preHandlerAsyncHookHandler {
+type Check = (identity: RampartIdentity, request: FastifyRequest, reply: FastifyReply) => FastifyReply | null;
+
+/** A pre-handler that refuses unauthenticated requests, then applies `check` to the caller. */
+function guard(check: Check): preHandlerAsyncHookHandler {
   return async function rampartGuard(request, reply) {
-    const refused = check(request, reply);
+    const error = authFailure(outcomes.get(request));
+    if (error) return send(reply, error);
+    const refused = check(request.rampart!, request, reply);
     if (refused) return refused;
   };
 }
 
-function authenticated(request: FastifyRequest, reply: FastifyReply): RampartIdentity | FastifyReply {
-  const error = authFailure(outcomes.get(request));
-  return error ? send(reply, error) : request.rampart!;
-}
-
 /** Pre-handler: 401 unless the request carries a valid, unrevoked token (503 if keys are unreachable). */
 export function requireAuth(): preHandlerAsyncHookHandler {
-  return guard((request, reply) => {
-    const identity = authenticated(request, reply);
-    return 'userId' in identity ? null : identity;
-  });
+  return guard(() => null);
 }
 
 /** Pre-handler: as requireAuth, then 403 `insufficient_permission` unless every permission is held. */
 export function requirePermission(...permissions: string[]): preHandlerAsyncHookHandler {
-  return guard((request, reply) => {
-    const identity = authenticated(request, reply);
-    if (!('userId' in identity)) return identity;
+  return guard((identity, _request, reply) => {
     const error = permissionFailure(identity, permissions);
     return error ? send(reply, error) : null;
   });
@@ -106,9 +99,7 @@ export interface SecondFactorOptions {
 
 /** Pre-handler: as requireAuth, then a step-up challenge (or redirect) unless a second factor was used. */
 export function requireSecondFactor(options: SecondFactorOptions = {}): preHandlerAsyncHookHandler {
-  return guard((request, reply) => {
-    const identity = authenticated(request, reply);
-    if (!('userId' in identity)) return identity;
+  return guard((identity, request, reply) => {
     const error = secondFactorFailure(identity);
     if (!error) return null;
     if (options.redirectTo) return reply.header('cache-control', 'no-store').redirect(options.redirectTo(request), 303);

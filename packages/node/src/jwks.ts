@@ -49,19 +49,22 @@ export function createRemoteKeyResolver(options: RemoteKeyResolverOptions): KeyR
   let missRefetch: Promise<void> | undefined;
 
   const getRemote = () => {
-    remote ??= (async () => {
-      const url = typeof options.jwksUri === 'function' ? await options.jwksUri() : options.jwksUri;
-      return createRemoteJWKSet(url, {
-        cooldownDuration: Number.POSITIVE_INFINITY,
-        cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
-        timeoutDuration: options.timeoutMs ?? 5_000,
-        ...(options.fetch ? { [customFetch]: options.fetch } : {}),
+    if (!remote) {
+      const pending = (async () => {
+        const url = typeof options.jwksUri === 'function' ? await options.jwksUri() : options.jwksUri;
+        return createRemoteJWKSet(url, {
+          cooldownDuration: Number.POSITIVE_INFINITY,
+          cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
+          timeoutDuration: options.timeoutMs ?? 5_000,
+          ...(options.fetch ? { [customFetch]: options.fetch } : {}),
+        });
+      })();
+      remote = pending;
+      // A failed discovery is not cached: the next token tries again.
+      pending.catch(() => {
+        if (remote === pending) remote = undefined;
       });
-    })();
-    // A failed discovery is not cached: the next token tries again.
-    remote.catch(() => {
-      remote = undefined;
-    });
+    }
     return remote;
   };
 
