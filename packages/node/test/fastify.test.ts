@@ -1,6 +1,8 @@
+import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  createBackchannelLogoutHandler,
   createVerifier,
   fastify as guards,
   type RampartVerifier,
@@ -212,5 +214,35 @@ describe('rampartFastify', () => {
     bare.get('/me', { preHandler: guards.requireAuth() }, async () => 'open');
     expect((await bare.inject({ url: '/me' })).statusCode).toBe(500);
     await bare.close();
+  });
+
+  it('[S3] the logout plugin works beside an app-wide form parser, and the route adapter uses the parsed body', async () => {
+    const ended: string[] = [];
+    const options = {
+      issuer: issuer.url,
+      clientId: CLIENT_ID,
+      verifier,
+      onLogout: ({ jti }: { jti: string }) => {
+        ended.push(jti);
+      },
+    };
+    const formApp = Fastify();
+    await formApp.register(formbody);
+    await formApp.register(rampartBackchannelLogout, { ...options, path: '/bcl' });
+    formApp.post('/bcl-parsed', guards.backchannelLogoutRoute(createBackchannelLogoutHandler(options)));
+    for (const url of ['/bcl', '/bcl-parsed']) {
+      const res = await formApp.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ logout_token: await logoutToken(issuer) }).toString(),
+      });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.body).toBe('');
+    }
+    const json = await formApp.inject({ method: 'POST', url: '/bcl', payload: { logout_token: 'x' } });
+    expect(json.statusCode).toBe(400);
+    expect(ended).toHaveLength(2);
+    await formApp.close();
   });
 });
