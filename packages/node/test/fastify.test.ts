@@ -216,7 +216,7 @@ describe('rampartFastify', () => {
     await bare.close();
   });
 
-  it('[S3] the logout plugin works beside an app-wide form parser, and the route adapter uses the parsed body', async () => {
+  it('[S3] the logout plugin works beside an app-wide form parser; the route adapter takes a parsed body', async () => {
     const ended: string[] = [];
     const options = {
       issuer: issuer.url,
