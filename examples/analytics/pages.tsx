@@ -287,12 +287,13 @@ export function BillingPage(props: { invoices: Invoice[] }) {
 }
 
 export function ForbiddenPage(props: { what: string; permission: string; role: string | null }) {
+  const role = <strong>{props.role ?? 'none'}</strong>;
   return (
     <section class="narrow">
       <h1>You cannot open {props.what}</h1>
       <p>
-        It needs the permission <code>{props.permission}</code>, which your role{' '}
-        <strong>{props.role ?? 'none'}</strong> does not include. Ask an owner or admin of your organization.
+        It needs the permission <code>{props.permission}</code>, which your role {role} does not include. Ask an owner
+        or admin of your organization.
       </p>
       <p>If your role was changed a moment ago, press “Refresh access” above: roles arrive with the next token.</p>
     </section>
