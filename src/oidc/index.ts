@@ -7,7 +7,7 @@ import { createClaims } from './claims.js';
 import { type ClientRegistry, createClientRegistry } from './clients.js';
 import { OIDC_ERRORS } from './errors.js';
 import { interactionRoutes } from './interaction.js';
-import { createProvider } from './provider.js';
+import { createProvider, loadProviderLibrary } from './provider.js';
 import { providerPages } from './provider-pages.js';
 import { createSigningKeys, type SigningKeys } from './signing-keys.js';
 import { createTokenEvents } from './token-events.js';
@@ -58,9 +58,10 @@ export const oidcFeature = defineFeature({
     });
 
     const build = async () => {
+      const lib = await loadProviderLibrary(p.logger);
       const keys = await signingKeys.current();
       published = keys.published;
-      const provider = createProvider({
+      const provider = createProvider(lib, {
         issuer,
         db: p.db,
         clock: p.clock,
@@ -68,6 +69,7 @@ export const oidcFeature = defineFeature({
         claims,
         keys,
         cookieKeys: [p.subkey('rampart oidc cookies v1').toString('base64url')],
+        dev: p.config.dev,
         refreshTtlS: p.config.sessionMaxAgeDays * 24 * 60 * 60,
         onConcurrentReuse: (_model, grantId) => events.reuseDetected(grantId),
         renderError: providerPages.renderError,
@@ -98,3 +100,4 @@ export const oidcFeature = defineFeature({
 });
 
 export type { ClientInput, ClientView } from './clients.js';
+export { oidcCommands, type WithOperator } from './commands.js';

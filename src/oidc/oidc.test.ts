@@ -7,6 +7,8 @@ import type { TestClient } from '../../test/helpers/client.js';
 import { freePort } from '../../test/helpers/process.js';
 import { systemClock } from '../platform/clock.js';
 import { createClientRegistry } from './clients.js';
+import { createServer, type Server } from 'node:http';
+import { createBackchannelLogoutHandler, type LogoutEvent } from '../../packages/node/src/index.js';
 
 /*
  * A10, S3, O3 end to end: openid-client is the product (a real relying party over HTTP), Rampart's
@@ -22,6 +24,10 @@ const toServer = (url: string) => url.replace(issuer, listening);
 const serverFetch = (url: string, init: oidc.CustomFetchOptions) => fetch(toServer(url), init as RequestInit);
 const REDIRECT = 'https://product.example/callback';
 let secret: string;
+let bclSecret: string;
+/** A product's back-channel logout endpoint on loopback, verifying with the SDK what Rampart sends. */
+let receiver: Server;
+const logouts: LogoutEvent[] = [];
 
 beforeAll(async () => {
   const port = await freePort();
@@ -39,6 +45,33 @@ beforeAll(async () => {
       firstParty: true,
     })
   ).secret!;
+  const bclPort = await freePort();
+  bclSecret = (
+    await registry.add({
+      clientId: 'withlogout',
+      name: 'Product With Logout',
+      confidential: true,
+      redirectUris: [REDIRECT],
+      backchannelLogoutUri: `http://127.0.0.1:${bclPort}/backchannel-logout`,
+      firstParty: true,
+    })
+  ).secret!;
+  const handle = createBackchannelLogoutHandler({
+    issuer,
+    clientId: 'withlogout',
+    jwks: `${issuer}/oidc/jwks`,
+    fetch: (url, init) => fetch(toServer(String(url)), init),
+    onLogout: (event) => {
+      logouts.push(event);
+    },
+  });
+  receiver = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const out = await handle(body);
+    res.writeHead(out.status, out.headers).end(out.body === '' ? '' : JSON.stringify(out.body));
+  });
+  await new Promise<void>((r) => receiver.listen(bclPort, '127.0.0.1', r));
   await registry.add({
     clientId: 'thirdparty',
     name: 'Third Party Reports',
@@ -47,16 +80,21 @@ beforeAll(async () => {
     firstParty: false,
   });
 });
-afterAll(() => t?.close());
+afterAll(async () => {
+  receiver?.close();
+  await t?.close();
+});
 
-const product = (clientId = 'analytics') =>
-  oidc.discovery(
+const product = (clientId = 'analytics') => {
+  const clientSecret = { analytics: secret, withlogout: bclSecret }[clientId];
+  return oidc.discovery(
     new URL(issuer),
     clientId,
-    clientId === 'analytics' ? { client_secret: secret } : { token_endpoint_auth_method: 'none' },
-    clientId === 'analytics' ? oidc.ClientSecretBasic(secret) : oidc.None(),
+    clientSecret ? { client_secret: clientSecret } : { token_endpoint_auth_method: 'none' },
+    clientSecret ? oidc.ClientSecretBasic(clientSecret) : oidc.None(),
     { execute: [oidc.allowInsecureRequests], [oidc.customFetch]: serverFetch },
   );
+};
 
 /** Follows redirects inside Rampart until one leaves for the product (or a page answers). */
 async function browse(browser: TestClient, url: string) {
@@ -230,6 +268,21 @@ describe('Rampart as an OpenID provider', () => {
     const config = await product();
     const tokens = await tokensFor(browser, config);
     expect((await browser.api('POST', '/api/v1/signout')).statusCode).toBeLessThan(300);
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
+  it('[S3] revoking the session on Rampart sends the product a signed back-channel logout token', async () => {
+    const { browser, userId } = await personWithOrg();
+    const config = await product('withlogout');
+    const tokens = await tokensFor(browser, config);
+    const sid = tokens.claims()!.sid as string;
+    expect(sid).toBeDefined();
+    const sessions = (await browser.api('GET', '/api/v1/sessions')).json();
+    const current = (sessions.sessions ?? sessions).find((x: { current?: boolean }) => x.current);
+    expect((await browser.api('DELETE', `/api/v1/sessions/${current.id}`)).statusCode).toBeLessThan(300);
+    await expect.poll(() => logouts.find((l) => l.sid === sid), { timeout: 10_000 }).toMatchObject({ sub: userId });
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
       error: 'invalid_grant',
     });
