@@ -292,7 +292,7 @@ describe('Rampart as an OpenID provider', () => {
     });
   });
 
-  it('[A10] a rotated signing key is published first, then signs, without a restart; old tokens still verify', async () => {
+  it('[A10] a rotated signing key is published, then signs, without a restart; old tokens still verify', async () => {
     const { browser } = await personWithOrg();
     const config = await product();
     const before = await tokensFor(browser, config);
