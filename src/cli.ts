@@ -6,6 +6,8 @@ import { verifyAllStreams } from './platform/audit/events.js';
 import type { Config } from './config.js';
 import { loadConfigOrExit, main } from './main.js';
 import { generateMasterKeyEntry, KeyringError, parseKeyring } from './platform/crypto/keyring.js';
+import { loadKeyring } from './platform/crypto/master-key-file.js';
+import { oidcCommands, type WithOperator } from './oidc/index.js';
 import { MigrationError, migrate, migrationStatus, readMigrations } from './platform/db/migrator.js';
 import { OperatorError } from './platform/errors.js';
 import { createLogger } from './platform/logging.js';
@@ -124,6 +126,19 @@ keys
       console.log(entry);
     }),
   );
+
+/** Operator commands on a running deployment's data: migrated first, like `start` does. */
+const withOperator: WithOperator = async (fn) => {
+  const config = loadConfigOrExit();
+  const db = await openConfiguredDatabase(config, quietLogger(), { notice });
+  try {
+    await migrate(db.owner);
+    await fn({ config, db, keyring: loadKeyring(config, notice) });
+  } finally {
+    await db.close();
+  }
+};
+oidcCommands(program, keys, withOperator, plainErrors);
 
 const audit = program.command('audit').description('The tamper-evident audit log (control L1).');
 audit

@@ -181,6 +181,8 @@ describe('help', () => {
       [['migrate', '--help'], /Apply pending database migrations[\s\S]*--status/],
       [['keys', 'generate', '--help'], /Print a new master key entry[\s\S]*--version/],
       [['audit', 'verify', '--help'], /Verify the hash chain[\s\S]*--stream/],
+      [['clients', 'add', '--help'], /Register a product[\s\S]*--redirect-uri[\s\S]*--backchannel-uri/],
+      [['keys', 'rotate-signing', '--help'], /new token signing key/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args, childEnv())));
     results.forEach((res, i) => {
@@ -190,6 +192,51 @@ describe('help', () => {
       expect(res.stdout, args.join(' ')).toMatch(description);
     });
   });
+});
+
+describe('clients and signing keys (A10)', () => {
+  it('[A10] clients add prints a secret once, list shows the registration, remove takes it away', SLOW, async () => {
+    const env = childEnv({ RAMPART_DATA_DIR: makeTempDir('rampart-cli-clients-') });
+    const add = await runCli(
+      ['clients', 'add', '--id', 'analytics', '--name', 'Acme Analytics', '--redirect-uri', 'https://a.example/cb'],
+      env,
+    );
+    expect(add.code, add.stderr).toBe(0);
+    const secret = /^client_secret: ([A-Za-z0-9_-]{43})$/m.exec(add.stdout)?.[1];
+    expect(secret).toBeDefined();
+    const again = await runCli(
+      ['clients', 'add', '--id', 'analytics', '--name', 'X', '--redirect-uri', 'https://b.example/cb'],
+      env,
+    );
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already registered/);
+    const fragment = await runCli(
+      ['clients', 'add', '--id', 'frag', '--name', 'X', '--redirect-uri', 'https://b.example/#x'],
+      env,
+    );
+    expect(fragment.code).toBe(1);
+    expect(fragment.stderr).toMatch(/no fragment/);
+    const list = await runCli(['clients', 'list'], env);
+    expect(list.stdout).toContain('analytics  "Acme Analytics"  (confidential, third party)');
+    expect(list.stdout).not.toContain(secret!); // stored as a hash only
+    expect((await runCli(['clients', 'remove', 'analytics'], env)).code).toBe(0);
+    const gone = await runCli(['clients', 'remove', 'analytics'], env);
+    expect(gone.code).toBe(1);
+  });
+
+  it(
+    '[A10] keys rotate-signing publishes a new key that signs later; the current one keeps signing',
+    SLOW,
+    async () => {
+      const env = childEnv({ RAMPART_DATA_DIR: makeTempDir('rampart-cli-signing-') });
+      const rotated = await runCli(['keys', 'rotate-signing'], env);
+      expect(rotated.code, rotated.stderr).toBe(0);
+      const kid = /new signing key ([A-Za-z0-9_-]+): published now, signs from/.exec(rotated.stdout)?.[1];
+      const list = (await runCli(['keys', 'signing'], env)).stdout;
+      expect(list).toMatch(/ES256 {2}signing/);
+      expect(list).toContain(`${kid}  ES256  published, signs from`);
+    },
+  );
 });
 
 describe('audit verify', () => {

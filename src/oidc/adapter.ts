@@ -72,3 +72,6 @@ export function kyselyAdapter(deps: AdapterDeps): new (model: string) => Adapter
     }
   };
 }
+
+/** Deletes the artifacts that have expired (they are never found once expired; this frees their rows). */
+export const sweepExpired = (db: Tenancy, now: Date) => db.withSystem((tx) => repo.sweepArtifacts(tx, now));

@@ -37,6 +37,8 @@ export interface ClientRegistry {
   get(clientId: string): Promise<ClientView | undefined>;
   /** Removes the client and everything the provider holds for it (its tokens stop working). */
   remove(clientId: string): Promise<boolean>;
+  /** Whether some client registered exactly this back-channel logout URI. */
+  isBackchannelUri(uri: string): Promise<boolean>;
   /** oidc-provider's view of a client, for its adapter. */
   metadata(clientId: string): Promise<AdapterPayload | undefined>;
   /**
@@ -133,6 +135,9 @@ export function createClientRegistry(deps: {
     },
 
     remove: (clientId) => db.withSystem((tx) => repo.deleteClient(tx, clientId)),
+
+    isBackchannelUri: async (uri) =>
+      (await db.withSystem((tx) => repo.listClients(tx))).some((c) => c.backchannel_logout_uri === uri),
 
     async metadata(clientId) {
       if (!CLIENT_ID.test(clientId)) return undefined;

@@ -7,14 +7,19 @@ import { createClaims } from './claims.js';
 import { type ClientRegistry, createClientRegistry } from './clients.js';
 import { OIDC_ERRORS } from './errors.js';
 import { interactionRoutes } from './interaction.js';
-import { createProvider } from './provider.js';
+import { createProvider, loadProviderLibrary } from './provider.js';
 import { providerPages } from './provider-pages.js';
 import { createSigningKeys, type SigningKeys } from './signing-keys.js';
+import { sweepExpired } from './adapter.js';
 import { createTokenEvents } from './token-events.js';
 
 declare module '../feature.js' {
   interface Services {
     oidc: OidcService;
+  }
+  interface Overrides {
+    /** How often each instance looks at the signing keys again (default: a minute). */
+    oidcMaintenanceEveryMs?: number;
   }
 }
 
@@ -25,7 +30,14 @@ export interface OidcService {
   provider(): Provider;
   /** The public keys the JWKS document lists now. */
   publishedKeys(): readonly JWK[];
+  /**
+   * Looks at the signing keys again (every instance does each minute): a key whose time has come
+   * starts signing here, without a restart. Also deletes expired provider artifacts.
+   */
+  maintain(): Promise<void>;
 }
+
+const MAINTENANCE_EVERY_MS = 60_000;
 
 /** A10: Rampart as the OpenID provider of the products in front of it. */
 export const oidcFeature = defineFeature({
@@ -57,10 +69,13 @@ export const oidcFeature = defineFeature({
       provider: () => current,
     });
 
+    let signingKid: string | undefined;
     const build = async () => {
+      const lib = await loadProviderLibrary(p.logger);
       const keys = await signingKeys.current();
       published = keys.published;
-      const provider = createProvider({
+      signingKid = keys.signing.kid;
+      const provider = createProvider(lib, {
         issuer,
         db: p.db,
         clock: p.clock,
@@ -68,6 +83,7 @@ export const oidcFeature = defineFeature({
         claims,
         keys,
         cookieKeys: [p.subkey('rampart oidc cookies v1').toString('base64url')],
+        dev: p.config.dev,
         refreshTtlS: p.config.sessionMaxAgeDays * 24 * 60 * 60,
         onConcurrentReuse: (_model, grantId) => events.reuseDetected(grantId),
         renderError: providerPages.renderError,
@@ -79,7 +95,20 @@ export const oidcFeature = defineFeature({
     };
     current = await build();
     sessions.onEnded((ended) => events.sessionsEnded(ended));
-    provide('oidc', { clients, signingKeys, provider: () => current, publishedKeys: () => published });
+
+    const maintain = async () => {
+      const keys = await signingKeys.current();
+      // A provider holds one signing key: a new one means a new provider (its state is all in the database).
+      if (keys.signing.kid !== signingKid) current = await build();
+      else published = keys.published;
+      await sweepExpired(p.db, p.clock.now());
+    };
+    const timer = setInterval(() => {
+      maintain().catch((err) => p.logger.error({ err }, 'OpenID provider maintenance failed; retrying in a minute'));
+    }, p.overrides.oidcMaintenanceEveryMs ?? MAINTENANCE_EVERY_MS);
+    timer.unref();
+    p.onClose(() => clearInterval(timer));
+    provide('oidc', { clients, signingKeys, provider: () => current, publishedKeys: () => published, maintain });
   },
   routes(app, { platform: p, use }) {
     const oidc = use('oidc');
@@ -98,3 +127,4 @@ export const oidcFeature = defineFeature({
 });
 
 export type { ClientInput, ClientView } from './clients.js';
+export { oidcCommands, type WithOperator } from './commands.js';

@@ -8,6 +8,7 @@ import type { Clock } from '../platform/clock.js';
 import { appendAudit, userStream } from '../platform/audit/events.js';
 import type { Tenancy } from '../platform/db/database.js';
 import { requestContext } from '../platform/http/request-context.js';
+import { allowFormTargets } from '../platform/http/security-headers.js';
 import type { FormState } from '../platform/views/forms.js';
 import type { Authenticated } from '../sessions/index.js';
 import { handOver } from './bridge.js';
@@ -135,6 +136,7 @@ export function interactionRoutes(app: FastifyInstance, deps: Deps): void {
     state?: FormState,
     status = 200,
   ) {
+    allowFormTargets(reply, client.redirectUris); // "Allow" and "Cancel" end at the product's callback
     return reply
       .code(status)
       .render(

@@ -7,6 +7,10 @@ import type { TestClient } from '../../test/helpers/client.js';
 import { freePort } from '../../test/helpers/process.js';
 import { systemClock } from '../platform/clock.js';
 import { createClientRegistry } from './clients.js';
+import { parseKeyring } from '../platform/crypto/keyring.js';
+import { createSigningKeys } from './signing-keys.js';
+import { createServer, type Server } from 'node:http';
+import { createBackchannelLogoutHandler, type LogoutEvent } from '../../packages/node/src/index.js';
 
 /*
  * A10, S3, O3 end to end: openid-client is the product (a real relying party over HTTP), Rampart's
@@ -21,11 +25,16 @@ let listening: string;
 const toServer = (url: string) => url.replace(issuer, listening);
 const serverFetch = (url: string, init: oidc.CustomFetchOptions) => fetch(toServer(url), init as RequestInit);
 const REDIRECT = 'https://product.example/callback';
+const SIGNED_OUT = 'https://product.example/signed-out';
 let secret: string;
+let bclSecret: string;
+/** A product's back-channel logout endpoint on loopback, verifying with the SDK what Rampart sends. */
+let receiver: Server;
+const logouts: LogoutEvent[] = [];
 
 beforeAll(async () => {
   const port = await freePort();
-  t = await createTestApp({}, undefined, { realTime: true });
+  t = await createTestApp({}, undefined, { realTime: true, overrides: { oidcMaintenanceEveryMs: 200 } });
   issuer = t.config.baseUrl.replace(/\/$/, '');
   listening = `http://127.0.0.1:${port}`;
   await t.app.listen({ port, host: '127.0.0.1' });
@@ -36,9 +45,37 @@ beforeAll(async () => {
       name: 'Analytics',
       confidential: true,
       redirectUris: [REDIRECT],
+      postLogoutRedirectUris: [SIGNED_OUT],
       firstParty: true,
     })
   ).secret!;
+  const bclPort = await freePort();
+  bclSecret = (
+    await registry.add({
+      clientId: 'withlogout',
+      name: 'Product With Logout',
+      confidential: true,
+      redirectUris: [REDIRECT],
+      backchannelLogoutUri: `http://127.0.0.1:${bclPort}/backchannel-logout`,
+      firstParty: true,
+    })
+  ).secret!;
+  const handle = createBackchannelLogoutHandler({
+    issuer,
+    clientId: 'withlogout',
+    jwks: `${issuer}/oidc/jwks`,
+    fetch: (url, init) => fetch(toServer(String(url)), init),
+    onLogout: (event) => {
+      logouts.push(event);
+    },
+  });
+  receiver = createServer(async (req, res) => {
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const out = await handle(body);
+    res.writeHead(out.status, out.headers).end(out.body === '' ? '' : JSON.stringify(out.body));
+  });
+  await new Promise<void>((r) => receiver.listen(bclPort, '127.0.0.1', r));
   await registry.add({
     clientId: 'thirdparty',
     name: 'Third Party Reports',
@@ -47,16 +84,21 @@ beforeAll(async () => {
     firstParty: false,
   });
 });
-afterAll(() => t?.close());
+afterAll(async () => {
+  receiver?.close();
+  await t?.close();
+});
 
-const product = (clientId = 'analytics') =>
-  oidc.discovery(
+const product = (clientId = 'analytics') => {
+  const clientSecret = { analytics: secret, withlogout: bclSecret }[clientId];
+  return oidc.discovery(
     new URL(issuer),
     clientId,
-    clientId === 'analytics' ? { client_secret: secret } : { token_endpoint_auth_method: 'none' },
-    clientId === 'analytics' ? oidc.ClientSecretBasic(secret) : oidc.None(),
+    clientSecret ? { client_secret: clientSecret } : { token_endpoint_auth_method: 'none' },
+    clientSecret ? oidc.ClientSecretBasic(clientSecret) : oidc.None(),
     { execute: [oidc.allowInsecureRequests], [oidc.customFetch]: serverFetch },
   );
+};
 
 /** Follows redirects inside Rampart until one leaves for the product (or a page answers). */
 async function browse(browser: TestClient, url: string) {
@@ -233,6 +275,86 @@ describe('Rampart as an OpenID provider', () => {
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
       error: 'invalid_grant',
     });
+  });
+
+  it('[S3] revoking the session on Rampart sends the product a signed back-channel logout token', async () => {
+    const { browser, userId } = await personWithOrg();
+    const config = await product('withlogout');
+    const tokens = await tokensFor(browser, config);
+    const sid = tokens.claims()!.sid as string;
+    expect(sid).toBeDefined();
+    const sessions = (await browser.api('GET', '/api/v1/sessions')).json();
+    const current = (sessions.sessions ?? sessions).find((x: { current?: boolean }) => x.current);
+    expect((await browser.api('DELETE', `/api/v1/sessions/${current.id}`)).statusCode).toBeLessThan(300);
+    await expect.poll(() => logouts.find((l) => l.sid === sid), { timeout: 10_000 }).toMatchObject({ sub: userId });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
+  it('[A10] a rotated signing key is published, then signs, without a restart; old tokens still verify', async () => {
+    const { browser } = await personWithOrg();
+    const config = await product();
+    const before = await tokensFor(browser, config);
+    const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()).kid as string;
+    const keys = createSigningKeys({ db: t.db, keyring: parseKeyring(t.config.masterKeys!), clock: systemClock });
+    const published = async () =>
+      (
+        (await (await serverFetch(`${issuer}/oidc/jwks`, {} as oidc.CustomFetchOptions)).json()).keys as {
+          kid: string;
+        }[]
+      ).map((k) => k.kid);
+    const later = await keys.rotate();
+    await expect.poll(published, { timeout: 5000 }).toContain(later.kid); // published before it signs
+    expect(kidOf((await oidc.refreshTokenGrant(config, before.refresh_token!)).access_token)).toBe(
+      kidOf(before.access_token),
+    );
+    const now = await keys.rotate({ immediately: true });
+    await expect
+      .poll(async () => kidOf((await tokensFor(browser, config)).access_token), { timeout: 5000 })
+      .toBe(now.kid);
+    expect(await published()).toContain(kidOf(before.access_token)); // retired, still published
+    await jwtVerify(before.access_token, jwks(), { issuer, audience: 'analytics' });
+  });
+
+  it('[A10] introspection and revocation (RFC 7662, 7009) of refresh tokens, for the confidential client', async () => {
+    const { browser } = await personWithOrg();
+    const config = await product();
+    const tokens = await tokensFor(browser, config);
+    expect(await oidc.tokenIntrospection(config, tokens.refresh_token!)).toMatchObject({ active: true });
+    await oidc.tokenRevocation(config, tokens.refresh_token!);
+    expect(await oidc.tokenIntrospection(config, tokens.refresh_token!)).toMatchObject({ active: false });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
+  it('[S3] RP-initiated logout: a confirmation page, then the grant and the Rampart session end', async () => {
+    const { browser } = await personWithOrg();
+    const config = await product();
+    const tokens = await tokensFor(browser, config);
+    const url = oidc.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: SIGNED_OUT,
+    });
+    const page = await browser.page(url.pathname + url.search);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('Yes, sign me out');
+    expect(page.headers['x-frame-options']).toBe('DENY');
+    const action = /<form method="post" action="([^"]+)"/.exec(page.body)![1]!;
+    const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const done = await browser.request({
+      method: 'POST',
+      url: new URL(action, issuer).pathname,
+      form: { xsrf, logout: 'yes' },
+      headers: { origin: 'null' }, // a cross-site form post in the browser's eyes is fine here
+    });
+    expect(done.statusCode).toBe(303);
+    expect(String(done.headers.location)).toBe(SIGNED_OUT);
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await expect.poll(async () => (await browser.api('GET', '/api/v1/me')).statusCode).toBe(401);
   });
 
   it('[O3] a lowered role reaches the product with its next token; a removed member gets none', async () => {

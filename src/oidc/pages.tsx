@@ -60,7 +60,7 @@ export function AuthorizePage(props: {
                   required
                   aria-invalid={error ? 'true' : undefined}
                 />
-                {o.name} <small>({o.role})</small>
+                {o.name} — {o.role}
               </label>
             ))}
             {error && (

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { cspWithNonce } from '../platform/http/security-headers.js';
+import { cspWithFormTargets } from '../platform/http/security-headers.js';
 import { type Page, renderDocument } from '../platform/views/render.js';
 import { LogoutConfirmPage, ProviderErrorPage, SignedOutPage } from './pages.js';
 
 /** Answers a provider page in the browser with Rampart's layout and a CSP nonce of its own. */
-function sendPage(ctx: KoaContextWithOIDC, title: string, body: Page): void {
+function sendPage(ctx: KoaContextWithOIDC, title: string, body: Page, formTargets: readonly string[] = []): void {
   const nonce = randomBytes(16).toString('hex');
-  ctx.set('content-security-policy', cspWithNonce(nonce));
+  ctx.set('content-security-policy', cspWithFormTargets(nonce, formTargets));
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = renderDocument(title, nonce, body);
 }
@@ -22,7 +22,8 @@ export const providerPages = {
     const action = /action="([^"]+)"/.exec(form)?.[1] ?? '';
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1] ?? '';
     const page = <LogoutConfirmPage action={action} xsrf={xsrf} clientName={ctx.oidc.client?.clientName} />;
-    sendPage(ctx, 'Sign out', page);
+    // The confirmation ends at one of the product's post-logout addresses.
+    sendPage(ctx, 'Sign out', page, ctx.oidc.client?.postLogoutRedirectUris ?? []);
   },
   postLogoutSource(ctx: KoaContextWithOIDC) {
     sendPage(ctx, 'Signed out', <SignedOutPage clientName={ctx.oidc.client?.clientName} />);

@@ -1,4 +1,6 @@
-import Provider, { type Configuration, errors, interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type Provider from 'oidc-provider';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import type { Clock } from '../platform/clock.js';
 import type { Tenancy } from '../platform/db/database.js';
 import { kyselyAdapter } from './adapter.js';
@@ -31,6 +33,11 @@ export interface ProviderDeps {
   keys: KeySet;
   /** Keys for oidc-provider's signed cookies (derived from the master key). */
   cookieKeys: string[];
+  /**
+   * Dev mode: oidc-provider refuses to connect to special-use addresses (SSRF protection); products
+   * on loopback in development still get their back-channel logout, for registered URIs exactly.
+   */
+  dev: boolean;
   /** Absolute refresh token lifetime cap: the Rampart session's own maximum (S3). */
   refreshTtlS: number;
   onConcurrentReuse(model: string, grantId: string): Promise<void>;
@@ -41,8 +48,29 @@ export interface ProviderDeps {
   postLogoutSource(ctx: KoaContextWithOIDC): void;
 }
 
-export function createProvider(deps: ProviderDeps): Provider {
+type Library = typeof import('oidc-provider');
+let library: Promise<Library> | undefined;
+
+/**
+ * oidc-provider, loaded on first use. Its import-time warnings (on Node 20: "Unsupported runtime")
+ * go to the log instead of stderr, where the CLI's answers are.
+ */
+export function loadProviderLibrary(logger: Logger): Promise<Library> {
+  library ??= (async () => {
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => logger.warn({ library: 'oidc-provider' }, args.map(String).join(' '));
+    try {
+      return await import('oidc-provider');
+    } finally {
+      console.warn = warn;
+    }
+  })();
+  return library;
+}
+
+export function createProvider(lib: Library, deps: ProviderDeps): Provider {
   const { issuer, claims } = deps;
+  const { errors, interactionPolicy } = lib;
 
   // Every authorization passes through Rampart's interaction: the provider's own session never
   // signs anyone in by itself, so a revoked Rampart session, a changed org MFA rule or a lost
@@ -175,11 +203,19 @@ export function createProvider(deps: ProviderDeps): Provider {
       if (!extra) throw new errors.InvalidGrant('the Rampart session behind this grant has ended');
       return extra;
     },
+    fetch: async (url, options) => {
+      const href = String(url);
+      if (deps.dev && (await deps.clients.isBackchannelUri(href))) {
+        const { dispatcher: _, ...rest } = options as RequestInit & { dispatcher?: unknown };
+        return fetch(href, rest);
+      }
+      return fetch(href, options);
+    },
     conformIdTokenClaims: true,
     renderError: async (ctx, out) => deps.renderError(ctx, out),
   };
 
-  const provider = new Provider(issuer, configuration);
+  const provider = new lib.default(issuer, configuration);
   // The bridge sets X-Forwarded-Host and -Proto from the public URL on every request it hands over.
   provider.proxy = true;
   return provider;

@@ -6,7 +6,7 @@ import type { Background } from '../platform/background.js';
 import type { Clock } from '../platform/clock.js';
 import type { Tenancy } from '../platform/db/database.js';
 import type { Mailer } from '../platform/mail/index.js';
-import type { EndedSession, SessionService } from '../sessions/index.js';
+import { type EndedSession, SESSION_COOKIE, type SessionService } from '../sessions/index.js';
 import * as repo from './repository.js';
 
 const ARTIFACT_MODELS = ['AuthorizationCode', 'RefreshToken', 'AccessToken', 'Grant'] as const;
@@ -115,12 +115,27 @@ export function createTokenEvents(deps: {
     }
   }
 
+  async function signOut(cookie: string): Promise<void> {
+    const auth = await deps.sessions.authenticate(cookie);
+    if (!auth) return;
+    await deps.sessions.write((_tx, ops) =>
+      ops.revoke({ userId: auth.user.id, sessionId: auth.session.id }, 'signed_out_from_product'),
+    );
+  }
+
   return {
     listen(provider) {
       // In the token endpoint the provider revokes a grant only when a spent code or refresh token comes back.
       provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
         if (ctx.oidc.route !== 'token') return;
         reuseDetected(grantId).catch((err) => deps.logger.error({ err }, 'reuse handling failed'));
+      });
+      // RP-initiated logout, confirmed with "Yes, sign me out": the person leaves Rampart too.
+      provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+        const body = ctx.oidc.body as Record<string, unknown> | undefined;
+        const cookie = ctx.cookies.get(SESSION_COOKIE, { signed: false });
+        if (body?.logout !== 'yes' || !cookie) return;
+        signOut(cookie).catch((err) => deps.logger.error({ err }, 'sign-out after product logout failed'));
       });
       provider.on('server_error', (_ctx: KoaContextWithOIDC, err: Error) =>
         deps.logger.error({ err }, 'OpenID provider error'),

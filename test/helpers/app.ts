@@ -2,6 +2,7 @@ import { afterAll } from 'vitest';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
+import type { Overrides } from '../../src/feature.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { generateMasterKeyEntry, parseKeyring } from '../../src/platform/crypto/keyring.js';
 import { EventEmitter } from 'node:events';
@@ -53,6 +54,8 @@ export interface TestAppOptions {
   sameDeploymentAs?: TestApp;
   /** Argon2id parameters (default: cheap test strength). */
   hasherParams?: PasswordParams;
+  /** Feature settings in place of their defaults. */
+  overrides?: Overrides;
 }
 
 /**
@@ -103,6 +106,7 @@ export async function createTestApp(
     clock: options.realTime ? undefined : clock,
     // Argon2id at test strength: the parameters are tested on their own in the crypto suite.
     hasher: createPasswordHasher(options.hasherParams ?? { memoryKiB: 1024, iterations: 1, parallelism: 1 }),
+    overrides: options.overrides,
   });
   await customize?.(app);
   await app.ready();

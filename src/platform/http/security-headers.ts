@@ -104,6 +104,21 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The CSP of a page whose forms lead, through redirects, to other sites (a product's sign-in
+ * callback): browsers check form-action against every redirect of a form submission. Only the
+ * origins of absolute URLs are added, so nothing else can widen the policy.
+ */
+export function cspWithFormTargets(nonce: string, targets: readonly string[]): string {
+  const origins = [...new Set(targets.map((t) => new URL(t).origin))].filter((o) => /^https?:\/\/[^\s;,']+$/.test(o));
+  return cspWithNonce(nonce).replace("form-action 'self'", ["form-action 'self'", ...origins].join(' '));
+}
+
+/** A page's forms may lead to these sites (see cspWithFormTargets); call before rendering it. */
+export function allowFormTargets(reply: FastifyReply, targets: readonly string[]): void {
+  reply.header('content-security-policy', cspWithFormTargets(reply.cspNonce(), targets));
+}
+
 /** A route's own policy in place of the default one (the API reference page): a route-level onRequest hook. */
 export function routePolicy(policy: string): onRequestHookHandler {
   return (_request, reply, done) => {
