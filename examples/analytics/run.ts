@@ -19,7 +19,7 @@ const clientId = 'acme-analytics';
 const dataDir = path.join(here, '.data');
 mkdirSync(dataDir, { recursive: true });
 
-const env = {
+const env: NodeJS.ProcessEnv = {
   ...process.env,
   RAMPART_DEV: 'true',
   RAMPART_DATA_DIR: dataDir,
@@ -27,11 +27,13 @@ const env = {
   PORT: String(rampartPort),
   HOST: '127.0.0.1',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-  DATABASE_URL: '',
-  REDIS_URL: '',
 };
+// The embedded database and in-process limits: nothing else needs to be running.
+delete env.DATABASE_URL;
+delete env.DATABASE_RUNTIME_URL;
+delete env.REDIS_URL;
 /** The dev entry (TypeScript through tsx), so the example always runs the checkout's own source. */
-const cli = [path.join(root, 'node_modules/tsx/dist/cli.mjs'), path.join(root, 'src/cli.ts')];
+const cli = ['--import', 'tsx', path.join(root, 'src/cli.ts')];
 
 function rampart(args: string[], quiet = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

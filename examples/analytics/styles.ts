@@ -26,8 +26,8 @@ nav a[aria-current=page]{border-bottom-color:#60a5fa;font-weight:600}
 .who details{min-width:10rem}
 .perms{list-style:none;padding:0;margin:.25rem 0 0;display:flex;flex-wrap:wrap;gap:.25rem}
 .perms code{background:#374151;border-radius:.25rem;padding:0 .3rem}
-main{max-width:72rem;margin:0 auto;padding:1rem}
-footer{max-width:72rem;margin:2rem auto;padding:0 1rem;color:#4b5563;font-size:.85rem}
+main{max-width:74rem;margin:0 auto;padding:1rem}
+footer{max-width:74rem;margin:2rem auto;padding:0 1rem;color:#4b5563;font-size:.85rem}
 .narrow{max-width:40rem}
 h1{font-size:1.75rem;margin:.5rem 0 1rem}
 h2{font-size:1.1rem;margin:0 0 .5rem}
@@ -38,6 +38,7 @@ button.small{padding:.2rem .6rem;font-size:.85rem}
 form.inline{margin:0}
 form label{display:block;font-weight:600;margin:.75rem 0 .25rem}
 form label.check{display:flex;gap:.5rem;align-items:center;font-weight:400}
+input[type=checkbox]{width:1.25rem;height:1.25rem;margin:0}
 select{font:inherit;padding:.4rem;min-width:12rem;max-width:100%}
 form button[type=submit]{margin-top:1rem}
 .who form button{margin-top:0}
