@@ -196,7 +196,9 @@ export async function buildAnalytics(options: AnalyticsOptions): Promise<Analyti
 
   function signedOutNotice(session: ProductSession | undefined): string | undefined {
     if (session?.endedBy === 'rampart') return 'Rampart ended your session, so you were signed out of Acme Analytics.';
-    if (session?.endedBy === 'refresh_failed') return 'Your Rampart session has ended. Sign in again to continue.';
+    if (session?.endedBy === 'refresh_failed') {
+      return 'Rampart no longer renews your access (your session there ended, or your membership changed).';
+    }
     return undefined;
   }
 

@@ -241,6 +241,17 @@ describe.skipIf(!hasChromium)(`the example product${hasChromium ? '' : ` (${noCh
     expect(await member.getByText('members.change_role', { exact: true }).count()).toBe(1);
     await shots(member, '06-team-settings-refused');
 
+    // S3: removed from the organization, the member's refresh token is refused: the product signs them out.
+    await owner.goto(`${base}${orgPath}/members`);
+    owner.once('dialog', (dialog) => void dialog.accept());
+    await owner.getByRole('button', { name: `Remove ${memberEmail}` }).click();
+    await owner.getByRole('status').first().waitFor();
+    await member.getByRole('button', { name: 'Refresh access' }).click();
+    await heading(member, 'Acme Analytics');
+    await member.getByRole('status').filter({ hasText: 'Rampart no longer renews your access' }).waitFor();
+    expect(await member.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+    await screenshot(member, 'example-07-refresh-refused');
+
     // S3: the owner revokes, from Rampart's account security page, the session the product signed in with.
     await owner.goto(`${base}/account/security`);
     const other = sessionRows(owner).filter({ hasNotText: '(this device)' });
@@ -261,16 +272,18 @@ describe.skipIf(!hasChromium)(`the example product${hasChromium ? '' : ` (${noCh
       .toBe('Acme Analytics');
     await analytics.getByRole('status').filter({ hasText: 'Rampart ended your session' }).waitFor();
     expect(await analytics.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
-    await shots(analytics, '07-signed-out-by-rampart');
+    await shots(analytics, '08-signed-out-by-rampart');
 
-    // RP-initiated logout: Sign out ends the product session, then Rampart's.
-    await member.goto(productUrl);
+    // RP-initiated logout: the member (still signed in at Rampart, now in no organization) signs in to
+    // the product again; Sign out ends the product session, then Rampart's.
+    await landOn(member, `${productUrl}/`, () => member.getByRole('link', { name: 'Sign in with Rampart' }).click());
+    expect(await shown(member, 'org')).toBe('none');
     await landOn(
       member,
       (url) => url.origin === base,
       () => member.getByRole('button', { name: 'Sign out' }).click(),
     );
-    await screenshot(member, 'example-08-rampart-end-session');
+    await screenshot(member, 'example-09-rampart-end-session');
     await landOn(member, `${productUrl}/signed-out`, () =>
       member.getByRole('button', { name: 'Yes, sign me out' }).click(),
     );
@@ -298,7 +311,6 @@ describe.skipIf(!hasChromium)(`the example product${hasChromium ? '' : ` (${noCh
     await page.goto(productUrl);
     // Chromium checks Rampart's form-action against every redirect of the sign-in form's answer, the
     // last of which is the product's callback: a violation is reported here rather than as a timeout.
-    const back = page.waitForURL(`${productUrl}/`, { timeout: 10_000 }).catch(() => undefined);
     await secondFactorSignIn(
       page,
       email,
@@ -306,7 +318,9 @@ describe.skipIf(!hasChromium)(`the example product${hasChromium ? '' : ` (${noCh
       (url) => url.origin === productUrl || url.origin === app.baseUrl,
       () => page.getByRole('link', { name: 'Sign in with Rampart' }).click(),
     );
-    await back;
+    const backOrBlocked = () => new URL(page.url()).origin === productUrl || cspViolations(watched).length > 0;
+    await expect.poll(backOrBlocked, { timeout: 10_000 }).toBe(true);
+    await screenshot(page, 'example-10-sign-in-started-at-the-product');
     expect(cspViolations(watched)).toEqual([]);
     await heading(page, 'Dashboard');
     expect(await shown(page, 'org')).toBe(orgId);
