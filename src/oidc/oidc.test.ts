@@ -389,6 +389,33 @@ describe('Rampart as an OpenID provider', () => {
     });
   });
 
+  it('[O3] removing a member sends the products holding their tokens for that organization a logout', async () => {
+    const people = accounts(t);
+    const { browser: owner, orgId } = await personWithOrg('Removal');
+    const email = await people.verified();
+    const member = await people.signedIn(email);
+    expect((await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email, role: 'member' })).statusCode).toBe(
+      201,
+    );
+    const link = /\/invitations\/accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(
+      (await t.mailTo(email, /invited/)).text,
+    )!;
+    expect((await member.api('POST', '/api/v1/invitations/accept', { org: link[1], token: link[2] })).statusCode).toBe(
+      200,
+    );
+    const memberId = (await member.api('GET', '/api/v1/me')).json().user.id;
+    const config = await product('withlogout');
+    const tokens = await tokensFor(member, config);
+    const sid = tokens.claims()!.sid as string;
+    expect((await owner.api('DELETE', `/api/v1/orgs/${orgId}/members/${memberId}`)).statusCode).toBeLessThan(300);
+    await expect.poll(() => logouts.find((l) => l.sid === sid), { timeout: 10_000 }).toMatchObject({ sub: memberId });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    // Their Rampart session itself goes on (they are still signed in to Rampart).
+    expect((await member.api('GET', '/api/v1/me')).statusCode).toBe(200);
+  });
+
   it('[A10] a third-party product asks for consent; refusing sends access_denied back', async () => {
     const { browser } = await personWithOrg();
     const config = await product('thirdparty');
