@@ -100,14 +100,22 @@ const product = (clientId = 'analytics') => {
   );
 };
 
+/** Where a response sends the browser: a redirect, or the Refresh header of Rampart's "continue" page. */
+const next = (res: { statusCode: number; headers: Record<string, unknown> }) =>
+  res.statusCode >= 300 && res.statusCode < 400
+    ? String(res.headers.location)
+    : typeof res.headers.refresh === 'string'
+      ? res.headers.refresh.replace(/^0; url=/, '')
+      : undefined;
+
 /** Follows redirects inside Rampart until one leaves for the product (or a page answers). */
 async function browse(browser: TestClient, url: string) {
   let res = await browser.page(url);
-  for (let i = 0; i < 10 && res.statusCode >= 300 && res.statusCode < 400; i++) {
-    const location = String(res.headers.location);
+  for (let i = 0; i < 10 && next(res) !== undefined; i++) {
+    const location = next(res)!;
     if (location.startsWith(REDIRECT)) return { res, callback: new URL(location) };
-    const next = new URL(location, issuer);
-    res = await browser.page(next.pathname + next.search);
+    const to = new URL(location, issuer);
+    res = await browser.page(to.pathname + to.search);
   }
   return { res, callback: undefined };
 }
@@ -426,7 +434,7 @@ describe('Rampart as an OpenID provider', () => {
     expect(s.res.body).toContain('is not run by this service');
     const uid = /action="\/oidc\/interaction\/([A-Za-z0-9_-]+)"/.exec(s.res.body)![1]!;
     const denied = await browser.form(`/oidc/interaction/${uid}`, { decision: 'deny' });
-    const { callback } = await browse(browser, String(denied.headers.location).replace(issuer, ''));
+    const { callback } = await browse(browser, next(denied)!.replace(issuer, ''));
     expect(callback?.searchParams.get('error')).toBe('access_denied');
   });
 
@@ -438,7 +446,7 @@ describe('Rampart as an OpenID provider', () => {
     expect(s.res.body).toContain('Which organization are you signing in for?');
     const uid = /action="\/oidc\/interaction\/([A-Za-z0-9_-]+)"/.exec(s.res.body)![1]!;
     const picked = await browser.form(`/oidc/interaction/${uid}`, { decision: 'allow', org_id: second });
-    const { callback } = await browse(browser, String(picked.headers.location).replace(issuer, ''));
+    const { callback } = await browse(browser, next(picked)!.replace(issuer, ''));
     const tokens = await oidc.authorizationCodeGrant(config, callback!, {
       pkceCodeVerifier: s.verifier,
       expectedState: s.state,
