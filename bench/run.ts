@@ -5,12 +5,14 @@ import * as audit from './audit.bench.js';
 import * as envelope from './envelope.bench.js';
 import { runHttpBench } from './http/main.js';
 import * as revocation from './revocation.bench.js';
+import * as sdkVerify from './sdk-verify.bench.js';
 
 const micro: Record<string, { run(): Promise<void> }> = {
   envelope,
   audit,
   revocation,
   'account-timing': accountTiming,
+  'sdk-verify': sdkVerify,
 };
 
 const args = process.argv.slice(2);

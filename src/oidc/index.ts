@@ -95,6 +95,18 @@ export const oidcFeature = defineFeature({
     };
     current = await build();
     sessions.onEnded((ended) => events.sessionsEnded(ended));
+    const orgs = use('orgs');
+    orgs.onMembershipChanged(async ({ orgId, userId }) => {
+      // A policy change names no member: products hear of it, and the next sign-in meets the new rule.
+      // (A deleted organization's grants are gone with it.)
+      const stillMember = userId
+        ? await orgs.roleIn(userId, orgId).then(
+            () => true,
+            () => false,
+          )
+        : true;
+      await events.membershipChanged(orgId, userId, stillMember);
+    });
 
     const maintain = async () => {
       const keys = await signingKeys.current();

@@ -8,13 +8,11 @@ import type { Clock } from '../platform/clock.js';
 import { appendAudit, userStream } from '../platform/audit/events.js';
 import type { Tenancy } from '../platform/db/database.js';
 import { requestContext } from '../platform/http/request-context.js';
-import { allowFormTargets } from '../platform/http/security-headers.js';
 import type { FormState } from '../platform/views/forms.js';
 import type { Authenticated } from '../sessions/index.js';
-import { handOver } from './bridge.js';
 import type { ClientRegistry, ClientView } from './clients.js';
 import { oidcError } from './errors.js';
-import { AuthorizePage, SecondFactorNeededPage } from './pages.js';
+import { AuthorizePage, ContinuePage, SecondFactorNeededPage } from './pages.js';
 import { ACR_ONE_FACTOR, ACR_TWO_FACTORS, INTERACTION_PATH, resourceOf, SCOPES } from './provider.js';
 import * as repo from './repository.js';
 
@@ -79,7 +77,7 @@ export function interactionRoutes(app: FastifyInstance, deps: Deps): void {
     if (!auth?.user.emailVerified) return reply.redirect(`/signin?next=${encodeURIComponent(here(uid))}`, 303);
     const client = await deps.clients.get(String(d.params.client_id));
     if (!client) throw oidcError('sign_in_request_expired');
-    if (decision === 'deny') return finish(request, reply, { error: 'access_denied' });
+    if (decision === 'deny') return finish(request, reply, client.name, { error: 'access_denied' });
 
     const scopes = String(d.params.scope ?? '')
       .split(' ')
@@ -136,7 +134,6 @@ export function interactionRoutes(app: FastifyInstance, deps: Deps): void {
     state?: FormState,
     status = 200,
   ) {
-    allowFormTargets(reply, client.redirectUris); // "Allow" and "Cancel" end at the product's callback
     return reply
       .code(status)
       .render(
@@ -197,7 +194,7 @@ export function interactionRoutes(app: FastifyInstance, deps: Deps): void {
         deps.clock,
       );
     });
-    return finish(request, reply, {
+    return finish(request, reply, client.name, {
       login: {
         accountId: auth.user.id,
         acr,
@@ -209,7 +206,19 @@ export function interactionRoutes(app: FastifyInstance, deps: Deps): void {
     });
   }
 
-  async function finish(request: FastifyRequest, reply: FastifyReply, result: Record<string, unknown>) {
+  /**
+   * Records the outcome with the provider and answers with a page that moves on to it. Not a
+   * redirect: this request may be the end of a form's redirect chain (the sign-in, step-up or
+   * consent form), and browsers check a form's CSP form-action against every redirect of it, so a
+   * chain ending at the product's callback would be blocked. The page's own navigation is not a
+   * form submission.
+   */
+  async function finish(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    clientName: string,
+    result: Record<string, unknown>,
+  ) {
     if (result.error === 'access_denied' && request.auth) {
       const userId = request.auth.user.id;
       await deps.db.withSystem((tx) =>
@@ -225,16 +234,11 @@ export function interactionRoutes(app: FastifyInstance, deps: Deps): void {
         ),
       );
     }
-    const provider = deps.provider();
-    // interactionFinished answers with the redirect back to the provider itself.
-    await new Promise<void>((resolve, reject) =>
-      handOver(reply, () =>
-        provider
-          .interactionFinished(request.raw, reply.raw, result, { mergeWithLastSubmission: false })
-          .then(resolve, reject),
-      ),
-    );
-    return reply;
+    const to = await deps
+      .provider()
+      .interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
+    reply.header('refresh', `0; url=${to}`);
+    return reply.render(`Continue to ${clientName}`, <ContinuePage href={to} clientName={clientName} />);
   }
 
   r.get('/oidc/interaction/:uid', { schema: { params: uidParams } }, (request, reply) =>

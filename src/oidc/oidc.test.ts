@@ -100,14 +100,22 @@ const product = (clientId = 'analytics') => {
   );
 };
 
+/** Where a response sends the browser: a redirect, or the Refresh header of Rampart's "continue" page. */
+const next = (res: { statusCode: number; headers: Record<string, unknown> }) =>
+  res.statusCode >= 300 && res.statusCode < 400
+    ? String(res.headers.location)
+    : typeof res.headers.refresh === 'string'
+      ? res.headers.refresh.replace(/^0; url=/, '')
+      : undefined;
+
 /** Follows redirects inside Rampart until one leaves for the product (or a page answers). */
 async function browse(browser: TestClient, url: string) {
   let res = await browser.page(url);
-  for (let i = 0; i < 10 && res.statusCode >= 300 && res.statusCode < 400; i++) {
-    const location = String(res.headers.location);
+  for (let i = 0; i < 10 && next(res) !== undefined; i++) {
+    const location = next(res)!;
     if (location.startsWith(REDIRECT)) return { res, callback: new URL(location) };
-    const next = new URL(location, issuer);
-    res = await browser.page(next.pathname + next.search);
+    const to = new URL(location, issuer);
+    res = await browser.page(to.pathname + to.search);
   }
   return { res, callback: undefined };
 }
@@ -389,6 +397,33 @@ describe('Rampart as an OpenID provider', () => {
     });
   });
 
+  it('[O3] removing a member sends the products holding their tokens for that organization a logout', async () => {
+    const people = accounts(t);
+    const { browser: owner, orgId } = await personWithOrg('Removal');
+    const email = await people.verified();
+    const member = await people.signedIn(email);
+    expect((await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email, role: 'member' })).statusCode).toBe(
+      201,
+    );
+    const link = /\/invitations\/accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(
+      (await t.mailTo(email, /invited/)).text,
+    )!;
+    expect((await member.api('POST', '/api/v1/invitations/accept', { org: link[1], token: link[2] })).statusCode).toBe(
+      200,
+    );
+    const memberId = (await member.api('GET', '/api/v1/me')).json().user.id;
+    const config = await product('withlogout');
+    const tokens = await tokensFor(member, config);
+    const sid = tokens.claims()!.sid as string;
+    expect((await owner.api('DELETE', `/api/v1/orgs/${orgId}/members/${memberId}`)).statusCode).toBeLessThan(300);
+    await expect.poll(() => logouts.find((l) => l.sid === sid), { timeout: 10_000 }).toMatchObject({ sub: memberId });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    // Their Rampart session itself goes on (they are still signed in to Rampart).
+    expect((await member.api('GET', '/api/v1/me')).statusCode).toBe(200);
+  });
+
   it('[A10] a third-party product asks for consent; refusing sends access_denied back', async () => {
     const { browser } = await personWithOrg();
     const config = await product('thirdparty');
@@ -399,7 +434,7 @@ describe('Rampart as an OpenID provider', () => {
     expect(s.res.body).toContain('is not run by this service');
     const uid = /action="\/oidc\/interaction\/([A-Za-z0-9_-]+)"/.exec(s.res.body)![1]!;
     const denied = await browser.form(`/oidc/interaction/${uid}`, { decision: 'deny' });
-    const { callback } = await browse(browser, String(denied.headers.location).replace(issuer, ''));
+    const { callback } = await browse(browser, next(denied)!.replace(issuer, ''));
     expect(callback?.searchParams.get('error')).toBe('access_denied');
   });
 
@@ -411,7 +446,7 @@ describe('Rampart as an OpenID provider', () => {
     expect(s.res.body).toContain('Which organization are you signing in for?');
     const uid = /action="\/oidc\/interaction\/([A-Za-z0-9_-]+)"/.exec(s.res.body)![1]!;
     const picked = await browser.form(`/oidc/interaction/${uid}`, { decision: 'allow', org_id: second });
-    const { callback } = await browse(browser, String(picked.headers.location).replace(issuer, ''));
+    const { callback } = await browse(browser, next(picked)!.replace(issuer, ''));
     const tokens = await oidc.authorizationCodeGrant(config, callback!, {
       pkceCodeVerifier: s.verifier,
       expectedState: s.state,

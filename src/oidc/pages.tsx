@@ -84,6 +84,19 @@ export function AuthorizePage(props: {
   );
 }
 
+/** Signed in: the browser moves on by itself (Refresh header); the link is there for anyone it leaves here. */
+export function ContinuePage({ href, clientName }: { href: string; clientName: string }) {
+  return (
+    <MessagePage heading={`Continuing to ${clientName}`}>
+      <p>
+        <a href={href} role="button">
+          Continue to {clientName}
+        </a>
+      </p>
+    </MessagePage>
+  );
+}
+
 /** The product (or the organization) asks for a second factor this session has not used. */
 export function SecondFactorNeededPage(props: { clientName: string; stepUp: string; setUp?: string; why: string }) {
   return (

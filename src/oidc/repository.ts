@@ -136,6 +136,23 @@ export const grantsOfSessions = (tx: Tx, sessionIds: string[]) =>
     .where('oidc_grants.session_id', 'in', sessionIds)
     .execute();
 
+/** The grants that speak for an organization (for one member of it, or for all). */
+export function grantsForOrg(tx: Tx, orgId: string, userId?: string) {
+  let q = tx
+    .selectFrom('oidc_grants')
+    .innerJoin('oidc_clients', 'oidc_clients.client_id', 'oidc_grants.client_id')
+    .select([
+      'oidc_grants.grant_id',
+      'oidc_grants.client_id',
+      'oidc_grants.user_id',
+      'oidc_grants.session_id',
+      'oidc_clients.backchannel_logout_uri',
+    ])
+    .where('oidc_grants.chosen_org_id', '=', orgId);
+  if (userId) q = q.where('oidc_grants.user_id', '=', userId);
+  return q.execute();
+}
+
 export async function deleteGrantRecord(tx: Tx, grantId: string): Promise<void> {
   await tx.deleteFrom('oidc_grants').where('grant_id', '=', grantId).execute();
 }

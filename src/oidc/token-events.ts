@@ -22,6 +22,12 @@ export interface TokenEvents {
   reuseDetected(grantId: string): Promise<void>;
   /** S3: Rampart sessions ended; the grants they gave die with them and products hear of it. */
   sessionsEnded(ended: EndedSession[]): Promise<void>;
+  /**
+   * O3: a member's role changed or they left (or the organization went). Products holding tokens
+   * for that membership get a back-channel logout; the grants of someone no longer a member are
+   * revoked, while a changed role shows in the next token of a grant that stays.
+   */
+  membershipChanged(orgId: string, userId: string | undefined, stillMember: boolean): Promise<void>;
 }
 
 export function createTokenEvents(deps: {
@@ -78,6 +84,15 @@ export function createTokenEvents(deps: {
     for (const g of grants) {
       const sids = await db.withSystem((tx) => repo.sidsOfGrant(tx, g.grant_id));
       await revokeGrant(g.grant_id);
+      if (g.backchannel_logout_uri) backchannelLogout(g.client_id, g.user_id, sids);
+    }
+  }
+
+  async function membershipChanged(orgId: string, userId: string | undefined, stillMember: boolean) {
+    const grants = await db.withSystem((tx) => repo.grantsForOrg(tx, orgId, userId));
+    for (const g of grants) {
+      const sids = await db.withSystem((tx) => repo.sidsOfGrant(tx, g.grant_id));
+      if (!stillMember) await revokeGrant(g.grant_id);
       if (g.backchannel_logout_uri) backchannelLogout(g.client_id, g.user_id, sids);
     }
   }
@@ -143,5 +158,6 @@ export function createTokenEvents(deps: {
     },
     reuseDetected,
     sessionsEnded,
+    membershipChanged,
   };
 }

@@ -83,6 +83,8 @@ export interface OrgCore {
    * every instance forgets the memberships it keeps. Call it in the transaction that changes them.
    */
   membershipChanged(afterCommit: AfterCommit, orgId: string, userId?: string): void;
+  /** Called on this instance after such a change has committed (features holding grants on a membership). */
+  onMembershipChanged(listener: MembershipListener): void;
   close(): Promise<void>;
   /** Appends an event to the organization's audit stream, in the caller's transaction. */
   audit(
@@ -95,6 +97,8 @@ export interface OrgCore {
     payload?: Record<string, unknown>,
   ): Promise<unknown>;
 }
+
+export type MembershipListener = (change: { orgId: string; userId?: string }) => Promise<void> | void;
 
 /** Tells every instance to forget memberships it keeps (a role changed, a member left, an org's policy). */
 export const MEMBERSHIP_EVENTS = 'membership_invalidated';
@@ -118,6 +122,7 @@ export function createOrgCore(deps: OrgDeps): OrgCore {
       groupOf: (m) => m.orgId,
       onError: deps.onCacheError,
     });
+  const listeners: MembershipListener[] = [];
   const membership = async (tx: Tx, orgId: string, userId: string): Promise<KeptMembership | undefined> => {
     const read = async () => {
       const m = await repo.membershipOf(tx, orgId, userId);
@@ -129,9 +134,22 @@ export function createOrgCore(deps: OrgDeps): OrgCore {
     deps,
     as: (actor, orgId, permission, fn, opts) => withPermission(deps, membership, actor, orgId, permission, fn, opts),
     membershipChanged(afterCommit, orgId, userId) {
-      if (!kept) return;
-      const message = userId === undefined ? groupMessage(orgId) : entryMessage(membershipKey(orgId, userId));
-      afterCommit(() => kept.broadcast(message));
+      if (kept) {
+        const message = userId === undefined ? groupMessage(orgId) : entryMessage(membershipKey(orgId, userId));
+        afterCommit(() => kept.broadcast(message));
+      }
+      afterCommit(async () => {
+        for (const listener of listeners) {
+          try {
+            await listener({ orgId, userId });
+          } catch (err) {
+            deps.onCacheError?.(err); // the change stands; the listener's failure is logged
+          }
+        }
+      });
+    },
+    onMembershipChanged(listener) {
+      listeners.push(listener);
     },
     close: async () => kept?.close(),
     audit: (tx, orgId, actor, action, context, target, payload) =>

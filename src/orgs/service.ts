@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { AfterCommit, Tx } from '../platform/db/database.js';
 import { notFound } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { type Actor, createOrgCore, type OrgCore, type OrgDeps, type PermittedFn, roleIn } from './access.js';
+import {
+  type Actor,
+  createOrgCore,
+  type MembershipListener,
+  type OrgCore,
+  type OrgDeps,
+  type PermittedFn,
+  roleIn,
+} from './access.js';
 import { orgError } from './errors.js';
 import {
   acceptInvitation,
@@ -16,7 +24,7 @@ import { changeRole, type Member, members, removeMember, transferOwnership } fro
 import type { Permission, Role } from './permissions.js';
 import * as repo from './repository.js';
 
-export { type Actor, actorRef, mfaRequired, type OrgDeps } from './access.js';
+export { type Actor, actorRef, type MembershipListener, mfaRequired, type OrgDeps } from './access.js';
 export { INVITATION_LIFETIME_MS, type Invitation } from './invitations.js';
 export type { Member } from './members.js';
 
@@ -77,6 +85,8 @@ export interface OrgService {
     context: RequestContext,
   ): Promise<Org>;
   /** Stops listening for membership invalidations. */
+  /** O3: after a role change, a removal, a handover, a policy change or a deletion has committed (here). */
+  onMembershipChanged(listener: MembershipListener): void;
   close(): Promise<void>;
 }
 
@@ -108,6 +118,7 @@ export function createOrgService(deps: OrgDeps): OrgService {
     resendInvitation: (actor, orgId, invitationId, context) =>
       resendInvitation(core, actor, orgId, invitationId, context),
     acceptInvitation: (user, orgId, token, context) => acceptInvitation(core, user, orgId, token, context),
+    onMembershipChanged: (listener) => core.onMembershipChanged(listener),
     close: () => core.close(),
   };
 }
