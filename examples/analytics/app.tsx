@@ -195,7 +195,9 @@ export async function buildAnalytics(options: AnalyticsOptions): Promise<Analyti
   const html = (reply: FastifyReply, body: string, status = 200) => reply.code(status).type('text/html').send(body);
 
   function signedOutNotice(session: ProductSession | undefined): string | undefined {
-    if (session?.endedBy === 'rampart') return 'Rampart ended your session, so you were signed out of Acme Analytics.';
+    if (session?.endedBy === 'rampart') {
+      return 'Rampart signed you out of Acme Analytics: your session or your access there changed.';
+    }
     if (session?.endedBy === 'refresh_failed') {
       return 'Rampart no longer renews your access (your session there ended, or your membership changed).';
     }
@@ -210,7 +212,8 @@ export async function buildAnalytics(options: AnalyticsOptions): Promise<Analyti
     if (!session || !identity) {
       const notice = signedOutNotice(session);
       if (session?.endedBy) session.endedBy = undefined;
-      return html(reply, page('Sign in', <Landing notice={notice} />), notice ? 401 : 200);
+      const next = request.method === 'GET' ? safeNext(request.url) : '/';
+      return html(reply, page('Sign in', <Landing notice={notice} next={next} />), notice ? 401 : 200);
     }
     request.viewer = { email: session.email, identity };
   }

@@ -119,7 +119,8 @@ export function page(
   return `<!doctype html>${html}`;
 }
 
-export function Landing(props: { notice?: string }) {
+export function Landing(props: { notice?: string; next?: string }) {
+  const login = props.next && props.next !== '/' ? `/login?next=${encodeURIComponent(props.next)}` : '/login';
   return (
     <section class="narrow">
       <h1>Acme Analytics</h1>
@@ -130,7 +131,7 @@ export function Landing(props: { notice?: string }) {
       )}
       <p>Traffic, sign-ups and conversion for your organization, in one place.</p>
       <p>
-        <a class="button" href="/login">
+        <a class="button" href={login}>
           Sign in with Rampart
         </a>
       </p>
