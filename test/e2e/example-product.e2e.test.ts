@@ -153,7 +153,7 @@ describe.skipIf(!hasChromium)(`the example product${hasChromium ? '' : ` (${noCh
   const shown = async (page: Page, testId: string) => (await page.getByTestId(testId).innerText()).trim();
 
   it('[A10] [S3] [O3] [A4] sign in to the product through Rampart with an app code; the header shows org and role; ' +
-    'one factor is sent to step up for billing; a lowered role signs the product out and its next token refuses ' +
+    'one factor steps up at Rampart for billing; a lowered role signs the product out and its next token refuses ' +
     'Team settings; revoking the Rampart session signs the product out; Sign out ends both', {
     timeout: 300_000,
   }, async () => {
@@ -237,6 +237,21 @@ describe.skipIf(!hasChromium)(`the example product${hasChromium ? '' : ` (${noCh
     await heading(member, 'Confirm with your second factor');
     await member.getByText('Acme Analytics asks for two-factor sign-in.').waitFor();
     await screenshot(member, 'example-05-billing-asks-rampart-for-second-factor');
+    // The member sets up an authenticator app from there; the sign-in goes on, now with two factors,
+    // and the product opens billing.
+    await landOn(
+      member,
+      (url) => url.pathname === '/account/totp/setup',
+      () => member.getByRole('button', { name: 'Set up an authenticator app' }).click(),
+    );
+    const memberTotp = (await member.locator('code.secret').innerText()).replace(/\s+/g, '');
+    await member.getByLabel('Code from the app').fill(totpCode(memberTotp, new Date()));
+    await member.getByRole('button', { name: 'Turn on' }).click();
+    await heading(member, 'Two-factor sign-in is on');
+    await landOn(member, `${productUrl}/billing`, () => member.getByRole('button', { name: 'I saved them' }).click());
+    await heading(member, 'Billing export');
+    expect(await shown(member, 'factor')).toBe('two factors');
+    expect(await shown(member, 'role')).toBe('admin');
 
     // O3: the owner lowers the admin to member. Rampart tells the product at once (a back-channel
     // logout for the grants of that membership): the member's next request is signed out, and signing
