@@ -140,7 +140,7 @@ export async function buildAnalytics(options: AnalyticsOptions): Promise<Analyti
     return created;
   }
 
-  /** Stores a token response; false when it is unusable (no ID token on a first sign-in). */
+  /** Stores a token response (a refresh answer may lack an ID token or a new refresh token: the old ones stay). */
   function keep(session: ProductSession, tokens: oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers) {
     const claims = tokens.claims();
     session.tokens = {
@@ -156,8 +156,22 @@ export async function buildAnalytics(options: AnalyticsOptions): Promise<Analyti
     session.endedBy = undefined;
   }
 
-  /** Trades the refresh token for new tokens; on failure (revoked, expired) the person is signed out. */
-  async function refresh(session: ProductSession): Promise<boolean> {
+  /**
+   * Trades the refresh token for new tokens; on failure (revoked, expired) the person is signed out.
+   * Concurrent requests of one session share one refresh: Rampart rotates refresh tokens, and a spent
+   * one presented again (two tabs refreshing at once) would count as theft and end the session.
+   */
+  const refreshing = new WeakMap<ProductSession, Promise<boolean>>();
+  function refresh(session: ProductSession): Promise<boolean> {
+    let pending = refreshing.get(session);
+    if (!pending) {
+      pending = refreshOnce(session).finally(() => refreshing.delete(session));
+      refreshing.set(session, pending);
+    }
+    return pending;
+  }
+
+  async function refreshOnce(session: ProductSession): Promise<boolean> {
     const token = session.tokens?.refreshToken;
     if (!token) {
       sessions.signOut(session, 'refresh_failed');

@@ -253,6 +253,17 @@ describe.skipIf(!hasChromium)(`the example product${hasChromium ? '' : ` (${noCh
     expect(await shown(member, 'factor')).toBe('two factors');
     expect(await shown(member, 'role')).toBe('admin');
 
+    // A token the SDK refuses (as an expired one is) is replaced with the refresh token, unseen.
+    const cookie = (await member.context().cookies(productUrl)).find((c) => c.name === 'acme_session')!;
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+    const session = product.sessions.get(cookie.value)!;
+    const before = session.tokens!;
+    session.tokens = { ...before, accessToken: `${before.accessToken.slice(0, -4)}AAAA` };
+    await member.reload();
+    await heading(member, 'Billing export');
+    expect(session.tokens!.accessToken).not.toBe(before.accessToken);
+    expect(session.tokens!.refreshToken).not.toBe(before.refreshToken); // rotated by Rampart
+
     // O3: the owner lowers the admin to member. Rampart tells the product at once (a back-channel
     // logout for the grants of that membership): the member's next request is signed out, and signing
     // in again (Rampart's session goes on: no password) brings a token with the new role.
