@@ -16,7 +16,7 @@ const CLIENT_AUTH_PATHS = new Set([
  * the reply so far (R2: CSP, anti-framing, no-store) are copied first, since a hijacked reply
  * skips Fastify's own sending; the provider adds its own on top.
  */
-export function handOver(reply: FastifyReply, run: () => void): void {
+function handOver(reply: FastifyReply, run: () => void): void {
   reply.hijack();
   for (const [name, value] of Object.entries(reply.getHeaders())) {
     if (value !== undefined) reply.raw.setHeader(name, value as string | string[]);

@@ -2,6 +2,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
+import { orgPeople } from '../../test/helpers/orgs.js';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
 import type { TestClient } from '../../test/helpers/client.js';
 import { freePort } from '../../test/helpers/process.js';
@@ -366,19 +367,8 @@ describe('Rampart as an OpenID provider', () => {
   });
 
   it('[O3] a lowered role reaches the product with its next token; a removed member gets none', async () => {
-    const people = accounts(t);
     const { browser: owner, orgId } = await personWithOrg('Roles');
-    const email = await people.verified();
-    const member = await people.signedIn(email);
-    const inv = await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email, role: 'admin' });
-    expect(inv.statusCode).toBe(201);
-    const link = /\/invitations\/accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(
-      (await t.mailTo(email, /invited/)).text,
-    )!;
-    expect((await member.api('POST', '/api/v1/invitations/accept', { org: link[1], token: link[2] })).statusCode).toBe(
-      200,
-    );
-    const memberId = (await member.api('GET', '/api/v1/me')).json().user.id;
+    const { client: member, id: memberId } = await orgPeople(t).join(owner, orgId, 'admin');
     const config = await product();
     const tokens = await tokensFor(member, config);
     const role = async (at: string) =>
@@ -398,20 +388,8 @@ describe('Rampart as an OpenID provider', () => {
   });
 
   it('[O3] removing a member sends the products holding their tokens for that organization a logout', async () => {
-    const people = accounts(t);
     const { browser: owner, orgId } = await personWithOrg('Removal');
-    const email = await people.verified();
-    const member = await people.signedIn(email);
-    expect((await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email, role: 'member' })).statusCode).toBe(
-      201,
-    );
-    const link = /\/invitations\/accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(
-      (await t.mailTo(email, /invited/)).text,
-    )!;
-    expect((await member.api('POST', '/api/v1/invitations/accept', { org: link[1], token: link[2] })).statusCode).toBe(
-      200,
-    );
-    const memberId = (await member.api('GET', '/api/v1/me')).json().user.id;
+    const { client: member, id: memberId } = await orgPeople(t).join(owner, orgId, 'member');
     const config = await product('withlogout');
     const tokens = await tokensFor(member, config);
     const sid = tokens.claims()!.sid as string;

@@ -121,8 +121,8 @@ export async function sidsOfGrant(tx: Tx, grantId: string): Promise<string[]> {
 export const findGrant = (tx: Tx, grantId: string) =>
   tx.selectFrom('oidc_grants').selectAll().where('grant_id', '=', grantId).executeTakeFirst();
 
-/** The grants a Rampart session gave, with each client's back-channel address. */
-export const grantsOfSessions = (tx: Tx, sessionIds: string[]) =>
+/** Grants with each client's back-channel address. */
+const grantsWithLogoutUri = (tx: Tx) =>
   tx
     .selectFrom('oidc_grants')
     .innerJoin('oidc_clients', 'oidc_clients.client_id', 'oidc_grants.client_id')
@@ -132,29 +132,16 @@ export const grantsOfSessions = (tx: Tx, sessionIds: string[]) =>
       'oidc_grants.user_id',
       'oidc_grants.session_id',
       'oidc_clients.backchannel_logout_uri',
-    ])
-    .where('oidc_grants.session_id', 'in', sessionIds)
-    .execute();
+    ]);
+
+/** The grants Rampart sessions gave. */
+export const grantsOfSessions = (tx: Tx, sessionIds: string[]) =>
+  grantsWithLogoutUri(tx).where('oidc_grants.session_id', 'in', sessionIds).execute();
 
 /** The grants that speak for an organization (for one member of it, or for all). */
 export function grantsForOrg(tx: Tx, orgId: string, userId?: string) {
-  let q = tx
-    .selectFrom('oidc_grants')
-    .innerJoin('oidc_clients', 'oidc_clients.client_id', 'oidc_grants.client_id')
-    .select([
-      'oidc_grants.grant_id',
-      'oidc_grants.client_id',
-      'oidc_grants.user_id',
-      'oidc_grants.session_id',
-      'oidc_clients.backchannel_logout_uri',
-    ])
-    .where('oidc_grants.chosen_org_id', '=', orgId);
-  if (userId) q = q.where('oidc_grants.user_id', '=', userId);
-  return q.execute();
-}
-
-export async function deleteGrantRecord(tx: Tx, grantId: string): Promise<void> {
-  await tx.deleteFrom('oidc_grants').where('grant_id', '=', grantId).execute();
+  const q = grantsWithLogoutUri(tx).where('oidc_grants.chosen_org_id', '=', orgId);
+  return (userId ? q.where('oidc_grants.user_id', '=', userId) : q).execute();
 }
 
 // --- signing keys ---
