@@ -58,6 +58,9 @@ export function mountProvider(
       // request says its host is.
       request.raw.headers['x-forwarded-host'] = issuer.host;
       request.raw.headers['x-forwarded-proto'] = issuer.protocol.replace(':', '');
+      // The provider trusts forwarded headers (it must, for the two above); the caller's own address
+      // is Fastify's to decide (trusted proxies), never a header the caller sent.
+      request.raw.headers['x-forwarded-for'] = request.ip;
       handOver(reply, () => callback()(request.raw, reply.raw));
     };
     const config = { csrfExempt: true as const };

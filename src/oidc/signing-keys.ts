@@ -22,8 +22,6 @@ export interface KeySet {
   signing: JWK;
   /** Public JWKs of every published key (the JWKS document): the next one, the current one, retired ones. */
   published: JWK[];
-  /** When this set next changes on its own (a published key starts signing, a retired one unpublishes). */
-  changesAt: Date | undefined;
 }
 
 export interface SigningKeys {
@@ -81,14 +79,9 @@ export function createSigningKeys(deps: { db: Tenancy; keyring: Keyring; clock: 
     }
     const published = rows.filter((r) => !r.unpublish_after || r.unpublish_after > now).map((r) => r.public_jwk as JWK);
     const privateJwk = JSON.parse(open(keyring, signing.private_sealed, context(signing.kid)).toString('utf8')) as JWK;
-    const changesAt = rows
-      .flatMap((r) => [r.signs_from, r.unpublish_after])
-      .filter((t): t is Date => t !== null && t > now)
-      .sort((a, b) => a.getTime() - b.getTime())[0];
     return {
       signing: { ...privateJwk, kid: signing.kid, alg: signing.alg, use: 'sig' },
       published,
-      changesAt,
     };
   }
 
