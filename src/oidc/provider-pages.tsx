@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { cspWithFormTargets } from '../platform/http/security-headers.js';
+import { cspWithFormTargets, nextNonce } from '../platform/http/security-headers.js';
 import { type Page, renderDocument } from '../platform/views/render.js';
 import { LogoutConfirmPage, ProviderErrorPage, SignedOutPage } from './pages.js';
 
 /** Answers a provider page in the browser with Rampart's layout and a CSP nonce of its own. */
 function sendPage(ctx: KoaContextWithOIDC, title: string, body: Page, formTargets: readonly string[] = []): void {
-  const nonce = randomBytes(16).toString('hex');
+  const nonce = nextNonce();
   ctx.set('content-security-policy', cspWithFormTargets(nonce, formTargets));
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = renderDocument(title, nonce, body);

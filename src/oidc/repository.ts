@@ -134,12 +134,20 @@ const grantsWithLogoutUri = (tx: Tx) =>
       'oidc_clients.backchannel_logout_uri',
     ]);
 
+export interface GrantWithLogoutUri {
+  grant_id: string;
+  client_id: string;
+  user_id: string;
+  session_id: string;
+  backchannel_logout_uri: string | null;
+}
+
 /** The grants Rampart sessions gave. */
-export const grantsOfSessions = (tx: Tx, sessionIds: string[]) =>
+export const grantsOfSessions = (tx: Tx, sessionIds: string[]): Promise<GrantWithLogoutUri[]> =>
   grantsWithLogoutUri(tx).where('oidc_grants.session_id', 'in', sessionIds).execute();
 
 /** The grants that speak for an organization (for one member of it, or for all). */
-export function grantsForOrg(tx: Tx, orgId: string, userId?: string) {
+export function grantsForOrg(tx: Tx, orgId: string, userId?: string): Promise<GrantWithLogoutUri[]> {
   const q = grantsWithLogoutUri(tx).where('oidc_grants.chosen_org_id', '=', orgId);
   return (userId ? q.where('oidc_grants.user_id', '=', userId) : q).execute();
 }

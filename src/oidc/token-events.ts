@@ -74,27 +74,22 @@ export function createTokenEvents(deps: {
     });
   }
 
-  async function sessionsEnded(ended: EndedSession[]): Promise<void> {
-    const grants = await db.withSystem((tx) =>
-      repo.grantsOfSessions(
-        tx,
-        ended.map((e) => e.sessionId),
-      ),
-    );
+  /** Tells each grant's product (back-channel logout) and, when `revoke`, revokes the grant first. */
+  async function endGrants(grants: repo.GrantWithLogoutUri[], revoke: boolean): Promise<void> {
     for (const g of grants) {
       const sids = await db.withSystem((tx) => repo.sidsOfGrant(tx, g.grant_id));
-      await revokeGrant(g.grant_id);
+      if (revoke) await revokeGrant(g.grant_id);
       if (g.backchannel_logout_uri) backchannelLogout(g.client_id, g.user_id, sids);
     }
   }
 
+  async function sessionsEnded(ended: EndedSession[]): Promise<void> {
+    const sessionIds = ended.map((e) => e.sessionId);
+    await endGrants(await db.withSystem((tx) => repo.grantsOfSessions(tx, sessionIds)), true);
+  }
+
   async function membershipChanged(orgId: string, userId: string | undefined, stillMember: boolean) {
-    const grants = await db.withSystem((tx) => repo.grantsForOrg(tx, orgId, userId));
-    for (const g of grants) {
-      const sids = await db.withSystem((tx) => repo.sidsOfGrant(tx, g.grant_id));
-      if (!stillMember) await revokeGrant(g.grant_id);
-      if (g.backchannel_logout_uri) backchannelLogout(g.client_id, g.user_id, sids);
-    }
+    await endGrants(await db.withSystem((tx) => repo.grantsForOrg(tx, orgId, userId)), !stillMember);
   }
 
   async function reuseDetected(grantId: string): Promise<void> {

@@ -1,9 +1,9 @@
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpCode } from '../../src/mfa/totp.js';
 import {
+  type AxeViolation,
+  axeViolations,
   DESKTOP,
   hasChromium,
   launchBrowser,
@@ -18,25 +18,6 @@ import { heading, landOn, newVerifiedAccount, PASSWORD, signIn } from './flows.j
  * axe is evaluated through the DevTools protocol, which the pages' CSP does not govern; the pages
  * themselves are unchanged.
  */
-
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: string[];
-}
-
-async function violations(page: Page): Promise<Violation[]> {
-  const result = await page.evaluate(
-    `${AXE_SOURCE};
-     axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
-       .then((r) => r.violations.map((v) =>
-         ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) })))`,
-  );
-  return result as Violation[];
-}
 
 describe.skipIf(!hasChromium)(
   `accessibility of every page${hasChromium ? '' : ` (${noChromiumReason})`}`,
@@ -61,10 +42,10 @@ describe.skipIf(!hasChromium)(
       async () => {
         const context = await browser.newContext(DESKTOP);
         const page = await context.newPage();
-        const found: Record<string, Violation[]> = {};
+        const found: Record<string, AxeViolation[]> = {};
         const check = async (path: string) => {
           if (path) await page.goto(`${base}${path}`);
-          const v = await violations(page);
+          const v = await axeViolations(page);
           if (v.length > 0) found[path || page.url()] = v;
         };
 

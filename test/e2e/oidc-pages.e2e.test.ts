@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClientRegistry } from '../../src/oidc/clients.js';
 import { systemClock } from '../../src/platform/clock.js';
 import {
+  axeViolations,
   DESKTOP,
   hasChromium,
   launchBrowser,
@@ -23,15 +22,7 @@ import { heading, newVerifiedAccount, signIn } from './flows.js';
  * page, and the product's sign-out confirmation. Each passes axe-core's WCAG 2.1 A/AA checks.
  */
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const REDIRECT = 'https://reports.example/callback';
-
-async function axeViolations(page: Page): Promise<string[]> {
-  return (await page.evaluate(
-    `${AXE}; axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
-      .then((r) => r.violations.map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))`,
-  )) as string[];
-}
 
 describe.skipIf(!hasChromium)(`product sign-in pages${hasChromium ? '' : ` (${noChromiumReason})`}`, () => {
   let app: BrowserServer;

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -145,4 +146,27 @@ export async function startBrowserServer(env: Record<string, string | undefined>
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
+
+/**
+ * axe-core's WCAG 2.1 A and AA checks of the page as it is. Evaluated through the DevTools
+ * protocol, which the pages' CSP does not govern; the pages themselves are unchanged.
+ */
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  const result = await page.evaluate(
+    `${AXE_SOURCE};
+     axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+       .then((r) => r.violations.map((v) =>
+         ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) })))`,
+  );
+  return result as AxeViolation[];
 }

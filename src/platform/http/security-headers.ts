@@ -90,7 +90,8 @@ export function createNoncePool(fill: (buffer: Buffer) => void = (b) => randomFi
   };
 }
 
-const nextNonce = createNoncePool();
+/** The next CSP nonce of this process's pool (for pages answered outside Fastify's reply). */
+export const nextNonce = createNoncePool();
 const NONCE = Symbol('cspNonce');
 
 declare module 'fastify' {
