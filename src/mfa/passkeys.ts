@@ -178,7 +178,8 @@ async function register(
       },
       clock,
     );
-    const token = await s.rotate(auth.session.id, { reason: 'second_factor_added', authLevel: 2, context });
+    const factor = info.credentialBackedUp ? 'synced_passkey' : 'passkey';
+    const token = await s.rotate(auth.session.id, { reason: 'second_factor_added', authLevel: 2, factor, context });
     const recoveryCodesDue = (await factorsOf(tx, auth.user.id)).recoveryCodesLeft === 0;
     return {
       passkey: {
@@ -252,7 +253,12 @@ async function signIn(ctx: PasskeyContext, response: AuthenticationResponseJSON,
   const userId = assertion.userId;
   return signedWith(ctx, assertion, context, async (tx, s) => {
     const user = await signInUserOf(tx, userId);
-    const { token, session } = await s.create(userId, { method: 'passkey', authLevel: 2, context });
+    const { token, session } = await s.create(userId, {
+      method: 'passkey',
+      authLevel: 2,
+      factor: assertion.factor,
+      context,
+    });
     return {
       token,
       session,
@@ -268,7 +274,9 @@ async function completeSignIn(
   context: RequestContext,
 ) {
   const assertion = await verifyAssertion(ctx, 'second_factor', pending.session.id, pending.user.id, response, context);
-  return signedWith(ctx, assertion, context, (_tx, s) => s.completeSignIn(pending.session.id, 'passkey', context));
+  return signedWith(ctx, assertion, context, (_tx, s) =>
+    s.completeSignIn(pending.session.id, assertion.factor, context),
+  );
 }
 
 async function stepUp(
@@ -291,7 +299,7 @@ async function stepUp(
       },
       ctx.clock,
     );
-    return s.rotate(auth.session.id, { reason: 'step_up', authLevel: 2, context });
+    return s.rotate(auth.session.id, { reason: 'step_up', authLevel: 2, factor: assertion.factor, context });
   });
 }
 

@@ -166,7 +166,11 @@ async function stepUp(
       },
       deps.clock,
     );
-    return s.rotate(auth.session.id, { reason: 'step_up', authLevel: factor === 'password' ? 1 : 2, context });
+    return s.rotate(auth.session.id, {
+      reason: 'step_up',
+      ...(factor === 'password' ? { authLevel: 1, factor: 'password' } : { authLevel: 2, factor: 'totp' }),
+      context,
+    });
   });
   return token ?? refuse(deps, userId, 'totp', context, invalidCode('totp'));
 }

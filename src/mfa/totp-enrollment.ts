@@ -116,7 +116,7 @@ export async function confirmTotp(
     );
     return {
       codes,
-      token: await s.rotate(auth.session.id, { reason: 'second_factor_added', authLevel: 2, context }),
+      token: await s.rotate(auth.session.id, { reason: 'second_factor_added', authLevel: 2, factor: 'totp', context }),
     };
   });
   if (!result) {

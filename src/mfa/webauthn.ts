@@ -32,6 +32,8 @@ export interface PasskeyContext extends PasskeyDeps {
 /** A verified assertion of a user's passkey; `use` records the use, false when the counter did not move forward. */
 export interface VerifiedAssertion {
   userId: string;
+  /** What the session records: a backed-up (synced) passkey is a software key, a device-bound one hardware. */
+  factor: 'passkey' | 'synced_passkey';
   use(tx: Tx): Promise<boolean>;
 }
 
@@ -112,6 +114,7 @@ export async function verifyAssertion(
   const { newCounter, credentialBackedUp } = verification.authenticationInfo;
   return {
     userId: key.user_id,
+    factor: credentialBackedUp ? 'synced_passkey' : 'passkey',
     // The counter only moves forward: of two answers carrying the same count at once (a cloned
     // authenticator), the second finds it already there (waiting for the first's transaction) and
     // is refused. 0 means "no counter".

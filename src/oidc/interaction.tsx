@@ -9,7 +9,7 @@ import { appendAudit, userStream } from '../platform/audit/events.js';
 import type { Tenancy } from '../platform/db/database.js';
 import { requestContext } from '../platform/http/request-context.js';
 import type { FormState } from '../platform/views/forms.js';
-import type { Authenticated } from '../sessions/index.js';
+import type { Authenticated, Factor } from '../sessions/index.js';
 import type { ClientRegistry, ClientView } from './clients.js';
 import { oidcError } from './errors.js';
 import { AuthorizePage, ContinuePage, SecondFactorNeededPage } from './pages.js';
@@ -26,10 +26,19 @@ const decisionBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** RFC 8176 names for how a session signed in. */
+/** RFC 8176 names for the factors a session presented (a synced passkey is a software key). */
+const AMR: Record<Factor, string> = {
+  password: 'pwd',
+  magic_link: 'otp',
+  totp: 'otp',
+  recovery_code: 'otp',
+  passkey: 'hwk',
+  synced_passkey: 'swk',
+};
+
 export function amrOf(auth: Authenticated): string[] {
-  const first = auth.session.method === 'passkey' ? 'swk' : auth.session.method === 'magic_link' ? 'otp' : 'pwd';
-  return auth.session.authLevel >= 2 ? [first, 'mfa'] : [first];
+  const amr = [...new Set(auth.session.factors.map((f) => AMR[f]))];
+  return auth.session.authLevel >= 2 ? [...amr, 'mfa'] : amr;
 }
 
 const acrOf = (auth: Authenticated) => (auth.session.authLevel >= 2 ? ACR_TWO_FACTORS : ACR_ONE_FACTOR);

@@ -2,6 +2,8 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
+import { totpSecretOn } from '../../test/helpers/mfa.js';
+import { totpCode } from '../mfa/totp.js';
 import { orgPeople } from '../../test/helpers/orgs.js';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
 import type { TestClient } from '../../test/helpers/client.js';
@@ -197,6 +199,7 @@ describe('Rampart as an OpenID provider', () => {
     expect(payload.permissions).toContain('members.read');
     const id = tokens.claims()!;
     expect(id).toMatchObject({ sub: userId, email, email_verified: true, org_id: orgId, org_role: 'owner' });
+    expect(id).toMatchObject({ amr: ['pwd'], acr: 'urn:rampart:acr:pwd', auth_time: expect.any(Number) });
     expect(tokens.refresh_token).toBeDefined();
   });
 
@@ -443,5 +446,20 @@ describe('Rampart as an OpenID provider', () => {
     expect(s.callback).toBeUndefined();
     expect(s.res.body).toContain('Confirm with your second factor');
     expect(s.res.body).toContain('/account/totp/setup');
+  });
+
+  it('[A10] amr names the second factor: a one-time code gives pwd, otp, mfa and the two-factor acr', async () => {
+    const { browser } = await personWithOrg();
+    // This app runs on the real clock (the provider's own expiry checks read it).
+    const setup = await browser.page('/account/totp/setup');
+    const enrolled = await browser.form('/account/totp/setup', {
+      code: totpCode(totpSecretOn(setup.body), new Date()),
+    });
+    expect(enrolled.statusCode).toBe(200);
+    const config = await product();
+    const tokens = await tokensFor(browser, config);
+    const { payload } = await jwtVerify(tokens.access_token, jwks(), { issuer, audience: 'analytics' });
+    expect(payload).toMatchObject({ amr: ['pwd', 'otp', 'mfa'], acr: 'urn:rampart:acr:mfa' });
+    expect(tokens.claims()).toMatchObject({ amr: ['pwd', 'otp', 'mfa'], acr: 'urn:rampart:acr:mfa' });
   });
 });

@@ -116,8 +116,13 @@ export function createProvider(lib: Library, deps: ProviderDeps): Provider {
     },
     interactions: { policy, url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}` },
     scopes: [...SCOPES],
+    // How and when the person signed in belong in every ID token, not only when a client asks for them.
     claims: {
-      openid: ['sub'],
+      acr: null,
+      auth_time: null,
+      sid: null,
+      iss: null,
+      openid: ['sub', 'acr', 'amr', 'auth_time'],
       email: ['email', 'email_verified'],
       org: ['org_id', 'org_role', 'permissions'],
     },

@@ -61,6 +61,7 @@ export {
   DAY,
   type EndedListener,
   type EndedSession,
+  type Factor,
   type SecondFactorCheck,
   type Session,
   type SessionPolicy,

@@ -18,6 +18,8 @@ export const defaultSessionPolicy = (absoluteDays = 90): SessionPolicy => ({
 export type AuthLevel = 1 | 2;
 export type SignInMethod = 'password' | 'magic_link' | 'password_reset' | 'passkey';
 export type SecondFactor = 'totp' | 'recovery_code' | 'passkey';
+/** What a session presented to sign in or step up; a passkey whose key is backed up (synced) is told apart. */
+export type Factor = 'password' | 'magic_link' | SecondFactor | 'synced_passkey';
 /** Why a session got a new identifier in a write() (S2): a fresh step-up, or a second factor just added. */
 export type RotationReason = 'step_up' | 'second_factor_added';
 
@@ -44,6 +46,8 @@ export interface Session {
   secondFactorPending: boolean;
   /** A privilege change happened elsewhere (role change): the identifier rotates on the next request. */
   rotateDue: boolean;
+  /** The factors it presented, each once, in order. */
+  factors: readonly Factor[];
 }
 
 export interface SessionUser {

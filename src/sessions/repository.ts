@@ -1,7 +1,7 @@
 import type { Insertable } from 'kysely';
 import type { Tx } from '../platform/db/database.js';
 import type { SessionsTable } from '../platform/db/tables.js';
-import type { Session } from './model.js';
+import type { Factor, Session } from './model.js';
 
 /** The queries on the sessions table. Each takes the transaction first; the rules live in service.ts. */
 
@@ -21,6 +21,7 @@ export interface SessionRow {
   active_org_id: string | null;
   second_factor_pending: boolean;
   rotate_due: boolean;
+  factors: string[];
 }
 
 export function toSession(row: SessionRow): Session {
@@ -39,6 +40,7 @@ export function toSession(row: SessionRow): Session {
     activeOrgId: row.active_org_id,
     secondFactorPending: row.second_factor_pending,
     rotateDue: row.rotate_due,
+    factors: row.factors as Factor[],
   };
 }
 
@@ -81,7 +83,7 @@ export async function touch(tx: Tx, tokenHash: string, now: Date, idleExpiresAt:
 export function pendingSessionTokenHash(tx: Tx, sessionId: string) {
   return tx
     .selectFrom('sessions')
-    .select('token_hash')
+    .select(['token_hash', 'factors'])
     .where('id', '=', sessionId)
     .where('second_factor_pending', '=', true)
     .where('revoked_at', 'is', null)
@@ -92,12 +94,13 @@ export function pendingSessionTokenHash(tx: Tx, sessionId: string) {
 export function completeSecondFactor(
   tx: Tx,
   sessionId: string,
-  values: { tokenHash: string; now: Date; idleExpiresAt: Date; absoluteExpiresAt: Date },
+  values: { tokenHash: string; factors: string[]; now: Date; idleExpiresAt: Date; absoluteExpiresAt: Date },
 ) {
   return tx
     .updateTable('sessions')
     .set({
       token_hash: values.tokenHash,
+      factors: values.factors,
       second_factor_pending: false,
       auth_level: 2,
       authenticated_at: values.now,
@@ -145,7 +148,7 @@ export function rotateIfDueRow(tx: Tx, sessionId: string, oldHash: string, newHa
 export function sessionTokenAndUser(tx: Tx, sessionId: string) {
   return tx
     .selectFrom('sessions')
-    .select(['token_hash', 'user_id'])
+    .select(['token_hash', 'user_id', 'factors'])
     .where('id', '=', sessionId)
     .executeTakeFirstOrThrow();
 }
@@ -155,13 +158,13 @@ export async function replaceTokenHash(
   tx: Tx,
   sessionId: string,
   tokenHash: string,
-  auth?: { authLevel: number; now: Date },
+  auth?: { authLevel: number; now: Date; factors: string[] },
 ): Promise<void> {
   await tx
     .updateTable('sessions')
     .set({
       token_hash: tokenHash,
-      ...(auth ? { auth_level: auth.authLevel, authenticated_at: auth.now } : {}),
+      ...(auth ? { auth_level: auth.authLevel, authenticated_at: auth.now, factors: auth.factors } : {}),
     })
     .where('id', '=', sessionId)
     .execute();

@@ -9,6 +9,7 @@ import { sessionError } from './errors.js';
 import {
   type Authenticated,
   type AuthLevel,
+  type Factor,
   ROTATION_GRACE_MS,
   type RotationReason,
   SECOND_FACTOR_WINDOW_MS,
@@ -24,6 +25,7 @@ export {
   type AuthLevel,
   DAY,
   defaultSessionPolicy,
+  type Factor,
   ROTATION_GRACE_MS,
   type RotationReason,
   SECOND_FACTOR_WINDOW_MS,
@@ -57,19 +59,19 @@ export type SecondFactorCheck = (tx: Tx, userId: string) => Promise<boolean>;
 export interface SessionOps {
   create(
     userId: string,
-    opts: { method: SignInMethod; authLevel: AuthLevel; context: RequestContext },
+    opts: { method: SignInMethod; authLevel: AuthLevel; factor?: Factor; context: RequestContext },
   ): Promise<{ token: string; session: Session }>;
-  /** S2: a new identifier for the same session (recorded as user.session_rotated). */
+  /** S2: a new identifier for the same session (recorded as user.session_rotated); a step-up names its factor. */
   rotate(
     sessionId: string,
-    opts: { reason: RotationReason; authLevel?: AuthLevel; context: RequestContext },
+    opts: { reason: RotationReason; authLevel?: AuthLevel; factor?: Factor; context: RequestContext },
   ): Promise<string>;
   /**
    * The second factor of a pending sign-in was presented: the session becomes a full one under a new identifier (S2).
    */
   completeSignIn(
     sessionId: string,
-    factor: SecondFactor,
+    factor: SecondFactor | 'synced_passkey',
     context: RequestContext,
   ): Promise<{ token: string; session: Session }>;
   revoke(where: { userId: string; sessionId?: string; exceptSessionId?: string }, reason: string): Promise<number>;
@@ -160,6 +162,15 @@ export function createSessionService(deps: SessionDeps): SessionService {
   };
 }
 
+const FIRST_FACTOR: Record<SignInMethod, Factor> = {
+  password: 'password',
+  magic_link: 'magic_link',
+  password_reset: 'magic_link',
+  passkey: 'passkey',
+};
+const withFactor = (factors: readonly string[], factor: Factor) =>
+  factors.includes(factor) ? [...factors] : [...factors, factor];
+
 const live = (s: Session, now: Date) => now < s.idleExpiresAt && now < s.absoluteExpiresAt;
 
 /**
@@ -171,7 +182,7 @@ async function create(
   rt: Runtime,
   tx: Tx,
   userId: string,
-  opts: { method: SignInMethod; authLevel: AuthLevel; context: RequestContext },
+  opts: { method: SignInMethod; authLevel: AuthLevel; factor?: Factor; context: RequestContext },
 ): Promise<{ token: string; session: Session }> {
   const { clock, policy } = rt.deps;
   const token = randomToken(rt.deps.random);
@@ -192,6 +203,7 @@ async function create(
     auth_level: opts.authLevel,
     authenticated_at: now,
     second_factor_pending: pending,
+    factors: [opts.factor ?? FIRST_FACTOR[opts.method]],
   });
   const action = pending ? 'user.first_factor_passed' : 'user.signed_in';
   await appendAudit(
@@ -214,7 +226,7 @@ async function completeSignIn(
   tx: Tx,
   invalidate: Invalidate,
   sessionId: string,
-  factor: SecondFactor,
+  factor: SecondFactor | 'synced_passkey',
   context: RequestContext,
 ): Promise<{ token: string; session: Session }> {
   const { clock, policy } = rt.deps;
@@ -227,6 +239,7 @@ async function completeSignIn(
     });
   const row = await repo.completeSecondFactor(tx, sessionId, {
     tokenHash: hashToken(token),
+    factors: withFactor(old.factors, factor),
     now,
     idleExpiresAt: new Date(now.getTime() + Math.min(policy.idleMs, policy.absoluteMs)),
     absoluteExpiresAt: new Date(now.getTime() + policy.absoluteMs),
@@ -240,7 +253,7 @@ async function completeSignIn(
       actor: `user:${row.user_id}`,
       target: `session:${row.id}`,
       context,
-      payload: { method: row.method, secondFactor: factor },
+      payload: { method: row.method, secondFactor: factor === 'synced_passkey' ? 'passkey' : factor },
     },
     clock,
   );
@@ -341,7 +354,7 @@ async function rotate(
   tx: Tx,
   invalidate: Invalidate,
   sessionId: string,
-  opts: { reason: RotationReason; authLevel?: AuthLevel; context: RequestContext },
+  opts: { reason: RotationReason; authLevel?: AuthLevel; factor?: Factor; context: RequestContext },
 ): Promise<string> {
   const { clock } = rt.deps;
   const token = randomToken(rt.deps.random);
@@ -351,7 +364,9 @@ async function rotate(
     tx,
     sessionId,
     hashToken(token),
-    opts.authLevel ? { authLevel: opts.authLevel, now } : undefined,
+    opts.authLevel
+      ? { authLevel: opts.authLevel, now, factors: opts.factor ? withFactor(old.factors, opts.factor) : old.factors }
+      : undefined,
   );
   await appendAudit(
     tx,

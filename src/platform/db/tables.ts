@@ -111,6 +111,7 @@ export interface SessionsTable {
   rotate_due: Generated<boolean>;
   previous_token_hash: string | null;
   previous_valid_until: Date | null;
+  factors: Generated<string[]>;
 }
 
 export interface OrganizationsTable {
