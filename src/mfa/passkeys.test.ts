@@ -19,9 +19,9 @@ const origin = new URL(t.config.baseUrl).origin;
 const rpId = new URL(t.config.baseUrl).hostname;
 
 /** A signed-in account with one passkey registered by a software authenticator. */
-async function withPasskey() {
+async function withPasskey(synced = false) {
   const client = await helpers.signedIn(await helpers.verified());
-  const authenticator = new SoftAuthenticator(origin, rpId);
+  const authenticator = new SoftAuthenticator(origin, rpId, synced);
   const options = (await client.api('POST', '/api/v1/account/passkeys/options')).json();
   const added = await client.api('POST', '/api/v1/account/passkeys', {
     name: 'Soft key',
@@ -59,6 +59,25 @@ describe('passkey checks on real signatures (A5)', () => {
     expect(await counterOf(authenticator.id)).toBe(1);
     expect((await passwordless(authenticator, userHandle)).res.statusCode).toBe(200);
     expect(await counterOf(authenticator.id)).toBe(2);
+  });
+
+  it('[A10] the session records which kind of passkey signed in (device-bound or synced), for amr', async () => {
+    const factorsAfterSignIn = async (synced: boolean) => {
+      const { authenticator, userHandle } = await withPasskey(synced);
+      const browser = new TestClient(t.app);
+      const options = (await browser.api('POST', '/api/v1/signin/passkey/options')).json();
+      const res = await browser.api('POST', '/api/v1/signin/passkey', {
+        response: authenticator.assert(options, userHandle),
+      });
+      expect(res.statusCode).toBe(200);
+      const me = (await browser.api('GET', '/api/v1/me')).json();
+      const row = await t.db.withSystem((tx) =>
+        tx.selectFrom('sessions').select('factors').where('id', '=', me.session.id).executeTakeFirstOrThrow(),
+      );
+      return row.factors;
+    };
+    expect(await factorsAfterSignIn(false)).toEqual(['passkey']);
+    expect(await factorsAfterSignIn(true)).toEqual(['synced_passkey']);
   });
 
   it('[A5] a counter that goes backwards (a cloned authenticator) is refused', async () => {

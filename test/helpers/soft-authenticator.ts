@@ -11,6 +11,8 @@ import { isoCBOR } from '@simplewebauthn/server/helpers';
 const FLAG_UP = 0x01;
 const FLAG_UV = 0x04;
 const FLAG_AT = 0x40;
+/** Backup eligible and backed up: a synced passkey. */
+const FLAGS_SYNCED = 0x08 | 0x10;
 
 type Cbor = Parameters<typeof isoCBOR.encode>[0];
 
@@ -37,6 +39,8 @@ export class SoftAuthenticator {
   constructor(
     private readonly origin: string,
     private readonly rpId: string,
+    /** A synced passkey (backup flags set) rather than a device-bound one. */
+    private readonly synced = false,
   ) {
     ({ privateKey: this.privateKey, publicKey: this.publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' }));
   }
@@ -104,7 +108,7 @@ export class SoftAuthenticator {
   }
 
   private authenticatorData(tamper: Tamper, extraFlags: number, attested: Buffer = Buffer.alloc(0)): Buffer {
-    const flags = FLAG_UP | (tamper.noUserVerification ? 0 : FLAG_UV) | extraFlags;
+    const flags = FLAG_UP | (tamper.noUserVerification ? 0 : FLAG_UV) | (this.synced ? FLAGS_SYNCED : 0) | extraFlags;
     const count = Buffer.alloc(4);
     count.writeUInt32BE(tamper.counter ?? this.counter);
     return Buffer.concat([sha256(tamper.rpId ?? this.rpId), Buffer.from([flags]), count, attested]);
