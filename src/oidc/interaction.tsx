@@ -111,16 +111,13 @@ export function interactionRoutes(app: FastifyInstance, deps: Deps): void {
     const stepUp = `/account/step-up?next=${encodeURIComponent(here(uid))}`;
     if ((wantsMfa || org?.requireMfa) && auth.session.authLevel < 2) {
       const has = hasSecondFactor(await deps.mfa.state(auth.user.id));
-      const why = org?.requireMfa
-        ? `${org.name} requires two-factor sign-in.`
-        : `${client.name} asks for two-factor sign-in.`;
       return reply.render(
         'Confirm with your second factor',
         <SecondFactorNeededPage
           clientName={client.name}
           stepUp={stepUp}
           setUp={has ? undefined : `/account/totp/setup?next=${encodeURIComponent(here(uid))}`}
-          why={why}
+          requiredBy={org?.requireMfa ? org.name : undefined}
         />,
       );
     }

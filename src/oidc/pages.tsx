@@ -98,13 +98,26 @@ export function ContinuePage({ href, clientName }: { href: string; clientName: s
 }
 
 /** The product (or the organization) asks for a second factor this session has not used. */
-export function SecondFactorNeededPage(props: { clientName: string; stepUp: string; setUp?: string; why: string }) {
+export function SecondFactorNeededPage(props: {
+  clientName: string;
+  stepUp: string;
+  setUp?: string;
+  /** The organization whose rule asks for it; otherwise the product asked (acr_values). */
+  requiredBy?: string;
+}) {
   return (
     <section class="narrow">
       <h1>Confirm with your second factor</h1>
-      <p>
-        {props.why} To continue to <strong>{props.clientName}</strong>, confirm it is you.
-      </p>
+      {props.requiredBy ? (
+        <p>
+          {props.requiredBy} requires two-factor sign-in. To continue to <strong>{props.clientName}</strong>, confirm it
+          is you.
+        </p>
+      ) : (
+        <p>
+          <strong>{props.clientName}</strong> asks you to confirm it is you with your second factor.
+        </p>
+      )}
       {props.setUp ? (
         <p>
           You have no second factor yet.{' '}

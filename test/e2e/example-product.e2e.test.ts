@@ -235,7 +235,7 @@ describe.skipIf(!hasChromium)(`the example product${hasChromium ? '' : ` (${noCh
       () => member.goto(`${productUrl}/billing`),
     );
     await heading(member, 'Confirm with your second factor');
-    await member.getByText('Acme Analytics asks for two-factor sign-in.').waitFor();
+    await member.getByText('Acme Analytics asks you to confirm it is you with your second factor.').waitFor();
     await screenshot(member, 'example-05-billing-asks-rampart-for-second-factor');
     // The member sets up an authenticator app from there; the sign-in goes on, now with two factors,
     // and the product opens billing.
