@@ -89,6 +89,25 @@ describe('API client over a fake fetch', () => {
     expect(calls[1]!.headers.get('x-csrf-token')).toBeNull(); // an API key needs none
   });
 
+  it('[A10] the types refuse a wrong path, method, missing params or a wrong body (checked by tsc)', async () => {
+    const client = createRampartClient({ baseUrl: 'https://a.example', fetch: answer(204, '') });
+    const orgId = 'o';
+    // @ts-expect-error: no such path
+    await client.request('GET', '/api/v1/nope').catch(() => undefined);
+    // @ts-expect-error: /api/v1/me has no DELETE
+    await client.request('DELETE', '/api/v1/me').catch(() => undefined);
+    // @ts-expect-error: the path has {orgId}: params are required
+    await client.request('GET', '/api/v1/orgs/{orgId}').catch(() => undefined);
+    // @ts-expect-error: name must be a string
+    await client.request('PATCH', '/api/v1/orgs/{orgId}', { params: { orgId }, body: { name: 1 } });
+    await client.request('PATCH', '/api/v1/orgs/{orgId}/members/{userId}', {
+      params: { orgId, userId: 'u' },
+      // @ts-expect-error: not a role
+      body: { role: 'emperor' },
+    });
+    expect(calls.length).toBeGreaterThan(0);
+  });
+
   it('[A10] an answer without Rampart error body is unexpected_response; Retry-After is kept', async () => {
     const html = createRampartClient({ baseUrl: 'https://a.example', fetch: answer(502, '<html>', {}) });
     await expect(html.request('GET', '/api/v1/me')).rejects.toMatchObject({ status: 502, code: 'unexpected_response' });
