@@ -4,6 +4,7 @@ import * as accountTiming from './account-timing.bench.js';
 import * as audit from './audit.bench.js';
 import * as envelope from './envelope.bench.js';
 import { runHttpBench } from './http/main.js';
+import * as oidcRefresh from './oidc-refresh.bench.js';
 import * as revocation from './revocation.bench.js';
 import * as sdkVerify from './sdk-verify.bench.js';
 
@@ -13,6 +14,7 @@ const micro: Record<string, { run(): Promise<void> }> = {
   revocation,
   'account-timing': accountTiming,
   'sdk-verify': sdkVerify,
+  'oidc-refresh': oidcRefresh,
 };
 
 const args = process.argv.slice(2);

@@ -27,3 +27,23 @@ export { rampartExpress, type RampartExpressOptions } from './express.js';
 // The guards share names across frameworks; each set lives in its own namespace (and subpath).
 export * as fastify from './fastify.js';
 export * as express from './express.js';
+export {
+  createRampartClient,
+  isRampartApiError,
+  RampartApiError,
+  SESSION_COOKIE,
+  type ApiFetch,
+  type HttpMethod,
+  type PathsFor,
+  type RampartClient,
+  type RampartClientAuth,
+  type RampartClientOptions,
+  type RampartFieldError,
+  type RampartOperation,
+  type RampartPath,
+  type RampartResponse,
+  type RequestInput,
+  type RequestOptions,
+  type ResponseBody,
+} from './api-client.js';
+export type { Components, RampartErrorCode, RampartErrorStatuses, RampartPaths } from './api-types.js';
