@@ -13,14 +13,18 @@ export interface AccountClaims {
   permissions?: string[];
 }
 
+/**
+ * Both read the grant, its Rampart session and the role now; `request` (the provider's context of
+ * one token request) lets the ID token and the access token of one answer share that read.
+ */
 export interface Claims {
   /**
    * The ID token and userinfo claims. Undefined when the grant's Rampart session has ended or the
    * person is no longer a member of its organization: the provider then refuses the token request.
    */
-  account(userId: string, grantId: string): Promise<AccountClaims | undefined>;
+  account(userId: string, grantId: string, request: object): Promise<AccountClaims | undefined>;
   /** The claims Rampart adds to a JWT access token (RFC 9068 `auth_time`, `acr`, `amr`, and the organization). */
-  forAccessToken(userId: string, grantId: string): Promise<Record<string, unknown> | undefined>;
+  forAccessToken(userId: string, grantId: string, request: object): Promise<Record<string, unknown> | undefined>;
 }
 
 export const permissionsOf = (role: Role): string[] => permissions().filter((p) => can(role, p));
@@ -38,7 +42,17 @@ export function createClaims(deps: { db: Tenancy; sessions: SessionService; orgs
     }
   }
 
-  async function live(userId: string, grantId: string) {
+  const readThisRequest = new WeakMap<object, Map<string, ReturnType<typeof read>>>();
+  function live(userId: string, grantId: string, request: object) {
+    const reads = readThisRequest.get(request) ?? new Map();
+    readThisRequest.set(request, reads);
+    const key = `${userId} ${grantId}`;
+    const found = reads.get(key) ?? read(userId, grantId);
+    reads.set(key, found);
+    return found;
+  }
+
+  async function read(userId: string, grantId: string) {
     const grant = await db.withSystem((tx) => repo.findGrant(tx, grantId));
     if (!grant || grant.user_id !== userId) return undefined;
     const auth = await sessions.byId(grant.session_id);
@@ -49,8 +63,8 @@ export function createClaims(deps: { db: Tenancy; sessions: SessionService; orgs
   }
 
   return {
-    async account(userId, grantId) {
-      const found = await live(userId, grantId);
+    async account(userId, grantId, request) {
+      const found = await live(userId, grantId, request);
       if (!found) return undefined;
       const { grant, auth, role } = found;
       return {
@@ -62,8 +76,8 @@ export function createClaims(deps: { db: Tenancy; sessions: SessionService; orgs
       };
     },
 
-    async forAccessToken(userId, grantId) {
-      const found = await live(userId, grantId);
+    async forAccessToken(userId, grantId, request) {
+      const found = await live(userId, grantId, request);
       if (!found) return undefined;
       const { grant, role } = found;
       return {

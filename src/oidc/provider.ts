@@ -198,13 +198,13 @@ export function createProvider(lib: Library, deps: ProviderDeps): Provider {
       const grantId = token?.grantId ?? ctx.oidc.entities.Grant?.jti ?? ctx.oidc.result?.consent?.grantId;
       // Asked for outside any grant (the provider loading its own session): nothing to say but who it is.
       if (!grantId) return { accountId: sub, claims: async () => ({ sub }) };
-      const account = await claims.account(sub, grantId);
+      const account = await claims.account(sub, grantId, ctx);
       if (!account) return undefined;
       return { accountId: sub, claims: async () => ({ sub, ...account }) };
     },
-    extraTokenClaims: async (_ctx, token) => {
+    extraTokenClaims: async (ctx, token) => {
       if (token.kind !== 'AccessToken' || !token.grantId || !token.accountId) return undefined;
-      const extra = await claims.forAccessToken(token.accountId, token.grantId);
+      const extra = await claims.forAccessToken(token.accountId, token.grantId, ctx);
       if (!extra) throw new errors.InvalidGrant('the Rampart session behind this grant has ended');
       return extra;
     },
