@@ -260,7 +260,9 @@ export function tokenEndpoints(app: FastifyInstance, deps: TokenEndpointDeps): v
         async (request, reply) => {
           const body = request.body as Body;
           if (!isJwt(body.token)) {
-            // Not a JWT: the provider's, with the body as it came (it reads it from there).
+            // Not a JWT: the provider's, with the body as it came. Its body reader, finding the stream
+            // already read, takes `req.body` instead (its documented fallback; it says so once per
+            // process on stderr: "already parsed request body detected").
             (request.raw as IncomingMessage & { body?: Buffer }).body = raw.get(request);
             return deps.forward(request, reply);
           }
