@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
-import { TestClient } from '../../test/helpers/client.js';
+import { linkIn, TestClient } from '../../test/helpers/client.js';
 import { orgPeople } from '../../test/helpers/orgs.js';
 import { freePort } from '../../test/helpers/process.js';
 import { systemClock } from '../platform/clock.js';
@@ -206,6 +206,28 @@ describe('introspection and revocation of JWT access tokens', () => {
     const res = await there.api('DELETE', `/api/v1/sessions/${current.id}`);
     expect(res.statusCode).toBeLessThan(300);
     expect(await active(config, tokens.access_token)).toBe(false);
+  });
+
+  it('[S3] "sign out other sessions" and a password reset (A3) make the JWTs of those sessions inactive', async () => {
+    const { browser, email } = await personWithOrg();
+    const config = await product();
+    const people = accounts(t);
+    const laptop = await people.signedIn(email);
+    const fromLaptop = await tokensFor(laptop, config);
+    expect((await browser.api('POST', '/api/v1/sessions/revoke-others')).statusCode).toBe(200);
+    expect(await active(config, fromLaptop.access_token)).toBe(false);
+
+    const fromBrowser = await tokensFor(browser, config);
+    expect(await active(config, fromBrowser.access_token)).toBe(true);
+    const stranger = new TestClient(t.app);
+    expect((await stranger.api('POST', '/api/v1/password-resets', { email })).statusCode).toBe(202);
+    const { token } = linkIn((await t.mailTo(email, /Reset your password/)).text, '/reset-password');
+    const reset = await stranger.api('POST', '/api/v1/password-resets/complete', {
+      token,
+      password: 'new quiet harbor lantern',
+    });
+    expect(reset.statusCode).toBe(200);
+    expect(await active(config, fromBrowser.access_token)).toBe(false);
   });
 
   it('[A10] after refresh-token reuse is detected, the JWTs of the family introspect inactive', async () => {
