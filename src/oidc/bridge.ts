@@ -24,18 +24,13 @@ function handOver(reply: FastifyReply, run: () => void): void {
   run();
 }
 
+export type ProviderHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
 /**
- * Mounts the provider's endpoints. Their bodies stay unread, for the provider to parse (with its
- * own 56 KiB limit); they are exempt from Rampart's CSRF check because the protocol carries its own
- * protection (client authentication, PKCE, state, the provider's anti-forgery value on its logout
- * form) and is called cross-site by design.
+ * Hands requests to the provider (introspection.ts hands it the ones it does not answer itself,
+ * their body already read: the provider then reads it from `request.raw.body`).
  */
-export function mountProvider(
-  app: FastifyInstance,
-  provider: () => Provider,
-  clients: ClientRegistry,
-  issuerUrl: string,
-): void {
+export function providerHandler(provider: () => Provider, clients: ClientRegistry, issuerUrl: string): ProviderHandler {
   const issuer = new URL(issuerUrl);
   let callbackOf: { provider: Provider; callback: ReturnType<Provider['callback']> } | undefined;
   const callback = () => {
@@ -43,26 +38,33 @@ export function mountProvider(
     if (callbackOf?.provider !== p) callbackOf = { provider: p, callback: p.callback() };
     return callbackOf.callback;
   };
+  return async (request, reply) => {
+    const path = request.url.split('?')[0]!;
+    if (CLIENT_AUTH_PATHS.has(path)) {
+      const translated = await clients.translateBasicAuth(request.headers.authorization);
+      if (translated !== undefined) request.raw.headers.authorization = translated;
+    }
+    // The provider builds its URLs (discovery, redirects) from the public URL, never from what the
+    // request says its host is.
+    request.raw.headers['x-forwarded-host'] = issuer.host;
+    request.raw.headers['x-forwarded-proto'] = issuer.protocol.replace(':', '');
+    // The provider trusts forwarded headers (it must, for the two above); the caller's own address
+    // is Fastify's to decide (trusted proxies), never a header the caller sent.
+    request.raw.headers['x-forwarded-for'] = request.ip;
+    handOver(reply, () => callback()(request.raw, reply.raw));
+  };
+}
 
+/**
+ * Mounts the provider's endpoints. Their bodies stay unread, for the provider to parse (with its
+ * own 56 KiB limit); they are exempt from Rampart's CSRF check because the protocol carries its own
+ * protection (client authentication, PKCE, state, the provider's anti-forgery value on its logout
+ * form) and is called cross-site by design.
+ */
+export function mountProvider(app: FastifyInstance, handler: ProviderHandler): void {
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
-
-    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-      const path = request.url.split('?')[0]!;
-      if (CLIENT_AUTH_PATHS.has(path)) {
-        const translated = await clients.translateBasicAuth(request.headers.authorization);
-        if (translated !== undefined) request.raw.headers.authorization = translated;
-      }
-      // The provider builds its URLs (discovery, redirects) from the public URL, never from what the
-      // request says its host is.
-      request.raw.headers['x-forwarded-host'] = issuer.host;
-      request.raw.headers['x-forwarded-proto'] = issuer.protocol.replace(':', '');
-      // The provider trusts forwarded headers (it must, for the two above); the caller's own address
-      // is Fastify's to decide (trusted proxies), never a header the caller sent.
-      request.raw.headers['x-forwarded-for'] = request.ip;
-      handOver(reply, () => callback()(request.raw, reply.raw));
-    };
     const config = { csrfExempt: true as const };
     // R5 asks every route for a schema; these parameters are the provider's to validate (RFC 6749 errors).
     const schema = { hide: true, description: 'OpenID Connect endpoints: oidc-provider validates their parameters' };

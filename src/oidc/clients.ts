@@ -46,6 +46,8 @@ export interface ClientRegistry {
    * checked here against its hash, and a valid one becomes the stand-in secret the provider was given.
    */
   translateBasicAuth(header: string | undefined): Promise<string | undefined>;
+  /** Whether `secret` is the registered secret of this confidential client (checked against its hash). */
+  verifySecret(clientId: string, secret: string): Promise<boolean>;
 }
 
 const CLIENT_ID = /^[A-Za-z0-9._-]{3,64}$/;
@@ -181,6 +183,11 @@ export function createClientRegistry(deps: {
       // A wrong secret becomes a random one, so the provider refuses it whatever was presented.
       const forward = valid && row ? standIn(row) : randomToken();
       return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${forward}`).toString('base64')}`;
+    },
+
+    async verifySecret(clientId, secret) {
+      const row = CLIENT_ID.test(clientId) ? await db.withSystem((tx) => repo.findClient(tx, clientId)) : undefined;
+      return row?.secret_hash ? tokenMatches(secret, row.secret_hash) : false;
     },
   };
 }

@@ -22,6 +22,13 @@ export const OIDC_ERRORS = defineErrors({
     message: 'This sign-in request has expired or was already finished. Go back to the app and sign in again.',
     description: 'an OpenID sign-in page opened after its request expired (10 minutes) or finished',
   },
+  invalid_client: {
+    status: 401,
+    message: 'The client could not be authenticated.',
+    description:
+      'introspection or revocation (RFC 7662, RFC 7009) of a JWT access token by an unknown client, with a wrong ' +
+      'secret, by a public client introspecting, or authenticated another way than the client was registered for',
+  },
   org_choice_invalid: {
     status: 400,
     message: 'Choose one of your organizations.',

@@ -2,11 +2,13 @@ import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import { defineFeature } from '../feature.js';
 import { OIDC_AUDIT_ACTIONS } from './audit-actions.js';
-import { jwksRoute, mountProvider } from './bridge.js';
+import { createAccessTokens } from './access-tokens.js';
+import { jwksRoute, mountProvider, providerHandler } from './bridge.js';
 import { createClaims } from './claims.js';
 import { type ClientRegistry, createClientRegistry } from './clients.js';
 import { OIDC_ERRORS } from './errors.js';
 import { interactionRoutes } from './interaction.js';
+import { tokenEndpoints } from './introspection.js';
 import { createProvider, loadProviderLibrary } from './provider.js';
 import { providerPages } from './provider-pages.js';
 import { createSigningKeys, type SigningKeys } from './signing-keys.js';
@@ -32,7 +34,7 @@ export interface OidcService {
   publishedKeys(): readonly JWK[];
   /**
    * Looks at the signing keys again (every instance does each minute): a key whose time has come
-   * starts signing here, without a restart. Also deletes expired provider artifacts.
+   * starts signing here, without a restart. Also deletes expired provider artifacts and access-token rows.
    */
   maintain(): Promise<void>;
 }
@@ -55,6 +57,7 @@ export const oidcFeature = defineFeature({
     });
     const signingKeys = createSigningKeys({ db: p.db, keyring: p.keyring, clock: p.clock });
     const claims = createClaims({ db: p.db, sessions, orgs: use('orgs') });
+    const accessTokens = createAccessTokens({ db: p.db, clock: p.clock });
     const issuer = p.config.baseUrl.replace(/\/$/, '');
     let current: Provider;
     let published: readonly JWK[] = [];
@@ -86,6 +89,7 @@ export const oidcFeature = defineFeature({
         dev: p.config.dev,
         refreshTtlS: p.config.sessionMaxAgeDays * 24 * 60 * 60,
         onConcurrentReuse: (_model, grantId) => events.reuseDetected(grantId),
+        onAccessToken: (token) => accessTokens.issued(token),
         renderError: providerPages.renderError,
         logoutSource: providerPages.logoutSource,
         postLogoutSource: providerPages.postLogoutSource,
@@ -114,6 +118,7 @@ export const oidcFeature = defineFeature({
       if (keys.signing.kid !== signingKid) current = await build();
       else published = keys.published;
       await sweepExpired(p.db, p.clock.now());
+      await accessTokens.sweep();
     };
     const timer = setInterval(() => {
       maintain().catch((err) => p.logger.error({ err }, 'OpenID provider maintenance failed; retrying in a minute'));
@@ -124,7 +129,21 @@ export const oidcFeature = defineFeature({
   },
   routes(app, { platform: p, use }) {
     const oidc = use('oidc');
-    mountProvider(app, oidc.provider, oidc.clients, p.config.baseUrl);
+    const forward = providerHandler(oidc.provider, oidc.clients, p.config.baseUrl);
+    mountProvider(app, forward);
+    // Stateless over the database, like those setup() made: the same rows, the same rules.
+    const sessions = use('sessions');
+    tokenEndpoints(app, {
+      issuer: p.config.baseUrl.replace(/\/$/, ''),
+      db: p.db,
+      clock: p.clock,
+      clients: oidc.clients,
+      claims: createClaims({ db: p.db, sessions, orgs: use('orgs') }),
+      accessTokens: createAccessTokens({ db: p.db, clock: p.clock }),
+      limits: p.limits,
+      publishedKeys: oidc.publishedKeys,
+      forward,
+    });
     jwksRoute(app, oidc.publishedKeys);
     interactionRoutes(app, {
       provider: oidc.provider,

@@ -6,6 +6,7 @@ import type { Tenancy } from '../platform/db/database.js';
 import { kyselyAdapter } from './adapter.js';
 import type { ClientRegistry } from './clients.js';
 import type { Claims } from './claims.js';
+import type { IssuedAccessToken } from './access-tokens.js';
 import type { KeySet } from './signing-keys.js';
 
 /** Where oidc-provider's endpoints live; the interaction pages under INTERACTION_PATH are Rampart's own. */
@@ -41,6 +42,8 @@ export interface ProviderDeps {
   /** Absolute refresh token lifetime cap: the Rampart session's own maximum (S3). */
   refreshTtlS: number;
   onConcurrentReuse(model: string, grantId: string): Promise<void>;
+  /** A JWT access token is being signed: recorded before it leaves (introspection, revocation; access-tokens.ts). */
+  onAccessToken(token: IssuedAccessToken): Promise<void>;
   /** The page oidc-provider shows for an error it answers in the browser. */
   renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): void;
   /** RP-initiated logout: the confirmation page (a form that posts to the provider) and the page after. */
@@ -154,7 +157,12 @@ export function createProvider(lib: Library, deps: ProviderDeps): Provider {
     clientAuthMethods: ['client_secret_basic', 'none'],
     features: {
       devInteractions: { enabled: false },
-      introspection: { enabled: true },
+      // A client learns about its own tokens only; public clients (no secret) none (as for JWTs: introspection.ts).
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) =>
+          client.clientAuthMethod !== 'none' && token.clientId === client.clientId,
+      },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       backchannelLogout: { enabled: true },
@@ -206,6 +214,8 @@ export function createProvider(lib: Library, deps: ProviderDeps): Provider {
       if (token.kind !== 'AccessToken' || !token.grantId || !token.accountId) return undefined;
       const extra = await claims.forAccessToken(token.accountId, token.grantId, ctx);
       if (!extra) throw new errors.InvalidGrant('the Rampart session behind this grant has ended');
+      const { jti, grantId, clientId } = token;
+      if (jti && clientId) await deps.onAccessToken({ jti, grantId, clientId, expiresInS: token.expiration });
       return extra;
     },
     fetch: async (url, options) => {

@@ -22,6 +22,7 @@ export interface Tables {
   oidc_artifacts: OidcArtifactsTable;
   oidc_grants: OidcGrantsTable;
   oidc_signing_keys: OidcSigningKeysTable;
+  oidc_access_tokens: OidcAccessTokensTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -253,4 +254,12 @@ export interface OidcSigningKeysTable {
   signs_from: Timestamp;
   retired_at: Timestamp | null;
   unpublish_after: Timestamp | null;
+}
+
+export interface OidcAccessTokensTable {
+  jti: string;
+  grant_id: string;
+  client_id: string;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
 }

@@ -351,5 +351,6 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   oidc_artifacts: 'system', // looked up by identifier before the provider knows whose they are
   oidc_grants: 'system',
   oidc_signing_keys: 'system',
+  oidc_access_tokens: 'system', // the JWT access tokens issued: looked up by jti (introspection, revocation)
   rampart_migrations: 'owner only',
 };
