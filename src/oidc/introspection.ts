@@ -194,7 +194,7 @@ export function tokenEndpoints(app: FastifyInstance, deps: TokenEndpointDeps): v
     const state = await accessTokens.find(String(payload.jti));
     if (!state || state.revoked || state.clientId !== clientId || !state.grant) return false;
     if (state.grant.accountId !== payload.sub || state.grant.clientId !== clientId) return false;
-    const now = await claims.forAccessToken(String(payload.sub), state.grantId);
+    const now = await claims.forAccessToken(String(payload.sub), state.grantId, {});
     if (!now) return false;
     return now.org_id === payload.org_id && now.org_role === payload.org_role;
   }
