@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
+import type { ClientAuthLimit } from './client-auth-limit.js';
 import type { ClientRegistry } from './clients.js';
 import { DISCOVERY_PATH, OIDC_PREFIX } from './provider.js';
 
@@ -61,13 +62,14 @@ export function providerHandler(provider: () => Provider, clients: ClientRegistr
  * protection (client authentication, PKCE, state, the provider's anti-forgery value on its logout
  * form) and is called cross-site by design.
  */
-export function mountProvider(app: FastifyInstance, handler: ProviderHandler): void {
+export function mountProvider(app: FastifyInstance, handler: ProviderHandler, authLimit: ClientAuthLimit): void {
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
     const config = { csrfExempt: true as const };
     // R5 asks every route for a schema; these parameters are the provider's to validate (RFC 6749 errors).
     const schema = { hide: true, description: 'OpenID Connect endpoints: oidc-provider validates their parameters' };
+    scope.route({ method: ['POST'], url: `${OIDC_PREFIX}/token`, handler, config, schema, onRequest: authLimit });
     scope.route({ method: ['GET', 'POST'], url: `${OIDC_PREFIX}/*`, handler, config, schema });
     scope.route({ method: ['GET'], url: DISCOVERY_PATH, handler, config, schema });
   });

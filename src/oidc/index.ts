@@ -3,6 +3,7 @@ import type Provider from 'oidc-provider';
 import { defineFeature } from '../feature.js';
 import { OIDC_AUDIT_ACTIONS } from './audit-actions.js';
 import { createAccessTokens } from './access-tokens.js';
+import { clientAuthLimit } from './client-auth-limit.js';
 import { jwksRoute, mountProvider, providerHandler } from './bridge.js';
 import { createClaims } from './claims.js';
 import { type ClientRegistry, createClientRegistry } from './clients.js';
@@ -130,7 +131,8 @@ export const oidcFeature = defineFeature({
   routes(app, { platform: p, use }) {
     const oidc = use('oidc');
     const forward = providerHandler(oidc.provider, oidc.clients, p.config.baseUrl);
-    mountProvider(app, forward);
+    const authLimit = clientAuthLimit(p.limits);
+    mountProvider(app, forward, authLimit);
     // Stateless over the database, like those setup() made: the same rows, the same rules.
     const sessions = use('sessions');
     tokenEndpoints(app, {
@@ -140,7 +142,7 @@ export const oidcFeature = defineFeature({
       clients: oidc.clients,
       claims: createClaims({ db: p.db, sessions, orgs: use('orgs') }),
       accessTokens: createAccessTokens({ db: p.db, clock: p.clock }),
-      limits: p.limits,
+      authLimit,
       publishedKeys: oidc.publishedKeys,
       forward,
     });

@@ -12,9 +12,9 @@ import {
 } from 'jose';
 import type { Clock } from '../platform/clock.js';
 import type { Tenancy } from '../platform/db/database.js';
-import { type AppError, platformError, rateLimited } from '../platform/errors.js';
+import { type AppError, platformError } from '../platform/errors.js';
 import { toAppError } from '../platform/http/errors.js';
-import type { Limits } from '../platform/limits/limiter.js';
+import type { ClientAuthLimit } from './client-auth-limit.js';
 import type { AccessTokens } from './access-tokens.js';
 import type { ProviderHandler } from './bridge.js';
 import type { Claims } from './claims.js';
@@ -60,8 +60,6 @@ const Body = Type.Object(
 type Body = Static<typeof Body>;
 
 /** Failed client authentications per address before it is refused for a while (A8; products retry on 401 rarely). */
-const AUTH_FAILURES = { points: 30, durationSec: 15 * 60 };
-
 export interface TokenEndpointDeps {
   issuer: string;
   db: Tenancy;
@@ -69,7 +67,7 @@ export interface TokenEndpointDeps {
   clients: ClientRegistry;
   claims: Claims;
   accessTokens: AccessTokens;
-  limits: Limits;
+  authLimit: ClientAuthLimit;
   publishedKeys(): readonly JWK[];
   forward: ProviderHandler;
 }
@@ -146,7 +144,6 @@ const audienceHas = (aud: JWTPayload['aud'], clientId: string) =>
 
 export function tokenEndpoints(app: FastifyInstance, deps: TokenEndpointDeps): void {
   const { issuer, clock, clients, claims, accessTokens } = deps;
-  const failures = deps.limits.limiter('oidc_client_auth_ip', AUTH_FAILURES);
   const raw = new WeakMap<FastifyRequest, Buffer>();
 
   let keysOf: readonly JWK[] | undefined;
@@ -240,14 +237,7 @@ export function tokenEndpoints(app: FastifyInstance, deps: TokenEndpointDeps): v
       else request.log.error({ err: error }, 'unexpected error');
       return sendOAuthError(request, reply, known ?? platformError('internal_error'));
     });
-    // A8: an address that keeps failing client authentication (here or at the provider) waits.
-    scope.addHook('onRequest', async (request, reply) => {
-      const limit = await failures.peek(request.ip);
-      if (!limit.allowed) throw rateLimited(limit.retryAfterSec);
-      reply.raw.once('finish', () => {
-        if (reply.raw.statusCode === 401) failures.consume(request.ip).catch(() => undefined);
-      });
-    });
+    scope.addHook('onRequest', deps.authLimit);
 
     const route = (url: string, answer: (body: Body, caller: Caller, reply: FastifyReply) => Promise<unknown>) =>
       scope.post(
