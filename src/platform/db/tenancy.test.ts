@@ -351,5 +351,8 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   oidc_artifacts: 'system', // looked up by identifier before the provider knows whose they are
   oidc_grants: 'system',
   oidc_signing_keys: 'system',
+  upstream_providers: 'system', // the operator's upstream OpenID providers (A7)
+  external_identities: 'personal', // a person's linked upstream identities
+  external_signin_flows: 'system', // looked up by the hash of their state before anyone is known
   rampart_migrations: 'owner only',
 };
