@@ -269,6 +269,29 @@ describe('[A7] sign-in through an upstream OpenID provider', () => {
     expect(await userByEmail(who.email!)).toBeUndefined();
   });
 
+  it('[A7] an unreachable provider: the sign-in page still shows, its button says so (no 500)', async () => {
+    const registry = createUpstreamRegistry({
+      db: t.db,
+      keyring: parseKeyring(t.config.masterKeys!),
+      clock: t.clock,
+      dev: t.config.dev,
+    });
+    await registry.add({ id: 'down', name: 'Down', issuer: 'https://127.0.0.1:1', clientId: 'c', clientSecret: 's' });
+    try {
+      const client = new TestClient(t.app);
+      const page = await client.page('/signin');
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toContain('Continue with Down');
+      const res = await client.form('/sign-in/external/down', {});
+      expect(res.statusCode).toBe(502);
+      expect(res.body).toContain('could not be reached');
+      const unknown = await client.form('/sign-in/external/nope', {});
+      expect(unknown.statusCode).toBe(404);
+    } finally {
+      await registry.remove('down');
+    }
+  });
+
   it('[A7] a linked account with a second factor still asks for it', async () => {
     const email = await helpers.verified();
     const browser = await helpers.signedIn(email);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
 import type { IdentityService, SignedIn, SignInOption } from '../identity/index.js';
@@ -28,6 +29,9 @@ import * as repo from './repository.js';
 export const FLOW_TTL_MS = 10 * 60 * 1000;
 /** How long a discovered provider configuration (endpoints, keys) is used before it is fetched again. */
 const CONFIG_TTL_MS = 60 * 60 * 1000;
+const RETRY_AFTER_FAILURE_MS = 60 * 1000;
+/** How long the sign-in page waits for a provider's discovery before drawing its button anyway. */
+const PAGE_WAIT_MS = 3000;
 const SCOPE = 'openid email';
 // The shape the users table accepts, checked here so an odd claim is a refusal and never a database error.
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
@@ -106,15 +110,19 @@ export function createExternalSignInService(deps: ExternalSignInDeps): ExternalS
     startByIp: deps.limits.limiter('external_start_ip', { points: 30, durationSec: 15 * MINUTE }),
     callbackByIp: deps.limits.limiter('external_callback_ip', { points: 30, durationSec: 15 * MINUTE }),
   };
-  const configs = new Map<string, { key: string; at: number; config: Promise<oidc.Configuration> }>();
+  const configs = new Map<string, { key: string; at: number; config: Promise<oidc.Configuration>; failed?: true }>();
 
-  /** The discovered configuration of a provider, cached per instance (the row is read every time). */
+  /**
+   * The discovered configuration of a provider, cached per instance (the row is read every time). A
+   * failed discovery is not tried again for a minute, so pages never wait on an unreachable provider.
+   */
   async function configOf(id: string): Promise<{ config: oidc.Configuration; name: string }> {
     const up = await upstreams.withSecret(id);
     if (!up) throw externalError('upstream_not_found');
     const key = `${up.issuer}\n${up.clientId}\n${up.createdAt.getTime()}`;
     let cached = configs.get(id);
-    if (!cached || cached.key !== key || Date.now() - cached.at > CONFIG_TTL_MS) {
+    const age = cached ? Date.now() - cached.at : 0;
+    if (!cached || cached.key !== key || age > (cached.failed ? RETRY_AFTER_FAILURE_MS : CONFIG_TTL_MS)) {
       const insecure = deps.dev && new URL(up.issuer).protocol === 'http:';
       const config = oidc.discovery(
         new URL(up.issuer),
@@ -130,14 +138,17 @@ export function createExternalSignInService(deps: ExternalSignInDeps): ExternalS
       );
       cached = { key, at: Date.now(), config };
       configs.set(id, cached);
+      const entry = cached;
+      config.catch((err) => {
+        entry.failed = true;
+        deps.logger.warn({ provider: id, refusal: describe(err) }, 'upstream provider discovery failed');
+      });
     }
     try {
       const config = await cached.config;
       if (deps.fetch) config[oidc.customFetch] = deps.fetch;
       return { config, name: up.name };
-    } catch (err) {
-      configs.delete(id);
-      deps.logger.warn({ provider: id, refusal: describe(err) }, 'upstream provider discovery failed');
+    } catch {
       throw externalError('upstream_unavailable');
     }
   }
@@ -146,10 +157,14 @@ export function createExternalSignInService(deps: ExternalSignInDeps): ExternalS
   async function providers() {
     return Promise.all(
       (await upstreams.list()).map(async (u) => {
-        const endpoint = await configOf(u.id).then(
-          ({ config }) => config.serverMetadata().authorization_endpoint,
-          () => undefined, // unreachable now: the button still shows, and says so when used
-        );
+        const waiting = new AbortController();
+        const endpoint = await Promise.race([
+          configOf(u.id).then(
+            ({ config }) => config.serverMetadata().authorization_endpoint,
+            () => undefined, // unreachable now: the button still shows, and says so when used
+          ),
+          sleep(PAGE_WAIT_MS, undefined, { signal: waiting.signal }).catch(() => undefined),
+        ]).finally(() => waiting.abort());
         return { id: u.id, name: u.name, target: new URL(endpoint ?? u.issuer).origin };
       }),
     );
