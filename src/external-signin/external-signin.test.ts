@@ -138,7 +138,8 @@ describe('[A7] sign-in through an upstream OpenID provider', () => {
     expect(session).toEqual({ method: 'external', auth_level: 1 });
     const page = await client.page('/account/security');
     expect(page.body).toContain('Linked sign-in accounts');
-    expect(page.body).toContain(NAME);
+    expect(page.body).toContain(`<td>${NAME}</td><td>${who.email}</td>`);
+    expect(page.body).not.toContain(`Link ${NAME}`);
 
     // The subject is (issuer, sub): the upstream may change the address, it is still the same account.
     const again = await signInUpstream({ ...who, email: freshEmail() });
@@ -182,6 +183,9 @@ describe('[A7] sign-in through an upstream OpenID provider', () => {
     const done = await callback(browser, back);
     expect(done.statusCode).toBe(303);
     expect(done.headers.location).toBe('/account/security?done=linked');
+    const listed = await browser.page('/account/security?done=linked');
+    expect(listed.body).toContain('The account is linked.');
+    expect(listed.body).toContain(`<td>${NAME}</td><td>${who.email}</td>`);
     expect(await linksOf(owner.id)).toHaveLength(1);
     expect(await actionsOf(owner.id)).toContain('external.identity_linked');
     expect(await userByEmail(who.email!)).toBeUndefined();

@@ -326,8 +326,9 @@ export function createExternalSignInService(deps: ExternalSignInDeps): ExternalS
       return { kind: 'signed_in', signedIn: made.created, next: flow.next ?? undefined };
     },
 
+    // System work, as identity's reads are: the providers' table is the operator's, not the person's.
     linked: (userId) =>
-      db.withPerson(userId, async (tx) =>
+      db.withSystem(async (tx) =>
         (await repo.identitiesOf(tx, userId)).map((r) => ({
           id: r.id,
           providerId: r.provider_id,
