@@ -309,6 +309,25 @@ describe('[A7] sign-in through an upstream OpenID provider', () => {
     expect((await client.page('/account/security')).statusCode).toBe(303);
   });
 
+  it("[A7] [A6] an organization's two-factor rule holds for a member signed in through the upstream", async () => {
+    const owner = await helpers.signedIn(await helpers.verified());
+    const orgId = (await owner.api('POST', '/api/v1/orgs', { name: 'Strict upstream' })).json().id;
+    await enrollTotp(t, owner);
+    expect((await owner.api('PUT', `/api/v1/orgs/${orgId}/mfa-policy`, { required: true })).statusCode).toBe(204);
+    const who = person();
+    expect(
+      (await owner.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: who.email, role: 'member' })).statusCode,
+    ).toBe(201);
+    const [, org, token] = /accept\?org=([0-9a-f-]{36})&token=([A-Za-z0-9_-]{43})/.exec(
+      (await t.mailTo(who.email!, /invited/)).text,
+    )!;
+    const { client: member } = await signInUpstream(who);
+    expect((await member.api('POST', '/api/v1/invitations/accept', { org, token })).statusCode).toBe(200);
+    const api = await member.api('GET', `/api/v1/orgs/${orgId}/members`);
+    expect(api.statusCode).toBe(403);
+    expect(api.json().error.code).toBe('mfa_required');
+  });
+
   it('[A7] the account page removes a link (step-up), never the last way in of a passwordless account', async () => {
     // An account with a password: its link can go.
     const email = await helpers.verified();
