@@ -4,5 +4,8 @@
 -- then counted as a software key, as before); their second factor, if any, stays unnamed.
 alter table sessions add column factors text[] not null default '{}';
 update sessions set factors = array[
-  case method when 'password' then 'password' when 'passkey' then 'synced_passkey' else 'magic_link' end
+  case method
+    when 'password' then 'password' when 'passkey' then 'synced_passkey' when 'external' then 'external'
+    else 'magic_link'
+  end
 ];

@@ -2,6 +2,7 @@ import { accountFeature } from './account/index.js';
 import { auditFeature } from './audit/index.js';
 import { devFeature } from './dev/index.js';
 import { docsFeature } from './docs/index.js';
+import { externalSignInFeature } from './external-signin/index.js';
 import type { Feature } from './feature.js';
 import { homeFeature } from './home/index.js';
 import { identityFeature } from './identity/index.js';
@@ -19,6 +20,7 @@ export const FEATURES: readonly Feature[] = [
   orgsFeature,
   mfaFeature,
   identityFeature,
+  externalSignInFeature,
   accountFeature,
   auditFeature,
   oidcFeature,

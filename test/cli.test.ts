@@ -183,6 +183,7 @@ describe('help', () => {
       [['audit', 'verify', '--help'], /Verify the hash chain[\s\S]*--stream/],
       [['clients', 'add', '--help'], /Register a product[\s\S]*--redirect-uri[\s\S]*--backchannel-uri/],
       [['keys', 'rotate-signing', '--help'], /new token signing key/],
+      [['upstreams', 'add', '--help'], /upstream OpenID provider[\s\S]*--issuer[\s\S]*--client-secret-file/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args, childEnv())));
     results.forEach((res, i) => {
@@ -192,6 +193,69 @@ describe('help', () => {
       expect(res.stdout, args.join(' ')).toMatch(description);
     });
   });
+});
+
+describe('upstream providers (A7)', () => {
+  it(
+    '[A7] upstreams add prints the redirect URI, keeps the secret sealed, list shows it, remove takes it away',
+    SLOW,
+    async () => {
+      const dataDir = makeTempDir('rampart-cli-upstreams-');
+      const env = childEnv({ RAMPART_DATA_DIR: dataDir, RAMPART_BASE_URL: 'https://auth.example.com' });
+      const secretFile = path.join(makeTempDir('rampart-cli-upstream-secret-'), 'secret');
+      const secret = `upstream-secret-${randomUUID()}`;
+      writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
+      const add = await runCli(
+        [
+          'upstreams',
+          'add',
+          '--id',
+          'acme',
+          '--name',
+          'Acme SSO',
+          '--issuer',
+          'https://sso.acme.example',
+          '--client-id',
+          'rampart',
+          '--client-secret-file',
+          secretFile,
+        ],
+        env,
+      );
+      expect(add.code, add.stderr).toBe(0);
+      expect(add.stdout).toContain('redirect_uri: https://auth.example.com/sign-in/external/acme/callback');
+      expect(add.stdout).not.toContain(secret);
+      const again = await runCli(
+        ['upstreams', 'add', '--id', 'acme', '--name', 'X', '--issuer', 'https://x.example', '--client-id', 'c'],
+        env,
+      );
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/exactly one of --client-secret/);
+      const taken = await runCli(
+        ['upstreams', 'add', '--id', 'acme', '--name', 'X', '--issuer', 'https://x.example', '--client-id', 'c'].concat(
+          ['--client-secret', 's'],
+        ),
+        env,
+      );
+      expect(taken.code).toBe(1);
+      expect(taken.stderr).toMatch(/already configured/);
+      const plain = await runCli(
+        ['upstreams', 'add', '--id', 'plain', '--name', 'X', '--issuer', 'http://x.example', '--client-id', 'c'].concat(
+          ['--client-secret', 's'],
+        ),
+        env,
+      );
+      expect(plain.code).toBe(1);
+      expect(plain.stderr).toMatch(/must be an https URL/);
+      const list = await runCli(['upstreams', 'list'], env);
+      expect(list.stdout).toContain('acme  "Acme SSO"  https://sso.acme.example  client rampart');
+      expect(list.stdout).not.toContain(secret);
+      expect((await runCli(['upstreams', 'remove', 'acme'], env)).stdout).toContain('removed acme');
+      const gone = await runCli(['upstreams', 'remove', 'acme'], env);
+      expect(gone.code).toBe(1);
+      expect(gone.stderr).toMatch(/no upstream provider "acme"/);
+    },
+  );
 });
 
 describe('clients and signing keys (A10)', () => {

@@ -7,6 +7,7 @@ import { ScoreSection, TwoFactorSection } from '../mfa/index.js';
 import type { Passkey } from '../mfa/index.js';
 import type { SecurityScore } from '../mfa/index.js';
 import type { Session } from '../sessions/index.js';
+import { LinkedAccountsSection, type LinkedIdentity } from '../external-signin/index.js';
 import { signInHistoryLabels } from './sessions.js';
 
 /**
@@ -46,6 +47,7 @@ const METHOD_LABELS: Record<string, string> = {
   magic_link: 'e-mailed link',
   password_reset: 'password reset link',
   passkey: 'passkey',
+  external: 'another provider',
 };
 const FACTOR_LABELS: Record<string, string> = { totp: 'app code', recovery_code: 'recovery code', passkey: 'passkey' };
 
@@ -57,6 +59,8 @@ export interface SecurityPageProps {
   history: StoredEvent[];
   factors: FactorState;
   passkeys: Passkey[];
+  linked: readonly LinkedIdentity[];
+  linkable: ReadonlyArray<{ id: string; name: string }>;
   score: SecurityScore;
   passwordState?: FormState;
   emailState?: FormState;
@@ -71,6 +75,8 @@ export function SecurityPage({
   history,
   factors,
   passkeys,
+  linked,
+  linkable,
   score,
   passwordState,
   emailState,
@@ -88,6 +94,7 @@ export function SecurityPage({
 
       <ScoreSection score={score} />
       <TwoFactorSection csrf={csrf} factors={factors} passkeys={passkeys} />
+      <LinkedAccountsSection csrf={csrf} linked={linked} linkable={linkable} />
 
       <section aria-labelledby="sessions-heading">
         <h2 id="sessions-heading">Where you are signed in</h2>

@@ -11,6 +11,8 @@ import { authOf, clearSessionCookie, requireUser } from '../sessions/index.js';
 import type { MfaService } from '../mfa/index.js';
 import type { PasskeyService } from '../mfa/index.js';
 import { PASSKEY_SCRIPT } from '../mfa/index.js';
+import type { ExternalSignInService } from '../external-signin/index.js';
+import { allowFormTargets } from '../platform/http/security-headers.js';
 import { SecurityPage } from './pages.js';
 
 const NOTICES: Record<string, string> = {
@@ -23,6 +25,8 @@ const NOTICES: Record<string, string> = {
   passkey: 'The passkey is added. You can now sign in with it.',
   passkey_renamed: 'The passkey is renamed.',
   passkey_removed: 'The passkey is removed: it no longer signs you in.',
+  linked: 'The account is linked. You can now sign in with it.',
+  linked_removed: 'The linked account is removed: it no longer signs you in.',
 };
 // Only the notices there are: a lookup by any other key ("constructor") would find something else.
 const noticeQuery = Type.Object(
@@ -38,6 +42,7 @@ export function accountPageRoutes(
   identity: IdentityService,
   mfa: MfaService,
   passkeys: PasskeyService,
+  external: ExternalSignInService,
 ): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   async function securityPage(
@@ -53,12 +58,21 @@ export function accountPageRoutes(
   ) {
     if (extra.retryAfter) reply.header('Retry-After', String(extra.retryAfter));
     const { session, user } = authOf(request);
-    const [sessions, history, factors, keys] = await Promise.all([
+    const [sessions, history, factors, keys, linked, providers] = await Promise.all([
       account.list(user.id),
       account.history(user.id),
       mfa.state(user.id),
       passkeys.list(user.id),
+      external.linked(user.id),
+      external.providers(),
     ]);
+    // A7: the "Link" forms redirect to the provider's site, which the page's form-action must allow.
+    const linkable = providers.filter((p) => !linked.some((l) => l.providerId === p.id));
+    if (linkable.length > 0)
+      allowFormTargets(
+        reply,
+        linkable.map((p) => p.target),
+      );
     return reply
       .code(extra.status ?? 200)
       .render(
@@ -71,6 +85,8 @@ export function accountPageRoutes(
           history={history}
           factors={factors}
           passkeys={keys}
+          linked={linked}
+          linkable={linkable}
           score={mfa.scoreOf(factors)}
           passwordState={extra.passwordState}
           emailState={extra.emailState}

@@ -40,4 +40,11 @@ export const identityFeature = defineFeature({
   },
 });
 
-export type { IdentityService } from './service.js';
+export type {
+  ExternalAccount,
+  IdentityService,
+  SignedIn,
+  SignInOption,
+  SignInOptionSource,
+  Within,
+} from './service.js';

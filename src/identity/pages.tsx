@@ -1,5 +1,6 @@
 import { Field, Form, FormMessage, type FormState } from '../platform/views/forms.js';
 import { PasswordlessSignIn } from '../mfa/index.js';
+import type { SignInOption } from './external.js';
 import { MIN_PASSWORD_LENGTH } from './password-policy.js';
 
 interface FormPage {
@@ -59,7 +60,38 @@ export function CheckEmailPage({ email, csrf, resent }: { email?: string; csrf: 
   );
 }
 
-export function SignInPage({ csrf, state, next }: FormPage & { next?: string }) {
+/** A7: the other ways to sign in other features offer ("Continue with …"), one form button each. */
+function OtherSignInOptions({
+  csrf,
+  next,
+  options,
+}: {
+  csrf: string;
+  next?: string;
+  options: readonly SignInOption[];
+}) {
+  if (options.length === 0) return null;
+  const query = next ? `?next=${encodeURIComponent(next)}` : '';
+  return (
+    <section aria-labelledby="other-sign-in-heading" class="other-sign-in">
+      <h2 id="other-sign-in-heading">Or continue with</h2>
+      {options.map((o) => (
+        <Form action={`${o.action}${query}`} csrf={csrf} label={`Continue with ${o.label}`}>
+          <button type="submit" class="secondary outline">
+            Continue with {o.label}
+          </button>
+        </Form>
+      ))}
+    </section>
+  );
+}
+
+export function SignInPage({
+  csrf,
+  state,
+  next,
+  options = [],
+}: FormPage & { next?: string; options?: readonly SignInOption[] }) {
   return (
     <section class="narrow">
       <h1>Sign in</h1>
@@ -74,6 +106,7 @@ export function SignInPage({ csrf, state, next }: FormPage & { next?: string }) 
         <a href="/forgot-password">Forgot your password?</a>
       </p>
       <PasswordlessSignIn csrf={csrf} next={next} />
+      <OtherSignInOptions csrf={csrf} next={next} options={options} />
       <p>
         New here? <a href="/signup">Create an account</a>
       </p>

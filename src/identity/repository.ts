@@ -49,6 +49,15 @@ export function findUserForSignIn(tx: Tx, email: string) {
     .executeTakeFirst();
 }
 
+/** What an external sign-in needs of an account, by id, if it exists. */
+export function findUserForSignInById(tx: Tx, userId: string) {
+  return tx
+    .selectFrom('users')
+    .select(['id', 'email', 'email_verified_at'])
+    .where('id', '=', userId)
+    .executeTakeFirst();
+}
+
 /** The account's address and password hash; throws when there is no such account. */
 export function getUserCredentials(tx: Tx, userId: string) {
   return tx

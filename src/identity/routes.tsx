@@ -10,7 +10,8 @@ import { Email, noInput } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import { authOf, requireSession, safeNext, setSessionCookie } from '../sessions/index.js';
 import { PASSKEY_SCRIPT } from '../mfa/index.js';
-import type { IdentityService, SignedIn } from './service.js';
+import type { IdentityService, SignedIn, SignInOption } from './service.js';
+import { allowFormTargets } from '../platform/http/security-headers.js';
 import {
   CheckEmailPage,
   ConfirmLinkPage,
@@ -49,6 +50,12 @@ function signedIn(reply: FastifyReply, result: SignedIn, next?: string) {
   if (result.session.secondFactorPending)
     return reply.redirect(`/signin/second-factor${next ? `?next=${encodeURIComponent(safeNext(next))}` : ''}`, 303);
   return reply.redirect(result.user.emailVerified ? safeNext(next) : '/verify-email/pending', 303);
+}
+
+/** The sign-in form buttons of other features redirect to other sites: the page's form-action allows them. */
+function allowOptionTargets(reply: FastifyReply, options: readonly SignInOption[]) {
+  const targets = options.flatMap((o) => (o.target ? [o.target] : []));
+  if (targets.length > 0) allowFormTargets(reply, targets);
 }
 
 export function identityPageRoutes(app: FastifyInstance, identity: IdentityService): void {
@@ -152,9 +159,13 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
   // Sign-in with password
   r.get('/signin', { schema: { querystring: nextQuery } }, async (request, reply) => {
     if (request.auth?.user.emailVerified) return reply.redirect(safeNext(request.query.next), 303);
-    return reply.render('Sign in', <SignInPage csrf={csrf(request, reply)} next={request.query.next} />, [
-      PASSKEY_SCRIPT,
-    ]);
+    const options = await identity.signInOptions();
+    allowOptionTargets(reply, options);
+    return reply.render(
+      'Sign in',
+      <SignInPage csrf={csrf(request, reply)} next={request.query.next} options={options} />,
+      [PASSKEY_SCRIPT],
+    );
   });
   r.post(
     '/signin',
@@ -164,8 +175,10 @@ export function identityPageRoutes(app: FastifyInstance, identity: IdentityServi
     },
     async (request, reply) => {
       const values = { email: request.body?.email };
+      const options = await identity.signInOptions();
+      allowOptionTargets(reply, options);
       const page = (state: FormState) => (
-        <SignInPage csrf={csrf(request, reply)} state={state} next={request.query.next} />
+        <SignInPage csrf={csrf(request, reply)} state={state} next={request.query.next} options={options} />
       );
       const errors = validationErrors(request);
       if (errors) return showForm(reply, 'Sign in', page({ values, errors }), 400, undefined, [PASSKEY_SCRIPT]);

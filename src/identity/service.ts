@@ -1,6 +1,14 @@
 import type { RequestContext } from '../platform/request-context.js';
 import type { Session } from '../sessions/index.js';
 import type { IdentityDeps, SignedIn } from './deps.js';
+import {
+  createExternalAccount,
+  type ExternalAccount,
+  type SignInOption,
+  type SignInOptionSource,
+  signInExternal,
+  type Within,
+} from './external.js';
 import { confirmEmailChange, emailChangeTarget, requestEmailChange } from './email-change.js';
 import { changePassword, requestPasswordReset, resetLinkIsValid, resetPassword } from './passwords.js';
 import {
@@ -19,6 +27,7 @@ import {
  */
 
 export { type IdentityDeps, normalizeEmail, type SignedIn } from './deps.js';
+export type { ExternalAccount, SignInOption, SignInOptionSource, Within } from './external.js';
 
 /** A1-A3, S2: accounts, passwords, verified addresses and mailed links. */
 export interface IdentityService {
@@ -48,9 +57,21 @@ export interface IdentityService {
   requestEmailChange(session: Session, newEmail: string, context: RequestContext): Promise<void>;
   /** S2: the link from the new address moves the account there (verified), and the old address is told. */
   confirmEmailChange(token: string, context: RequestContext): Promise<{ userId: string; email: string }>;
+  /** Registered at start-up by features that offer another way to sign in: buttons on the sign-in page. */
+  addSignInOptions(source: SignInOptionSource): void;
+  /** The other ways to sign in, as the registered features list them now. */
+  signInOptions(): Promise<SignInOption[]>;
+  /**
+   * A7: a new account, verified, without a password, for an address an upstream provider verified; `within` runs in
+   * its transaction. When the address already has an account, names it and changes nothing (never linked by address).
+   */
+  createExternalAccount(email: string, context: RequestContext, within: Within): Promise<ExternalAccount>;
+  /** A7: signs in the account an upstream identity is linked to, exactly as a password sign-in would. */
+  signInExternal(userId: string, context: RequestContext, within: Within): Promise<SignedIn>;
 }
 
 export function createIdentityService(deps: IdentityDeps): IdentityService {
+  const optionSources: SignInOptionSource[] = [];
   return {
     signUp: (email, password, context) => signUp(deps, email, password, context),
     verifyEmail: (token, context) => verifyEmail(deps, token, context),
@@ -65,5 +86,11 @@ export function createIdentityService(deps: IdentityDeps): IdentityService {
     changePassword: (session, current, next, context) => changePassword(deps, session, current, next, context),
     requestEmailChange: (session, newEmail, context) => requestEmailChange(deps, session, newEmail, context),
     confirmEmailChange: (token, context) => confirmEmailChange(deps, token, context),
+    addSignInOptions: (source) => {
+      optionSources.push(source);
+    },
+    signInOptions: async () => (await Promise.all(optionSources.map((source) => source()))).flat(),
+    createExternalAccount: (email, context, within) => createExternalAccount(deps, email, context, within),
+    signInExternal: (userId, context, within) => signInExternal(deps, userId, context, within),
   };
 }

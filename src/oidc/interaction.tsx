@@ -26,10 +26,14 @@ const decisionBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** RFC 8176 names for the factors a session presented (a synced passkey is a software key). */
+/**
+ * RFC 8176 names for the factors a session presented (a synced passkey is a software key). The RFC
+ * has none for a sign-in at an upstream provider: `fed`, as other providers say it, documented.
+ */
 const AMR: Record<Factor, string> = {
   password: 'pwd',
   magic_link: 'otp',
+  external: 'fed',
   totp: 'otp',
   recovery_code: 'otp',
   passkey: 'hwk',

@@ -16,10 +16,11 @@ export const defaultSessionPolicy = (absoluteDays = 90): SessionPolicy => ({
 
 /** 1: one factor (password, e-mailed link). 2: two factors. */
 export type AuthLevel = 1 | 2;
-export type SignInMethod = 'password' | 'magic_link' | 'password_reset' | 'passkey';
+/** `external`: through an upstream OpenID provider (A7), one factor like a password. */
+export type SignInMethod = 'password' | 'magic_link' | 'password_reset' | 'passkey' | 'external';
 export type SecondFactor = 'totp' | 'recovery_code' | 'passkey';
 /** What a session presented to sign in or step up; a passkey whose key is backed up (synced) is told apart. */
-export type Factor = 'password' | 'magic_link' | SecondFactor | 'synced_passkey';
+export type Factor = 'password' | 'magic_link' | 'external' | SecondFactor | 'synced_passkey';
 /** Why a session got a new identifier in a write() (S2): a fresh step-up, or a second factor just added. */
 export type RotationReason = 'step_up' | 'second_factor_added';
 

@@ -167,6 +167,7 @@ const FIRST_FACTOR: Record<SignInMethod, Factor> = {
   magic_link: 'magic_link',
   password_reset: 'magic_link',
   passkey: 'passkey',
+  external: 'external',
 };
 const withFactor = (factors: readonly string[], factor: Factor) =>
   factors.includes(factor) ? [...factors] : [...factors, factor];

@@ -26,7 +26,8 @@ export const PHONE: BrowserContextOptions = {
   hasTouch: true,
 };
 
-export function launchBrowser(): Promise<Browser> {
+/** `extraArgs`: more Chromium switches (the A7 suite trusts its upstream's test certificate by its key). */
+export function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     // The machine has no network: without the background-networking flags Chromium keeps dialling out.
@@ -41,6 +42,7 @@ export function launchBrowser(): Promise<Browser> {
       '--disable-sync',
       // Containers often have a tiny /dev/shm; Debian's wrapper means to add this but its size check is broken.
       '--disable-dev-shm-usage',
+      ...extraArgs,
     ],
   });
 }

@@ -23,6 +23,9 @@ export interface Tables {
   oidc_grants: OidcGrantsTable;
   oidc_signing_keys: OidcSigningKeysTable;
   oidc_access_tokens: OidcAccessTokensTable;
+  upstream_providers: UpstreamProvidersTable;
+  external_identities: ExternalIdentitiesTable;
+  external_signin_flows: ExternalSigninFlowsTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -262,4 +265,38 @@ export interface OidcAccessTokensTable {
   client_id: string;
   expires_at: Timestamp;
   revoked_at: Timestamp | null;
+}
+
+export interface UpstreamProvidersTable {
+  id: string;
+  name: string;
+  issuer: string;
+  client_id: string;
+  client_secret_sealed: string;
+  created_at: Timestamp;
+}
+
+export interface ExternalIdentitiesTable {
+  id: Generated<string>;
+  user_id: string;
+  provider_id: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+}
+
+export interface ExternalSigninFlowsTable {
+  state_hash: string;
+  provider_id: string;
+  browser_hash: string;
+  nonce: string;
+  code_verifier_sealed: string;
+  purpose: 'sign_in' | 'link';
+  user_id: string | null;
+  next: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
 }

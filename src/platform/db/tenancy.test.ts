@@ -352,5 +352,8 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   oidc_grants: 'system',
   oidc_signing_keys: 'system',
   oidc_access_tokens: 'system', // the JWT access tokens issued: looked up by jti (introspection, revocation)
+  upstream_providers: 'system', // the operator's upstream OpenID providers (A7)
+  external_identities: 'personal', // a person's linked upstream identities
+  external_signin_flows: 'system', // looked up by the hash of their state before anyone is known
   rampart_migrations: 'owner only',
 };
