@@ -22,6 +22,8 @@ export interface Tables {
   oidc_artifacts: OidcArtifactsTable;
   oidc_grants: OidcGrantsTable;
   oidc_signing_keys: OidcSigningKeysTable;
+  oidc_backchannel_deliveries: OidcBackchannelDeliveriesTable;
+  operator_tokens: OperatorTokensTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -252,4 +254,22 @@ export interface OidcSigningKeysTable {
   signs_from: Timestamp;
   retired_at: Timestamp | null;
   unpublish_after: Timestamp | null;
+}
+
+export interface OidcBackchannelDeliveriesTable {
+  id: Generated<string>;
+  client_id: string;
+  delivered: boolean;
+  attempts: number;
+  last_error: string | null;
+  finished_at: Timestamp;
+}
+
+export interface OperatorTokensTable {
+  id: Generated<string>;
+  name: string;
+  token_hash: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
 }

@@ -351,5 +351,7 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   oidc_artifacts: 'system', // looked up by identifier before the provider knows whose they are
   oidc_grants: 'system',
   oidc_signing_keys: 'system',
+  oidc_backchannel_deliveries: 'system', // back-channel logout outcomes, shown to the operator
+  operator_tokens: 'system', // the operator stands above every organization
   rampart_migrations: 'owner only',
 };
