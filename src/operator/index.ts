@@ -46,4 +46,4 @@ export const operatorFeature = defineFeature({
 });
 
 export { operatorCommands, type WithDatabase } from './commands.js';
-export { type Operator, operatorActor, type OperatorTokenInfo } from './service.js';
+export { createOperatorTokens, type Operator, operatorActor, type OperatorTokenInfo } from './service.js';
