@@ -137,11 +137,14 @@ export function createClientRegistry(deps: {
     list: async () => (await db.withSystem((tx) => repo.listClients(tx))).map(view),
 
     async get(clientId) {
+      // An id of another shape is no client (and may hold what the database refuses, like NUL).
+      if (!CLIENT_ID.test(clientId)) return undefined;
       const row = await db.withSystem((tx) => repo.findClient(tx, clientId));
       return row ? view(row) : undefined;
     },
 
-    remove: (clientId, audit) =>
+    remove: async (clientId, audit) =>
+      CLIENT_ID.test(clientId) &&
       db.withSystem(async (tx) => {
         const removed = await repo.deleteClient(tx, clientId);
         if (removed) await audit?.(tx);

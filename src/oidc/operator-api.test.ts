@@ -234,10 +234,16 @@ describe('the operator API for OpenID clients', () => {
       expect(res.statusCode, JSON.stringify(name)).toBe(201);
       expect(res.json().client.name).toBe(name.normalize('NFC'));
     }
-    const weirdId = await op('GET', `/api/v1/operator/clients/${encodeURIComponent('../../etc\u0000')}`);
-    expect(weirdId.statusCode).toBeLessThan(500);
-    const longId = await op('GET', `/api/v1/operator/clients/${'a'.repeat(200)}`);
+    for (const method of ['GET', 'DELETE']) {
+      const weirdId = await op(method, `/api/v1/operator/clients/${encodeURIComponent('../../etc\u0000')}`);
+      expect(weirdId.statusCode).toBe(404);
+      expect(weirdId.json().error.code).toBe('client_not_found');
+    }
+    const longId = await op('GET', `/api/v1/operator/clients/${'a'.repeat(65)}`);
     expect(longId.statusCode).toBe(400);
+    expect(longId.json().error.code).toBe('invalid_request');
+    // Past Fastify's parameter length: 414, still a 4xx.
+    expect((await op('GET', `/api/v1/operator/clients/${'a'.repeat(200)}`)).statusCode).toBe(414);
   });
 
   it('[R1] a signed-in person cannot use the operator API, with or without a CSRF token', async () => {
