@@ -151,7 +151,12 @@ export async function buildApp(
           'Identity, sessions and the rest of Rampart. Browser clients authenticate with the session cookie ' +
           'and send X-CSRF-Token on state-changing requests.',
       },
-      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE } } },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+          operatorToken: { type: 'http', scheme: 'bearer', description: 'rampart operator tokens create <name>' },
+        },
+      },
     },
   });
   await app.register(cookie);

@@ -9,6 +9,7 @@ import { generateMasterKeyEntry, KeyringError, parseKeyring } from './platform/c
 import { loadKeyring } from './platform/crypto/master-key-file.js';
 import { oidcCommands, type WithOperator } from './oidc/index.js';
 import { upstreamCommands } from './external-signin/index.js';
+import { operatorCommands } from './operator/index.js';
 import { MigrationError, migrate, migrationStatus, readMigrations } from './platform/db/migrator.js';
 import { OperatorError } from './platform/errors.js';
 import { createLogger } from './platform/logging.js';
@@ -141,6 +142,7 @@ const withOperator: WithOperator = async (fn) => {
 };
 oidcCommands(program, keys, withOperator, plainErrors);
 upstreamCommands(program, withOperator, plainErrors);
+operatorCommands(program, withOperator, plainErrors);
 
 const audit = program.command('audit').description('The tamper-evident audit log (control L1).');
 audit

@@ -8,6 +8,7 @@ import { homeFeature } from './home/index.js';
 import { identityFeature } from './identity/index.js';
 import { mfaFeature } from './mfa/index.js';
 import { oidcFeature } from './oidc/index.js';
+import { operatorFeature } from './operator/index.js';
 import { orgsFeature } from './orgs/index.js';
 import { sessionsFeature } from './sessions/index.js';
 
@@ -23,6 +24,7 @@ export const FEATURES: readonly Feature[] = [
   externalSignInFeature,
   accountFeature,
   auditFeature,
+  operatorFeature,
   oidcFeature,
   homeFeature,
   docsFeature,

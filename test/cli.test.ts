@@ -303,6 +303,76 @@ describe('clients and signing keys (A10)', () => {
   );
 });
 
+describe('operator tokens (A10)', () => {
+  it('[A10] operator tokens create prints a rop_ token once, list never shows it, revoke ends it', SLOWER, async () => {
+    const env = childEnv({ RAMPART_DATA_DIR: makeTempDir('rampart-cli-operator-'), RAMPART_DEV: 'true' });
+    // Its --help here rather than in the help batch above, which already runs its spawns all at once.
+    const help = await runCli(['operator', 'tokens', 'create', '--help'], env);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: rampart operator tokens create[\s\S]*printed once/);
+    const made = await runCli(['operator', 'tokens', 'create', 'deploy-bot'], env);
+    expect(made.code, made.stderr).toBe(0);
+    const token = /^operator_token: (rop_[A-Za-z0-9_-]{43})$/m.exec(made.stdout)?.[1];
+    expect(token).toBeDefined();
+    const id = /id: ([0-9a-f-]{36})$/m.exec(made.stdout)?.[1];
+    expect(made.stderr).toMatch(/only time the token is shown/);
+    const taken = await runCli(['operator', 'tokens', 'create', 'deploy-bot'], env);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toBe('rampart: A live operator token already has this name.\n');
+
+    const list = await runCli(['operator', 'tokens', 'list'], env);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^deploy-bot  ${id}  created \\S+  last used never  live$`, 'm'));
+    expect(list.stdout).not.toContain(token!.slice(4));
+
+    const revoked = await runCli(['operator', 'tokens', 'revoke', 'deploy-bot'], env);
+    expect(revoked.stdout).toBe(`revoked deploy-bot (${id})\n`);
+    const again = await runCli(['operator', 'tokens', 'revoke', 'deploy-bot'], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^rampart: There is no live operator token with this name or id\.\n$/);
+  });
+
+  it('[S3] clients list shows the back-channel logout deliveries that failed in the last day', SLOW, async () => {
+    const dataDir = makeTempDir('rampart-cli-deliveries-');
+    const db = await openDatabase({ dataDir: path.join(dataDir, 'pgdata') });
+    try {
+      await migrate(db.owner);
+      await db.withSystem(async (tx) => {
+        const client = (id: string, backchannel: string | null) => ({
+          client_id: id,
+          name: id,
+          secret_hash: null,
+          redirect_uris: ['https://a.example/cb'],
+          backchannel_logout_uri: backchannel,
+          first_party: true,
+          created_at: new Date(),
+        });
+        await tx
+          .insertInto('oidc_clients')
+          .values([client('failing', 'https://a.example/bcl'), client('healthy', 'https://b.example/bcl')])
+          .execute();
+        const delivery = (delivered: boolean, hoursAgo: number) => ({
+          client_id: 'failing',
+          delivered,
+          attempts: delivered ? 1 : 3,
+          last_error: delivered ? null : 'expected 200 OK, got: 500 Internal Server Error',
+          finished_at: new Date(Date.now() - hoursAgo * 3600_000),
+        });
+        await tx
+          .insertInto('oidc_backchannel_deliveries')
+          .values([delivery(false, 1), delivery(false, 2), delivery(true, 3), delivery(false, 30)])
+          .execute();
+      });
+    } finally {
+      await db.close();
+    }
+    const list = await runCli(['clients', 'list'], childEnv({ RAMPART_DATA_DIR: dataDir, RAMPART_DEV: 'true' }));
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain('back-channel https://a.example/bcl  (back-channel: 2 failed in 24h)');
+    expect(list.stdout).toContain('back-channel https://b.example/bcl  (back-channel: no failures in 24h)');
+  });
+});
+
 describe('audit verify', () => {
   const orgA = randomUUID();
   const orgB = randomUUID();

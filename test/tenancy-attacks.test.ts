@@ -91,6 +91,9 @@ const NOT_ORG_OWNED: Record<string, string> = {
   'POST /oidc/interaction/:uid': "a sign-in's own interaction; it offers only the person's own organizations",
   'GET /oidc/*': 'the OpenID provider: client-authenticated protocol endpoints, no organization ids',
   'POST /oidc/*': 'the OpenID provider (same as above)',
+  'GET /api/v1/operator/clients/:id':
+    "an OpenID client: the operator's, above every organization; operator tokens only (the [A10] operator suite)",
+  'DELETE /api/v1/operator/clients/:id': 'an OpenID client (same as above)',
   'GET /static/*': 'static files',
   'HEAD /static/*': 'static files',
   'GET /static/pico/*': 'static files',

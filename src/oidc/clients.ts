@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { AdapterPayload } from 'oidc-provider';
 import type { Clock } from '../platform/clock.js';
 import { hashToken, randomToken, tokenMatches } from '../platform/crypto/tokens.js';
-import type { Tenancy } from '../platform/db/database.js';
+import type { Tenancy, Tx } from '../platform/db/database.js';
 import { oidcError } from './errors.js';
 import * as repo from './repository.js';
 
@@ -31,12 +31,18 @@ export interface ClientView {
 }
 
 export interface ClientRegistry {
-  /** Registers a client; the secret (confidential clients) is in the answer and nowhere else. */
-  add(input: ClientInput): Promise<{ client: ClientView; secret?: string }>;
+  /**
+   * Registers a client; the secret (confidential clients) is in the answer and nowhere else.
+   * `audit` runs in the same transaction (the caller writes its audit event there).
+   */
+  add(
+    input: ClientInput,
+    audit?: (tx: Tx, client: ClientView) => Promise<void>,
+  ): Promise<{ client: ClientView; secret?: string }>;
   list(): Promise<ClientView[]>;
   get(clientId: string): Promise<ClientView | undefined>;
   /** Removes the client and everything the provider holds for it (its tokens stop working). */
-  remove(clientId: string): Promise<boolean>;
+  remove(clientId: string, audit?: (tx: Tx) => Promise<void>): Promise<boolean>;
   /** Whether some client registered exactly this back-channel logout URI. */
   isBackchannelUri(uri: string): Promise<boolean>;
   /** oidc-provider's view of a client, for its adapter. */
@@ -95,7 +101,7 @@ export function createClientRegistry(deps: {
   });
 
   return {
-    async add(input) {
+    async add(input, audit) {
       if (!CLIENT_ID.test(input.clientId))
         throw oidcError('invalid_client_metadata', {
           message: 'The client id must be 3 to 64 letters, digits, dots, dashes or underscores.',
@@ -125,6 +131,7 @@ export function createClientRegistry(deps: {
         if (await repo.findClient(tx, row.client_id))
           throw oidcError('client_exists', { message: `A client "${row.client_id}" is already registered.` });
         await repo.insertClient(tx, row);
+        await audit?.(tx, view(row));
       });
       return { client: view(row), secret };
     },
@@ -132,11 +139,19 @@ export function createClientRegistry(deps: {
     list: async () => (await db.withSystem((tx) => repo.listClients(tx))).map(view),
 
     async get(clientId) {
+      // An id of another shape is no client (and may hold what the database refuses, like NUL).
+      if (!CLIENT_ID.test(clientId)) return undefined;
       const row = await db.withSystem((tx) => repo.findClient(tx, clientId));
       return row ? view(row) : undefined;
     },
 
-    remove: (clientId) => db.withSystem((tx) => repo.deleteClient(tx, clientId)),
+    remove: async (clientId, audit) =>
+      CLIENT_ID.test(clientId) &&
+      db.withSystem(async (tx) => {
+        const removed = await repo.deleteClient(tx, clientId);
+        if (removed) await audit?.(tx);
+        return removed;
+      }),
 
     isBackchannelUri: async (uri) =>
       (await db.withSystem((tx) => repo.listClients(tx))).some((c) => c.backchannel_logout_uri === uri),

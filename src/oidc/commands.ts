@@ -2,9 +2,11 @@ import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { systemClock } from '../platform/clock.js';
 import type { Keyring } from '../platform/crypto/keyring.js';
-import type { Tenancy } from '../platform/db/database.js';
+import type { Tenancy, Tx } from '../platform/db/database.js';
 import { AppError, OperatorError } from '../platform/errors.js';
+import { appendAudit, systemStream } from '../platform/audit/events.js';
 import { createClientRegistry } from './clients.js';
+import { createDeliveries } from './deliveries.js';
 import { createSigningKeys, PUBLISH_AHEAD_MS } from './signing-keys.js';
 
 /** What the operator commands need: a migrated database and the keyring, opened by the CLI. */
@@ -64,15 +66,26 @@ export function oidcCommands(program: Command, keys: Command, withOperator: With
         }) =>
           withOperator(async (ctx) => {
             const { client, secret } = await asOperator(() =>
-              registry(ctx).add({
-                clientId: opts.id,
-                name: opts.name,
-                confidential: !opts.public,
-                redirectUris: opts.redirectUri,
-                postLogoutRedirectUris: opts.postLogoutUri,
-                backchannelLogoutUri: opts.backchannelUri,
-                firstParty: opts.firstParty === true,
-              }),
+              registry(ctx).add(
+                {
+                  clientId: opts.id,
+                  name: opts.name,
+                  confidential: !opts.public,
+                  redirectUris: opts.redirectUri,
+                  postLogoutRedirectUris: opts.postLogoutUri,
+                  backchannelLogoutUri: opts.backchannelUri,
+                  firstParty: opts.firstParty === true,
+                },
+                async (tx, added) => {
+                  await appendAudit(tx, {
+                    stream: systemStream,
+                    action: 'oidc.client_added',
+                    actor: 'cli',
+                    target: `oidc_client:${added.clientId}`,
+                    payload: { name: added.name, confidential: added.confidential, firstParty: added.firstParty },
+                  });
+                },
+              ),
             );
             console.log(`client_id: ${client.clientId}`);
             if (secret) console.log(`client_secret: ${secret}`);
@@ -82,18 +95,26 @@ export function oidcCommands(program: Command, keys: Command, withOperator: With
     );
   clients
     .command('list')
-    .description('List the registered products.')
+    .description(
+      'List the registered products, with the back-channel logout deliveries that failed in the last 24 hours ' +
+        '(details: GET /api/v1/operator/clients/<id>).',
+    )
     .action(
       wrap(() =>
         withOperator(async (ctx) => {
           const all = await registry(ctx).list();
+          const failed = await createDeliveries({ db: ctx.db, clock: systemClock }).failedInADay();
           if (all.length === 0) console.log('no clients registered');
           for (const c of all) {
             const kind = `${c.confidential ? 'confidential' : 'public'}, ${c.firstParty ? 'first' : 'third'} party`;
             console.log(`${c.clientId}  "${c.name}"  (${kind})`);
             for (const uri of c.redirectUris) console.log(`  redirect     ${uri}`);
             for (const uri of c.postLogoutRedirectUris) console.log(`  post-logout  ${uri}`);
-            if (c.backchannelLogoutUri) console.log(`  back-channel ${c.backchannelLogoutUri}`);
+            if (c.backchannelLogoutUri) {
+              const n = failed.get(c.clientId) ?? 0;
+              const health = n > 0 ? `back-channel: ${n} failed in 24h` : 'back-channel: no failures in 24h';
+              console.log(`  back-channel ${c.backchannelLogoutUri}  (${health})`);
+            }
           }
         }),
       ),
@@ -104,7 +125,15 @@ export function oidcCommands(program: Command, keys: Command, withOperator: With
     .action(
       wrap((clientId: string) =>
         withOperator(async (ctx) => {
-          if (!(await registry(ctx).remove(clientId))) throw new OperatorError(`no client "${clientId}" is registered`);
+          const audit = (tx: Tx) =>
+            appendAudit(tx, {
+              stream: systemStream,
+              action: 'oidc.client_removed',
+              actor: 'cli',
+              target: `oidc_client:${clientId}`,
+            }).then(() => undefined);
+          if (!(await registry(ctx).remove(clientId, audit)))
+            throw new OperatorError(`no client "${clientId}" is registered`);
           console.log(`removed ${clientId}`);
         }),
       ),

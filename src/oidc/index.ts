@@ -15,6 +15,8 @@ import { providerPages } from './provider-pages.js';
 import { createSigningKeys, type SigningKeys } from './signing-keys.js';
 import { sweepExpired } from './adapter.js';
 import { createTokenEvents } from './token-events.js';
+import { createDeliveries, type Deliveries } from './deliveries.js';
+import { operatorClientRoutes } from './operator-api.js';
 
 declare module '../feature.js' {
   interface Services {
@@ -23,19 +25,24 @@ declare module '../feature.js' {
   interface Overrides {
     /** How often each instance looks at the signing keys again (default: a minute). */
     oidcMaintenanceEveryMs?: number;
+    /** Back-channel logout retries wait 4x and 16x this (default 200 ms). */
+    oidcBackchannelRetryBaseMs?: number;
   }
 }
 
 export interface OidcService {
   clients: ClientRegistry;
   signingKeys: SigningKeys;
+  /** How back-channel logout deliveries ended (A10/S3), for the operator. */
+  deliveries: Deliveries;
   /** The provider as it is now (rebuilt when the signing keys change). */
   provider(): Provider;
   /** The public keys the JWKS document lists now. */
   publishedKeys(): readonly JWK[];
   /**
    * Looks at the signing keys again (every instance does each minute): a key whose time has come
-   * starts signing here, without a restart. Also deletes expired provider artifacts and access-token rows.
+   * starts signing here, without a restart. Also deletes expired provider artifacts and access-token
+   * rows, and back-channel delivery records older than 30 days.
    */
   maintain(): Promise<void>;
 }
@@ -62,6 +69,7 @@ export const oidcFeature = defineFeature({
     const issuer = p.config.baseUrl.replace(/\/$/, '');
     let current: Provider;
     let published: readonly JWK[] = [];
+    const deliveries = createDeliveries({ db: p.db, clock: p.clock });
     const events = createTokenEvents({
       db: p.db,
       clock: p.clock,
@@ -71,6 +79,8 @@ export const oidcFeature = defineFeature({
       logger: p.logger,
       baseUrl: p.config.baseUrl,
       provider: () => current,
+      deliveries,
+      retryBaseMs: p.overrides.oidcBackchannelRetryBaseMs ?? 200,
     });
 
     let signingKid: string | undefined;
@@ -120,13 +130,21 @@ export const oidcFeature = defineFeature({
       else published = keys.published;
       await sweepExpired(p.db, p.clock.now());
       await accessTokens.sweep();
+      await deliveries.prune();
     };
     const timer = setInterval(() => {
       maintain().catch((err) => p.logger.error({ err }, 'OpenID provider maintenance failed; retrying in a minute'));
     }, p.overrides.oidcMaintenanceEveryMs ?? MAINTENANCE_EVERY_MS);
     timer.unref();
     p.onClose(() => clearInterval(timer));
-    provide('oidc', { clients, signingKeys, provider: () => current, publishedKeys: () => published, maintain });
+    provide('oidc', {
+      clients,
+      signingKeys,
+      deliveries,
+      provider: () => current,
+      publishedKeys: () => published,
+      maintain,
+    });
   },
   routes(app, { platform: p, use }) {
     const oidc = use('oidc');
@@ -155,6 +173,12 @@ export const oidcFeature = defineFeature({
       clients: oidc.clients,
       orgs: use('orgs'),
       mfa: use('mfa'),
+    });
+    operatorClientRoutes(app, {
+      operator: use('operator'),
+      clients: oidc.clients,
+      deliveries: oidc.deliveries,
+      clock: p.clock,
     });
   },
 });

@@ -183,3 +183,40 @@ export async function retireSigningKeys(tx: Tx, kids: string[], at: Date, unpubl
 export async function deleteUnpublishedKeys(tx: Tx, now: Date): Promise<void> {
   await tx.deleteFrom('oidc_signing_keys').where('unpublish_after', '<', now).execute();
 }
+
+// --- back-channel logout deliveries ---
+
+export interface DeliveryRow {
+  client_id: string;
+  delivered: boolean;
+  attempts: number;
+  last_error: string | null;
+  finished_at: Date;
+}
+
+export async function insertDelivery(tx: Tx, row: DeliveryRow): Promise<void> {
+  await tx.insertInto('oidc_backchannel_deliveries').values(row).execute();
+}
+
+export const recentDeliveries = (tx: Tx, clientId: string, limit: number) =>
+  tx
+    .selectFrom('oidc_backchannel_deliveries')
+    .select(['client_id', 'delivered', 'attempts', 'last_error', 'finished_at'])
+    .where('client_id', '=', clientId)
+    .orderBy('finished_at', 'desc')
+    .limit(limit)
+    .execute();
+
+/** Per client: failed deliveries since a time. */
+export const failuresSince = (tx: Tx, since: Date) =>
+  tx
+    .selectFrom('oidc_backchannel_deliveries')
+    .select(['client_id', (eb) => eb.fn.countAll<string>().as('failed')])
+    .where('delivered', '=', false)
+    .where('finished_at', '>=', since)
+    .groupBy('client_id')
+    .execute();
+
+export async function pruneDeliveries(tx: Tx, before: Date): Promise<void> {
+  await tx.deleteFrom('oidc_backchannel_deliveries').where('finished_at', '<', before).execute();
+}

@@ -7,7 +7,11 @@ import type { Clock } from '../platform/clock.js';
 import type { Tenancy } from '../platform/db/database.js';
 import type { Mailer } from '../platform/mail/index.js';
 import { type EndedSession, SESSION_COOKIE, type SessionService } from '../sessions/index.js';
+import type { Deliveries } from './deliveries.js';
 import * as repo from './repository.js';
+
+/** Tries of one back-channel logout token before it is recorded as failed. */
+export const BACKCHANNEL_ATTEMPTS = 3;
 
 const ARTIFACT_MODELS = ['AuthorizationCode', 'RefreshToken', 'AccessToken', 'Grant'] as const;
 
@@ -39,6 +43,9 @@ export function createTokenEvents(deps: {
   logger: Logger;
   baseUrl: string;
   provider: () => Provider;
+  deliveries: Deliveries;
+  /** The wait before the second try is four times this; the one before the third sixteen times. */
+  retryBaseMs: number;
 }): TokenEvents {
   const { db } = deps;
 
@@ -49,27 +56,37 @@ export function createTokenEvents(deps: {
     });
   }
 
-  /** OpenID Connect Back-Channel Logout 1.0: a signed logout token to the product, retried a few times. */
+  /**
+   * OpenID Connect Back-Channel Logout 1.0: a signed logout token to the product, tried three times.
+   * How each delivery ended is recorded for the operator (rampart clients list, the operator API).
+   */
   function backchannelLogout(clientId: string, sub: string, sids: string[]): void {
     deps.background.run(async () => {
       const client = await deps.provider().Client.find(clientId);
       if (!client?.backchannelLogoutUri) return;
       for (const sid of sids.length > 0 ? sids : [undefined]) {
-        for (let attempt = 1; ; attempt++) {
+        let lastError: string | null = null;
+        let attempts = 0;
+        while (attempts < BACKCHANNEL_ATTEMPTS) {
+          attempts++;
           try {
             await (
               client as unknown as { backchannelLogout(sub: string, sid?: string): Promise<void> }
             ).backchannelLogout(sub, sid);
-            deps.logger.info({ client: clientId, attempt }, 'back-channel logout delivered');
+            lastError = null;
             break;
           } catch (err) {
-            if (attempt >= 3) {
-              deps.logger.error({ err, client: clientId, attempts: attempt }, 'back-channel logout failed');
-              break;
-            }
-            await new Promise((r) => setTimeout(r, 200 * 4 ** attempt));
+            lastError = err instanceof Error ? err.message : String(err);
+            if (attempts < BACKCHANNEL_ATTEMPTS)
+              await new Promise((r) => setTimeout(r, deps.retryBaseMs * 4 ** attempts));
           }
         }
+        const delivered = lastError === null;
+        if (delivered) deps.logger.info({ client: clientId, attempts }, 'back-channel logout delivered');
+        else deps.logger.warn({ client: clientId, attempts, error: lastError }, 'back-channel logout failed');
+        await deps.deliveries
+          .record({ clientId, delivered, attempts, lastError })
+          .catch((err) => deps.logger.error({ err, client: clientId }, 'recording a back-channel delivery failed'));
       }
     });
   }

@@ -23,7 +23,7 @@ export function apiKeyLoading(app: FastifyInstance, keys: ApiKeyService, limits:
   app.decorateRequest('apiKey', undefined);
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
-    if (!header?.startsWith('Bearer ')) return;
+    if (!header?.startsWith('Bearer ') || request.routeOptions.config.ownBearer) return;
     const presented = header.slice(7).trim();
     const keyId = /^rmp_live_([a-z0-9]{16})_/.exec(presented)?.[1];
     const verdict = await limit.consume([request.ip, keyId]);

@@ -26,6 +26,8 @@ export interface Tables {
   upstream_providers: UpstreamProvidersTable;
   external_identities: ExternalIdentitiesTable;
   external_signin_flows: ExternalSigninFlowsTable;
+  oidc_backchannel_deliveries: OidcBackchannelDeliveriesTable;
+  operator_tokens: OperatorTokensTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -299,4 +301,22 @@ export interface ExternalSigninFlowsTable {
   created_at: Timestamp;
   expires_at: Timestamp;
   used_at: Timestamp | null;
+}
+
+export interface OidcBackchannelDeliveriesTable {
+  id: Generated<string>;
+  client_id: string;
+  delivered: boolean;
+  attempts: number;
+  last_error: string | null;
+  finished_at: Timestamp;
+}
+
+export interface OperatorTokensTable {
+  id: Generated<string>;
+  name: string;
+  token_hash: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
 }

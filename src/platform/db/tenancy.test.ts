@@ -355,5 +355,7 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   upstream_providers: 'system', // the operator's upstream OpenID providers (A7)
   external_identities: 'personal', // a person's linked upstream identities
   external_signin_flows: 'system', // looked up by the hash of their state before anyone is known
+  oidc_backchannel_deliveries: 'system', // back-channel logout outcomes, shown to the operator
+  operator_tokens: 'system', // the operator stands above every organization
   rampart_migrations: 'owner only',
 };

@@ -14,8 +14,15 @@ declare module 'fastify' {
     /**
      * An OAuth / OpenID Connect protocol endpoint, called cross-site by design and protected by the
      * protocol itself (client authentication, PKCE, state): the origin and token checks do not apply.
+     * Also a route that authenticates only by a bearer token and ignores cookies (ownBearer): with no
+     * ambient credential there is nothing to forge.
      */
     csrfExempt?: true;
+    /**
+     * The route checks `Authorization: Bearer …` itself (operator routes: operator tokens only, never
+     * a cookie): hooks that read bearer tokens for other routes (organization API keys) leave it alone.
+     */
+    ownBearer?: true;
   }
   interface FastifyRequest {
     /** The CSRF token to put in this response's forms (tied to the session, or to the pre-session cookie). */
