@@ -360,6 +360,108 @@ export interface RampartPaths {
       };
     };
   };
+  '/api/v1/operator/clients': {
+    /**
+     * GET /api/v1/operator/clients: The registered products (OpenID clients), with back-channel logout failures of the
+     * last 24 hours (operator)
+     */
+    GET: {
+      responses: {
+        200: {
+          clients: Array<{
+            clientId: string;
+            name: string;
+            confidential: boolean;
+            redirectUris: Array<string>;
+            postLogoutRedirectUris: Array<string>;
+            backchannelLogoutUri: string | null;
+            firstParty: boolean;
+            createdAt: string;
+            backchannelFailed24h: number;
+          }>;
+        };
+      };
+    };
+    /**
+     * POST /api/v1/operator/clients: Register a product; a confidential client gets its secret in this answer only
+     * (operator)
+     */
+    POST: {
+      body: {
+        /** 3-64 letters, digits, dots, dashes, underscores */
+        clientId: string;
+        /** shown on the sign-in and consent pages */
+        name: string;
+        /** false: a public client (PKCE only, no secret) */
+        confidential?: boolean;
+        /** matched exactly; https */
+        redirectUris: Array<string>;
+        postLogoutRedirectUris?: Array<string>;
+        backchannelLogoutUri?: string;
+        /** true: people are not asked for consent */
+        firstParty?: boolean;
+      };
+      responses: {
+        201: {
+          client: {
+            clientId: string;
+            name: string;
+            confidential: boolean;
+            redirectUris: Array<string>;
+            postLogoutRedirectUris: Array<string>;
+            backchannelLogoutUri: string | null;
+            firstParty: boolean;
+            createdAt: string;
+          };
+          /** shown once; stored only as a hash */
+          clientSecret?: string;
+        };
+      };
+    };
+  };
+  '/api/v1/operator/clients/{id}': {
+    /**
+     * GET /api/v1/operator/clients/{id}: One product, with its recent back-channel logout deliveries (newest first)
+     * (operator)
+     */
+    GET: {
+      params: {
+        id: string;
+      };
+      responses: {
+        200: {
+          client: {
+            clientId: string;
+            name: string;
+            confidential: boolean;
+            redirectUris: Array<string>;
+            postLogoutRedirectUris: Array<string>;
+            backchannelLogoutUri: string | null;
+            firstParty: boolean;
+            createdAt: string;
+          };
+          deliveries: Array<{
+            delivered: boolean;
+            attempts: number;
+            lastError: string | null;
+            finishedAt: string;
+          }>;
+        };
+      };
+    };
+    /**
+     * DELETE /api/v1/operator/clients/{id}: Remove a product and everything issued to it: its tokens stop working at
+     * once (operator)
+     */
+    DELETE: {
+      params: {
+        id: string;
+      };
+      responses: {
+        204: undefined;
+      };
+    };
+  };
   '/api/v1/orgs': {
     /** GET /api/v1/orgs: Your organizations (organizations) */
     GET: {
@@ -1160,6 +1262,71 @@ export interface RampartErrorStatuses {
   /** 409: an address-change link whose new address got an account after the link was sent (Identity) */
   email_taken: 409;
   /**
+   * 400: configuring an upstream provider with a bad id, name, issuer (https only, http on localhost in dev mode) or
+   * client id (Sign-in through other providers (OpenID Connect))
+   */
+  upstream_invalid: 400;
+  /** 409: configuring an upstream provider id that is taken (Sign-in through other providers (OpenID Connect)) */
+  upstream_exists: 409;
+  /**
+   * 404: starting a sign-in or a link through an upstream provider that is not configured (Sign-in through other
+   * providers (OpenID Connect))
+   */
+  upstream_not_found: 404;
+  /**
+   * 502: the upstream provider's discovery document could not be fetched or is not valid (Sign-in through other
+   * providers (OpenID Connect))
+   */
+  upstream_unavailable: 502;
+  /**
+   * 400: an upstream callback whose state is unknown, used, older than 10 minutes, or not from the browser that started
+   * it (Sign-in through other providers (OpenID Connect))
+   */
+  external_sign_in_expired: 400;
+  /**
+   * 400: the upstream refused or the answer failed a check (code exchange, PKCE, ID token signature, issuer, nonce)
+   * (Sign-in through other providers (OpenID Connect))
+   */
+  external_sign_in_failed: 400;
+  /**
+   * 403: a first upstream sign-in whose e-mail address the upstream does not say it verified (Sign-in through other
+   * providers (OpenID Connect))
+   */
+  upstream_email_unverified: 403;
+  /**
+   * 409: a first upstream sign-in whose address belongs to an existing account: accounts are never linked by address
+   * alone (Sign-in through other providers (OpenID Connect))
+   */
+  account_not_linked: 409;
+  /**
+   * 409: linking an upstream identity that another account has linked (Sign-in through other providers (OpenID
+   * Connect))
+   */
+  identity_linked_elsewhere: 409;
+  /**
+   * 409: linking a second identity of the same upstream provider to one account (Sign-in through other providers
+   * (OpenID Connect))
+   */
+  provider_already_linked: 409;
+  /** 404: removing a link that is not one of the person's own (Sign-in through other providers (OpenID Connect)) */
+  link_not_found: 404;
+  /**
+   * 409: removing the last linked identity of an account that has no password and no passkey (Sign-in through other
+   * providers (OpenID Connect))
+   */
+  last_sign_in_method: 409;
+  /**
+   * 401: an operator route called without an operator token, or with a wrong or revoked one (the three look the same;
+   * presented tokens that fail are rate limited per address) (Operator access)
+   */
+  operator_unauthorized: 401;
+  /** 400: creating an operator token with a name of another shape (Operator access) */
+  operator_token_name_invalid: 400;
+  /** 409: creating an operator token with the name of one that is not revoked (Operator access) */
+  operator_token_exists: 409;
+  /** 404: revoking an operator token that does not exist or is already revoked (Operator access) */
+  operator_token_not_found: 404;
+  /**
    * 400: registering a client with a bad id, name, redirect, post-logout or back-channel URI (Sign-in for products
    * (OpenID Connect))
    */
@@ -1173,6 +1340,12 @@ export interface RampartErrorStatuses {
    * Connect))
    */
   sign_in_request_expired: 400;
+  /**
+   * 401: introspection or revocation (RFC 7662, RFC 7009) of a JWT access token by an unknown client, with a wrong
+   * secret, by a public client introspecting, or authenticated another way than the client was registered for (Sign-in
+   * for products (OpenID Connect))
+   */
+  invalid_client: 401;
   /**
    * 400: a product sign-in that names an organization the person is not a member of (Sign-in for products (OpenID
    * Connect))
