@@ -66,6 +66,8 @@ describe('logs', () => {
       payload: { user: { password: SECRETS.password, token: SECRETS.token } },
     });
     await t.app.inject({ url: `/nope/${SECRETS.token}?password=${encodeURIComponent(SECRETS.password)}`, headers });
+    // An OAuth callback: its state (a one-time flow key) is as secret as its code.
+    await t.app.inject({ url: `/sign-in/external/acme/callback?code=x&state=${SECRETS.token}`, headers });
 
     const logs = t.logs();
     expect(logs).toContain('careless log'); // the log was written...

@@ -75,7 +75,7 @@ export function scrubLogObject(obj: Record<string, unknown>): Record<string, unk
   return scrubFields(obj, 0);
 }
 
-const SENSITIVE_PARAM = /pass|token|secret|key|code|otp|sig|auth|session|email/i;
+const SENSITIVE_PARAM = /pass|token|secret|key|code|otp|sig|auth|session|email|state|nonce|verifier/i;
 
 // 20+ characters mixing letters and digits (base64url, hex, UUIDs); plain words and file paths survive.
 const TOKEN_LIKE = /(?=[\w\-+=]*\d)(?=[\w\-+=]*[A-Za-z])[\w\-+=]{20,}/g;
