@@ -2,6 +2,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
+import * as rp from '../../test/helpers/oidc-rp.js';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
 import { linkIn, TestClient } from '../../test/helpers/client.js';
 import { orgPeople } from '../../test/helpers/orgs.js';
@@ -73,47 +74,9 @@ const product = (clientId = 'reports', via = first, secret = secrets[clientId]) 
     },
   );
 
-const next = (res: { statusCode: number; headers: Record<string, unknown> }) =>
-  res.statusCode >= 300 && res.statusCode < 400
-    ? String(res.headers.location)
-    : typeof res.headers.refresh === 'string'
-      ? res.headers.refresh.replace(/^0; url=/, '')
-      : undefined;
-
-async function tokensFor(browser: TestClient, config: oidc.Configuration) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    scope: 'openid email org',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  });
-  let res = await browser.page(url.pathname + url.search);
-  let callback: URL | undefined;
-  for (let i = 0; i < 10 && next(res) !== undefined; i++) {
-    const location = next(res)!;
-    if (location.startsWith(REDIRECT)) {
-      callback = new URL(location);
-      break;
-    }
-    const to = new URL(location, issuer);
-    res = await browser.page(to.pathname + to.search);
-  }
-  expect(callback, res.body).toBeDefined();
-  return oidc.authorizationCodeGrant(config, callback!, { pkceCodeVerifier: verifier, expectedState: state });
-}
-
-async function personWithOrg(name = 'Acme') {
-  const people = accounts(t);
-  const email = await people.verified();
-  const browser = await people.signedIn(email);
-  const org = await browser.api('POST', '/api/v1/orgs', { name });
-  expect(org.statusCode).toBe(201);
-  const me = (await browser.api('GET', '/api/v1/me')).json();
-  return { email, browser, orgId: org.json().id as string, userId: me.user.id as string };
-}
+const at = () => ({ issuer, redirect: REDIRECT });
+const tokensFor = (browser: TestClient, config: oidc.Configuration) => rp.tokensFor(browser, config, at());
+const personWithOrg = (name?: string) => rp.personWithOrg(t, name);
 
 const basic = (clientId: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;

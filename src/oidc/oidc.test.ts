@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accounts } from '../../test/helpers/accounts.js';
+import * as rp from '../../test/helpers/oidc-rp.js';
 import { totpSecretOn } from '../../test/helpers/mfa.js';
 import { totpCode } from '../mfa/totp.js';
 import { orgPeople } from '../../test/helpers/orgs.js';
@@ -103,62 +103,13 @@ const product = (clientId = 'analytics') => {
   );
 };
 
-/** Where a response sends the browser: a redirect, or the Refresh header of Rampart's "continue" page. */
-const next = (res: { statusCode: number; headers: Record<string, unknown> }) =>
-  res.statusCode >= 300 && res.statusCode < 400
-    ? String(res.headers.location)
-    : typeof res.headers.refresh === 'string'
-      ? res.headers.refresh.replace(/^0; url=/, '')
-      : undefined;
-
-/** Follows redirects inside Rampart until one leaves for the product (or a page answers). */
-async function browse(browser: TestClient, url: string) {
-  let res = await browser.page(url);
-  for (let i = 0; i < 10 && next(res) !== undefined; i++) {
-    const location = next(res)!;
-    if (location.startsWith(REDIRECT)) return { res, callback: new URL(location) };
-    const to = new URL(location, issuer);
-    res = await browser.page(to.pathname + to.search);
-  }
-  return { res, callback: undefined };
-}
-
-async function signInToProduct(browser: TestClient, config: oidc.Configuration, extra: Record<string, string> = {}) {
-  const verifier = oidc.randomPKCECodeVerifier();
-  const state = oidc.randomState();
-  const nonce = oidc.randomNonce();
-  const url = oidc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT,
-    scope: 'openid email org',
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-    ...extra,
-  });
-  const { res, callback } = await browse(browser, url.pathname + url.search);
-  return { res, callback, verifier, state, nonce };
-}
-
-async function tokensFor(browser: TestClient, config: oidc.Configuration) {
-  const s = await signInToProduct(browser, config);
-  expect(s.callback, s.res.body).toBeDefined();
-  return oidc.authorizationCodeGrant(config, s.callback!, {
-    pkceCodeVerifier: s.verifier,
-    expectedState: s.state,
-    expectedNonce: s.nonce,
-  });
-}
-
-async function personWithOrg(name = 'Acme') {
-  const people = accounts(t);
-  const email = await people.verified();
-  const browser = await people.signedIn(email);
-  const org = await browser.api('POST', '/api/v1/orgs', { name });
-  expect(org.statusCode).toBe(201);
-  const me = (await browser.api('GET', '/api/v1/me')).json();
-  return { email, browser, orgId: org.json().id as string, userId: me.user.id as string };
-}
+const at = () => ({ issuer, redirect: REDIRECT });
+const browse = (browser: TestClient, url: string) => rp.browse(browser, url, at());
+const signInToProduct = (browser: TestClient, config: oidc.Configuration, extra: Record<string, string> = {}) =>
+  rp.signInToProduct(browser, config, at(), extra);
+const tokensFor = (browser: TestClient, config: oidc.Configuration) => rp.tokensFor(browser, config, at());
+const personWithOrg = (name?: string) => rp.personWithOrg(t, name);
+const { next } = rp;
 
 const jwks = () => createRemoteJWKSet(new URL(`${listening}/oidc/jwks`));
 
