@@ -24,8 +24,8 @@ import { OIDC_PREFIX } from './provider.js';
 import * as repo from './repository.js';
 
 /*
- * A10, S3: introspection (RFC 7662) and revocation (RFC 7009) of Rampart's JWT access tokens, which
- * oidc-provider refuses (`unsupported_token_type`: it keeps no state for them). Rampart reads these
+ * A10, S3: introspection (RFC 7662), revocation (RFC 7009) and userinfo for Rampart's JWT access
+ * tokens, which oidc-provider refuses (`unsupported_token_type`: it keeps no state for them). Rampart reads these
  * two endpoints' bodies first; a `token` that is a JWT (the provider's own test: a JOSE header
  * decodes) is answered here, anything else goes to the provider unchanged (refresh tokens).
  *
@@ -39,6 +39,7 @@ import * as repo from './repository.js';
 
 const INTROSPECTION = `${OIDC_PREFIX}/token/introspection`;
 const REVOCATION = `${OIDC_PREFIX}/token/revocation`;
+const USERINFO = `${OIDC_PREFIX}/me`;
 /** The provider's own body limit for these endpoints. */
 const BODY_LIMIT = 56 * 1024;
 /** A Rampart access token is about 1 KiB; a `token` far past that is refused with a clear error. */
@@ -187,13 +188,36 @@ export function tokenEndpoints(app: FastifyInstance, deps: TokenEndpointDeps): v
    * member removed, a refresh token revoked, a session ended), its Rampart session live and its
    * organization role unchanged (a lowered role shows in the next token; this one claims the old).
    */
-  async function live(payload: JWTPayload, clientId: string): Promise<boolean> {
+  async function live(payload: JWTPayload, clientId: string, reads: object = {}): Promise<string | undefined> {
     const state = await accessTokens.find(String(payload.jti));
-    if (!state || state.revoked || state.clientId !== clientId || !state.grant) return false;
-    if (state.grant.accountId !== payload.sub || state.grant.clientId !== clientId) return false;
-    const now = await claims.forAccessToken(String(payload.sub), state.grantId, {});
-    if (!now) return false;
-    return now.org_id === payload.org_id && now.org_role === payload.org_role;
+    if (!state || state.revoked || state.clientId !== clientId || !state.grant) return undefined;
+    if (state.grant.accountId !== payload.sub || state.grant.clientId !== clientId) return undefined;
+    const now = await claims.forAccessToken(String(payload.sub), state.grantId, reads);
+    if (!now || now.org_id !== payload.org_id || now.org_role !== payload.org_role) return undefined;
+    return state.grantId;
+  }
+
+  /**
+   * OpenID Connect userinfo for Rampart's JWT access tokens (the provider's endpoint takes only
+   * tokens it stores): the claims of the token's scopes as they are now, for a token that
+   * introspection would call active.
+   */
+  async function userinfo(token: string): Promise<Record<string, unknown> | 'invalid_token' | 'insufficient_scope'> {
+    const payload = await verified(token);
+    const clientId = String(payload?.client_id);
+    if (!payload || !audienceHas(payload.aud, clientId)) return 'invalid_token';
+    const reads = {};
+    const grantId = await live(payload, clientId, reads);
+    const account = grantId ? await claims.account(String(payload.sub), grantId, reads) : undefined;
+    if (!account) return 'invalid_token';
+    const scopes = new Set(String(payload.scope ?? '').split(' '));
+    if (!scopes.has('openid')) return 'insufficient_scope';
+    const { email, email_verified, ...org } = account;
+    return {
+      sub: payload.sub,
+      ...(scopes.has('email') ? { email, email_verified } : {}),
+      ...(scopes.has('org') ? org : {}),
+    };
   }
 
   async function introspect(token: string, caller: Caller): Promise<Record<string, unknown>> {
@@ -224,6 +248,27 @@ export function tokenEndpoints(app: FastifyInstance, deps: TokenEndpointDeps): v
     const description = error.fields ? error.fields.map((f) => `${f.field}: ${f.message}`).join('; ') : error.message;
     return reply.send({ error: error.code, error_description: description, request_id: request.id });
   }
+
+  app.register(async (scope) => {
+    // The token comes in the Authorization header (RFC 6750 §2.1); a body is not read.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+      const token = /^Bearer ([A-Za-z0-9_.-]{1,8192})$/.exec(request.headers.authorization ?? '')?.[1];
+      const answer = token && isJwt(token) ? await userinfo(token) : 'invalid_token';
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      if (typeof answer === 'object') return answer;
+      const status = answer === 'invalid_token' ? 401 : 403;
+      return reply
+        .code(status)
+        .header('www-authenticate', `Bearer realm="${issuer}", error="${answer}"`)
+        .send({ error: answer, request_id: request.id });
+    };
+    const schema = { hide: true, description: 'OpenID Connect userinfo: the claims of a Bearer access token' };
+    // Its Bearer token is an access token of a product, not an organization's API key.
+    const config = { csrfExempt: true as const, ownBearer: true as const };
+    scope.route({ method: ['GET', 'POST'], url: USERINFO, handler, config, schema });
+  });
 
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();

@@ -154,6 +154,23 @@ describe('Rampart as an OpenID provider', () => {
     expect(tokens.refresh_token).toBeDefined();
   });
 
+  it('[A10] [S3] userinfo answers for a live JWT access token, and refuses it once its session ended', async () => {
+    const { browser, orgId, userId, email } = await personWithOrg();
+    const config = await product();
+    const tokens = await tokensFor(browser, config);
+    const info = await oidc.fetchUserInfo(config, tokens.access_token, userId);
+    expect(info).toMatchObject({ sub: userId, email, email_verified: true, org_id: orgId, org_role: 'owner' });
+    expect(info.permissions).toContain('members.read');
+    const bare = await fetch(`${listening}/oidc/me`);
+    expect(bare.status).toBe(401);
+    expect(bare.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    // S3: the token of an ended session says nothing more, though its signature still verifies.
+    expect((await browser.api('POST', '/api/v1/signout')).statusCode).toBeLessThan(300);
+    const after = await fetch(`${listening}/oidc/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect(after.status).toBe(401);
+    expect(await after.json()).toMatchObject({ error: 'invalid_token' });
+  });
+
   it('[A10] an authorization request without PKCE, or with another redirect URI, is refused', async () => {
     const { browser } = await personWithOrg();
     const config = await product();
