@@ -7,7 +7,7 @@ import type { Keyring } from './platform/crypto/keyring.js';
 import type { PasswordHasher } from './platform/crypto/passwords.js';
 import type { Database } from './platform/db/database.js';
 import type { EventBus } from './platform/events/bus.js';
-import type { ErrorCatalog } from './platform/errors.js';
+import { AppError, type ErrorCatalog, OperatorError } from './platform/errors.js';
 import type { Limits } from './platform/limits/limiter.js';
 import type { DevMailbox, Mailer } from './platform/mail/index.js';
 
@@ -116,4 +116,24 @@ export function createFeatureContext(platform: Platform, features: readonly Feat
       services.set(name, service);
     },
   };
+}
+
+/** What a feature's `rampart …` commands get from the CLI: a migrated database and the keyring. */
+export interface OperatorContext {
+  config: Config;
+  db: Database;
+  keyring: Keyring;
+}
+export type WithOperator = (fn: (ctx: OperatorContext) => Promise<void>) => Promise<void>;
+/** The CLI's wrapper of a command's action: problems the operator fixes become one plain line, exit 1. */
+export type CommandWrap = <A extends unknown[]>(action: (...args: A) => unknown) => (...args: A) => Promise<void>;
+
+/** A feature's refusal (a bad URI, a taken name) is the operator's to fix: said as one plain line. */
+export async function asOperator<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof AppError) throw new OperatorError(err.message);
+    throw err;
+  }
 }

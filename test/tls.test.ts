@@ -1,14 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { testEnv } from './helpers/app.js';
+import { makeCertificate } from './helpers/certificates.js';
 import { freePorts, makeTempDir, removeTempDirs, tryConnect } from './helpers/process.js';
 
 const HOST = '127.0.0.1';
@@ -19,29 +17,8 @@ let tlsPort: number;
 let httpPort: number;
 
 beforeAll(async () => {
-  const certDir = makeTempDir('rampart-tls-');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      path.join(certDir, 'key.pem'),
-      '-out',
-      path.join(certDir, 'cert.pem'),
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '1',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  cert = readFileSync(path.join(certDir, 'cert.pem'));
+  const made = makeCertificate('rsa');
+  cert = made.cert;
   [tlsPort, httpPort] = (await freePorts(2)) as [number, number];
 
   // The embedded database in its own data directory: this file is about TLS, not the database.
@@ -50,8 +27,8 @@ beforeAll(async () => {
     HOST,
     PORT: String(tlsPort),
     RAMPART_HTTP_PORT: String(httpPort),
-    RAMPART_TLS_CERT: path.join(certDir, 'cert.pem'),
-    RAMPART_TLS_KEY: path.join(certDir, 'key.pem'),
+    RAMPART_TLS_CERT: made.certFile,
+    RAMPART_TLS_KEY: made.keyFile,
     RAMPART_DATA_DIR: makeTempDir('rampart-tls-data-'),
     RAMPART_BASE_URL: `https://localhost:${tlsPort}`,
   });

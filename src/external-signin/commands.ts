@@ -1,31 +1,16 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { asOperator, type CommandWrap, type WithOperator } from '../feature.js';
+import { OperatorError } from '../platform/errors.js';
 import { systemClock } from '../platform/clock.js';
-import { AppError, OperatorError } from '../platform/errors.js';
-import type { Config } from '../config.js';
-import type { Keyring } from '../platform/crypto/keyring.js';
-import type { Tenancy } from '../platform/db/database.js';
 import { createUpstreamRegistry } from './providers.js';
-
-/** What the operator commands get from the CLI: a migrated database and the keyring. */
-type WithOperator = (fn: (ctx: { config: Config; db: Tenancy; keyring: Keyring }) => Promise<void>) => Promise<void>;
-type Wrap = <A extends unknown[]>(action: (...args: A) => unknown) => (...args: A) => Promise<void>;
-
-async function asOperator<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof AppError) throw new OperatorError(err.message);
-    throw err;
-  }
-}
 
 /** The redirect URI to register at an upstream provider for this Rampart. */
 export const upstreamRedirectUri = (baseUrl: string, id: string) =>
   `${baseUrl.replace(/\/$/, '')}/sign-in/external/${encodeURIComponent(id)}/callback`;
 
 /** `rampart upstreams add|list|remove` (A7): the OpenID providers people may sign in through. */
-export function upstreamCommands(program: Command, withOperator: WithOperator, wrap: Wrap): void {
+export function upstreamCommands(program: Command, withOperator: WithOperator, wrap: CommandWrap): void {
   const upstreams = program
     .command('upstreams')
     .description('The OpenID providers people may sign in through ("Continue with …", control A7).');

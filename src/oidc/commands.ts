@@ -1,37 +1,17 @@
 import type { Command } from 'commander';
-import type { Config } from '../config.js';
+import { asOperator, type CommandWrap, type OperatorContext, type WithOperator } from '../feature.js';
+import { OperatorError } from '../platform/errors.js';
 import { systemClock } from '../platform/clock.js';
-import type { Keyring } from '../platform/crypto/keyring.js';
-import type { Tenancy, Tx } from '../platform/db/database.js';
-import { AppError, OperatorError } from '../platform/errors.js';
+import type { Tx } from '../platform/db/database.js';
 import { appendAudit, systemStream } from '../platform/audit/events.js';
 import { createClientRegistry } from './clients.js';
 import { createDeliveries } from './deliveries.js';
 import { createSigningKeys, PUBLISH_AHEAD_MS } from './signing-keys.js';
 
-/** What the operator commands need: a migrated database and the keyring, opened by the CLI. */
-export interface OperatorContext {
-  config: Config;
-  db: Tenancy;
-  keyring: Keyring;
-}
-export type WithOperator = (fn: (ctx: OperatorContext) => Promise<void>) => Promise<void>;
-type Wrap = <A extends unknown[]>(action: (...args: A) => unknown) => (...args: A) => Promise<void>;
-
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** A registry error (a bad URI, a taken id) is the operator's to fix: one plain line, exit 1. */
-async function asOperator<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof AppError) throw new OperatorError(err.message);
-    throw err;
-  }
-}
-
 /** `rampart clients …` and `rampart keys rotate-signing|signing` (A10). */
-export function oidcCommands(program: Command, keys: Command, withOperator: WithOperator, wrap: Wrap): void {
+export function oidcCommands(program: Command, keys: Command, withOperator: WithOperator, wrap: CommandWrap): void {
   const registry = (ctx: OperatorContext) =>
     // The stand-in secret key is only needed by a running provider, never by these commands.
     createClientRegistry({ db: ctx.db, clock: systemClock, secretKey: Buffer.alloc(32), dev: ctx.config.dev });

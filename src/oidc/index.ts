@@ -184,4 +184,4 @@ export const oidcFeature = defineFeature({
 });
 
 export type { ClientInput, ClientView } from './clients.js';
-export { oidcCommands, type WithOperator } from './commands.js';
+export { oidcCommands } from './commands.js';

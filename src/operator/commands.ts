@@ -1,27 +1,12 @@
 import type { Command } from 'commander';
+import { asOperator, type CommandWrap, type WithOperator } from '../feature.js';
 import { systemClock } from '../platform/clock.js';
-import type { Tenancy } from '../platform/db/database.js';
-import { AppError, OperatorError } from '../platform/errors.js';
 import { createOperatorTokens } from './service.js';
-
-/** What these commands need of the CLI: a migrated database. */
-export type WithDatabase = (fn: (ctx: { db: Tenancy }) => Promise<void>) => Promise<void>;
-type Wrap = <A extends unknown[]>(action: (...args: A) => unknown) => (...args: A) => Promise<void>;
-
-/** A rule the operator broke (a taken name, an unknown token) is one plain line, exit 1. */
-async function plain<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof AppError) throw new OperatorError(err.message);
-    throw err;
-  }
-}
 
 const when = (d: Date | null) => (d ? d.toISOString() : 'never');
 
 /** `rampart operator tokens create|list|revoke`. */
-export function operatorCommands(program: Command, withDatabase: WithDatabase, wrap: Wrap): void {
+export function operatorCommands(program: Command, withDatabase: WithOperator, wrap: CommandWrap): void {
   const tokens = program
     .command('operator')
     .description('The operator of this deployment: API tokens for the operator API (docs/operator.md).')
@@ -36,7 +21,7 @@ export function operatorCommands(program: Command, withDatabase: WithDatabase, w
     .action(
       wrap((name: string) =>
         withDatabase(async ({ db }) => {
-          const { token, info } = await plain(() => createOperatorTokens({ db, clock: systemClock }).create(name));
+          const { token, info } = await asOperator(() => createOperatorTokens({ db, clock: systemClock }).create(name));
           console.log(`operator_token: ${token}`);
           console.log(`name: ${info.name}  id: ${info.id}`);
           process.stderr.write('rampart: this is the only time the token is shown\n');
@@ -64,7 +49,7 @@ export function operatorCommands(program: Command, withDatabase: WithDatabase, w
     .action(
       wrap((nameOrId: string) =>
         withDatabase(async ({ db }) => {
-          const info = await plain(() => createOperatorTokens({ db, clock: systemClock }).revoke(nameOrId));
+          const info = await asOperator(() => createOperatorTokens({ db, clock: systemClock }).revoke(nameOrId));
           console.log(`revoked ${info.name} (${info.id})`);
         }),
       ),

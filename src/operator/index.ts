@@ -45,5 +45,5 @@ export const operatorFeature = defineFeature({
   },
 });
 
-export { operatorCommands, type WithDatabase } from './commands.js';
+export { operatorCommands } from './commands.js';
 export { createOperatorTokens, type Operator, operatorActor, type OperatorTokenInfo } from './service.js';

@@ -1,12 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { CustomFetch } from 'openid-client';
-import { makeTempDir } from './process.js';
 
 /*
  * A7 tests: a real upstream OpenID provider (a second oidc-provider instance) over real HTTPS on
@@ -14,39 +10,8 @@ import { makeTempDir } from './process.js';
  * customFetch holding this CA; nothing turns TLS verification off.
  */
 
-export interface TestCertificate {
-  cert: Buffer;
-  key: Buffer;
-}
-
-/** A self-signed certificate for localhost and 127.0.0.1, one day long. */
-export function makeCertificate(): TestCertificate {
-  const dir = makeTempDir('rampart-upstream-tls-');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '1',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert: readFileSync(path.join(dir, 'cert.pem')), key: readFileSync(path.join(dir, 'key.pem')) };
-}
+import type { TestCertificate } from './certificates.js';
+export { makeCertificate, type TestCertificate } from './certificates.js';
 
 export interface RawResponse {
   status: number;
