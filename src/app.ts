@@ -22,6 +22,7 @@ import { loopbackAliasRedirect } from './platform/http/loopback-alias.js';
 import { pageRendering } from './platform/http/render.js';
 import { lazyCompilers } from './platform/http/lazy-compilers.js';
 import { RequestLog } from './platform/logging.js';
+import { createScheduler, type Scheduler } from './platform/schedule.js';
 import { inputKeywords } from './platform/http/schemas.js';
 import { securityHeaders } from './platform/http/security-headers.js';
 import type { Limits } from './platform/limits/limiter.js';
@@ -40,6 +41,8 @@ export interface AppDeps {
   hasher?: PasswordHasher;
   /** Settings tests give features in place of their defaults. */
   overrides?: Overrides;
+  /** Scheduled jobs (default: on their timers); tests give one without timers and run jobs by name. */
+  schedule?: Scheduler;
   /** TLS options for an HTTPS server; absent means plain HTTP (local, or behind a TLS proxy). */
   https?: { cert: Buffer; key: Buffer };
 }
@@ -126,11 +129,13 @@ export async function buildApp(
     clock: deps.clock ?? systemClock,
     hasher: deps.hasher ?? createPasswordHasher(),
     background: createBackground((err) => deps.logger.error({ err }, 'background work failed')),
+    schedule: deps.schedule ?? createScheduler({ logger: deps.logger, timers: true }),
     subkey: (info) => subkey(deps.keyring, info),
     onClose: (fn) => app.addHook('onClose', async () => fn()),
     overrides: deps.overrides ?? {},
   };
   platform.onClose(() => platform.background.drain());
+  platform.onClose(() => platform.schedule.close());
   const ctx = createFeatureContext(platform, features);
   for (const feature of features) await feature.setup?.(ctx);
 

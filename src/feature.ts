@@ -10,6 +10,7 @@ import type { EventBus } from './platform/events/bus.js';
 import { AppError, type ErrorCatalog, OperatorError } from './platform/errors.js';
 import type { Limits } from './platform/limits/limiter.js';
 import type { DevMailbox, Mailer } from './platform/mail/index.js';
+import type { Scheduler } from './platform/schedule.js';
 
 /*
  * The feature contract. A feature is one folder whose index.ts exports one Feature; app.ts builds
@@ -30,6 +31,8 @@ export interface Platform {
   hasher: PasswordHasher;
   /** Work that runs after the response; drained when the app closes. */
   background: Background;
+  /** Work that runs every so often (checks, probes, deadlines), and on demand by its name. */
+  schedule: Scheduler;
   /** A 256-bit key for one purpose, derived from the current master key. */
   subkey(info: string): Buffer;
   /** Runs when the app closes (subscriptions, timers). */
@@ -90,6 +93,45 @@ export interface Feature {
   hooks?(app: FastifyInstance, ctx: FeatureContext): void | Promise<void>;
   /** Its routes, registered as an encapsulated Fastify plugin. */
   routes?(app: FastifyInstance, ctx: FeatureContext): void | Promise<void>;
+  /** X8: the live checks of the controls it implements (after setup: they may use its services). */
+  trustChecks?(ctx: FeatureContext): readonly TrustCheck[];
+  /** Pages it adds to the operator console (/operator), each behind requireOperatorPage. */
+  operatorPages?: readonly OperatorPage[];
+}
+
+/**
+ * X8: one live check of a control, read from this running instance. A control no check names is
+ * shown as "not built"; a check that throws is failing.
+ */
+export interface TrustCheck {
+  /** The control's ID in the catalogue (docs/controls.md), e.g. 'T1'. */
+  control: string;
+  /** Unique in the app, stable across releases (its history is kept under it): 'tls-floor'. */
+  id: string;
+  /** What it verifies, said as the promise: "TLS 1.2 is the lowest protocol the listener accepts". */
+  title: string;
+  run(probe: TrustProbe): Promise<TrustVerdict>;
+}
+
+/** `detail`: what was verified (passing), the reason (failing), or what the operator must set (not configured). */
+export interface TrustVerdict {
+  status: 'passing' | 'failing' | 'not_configured';
+  detail: string;
+}
+
+/** What a check may do besides reading its feature's services. */
+export interface TrustProbe {
+  /** A real request to this instance, in process: what a client at the base URL would get. */
+  request(
+    path: string,
+    init?: { method?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
+}
+
+export interface OperatorPage {
+  /** Under /operator, e.g. '/operator/incidents'. */
+  path: string;
+  label: string;
 }
 
 export interface OrgTab {

@@ -1,15 +1,20 @@
 import type { Command } from 'commander';
 import { asOperator, type CommandWrap, type WithOperator } from '../feature.js';
 import { systemClock } from '../platform/clock.js';
+import { createOperatorConsole } from './console.js';
 import { createOperatorTokens } from './service.js';
 
 const when = (d: Date | null) => (d ? d.toISOString() : 'never');
 
 /** `rampart operator tokens create|list|revoke`. */
 export function operatorCommands(program: Command, withDatabase: WithOperator, wrap: CommandWrap): void {
-  const tokens = program
+  const operator = program
     .command('operator')
-    .description('The operator of this deployment: API tokens for the operator API (docs/operator.md).')
+    .description(
+      'The operator of this deployment: the console and API tokens for the operator API (docs/operator.md).',
+    );
+  operatorConsoleCommands(operator, withDatabase, wrap);
+  const tokens = operator
     .command('tokens')
     .description('Operator API tokens: `Authorization: Bearer rop_…` on /api/v1/operator/* routes.');
   tokens
@@ -51,6 +56,49 @@ export function operatorCommands(program: Command, withDatabase: WithOperator, w
         withDatabase(async ({ db }) => {
           const info = await asOperator(() => createOperatorTokens({ db, clock: systemClock }).revoke(nameOrId));
           console.log(`revoked ${info.name} (${info.id})`);
+        }),
+      ),
+    );
+}
+
+/** `rampart operator grant|ungrant|users`: who may open the operator console (/operator). */
+function operatorConsoleCommands(operator: Command, withDatabase: WithOperator, wrap: CommandWrap): void {
+  const consoleOf = (db: Parameters<Parameters<WithOperator>[0]>[0]['db']) =>
+    createOperatorConsole({ db, clock: systemClock });
+  operator
+    .command('grant <email>')
+    .description(
+      'Let the account with this e-mail address open the operator console (/operator). Its pages also need a ' +
+        'session signed in with a second factor.',
+    )
+    .action(
+      wrap((email: string) =>
+        withDatabase(async ({ db }) => {
+          const granted = await asOperator(() => consoleOf(db).grant(email));
+          console.log(granted ? `granted the operator console to ${email}` : `${email} already has the console`);
+        }),
+      ),
+    );
+  operator
+    .command('ungrant <email>')
+    .description('Take the operator console away from an account: its next console request is refused.')
+    .action(
+      wrap((email: string) =>
+        withDatabase(async ({ db }) => {
+          const removed = await asOperator(() => consoleOf(db).ungrant(email));
+          console.log(removed ? `${email} no longer has the console` : `${email} did not have the console`);
+        }),
+      ),
+    );
+  operator
+    .command('users')
+    .description('List the accounts that may open the operator console.')
+    .action(
+      wrap(() =>
+        withDatabase(async ({ db }) => {
+          const users = await consoleOf(db).users();
+          if (users.length === 0) console.log('no operator console accounts');
+          for (const u of users) console.log(`${u.email}  granted ${u.granted_at.toISOString()}`);
         }),
       ),
     );

@@ -24,6 +24,23 @@ export const OPERATOR_ERRORS = defineErrors({
     message: 'There is no live operator token with this name or id.',
     description: 'revoking an operator token that does not exist or is already revoked',
   },
+  operator_console_forbidden: {
+    status: 403,
+    message:
+      'The operator console is for accounts granted it (rampart operator grant), signed in with a second factor.',
+    description:
+      'an operator page opened by an account not granted the console, or by a session without a second factor',
+  },
+  operator_user_not_found: {
+    status: 404,
+    message: 'There is no account with this e-mail address.',
+    description: 'granting the operator console to an address that has no account',
+  },
+  settings_invalid: {
+    status: 400,
+    message: 'Check the highlighted settings.',
+    description: 'deployment settings with a field out of shape (the fields are named in `fields`)',
+  },
 });
 
 export const operatorError = OPERATOR_ERRORS.fail;

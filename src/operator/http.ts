@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { rateLimited } from '../platform/errors.js';
 import type { Limits } from '../platform/limits/limiter.js';
+import { authOf, requireUser } from '../sessions/index.js';
 import { operatorError } from './errors.js';
 import type { Operator, OperatorTokens } from './service.js';
 
@@ -63,4 +64,26 @@ export function operatorGuard(tokens: OperatorTokens, limits: Limits, opts: Oper
 export function operatorOf(request: FastifyRequest): Operator {
   if (!request.operator) throw new Error('operatorOf: the route has no operator guard');
   return request.operator;
+}
+
+/**
+ * The preHandler of operator console pages: a signed-in account granted the console, whose session
+ * presented a second factor. Not signed in: to sign-in and back. Anyone else: 403. The grant is
+ * read on every request, so `rampart operator ungrant` works at once.
+ */
+export function operatorPageGuard(isOperator: (userId: string) => Promise<boolean>) {
+  return async function requireOperatorPage(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply | undefined> {
+    const signedIn = await requireUser(request, reply);
+    if (signedIn) return signedIn;
+    const { user, session } = authOf(request);
+    if (session.authLevel < 2 || !(await isOperator(user.id))) {
+      request.log.warn({ user: user.id, route: request.routeOptions.url }, 'operator console refused');
+      throw operatorError('operator_console_forbidden');
+    }
+    request.operator = { name: user.email, userId: user.id };
+    return undefined;
+  };
 }

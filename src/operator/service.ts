@@ -20,10 +20,12 @@ export interface OperatorTokenInfo {
   revokedAt: Date | null;
 }
 
-/** Who an authenticated operator request is: the token it presented. */
+/** Who an authenticated operator request is: the token it presented, or the console account signed in. */
 export interface Operator {
-  tokenId: string;
+  /** The token's name, or the console account's e-mail address. */
   name: string;
+  tokenId?: string;
+  userId?: string;
 }
 
 /** The audit actor of an operator: `operator:<token name>` (or `cli` for the `rampart` command). */

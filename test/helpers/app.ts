@@ -11,6 +11,7 @@ import { createLimits, type Limits } from '../../src/platform/limits/limiter.js'
 import { createLogger } from '../../src/platform/logging.js';
 import { createPasswordHasher, type PasswordParams } from '../../src/platform/crypto/passwords.js';
 import { fixedClock } from '../../src/platform/clock.js';
+import { createScheduler } from '../../src/platform/schedule.js';
 import { createMailer, type DevMailbox, type StoredMail } from '../../src/platform/mail/index.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -29,6 +30,8 @@ export interface TestApp {
    * mail.
    */
   mailTo(address: string, subject?: RegExp, newerThan?: StoredMail): Promise<StoredMail>;
+  /** Runs a scheduled job now (the named job of a feature) and waits for it. */
+  runJob(name: string): Promise<void>;
   /** Everything the app logged, one JSON line per entry. */
   logs(): string;
   close(): Promise<void>;
@@ -56,6 +59,8 @@ export interface TestAppOptions {
   hasherParams?: PasswordParams;
   /** Feature settings in place of their defaults. */
   overrides?: Overrides;
+  /** Run scheduled jobs on their timers, as a deployment does (default: only when a test runs one). */
+  scheduleTimers?: boolean;
 }
 
 /**
@@ -96,6 +101,7 @@ export async function createTestApp(
   });
   const logger = createLogger(config.logLevel, sink);
   const mailer = createMailer(config, db);
+  const schedule = createScheduler({ logger, timers: options.scheduleTimers ?? false });
   const app = await buildApp(config, {
     db,
     keyring: parseKeyring(config.masterKeys!),
@@ -107,6 +113,7 @@ export async function createTestApp(
     // Argon2id at test strength: the parameters are tested on their own in the crypto suite.
     hasher: createPasswordHasher(options.hasherParams ?? { memoryKiB: 1024, iterations: 1, parallelism: 1 }),
     overrides: options.overrides,
+    schedule,
   });
   await customize?.(app);
   await app.ready();
@@ -129,6 +136,7 @@ export async function createTestApp(
       }
       throw new Error(`no mail to ${address}${subject ? ` matching ${subject}` : ''}`);
     },
+    runJob: (name) => schedule.run(name),
     logs: () => lines.join(''),
     async close() {
       await app.close();

@@ -28,6 +28,8 @@ export interface Tables {
   external_signin_flows: ExternalSigninFlowsTable;
   oidc_backchannel_deliveries: OidcBackchannelDeliveriesTable;
   operator_tokens: OperatorTokensTable;
+  operator_users: { user_id: string; granted_at: Timestamp };
+  deployment_settings: DeploymentSettingsTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -310,6 +312,16 @@ export interface OidcBackchannelDeliveriesTable {
   attempts: number;
   last_error: string | null;
   finished_at: Timestamp;
+}
+
+export interface DeploymentSettingsTable {
+  id: Generated<number>;
+  product_name: string;
+  security_contact: string | null;
+  policy_url: string | null;
+  policy_text: string | null;
+  preferred_languages: string;
+  updated_at: Timestamp;
 }
 
 export interface OperatorTokensTable {

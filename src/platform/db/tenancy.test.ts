@@ -357,5 +357,7 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   external_signin_flows: 'system', // looked up by the hash of their state before anyone is known
   oidc_backchannel_deliveries: 'system', // back-channel logout outcomes, shown to the operator
   operator_tokens: 'system', // the operator stands above every organization
+  operator_users: 'system', // accounts granted the operator console
+  deployment_settings: 'system', // the product's name and security contact, set by the operator
   rampart_migrations: 'owner only',
 };
