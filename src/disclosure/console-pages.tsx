@@ -81,8 +81,8 @@ export function ReportsPage({
       )}
       <h2>Acknowledgement deadline</h2>
       <p>
-        Counted in business days (Monday to Friday, UTC; public holidays are not known), from the time a report
-        arrives. A change applies to reports that arrive afterwards.
+        Counted in business days (Monday to Friday, UTC; public holidays are not known), from the time a report arrives.
+        A change applies to reports that arrive afterwards.
       </p>
       <Form action="/operator/disclosure/settings" csrf={csrf} label="Acknowledgement deadline">
         <FormMessage state={state} />
@@ -189,7 +189,11 @@ export function ReportPage({
         {timeline.map((e) => (
           <li>
             <Time at={e.at} /> · {e.actor}:{' '}
-            {e.kind === 'received' ? 'received' : e.kind === 'status' ? `status ${STATUS_LABELS[e.status ?? 'new']}` : 'note'}
+            {e.kind === 'received'
+              ? 'received'
+              : e.kind === 'status'
+                ? `status ${STATUS_LABELS[e.status ?? 'new']}`
+                : 'note'}
             {e.note && <p class="note">{e.note}</p>}
           </li>
         ))}

@@ -28,7 +28,8 @@ export function createFormTokens(key: Buffer) {
       const body = `${m[1]}.${m[2]}`;
       const expected = Buffer.from(sign(body));
       const given = Buffer.from(m[3]!);
-      if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'invalid' };
+      if (expected.length !== given.length || !timingSafeEqual(expected, given))
+        return { ok: false, reason: 'invalid' };
       const issued = Number(m[1]);
       const age = now.getTime() - issued;
       if (age < FORM_MIN_AGE_MS) return { ok: false, reason: age < -60_000 ? 'invalid' : 'too_fast' };

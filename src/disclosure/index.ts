@@ -61,10 +61,14 @@ export const disclosureFeature = defineFeature({
         async run(probe) {
           const settings = await operator.console.settings();
           if (!settings.securityContact)
-            return { status: 'not_configured', detail: 'Set a security contact on the operator console (Product and contact).' };
+            return {
+              status: 'not_configured',
+              detail: 'Set a security contact on the operator console (Product and contact).',
+            };
           const canonical = `${p.config.baseUrl}/.well-known/security.txt`;
           const res = await probe.request('/.well-known/security.txt');
-          if (res.status !== 200) return { status: 'failing', detail: `/.well-known/security.txt answered ${res.status}` };
+          if (res.status !== 200)
+            return { status: 'failing', detail: `/.well-known/security.txt answered ${res.status}` };
           const type = String(res.headers['content-type'] ?? '');
           if (!/^text\/plain;\s*charset=utf-8$/i.test(type))
             return { status: 'failing', detail: `served as "${type}", not text/plain; charset=utf-8` };
@@ -83,9 +87,14 @@ export const disclosureFeature = defineFeature({
           if (overdue > 0)
             return {
               status: 'failing',
-              detail: `${overdue} ${overdue === 1 ? 'report is' : 'reports are'} past the ${days}-business-day acknowledgement deadline unacknowledged`,
+              detail:
+                `${overdue} ${overdue === 1 ? 'report is' : 'reports are'} past the ${days}-business-day ` +
+                'acknowledgement deadline unacknowledged',
             };
-          return { status: 'passing', detail: `every report is acknowledged or within its ${days}-business-day deadline` };
+          return {
+            status: 'passing',
+            detail: `every report is acknowledged or within its ${days}-business-day deadline`,
+          };
         },
       },
     ];

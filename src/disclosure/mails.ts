@@ -31,7 +31,10 @@ export function received(product: string, r: Report, statusLink: string): MailMe
   };
 }
 
-export function statusChanged(product: string, r: Pick<Report, 'reporter_email' | 'reference' | 'status'>): MailMessage {
+export function statusChanged(
+  product: string,
+  r: Pick<Report, 'reporter_email' | 'reference' | 'status'>,
+): MailMessage {
   const subject =
     r.status === 'acknowledged'
       ? `Your security report ${r.reference} was acknowledged`

@@ -66,7 +66,7 @@ export function ReportFormPage({
     <section class="narrow">
       <h1>Report a security problem</h1>
       <p>
-        Found a vulnerability in {productName}? Tell us here; you need no account. We acknowledge every report within{' '}
+        Found a vulnerability in {productName}? Tell us here, no account needed. We acknowledge each report within{' '}
         {ackDays} business {ackDays === 1 ? 'day' : 'days'} and mail you a tracking reference with a private link to
         follow its status. Please read our <a href="/security/policy">disclosure policy</a> first.
       </p>

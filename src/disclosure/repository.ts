@@ -42,7 +42,13 @@ export const listReports = (tx: Tx, limit: number) =>
   tx.selectFrom('disclosure_reports').selectAll().orderBy('received_at', 'desc').limit(limit).execute();
 
 export const timelineOf = (tx: Tx, reportId: string) =>
-  tx.selectFrom('disclosure_timeline').selectAll().where('report_id', '=', reportId).orderBy('at').orderBy('id').execute();
+  tx
+    .selectFrom('disclosure_timeline')
+    .selectAll()
+    .where('report_id', '=', reportId)
+    .orderBy('at')
+    .orderBy('id')
+    .execute();
 
 export async function setStatus(
   tx: Tx,

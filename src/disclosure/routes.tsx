@@ -8,14 +8,7 @@ import { requestContext } from '../platform/http/request-context.js';
 import { Email, noInput, OptionalText, Text, uuidParam } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import { ReportPage, ReportsPage } from './console-pages.js';
-import {
-  LIMITS,
-  PolicyPage,
-  ReportFormPage,
-  ReportSentPage,
-  ReportStatusPage,
-  ThanksPage,
-} from './pages.js';
+import { LIMITS, PolicyPage, ReportFormPage, ReportSentPage, ReportStatusPage, ThanksPage } from './pages.js';
 import { securityTxt } from './security-txt.js';
 import { disclosureError } from './errors.js';
 import type { DisclosureService } from './service.js';
@@ -107,7 +100,7 @@ export function disclosureRoutes(
   r.get('/security/report', { schema: noInput }, async (request, reply) => formPage(request, reply));
 
   r.post('/security/report', { schema: { body: reportBody }, attachValidation: true }, async (request, reply) => {
-    const body = request.body;
+    const body = request.body ?? ({} as Partial<typeof request.body>);
     const values = {
       summary: body.summary,
       details: body.details,
@@ -187,8 +180,8 @@ export function disclosureRoutes(
     '/operator/disclosure/settings',
     { schema: { body: settingsBody }, attachValidation: true, preHandler: guard },
     async (request, reply) => {
-      const values = { ackBusinessDays: request.body.ackBusinessDays };
-      const raw = values.ackBusinessDays.trim();
+      const values = { ackBusinessDays: request.body?.ackBusinessDays as string | undefined };
+      const raw = (values.ackBusinessDays ?? '').trim();
       try {
         if (validationErrors(request)) throw disclosureError('disclosure_settings_invalid');
         await service.setAckDays(/^\d{1,2}$/.test(raw) ? Number(raw) : Number.NaN, operator.operatorOf(request));
@@ -238,7 +231,7 @@ export function disclosureRoutes(
     { schema: { params: uuidParam, body: statusBody }, attachValidation: true, preHandler: guard },
     async (request, reply) => {
       const { id } = request.params;
-      const values = { status: request.body.status as string | undefined };
+      const values = { status: request.body?.status as string | undefined };
       const errors = validationErrors(request);
       if (errors) return reportPage(request, reply, id, { state: { values, errors }, status: 400 });
       try {
@@ -257,7 +250,7 @@ export function disclosureRoutes(
     { schema: { params: uuidParam, body: noteBody }, attachValidation: true, preHandler: guard },
     async (request, reply) => {
       const { id } = request.params;
-      const values = { note: request.body.note };
+      const values = { note: request.body?.note as string | undefined };
       const errors = validationErrors(request);
       if (errors) return reportPage(request, reply, id, { state: { values, errors }, status: 400 });
       await service.addNote(id, request.body.note, operator.operatorOf(request));

@@ -78,10 +78,7 @@ function uriProblem(name: string, value: string): string | undefined {
  * (2.5.2), line endings LF or CRLF with the last line ended (the ABNF's eol). Unknown fields are
  * allowed (2.4). A PGP-signed file is not read.
  */
-export function validateSecurityTxt(
-  text: string,
-  opts: { now: Date; canonical?: string },
-): SecurityTxtVerdict {
+export function validateSecurityTxt(text: string, opts: { now: Date; canonical?: string }): SecurityTxtVerdict {
   const problems: string[] = [];
   const fields: Array<{ name: string; value: string }> = [];
   if (text.startsWith('-----BEGIN PGP SIGNED MESSAGE-----')) problems.push('signed files are not read here');
@@ -123,7 +120,8 @@ export function validateSecurityTxt(
     const at = m ? new Date(expires[0]!) : undefined;
     if (!m || !at || Number.isNaN(at.getTime())) problems.push(`expires: "${expires[0]}" is not an RFC 3339 date-time`);
     else if (at.getTime() <= opts.now.getTime()) problems.push(`expires: ${expires[0]} is in the past`);
-    else if (at.getTime() - opts.now.getTime() >= YEAR_MS) problems.push(`expires: ${expires[0]} is a year or more ahead`);
+    else if (at.getTime() - opts.now.getTime() >= YEAR_MS)
+      problems.push(`expires: ${expires[0]} is a year or more ahead`);
   }
 
   const languages = all('preferred-languages');

@@ -96,7 +96,13 @@ export function createDisclosureService(deps: DisclosureDeps) {
   const audit = (tx: Tx, action: AuditAction, actor: string, report: { id: string; reference: string }, more = {}) =>
     appendAudit(
       tx,
-      { stream: systemStream, action, actor, target: `disclosure_report:${report.id}`, payload: { reference: report.reference, ...more } },
+      {
+        stream: systemStream,
+        action,
+        actor,
+        target: `disclosure_report:${report.id}`,
+        payload: { reference: report.reference, ...more },
+      },
       clock,
     );
   const mail = (message: { to: string; subject: string; text: string }) =>
@@ -160,7 +166,13 @@ export function createDisclosureService(deps: DisclosureDeps) {
           received_at: now,
           ack_due_at: addBusinessDays(now, days),
         });
-        await repo.insertTimeline(tx, { report_id: row.id, at: now, actor: 'reporter', kind: 'received', status: 'new' });
+        await repo.insertTimeline(tx, {
+          report_id: row.id,
+          at: now,
+          actor: 'reporter',
+          kind: 'received',
+          status: 'new',
+        });
         await appendAudit(
           tx,
           {
@@ -169,7 +181,11 @@ export function createDisclosureService(deps: DisclosureDeps) {
             actor: 'reporter',
             target: `disclosure_report:${row.id}`,
             context,
-            payload: { reference: row.reference, ackDueAt: row.ack_due_at.toISOString(), creditRequested: input.credit },
+            payload: {
+              reference: row.reference,
+              ackDueAt: row.ack_due_at.toISOString(),
+              creditRequested: input.credit,
+            },
           },
           clock,
         );
@@ -215,7 +231,14 @@ export function createDisclosureService(deps: DisclosureDeps) {
           resolved_at: to === 'resolved' ? now : to === 'triaging' ? null : r.resolved_at,
         });
         const actor = operatorActor(by);
-        await repo.insertTimeline(tx, { report_id: id, at: now, actor, kind: 'status', status: to, note: note ?? null });
+        await repo.insertTimeline(tx, {
+          report_id: id,
+          at: now,
+          actor,
+          kind: 'status',
+          status: to,
+          note: note ?? null,
+        });
         await audit(tx, 'disclosure.report_status_changed', actor, r, { from: r.status, to });
         return { ...r, status: to, acknowledged_at: r.acknowledged_at ?? now, firstAck: first };
       });
