@@ -53,7 +53,7 @@ describe.skipIf(!hasChromium)('[X3] vulnerability disclosure in a real browser',
     await landOn(page, `${base}/account/security`, () => page.getByRole('button', { name: 'I saved them' }).click());
   }
 
-  it('[X3] a reporter without JavaScript reports; the mail carries the reference; the operator acknowledges', async () => {
+  it('[X3] a reporter without JavaScript reports; the mail has the reference; the operator acknowledges', async () => {
     // The reporter: JavaScript off, the form works as plain HTML.
     const reporterContext = await browser.newContext({ ...DESKTOP, javaScriptEnabled: false });
     const reporterProblems = watchProblems(reporterContext);
