@@ -154,7 +154,17 @@ export function ReportPage({
         <dd>{report.credit_name ? `Asked to be credited as “${report.credit_name}”` : 'Not asked'}</dd>
       </dl>
       <h2>Details</h2>
-      <pre class="report-details">{report.details}</pre>
+      {/* The reporter's text as written, line by line (Preact escapes it); wrapped, unlike a <pre>. */}
+      {report.details.split(/\n{2,}/).map((para) => (
+        <p class="report-details">
+          {para.split('\n').map((line, i) => (
+            <>
+              {i > 0 && <br />}
+              {line}
+            </>
+          ))}
+        </p>
+      ))}
 
       <h2>Change the status</h2>
       <Form action={`/operator/disclosure/${report.id}/status`} csrf={csrf} label="Change the status">
