@@ -230,6 +230,7 @@ describe('report intake', () => {
     for (const bad of [wrong, 'x', '../../etc/passwd'])
       expect((await reporter.page(`/security/report/status?token=${encodeURIComponent(bad)}`)).statusCode).toBe(404);
     expect((await reporter.page('/security/report/status')).statusCode).toBe(400);
+    expect(t.logs()).not.toContain(token);
 
     const audit = await t.db.withSystem((tx) =>
       tx
@@ -239,6 +240,23 @@ describe('report intake', () => {
         .execute(),
     );
     expect(audit.some((a) => JSON.stringify(a.payload).includes(ref))).toBe(true);
+  });
+
+  it('[X3] a report without the CSRF field, or from another origin, is refused and nothing is stored', async () => {
+    const client = new TestClient(t.app);
+    const form = await openForm(client);
+    t.clock.advance(5_000);
+    const fields = { formToken: form.formToken, ...goodReport(freshEmail(), { summary: 'No CSRF' }) };
+    const bare = await client.request({ method: 'POST', url: '/security/report', form: fields });
+    expect(bare.statusCode).toBe(403);
+    const foreign = await client.request({
+      method: 'POST',
+      url: '/security/report',
+      form: { ...fields, _csrf: form.csrf },
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(foreign.statusCode).toBe(403);
+    expect(await countReports(t, 'No CSRF')).toBe(0);
   });
 
   it('[X3] a filled honeypot is refused and nothing is stored', async () => {
