@@ -86,6 +86,7 @@ describe.skipIf(!hasChromium)('[X3] vulnerability disclosure in a real browser',
     await reporter.goto(statusLink!);
     await heading(reporter, `Security report ${reference}`);
     await reporter.getByText('New', { exact: true }).waitFor();
+    await screenshot(reporter, 'x3-report-status-1280');
 
     const phoneReporter = await browser.newContext({ ...PHONE, javaScriptEnabled: false });
     const phonePage = await phoneReporter.newPage();
