@@ -1,162 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { accounts, freshEmail } from '../../test/helpers/accounts.js';
-import { createTestApp, fileTestApp, type TestApp } from '../../test/helpers/app.js';
-import { TestClient, linkIn } from '../../test/helpers/client.js';
+import { createTestApp, fileTestApp } from '../../test/helpers/app.js';
+import { linkIn, TestClient } from '../../test/helpers/client.js';
+import {
+  checksOf,
+  countReports,
+  goodReport,
+  openForm,
+  probeOf,
+  send,
+  setContact,
+} from '../../test/helpers/disclosure.js';
 import { operatorClient } from '../../test/helpers/operator.js';
-import { createFeatureContext, type Platform, type TrustProbe } from '../feature.js';
-import { createOperatorConsole } from '../operator/index.js';
-import { addBusinessDays } from './business-days.js';
-import { disclosureFeature } from './index.js';
-import { securityTxt, validateSecurityTxt } from './security-txt.js';
+import { validateSecurityTxt } from './security-txt.js';
 
 const t = await fileTestApp();
-const operatorConsole = (app: TestApp) => createOperatorConsole({ db: app.db, clock: app.clock });
 
-async function setContact(app: TestApp, contact: string | null) {
-  await operatorConsole(app).saveSettings(
-    {
-      productName: 'Acme Cloud',
-      securityContact: contact,
-      policyUrl: null,
-      policyText: null,
-      preferredLanguages: 'en, de',
-    },
-    { name: 'test' },
-  );
-}
-
-/** Opens the report form as a browser does: its CSRF field and its signed form token. */
-async function openForm(client: TestClient) {
-  const page = await client.page('/security/report');
-  expect(page.statusCode).toBe(200);
-  return {
-    csrf: /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!,
-    formToken: /name="formToken" value="([^"]+)"/.exec(page.body)![1]!,
-  };
-}
-
-const goodReport = (email: string, extra: Record<string, string> = {}) => ({
-  summary: 'Stored XSS in the invitation page',
-  details: 'The organization name is rendered unescaped on /orgs/invite. Steps: create an org named <img onerror>.',
-  affected: '/orgs/invite',
-  email,
-  name: 'Ada Reporter',
-  website: '',
-  ...extra,
-});
-
-async function send(client: TestClient, app: TestApp, fields: Record<string, string>, wait = 5_000) {
-  const form = await openForm(client);
-  app.clock.advance(wait);
-  return client.request({
-    method: 'POST',
-    url: '/security/report',
-    form: { formToken: form.formToken, _csrf: form.csrf, ...fields },
-    headers: { accept: 'text/html' },
-  });
-}
-
-const countReports = (app: TestApp, summary: string) =>
-  app.db.withSystem(async (tx) =>
-    Number(
-      (
-        await tx
-          .selectFrom('disclosure_reports')
-          .select((eb) => eb.fn.countAll<string>().as('n'))
-          .where('summary', '=', summary)
-          .executeTakeFirstOrThrow()
-      ).n,
-    ),
-  );
-
-/** The feature's trust checks, on its own service built over this app's database and clock. */
-function checksOf(app: TestApp) {
-  const ctx = createFeatureContext({ config: app.config, ...realPlatform(app) } as Platform, []);
-  ctx.provide('operator', { console: operatorConsole(app) } as never);
-  disclosureFeature.setup!(ctx);
-  return disclosureFeature.trustChecks!(ctx);
-}
-
-function realPlatform(app: TestApp): Partial<Platform> {
-  return {
-    db: app.db,
-    clock: app.clock,
-    limits: app.limits,
-    mailer: app.mailbox,
-    background: { run: () => undefined, drain: async () => undefined },
-    logger: { warn: () => undefined } as never,
-    subkey: () => Buffer.alloc(32, 1),
-    schedule: { every: () => undefined, run: async () => undefined, close: async () => undefined },
-    overrides: {},
-  };
-}
-
-const probeOf =
-  (app: TestApp, rewrite?: (body: string) => string): TrustProbe['request'] =>
-  async (path) => {
-    const res = await app.app.inject({ method: 'GET', url: path });
-    const body = rewrite ? rewrite(res.body) : res.body;
-    return { status: res.statusCode, headers: res.headers as Record<string, string | undefined>, body };
-  };
-
-describe('security.txt (RFC 9116)', () => {
-  const now = new Date('2026-12-03T06:00:00Z');
-  const canonical = 'https://rampart.example/.well-known/security.txt';
-  const good = securityTxt({
-    baseUrl: 'https://rampart.example',
-    productName: 'Acme',
-    securityContact: 'security@acme.example',
-    policyUrl: null,
-    preferredLanguages: 'en, de',
-    now,
-  });
-
-  it('[X3] the file Rampart writes passes the validator; Expires is the first of the month after next', () => {
-    const verdict = validateSecurityTxt(good, { now, canonical });
-    expect(verdict.problems).toEqual([]);
-    expect(verdict.fields).toContainEqual({ name: 'expires', value: '2027-02-01T00:00:00Z' });
-    expect(verdict.fields.filter((f) => f.name === 'contact').map((f) => f.value)).toEqual([
-      'mailto:security@acme.example',
-      'https://rampart.example/security/report',
-    ]);
-    // Renewed by itself: read on the last day of any month, it is still more than a month ahead and under a year.
-    for (const at of ['2026-12-31T23:59:59Z', '2027-01-31T23:59:59Z', '2027-11-30T12:00:00Z']) {
-      const renewed = securityTxt({
-        ...{ baseUrl: 'https://rampart.example', productName: 'A' },
-        securityContact: null,
-        policyUrl: null,
-        preferredLanguages: 'en',
-        now: new Date(at),
-      });
-      expect(validateSecurityTxt(renewed, { now: new Date(at), canonical }).problems).toEqual([]);
-    }
-  });
-
-  it('[X3] the validator fails an expired, a far-off, a malformed or an incomplete file', () => {
-    const fails = (text: string, expected: RegExp, at = now) => {
-      const verdict = validateSecurityTxt(text, { now: at, canonical });
-      expect(verdict.ok).toBe(false);
-      expect(verdict.problems.join('\n')).toMatch(expected);
-    };
-    fails(good, /expires: .* is in the past/, new Date('2027-02-01T00:00:00Z'));
-    fails(good.replace(/Expires: .*/, 'Expires: 2028-06-01T00:00:00Z'), /a year or more ahead/);
-    fails(good.replace(/Expires: .*/, 'Expires: next month'), /not an RFC 3339 date-time/);
-    fails(good.replace(/Expires: .*\n/, ''), /exactly once \(found 0\)/);
-    fails(`${good}Expires: 2027-01-01T00:00:00Z\n`, /exactly once \(found 2\)/);
-    fails(good.replace(/Contact: .*\n/g, ''), /contact: required/);
-    fails(good.replace('mailto:security@acme.example', 'security@acme.example'), /contact: .* not a URI/);
-    fails(good.replace('https://rampart.example/security/report', 'http://rampart.example/r'), /https:\/\//);
-    fails(`${good}Preferred-Languages: fr\n`, /preferred-languages: must appear at most once/);
-    fails(good.replace('en, de', 'en, english language'), /not a language tag/);
-    fails(good.replace(canonical, 'https://elsewhere.example/.well-known/security.txt'), /canonical: does not name/);
-    fails(`${good}this line is no field\n`, /not a field/);
-    fails(good.replace('\nExpires', '\rExpires'), /bare CR/);
-    fails(good.slice(0, -1), /last line has no line ending/);
-    fails('', /empty/);
-    // CRLF line endings are the RFC's too.
-    expect(validateSecurityTxt(good.replaceAll('\n', '\r\n'), { now, canonical }).problems).toEqual([]);
-  });
-
+describe('security.txt (RFC 9116) served', () => {
   it('[X3] served as text/plain at /.well-known/security.txt (and /security.txt), valid here', async () => {
     await setContact(t, 'https://acme.example/security');
     const res = await t.app.inject({ method: 'GET', url: '/.well-known/security.txt' });
@@ -191,19 +51,6 @@ describe('security.txt (RFC 9116)', () => {
     } finally {
       await app.close();
     }
-  });
-});
-
-describe('business days', () => {
-  it('[X3] a Friday report is due on Tuesday; weekends are skipped; times are UTC', () => {
-    expect(addBusinessDays(new Date('2026-12-04T15:00:00Z'), 2).toISOString()).toBe('2026-12-08T15:00:00.000Z');
-    expect(addBusinessDays(new Date('2026-12-07T09:30:00Z'), 2).toISOString()).toBe('2026-12-09T09:30:00.000Z');
-    // A weekend arrival counts from Monday 00:00 UTC.
-    expect(addBusinessDays(new Date('2026-12-05T10:00:00Z'), 2).toISOString()).toBe('2026-12-09T00:00:00.000Z');
-    expect(addBusinessDays(new Date('2026-12-06T23:59:00Z'), 1).toISOString()).toBe('2026-12-08T00:00:00.000Z');
-    expect(addBusinessDays(new Date('2026-12-02T12:00:00Z'), 5).toISOString()).toBe('2026-12-09T12:00:00.000Z');
-    // Holidays are not known: Christmas Day (a Friday) counts as a business day.
-    expect(addBusinessDays(new Date('2026-12-24T12:00:00Z'), 2).toISOString()).toBe('2026-12-28T12:00:00.000Z');
   });
 });
 
@@ -453,67 +300,5 @@ describe('handling reports on the console', () => {
     const someone = await people.signedIn(await people.verified());
     expect((await someone.page('/operator/disclosure')).statusCode).toBe(403);
     expect((await someone.form('/operator/disclosure/settings', { ackBusinessDays: '5' })).statusCode).toBe(403);
-  });
-});
-
-describe('acknowledgement deadline', () => {
-  it('[X3] a missed deadline is flagged and mailed once across job runs; the trust check names the count', async () => {
-    const app = await createTestApp();
-    try {
-      app.clock.set('2026-12-04T15:00:00Z'); // a Friday
-      await setContact(app, 'security@acme.example');
-      const { client: op, email: opEmail } = await operatorClient(app);
-      const check = checksOf(app).find((c) => c.id === 'disclosure-ack-deadline')!;
-      expect((await op.form('/operator/disclosure/settings', { ackBusinessDays: '0' })).statusCode).toBe(400);
-      expect((await op.form('/operator/disclosure/settings', { ackBusinessDays: 'two' })).statusCode).toBe(400);
-      expect((await op.form('/operator/disclosure/settings', { ackBusinessDays: '2' })).statusCode).toBe(303);
-
-      const a = await send(new TestClient(app.app), app, goodReport(freshEmail(), { summary: 'Deadline A' }));
-      const b = await send(new TestClient(app.app), app, goodReport(freshEmail(), { summary: 'Deadline B' }));
-      expect([a.statusCode, b.statusCode]).toEqual([303, 303]);
-      const [due] = await app.db.withSystem((tx) =>
-        tx
-          .selectFrom('disclosure_reports')
-          .select(['received_at', 'ack_due_at'])
-          .where('summary', '=', 'Deadline A')
-          .execute(),
-      );
-      expect(due!.received_at.getUTCDay()).toBe(5); // Friday, a little after 15:00
-      expect(due!.ack_due_at.getUTCDay()).toBe(2); // Tuesday, the same time
-      expect(due!.ack_due_at.getTime() - due!.received_at.getTime()).toBe(4 * 24 * 60 * 60 * 1000);
-
-      app.clock.set('2026-12-08T15:00:00Z');
-      await app.runJob('disclosure.deadlines');
-      expect(await check.run({ request: probeOf(app) })).toMatchObject({ status: 'passing' });
-
-      app.clock.set('2026-12-08T16:00:00Z');
-      expect(await check.run({ request: probeOf(app) })).toEqual({
-        status: 'failing',
-        detail: '2 reports are past the 2-business-day acknowledgement deadline unacknowledged',
-      });
-      expect((await op.page('/operator/disclosure')).body).toContain('2 reports are past the acknowledgement deadline');
-      // Another instance of the deployment runs the same job at the same time: each report is claimed once.
-      const other = await createTestApp({}, undefined, { db: app.db, sameDeploymentAs: app });
-      other.clock.set(app.clock.now());
-      try {
-        await Promise.all([app.runJob('disclosure.deadlines'), other.runJob('disclosure.deadlines')]);
-        await app.runJob('disclosure.deadlines');
-        await other.runJob('disclosure.deadlines');
-      } finally {
-        await other.close();
-      }
-      await app.mailTo(opEmail, /missed its acknowledgement deadline/);
-      await app.mailTo('security@acme.example', /missed its acknowledgement deadline/);
-      await app.app.close().catch(() => undefined); // drains the mail still in flight
-      const missed = (await app.mailbox.list(500)).filter((m) => /missed its acknowledgement/.test(m.subject));
-      expect(missed.filter((m) => m.to === opEmail)).toHaveLength(2); // one per report
-      expect(missed.filter((m) => m.to === 'security@acme.example')).toHaveLength(2);
-      const audited = await app.db.withSystem((tx) =>
-        tx.selectFrom('audit_events').select('id').where('action', '=', 'disclosure.deadline_missed').execute(),
-      );
-      expect(audited).toHaveLength(2);
-    } finally {
-      await app.close();
-    }
   });
 });
