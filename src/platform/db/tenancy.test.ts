@@ -359,5 +359,9 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   operator_tokens: 'system', // the operator stands above every organization
   operator_users: 'system', // accounts granted the operator console
   deployment_settings: 'system', // the product's name and security contact, set by the operator
+  disclosure_reports: 'system', // vulnerability reports: the reporter needs no account (X3)
+  disclosure_timeline: 'system',
+  disclosure_form_tokens: 'system', // spent report-form tokens, before anyone is known
+  disclosure_settings: 'system',
   rampart_migrations: 'owner only',
 };
