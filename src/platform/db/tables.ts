@@ -30,6 +30,15 @@ export interface Tables {
   operator_tokens: OperatorTokensTable;
   operator_users: { user_id: string; granted_at: Timestamp };
   deployment_settings: DeploymentSettingsTable;
+  status_components: StatusComponentsTable;
+  status_days: StatusDaysTable;
+  status_minutes: { minute: Timestamp };
+  status_probes: StatusProbesTable;
+  status_probe_results: StatusProbeResultsTable;
+  status_subscribers: StatusSubscribersTable;
+  status_subscriber_components: { subscriber_id: string; component_id: string };
+  status_pending_subscriptions: StatusPendingSubscriptionsTable;
+  status_notifications: { subscriber_id: string; update_key: string; claimed_at: Timestamp };
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -68,6 +77,7 @@ export interface DevMailboxTable {
   subject: string;
   text_body: string;
   html_body: string | null;
+  headers: ColumnType<Record<string, string> | null, string | null | undefined, string | null>;
 }
 
 export interface MigrationsTable {
@@ -331,4 +341,68 @@ export interface OperatorTokensTable {
   created_at: Timestamp;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
+}
+
+export type ComponentStateColumn = 'operational' | 'degraded' | 'partial_outage' | 'major_outage' | 'maintenance';
+
+export interface StatusComponentsTable {
+  id: string;
+  name: string;
+  description: string;
+  position: number;
+  operator_state: ComponentStateColumn;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface StatusDaysTable {
+  component_id: string;
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  observed: number;
+  degraded: number;
+  partial: number;
+  major: number;
+  maintenance: number;
+}
+
+export interface StatusProbesTable {
+  id: Generated<string>;
+  component_id: string;
+  url: string;
+  expected_status: number;
+  created_at: Timestamp;
+  claimed_until: Timestamp | null;
+  failures: Generated<number>;
+  last_checked_at: Timestamp | null;
+  last_ok: boolean | null;
+  last_detail: string | null;
+  draft_incident_id: string | null;
+}
+
+export interface StatusProbeResultsTable {
+  id: Generated<string>;
+  probe_id: string;
+  checked_at: Timestamp;
+  ok: boolean;
+  http_status: number | null;
+  duration_ms: number;
+  detail: string;
+}
+
+export interface StatusSubscribersTable {
+  id: Generated<string>;
+  email: string;
+  all_components: boolean;
+  unsubscribe_hash: string;
+  confirmed_at: Timestamp;
+}
+
+export interface StatusPendingSubscriptionsTable {
+  confirm_hash: string;
+  email: string;
+  all_components: boolean;
+  components: ColumnType<string[], string, string>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
 }

@@ -359,5 +359,14 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   operator_tokens: 'system', // the operator stands above every organization
   operator_users: 'system', // accounts granted the operator console
   deployment_settings: 'system', // the product's name and security contact, set by the operator
+  status_components: 'system', // the public status page speaks for the whole deployment (X2)
+  status_days: 'system',
+  status_minutes: 'system',
+  status_probes: 'system',
+  status_probe_results: 'system',
+  status_subscribers: 'system', // status subscribers need no account
+  status_subscriber_components: 'system',
+  status_pending_subscriptions: 'system',
+  status_notifications: 'system',
   rampart_migrations: 'owner only',
 };
