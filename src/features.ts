@@ -6,6 +6,7 @@ import { externalSignInFeature } from './external-signin/index.js';
 import type { Feature } from './feature.js';
 import { homeFeature } from './home/index.js';
 import { identityFeature } from './identity/index.js';
+import { incidentsFeature } from './incidents/index.js';
 import { mfaFeature } from './mfa/index.js';
 import { oidcFeature } from './oidc/index.js';
 import { operatorFeature } from './operator/index.js';
@@ -26,6 +27,7 @@ export const FEATURES: readonly Feature[] = [
   auditFeature,
   operatorFeature,
   oidcFeature,
+  incidentsFeature,
   homeFeature,
   docsFeature,
   devFeature,
