@@ -106,3 +106,79 @@ describe('status subscribers', () => {
     expect(last).toBe(429);
   });
 });
+
+/** A public incident declared on the incidents console, as an operator does; its id. */
+async function declare(fields: Record<string, string>): Promise<string> {
+  const res = await op.form('/operator/incidents', {
+    kind: 'incident',
+    severity: 'high',
+    impact: 'major_outage',
+    public: 'on',
+    firstUpdatePublic: 'on',
+    ...fields,
+  });
+  expect(res.statusCode).toBe(303);
+  return /\/operator\/incidents\/([^?/]+)/.exec(res.headers.location as string)![1]!;
+}
+
+describe('status update mail', () => {
+  it('[X2] followers of a component get each public update once, with one-click unsubscribe (RFC 8058)', async () => {
+    await op.form('/operator/status/components', { id: 'web', name: 'Web', description: '', state: 'operational' });
+    const apiFan = freshEmail();
+    const webFan = freshEmail();
+    const everything = freshEmail();
+    await confirmed(apiFan, 'api');
+    await confirmed(webFan, 'web');
+    await confirmed(everything, 'all');
+
+    const id = await declare({ title: 'API errors', component: 'api', firstUpdate: 'We are looking into API errors.' });
+    const mail = await t.mailTo(apiFan, /API errors/);
+    expect(mail.text).toContain('We are looking into API errors.');
+    expect(mail.text).toContain(`${t.config.baseUrl}/status/incidents/${id}`);
+    await t.mailTo(everything, /API errors/);
+    const all = await t.mailbox.list(500);
+    expect(all.filter((m) => m.to === webFan && /API errors/.test(m.subject))).toHaveLength(0);
+    expect(all.filter((m) => m.to === apiFan && /API errors/.test(m.subject))).toHaveLength(1);
+
+    const unsubscribe = mail.headers['List-Unsubscribe']!;
+    expect(mail.headers['List-Unsubscribe-Post']).toBe('List-Unsubscribe=One-Click');
+    const url = new URL(/^<(https?:\/\/[^>]+)>$/.exec(unsubscribe)![1]!);
+    expect(url.pathname).toBe('/status/unsubscribe');
+    expect(mail.text).toContain(url.href);
+    const token = url.searchParams.get('token')!;
+    const stored = await t.db.withSystem((tx) => tx.selectFrom('status_subscribers').selectAll().execute());
+    expect(JSON.stringify(stored)).not.toContain(token);
+
+    const landing = await new TestClient(t.app).page(`/status/unsubscribe?token=${token}`);
+    expect(landing.statusCode).toBe(200);
+    expect(landing.body).toContain('Unsubscribe</button>');
+    expect((await subscribers()).map((s) => s.email)).toContain(apiFan); // a GET changes nothing
+
+    // The mail client's POST: cross-site, no cookie, no CSRF token.
+    const oneClick = () =>
+      t.app.inject({
+        method: 'POST',
+        url: `${url.pathname}${url.search}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://mail.example.net' },
+        payload: 'List-Unsubscribe=One-Click',
+      });
+    expect((await oneClick()).statusCode).toBe(200);
+    expect((await subscribers()).map((s) => s.email)).not.toContain(apiFan);
+    expect((await oneClick()).statusCode).toBe(200); // again: nothing to tell, nothing done
+
+    // The next public update reaches those still following, once each, and not the one who left.
+    t.clock.advance(5 * 60_000);
+    const phase = await op.form(`/operator/incidents/${id}/phase`, {
+      phase: 'contain',
+      message: 'Found a bad deploy; rolling back.',
+      public: 'on',
+    });
+    expect(phase.statusCode).toBe(303);
+    await t.mailTo(everything, /Identified/);
+    const after = await t.mailbox.list(500);
+    expect(after.filter((m) => m.to === everything && /Identified/.test(m.subject))).toHaveLength(1);
+    expect(after.filter((m) => m.to === apiFan && /Identified/.test(m.subject))).toHaveLength(0);
+    const claims = await t.db.withSystem((tx) => tx.selectFrom('status_notifications').selectAll().execute());
+    expect(new Set(claims.map((c) => `${c.subscriber_id} ${c.update_key}`)).size).toBe(claims.length);
+  });
+});

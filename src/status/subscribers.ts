@@ -218,7 +218,8 @@ export function createSubscriberService(deps: {
      */
     async notify(incident: PublicIncident): Promise<number> {
       const update = incident.updates[0];
-      const key = `${incident.id}:${update ? update.at.toISOString() : 'published'}`.slice(0, 200);
+      // The count tells apart two updates written in the same millisecond.
+      const key = `${incident.id}:${incident.updates.length}:${update ? update.at.toISOString() : 'published'}`;
       const subs = await db.withSystem((tx) =>
         tx
           .selectFrom('status_subscribers')
