@@ -1,9 +1,22 @@
-import { describe, expect, it } from 'vitest';
-import { createTestApp, fileTestApp } from '../../test/helpers/app.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestApp } from '../../test/helpers/app.js';
+import { defineFeature, type FeatureContext, type TrustProbe } from '../feature.js';
+import { FEATURES } from '../features.js';
+import { statusFeature } from './index.js';
 import { TestClient } from '../../test/helpers/client.js';
 import { operatorClient } from '../../test/helpers/operator.js';
 
-const t = await fileTestApp();
+let captured: FeatureContext | undefined;
+// A last feature that keeps the context, to run the status feature's trust checks as the trust page will.
+const capture = defineFeature({
+  name: 'capture',
+  title: 'Test: the feature context',
+  setup(ctx) {
+    captured = ctx;
+  },
+});
+const t = await createTestApp({}, undefined, { features: [...FEATURES, capture] });
+afterAll(() => t.close());
 const { client: op } = await operatorClient(t);
 const status = () => t.app.inject({ method: 'GET', url: '/status', headers: { accept: 'text/html' } });
 const days = (component: string) =>
@@ -127,3 +140,86 @@ describe('status components (console)', () => {
     }
   });
 });
+
+async function declare(fields: Record<string, string>): Promise<string> {
+  const res = await op.form('/operator/incidents', {
+    kind: 'incident',
+    severity: 'high',
+    impact: 'major_outage',
+    public: 'on',
+    firstUpdatePublic: 'on',
+    ...fields,
+  });
+  expect(res.statusCode).toBe(303);
+  return /\/operator\/incidents\/([^?/]+)/.exec(res.headers.location as string)![1]!;
+}
+
+describe('public incidents on the status page', () => {
+  it('[X2] an open incident sets its components, tops the page, has its page; a long outage owes its report', async () => {
+    await op.form('/operator/status/components', { id: 'billing', name: 'Billing', description: '', state: 'operational' });
+    const id = await declare({
+      title: 'Billing <down>',
+      component: 'billing',
+      impact: 'major_outage',
+      firstUpdate: 'Payments fail for everyone.',
+    });
+    const page = (await status()).body;
+    expect(page.indexOf('Billing &lt;down>')).toBeGreaterThan(0);
+    expect(page.indexOf('Billing &lt;down>')).toBeLessThan(page.indexOf('id="components-heading"'));
+    expect(page).toContain('Major System Outage');
+    const summary = (await t.app.inject({ url: '/status/summary.json' })).json();
+    expect(summary.status.indicator).toBe('critical');
+    expect(summary.components.find((c: { id: string }) => c.id === 'billing').status).toBe('major_outage');
+    expect(summary.incidents.map((i: { id: string; status: string }) => [i.id, i.status])).toEqual([[id, 'investigating']]);
+
+    const checks = await trust();
+    expect(checks.get('status-page-lists-components')).toMatchObject({ status: 'passing' });
+    expect(checks.get('status-outage-reports')).toMatchObject({ status: 'passing' });
+
+    t.clock.advance(45 * 60_000);
+    const resolved = await op.form(`/operator/incidents/${id}/resolve`, { resolvedAt: '' });
+    expect(resolved.statusCode).toBe(303);
+    const incidentPage = await t.app.inject({ url: `/status/incidents/${id}`, headers: { accept: 'text/html' } });
+    expect(incidentPage.statusCode).toBe(200);
+    expect(incidentPage.body).toContain('Payments fail for everyone.');
+    expect(incidentPage.body).toContain('Report due.');
+    expect((await status()).body).toContain('Report due');
+    expect((await trust()).get('status-outage-reports')).toMatchObject({ status: 'failing' });
+
+    const report = await op.form(`/operator/incidents/${id}/report`, {
+      body: 'What happened: a certificate expired.\n\nWhat we changed: alerts 30 days ahead.',
+    });
+    expect(report.statusCode).toBe(303);
+    const reported = await t.app.inject({ url: `/status/incidents/${id}`, headers: { accept: 'text/html' } });
+    expect(reported.body).toContain('<p class="status-text">What we changed: alerts 30 days ahead.</p>');
+    expect(reported.body).not.toContain('Report due.');
+    expect((await trust()).get('status-outage-reports')).toMatchObject({ status: 'passing' });
+
+    const feed = await t.app.inject({ url: '/status/feed.atom' });
+    expect(feed.headers['content-type']).toBe('application/atom+xml; charset=utf-8');
+    expect(feed.body).toContain('<title>Billing &lt;down&gt;: Investigating</title>');
+
+    const missing = await t.app.inject({ url: '/status/incidents/no-such-incident', headers: { accept: 'text/html' } });
+    expect(missing.statusCode).toBe(404);
+    const odd = await t.app.inject({ url: '/status/incidents/%E2%80%AE..%2F', headers: { accept: 'application/json' } });
+    expect(odd.statusCode).toBe(400);
+  });
+
+  it('[X2] a draft (from a probe) stays off the public page', async () => {
+    const drafts = await t.db.withSystem((tx) => tx.selectFrom('incidents').select(['id', 'title']).execute());
+    const page = (await status()).body;
+    for (const d of drafts.filter((r) => r.title.includes('probe failing'))) expect(page).not.toContain(d.id);
+  });
+});
+
+async function trust() {
+  const out = new Map<string, { status: string; detail: string }>();
+  const probe: TrustProbe = {
+    async request(path, init) {
+      const res = await t.app.inject({ method: (init?.method ?? 'GET') as 'GET', url: path, headers: init?.headers });
+      return { status: res.statusCode, headers: res.headers as Record<string, string>, body: res.body };
+    },
+  };
+  for (const check of statusFeature.trustChecks(captured!)) out.set(check.id, await check.run(probe));
+  return out;
+}
