@@ -30,7 +30,10 @@ export function statusTrustChecks(deps: { status: StatusService; probes: ProbeSe
         const summary = await probe.request('/status/summary.json');
         const listed = summary.status === 200 ? (JSON.parse(summary.body).components as { id: string }[]) : [];
         if (listed.length !== components.length)
-          return { status: 'failing', detail: `summary.json lists ${listed.length} of ${components.length} components` };
+          return {
+            status: 'failing',
+            detail: `summary.json lists ${listed.length} of ${components.length} components`,
+          };
         return { status: 'passing', detail: `/status and summary.json show all ${components.length} components` };
       },
     },
@@ -68,7 +71,7 @@ export function statusTrustChecks(deps: { status: StatusService; probes: ProbeSe
         const failing = list.filter((p) => p.lastOk === false);
         return {
           status: 'passing',
-          detail: `${list.length} probes, all https${deps.dev ? ' or dev loopback' : ''}; ${failing.length} failing now`,
+          detail: `${list.length} probes, all https${deps.dev ? ' or dev loopback' : ''}; ${failing.length} failing`,
         };
       },
     },

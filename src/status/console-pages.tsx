@@ -83,8 +83,8 @@ export function StatusConsolePage(props: {
       <h2>Probes</h2>
       <p>
         Every minute the <code>status.probes</code> job checks each probe over HTTPS (certificate validated, 10 s
-        deadline, 64 KiB answer at most, redirects followed on the same host only) and records the minute for the
-        uptime bars. Three failures in a row open a draft incident for you to confirm.
+        deadline, 64 KiB answer at most, redirects followed on the same host only) and records the minute for the uptime
+        bars. Three failures in a row open a draft incident for you to confirm.
       </p>
       <ActionButton action="/operator/status/probes/run" csrf={csrf} label="Run the probes now">
         Run the probes now

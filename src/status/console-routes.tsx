@@ -16,8 +16,17 @@ const idParam = Type.Object(
   { additionalProperties: false },
 );
 const done = Type.Object(
-  { done: Type.Optional(Type.Union([Type.Literal('added'), Type.Literal('saved'), Type.Literal('removed'),
-    Type.Literal('probed'), Type.Literal('probe')])) },
+  {
+    done: Type.Optional(
+      Type.Union([
+        Type.Literal('added'),
+        Type.Literal('saved'),
+        Type.Literal('removed'),
+        Type.Literal('probed'),
+        Type.Literal('probe'),
+      ]),
+    ),
+  },
   { additionalProperties: false },
 );
 const NOTICES = {

@@ -63,7 +63,7 @@ const incidents = [incident({}), maintenance, resolved];
 const shown: ShownComponent[] = shownStates([component('api', 'API', 0), component('web', 'Web', 1)], incidents, now);
 
 describe('shown states', () => {
-  it('[X2] a component shows the worst of its operator state and open incidents; future maintenance weighs nothing', () => {
+  it('[X2] a component shows the worst of its operator state and open incidents; future maintenance: none', () => {
     expect(shown.map((c) => [c.id, c.state])).toEqual([
       ['api', 'partial_outage'],
       ['web', 'operational'],
@@ -77,9 +77,20 @@ describe('shown states', () => {
 
 describe('summary.json', () => {
   it('[X2] has the Statuspage v2 summary shape and field names', () => {
-    const s = summaryJson({ baseUrl: 'https://auth.example.com', productName: 'Acme', components: shown, incidents, now });
+    const s = summaryJson({
+      baseUrl: 'https://auth.example.com',
+      productName: 'Acme',
+      components: shown,
+      incidents,
+      now,
+    });
     expect(Object.keys(s).sort()).toEqual(['components', 'incidents', 'page', 'scheduled_maintenances', 'status']);
-    expect(s.page).toMatchObject({ id: 'rampart', name: 'Acme', url: 'https://auth.example.com/status', time_zone: 'Etc/UTC' });
+    expect(s.page).toMatchObject({
+      id: 'rampart',
+      name: 'Acme',
+      url: 'https://auth.example.com/status',
+      time_zone: 'Etc/UTC',
+    });
     expect(s.status).toEqual({ indicator: 'major', description: 'Partial System Outage' });
     expect(s.components.map((c) => [c.id, c.status, c.position])).toEqual([
       ['api', 'partial_outage', 1],
@@ -132,9 +143,10 @@ describe('summary.json', () => {
 
   it('[X2] all operational reads "All Systems Operational" with indicator none', () => {
     const calm = shownStates([component('api', 'API', 0)], [resolved], now);
-    expect(summaryJson({ baseUrl: 'https://a.example', productName: 'A', components: calm, incidents: [resolved], now }).status).toEqual(
-      { indicator: 'none', description: 'All Systems Operational' },
-    );
+    expect(
+      summaryJson({ baseUrl: 'https://a.example', productName: 'A', components: calm, incidents: [resolved], now })
+        .status,
+    ).toEqual({ indicator: 'none', description: 'All Systems Operational' });
   });
 });
 
@@ -167,7 +179,10 @@ describe('Atom feed', () => {
   });
 
   it('[X2] characters XML cannot carry are replaced, so the feed stays well-formed', () => {
-    const odd = incident({ title: 'bad\u0001title\ud800', updates: [{ at: now, phase: 'identify', message: 'x\u0000y' }] });
+    const odd = incident({
+      title: 'bad\u0001title\ud800',
+      updates: [{ at: now, phase: 'identify', message: 'x\u0000y' }],
+    });
     const body = atomFeed({ baseUrl: 'https://a.example', productName: 'A', incidents: [odd], now });
     expect(body).toContain('<title>bad\ufffdtitle\ufffd: Investigating</title>');
     expect(body).toContain('x\ufffdy');

@@ -61,9 +61,7 @@ function statuspageIncident(i: PublicIncident, base: string, pageId: string, com
     shortlink: `${base}/status/incidents/${encodeURIComponent(i.id)}`,
     started_at: iso(i.startedAt),
     page_id: pageId,
-    ...(i.kind === 'maintenance'
-      ? { scheduled_for: iso(i.scheduledStart), scheduled_until: iso(i.scheduledEnd) }
-      : {}),
+    ...(i.kind === 'maintenance' ? { scheduled_for: iso(i.scheduledStart), scheduled_until: iso(i.scheduledEnd) } : {}),
     incident_updates: i.updates.map((u, n) => ({
       id: `${i.id}-${i.updates.length - n}`,
       status: incidentStatus(i, u.phase, now),

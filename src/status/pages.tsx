@@ -132,8 +132,8 @@ export function StatusPage(props: StatusPageProps) {
           <ul class="status-history">
             {past.map((i) => (
               <li>
-                <a href={incidentHref(i)}>{i.title}</a> · {i.kind === 'maintenance' ? 'Maintenance' : IMPACT_LABEL[i.impact]}{' '}
-                · <Time at={i.startedAt} />
+                <a href={incidentHref(i)}>{i.title}</a> ·{' '}
+                {i.kind === 'maintenance' ? 'Maintenance' : IMPACT_LABEL[i.impact]} · <Time at={i.startedAt} />
                 {i.resolvedAt && (
                   <>
                     {' '}
@@ -162,7 +162,10 @@ export function StatusPage(props: StatusPageProps) {
             label="Updates about"
             state={props.state}
             value="all"
-            options={[{ value: 'all', label: 'All components' }, ...components.map((c) => ({ value: c.id, label: c.name }))]}
+            options={[
+              { value: 'all', label: 'All components' },
+              ...components.map((c) => ({ value: c.id, label: c.name })),
+            ]}
           />
           <button type="submit">Subscribe</button>
         </Form>

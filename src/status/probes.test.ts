@@ -17,7 +17,9 @@ const server: Server = createServer({ cert: certificate.cert, key: certificate.k
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const target = `https://127.0.0.1:${(server.address() as AddressInfo).port}/health`;
 
-const t = await createTestApp({}, undefined, { overrides: { statusProbeCa: certificate.cert, statusProbeFailures: 3 } });
+const t = await createTestApp({}, undefined, {
+  overrides: { statusProbeCa: certificate.cert, statusProbeFailures: 3 },
+});
 afterAll(async () => {
   await t.close();
   await new Promise<void>((r) => server.close(() => r()));
@@ -36,7 +38,11 @@ const total = async (k: 'observed' | 'major') => (await apiDays()).reduce((n, d)
 
 describe('status probes', () => {
   it('[X2] [T3] a probe must be https:// (http:// only to loopback in dev), without credentials', async () => {
-    for (const url of ['http://status.example.com/health', 'https://user:pw@status.example.com/', 'javascript:alert(1)']) {
+    for (const url of [
+      'http://status.example.com/health',
+      'https://user:pw@status.example.com/',
+      'javascript:alert(1)',
+    ]) {
       const res = await op.form('/operator/status/components/api/probes', { url, expectedStatus: '200' });
       expect({ url, status: res.statusCode }).toEqual({ url, status: 400 });
       expect(res.body).toContain('id="field-url-error"');
@@ -72,7 +78,7 @@ describe('status probes', () => {
     expect(await total('observed')).toBe(observed);
   });
 
-  it('[X2] three failures in a row open one draft incident through the incidents service; minutes count as down', async () => {
+  it('[X2] three failures in a row open one draft incident (incidents service); minutes count as down', async () => {
     answer = 503;
     const major = await total('major');
     await minute();

@@ -49,18 +49,20 @@ export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void 
   ) => {
     const [{ components, incidents }, productName] = await Promise.all([status.shown(), deps.productName()]);
     const uptime = await status.uptime(components);
-    return reply.code(opts.code ?? 200).render(
-      `${productName} status`,
-      <StatusPage
-        productName={productName}
-        components={components}
-        incidents={incidents}
-        uptime={uptime}
-        now={deps.now()}
-        csrf={request.csrfToken(reply)}
-        state={opts.state}
-      />,
-    );
+    return reply
+      .code(opts.code ?? 200)
+      .render(
+        `${productName} status`,
+        <StatusPage
+          productName={productName}
+          components={components}
+          incidents={incidents}
+          uptime={uptime}
+          now={deps.now()}
+          csrf={request.csrfToken(reply)}
+          state={opts.state}
+        />,
+      );
   };
 
   r.get('/status', { schema: noInput }, async (request, reply) => statusPage(request, reply));
@@ -77,7 +79,9 @@ export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void 
     reply.header('cache-control', 'public, max-age=30');
     return reply
       .type('application/json; charset=utf-8')
-      .send(JSON.stringify(summaryJson({ baseUrl: deps.baseUrl, productName, components, incidents, now: deps.now() })));
+      .send(
+        JSON.stringify(summaryJson({ baseUrl: deps.baseUrl, productName, components, incidents, now: deps.now() })),
+      );
   });
 
   r.get('/status/feed.atom', { schema: noInput }, async (_request, reply) => {
@@ -88,26 +92,22 @@ export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void 
       .send(atomFeed({ baseUrl: deps.baseUrl, productName, incidents, now: deps.now() }));
   });
 
-  r.post(
-    '/status/subscribe',
-    { schema: { body: subscribeBody }, attachValidation: true },
-    async (request, reply) => {
-      const values = { email: request.body.email, component: request.body.component };
-      const errors = validationErrors(request);
-      if (errors) return statusPage(request, reply, { state: { values, errors }, code: 400 });
-      try {
-        await subscribers.subscribe(
-          { email: values.email, components: values.component === 'all' ? 'all' : [values.component] },
-          request.ip,
-        );
-      } catch (err) {
-        const f = formFailure(err, values);
-        if (f.retryAfter) reply.header('retry-after', String(f.retryAfter));
-        return statusPage(request, reply, { state: f.state, code: f.status });
-      }
-      return reply.render('Check your inbox', <SubscribeSentPage />);
-    },
-  );
+  r.post('/status/subscribe', { schema: { body: subscribeBody }, attachValidation: true }, async (request, reply) => {
+    const values = { email: request.body.email, component: request.body.component };
+    const errors = validationErrors(request);
+    if (errors) return statusPage(request, reply, { state: { values, errors }, code: 400 });
+    try {
+      await subscribers.subscribe(
+        { email: values.email, components: values.component === 'all' ? 'all' : [values.component] },
+        request.ip,
+      );
+    } catch (err) {
+      const f = formFailure(err, values);
+      if (f.retryAfter) reply.header('retry-after', String(f.retryAfter));
+      return statusPage(request, reply, { state: f.state, code: f.status });
+    }
+    return reply.render('Check your inbox', <SubscribeSentPage />);
+  });
 
   r.get('/status/subscribe/confirm', { schema: { querystring: tokenQuery } }, async (request, reply) => {
     if (!(await subscribers.pending(request.query.token))) throw statusError('status_link_expired');
@@ -128,7 +128,10 @@ export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void 
     await subscribers.confirm(request.body.token);
     return reply.render(
       'Subscribed',
-      <DonePage heading="Subscribed" text="This address now receives status updates. Each mail has an unsubscribe link." />,
+      <DonePage
+        heading="Subscribed"
+        text="This address now receives status updates. Each mail has an unsubscribe link."
+      />,
     );
   });
 

@@ -27,7 +27,7 @@ const minute = async () => {
 };
 
 describe('status components (console)', () => {
-  it('[X2] an operator adds, renames, describes, orders, sets the state of and removes components; all audited', async () => {
+  it('[X2] an operator adds, renames, describes, orders, sets the state of, removes components (audited)', async () => {
     const bad = await op.form('/operator/status/components', {
       id: 'Bad Id!',
       name: 'x'.repeat(81),
@@ -100,12 +100,18 @@ describe('status components (console)', () => {
       state: 'operational',
     });
     expect(posted.headers.location).toMatch(/^\/signin/);
-    expect((await t.db.withSystem((tx) => tx.selectFrom('status_components').select('id').execute())).map((r) => r.id))
-      .not.toContain('x');
+    expect(
+      (await t.db.withSystem((tx) => tx.selectFrom('status_components').select('id').execute())).map((r) => r.id),
+    ).not.toContain('x');
   });
 
   it('[X2] the job records each minute once into the uptime days, in the shown state', async () => {
-    await op.form('/operator/status/components', { id: 'uptime', name: 'Uptime', description: '', state: 'operational' });
+    await op.form('/operator/status/components', {
+      id: 'uptime',
+      name: 'Uptime',
+      description: '',
+      state: 'operational',
+    });
     await minute();
     await t.runJob('status.probes'); // the same minute again: counted once
     const first = (await days('uptime')).reduce((n, d) => n + d.observed, 0);
@@ -155,8 +161,13 @@ async function declare(fields: Record<string, string>): Promise<string> {
 }
 
 describe('public incidents on the status page', () => {
-  it('[X2] an open incident sets its components, tops the page, has its page; a long outage owes its report', async () => {
-    await op.form('/operator/status/components', { id: 'billing', name: 'Billing', description: '', state: 'operational' });
+  it('[X2] an open incident sets its components, tops the page, has a page; a long outage owes a report', async () => {
+    await op.form('/operator/status/components', {
+      id: 'billing',
+      name: 'Billing',
+      description: '',
+      state: 'operational',
+    });
     const id = await declare({
       title: 'Billing <down>',
       component: 'billing',
@@ -170,7 +181,9 @@ describe('public incidents on the status page', () => {
     const summary = (await t.app.inject({ url: '/status/summary.json' })).json();
     expect(summary.status.indicator).toBe('critical');
     expect(summary.components.find((c: { id: string }) => c.id === 'billing').status).toBe('major_outage');
-    expect(summary.incidents.map((i: { id: string; status: string }) => [i.id, i.status])).toEqual([[id, 'investigating']]);
+    expect(summary.incidents.map((i: { id: string; status: string }) => [i.id, i.status])).toEqual([
+      [id, 'investigating'],
+    ]);
 
     const checks = await trust();
     expect(checks.get('status-page-lists-components')).toMatchObject({ status: 'passing' });
@@ -201,7 +214,10 @@ describe('public incidents on the status page', () => {
 
     const missing = await t.app.inject({ url: '/status/incidents/no-such-incident', headers: { accept: 'text/html' } });
     expect(missing.statusCode).toBe(404);
-    const odd = await t.app.inject({ url: '/status/incidents/%E2%80%AE..%2F', headers: { accept: 'application/json' } });
+    const odd = await t.app.inject({
+      url: '/status/incidents/%E2%80%AE..%2F',
+      headers: { accept: 'application/json' },
+    });
     expect(odd.statusCode).toBe(400);
   });
 

@@ -22,7 +22,7 @@ async function confirmed(email: string, component = 'all') {
 }
 
 describe('status subscribers', () => {
-  it('[X2] double opt-in: nothing is subscribed until the link is confirmed; the link only shows a button', async () => {
+  it('[X2] double opt-in: nothing is subscribed until the link is confirmed; the link shows a button', async () => {
     const email = freshEmail();
     const client = new TestClient(t.app);
     const res = await subscribe(client, email, 'api');

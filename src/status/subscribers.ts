@@ -19,7 +19,8 @@ import type { Phase, PublicIncident } from './incidents-port.js';
 export const CONFIRM_TTL_MS = 24 * 60 * 60 * 1000;
 const HOUR = 3600;
 // One plain ASCII address: a display name, a comma or odd Unicode could fan a mail out or spoof one.
-const ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$/;
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?';
+const ADDRESS = new RegExp(`^[A-Za-z0-9.!#$%&'*+/=?^_\\\`{|}~-]{1,64}@${LABEL}(?:\\.${LABEL})+$`);
 
 export const PHASE_LABEL: Record<Phase, string> = {
   identify: 'Investigating',
@@ -268,7 +269,10 @@ export function createSubscriberService(deps: {
       Number(
         (
           await db.withSystem((tx) =>
-            tx.selectFrom('status_subscribers').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(),
+            tx
+              .selectFrom('status_subscribers')
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow(),
           )
         ).n,
       ),

@@ -42,6 +42,7 @@ export function UptimeBars({ name, days }: { name: string; days: UptimeDay[] }) 
           // No data is drawn short and grey, so it never reads as a full bar of uptime.
           const h = d.level === 'none' ? HEIGHT * 0.4 : HEIGHT;
           return (
+            // biome-ignore lint/a11y/noInteractiveElementToNoninteractiveRole: not interactive; img reads the label
             <rect
               x={i * (BAR + GAP)}
               y={HEIGHT - h}

@@ -73,7 +73,9 @@ describe('uptime bars', () => {
   it('[X2] the SVG has one bar per day, each with its words; no-data bars are short and say "no data"', () => {
     const now = new Date('2026-12-03T12:00:00Z');
     const rows = new Map([['2026-12-03', day({ observed: 1000, partial: 100 })]]);
-    const html = render(<UptimeBars name="API & <Web>" days={uptimeDays(rows, now, new Date('2026-12-02T00:00:00Z'))} />);
+    const html = render(
+      <UptimeBars name="API & <Web>" days={uptimeDays(rows, now, new Date('2026-12-02T00:00:00Z'))} />,
+    );
     expect(html.match(/<rect /g)).toHaveLength(90);
     expect(html.match(/<title>/g)).toHaveLength(90);
     expect(html).toContain('aria-label="API &amp; &lt;Web>: 97.00% uptime over the last 90 days, one bar per day"');

@@ -62,12 +62,13 @@ afterAll(async () => {
 async function operatorContext(device: BrowserContextOptions): Promise<BrowserContext> {
   const context = await browser.newContext({
     ...device,
-    userAgent:
-      'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+    userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
   });
   // Cookies are set for the https origin: Chromium then sends Secure (and __Host-) cookies to localhost too.
   const secureOrigin = base.replace('http:', 'https:');
-  await context.addCookies(operatorCookies.map((c) => ({ ...c, url: secureOrigin, secure: true, sameSite: 'Lax' as const })));
+  await context.addCookies(
+    operatorCookies.map((c) => ({ ...c, url: secureOrigin, secure: true, sameSite: 'Lax' as const })),
+  );
   return context;
 }
 
@@ -77,8 +78,10 @@ async function phase(page: Page, incidentUrl: string, to: string, message: strin
   await form.getByLabel('Move to phase').selectOption(to);
   await form.getByLabel('Update (optional)').fill(message);
   await form.getByLabel('Publish the update on the status page').check();
-  await landOn(page, (u) => u.pathname === new URL(incidentUrl).pathname, () =>
-    form.getByRole('button', { name: 'Move' }).click(),
+  await landOn(
+    page,
+    (u) => u.pathname === new URL(incidentUrl).pathname,
+    () => form.getByRole('button', { name: 'Move' }).click(),
   );
 }
 
@@ -124,8 +127,14 @@ describe.skipIf(!hasChromium)('[X2] status page in a real browser', () => {
       await phase(page, incidentUrl, 'contain', 'A bad release of the payment client; rolling back.');
       await phase(page, incidentUrl, 'recover', 'Rolled back; payments succeed again. Watching.');
       await page.goto(incidentUrl);
-      await landOn(page, (u) => u.pathname === new URL(incidentUrl).pathname, () =>
-        page.getByRole('form', { name: 'Service restored' }).getByRole('button', { name: 'Record restoration' }).click(),
+      await landOn(
+        page,
+        (u) => u.pathname === new URL(incidentUrl).pathname,
+        () =>
+          page
+            .getByRole('form', { name: 'Service restored' })
+            .getByRole('button', { name: 'Record restoration' })
+            .click(),
       );
 
       await page.goto(`${base}/status`);
@@ -185,9 +194,7 @@ describe.skipIf(!hasChromium)('[X2] status page in a real browser', () => {
         expect(await bars.count()).toBe(90);
         expect(await bars.last().getAttribute('aria-label')).toMatch(/^\d{4}-\d\d-\d\d: /);
         expect(await page.getByText('observed minutes − maintenance minutes', { exact: false }).count()).toBe(1);
-        const axe = await axeViolations(page);
-        if (axe.length) console.log(JSON.stringify(axe));
-        expect(axe).toEqual([]);
+        expect(await axeViolations(page)).toEqual([]);
         await screenshot(page, `status-${label}`);
         const incident = page.getByRole('link', { name: 'Checkout failing' }).first();
         await incident.click();
@@ -197,9 +204,9 @@ describe.skipIf(!hasChromium)('[X2] status page in a real browser', () => {
       } finally {
         await context.close();
       }
-      const console = await operatorContext(device);
+      const operator = await operatorContext(device);
       try {
-        const op = await console.newPage();
+        const op = await operator.newPage();
         await op.goto(`${base}/operator/status`);
         await heading(op, 'Status page');
         expect(await axeViolations(op)).toEqual([]);
@@ -209,7 +216,7 @@ describe.skipIf(!hasChromium)('[X2] status page in a real browser', () => {
         expect(await axeViolations(op)).toEqual([]);
         await screenshot(op, `status-console-component-${label}`);
       } finally {
-        await console.close();
+        await operator.close();
       }
     });
   }

@@ -104,19 +104,23 @@ export async function createTestApp(
   const logger = createLogger(config.logLevel, sink);
   const mailer = createMailer(config, db);
   const schedule = createScheduler({ logger, timers: options.scheduleTimers ?? false });
-  const app = await buildApp(config, {
-    db,
-    keyring: parseKeyring(config.masterKeys!),
-    mailer,
-    logger,
-    limits,
-    bus,
-    clock: options.realTime ? undefined : clock,
-    // Argon2id at test strength: the parameters are tested on their own in the crypto suite.
-    hasher: createPasswordHasher(options.hasherParams ?? { memoryKiB: 1024, iterations: 1, parallelism: 1 }),
-    overrides: options.overrides,
-    schedule,
-  }, options.features);
+  const app = await buildApp(
+    config,
+    {
+      db,
+      keyring: parseKeyring(config.masterKeys!),
+      mailer,
+      logger,
+      limits,
+      bus,
+      clock: options.realTime ? undefined : clock,
+      // Argon2id at test strength: the parameters are tested on their own in the crypto suite.
+      hasher: createPasswordHasher(options.hasherParams ?? { memoryKiB: 1024, iterations: 1, parallelism: 1 }),
+      overrides: options.overrides,
+      schedule,
+    },
+    options.features,
+  );
   await customize?.(app);
   await app.ready();
   return {
