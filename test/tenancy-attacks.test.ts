@@ -94,6 +94,15 @@ const NOT_ORG_OWNED: Record<string, string> = {
   'GET /api/v1/operator/clients/:id':
     "an OpenID client: the operator's, above every organization; operator tokens only (the [A10] operator suite)",
   'DELETE /api/v1/operator/clients/:id': 'an OpenID client (same as above)',
+  'GET /status/incidents/:id': 'a public incident on the status page, the same for everyone (X2)',
+  'GET /operator/status/components/:id':
+    "a status page component: the operator's, above every organization; console operators only (the [X2] suite)",
+  'POST /operator/status/components/:id': 'a status page component (same as above)',
+  'POST /operator/status/components/:id/up': 'a status page component (same as above)',
+  'POST /operator/status/components/:id/down': 'a status page component (same as above)',
+  'POST /operator/status/components/:id/remove': 'a status page component (same as above)',
+  'POST /operator/status/components/:id/probes': 'a status page component (same as above)',
+  'POST /operator/status/probes/:id/remove': "a status component's probe (same as above)",
   'GET /static/*': 'static files',
   'HEAD /static/*': 'static files',
   'GET /static/pico/*': 'static files',

@@ -3,8 +3,8 @@ import { probeTargetProblem } from './probe-check.js';
 import type { ProbeService } from './probes.js';
 import type { StatusService } from './service.js';
 
-const html = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+/** Text as the page renders it (Preact escapes &, < and " in text, and leaves > alone). */
+const html = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
 
 /** X2's live checks: read from this instance, each able to fail. */
 export function statusTrustChecks(deps: { status: StatusService; probes: ProbeService; dev: boolean }): TrustCheck[] {

@@ -164,7 +164,7 @@ describe('public incidents on the status page', () => {
   it('[X2] an open incident sets its components, tops the page, has a page; a long outage owes a report', async () => {
     await op.form('/operator/status/components', {
       id: 'billing',
-      name: 'Billing',
+      name: 'Billing & "invoices" > 1',
       description: '',
       state: 'operational',
     });
