@@ -72,6 +72,7 @@ const ORG_ROUTES: Record<string, Case> = {
   'POST /orgs/:orgId/audit/verify': { personOnly: true, body: () => ({}) },
   'GET /orgs/:orgId/review': { personOnly: true },
   'POST /orgs/:orgId/review/sign-off': { personOnly: true, body: () => ({ note: 'pwned' }) },
+  'GET /orgs/:orgId/security-notices': { personOnly: true },
 };
 
 /** Routes with an id that no organization owns, and why they are not in the attack table. */
@@ -94,6 +95,16 @@ const NOT_ORG_OWNED: Record<string, string> = {
   'GET /api/v1/operator/clients/:id':
     "an OpenID client: the operator's, above every organization; operator tokens only (the [A10] operator suite)",
   'DELETE /api/v1/operator/clients/:id': 'an OpenID client (same as above)',
+  'GET /operator/incidents/:id':
+    "an incident: the operator's, above every organization; console accounts only (the [X1] suite)",
+  'POST /operator/incidents/:id/updates': 'an incident (same as above)',
+  'POST /operator/incidents/:id/phase': 'an incident (same as above)',
+  'POST /operator/incidents/:id/resolve': 'an incident (same as above)',
+  'POST /operator/incidents/:id/report': 'an incident (same as above)',
+  'POST /operator/incidents/:id/confirm': 'an incident (same as above)',
+  'POST /operator/incidents/:id/breach': 'an incident (same as above)',
+  'POST /operator/incidents/:id/notify-orgs': 'an incident (same as above)',
+  'POST /operator/incidents/:id/notifications/:key': 'an incident (same as above)',
   'GET /static/*': 'static files',
   'HEAD /static/*': 'static files',
   'GET /static/pico/*': 'static files',
