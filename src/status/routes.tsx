@@ -74,15 +74,15 @@ export function statusRoutes(app: FastifyInstance, deps: StatusRouteDeps): void 
     return reply.render(incident.title, <IncidentPage incident={incident} components={components} />);
   });
 
-  r.get('/status/summary.json', { schema: noInput }, async (_request, reply) => {
+  const summary = async (_request: FastifyRequest, reply: FastifyReply) => {
     const [{ components, incidents }, productName] = await Promise.all([status.shown(), deps.productName()]);
     reply.header('cache-control', 'public, max-age=30');
-    return reply
-      .type('application/json; charset=utf-8')
-      .send(
-        JSON.stringify(summaryJson({ baseUrl: deps.baseUrl, productName, components, incidents, now: deps.now() })),
-      );
-  });
+    const body = summaryJson({ baseUrl: deps.baseUrl, productName, components, incidents, now: deps.now() });
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(body));
+  };
+  r.get('/status/summary.json', { schema: noInput }, summary);
+  // Where Statuspage clients look for it, relative to the page's address.
+  r.get('/status/api/v2/summary.json', { schema: noInput }, summary);
 
   r.get('/status/feed.atom', { schema: noInput }, async (_request, reply) => {
     const [incidents, productName] = await Promise.all([status.publicIncidents(), deps.productName()]);

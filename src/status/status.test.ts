@@ -70,7 +70,10 @@ describe('status components (console)', () => {
     expect(page.body).toContain('The dashboard at app.example.com');
     expect(page.body).toContain('Minor Service Outage');
 
-    const summary = (await t.app.inject({ url: '/status/summary.json' })).json();
+    const summaryRes = await t.app.inject({ url: '/status/summary.json' });
+    expect(summaryRes.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect((await t.app.inject({ url: '/status/api/v2/summary.json' })).body).toBe(summaryRes.body);
+    const summary = summaryRes.json();
     expect(summary.components.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([
       ['api', 'operational'],
       ['mail', 'operational'],
