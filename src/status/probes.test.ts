@@ -89,6 +89,11 @@ describe('status probes', () => {
     expect(probe!.failures).toBe(3);
     expect(probe!.draft_incident_id).toEqual(expect.any(String));
     expect(probe!.last_detail).toBe('answered 503, expected 200');
+    const draft = await t.db.withSystem((tx) =>
+      tx.selectFrom('incidents').selectAll().where('id', '=', probe!.draft_incident_id!).executeTakeFirstOrThrow(),
+    );
+    expect(draft).toMatchObject({ draft: true, title: 'API: probe failing' });
+    expect((await t.app.inject({ url: `/status/incidents/${draft.id}` })).statusCode).toBe(404); // drafts are not public
     expect(await total('major')).toBe(major + 3);
     await minute(); // a fourth failure opens no second draft
     expect((await probes())[0]!.draft_incident_id).toBe(probe!.draft_incident_id);
