@@ -93,7 +93,7 @@ describe('status probes', () => {
       tx.selectFrom('incidents').selectAll().where('id', '=', probe!.draft_incident_id!).executeTakeFirstOrThrow(),
     );
     expect(draft).toMatchObject({ draft: true, title: 'API: probe failing' });
-    expect((await t.app.inject({ url: `/status/incidents/${draft.id}` })).statusCode).toBe(404); // drafts are not public
+    expect((await t.app.inject({ url: `/status/incidents/${draft.id}` })).statusCode).toBe(404);
     expect(await total('major')).toBe(major + 3);
     await minute(); // a fourth failure opens no second draft
     expect((await probes())[0]!.draft_incident_id).toBe(probe!.draft_incident_id);
