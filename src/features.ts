@@ -7,11 +7,13 @@ import { externalSignInFeature } from './external-signin/index.js';
 import type { Feature } from './feature.js';
 import { homeFeature } from './home/index.js';
 import { identityFeature } from './identity/index.js';
+import { incidentsFeature } from './incidents/index.js';
 import { mfaFeature } from './mfa/index.js';
 import { oidcFeature } from './oidc/index.js';
 import { operatorFeature } from './operator/index.js';
 import { orgsFeature } from './orgs/index.js';
 import { sessionsFeature } from './sessions/index.js';
+import { statusFeature } from './status/index.js';
 
 /**
  * Every feature, in the order their services are built: a feature may use the services of the
@@ -27,6 +29,8 @@ export const FEATURES: readonly Feature[] = [
   auditFeature,
   operatorFeature,
   oidcFeature,
+  incidentsFeature,
+  statusFeature,
   disclosureFeature,
   homeFeature,
   docsFeature,

@@ -72,6 +72,7 @@ const ORG_ROUTES: Record<string, Case> = {
   'POST /orgs/:orgId/audit/verify': { personOnly: true, body: () => ({}) },
   'GET /orgs/:orgId/review': { personOnly: true },
   'POST /orgs/:orgId/review/sign-off': { personOnly: true, body: () => ({ note: 'pwned' }) },
+  'GET /orgs/:orgId/security-notices': { personOnly: true },
 };
 
 /** Routes with an id that no organization owns, and why they are not in the attack table. */
@@ -98,6 +99,25 @@ const NOT_ORG_OWNED: Record<string, string> = {
     'a vulnerability report: system data, above every organization; operator console only (the [X3] suite)',
   'POST /operator/disclosure/:id/status': 'a vulnerability report (same as above)',
   'POST /operator/disclosure/:id/notes': 'a vulnerability report (same as above)',
+  'GET /status/incidents/:id': 'a public incident on the status page, the same for everyone (X2)',
+  'GET /operator/status/components/:id':
+    "a status page component: the operator's, above every organization; console operators only (the [X2] suite)",
+  'POST /operator/status/components/:id': 'a status page component (same as above)',
+  'POST /operator/status/components/:id/up': 'a status page component (same as above)',
+  'POST /operator/status/components/:id/down': 'a status page component (same as above)',
+  'POST /operator/status/components/:id/remove': 'a status page component (same as above)',
+  'POST /operator/status/components/:id/probes': 'a status page component (same as above)',
+  'POST /operator/status/probes/:id/remove': "a status component's probe (same as above)",
+  'GET /operator/incidents/:id':
+    "an incident: the operator's, above every organization; console accounts only (the [X1] suite)",
+  'POST /operator/incidents/:id/updates': 'an incident (same as above)',
+  'POST /operator/incidents/:id/phase': 'an incident (same as above)',
+  'POST /operator/incidents/:id/resolve': 'an incident (same as above)',
+  'POST /operator/incidents/:id/report': 'an incident (same as above)',
+  'POST /operator/incidents/:id/confirm': 'an incident (same as above)',
+  'POST /operator/incidents/:id/breach': 'an incident (same as above)',
+  'POST /operator/incidents/:id/notify-orgs': 'an incident (same as above)',
+  'POST /operator/incidents/:id/notifications/:key': 'an incident (same as above)',
   'GET /static/*': 'static files',
   'HEAD /static/*': 'static files',
   'GET /static/pico/*': 'static files',

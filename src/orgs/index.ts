@@ -67,6 +67,7 @@ export const orgsFeature = defineFeature({
 });
 
 export { actorOf, personOf, requireUserOrKey } from './http.js';
+export { orgOwnersForOperator } from './operator-lookup.js';
 export {
   can,
   definePermissions,

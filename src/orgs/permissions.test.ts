@@ -22,6 +22,7 @@ const EXPECTED: Record<Permission, Role[]> = {
   'audit.export': ['owner', 'admin'],
   'reviews.read': ['owner', 'admin'],
   'reviews.sign_off': ['owner', 'admin'],
+  'security_notices.read': ['owner', 'admin', 'member', 'viewer'],
 };
 
 describe('permission matrix (O1)', () => {

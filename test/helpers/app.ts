@@ -2,7 +2,7 @@ import { afterAll } from 'vitest';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
-import type { Overrides } from '../../src/feature.js';
+import type { Feature, Overrides } from '../../src/feature.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { generateMasterKeyEntry, parseKeyring } from '../../src/platform/crypto/keyring.js';
 import { EventEmitter } from 'node:events';
@@ -61,6 +61,8 @@ export interface TestAppOptions {
   overrides?: Overrides;
   /** Run scheduled jobs on their timers, as a deployment does (default: only when a test runs one). */
   scheduleTimers?: boolean;
+  /** The feature list in place of src/features.ts (a test appends one that reads the others' services). */
+  features?: readonly Feature[];
 }
 
 /**
@@ -102,19 +104,23 @@ export async function createTestApp(
   const logger = createLogger(config.logLevel, sink);
   const mailer = createMailer(config, db);
   const schedule = createScheduler({ logger, timers: options.scheduleTimers ?? false });
-  const app = await buildApp(config, {
-    db,
-    keyring: parseKeyring(config.masterKeys!),
-    mailer,
-    logger,
-    limits,
-    bus,
-    clock: options.realTime ? undefined : clock,
-    // Argon2id at test strength: the parameters are tested on their own in the crypto suite.
-    hasher: createPasswordHasher(options.hasherParams ?? { memoryKiB: 1024, iterations: 1, parallelism: 1 }),
-    overrides: options.overrides,
-    schedule,
-  });
+  const app = await buildApp(
+    config,
+    {
+      db,
+      keyring: parseKeyring(config.masterKeys!),
+      mailer,
+      logger,
+      limits,
+      bus,
+      clock: options.realTime ? undefined : clock,
+      // Argon2id at test strength: the parameters are tested on their own in the crypto suite.
+      hasher: createPasswordHasher(options.hasherParams ?? { memoryKiB: 1024, iterations: 1, parallelism: 1 }),
+      overrides: options.overrides,
+      schedule,
+    },
+    options.features,
+  );
   await customize?.(app);
   await app.ready();
   return {

@@ -34,6 +34,20 @@ export interface Tables {
   disclosure_timeline: DisclosureTimelineTable;
   disclosure_form_tokens: { nonce_hash: string; expires_at: Timestamp };
   disclosure_settings: { id: Generated<number>; ack_business_days: number; updated_at: Timestamp };
+  status_components: StatusComponentsTable;
+  status_days: StatusDaysTable;
+  status_minutes: { minute: Timestamp };
+  status_probes: StatusProbesTable;
+  status_probe_results: StatusProbeResultsTable;
+  status_subscribers: StatusSubscribersTable;
+  status_subscriber_components: { subscriber_id: string; component_id: string };
+  status_pending_subscriptions: StatusPendingSubscriptionsTable;
+  status_notifications: { subscriber_id: string; update_key: string; claimed_at: Timestamp };
+  incident_settings: IncidentSettingsTable;
+  incidents: IncidentsTable;
+  incident_updates: IncidentUpdatesTable;
+  incident_affected_orgs: IncidentAffectedOrgsTable;
+  security_notices: SecurityNoticesTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -72,6 +86,7 @@ export interface DevMailboxTable {
   subject: string;
   text_body: string;
   html_body: string | null;
+  headers: ColumnType<Record<string, string> | null, string | null | undefined, string | null>;
 }
 
 export interface MigrationsTable {
@@ -365,4 +380,148 @@ export interface DisclosureTimelineTable {
   kind: 'received' | 'status' | 'note';
   status: DisclosureStatus | null;
   note: string | null;
+}
+
+export type ComponentStateColumn = 'operational' | 'degraded' | 'partial_outage' | 'major_outage' | 'maintenance';
+
+export interface StatusComponentsTable {
+  id: string;
+  name: string;
+  description: string;
+  position: number;
+  operator_state: ComponentStateColumn;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface StatusDaysTable {
+  component_id: string;
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  observed: number;
+  degraded: number;
+  partial: number;
+  major: number;
+  maintenance: number;
+}
+
+export interface StatusProbesTable {
+  id: Generated<string>;
+  component_id: string;
+  url: string;
+  expected_status: number;
+  created_at: Timestamp;
+  claimed_until: Timestamp | null;
+  failures: Generated<number>;
+  last_checked_at: Timestamp | null;
+  last_ok: boolean | null;
+  last_detail: string | null;
+  draft_incident_id: string | null;
+}
+
+export interface StatusProbeResultsTable {
+  id: Generated<string>;
+  probe_id: string;
+  checked_at: Timestamp;
+  ok: boolean;
+  http_status: number | null;
+  duration_ms: number;
+  detail: string;
+}
+
+export interface StatusSubscribersTable {
+  id: Generated<string>;
+  email: string;
+  all_components: boolean;
+  unsubscribe_hash: string;
+  confirmed_at: Timestamp;
+}
+
+export interface StatusPendingSubscriptionsTable {
+  confirm_hash: string;
+  email: string;
+  all_components: boolean;
+  components: ColumnType<string[], string, string>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface IncidentSettingsTable {
+  id: Generated<number>;
+  critical_minutes: number;
+  high_minutes: number;
+  medium_minutes: number;
+  low_minutes: number;
+  updated_at: Timestamp;
+}
+
+export interface IncidentsTable {
+  id: Generated<string>;
+  title: string;
+  kind: 'incident' | 'maintenance';
+  severity: 'critical' | 'high' | 'medium' | 'low';
+  draft: Generated<boolean>;
+  public: Generated<boolean>;
+  impact: 'degraded' | 'partial_outage' | 'major_outage' | 'maintenance';
+  components: ColumnType<string[], string[] | undefined, string[]>;
+  probe_component: string | null;
+  phase: 'identify' | 'contain' | 'eradicate' | 'recover' | 'review' | 'closed';
+  identify_at: Timestamp;
+  contain_at: Timestamp | null;
+  eradicate_at: Timestamp | null;
+  recover_at: Timestamp | null;
+  review_at: Timestamp | null;
+  closed_at: Timestamp | null;
+  declared_at: Timestamp;
+  respond_by: Timestamp | null;
+  responded_at: Timestamp | null;
+  started_at: Timestamp;
+  resolved_at: Timestamp | null;
+  scheduled_start: Timestamp | null;
+  scheduled_end: Timestamp | null;
+  report_body: string | null;
+  report_published_at: Timestamp | null;
+  breach: Generated<boolean>;
+  aware_at: Timestamp | null;
+  regulator_required: Generated<boolean>;
+  facts: string | null;
+  effects: string | null;
+  remedial_action: string | null;
+  customers_notified_at: Timestamp | null;
+  customers_late_reason: string | null;
+  regulator_notified_at: Timestamp | null;
+  regulator_late_reason: string | null;
+  full_report_at: Timestamp | null;
+  full_report_late_reason: string | null;
+  customers_overdue_mailed_at: Timestamp | null;
+  regulator_overdue_mailed_at: Timestamp | null;
+  report_overdue_mailed_at: Timestamp | null;
+  created_by: string;
+}
+
+export interface IncidentUpdatesTable {
+  id: Generated<string>;
+  incident_id: string;
+  at: Timestamp;
+  phase: IncidentsTable['phase'];
+  message: string;
+  public: boolean;
+  author: string;
+}
+
+export interface IncidentAffectedOrgsTable {
+  incident_id: string;
+  org_id: string;
+  org_name: string;
+  notified_at: Timestamp;
+  recipients: number;
+}
+
+export interface SecurityNoticesTable {
+  id: Generated<string>;
+  org_id: string;
+  incident_id: string;
+  title: string;
+  body: string;
+  published_at: Timestamp;
 }

@@ -363,5 +363,19 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   disclosure_timeline: 'system',
   disclosure_form_tokens: 'system', // spent report-form tokens, before anyone is known
   disclosure_settings: 'system',
+  status_components: 'system', // the public status page speaks for the whole deployment (X2)
+  status_days: 'system',
+  status_minutes: 'system',
+  status_probes: 'system',
+  status_probe_results: 'system',
+  status_subscribers: 'system', // status subscribers need no account
+  status_subscriber_components: 'system',
+  status_pending_subscriptions: 'system',
+  status_notifications: 'system',
+  incident_settings: 'system', // the operator's response targets per severity (X1)
+  incidents: 'system', // the operator runs incidents for the whole deployment (X1, X2)
+  incident_updates: 'system',
+  incident_affected_orgs: 'system', // which organizations a breach affected and when they were told
+  security_notices: 'tenant', // what one affected organization was told about a breach
   rampart_migrations: 'owner only',
 };

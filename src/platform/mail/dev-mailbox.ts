@@ -1,7 +1,7 @@
 import type { Tenancy } from '../db/database.js';
 import type { DevMailboxTable } from '../db/tables.js';
 import type { Selectable } from 'kysely';
-import { assertSingleRecipient, type Mailer } from './mailer.js';
+import { assertHeaders, assertSingleRecipient, type Mailer } from './mailer.js';
 
 export interface StoredMail {
   id: string;
@@ -11,6 +11,7 @@ export interface StoredMail {
   subject: string;
   text: string;
   html: string | null;
+  headers: Record<string, string>;
 }
 
 export type DevMailbox = Mailer & {
@@ -30,6 +31,7 @@ function toStored(row: Selectable<DevMailboxTable>): StoredMail {
     subject: row.subject,
     text: row.text_body,
     html: row.html_body,
+    headers: row.headers ?? {},
   };
 }
 
@@ -38,6 +40,7 @@ export function createDevMailbox(db: Tenancy, from: string): DevMailbox {
   return {
     async send(message) {
       assertSingleRecipient(message.to);
+      assertHeaders(message.headers);
       await db.withSystem((tx) =>
         tx
           .insertInto('dev_mailbox')
@@ -47,6 +50,7 @@ export function createDevMailbox(db: Tenancy, from: string): DevMailbox {
             subject: message.subject,
             text_body: message.text,
             html_body: message.html ?? null,
+            headers: message.headers ? JSON.stringify(message.headers) : null,
           })
           .execute(),
       );

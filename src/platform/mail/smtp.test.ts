@@ -151,6 +151,28 @@ describe('SMTP mailer', () => {
     expect(body).toContain('Code: 123456');
   });
 
+  it('[X2] sends the extra headers a message carries (RFC 8058 List-Unsubscribe)', async () => {
+    const { port, inbox } = await startServer({ disabledCommands: ['STARTTLS'] });
+    const mailer = createSmtpMailer({ url: `smtp://127.0.0.1:${port}`, from: 'no-reply@rampart.test', dev: true });
+    await mailer.send({
+      ...message,
+      headers: {
+        'List-Unsubscribe': '<https://status.example.com/status/unsubscribe?token=abc>',
+        'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+      },
+    });
+    await expect(mailer.send({ ...message, headers: { 'X-Bad': 'a\r\nBcc: eve@example.com' } })).rejects.toThrow();
+    await mailer.close();
+    expect(inbox).toHaveLength(1);
+    const { headers } = splitMessage(inbox[0]!.raw);
+    expect(headers.find((h) => h.name === 'list-unsubscribe')?.line).toBe(
+      'List-Unsubscribe: <https://status.example.com/status/unsubscribe?token=abc>',
+    );
+    expect(headers.find((h) => h.name === 'list-unsubscribe-post')?.line).toBe(
+      'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+    );
+  });
+
   it('[X5] signs outbound mail with DKIM for the configured domain and selector', async () => {
     const { port, inbox } = await startServer({ disabledCommands: ['STARTTLS'] });
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -1,7 +1,7 @@
 import { createPublicKey } from 'node:crypto';
 import { createTransport } from 'nodemailer';
 import type { SMTPTransportOptions } from 'nodemailer/lib/smtp-transport';
-import { assertSingleRecipient, MailError, type Mailer } from './mailer.js';
+import { assertHeaders, assertSingleRecipient, MailError, type Mailer } from './mailer.js';
 
 export interface DkimKey {
   domain: string;
@@ -65,6 +65,7 @@ export function createSmtpMailer(opts: SmtpMailerOptions): Mailer {
   return {
     async send(message) {
       assertSingleRecipient(message.to);
+      assertHeaders(message.headers);
       try {
         await transport.sendMail({
           from: opts.from,
@@ -72,6 +73,7 @@ export function createSmtpMailer(opts: SmtpMailerOptions): Mailer {
           subject: message.subject,
           text: message.text,
           html: message.html,
+          headers: message.headers,
         });
       } catch (err) {
         // Short bodies are left alone: redacting them would garble the reason rather than hide anything.
