@@ -11,6 +11,7 @@ import { oidcFeature } from './oidc/index.js';
 import { operatorFeature } from './operator/index.js';
 import { orgsFeature } from './orgs/index.js';
 import { sessionsFeature } from './sessions/index.js';
+import { trustFeature } from './trust/index.js';
 
 /**
  * Every feature, in the order their services are built: a feature may use the services of the
@@ -26,6 +27,7 @@ export const FEATURES: readonly Feature[] = [
   auditFeature,
   operatorFeature,
   oidcFeature,
+  trustFeature,
   homeFeature,
   docsFeature,
   devFeature,
