@@ -73,7 +73,7 @@ function ControlItem({ control }: { control: ControlEntry }) {
 export function TrustPage({ report, settings }: { report: TrustReport; settings: DeploymentSettings }) {
   const s = report.summary;
   return (
-    <main class="container" id="main">
+    <>
       <h1>{settings.productName} trust page</h1>
       <p>
         Every control of Rampart's catalogue, with the status the checks of this running deployment give it (
@@ -101,7 +101,7 @@ export function TrustPage({ report, settings }: { report: TrustReport; settings:
         </section>
       ))}
       <Policy settings={settings} />
-    </main>
+    </>
   );
 }
 
