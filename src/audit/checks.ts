@@ -34,7 +34,10 @@ export function auditChecks(db: Database, sampleSize = SAMPLE_SIZE): TrustCheck[
             detail: broken.map((v) => (v.ok ? '' : `${v.stream}: ${v.reason}`)).join('; '),
           };
         const events = verdicts.reduce((n, v) => n + v.events, 0);
-        return { status: 'passing', detail: `${verdicts.length} of ${total} streams verified (${events} events), all intact` };
+        return {
+          status: 'passing',
+          detail: `${verdicts.length} of ${total} streams verified (${events} events), all intact`,
+        };
       },
     },
   ];

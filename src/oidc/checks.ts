@@ -14,8 +14,10 @@ export function jwksVerdict(status: number, body: string): TrustVerdict {
   }
   if (!Array.isArray(keys) || keys.length === 0) return { status: 'failing', detail: 'the JWKS lists no key' };
   for (const k of keys as Record<string, unknown>[]) {
-    if (!ASYMMETRIC.has(String(k.kty))) return { status: 'failing', detail: `a published key is of type ${String(k.kty)}` };
-    if ('d' in k || 'k' in k || 'p' in k) return { status: 'failing', detail: `key ${String(k.kid)} carries private material` };
+    if (!ASYMMETRIC.has(String(k.kty)))
+      return { status: 'failing', detail: `a published key is of type ${String(k.kty)}` };
+    if ('d' in k || 'k' in k || 'p' in k)
+      return { status: 'failing', detail: `key ${String(k.kid)} carries private material` };
     if (typeof k.kid !== 'string') return { status: 'failing', detail: 'a published key has no key id' };
   }
   const kinds = [...new Set((keys as { kty: string; alg?: string }[]).map((k) => k.alg ?? k.kty))].join(', ');

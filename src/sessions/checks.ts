@@ -39,7 +39,7 @@ export function sessionChecks(): TrustCheck[] {
         if (problem) return { status: 'failing', detail: problem };
         return {
           status: 'passing',
-          detail: `${SESSION_COOKIE}: HttpOnly, Secure, Path=/, no Domain, SameSite=Lax (an unknown identifier is cleared)`,
+          detail: `${SESSION_COOKIE}: HttpOnly, Secure, Path=/, no Domain, SameSite=Lax (an unknown one is cleared)`,
         };
       },
     },

@@ -22,7 +22,7 @@ export const CAIQ_MAPPINGS: readonly CaiqMapping[] = [
   { question: 'DSP-11.1', ccmControl: 'Data Subject Rights', controls: ['P1'] },
   { question: 'DSP-19.1', ccmControl: 'Data Location', controls: ['X6'] },
   { question: 'IAM-08.1', ccmControl: 'User Access Review', controls: ['O4'] },
-  { question: 'IAM-11.1', ccmControl: "CSCs Approval for Agreed Privileged Access Roles", controls: ['O5'] },
+  { question: 'IAM-11.1', ccmControl: 'CSCs Approval for Agreed Privileged Access Roles', controls: ['O5'] },
   { question: 'IAM-14.1', ccmControl: 'Strong Authentication', controls: ['A4', 'A5', 'A6'] },
   { question: 'IAM-15.1', ccmControl: 'Passwords Management', controls: ['D2'] },
   { question: 'IAM-16.1', ccmControl: 'Authorization Mechanisms', controls: ['O1'] },

@@ -55,7 +55,8 @@ export function parseCatalogue(markdown: string): ControlGroup[] {
     if (item) {
       finish();
       const id = item[1]!;
-      if (!id.startsWith(current.group.letter)) throw new Error(`control ${id} is listed under group ${current.group.letter}`);
+      if (!id.startsWith(current.group.letter))
+        throw new Error(`control ${id} is listed under group ${current.group.letter}`);
       if (seen.has(id)) throw new Error(`control ${id} is listed twice`);
       seen.add(id);
       current.control = { id, title: '', text: item[2]!.trim() };

@@ -48,7 +48,9 @@ const broken = await createTestApp({}, (app) => {
     const error = { code: 'invalid_json', message: 'at JSON.parse (/src/x.ts:1:1)', requestId: request.id };
     return reply.code(400).send({ error: stack ? error : { code: 'invalid_json' } });
   });
-  app.get('/broken/jwks', { schema: { hide: true } }, async () => ({ keys: [{ kty: 'oct', k: 'c2VjcmV0', kid: 'h' }] }));
+  app.get('/broken/jwks', { schema: { hide: true } }, async () => ({
+    keys: [{ kty: 'oct', k: 'c2VjcmV0', kid: 'h' }],
+  }));
   app.get('/broken/cookie', { schema: { hide: true } }, async (_request, reply) => {
     reply.setCookie('__Host-rampart_session', 'x', { path: '/', secure: true, sameSite: 'none' });
     return 'ok';
@@ -65,13 +67,19 @@ const verdict = (check: TrustCheck, app = t.app) => check.run(probeOf(app));
 describe('checks of the request protections', () => {
   it('[R1] a post with our cookie and no token is refused; a route that skips the check fails it', async () => {
     expect(await verdict(csrfCheck(() => probeOf(), t.config.baseUrl))).toMatchObject({ status: 'passing' });
-    const b = await verdict(csrfCheck(() => probeOf(broken.app), broken.config.baseUrl, '/broken/form'), broken.app);
+    const b = await verdict(
+      csrfCheck(() => probeOf(broken.app), broken.config.baseUrl, '/broken/form'),
+      broken.app,
+    );
     expect(b).toMatchObject({ status: 'failing', detail: expect.stringMatching(/answered 200/) });
   });
 
   it('[R2] the headers of a real page pass; unsafe-inline, no nonce and framing allowed fail', async () => {
     expect(await verdict(headersCheck(() => probeOf()))).toMatchObject({ status: 'passing' });
-    const b = await verdict(headersCheck(() => probeOf(broken.app), '/broken/headers'), broken.app);
+    const b = await verdict(
+      headersCheck(() => probeOf(broken.app), '/broken/headers'),
+      broken.app,
+    );
     expect(b.status).toBe('failing');
     expect(b.detail).toMatch(/unsafe-inline/);
     expect(b.detail).toMatch(/no script nonce/);
@@ -112,7 +120,9 @@ describe('checks of sessions, tokens and the audit log', () => {
   });
 
   it('[L1] the audit streams verify; an event altered in the database fails the check', async () => {
-    await broken.db.withSystem((tx) => appendAudit(tx, { stream: systemStream, action: 'trust.checks_run', actor: 'test' }));
+    await broken.db.withSystem((tx) =>
+      appendAudit(tx, { stream: systemStream, action: 'trust.checks_run', actor: 'test' }),
+    );
     const check = auditChecks(broken.db)[0]!;
     expect(await verdict(check, broken.app)).toMatchObject({ status: 'passing' });
     await broken.db.owner.transaction().execute(async (tx) => {
@@ -154,7 +164,7 @@ describe('checks of keys, passwords and tenancy', () => {
     });
   });
 
-  it('[O2] row-level security on every reachable table passes; a table without forced or enabled RLS fails', async () => {
+  it('[O2] RLS on every reachable table passes; a table without it forced or enabled fails', async () => {
     const check = rlsCheck(broken.db);
     expect(await verdict(check, broken.app)).toMatchObject({ status: 'passing' });
     await sql`alter table memberships no force row level security`.execute(broken.db.owner);
@@ -183,7 +193,10 @@ describe('checks of mail and the report signature', () => {
     });
     expect(await verdict(dkimCheck({ ...smtp, dkim: undefined }))).toMatchObject({ status: 'failing' });
     expect(await verdict(dkimCheck(t.config))).toMatchObject({ status: 'not_configured' });
-    const publicPem = (await import('node:crypto')).createPublicKey(pem).export({ type: 'spki', format: 'pem' }).toString();
+    const publicPem = (await import('node:crypto'))
+      .createPublicKey(pem)
+      .export({ type: 'spki', format: 'pem' })
+      .toString();
     expect(verifyDkim('Subject: x\r\n\r\nbody\r\n', publicPem)).toMatchObject({ ok: false });
   });
 
@@ -211,7 +224,9 @@ describe('checks of the listener', () => {
   const server = (opts: tls.TlsOptions) => tls.createServer({ cert: cert.cert, key: cert.key, ...opts });
 
   it('[T1] the listener options Rampart uses pass; TLS 1.0 or a suite without forward secrecy fails', () => {
-    expect(tlsOptionsVerdict(server({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }))).toMatchObject({ status: 'passing' });
+    expect(tlsOptionsVerdict(server({ minVersion: 'TLSv1.2', ciphers: TLS_CIPHERS }))).toMatchObject({
+      status: 'passing',
+    });
     expect(tlsOptionsVerdict(server({ minVersion: 'TLSv1', ciphers: TLS_CIPHERS }))).toMatchObject({
       status: 'failing',
       detail: expect.stringMatching(/accepts TLSv1:/),
@@ -223,16 +238,21 @@ describe('checks of the listener', () => {
     expect(tlsOptionsVerdict(server({ minVersion: 'TLSv1.2' }))).toMatchObject({ status: 'failing' });
   });
 
-  it('[T1][T2] plain HTTP is not configured; behind a trusted proxy T2 checks whose X-Forwarded-Proto counts', async () => {
+  it('[T1][T2] plain HTTP is not configured; behind a proxy T2 checks whose X-Forwarded-Proto counts', async () => {
     expect(await verdict(tlsCheck(() => t.app.server, t.config))).toMatchObject({ status: 'not_configured' });
-    const proxied = await createTestApp({ RAMPART_TRUSTED_PROXIES: '10.1.2.3', RAMPART_BASE_URL: 'https://auth.example.com' });
+    const proxied = await createTestApp({
+      RAMPART_TRUSTED_PROXIES: '10.1.2.3',
+      RAMPART_BASE_URL: 'https://auth.example.com',
+    });
     try {
       const p = () => probeOf(proxied.app);
       expect(await verdict(tlsCheck(() => proxied.app.server, proxied.config))).toMatchObject({
         status: 'not_configured',
         detail: expect.stringMatching(/trusted proxy/),
       });
-      expect(await verdict(hstsCheck(() => proxied.app.server, proxied.config, p))).toMatchObject({ status: 'passing' });
+      expect(await verdict(hstsCheck(() => proxied.app.server, proxied.config, p))).toMatchObject({
+        status: 'passing',
+      });
       // Break it: the check is told a proxy address the app does not trust, as if the setting were lost.
       const lost = { ...proxied.config, trustedProxies: ['10.9.9.9'] };
       expect(await verdict(hstsCheck(() => proxied.app.server, lost, p))).toMatchObject({
@@ -262,10 +282,16 @@ describe('checks of the listener', () => {
     try {
       const body = await new Promise<string>((resolve, reject) => {
         https
-          .get({ host: '127.0.0.1', port: tlsPort, path: '/trust.json', servername: 'localhost', ca: cert.cert }, (res) => {
-            let text = '';
-            res.setEncoding('utf8').on('data', (c) => (text += c)).on('end', () => resolve(text));
-          })
+          .get(
+            { host: '127.0.0.1', port: tlsPort, path: '/trust.json', servername: 'localhost', ca: cert.cert },
+            (res) => {
+              let text = '';
+              res
+                .setEncoding('utf8')
+                .on('data', (c) => (text += c))
+                .on('end', () => resolve(text));
+            },
+          )
           .on('error', reject);
       });
       const doc = JSON.parse(body);

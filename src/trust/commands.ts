@@ -79,7 +79,7 @@ export function trustCommands(program: Command, wrap: CommandWrap): void {
     .command('verify <report>')
     .description(
       'Verify a trust report (a URL such as https://auth.example.com/trust.json, or a downloaded file) against ' +
-        "the key its instance publishes at /trust/key. Exits 1 if it does not verify.",
+        'the key its instance publishes at /trust/key. Exits 1 if it does not verify.',
     )
     .option('--key <url-or-file>', "the public key (JWKS) to check with (default: the report's instance's /trust/key)")
     .action(

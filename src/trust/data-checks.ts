@@ -66,7 +66,9 @@ export function masterKeyCheck(config: Config): TrustCheck {
       if ((stat.mode & 0o077) !== 0)
         return fail(`RAMPART_MASTER_KEYS_FILE ${file} is readable by others (mode ${(stat.mode & 0o777).toString(8)})`);
       if (inside(config.dataDir, file)) return fail(`RAMPART_MASTER_KEYS_FILE ${file} is inside the data directory`);
-      return pass(`from RAMPART_MASTER_KEYS_FILE (mode ${(stat.mode & 0o777).toString(8)}), outside the data directory`);
+      return pass(
+        `from RAMPART_MASTER_KEYS_FILE (mode ${(stat.mode & 0o777).toString(8)}), outside the data directory`,
+      );
     },
   };
 }

@@ -22,12 +22,19 @@ function splitMessage(raw: string): { headers: { name: string; line: string }[];
 
 const relaxedHeader = (line: string) => {
   const i = line.indexOf(':');
-  const value = line.slice(i + 1).replace(/\r\n/g, '').replace(/[ \t]+/g, ' ').trim();
+  const value = line
+    .slice(i + 1)
+    .replace(/\r\n/g, '')
+    .replace(/[ \t]+/g, ' ')
+    .trim();
   return `${line.slice(0, i).trim().toLowerCase()}:${value}`;
 };
 
 /** The domain of a message's valid DKIM signature, or the reason there is none. */
-export function verifyDkim(raw: string, publicKeyPem: string): { ok: true; domain: string } | { ok: false; reason: string } {
+export function verifyDkim(
+  raw: string,
+  publicKeyPem: string,
+): { ok: true; domain: string } | { ok: false; reason: string } {
   const { headers, body } = splitMessage(raw);
   const sig = headers.find((h) => h.name === 'dkim-signature');
   if (!sig) return { ok: false, reason: 'the message has no DKIM-Signature' };
@@ -69,7 +76,8 @@ export function dkimCheck(config: Config): TrustCheck {
       if (!config.smtpUrl)
         return {
           status: 'not_configured',
-          detail: 'No SMTP relay: mail stays in the dev mailbox. Set SMTP_URL and RAMPART_DKIM_DOMAIN, ' +
+          detail:
+            'No SMTP relay: mail stays in the dev mailbox. Set SMTP_URL and RAMPART_DKIM_DOMAIN, ' +
             'RAMPART_DKIM_SELECTOR and RAMPART_DKIM_PRIVATE_KEY(_FILE).',
         };
       if (!config.dkim)
@@ -77,8 +85,18 @@ export function dkimCheck(config: Config): TrustCheck {
           status: 'failing',
           detail: 'Mail goes out unsigned: set RAMPART_DKIM_DOMAIN, RAMPART_DKIM_SELECTOR, RAMPART_DKIM_PRIVATE_KEY.',
         };
-      const options = smtpTransportOptions({ url: config.smtpUrl, from: config.mailFrom, dev: config.dev, dkim: config.dkim });
-      const transport = createTransport({ streamTransport: true, buffer: true, newline: 'windows', dkim: options.dkim });
+      const options = smtpTransportOptions({
+        url: config.smtpUrl,
+        from: config.mailFrom,
+        dev: config.dev,
+        dkim: config.dkim,
+      });
+      const transport = createTransport({
+        streamTransport: true,
+        buffer: true,
+        newline: 'windows',
+        dkim: options.dkim,
+      });
       const info = await transport.sendMail({
         from: config.mailFrom,
         to: 'trust-check@example.invalid',
@@ -93,7 +111,8 @@ export function dkimCheck(config: Config): TrustCheck {
         return { status: 'failing', detail: `mail is signed for ${verdict.domain}, not ${config.dkim.domain}` };
       return {
         status: 'passing',
-        detail: `mail is signed with DKIM (rsa-sha256, relaxed/relaxed) for ${verdict.domain}, selector ` +
+        detail:
+          `mail is signed with DKIM (rsa-sha256, relaxed/relaxed) for ${verdict.domain}, selector ` +
           `${config.dkim.selector}`,
       };
     },

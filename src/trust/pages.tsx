@@ -58,7 +58,10 @@ function ControlItem({ control }: { control: ControlEntry }) {
         <ul>
           {control.checks.map((c) => (
             <li data-check={c.id}>
-              <strong>{word(c.status)}</strong>: {c.title}. <span class="trust-detail">{c.detail}</span>{' '}
+              <strong>{word(c.status)}</strong> — {c.title}.
+              <br />
+              <span class="trust-detail">{c.detail}</span>
+              <br />
               <small>
                 Last ran {at(c.checkedAt)}; last changed {at(c.changedAt)}.
               </small>
@@ -86,9 +89,11 @@ export function TrustPage({ report, settings }: { report: TrustReport; settings:
         <Time at={new Date(report.generatedAt)} />.
       </p>
       <p>
-        Machine-readable: <a href="/trust.json">signed report (JSON)</a>, <a href="/trust/key">its public key</a>{' '}
-        (check it with <code>rampart trust verify</code>); questionnaire answers as{' '}
-        <a href="/trust/caiq.csv">CAIQ v4 (CSV)</a> or <a href="/trust/caiq.json">JSON</a>.
+        Machine-readable: <a href="/trust.json">signed report (JSON)</a>, <a href="/trust/key">its public key</a>.
+      </p>
+      <p>
+        Check the report with <code>rampart trust verify</code>. Questionnaire answers:{' '}
+        <a href="/trust/caiq.csv">CAIQ v4 (CSV)</a>, <a href="/trust/caiq.json">CAIQ v4 (JSON)</a>.
       </p>
       {report.groups.map((g) => (
         <section aria-labelledby={`group-${g.letter}`}>
@@ -113,13 +118,15 @@ export function OperatorTrustPage(props: {
   csrf: string;
   notice?: string;
 }) {
-  const checks = props.report.groups.flatMap((g) => g.controls.flatMap((c) => c.checks.map((k) => ({ control: c.id, ...k }))));
+  const checks = props.report.groups.flatMap((g) =>
+    g.controls.flatMap((c) => c.checks.map((k) => ({ control: c.id, ...k }))),
+  );
   return (
     <OperatorShell pages={props.pages} current="/operator/trust" heading="Trust checks">
       <Notice text={props.notice} />
       <p>
-        The checks run every 15 minutes on each instance; the public page at <a href="/trust">/trust</a> shows
-        their latest results. Run them now after changing something.
+        The checks run every 15 minutes on each instance; the public page at <a href="/trust">/trust</a> shows their
+        latest results. Run them now after changing something.
       </p>
       <ActionButton action="/operator/trust/run" csrf={props.csrf} label="Run the trust checks" variant="secondary">
         Run checks now

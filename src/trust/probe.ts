@@ -37,7 +37,9 @@ export function injectProbe(app: FastifyInstance): SelfProbe {
 }
 
 /** Set-Cookie headers of a response, each as its name and lower-cased attributes. */
-export function cookiesOf(headers: ProbeResponse['headers']): { name: string; value: string; attributes: Map<string, string> }[] {
+export function cookiesOf(
+  headers: ProbeResponse['headers'],
+): { name: string; value: string; attributes: Map<string, string> }[] {
   const raw = headers['set-cookie'];
   const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   return lines.map((line) => {

@@ -54,7 +54,14 @@ export async function recordResult(
   if (!prior) {
     await tx
       .insertInto('trust_check_results')
-      .values({ check_id: r.checkId, control: r.control, status: r.status, detail, checked_at: r.checkedAt, changed_at: r.checkedAt })
+      .values({
+        check_id: r.checkId,
+        control: r.control,
+        status: r.status,
+        detail,
+        checked_at: r.checkedAt,
+        changed_at: r.checkedAt,
+      })
       .onConflict((oc) =>
         oc.column('check_id').doUpdateSet({ status: r.status, detail, checked_at: r.checkedAt, control: r.control }),
       )
@@ -89,7 +96,12 @@ export async function recordResult(
 }
 
 export async function recentChanges(tx: Tx, limit: number): Promise<StatusChange[]> {
-  const rows = await tx.selectFrom('trust_check_changes').selectAll().orderBy('changed_at', 'desc').limit(limit).execute();
+  const rows = await tx
+    .selectFrom('trust_check_changes')
+    .selectAll()
+    .orderBy('changed_at', 'desc')
+    .limit(limit)
+    .execute();
   return rows.map((r) => ({
     checkId: r.check_id,
     control: r.control,

@@ -21,7 +21,9 @@ export function csrfCheck(probe: () => SelfProbe, baseUrl: string, path = '/sign
     title: 'A form post that carries our cookie but no CSRF token is refused',
     async run() {
       const form = await probe().request(path, { headers: { accept: 'text/html' } });
-      const cookie = cookiesOf(form.headers).map((c) => `${c.name}=${c.value}`).join('; ');
+      const cookie = cookiesOf(form.headers)
+        .map((c) => `${c.name}=${c.value}`)
+        .join('; ');
       if (!cookie) return fail(`GET ${path} set no cookie to send back`);
       const res = await probe().request(path, {
         method: 'POST',
@@ -75,7 +77,8 @@ export function headerProblems(res: ProbeResponse): string[] {
     problems.push(`Referrer-Policy is "${header(res.headers, 'referrer-policy') ?? ''}"`);
   const permissions = header(res.headers, 'permissions-policy') ?? '';
   for (const feature of ['camera', 'microphone', 'geolocation'])
-    if (!new RegExp(`(^|,)\\s*${feature}=\\(\\)`).test(permissions)) problems.push(`Permissions-Policy leaves ${feature} on`);
+    if (!new RegExp(`(^|,)\\s*${feature}=\\(\\)`).test(permissions))
+      problems.push(`Permissions-Policy leaves ${feature} on`);
   if (header(res.headers, 'cross-origin-opener-policy')?.toLowerCase() !== 'same-origin')
     problems.push('Cross-Origin-Opener-Policy is not same-origin');
   return problems;
@@ -91,8 +94,10 @@ export function headersCheck(probe: () => SelfProbe, path = '/signin'): TrustChe
       if (res.status !== 200) return fail(`GET ${path} answered ${res.status}`);
       const problems = headerProblems(res);
       if (problems.length > 0) return fail(`GET ${path}: ${problems.join('; ')}`);
-      return pass(`GET ${path}: CSP with a per-response nonce and no unsafe-inline; framing refused; nosniff; ` +
-        `Referrer-Policy ${header(res.headers, 'referrer-policy')}; Permissions-Policy; COOP same-origin`);
+      return pass(
+        `GET ${path}: CSP with a per-response nonce and no unsafe-inline; framing refused; nosniff; ` +
+          `Referrer-Policy ${header(res.headers, 'referrer-policy')}; Permissions-Policy; COOP same-origin`,
+      );
     },
   };
 }
@@ -127,7 +132,9 @@ export function inputChecks(probe: () => SelfProbe, path = '/api/v1/signup'): Tr
           body: JSON.stringify({ email: 'trust-check@example.invalid', password: 'x'.repeat(20), isAdmin: true }),
         });
         const problem = refusalProblem(res, 400, 'invalid_request');
-        return problem ? fail(`POST ${path} with an unknown field ${problem}`) : pass(`POST ${path} with an unknown field: 400 invalid_request`);
+        return problem
+          ? fail(`POST ${path} with an unknown field ${problem}`)
+          : pass(`POST ${path} with an unknown field: 400 invalid_request`);
       },
     },
     {
@@ -141,7 +148,9 @@ export function inputChecks(probe: () => SelfProbe, path = '/api/v1/signup'): Tr
           body: JSON.stringify({ email: 'trust-check@example.invalid', password: 'x'.repeat(200 * 1024) }),
         });
         const problem = refusalProblem(res, 413, 'payload_too_large');
-        return problem ? fail(`POST ${path} with 200 KiB ${problem}`) : pass(`POST ${path} with 200 KiB: 413 payload_too_large`);
+        return problem
+          ? fail(`POST ${path} with 200 KiB ${problem}`)
+          : pass(`POST ${path} with 200 KiB: 413 payload_too_large`);
       },
     },
     {

@@ -21,7 +21,10 @@ export function signatureCheck(signed: () => Promise<SignedReport>, keyPath = '/
       const document = JSON.parse(JSON.stringify(await signed()));
       const outcome = verifySignedReport(document, keys);
       if (!outcome.ok) return { status: 'failing', detail: outcome.reason };
-      return { status: 'passing', detail: `the report's Ed25519 signature verifies with the published key ${outcome.kid}` };
+      return {
+        status: 'passing',
+        detail: `the report's Ed25519 signature verifies with the published key ${outcome.kid}`,
+      };
     },
   };
 }

@@ -34,12 +34,18 @@ export interface ReportSigner {
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 export function thumbprint(x: string): string {
-  return createHash('sha256').update(canonicalJson({ crv: 'Ed25519', kty: 'OKP', x })).digest('base64url');
+  return createHash('sha256')
+    .update(canonicalJson({ crv: 'Ed25519', kty: 'OKP', x }))
+    .digest('base64url');
 }
 
 export function createReportSigner(seed: Buffer): ReportSigner {
   if (seed.length !== 32) throw new Error('an Ed25519 seed is 32 bytes');
-  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const privateKey = createPrivateKey({
+    key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const x = createPublicKey(privateKey).export({ format: 'jwk' }).x as string;
   const jwk: PublicJwk = { kty: 'OKP', crv: 'Ed25519', x, kid: thumbprint(x), alg: 'EdDSA', use: 'sig' };
   return {
@@ -59,9 +65,7 @@ function publicKeyOf(jwk: Record<string, unknown>): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
 }
 
-export type VerifyOutcome =
-  | { ok: true; kid: string; report: Record<string, unknown> }
-  | { ok: false; reason: string };
+export type VerifyOutcome = { ok: true; kid: string; report: Record<string, unknown> } | { ok: false; reason: string };
 
 /** Checks a signed document `{report, signature}` against a JWKS (or one JWK). */
 export function verifySignedReport(document: unknown, keys: unknown): VerifyOutcome {

@@ -153,8 +153,14 @@ describe('running the checks (X8)', () => {
       ],
     });
     const results = new Map((await runner.runAll()).map((r) => [r.checkId, r]));
-    expect(results.get('test.throws')).toMatchObject({ status: 'failing', detail: 'the check could not run: the probe fell over' });
-    expect(results.get('test.hangs')).toMatchObject({ status: 'failing', detail: 'the check did not finish within 0.2 s' });
+    expect(results.get('test.throws')).toMatchObject({
+      status: 'failing',
+      detail: 'the check could not run: the probe fell over',
+    });
+    expect(results.get('test.hangs')).toMatchObject({
+      status: 'failing',
+      detail: 'the check did not finish within 0.2 s',
+    });
     expect(results.get('test.passes')).toMatchObject({ status: 'passing' });
   });
 
@@ -206,7 +212,9 @@ describe('running the checks (X8)', () => {
     t.clock.advance(5 * 60_000);
     await t.runJob('trust.checks');
     const doc = (await get('/trust.json')).json();
-    const o2 = doc.report.groups.flatMap((g: { controls: unknown[] }) => g.controls).find((c: { id: string }) => c.id === 'O2');
+    const o2 = doc.report.groups
+      .flatMap((g: { controls: unknown[] }) => g.controls)
+      .find((c: { id: string }) => c.id === 'O2');
     expect(o2.checks[0].checkedAt).toBe(t.clock.now().toISOString());
   });
 });
@@ -277,7 +285,8 @@ describe('the CAIQ export (X8)', () => {
     expect(ivs).toMatchObject({ control: 'O2', status: 'passing', link: `${t.config.baseUrl}/trust#O2` });
     const bcr = json.answers.find((a: { question: string }) => a.question === 'BCR-08.1');
     expect(bcr).toMatchObject({ control: 'D4', status: 'not built' });
-    for (const a of json.answers) expect(a.question).toMatch(/^(A&A|AIS|BCR|CCC|CEK|DCS|DSP|GRC|HRS|IAM|IPY|IVS|LOG|SEF|STA|TVM|UEM)-\d\d\.\d$/);
+    for (const a of json.answers)
+      expect(a.question).toMatch(/^(A&A|AIS|BCR|CCC|CEK|DCS|DSP|GRC|HRS|IAM|IPY|IVS|LOG|SEF|STA|TVM|UEM)-\d\d\.\d$/);
     const csv = await get('/trust/caiq.csv');
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     const lines = csv.body.trimEnd().split('\r\n');

@@ -58,12 +58,14 @@ const o2 = (page: Page) => page.locator('article#O2');
 async function runChecks(page: Page, base: string): Promise<void> {
   await page.goto(`${base}/operator/trust`);
   await heading(page, 'Trust checks');
-  await landOn(page, `${base}/operator/trust?done=run`, () => page.getByRole('button', { name: 'Run checks now' }).click());
+  await landOn(page, `${base}/operator/trust?done=run`, () =>
+    page.getByRole('button', { name: 'Run checks now' }).click(),
+  );
   await page.getByRole('status').filter({ hasText: 'The checks ran' }).waitFor();
 }
 
 describe.skipIf(!hasChromium)('[X8] the live trust page in a real browser', () => {
-  it('[X8][O2] O2 fails once RLS is switched off a tenant table, the operator reruns, and passes once fixed', async () => {
+  it('[X8][O2] O2 fails once RLS is off a tenant table, the operator reruns, and it passes once fixed', async () => {
     const base = app.baseUrl;
     const context = await browser.newContext(DESKTOP);
     contexts.push(context);
