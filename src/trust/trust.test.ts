@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTestApp, fileTestApp } from '../../test/helpers/app.js';
 import { accounts, freshEmail } from '../../test/helpers/accounts.js';
 import { operatorClient } from '../../test/helpers/operator.js';
-import { childEnv, makeTempDir, removeTempDirs, runCli } from '../../test/helpers/process.js';
+import { childEnv, freePorts, makeTempDir, removeTempDirs, runCli } from '../../test/helpers/process.js';
 import type { TrustCheck } from '../feature.js';
 import { createOperatorTokens } from '../operator/index.js';
 import { catalogue, parseCatalogue } from './catalogue.js';
@@ -108,8 +108,33 @@ describe('the signed report (X8)', () => {
       const a = (await get('/trust/key')).json();
       const b = (await second.app.inject({ url: '/trust/key' })).json();
       expect(b).toEqual(a);
+      // And they share the results: the second shows what the first checked, without a run of its own.
+      const checkedAt = (app: typeof t.app) =>
+        app
+          .inject({ url: '/trust.json' })
+          .then((r) => r.json().report.groups.flatMap((g: { controls: { checks: unknown[] }[] }) => g.controls))
+          .then((cs) => cs.find((c: { id: string }) => c.id === 'O2').checks[0].checkedAt);
+      expect(await checkedAt(second.app)).toBe(await checkedAt(t.app));
     } finally {
       await second.close();
+    }
+  });
+
+  it("[X8] rampart trust verify fetches the key from the report's own instance by default", async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const base = `http://127.0.0.1:${port}`;
+    const live = await createTestApp({ RAMPART_BASE_URL: base, PORT: String(port) }, undefined, { realTime: true });
+    try {
+      await live.app.listen({ port, host: '127.0.0.1' });
+      const res = await runCli(['trust', 'verify', `${base}/trust.json`], childEnv());
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toContain(`instance: ${base}`);
+      expect(res.stdout).toContain(`key: ${base}/trust/key`);
+      const plain = await runCli(['trust', 'verify', 'http://example.com/trust.json'], childEnv());
+      expect(plain.code).toBe(1);
+      expect(plain.stderr).toMatch(/only https:\/\/ addresses/);
+    } finally {
+      await live.close();
     }
   });
 
