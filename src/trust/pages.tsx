@@ -52,7 +52,6 @@ function ControlItem({ control }: { control: ControlEntry }) {
       </h3>
       <p>
         Status: <strong data-status={control.status}>{word(control.status)}</strong>
-        {control.status === 'not_built' && ' — no live check verifies this control on this deployment yet.'}
       </p>
       {control.checks.length > 0 && (
         <ul>
@@ -70,6 +69,21 @@ function ControlItem({ control }: { control: ControlEntry }) {
         </ul>
       )}
     </article>
+  );
+}
+
+/** Controls no check names, listed compactly: each with its ID, title and the plain fact. */
+function NotBuilt({ controls }: { controls: ControlEntry[] }) {
+  if (controls.length === 0) return null;
+  return (
+    <ul class="trust-not-built">
+      {controls.map((c) => (
+        <li id={c.id}>
+          <strong>{c.id}</strong> {c.title} — <strong data-status="not_built">Not built</strong> (no live check names
+          it)
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -100,9 +114,12 @@ export function TrustPage({ report, settings }: { report: TrustReport; settings:
           <h2 id={`group-${g.letter}`}>
             {g.letter} — {g.name}
           </h2>
-          {g.controls.map((c) => (
-            <ControlItem control={c} />
-          ))}
+          {g.controls
+            .filter((c) => c.status !== 'not_built')
+            .map((c) => (
+              <ControlItem control={c} />
+            ))}
+          <NotBuilt controls={g.controls.filter((c) => c.status === 'not_built')} />
         </section>
       ))}
       <Policy settings={settings} />

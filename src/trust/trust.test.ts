@@ -49,9 +49,9 @@ describe('the catalogue (X8)', () => {
       for (const c of g.controls) expect(html).toContain(`id="${c.id}"`);
     }
     // A control no check names is "not built", never a claim.
-    const g1 = /<article id="G1"[\s\S]*?<\/article>/.exec(html)![0];
+    const g1 = /<li id="G1"[\s\S]*?<\/li>/.exec(html)![0];
     expect(g1).toContain('Not built');
-    expect(g1).toContain('no live check verifies this control');
+    expect(g1).toContain('no live check names it');
     const o2 = /<article id="O2"[\s\S]*?<\/article>/.exec(html)![0];
     expect(o2).toContain('data-status="passing"');
     expect(o2).toMatch(/Last ran <time/);
