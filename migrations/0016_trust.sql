@@ -2,7 +2,7 @@
 -- (the newest run wins), and each change of a check's status, kept as its history. System tables:
 -- the trust page is the deployment's, above every organization.
 create table trust_check_results (
-  check_id text primary key check (check_id ~ '^[a-z0-9][a-z0-9.-]{0,79}$'),
+  check_id text primary key check (check_id ~ '^[a-z0-9][a-z0-9._-]{0,79}$'),
   control text not null check (control ~ '^[A-Z][0-9]{1,2}$'),
   status text not null check (status in ('passing', 'failing', 'not_configured')),
   detail text not null check (length(detail) <= 1000),

@@ -46,8 +46,8 @@ export async function runOne(check: TrustCheck, probe: TrustProbe, limitMs: numb
 export function checkIdsProblem(checks: readonly TrustCheck[]): string | undefined {
   const seen = new Set<string>();
   for (const c of checks) {
-    if (!/^[a-z0-9][a-z0-9.-]{0,79}$/.test(c.id))
-      return `trust check id "${c.id}" is not lower-case letters, digits, dots, dashes`;
+    if (!/^[a-z0-9][a-z0-9._-]{0,79}$/.test(c.id))
+      return `trust check id "${c.id}" is not 1-80 lower-case letters, digits, dots, dashes, underscores`;
     if (!/^[A-Z][0-9]{1,2}$/.test(c.control)) return `trust check "${c.id}" names no control ID ("${c.control}")`;
     if (seen.has(c.id)) return `trust check id "${c.id}" is used twice`;
     seen.add(c.id);

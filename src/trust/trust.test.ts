@@ -10,7 +10,7 @@ import { createOperatorTokens } from '../operator/index.js';
 import { catalogue, parseCatalogue } from './catalogue.js';
 import { verifyReportText } from './commands.js';
 import { controlStatus } from './report.js';
-import { createCheckRunner } from './runner.js';
+import { checkIdsProblem, createCheckRunner } from './runner.js';
 import { createReportSigner, verifySignedReport } from './signing.js';
 
 const t = await fileTestApp();
@@ -147,10 +147,13 @@ describe('the signed report (X8)', () => {
     writeFileSync(key, (await get('/trust/key')).body);
     const tampered = path.join(dir, 'tampered.json');
     writeFileSync(tampered, text.replace(`"instance":"${t.config.baseUrl}"`, `"instance":"${t.config.baseUrl}x"`));
-    const [ok, bad] = await Promise.all([
+    const [ok, bad, help] = await Promise.all([
       runCli(['trust', 'verify', report, '--key', key], childEnv()),
       runCli(['trust', 'verify', tampered, '--key', key], childEnv()),
+      runCli(['trust', 'verify', '--help'], childEnv()),
     ]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: rampart trust verify[\s\S]*--key/);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain(`instance: ${t.config.baseUrl}`);
     expect(ok.stdout).toMatch(/controls: 53 \(\d+ passing/);
@@ -162,6 +165,14 @@ describe('the signed report (X8)', () => {
 describe('running the checks (X8)', () => {
   const check = (id: string, run: TrustCheck['run']): TrustCheck => ({ control: 'X8', id, title: id, run });
   const probe = { request: async () => ({ status: 200, headers: {}, body: '' }) };
+
+  it('[X8] check ids are unique and each check names a control ID', () => {
+    const run = async () => ({ status: 'passing' as const, detail: '' });
+    expect(checkIdsProblem([check('a', run), check('a', run)])).toMatch(/used twice/);
+    expect(checkIdsProblem([{ ...check('b', run), control: 'tls' }])).toMatch(/names no control ID/);
+    expect(checkIdsProblem([check('Bad Id', run)])).toMatch(/is not 1-80/);
+    expect(checkIdsProblem([check('tls-floor', run), check('status_page.probe', run)])).toBeUndefined();
+  });
 
   it('[X8] a check that throws or runs out of time is failing with its reason', async () => {
     const runner = createCheckRunner({
