@@ -16,7 +16,7 @@ import type { Keyring } from './platform/crypto/keyring.js';
 import { createPasswordHasher, type PasswordHasher } from './platform/crypto/passwords.js';
 import type { Database } from './platform/db/database.js';
 import type { EventBus } from './platform/events/bus.js';
-import { errorHandling } from './platform/http/errors.js';
+import { errorHandling, frameworkErrors } from './platform/http/errors.js';
 import { healthRoutes } from './platform/http/health.js';
 import { loopbackAliasRedirect } from './platform/http/loopback-alias.js';
 import { pageRendering } from './platform/http/render.js';
@@ -87,6 +87,7 @@ export async function buildApp(
     requestIdHeader: false, // a client must not choose the id that ties its request to our logs
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: BODY_LIMIT,
+    frameworkErrors,
     schemaController: lazyCompilers,
     ajv: {
       customOptions: { removeAdditional: false, allErrors: true, coerceTypes: 'array', useDefaults: true },

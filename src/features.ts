@@ -1,6 +1,7 @@
 import { accountFeature } from './account/index.js';
 import { auditFeature } from './audit/index.js';
 import { devFeature } from './dev/index.js';
+import { disclosureFeature } from './disclosure/index.js';
 import { docsFeature } from './docs/index.js';
 import { externalSignInFeature } from './external-signin/index.js';
 import type { Feature } from './feature.js';
@@ -27,6 +28,7 @@ export const FEATURES: readonly Feature[] = [
   auditFeature,
   operatorFeature,
   oidcFeature,
+  disclosureFeature,
   trustFeature,
   homeFeature,
   docsFeature,

@@ -330,6 +330,12 @@ describe('operator tokens (A10)', () => {
     const again = await runCli(['operator', 'tokens', 'revoke', 'deploy-bot'], env);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^rampart: There is no live operator token with this name or id\.\n$/);
+
+    // The console grant (src/operator/console.test.ts has its rules): an address without an account is refused.
+    const stranger = await runCli(['operator', 'grant', 'nobody@example.com'], env);
+    expect(stranger.code).toBe(1);
+    expect(stranger.stderr).toBe('rampart: There is no account with this e-mail address.\n');
+    expect((await runCli(['operator', 'users'], env)).stdout).toBe('no operator console accounts\n');
   });
 
   it('[S3] clients list shows the back-channel logout deliveries that failed in the last day', SLOW, async () => {

@@ -20,7 +20,7 @@ export function OperatorShell({
   children: ComponentChildren;
 }) {
   return (
-    <main class="container" id="main">
+    <>
       <nav aria-label="Operator console" class="operator-nav">
         <ul>
           {[{ path: '/operator', label: 'Console' }, ...pages].map((p) => (
@@ -34,7 +34,7 @@ export function OperatorShell({
       </nav>
       <h1>{heading}</h1>
       {children}
-    </main>
+    </>
   );
 }
 

@@ -148,6 +148,11 @@ export const PLATFORM_ERRORS = defineErrors({
     message: 'The request body is larger than this endpoint accepts.',
     description: 'the body is larger than the endpoint accepts (64 KiB by default)',
   },
+  uri_too_long: {
+    status: 414,
+    message: 'The address is longer than this server accepts.',
+    description: 'a path parameter longer than 100 characters (no id or name of ours is that long)',
+  },
   unsupported_media_type: {
     status: 415,
     message: 'This endpoint does not accept that content type.',

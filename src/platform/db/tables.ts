@@ -32,6 +32,10 @@ export interface Tables {
   deployment_settings: DeploymentSettingsTable;
   trust_check_results: TrustCheckResultsTable;
   trust_check_changes: TrustCheckChangesTable;
+  disclosure_reports: DisclosureReportsTable;
+  disclosure_timeline: DisclosureTimelineTable;
+  disclosure_form_tokens: { nonce_hash: string; expires_at: Timestamp };
+  disclosure_settings: { id: Generated<number>; ack_business_days: number; updated_at: Timestamp };
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -354,4 +358,34 @@ export interface TrustCheckChangesTable {
   previous_status: TrustStatus | null;
   detail: string;
   changed_at: Timestamp;
+}
+
+export type DisclosureStatus = 'new' | 'acknowledged' | 'triaging' | 'resolved' | 'not_applicable' | 'duplicate';
+
+export interface DisclosureReportsTable {
+  id: Generated<string>;
+  reference: string;
+  status_token_hash: string;
+  summary: string;
+  details: string;
+  affected: string | null;
+  reporter_email: string;
+  reporter_name: string | null;
+  credit_name: string | null;
+  status: DisclosureStatus;
+  received_at: Timestamp;
+  ack_due_at: Timestamp;
+  acknowledged_at: Timestamp | null;
+  resolved_at: Timestamp | null;
+  deadline_notified_at: Timestamp | null;
+}
+
+export interface DisclosureTimelineTable {
+  id: Generated<string>;
+  report_id: string;
+  at: Timestamp;
+  actor: string;
+  kind: 'received' | 'status' | 'note';
+  status: DisclosureStatus | null;
+  note: string | null;
 }

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { h } from 'preact';
 import { AppError, type FieldError, type PlatformErrorCode, platformError } from '../errors.js';
 import { MessagePage } from '../views/layout.js';
+import { setStaticHeaders } from './security-headers.js';
 
 const JSON_PATHS = /^\/(api\/|healthz|readyz|\.well-known\/)/;
 
@@ -124,6 +125,19 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: A
 }
 
 const INTERNAL = platformError('internal_error');
+
+/**
+ * Requests the router refuses before any hook runs (an undecodable path, a path parameter over the
+ * length limit): the same error shape, request id and security headers as every other answer.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  setStaticHeaders(reply);
+  reply.header('x-request-id', request.id);
+  const known =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? platformError('uri_too_long') : platformError('bad_request');
+  request.log.info({ code: known.code, status: known.status }, 'request refused');
+  reply.code(known.status).send({ error: { code: known.code, message: known.message, requestId: request.id } });
+}
 
 /** R6: clients get a stable code and the request id; the stack goes to the log only. */
 export function errorHandling(app: FastifyInstance): void {

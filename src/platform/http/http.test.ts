@@ -200,6 +200,22 @@ describe('errors', () => {
     expect(page.body).toContain(String(page.headers['x-request-id']));
   });
 
+  it('[R6] a path the router refuses (parameter too long, undecodable) gets our error shape and headers', async () => {
+    const long = await t.app.inject({ url: `/orgs/${'a'.repeat(200)}/members`, headers: html });
+    expect(long.statusCode).toBe(414);
+    expect(long.json().error).toEqual({
+      code: 'uri_too_long',
+      message: expect.any(String),
+      requestId: expect.any(String),
+    });
+    expect(long.headers['x-request-id']).toBe(long.json().error.requestId);
+    expect(long.headers['content-security-policy']).toBe(CSP);
+    expect(long.headers['x-frame-options']).toBe('DENY');
+    const bad = await t.app.inject({ url: '/orgs/%zz/members' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.code).toBe('bad_request');
+  });
+
   it('[R6] an unexpected error answers 500 with only a request id; the stack goes to the log', async () => {
     const res = await t.app.inject({ url: '/api/v1/boom' });
     expect(res.statusCode).toBe(500);

@@ -148,8 +148,7 @@ export function securityHeaders(app: FastifyInstance, opts: { baseUrl: string })
   const httpsOrigin = opts.baseUrl.startsWith('https:') ? new URL(opts.baseUrl).origin : undefined;
   // A callback hook, not an async one: it runs on every request and needs no promise.
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
-    reply.header('content-security-policy', CSP);
-    for (const [name, value] of STATIC_HEADERS) reply.header(name, value);
+    setStaticHeaders(reply);
     if (request.protocol === 'https') {
       reply.header('strict-transport-security', HSTS);
     } else if (httpsOrigin && !PROBES.has(pathOf(request.url))) {
@@ -158,6 +157,12 @@ export function securityHeaders(app: FastifyInstance, opts: { baseUrl: string })
     }
     done();
   });
+}
+
+/** The headers every response carries, page or not (a request the router refused included). */
+export function setStaticHeaders(reply: FastifyReply): void {
+  reply.header('content-security-policy', CSP);
+  for (const [name, value] of STATIC_HEADERS) reply.header(name, value);
 }
 
 function pathOf(url: string): string {
