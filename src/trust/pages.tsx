@@ -1,7 +1,8 @@
 import type { OperatorPage, TrustCheck } from '../feature.js';
 import { OperatorShell, type DeploymentSettings } from '../operator/index.js';
 import { ActionButton } from '../platform/views/forms.js';
-import { Notice, Table, Time } from '../platform/views/format.js';
+import type { ComponentChildren } from 'preact';
+import { Notice, Time } from '../platform/views/format.js';
 import type { StatusChange } from './repository.js';
 import type { ControlEntry, TrustReport } from './report.js';
 
@@ -12,6 +13,25 @@ const WORDS: Record<string, string> = {
   not_built: 'Not built',
   pending: 'Not checked yet',
 };
+/** A wide table that scrolls sideways, reachable by keyboard (a focusable, named region). */
+function WideTable({ label, columns, children }: { label: string; columns: string[]; children: ComponentChildren }) {
+  return (
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take focus to scroll by keyboard
+    <div class="overflow-auto" role="region" aria-label={label} tabIndex={0}>
+      <table>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th scope="col">{c}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
 const word = (status: string) => WORDS[status] ?? status;
 const at = (iso: string | null) => (iso ? <Time at={new Date(iso)} /> : 'never');
 
@@ -155,7 +175,7 @@ export function OperatorTrustPage(props: {
         </p>
       )}
       <h2>Checks</h2>
-      <Table columns={['Control', 'Check', 'Status', 'Detail', 'Last ran', 'Last changed']}>
+      <WideTable label="Checks" columns={['Control', 'Check', 'Status', 'Detail', 'Last ran', 'Last changed']}>
         {checks.map((c) => (
           <tr data-check={c.id}>
             <td>
@@ -170,12 +190,12 @@ export function OperatorTrustPage(props: {
             <td>{at(c.changedAt)}</td>
           </tr>
         ))}
-      </Table>
+      </WideTable>
       <h2>Status changes</h2>
       {props.changes.length === 0 ? (
         <p>No check has changed its status yet.</p>
       ) : (
-        <Table columns={['When', 'Control', 'Check', 'From', 'To', 'Detail']}>
+        <WideTable label="Status changes" columns={['When', 'Control', 'Check', 'From', 'To', 'Detail']}>
           {props.changes.map((c) => (
             <tr>
               <td>
@@ -190,7 +210,7 @@ export function OperatorTrustPage(props: {
               <td>{c.detail}</td>
             </tr>
           ))}
-        </Table>
+        </WideTable>
       )}
     </OperatorShell>
   );
