@@ -11,6 +11,7 @@ import { oidcCommands } from './oidc/index.js';
 import type { WithOperator } from './feature.js';
 import { upstreamCommands } from './external-signin/index.js';
 import { operatorCommands } from './operator/index.js';
+import { trustCommands } from './trust/index.js';
 import { MigrationError, migrate, migrationStatus, readMigrations } from './platform/db/migrator.js';
 import { OperatorError } from './platform/errors.js';
 import { createLogger } from './platform/logging.js';
@@ -144,6 +145,7 @@ const withOperator: WithOperator = async (fn) => {
 oidcCommands(program, keys, withOperator, plainErrors);
 upstreamCommands(program, withOperator, plainErrors);
 operatorCommands(program, withOperator, plainErrors);
+trustCommands(program, plainErrors);
 
 const audit = program.command('audit').description('The tamper-evident audit log (control L1).');
 audit

@@ -18,6 +18,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Keyring text (`v1:...`); undefined means "generate one in the data directory" (dev only). */
   masterKeys: string | undefined;
+  /** RAMPART_MASTER_KEYS_FILE, when the keys were read from a file (D3: the trust page checks its mode). */
+  masterKeysFile: string | undefined;
   tls: TlsFiles | undefined;
   httpRedirectPort: number;
   trustedProxies: string[];
@@ -262,6 +264,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir,
     redisUrl,
     masterKeys,
+    masterKeysFile: masterKeys && env.RAMPART_MASTER_KEYS_FILE ? path.resolve(env.RAMPART_MASTER_KEYS_FILE) : undefined,
     tls,
     httpRedirectPort,
     trustedProxies,

@@ -14,6 +14,7 @@ import { operatorFeature } from './operator/index.js';
 import { orgsFeature } from './orgs/index.js';
 import { sessionsFeature } from './sessions/index.js';
 import { statusFeature } from './status/index.js';
+import { trustFeature } from './trust/index.js';
 
 /**
  * Every feature, in the order their services are built: a feature may use the services of the
@@ -32,6 +33,7 @@ export const FEATURES: readonly Feature[] = [
   incidentsFeature,
   statusFeature,
   disclosureFeature,
+  trustFeature,
   homeFeature,
   docsFeature,
   devFeature,

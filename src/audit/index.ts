@@ -1,6 +1,7 @@
 import { defineFeature } from '../feature.js';
 import { auditApiRoutes } from './api.js';
 import { AUDIT_LOG_AUDIT_ACTIONS } from './audit-actions.js';
+import { auditChecks } from './checks.js';
 import { createOrgAuditLog } from './org-log.js';
 import { AUDIT_PERMISSIONS } from './permissions.js';
 import { auditPageRoutes } from './routes.js';
@@ -12,6 +13,7 @@ export const auditFeature = defineFeature({
   permissions: AUDIT_PERMISSIONS,
   auditActions: AUDIT_LOG_AUDIT_ACTIONS,
   orgTabs: [{ path: '/audit', label: 'Audit log', permission: 'audit.read' }],
+  trustChecks: ({ platform: p }) => auditChecks(p.db),
   routes(app, { platform: p, use }) {
     const log = createOrgAuditLog({ orgs: use('orgs'), clock: p.clock });
     auditApiRoutes(app, log);

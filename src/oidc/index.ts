@@ -4,6 +4,7 @@ import { defineFeature } from '../feature.js';
 import { OIDC_AUDIT_ACTIONS } from './audit-actions.js';
 import { createAccessTokens } from './access-tokens.js';
 import { clientAuthLimit } from './client-auth-limit.js';
+import { oidcChecks } from './checks.js';
 import { jwksRoute, mountProvider, providerHandler } from './bridge.js';
 import { createClaims } from './claims.js';
 import { type ClientRegistry, createClientRegistry } from './clients.js';
@@ -146,6 +147,7 @@ export const oidcFeature = defineFeature({
       maintain,
     });
   },
+  trustChecks: () => oidcChecks(),
   routes(app, { platform: p, use }) {
     const oidc = use('oidc');
     const forward = providerHandler(oidc.provider, oidc.clients, p.config.baseUrl);

@@ -30,6 +30,8 @@ export interface Tables {
   operator_tokens: OperatorTokensTable;
   operator_users: { user_id: string; granted_at: Timestamp };
   deployment_settings: DeploymentSettingsTable;
+  trust_check_results: TrustCheckResultsTable;
+  trust_check_changes: TrustCheckChangesTable;
   disclosure_reports: DisclosureReportsTable;
   disclosure_timeline: DisclosureTimelineTable;
   disclosure_form_tokens: { nonce_hash: string; expires_at: Timestamp };
@@ -350,6 +352,27 @@ export interface OperatorTokensTable {
   created_at: Timestamp;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
+}
+
+export type TrustStatus = 'passing' | 'failing' | 'not_configured';
+
+export interface TrustCheckResultsTable {
+  check_id: string;
+  control: string;
+  status: TrustStatus;
+  detail: string;
+  checked_at: Timestamp;
+  changed_at: Timestamp;
+}
+
+export interface TrustCheckChangesTable {
+  id: Generated<string>;
+  check_id: string;
+  control: string;
+  status: TrustStatus;
+  previous_status: TrustStatus | null;
+  detail: string;
+  changed_at: Timestamp;
 }
 
 export type DisclosureStatus = 'new' | 'acknowledged' | 'triaging' | 'resolved' | 'not_applicable' | 'duplicate';

@@ -359,6 +359,8 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   operator_tokens: 'system', // the operator stands above every organization
   operator_users: 'system', // accounts granted the operator console
   deployment_settings: 'system', // the product's name and security contact, set by the operator
+  trust_check_results: 'system', // X8: each live check's latest result, shared by the instances
+  trust_check_changes: 'system', // X8: each change of a check's status
   disclosure_reports: 'system', // vulnerability reports: the reporter needs no account (X3)
   disclosure_timeline: 'system',
   disclosure_form_tokens: 'system', // spent report-form tokens, before anyone is known
