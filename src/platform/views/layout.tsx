@@ -82,6 +82,19 @@ export function Layout({ title, nonce, children, scripts = [], viewer }: LayoutP
           {children}
         </main>
         <footer class="container">
+          <nav aria-label="About this service">
+            <ul>
+              <li>
+                <a href="/trust">Trust</a>
+              </li>
+              <li>
+                <a href="/status">Status</a>
+              </li>
+              <li>
+                <a href="/security/report">Report a vulnerability</a>
+              </li>
+            </ul>
+          </nav>
           <small>Rampart · self-hosted security for multi-tenant SaaS</small>
         </footer>
       </body>
