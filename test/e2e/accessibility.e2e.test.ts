@@ -38,7 +38,8 @@ describe.skipIf(!hasChromium)(
     });
 
     it(
-      '[A1] [A4] [S4] [O1] every page passes the WCAG 2.1 A and AA checks of axe-core, signed out and signed ' + 'in',
+      '[A1] [A4] [S4] [O1] [X2] [X3] [X8] every page passes the WCAG 2.1 A and AA checks of axe-core, signed ' +
+        'out and signed in',
       async () => {
         const context = await browser.newContext(DESKTOP);
         const page = await context.newPage();
@@ -51,7 +52,16 @@ describe.skipIf(!hasChromium)(
 
         // /docs is the Scalar API reference, a third-party page for developers; axe finds problems there
         // (unnamed buttons, contrast) that only Scalar can fix, so it is not in this list.
-        for (const path of ['/', '/signup', '/signin', '/magic-link', '/forgot-password', '/no-such-page'])
+        const publicPages = ['/trust', '/status', '/security/report', '/security/policy', '/security/thanks'];
+        for (const path of [
+          '/',
+          '/signup',
+          '/signin',
+          '/magic-link',
+          '/forgot-password',
+          '/no-such-page',
+          ...publicPages,
+        ])
           await check(path);
 
         const email = await newVerifiedAccount(page, base, 'a11y');
