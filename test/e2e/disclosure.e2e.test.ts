@@ -1,8 +1,5 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totpCode } from '../../src/mfa/totp.js';
-import { createOperatorConsole } from '../../src/operator/index.js';
-import { systemClock } from '../../src/platform/clock.js';
 import {
   axeViolations,
   type BrowserServer,
@@ -16,7 +13,7 @@ import {
   startBrowserServer,
   watchProblems,
 } from '../helpers/browser.js';
-import { heading, landOn, newVerifiedAccount, openMail, signIn, uniqueEmail } from './flows.js';
+import { heading, landOn, openMail, signedInOperator, uniqueEmail } from './flows.js';
 
 /*
  * X3 in a real browser: a reporter with JavaScript off sends the report form of a real server, reads
@@ -41,17 +38,6 @@ describe.skipIf(!hasChromium)('[X3] vulnerability disclosure in a real browser',
     await browser?.close();
     await app?.close();
   });
-
-  async function enrollTotp(page: Page): Promise<void> {
-    await landOn(page, `${base}/account/totp/setup`, () =>
-      page.getByRole('link', { name: 'Set up an authenticator app' }).first().click(),
-    );
-    const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
-    await page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
-    await page.getByRole('button', { name: 'Turn on' }).click();
-    await heading(page, 'Two-factor sign-in is on');
-    await landOn(page, `${base}/account/security`, () => page.getByRole('button', { name: 'I saved them' }).click());
-  }
 
   it('[X3] a reporter without JavaScript reports; the mail has the reference; the operator acknowledges', async () => {
     // The reporter: JavaScript off, the form works as plain HTML.
@@ -99,10 +85,7 @@ describe.skipIf(!hasChromium)('[X3] vulnerability disclosure in a real browser',
     const opContext = await browser.newContext(DESKTOP);
     const opProblems = watchProblems(opContext);
     const op = await opContext.newPage();
-    const opEmail = await newVerifiedAccount(op, base, 'operator');
-    await signIn(op, base, opEmail);
-    await enrollTotp(op);
-    await createOperatorConsole({ db: app.server.db, clock: systemClock }).grant(opEmail);
+    await signedInOperator(op, base, app.server.db);
 
     await op.goto(`${base}/operator/disclosure`);
     await heading(op, 'Vulnerability reports');

@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Locator, Page } from 'playwright-core';
 import { vi } from 'vitest';
+import { totpCode } from '../../src/mfa/totp.js';
+import { createOperatorConsole } from '../../src/operator/index.js';
+import { systemClock } from '../../src/platform/clock.js';
+import type { Database } from '../../src/platform/db/database.js';
 import { screenshot } from '../helpers/browser.js';
 
 /** Passwords zxcvbn scores as strong: a few unrelated words. */
@@ -154,6 +158,31 @@ export async function newVerifiedAccount(page: Page, baseUrl: string, label: str
   const email = uniqueEmail(label);
   await signUp(page, baseUrl, email);
   await confirmEmail(page, baseUrl, email);
+  return email;
+}
+
+/** From the account security page: sets up the authenticator app (the session becomes two-factor); its key. */
+export async function enrollTotp(page: Page, baseUrl: string): Promise<string> {
+  await landOn(page, `${baseUrl}/account/totp/setup`, () =>
+    page.getByRole('link', { name: 'Set up an authenticator app' }).first().click(),
+  );
+  const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
+  await page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
+  await page.getByRole('button', { name: 'Turn on' }).click();
+  await heading(page, 'Two-factor sign-in is on');
+  await landOn(page, `${baseUrl}/account/security`, () => page.getByRole('button', { name: 'I saved them' }).click());
+  return secret;
+}
+
+/**
+ * An operator signed in on `page`: a verified account made through the pages, with an authenticator
+ * app, granted the console on the server's database (as `rampart operator grant` does).
+ */
+export async function signedInOperator(page: Page, baseUrl: string, db: Database, label = 'operator') {
+  const email = await newVerifiedAccount(page, baseUrl, label);
+  await signIn(page, baseUrl, email);
+  await enrollTotp(page, baseUrl);
+  await createOperatorConsole({ db, clock: systemClock }).grant(email);
   return email;
 }
 

@@ -13,7 +13,7 @@ import {
   type BrowserServer,
   type PageProblems,
 } from '../helpers/browser.js';
-import { heading, landOn, newVerifiedAccount, openMail, PASSWORD, signIn, uniqueEmail } from './flows.js';
+import { enrollTotp, heading, landOn, newVerifiedAccount, openMail, PASSWORD, signIn, uniqueEmail } from './flows.js';
 
 /*
  * Second factors in a real browser: passkeys through Chromium's virtual authenticator (CDP
@@ -51,19 +51,6 @@ describe.skipIf(!hasChromium)(
         },
       });
       return { page, problems, cdp, authenticatorId };
-    }
-
-    /** From the account security page: sets up the authenticator app and returns its key. */
-    async function enrollTotp(page: Page): Promise<string> {
-      await landOn(page, `${base}/account/totp/setup`, () =>
-        page.getByRole('link', { name: 'Set up an authenticator app' }).first().click(),
-      );
-      const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
-      await page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
-      await page.getByRole('button', { name: 'Turn on' }).click();
-      await heading(page, 'Two-factor sign-in is on');
-      await landOn(page, `${base}/account/security`, () => page.getByRole('button', { name: 'I saved them' }).click());
-      return secret;
     }
 
     /** The password part of a sign-in, for an account with a second factor: lands on the second step. */
@@ -244,7 +231,7 @@ describe.skipIf(!hasChromium)(
       const owner = await device();
       const ownerEmail = await newVerifiedAccount(owner.page, base, `${label}-owner`);
       await signIn(owner.page, base, ownerEmail);
-      await enrollTotp(owner.page);
+      await enrollTotp(owner.page, base);
       await owner.page.goto(`${base}/orgs`);
       await owner.page.getByRole('form', { name: 'Create organization' }).getByLabel('Name').fill(orgName);
       await landOn(owner.page, /\/orgs\/[0-9a-f-]{36}/, () =>

@@ -1,9 +1,6 @@
 import { sql } from 'kysely';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totpCode } from '../../src/mfa/totp.js';
-import { createOperatorConsole } from '../../src/operator/index.js';
-import { systemClock } from '../../src/platform/clock.js';
 import {
   axeViolations,
   type BrowserServer,
@@ -17,7 +14,7 @@ import {
   startBrowserServer,
   watchProblems,
 } from '../helpers/browser.js';
-import { heading, landOn, newVerifiedAccount, signIn } from './flows.js';
+import { heading, landOn, signedInOperator } from './flows.js';
 
 /*
  * X8 + O2 in a real browser on a real server: the database owner switches row-level security off a
@@ -42,17 +39,6 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function enrollTotp(page: Page, base: string): Promise<void> {
-  await landOn(page, `${base}/account/totp/setup`, () =>
-    page.getByRole('link', { name: 'Set up an authenticator app' }).first().click(),
-  );
-  const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
-  await page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
-  await page.getByRole('button', { name: 'Turn on' }).click();
-  await heading(page, 'Two-factor sign-in is on');
-  await landOn(page, `${base}/account/security`, () => page.getByRole('button', { name: 'I saved them' }).click());
-}
-
 const o2 = (page: Page) => page.locator('article#O2');
 
 async function runChecks(page: Page, base: string): Promise<void> {
@@ -73,10 +59,7 @@ describe.skipIf(!hasChromium)('[X8] the live trust page in a real browser', () =
     const page = await context.newPage();
 
     // The operator: a verified account with an authenticator app, granted the console.
-    const email = await newVerifiedAccount(page, base, 'trust-operator');
-    await signIn(page, base, email);
-    await enrollTotp(page, base);
-    await createOperatorConsole({ db: app.server.db, clock: systemClock }).grant(email);
+    await signedInOperator(page, base, app.server.db, 'trust-operator');
 
     // First visit: nothing was checked yet, so the page runs the checks once.
     await page.goto(`${base}/trust`);
