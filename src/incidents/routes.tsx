@@ -82,14 +82,14 @@ export function utc(v: string | undefined): Date | undefined {
 const DONE: Record<string, string> = {
   declared: 'The incident is declared.',
   targets: 'The response targets are saved.',
-  update: 'The update is added.',
+  updates: 'The update is added.',
   phase: 'The incident moved on.',
   resolve: 'The restoration time is recorded.',
   report: 'The report is published.',
   confirm: 'The draft is confirmed and public.',
-  notification: 'The notification is recorded.',
-  notify: 'The organizations are notified.',
-  details: 'The breach record is saved.',
+  notifications: 'The notification is recorded.',
+  'notify-orgs': 'The organizations are notified.',
+  breach: 'The breach record is saved.',
 };
 
 type Values = Record<string, string | undefined>;
