@@ -167,7 +167,7 @@ describe('incidents (X1)', async () => {
     expect(pub).toMatchObject({ phase: 'closed', reportDue: false, report: { body: 'What happened: ...' } });
   });
 
-  it('[X2] public incidents: drafts and internal ones are not listed; listeners hear of public updates after commit', async () => {
+  it('[X2] public incidents: drafts and internal ones are not listed; listeners hear of public updates', async () => {
     const heard: string[] = [];
     service().onPublicUpdate((i) => heard.push(`${i.id}:${i.updates.length}`));
     const internal = await declare(op, { public: '', componentIds: '' });
@@ -201,7 +201,7 @@ describe('incidents (X1)', async () => {
     expect(refused.statusCode).toBe(409);
   });
 
-  it('[X2] a failing probe opens one draft per component, also from two instances at once; confirm publishes it', async () => {
+  it('[X2] a failing probe opens one draft per component, also from two instances; confirm publishes it', async () => {
     const other = instance();
     const input = { component: `probe-${Date.now()}`, title: 'API down', detail: 'HTTP 503' };
     const [a, b] = await Promise.all([service().openDraftFromProbe(input), other.openDraftFromProbe(input)]);
@@ -250,7 +250,16 @@ describe('personal-data breaches (X1)', async () => {
     expect(before.statusCode).toBe(400);
   });
 
-  it('[X1] an overdue deadline is mailed once to every console account, even with two runs on two instances', async () => {
+  it('[X1] an overdue deadline mails once to console accounts and the contact, two runs, two instances', async () => {
+    const contact = `security.${Date.now()}@acme.example`;
+    const settings = await op.form('/operator/settings', {
+      productName: 'Acme',
+      securityContact: contact,
+      policyUrl: '',
+      policyText: '',
+      preferredLanguages: 'en',
+    });
+    expect(settings.statusCode).toBe(303);
     const aware = new Date(t.clock.now().getTime() - 73 * HOUR);
     const id = await declare(op, {
       breach: 'on',
@@ -273,6 +282,11 @@ describe('personal-data breaches (X1)', async () => {
     const mails = (await t.mailbox.list(500)).filter((m) => m.to === opEmail && m.subject.includes('Leaked export'));
     expect(mails).toHaveLength(1);
     expect(mails[0]!.text).toContain(`/operator/incidents/${id}`);
+    await t.mailTo(contact, /Overdue breach deadline: Leaked export/);
+    const toContact = (await t.mailbox.list(500)).filter(
+      (m) => m.to === contact && m.subject.includes('Leaked export'),
+    );
+    expect(toContact).toHaveLength(1);
     expect((await actions(`incident:${id}`)).filter((a) => a.action === 'incident.deadline_mailed')).toHaveLength(1);
   });
 
