@@ -4,6 +4,7 @@ import { createTestApp, fileTestApp, type TestApp } from '../../test/helpers/app
 import type { TestClient } from '../../test/helpers/client.js';
 import { operatorClient } from '../../test/helpers/operator.js';
 import { orgPeople } from '../../test/helpers/orgs.js';
+import { createOperatorTokens } from '../operator/index.js';
 import { verifyChain } from '../platform/audit/events.js';
 import { incidentTrustChecks } from './checks.js';
 import { createIncidentCore } from './service.js';
@@ -340,6 +341,47 @@ describe('personal-data breaches (X1)', async () => {
         })
       ).statusCode,
     ).toBe(403);
+  });
+});
+
+describe('operator API (X1)', () => {
+  it('[X1] operator tokens declare and read incidents; bad input and missing tokens are refused', async () => {
+    const { token } = await createOperatorTokens({ db: t.db, clock: t.clock }).create(`incidents-${Date.now()}`);
+    const call = (method: 'GET' | 'POST', url: string, payload?: unknown, bearer = token) =>
+      t.app.inject({ method, url, payload: payload as object, headers: { authorization: `Bearer ${bearer}` } });
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/operator/incidents' })).statusCode).toBe(401);
+    const body = {
+      title: 'Token endpoint errors',
+      kind: 'incident',
+      severity: 'medium',
+      impact: 'partial_outage',
+      components: ['api'],
+      public: true,
+      breach: { awareAt: new Date(t.clock.now().getTime() - 100 * HOUR).toISOString(), regulatorRequired: false },
+    };
+    const bad = await call('POST', '/api/v1/operator/incidents', { ...body, severity: 'sev1', extra: true });
+    expect(bad.statusCode).toBe(400);
+    const future = await call('POST', '/api/v1/operator/incidents', {
+      ...body,
+      startedAt: new Date(t.clock.now().getTime() + 10 * HOUR).toISOString(),
+    });
+    expect(future.statusCode).toBe(400);
+    expect(future.json().error.code).toBe('incident_invalid');
+    const made = await call('POST', '/api/v1/operator/incidents', body);
+    expect(made.statusCode, made.body).toBe(201);
+    const { incident } = made.json();
+    expect(incident.deadlines.map((d: { deadline: string; overdue: boolean }) => [d.deadline, d.overdue])).toEqual([
+      ['customers', true],
+      ['report', false],
+    ]);
+    const read = await call('GET', `/api/v1/operator/incidents/${incident.id}`);
+    expect(read.json().incident.respondBy).toBe(incident.respondBy);
+    expect((await call('GET', '/api/v1/operator/incidents/00000000-0000-4000-8000-000000000000')).statusCode).toBe(404);
+    const list = (await call('GET', '/api/v1/operator/incidents')).json().incidents;
+    expect(list.map((i: { id: string }) => i.id)).toContain(incident.id);
+    const register = (await call('GET', '/api/v1/operator/incidents/breaches')).json().breaches;
+    expect(register.map((b: { id: string }) => b.id)).toContain(incident.id);
+    expect((await call('GET', '/api/v1/operator/incidents', undefined, 'rop_nope')).statusCode).toBe(401);
   });
 });
 

@@ -1,4 +1,5 @@
 import { defineFeature } from '../feature.js';
+import { incidentApiRoutes } from './api.js';
 import { INCIDENT_AUDIT_ACTIONS } from './audit-actions.js';
 import { type Breaches, createBreaches, deadlineRecipients } from './breach.js';
 import { incidentTrustChecks } from './checks.js';
@@ -103,6 +104,7 @@ export const incidentsFeature = defineFeature({
   },
   routes(app, { use }) {
     incidentRoutes(app, { incidents: use('incidents'), operator: use('operator'), orgs: use('orgs') });
+    incidentApiRoutes(app, { incidents: use('incidents'), operator: use('operator') });
   },
   trustChecks({ use, platform: p }) {
     return incidentTrustChecks({ list: use('incidents').operatorConsole.core.list, clock: p.clock });
