@@ -65,7 +65,9 @@ export function createBreaches(deps: BreachDeps) {
       const at = input.at ?? now;
       if (Number.isNaN(at.getTime()) || at < row.aware_at || at.getTime() > now.getTime() + 60_000)
         throw incidentError('incident_invalid', {
-          fields: [{ field: 'notifiedAt', message: 'Give a time after you became aware and not in the future.' }],
+          fields: [
+            { field: `notifiedAt-${key}`, message: 'Give a time after you became aware and not in the future.' },
+          ],
         });
       const deadline = deadlines(row, now).find((d) => d.key === key)!;
       const late = at > deadline.due;
@@ -140,7 +142,9 @@ export function createBreaches(deps: BreachDeps) {
       const due = new Date(row.aware_at.getTime() + NOTIFY_WITHIN_MS);
       const reason = input.lateReason?.trim() || undefined;
       if (!row.customers_notified_at && now > due && !reason)
-        throw incidentError('breach_notification_late', { fields: lateField('customers') });
+        throw incidentError('breach_notification_late', {
+          fields: [{ field: 'noticeLateReason', message: 'Past the deadline: give the reasons for the delay.' }],
+        });
       const orgs = found.filter((f) => f !== undefined);
       const mails: { to: string; subject: string; text: string }[] = [];
       for (const org of orgs) {

@@ -128,8 +128,13 @@ describe('incidents (X1)', async () => {
     expect((await op.form(`/operator/incidents/${id}/phase`, { phase: 'contain' })).statusCode).toBe(303);
     t.clock.advance(60_000);
     expect(
-      (await op.form(`/operator/incidents/${id}/phase`, { phase: 'eradicate', message: 'Cause found', public: 'on' }))
-        .statusCode,
+      (
+        await op.form(`/operator/incidents/${id}/phase`, {
+          phase: 'eradicate',
+          phaseMessage: 'Cause found',
+          public: 'on',
+        })
+      ).statusCode,
     ).toBe(303);
     const back = await op.form(`/operator/incidents/${id}/phase`, { phase: 'contain' });
     expect(back.statusCode).toBe(409);
@@ -246,7 +251,7 @@ describe('personal-data breaches (X1)', async () => {
     const onTime = await op.form(`/operator/incidents/${id}/notifications/report`, {});
     expect(onTime.statusCode).toBe(303); // within 7 days: no reason needed
     const before = await op.form(`/operator/incidents/${id}/notifications/customers`, {
-      notifiedAt: iso(new Date(aware.getTime() - HOUR)),
+      'notifiedAt-customers': iso(new Date(aware.getTime() - HOUR)),
     });
     expect(before.statusCode).toBe(400);
   });
@@ -300,13 +305,13 @@ describe('personal-data breaches (X1)', async () => {
     const id = await declare(op, { breach: 'on', public: '', componentIds: '', title: 'Backup bucket exposed' });
     const bad = await op.form(`/operator/incidents/${id}/notify-orgs`, {
       orgIds: 'nope\n00000000-0000-4000-8000-000000000000',
-      message: 'x',
+      notice: 'x',
     });
     expect(bad.statusCode).toBe(400);
     expect(bad.body).toContain('No such organization');
     const res = await op.form(`/operator/incidents/${id}/notify-orgs`, {
       orgIds: orgA,
-      message: 'Your exported reports were exposed.',
+      notice: 'Your exported reports were exposed.',
     });
     expect(res.statusCode).toBe(303);
     const mail = await t.mailTo(ownerA.email, /Security notice: Backup bucket exposed/);

@@ -83,6 +83,10 @@ describe.skipIf(!hasChromium)(`incidents in a real browser${hasChromium ? '' : `
     await flags.getByText('Overdue: Notify the supervisory authority (72 h, GDPR Art. 33)').waitFor();
     await screenshot(page, 'x1-02-breach-overdue');
     expect(await axeViolations(page)).toEqual([]);
+    // Every label names one field: the page's several forms share no id. (The operator console's shell
+    // repeats the layout's id="main"; that is the console's, reported to its owner.)
+    const ids = await page.evaluate(() => [...document.querySelectorAll('[id]')].map((e) => e.id));
+    expect(ids.filter((v, i) => v !== 'main' && ids.indexOf(v) !== i)).toEqual([]);
 
     await page.goto(`${base}/operator/incidents`);
     await page.getByRole('link', { name: 'Customer export bucket readable' }).waitFor();
@@ -126,6 +130,29 @@ describe.skipIf(!hasChromium)(`incidents in a real browser${hasChromium ? '' : `
     await page.getByText('late: The affected records were only identified on day 3.').waitFor();
     await screenshot(page, 'x1-06-register');
 
+    // An affected organization (the operator's own, here) gets the notice on its page, its owner a mail.
+    await page.goto(`${base}/orgs`);
+    await page.getByRole('form', { name: 'Create organization' }).getByLabel('Name').fill('Acme Robotics');
+    await landOn(page, /\/orgs\/[0-9a-f-]{36}/, () =>
+      page.getByRole('button', { name: 'Create organization' }).click(),
+    );
+    const orgId = /\/orgs\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+    await page.goto(`${base}/operator/incidents/${id}`);
+    const notify = page.getByRole('form', { name: 'Notify affected organizations' });
+    await notify.getByLabel('Organization ids, one a line').fill(orgId);
+    await notify.getByLabel(/^Notice/).fill('Exports of your reports were readable for two days. Rotate shared links.');
+    await notify
+      .getByLabel('Reasons for the delay (when past 72 h)')
+      .fill('The affected customers were identified late.');
+    await landOn(page, `${base}/operator/incidents/${id}?done=notify-orgs`, () =>
+      notify.getByRole('button', { name: 'Notify' }).click(),
+    );
+    await openMail(page, base, email, 'Security notice: Customer export bucket readable');
+    await page.goto(`${base}/orgs/${orgId}/security-notices`);
+    await heading(page, 'Security notices');
+    await page.getByText('Exports of your reports were readable for two days.').waitFor();
+    await screenshot(page, 'x1-11-org-notices');
+
     const phone = await browser.newContext({ ...PHONE, storageState: await context.storageState() });
     const small = await phone.newPage();
     for (const [path, name] of [
@@ -133,6 +160,7 @@ describe.skipIf(!hasChromium)(`incidents in a real browser${hasChromium ? '' : `
       ['/operator/incidents', 'x1-08-list-390'],
       ['/operator/incidents/new', 'x1-09-declare-390'],
       ['/operator/incidents/breaches', 'x1-10-register-390'],
+      [`/orgs/${orgId}/security-notices`, 'x1-12-org-notices-390'],
     ] as const) {
       await small.goto(`${base}${path}`);
       await screenshot(small, name);
