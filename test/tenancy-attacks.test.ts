@@ -118,6 +118,7 @@ const NOT_ORG_OWNED: Record<string, string> = {
   'POST /operator/incidents/:id/breach': 'an incident (same as above)',
   'POST /operator/incidents/:id/notify-orgs': 'an incident (same as above)',
   'POST /operator/incidents/:id/notifications/:key': 'an incident (same as above)',
+  'GET /api/v1/operator/incidents/:id': 'an incident (same as above); operator tokens only',
   'GET /static/*': 'static files',
   'HEAD /static/*': 'static files',
   'GET /static/pico/*': 'static files',

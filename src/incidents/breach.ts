@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { type Actor, type OrgService, orgOwnersForOperator } from '../orgs/index.js';
-import { type Operator, operatorActor } from '../operator/index.js';
+import { type Operator, type OperatorConsole, operatorActor } from '../operator/index.js';
 import { appendAudit, orgStream, systemStream } from '../platform/audit/events.js';
 import type { Clock } from '../platform/clock.js';
 import type { Tenancy } from '../platform/db/database.js';
@@ -35,6 +35,15 @@ const COLUMNS = {
   report: { at: 'full_report_at', reason: 'full_report_late_reason' },
 } as const;
 
+const EMAIL = /^[^\s@<>()",;:]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/;
+
+/** Every console account, and the security contact when it is an e-mail address (not a URL). */
+export const deadlineRecipients = (console: OperatorConsole) => async (): Promise<string[]> => {
+  const users = (await console.users()).map((u) => u.email);
+  const contact = (await console.settings()).securityContact;
+  return [...new Set([...users, ...(contact && EMAIL.test(contact) ? [contact.toLowerCase()] : [])])];
+};
+
 export type Breaches = ReturnType<typeof createBreaches>;
 
 export function createBreaches(deps: BreachDeps) {
@@ -56,7 +65,9 @@ export function createBreaches(deps: BreachDeps) {
       const at = input.at ?? now;
       if (Number.isNaN(at.getTime()) || at < row.aware_at || at.getTime() > now.getTime() + 60_000)
         throw incidentError('incident_invalid', {
-          fields: [{ field: 'notifiedAt', message: 'Give a time after you became aware and not in the future.' }],
+          fields: [
+            { field: `notifiedAt-${key}`, message: 'Give a time after you became aware and not in the future.' },
+          ],
         });
       const deadline = deadlines(row, now).find((d) => d.key === key)!;
       const late = at > deadline.due;
@@ -131,7 +142,9 @@ export function createBreaches(deps: BreachDeps) {
       const due = new Date(row.aware_at.getTime() + NOTIFY_WITHIN_MS);
       const reason = input.lateReason?.trim() || undefined;
       if (!row.customers_notified_at && now > due && !reason)
-        throw incidentError('breach_notification_late', { fields: lateField('customers') });
+        throw incidentError('breach_notification_late', {
+          fields: [{ field: 'noticeLateReason', message: 'Past the deadline: give the reasons for the delay.' }],
+        });
       const orgs = found.filter((f) => f !== undefined);
       const mails: { to: string; subject: string; text: string }[] = [];
       for (const org of orgs) {
@@ -205,52 +218,7 @@ export function createBreaches(deps: BreachDeps) {
     notices: (actor: Actor, orgId: string) =>
       deps.orgs.withPermission(actor, orgId, 'security_notices.read', (tx) => repo.noticesOf(tx, orgId)),
 
-    /** The job 'incidents.deadlines': each overdue deadline is claimed by one run, then mailed once. */
-    async mailOverdue(): Promise<number> {
-      const now = clock.now();
-      const cutoffs: Record<DeadlineKey, Date> = {
-        customers: new Date(now.getTime() - NOTIFY_WITHIN_MS),
-        regulator: new Date(now.getTime() - NOTIFY_WITHIN_MS),
-        report: new Date(now.getTime() - REPORT_WITHIN_MS),
-      };
-      const recipients = await deps.recipients();
-      let sent = 0;
-      for (const key of Object.keys(cutoffs) as DeadlineKey[]) {
-        const claimed = await db.withSystem(async (tx) => {
-          const rows = await repo.claimOverdue(tx, key, cutoffs[key], now);
-          for (const r of rows)
-            await appendAudit(
-              tx,
-              {
-                stream: systemStream,
-                action: 'incident.deadline_mailed',
-                actor: 'system:incidents.deadlines',
-                target: `incident:${r.id}`,
-                payload: { deadline: key, recipients: recipients.length },
-              },
-              clock,
-            );
-          return rows;
-        });
-        for (const r of claimed) {
-          const due = new Date(r.aware_at!.getTime() + (key === 'report' ? REPORT_WITHIN_MS : NOTIFY_WITHIN_MS));
-          const text =
-            `The deadline "${DEADLINE_LABELS[key]}" of the personal-data breach "${r.title}" passed at ` +
-            `${when(due)} (aware since ${when(r.aware_at!)}), and nothing is recorded.\n\n` +
-            `Record it, with the reasons for the delay: ${deps.baseUrl}/operator/incidents/${r.id}\n`;
-          try {
-            await Promise.all(
-              recipients.map((to) => deps.mailer.send({ to, subject: `Overdue breach deadline: ${r.title}`, text })),
-            );
-            sent++;
-          } catch (err) {
-            deps.logger.error({ err, incident: r.id, deadline: key }, 'overdue deadline mail failed; retried next run');
-            await db.withSystem((tx) => repo.unclaim(tx, key, r.id));
-          }
-        }
-      }
-      return sent;
-    },
+    mailOverdue: () => mailOverdueDeadlines(deps),
 
     /** The breach register (Art. 33(5)): facts, effects, remedial action, notifications and when. */
     async register() {
@@ -293,4 +261,57 @@ export function createBreaches(deps: BreachDeps) {
       });
     },
   };
+}
+
+/**
+ * The job 'incidents.deadlines': each overdue deadline is claimed by one run (a conditional update,
+ * whatever the number of instances), then mailed once; a mail that fails is unclaimed for the next run.
+ */
+export async function mailOverdueDeadlines(
+  deps: Pick<BreachDeps, 'db' | 'clock' | 'mailer' | 'logger' | 'baseUrl' | 'recipients'>,
+): Promise<number> {
+  const { db, clock } = deps;
+  const now = clock.now();
+  const cutoffs: Record<DeadlineKey, Date> = {
+    customers: new Date(now.getTime() - NOTIFY_WITHIN_MS),
+    regulator: new Date(now.getTime() - NOTIFY_WITHIN_MS),
+    report: new Date(now.getTime() - REPORT_WITHIN_MS),
+  };
+  const recipients = await deps.recipients();
+  let sent = 0;
+  for (const key of Object.keys(cutoffs) as DeadlineKey[]) {
+    const claimed = await db.withSystem(async (tx) => {
+      const rows = await repo.claimOverdue(tx, key, cutoffs[key], now);
+      for (const r of rows)
+        await appendAudit(
+          tx,
+          {
+            stream: systemStream,
+            action: 'incident.deadline_mailed',
+            actor: 'system:incidents.deadlines',
+            target: `incident:${r.id}`,
+            payload: { deadline: key, recipients: recipients.length },
+          },
+          clock,
+        );
+      return rows;
+    });
+    for (const r of claimed) {
+      const due = new Date(r.aware_at!.getTime() + (key === 'report' ? REPORT_WITHIN_MS : NOTIFY_WITHIN_MS));
+      const text =
+        `The deadline "${DEADLINE_LABELS[key]}" of the personal-data breach "${r.title}" passed at ` +
+        `${when(due)} (aware since ${when(r.aware_at!)}), and nothing is recorded.\n\n` +
+        `Record it, with the reasons for the delay: ${deps.baseUrl}/operator/incidents/${r.id}\n`;
+      try {
+        await Promise.all(
+          recipients.map((to) => deps.mailer.send({ to, subject: `Overdue breach deadline: ${r.title}`, text })),
+        );
+        sent++;
+      } catch (err) {
+        deps.logger.error({ err, incident: r.id, deadline: key }, 'overdue deadline mail failed; retried next run');
+        await db.withSystem((tx) => repo.unclaim(tx, key, r.id));
+      }
+    }
+  }
+  return sent;
 }

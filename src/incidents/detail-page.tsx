@@ -101,7 +101,7 @@ export function IncidentPage(p: DetailProps) {
             options={next.map((ph) => ({ value: ph, label: phaseLabel(ph) }))}
             state={st('phase')}
           />
-          <Field name="message" label="Update (optional)" state={st('phase')} required={false} />
+          <Field name="phaseMessage" label="Update (optional)" state={st('phase')} required={false} />
           <Check name="public" id="phase-public" label="Publish the update on the status page" />
           <button type="submit" class="secondary">
             Move
@@ -207,7 +207,7 @@ function BreachSection(p: DetailProps) {
                 <Form action={`${base}/notifications/${d.key}`} csrf={p.csrf} label={`Record: ${d.label}`}>
                   <FormMessage state={st(`notification-${d.key}`)} />
                   <Field
-                    name="notifiedAt"
+                    name={`notifiedAt-${d.key}`}
                     label="Done at (UTC)"
                     type="datetime-local"
                     hint="Empty: now."
@@ -253,12 +253,12 @@ function BreachSection(p: DetailProps) {
             .map((e) => (
               <small class="field-error">{e.message}</small>
             ))}
-          <label for="field-message">Notice (shown on their Security notices page and mailed to their owners)</label>
-          <textarea id="field-message" name="message" rows={5} maxLength={5000}>
-            {st('notify')?.values?.message ?? ''}
+          <label for="field-notice">Notice (shown on their Security notices page and mailed to their owners)</label>
+          <textarea id="field-notice" name="notice" rows={5} maxLength={5000}>
+            {st('notify')?.values?.notice ?? ''}
           </textarea>
           <Field
-            name="lateReason-customers"
+            name="noticeLateReason"
             label="Reasons for the delay (when past 72 h)"
             state={st('notify')}
             required={false}

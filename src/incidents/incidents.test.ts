@@ -4,6 +4,7 @@ import { createTestApp, fileTestApp, type TestApp } from '../../test/helpers/app
 import type { TestClient } from '../../test/helpers/client.js';
 import { operatorClient } from '../../test/helpers/operator.js';
 import { orgPeople } from '../../test/helpers/orgs.js';
+import { createOperatorTokens } from '../operator/index.js';
 import { verifyChain } from '../platform/audit/events.js';
 import { incidentTrustChecks } from './checks.js';
 import { createIncidentCore } from './service.js';
@@ -127,8 +128,13 @@ describe('incidents (X1)', async () => {
     expect((await op.form(`/operator/incidents/${id}/phase`, { phase: 'contain' })).statusCode).toBe(303);
     t.clock.advance(60_000);
     expect(
-      (await op.form(`/operator/incidents/${id}/phase`, { phase: 'eradicate', message: 'Cause found', public: 'on' }))
-        .statusCode,
+      (
+        await op.form(`/operator/incidents/${id}/phase`, {
+          phase: 'eradicate',
+          phaseMessage: 'Cause found',
+          public: 'on',
+        })
+      ).statusCode,
     ).toBe(303);
     const back = await op.form(`/operator/incidents/${id}/phase`, { phase: 'contain' });
     expect(back.statusCode).toBe(409);
@@ -167,7 +173,7 @@ describe('incidents (X1)', async () => {
     expect(pub).toMatchObject({ phase: 'closed', reportDue: false, report: { body: 'What happened: ...' } });
   });
 
-  it('[X2] public incidents: drafts and internal ones are not listed; listeners hear of public updates after commit', async () => {
+  it('[X2] public incidents: drafts and internal ones are not listed; listeners hear of public updates', async () => {
     const heard: string[] = [];
     service().onPublicUpdate((i) => heard.push(`${i.id}:${i.updates.length}`));
     const internal = await declare(op, { public: '', componentIds: '' });
@@ -201,7 +207,7 @@ describe('incidents (X1)', async () => {
     expect(refused.statusCode).toBe(409);
   });
 
-  it('[X2] a failing probe opens one draft per component, also from two instances at once; confirm publishes it', async () => {
+  it('[X2] a failing probe opens one draft per component, also from two instances; confirm publishes it', async () => {
     const other = instance();
     const input = { component: `probe-${Date.now()}`, title: 'API down', detail: 'HTTP 503' };
     const [a, b] = await Promise.all([service().openDraftFromProbe(input), other.openDraftFromProbe(input)]);
@@ -245,12 +251,21 @@ describe('personal-data breaches (X1)', async () => {
     const onTime = await op.form(`/operator/incidents/${id}/notifications/report`, {});
     expect(onTime.statusCode).toBe(303); // within 7 days: no reason needed
     const before = await op.form(`/operator/incidents/${id}/notifications/customers`, {
-      notifiedAt: iso(new Date(aware.getTime() - HOUR)),
+      'notifiedAt-customers': iso(new Date(aware.getTime() - HOUR)),
     });
     expect(before.statusCode).toBe(400);
   });
 
-  it('[X1] an overdue deadline is mailed once to every console account, even with two runs on two instances', async () => {
+  it('[X1] an overdue deadline mails once to console accounts and the contact, two runs, two instances', async () => {
+    const contact = `security.${Date.now()}@acme.example`;
+    const settings = await op.form('/operator/settings', {
+      productName: 'Acme',
+      securityContact: contact,
+      policyUrl: '',
+      policyText: '',
+      preferredLanguages: 'en',
+    });
+    expect(settings.statusCode).toBe(303);
     const aware = new Date(t.clock.now().getTime() - 73 * HOUR);
     const id = await declare(op, {
       breach: 'on',
@@ -273,6 +288,11 @@ describe('personal-data breaches (X1)', async () => {
     const mails = (await t.mailbox.list(500)).filter((m) => m.to === opEmail && m.subject.includes('Leaked export'));
     expect(mails).toHaveLength(1);
     expect(mails[0]!.text).toContain(`/operator/incidents/${id}`);
+    await t.mailTo(contact, /Overdue breach deadline: Leaked export/);
+    const toContact = (await t.mailbox.list(500)).filter(
+      (m) => m.to === contact && m.subject.includes('Leaked export'),
+    );
+    expect(toContact).toHaveLength(1);
     expect((await actions(`incident:${id}`)).filter((a) => a.action === 'incident.deadline_mailed')).toHaveLength(1);
   });
 
@@ -285,13 +305,13 @@ describe('personal-data breaches (X1)', async () => {
     const id = await declare(op, { breach: 'on', public: '', componentIds: '', title: 'Backup bucket exposed' });
     const bad = await op.form(`/operator/incidents/${id}/notify-orgs`, {
       orgIds: 'nope\n00000000-0000-4000-8000-000000000000',
-      message: 'x',
+      notice: 'x',
     });
     expect(bad.statusCode).toBe(400);
     expect(bad.body).toContain('No such organization');
     const res = await op.form(`/operator/incidents/${id}/notify-orgs`, {
       orgIds: orgA,
-      message: 'Your exported reports were exposed.',
+      notice: 'Your exported reports were exposed.',
     });
     expect(res.statusCode).toBe(303);
     const mail = await t.mailTo(ownerA.email, /Security notice: Backup bucket exposed/);
@@ -326,6 +346,47 @@ describe('personal-data breaches (X1)', async () => {
         })
       ).statusCode,
     ).toBe(403);
+  });
+});
+
+describe('operator API (X1)', () => {
+  it('[X1] operator tokens declare and read incidents; bad input and missing tokens are refused', async () => {
+    const { token } = await createOperatorTokens({ db: t.db, clock: t.clock }).create(`incidents-${Date.now()}`);
+    const call = (method: 'GET' | 'POST', url: string, payload?: unknown, bearer = token) =>
+      t.app.inject({ method, url, payload: payload as object, headers: { authorization: `Bearer ${bearer}` } });
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/operator/incidents' })).statusCode).toBe(401);
+    const body = {
+      title: 'Token endpoint errors',
+      kind: 'incident',
+      severity: 'medium',
+      impact: 'partial_outage',
+      components: ['api'],
+      public: true,
+      breach: { awareAt: new Date(t.clock.now().getTime() - 100 * HOUR).toISOString(), regulatorRequired: false },
+    };
+    const bad = await call('POST', '/api/v1/operator/incidents', { ...body, severity: 'sev1', extra: true });
+    expect(bad.statusCode).toBe(400);
+    const future = await call('POST', '/api/v1/operator/incidents', {
+      ...body,
+      startedAt: new Date(t.clock.now().getTime() + 10 * HOUR).toISOString(),
+    });
+    expect(future.statusCode).toBe(400);
+    expect(future.json().error.code).toBe('incident_invalid');
+    const made = await call('POST', '/api/v1/operator/incidents', body);
+    expect(made.statusCode, made.body).toBe(201);
+    const { incident } = made.json();
+    expect(incident.deadlines.map((d: { deadline: string; overdue: boolean }) => [d.deadline, d.overdue])).toEqual([
+      ['customers', true],
+      ['report', false],
+    ]);
+    const read = await call('GET', `/api/v1/operator/incidents/${incident.id}`);
+    expect(read.json().incident.respondBy).toBe(incident.respondBy);
+    expect((await call('GET', '/api/v1/operator/incidents/00000000-0000-4000-8000-000000000000')).statusCode).toBe(404);
+    const list = (await call('GET', '/api/v1/operator/incidents')).json().incidents;
+    expect(list.map((i: { id: string }) => i.id)).toContain(incident.id);
+    const register = (await call('GET', '/api/v1/operator/incidents/breaches')).json().breaches;
+    expect(register.map((b: { id: string }) => b.id)).toContain(incident.id);
+    expect((await call('GET', '/api/v1/operator/incidents', undefined, 'rop_nope')).statusCode).toBe(401);
   });
 });
 

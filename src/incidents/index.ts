@@ -1,6 +1,7 @@
 import { defineFeature } from '../feature.js';
+import { incidentApiRoutes } from './api.js';
 import { INCIDENT_AUDIT_ACTIONS } from './audit-actions.js';
-import { type Breaches, createBreaches } from './breach.js';
+import { type Breaches, createBreaches, deadlineRecipients } from './breach.js';
 import { incidentTrustChecks } from './checks.js';
 import { INCIDENT_ERRORS } from './errors.js';
 import { INCIDENT_PERMISSIONS } from './permissions.js';
@@ -59,7 +60,6 @@ declare module '../feature.js' {
 }
 
 const DEADLINES_EVERY_MS = 5 * 60 * 1000;
-const EMAIL = /^[^\s@<>()",;:]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$/;
 
 /** X1, X2: incident response, personal-data breaches, and the public incidents of the status page. */
 export const incidentsFeature = defineFeature({
@@ -88,11 +88,7 @@ export const incidentsFeature = defineFeature({
       baseUrl: p.config.baseUrl,
       core,
       orgs: use('orgs'),
-      async recipients() {
-        const users = (await operator.console.users()).map((u) => u.email);
-        const contact = (await operator.console.settings()).securityContact;
-        return [...new Set([...users, ...(contact && EMAIL.test(contact) ? [contact.toLowerCase()] : [])])];
-      },
+      recipients: deadlineRecipients(operator.console),
     });
     p.schedule.every('incidents.deadlines', DEADLINES_EVERY_MS, async () => {
       await breaches.mailOverdue();
@@ -108,8 +104,11 @@ export const incidentsFeature = defineFeature({
   },
   routes(app, { use }) {
     incidentRoutes(app, { incidents: use('incidents'), operator: use('operator'), orgs: use('orgs') });
+    incidentApiRoutes(app, { incidents: use('incidents'), operator: use('operator') });
   },
   trustChecks({ use, platform: p }) {
     return incidentTrustChecks({ list: use('incidents').operatorConsole.core.list, clock: p.clock });
   },
 });
+
+export { deadlineRecipients, mailOverdueDeadlines } from './breach.js';

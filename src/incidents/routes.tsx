@@ -52,7 +52,7 @@ const declareBody = formBody({
 const Minutes = Type.String({ maxLength: 6, pattern: '^[0-9]{1,5}$' });
 const targetsBody = formBody({ critical: Minutes, high: Minutes, medium: Minutes, low: Minutes });
 const updateBody = formBody({ message: Text({ maxLength: 5000, multiline: true }), public: Checkbox });
-const phaseBody = formBody({ phase: Enum(PHASES), message: Note(5000), public: Checkbox });
+const phaseBody = formBody({ phase: Enum(PHASES), phaseMessage: Note(5000), public: Checkbox });
 const resolveBody = formBody({ resolvedAt: When });
 const reportBody = formBody({ body: Text({ maxLength: 20000, multiline: true }) });
 const NotificationParams = Type.Object(
@@ -60,15 +60,17 @@ const NotificationParams = Type.Object(
   { additionalProperties: false },
 );
 const notificationBody = formBody({
-  notifiedAt: When,
+  'notifiedAt-customers': When,
+  'notifiedAt-regulator': When,
+  'notifiedAt-report': When,
   'lateReason-customers': Note(2000),
   'lateReason-regulator': Note(2000),
   'lateReason-report': Note(2000),
 });
 const notifyBody = formBody({
   orgIds: Type.String({ maxLength: 8000 }),
-  message: Text({ maxLength: 5000, multiline: true }),
-  'lateReason-customers': Note(2000),
+  notice: Text({ maxLength: 5000, multiline: true }),
+  noticeLateReason: Note(2000),
 });
 const detailsBody = formBody({ facts: Note(5000), effects: Note(5000), remedialAction: Note(5000) });
 
@@ -82,14 +84,14 @@ export function utc(v: string | undefined): Date | undefined {
 const DONE: Record<string, string> = {
   declared: 'The incident is declared.',
   targets: 'The response targets are saved.',
-  update: 'The update is added.',
+  updates: 'The update is added.',
   phase: 'The incident moved on.',
   resolve: 'The restoration time is recorded.',
   report: 'The report is published.',
   confirm: 'The draft is confirmed and public.',
-  notification: 'The notification is recorded.',
-  notify: 'The organizations are notified.',
-  details: 'The breach record is saved.',
+  notifications: 'The notification is recorded.',
+  'notify-orgs': 'The organizations are notified.',
+  breach: 'The breach record is saved.',
 };
 
 type Values = Record<string, string | undefined>;
@@ -337,7 +339,7 @@ export function incidentRoutes(
       core.advance(
         p.id,
         b.phase as (typeof PHASES)[number],
-        b.message ? { message: b.message, public: b.public === 'on' } : undefined,
+        b.phaseMessage ? { message: b.phaseMessage, public: b.public === 'on' } : undefined,
         operatorOf(req),
       ),
   );
@@ -377,7 +379,7 @@ export function incidentRoutes(
     (req, p, b) =>
       breaches.notifyOrgs(
         p.id,
-        { orgIds: b.orgIds.split(/[\s,]+/), message: b.message, lateReason: b['lateReason-customers'] },
+        { orgIds: b.orgIds.split(/[\s,]+/), message: b.notice, lateReason: b.noticeLateReason },
         operatorOf(req),
       ),
   );
@@ -387,10 +389,10 @@ export function incidentRoutes(
     notificationBody,
     (req, p, b) => {
       const key = p.key as 'customers' | 'regulator' | 'report';
-      const at = utc(b.notifiedAt);
+      const at = utc(b[`notifiedAt-${key}`]);
       if (at && Number.isNaN(at.getTime()))
         throw incidentError('incident_invalid', {
-          fields: [{ field: 'notifiedAt', message: 'Give a time like 2026-11-24T10:00 (UTC).' }],
+          fields: [{ field: `notifiedAt-${key}`, message: 'Give a time like 2026-11-24T10:00 (UTC).' }],
         });
       return breaches.recordNotification(p.id, key, { at, lateReason: b[`lateReason-${key}`] }, operatorOf(req));
     },
