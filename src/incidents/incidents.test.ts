@@ -48,8 +48,17 @@ const actions = (target: string) =>
     tx.selectFrom('audit_events').select('action').where('target', '=', target).orderBy('seq').execute(),
   );
 
+/** The status page's components the incidents here name (the status feature is the source of component ids). */
+async function addComponents(op: TestClient, ids: readonly string[]) {
+  for (const id of ids) {
+    const res = await op.form('/operator/status/components', { id, name: id, description: '', state: 'operational' });
+    expect(res.statusCode, res.body.slice(0, 500)).toBe(303);
+  }
+}
+
 describe('incidents (X1)', async () => {
   const { client: op } = await operatorClient(t);
+  await addComponents(op, ['api', 'search']);
 
   it('[X1] bad input is refused field by field, never a 500; unknown fields refused', async () => {
     const bad = await op.form('/operator/incidents', {

@@ -1,7 +1,6 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadlineRecipients, mailOverdueDeadlines } from '../../src/incidents/index.js';
-import { totpCode } from '../../src/mfa/totp.js';
 import { createOperatorConsole } from '../../src/operator/index.js';
 import { systemClock } from '../../src/platform/clock.js';
 import { createDevMailbox } from '../../src/platform/mail/index.js';
@@ -18,7 +17,7 @@ import {
   startBrowserServer,
   watchProblems,
 } from '../helpers/browser.js';
-import { heading, landOn, newVerifiedAccount, openMail, signIn } from './flows.js';
+import { heading, landOn, openMail, signedInOperator } from './flows.js';
 
 const HOUR = 3_600_000;
 
@@ -34,29 +33,13 @@ describe.skipIf(!hasChromium)(`incidents in a real browser${hasChromium ? '' : `
     await app?.close();
   });
 
-  /** A console operator: a verified account with an authenticator app, granted as `rampart operator grant` does. */
-  async function operator(page: Page): Promise<string> {
-    const base = app.baseUrl;
-    const email = await newVerifiedAccount(page, base, 'operator');
-    await signIn(page, base, email);
-    await landOn(page, `${base}/account/totp/setup`, () =>
-      page.getByRole('link', { name: 'Set up an authenticator app' }).first().click(),
-    );
-    const secret = (await page.locator('code.secret').innerText()).replace(/\s+/g, '');
-    await page.getByLabel('Code from the app').fill(totpCode(secret, new Date()));
-    await page.getByRole('button', { name: 'Turn on' }).click();
-    await heading(page, 'Two-factor sign-in is on');
-    await createOperatorConsole({ db: app.server.db, clock: systemClock }).grant(email);
-    return email;
-  }
-
   it('[X1] an operator declares a personal-data breach noticed 73 hours ago; the console flags it overdue; ' +
     'the deadline job mails it once', { timeout: 240_000 }, async () => {
     const base = app.baseUrl;
     const context = await browser.newContext(DESKTOP);
     const problems = watchProblems(context);
     const page = await context.newPage();
-    const email = await operator(page);
+    const email = await signedInOperator(page, base, app.server.db);
 
     await page.goto(`${base}/operator/incidents`);
     await heading(page, 'Incidents');

@@ -462,6 +462,176 @@ export interface RampartPaths {
       };
     };
   };
+  '/api/v1/operator/incidents': {
+    /** GET /api/v1/operator/incidents: Incidents, newest first, with their flags (operator) */
+    GET: {
+      responses: {
+        200: {
+          incidents: Array<{
+            id: string;
+            title: string;
+            kind: string;
+            severity: string;
+            impact: string;
+            components: Array<string>;
+            draft: boolean;
+            public: boolean;
+            phase: string;
+            declaredAt: string;
+            respondBy: string | null;
+            respondedAt: string | null;
+            responseOverdue: boolean;
+            startedAt: string;
+            resolvedAt: string | null;
+            closedAt: string | null;
+            reportDue: boolean;
+            breach: boolean;
+            awareAt: string | null;
+            deadlines: Array<{
+              deadline: string;
+              due: string;
+              doneAt: string | null;
+              overdue: boolean;
+              late: boolean;
+            }>;
+          }>;
+        };
+      };
+    };
+    /**
+     * POST /api/v1/operator/incidents: Declare an incident, scheduled maintenance or a personal-data breach (operator)
+     */
+    POST: {
+      body: {
+        title: string;
+        kind: 'incident' | 'maintenance';
+        severity: 'critical' | 'high' | 'medium' | 'low';
+        impact: 'degraded' | 'partial_outage' | 'major_outage' | 'maintenance';
+        components: Array<string>;
+        public: boolean;
+        startedAt?: string;
+        scheduledStart?: string;
+        scheduledEnd?: string;
+        breach?: {
+          awareAt: string;
+          regulatorRequired: boolean;
+          facts?: string;
+          effects?: string;
+          remedialAction?: string;
+        };
+      };
+      responses: {
+        201: {
+          incident: {
+            id: string;
+            title: string;
+            kind: string;
+            severity: string;
+            impact: string;
+            components: Array<string>;
+            draft: boolean;
+            public: boolean;
+            phase: string;
+            declaredAt: string;
+            respondBy: string | null;
+            respondedAt: string | null;
+            responseOverdue: boolean;
+            startedAt: string;
+            resolvedAt: string | null;
+            closedAt: string | null;
+            reportDue: boolean;
+            breach: boolean;
+            awareAt: string | null;
+            deadlines: Array<{
+              deadline: string;
+              due: string;
+              doneAt: string | null;
+              overdue: boolean;
+              late: boolean;
+            }>;
+          };
+        };
+      };
+    };
+  };
+  '/api/v1/operator/incidents/breaches': {
+    /**
+     * GET /api/v1/operator/incidents/breaches: The breach register (GDPR Art. 33(5)), as the console exports it
+     * (operator)
+     */
+    GET: {
+      responses: {
+        200: string;
+      };
+    };
+  };
+  '/api/v1/operator/incidents/{id}': {
+    /** GET /api/v1/operator/incidents/{id}: One incident with its flags (operator) */
+    GET: {
+      params: {
+        id: string;
+      };
+      responses: {
+        200: {
+          incident: {
+            id: string;
+            title: string;
+            kind: string;
+            severity: string;
+            impact: string;
+            components: Array<string>;
+            draft: boolean;
+            public: boolean;
+            phase: string;
+            declaredAt: string;
+            respondBy: string | null;
+            respondedAt: string | null;
+            responseOverdue: boolean;
+            startedAt: string;
+            resolvedAt: string | null;
+            closedAt: string | null;
+            reportDue: boolean;
+            breach: boolean;
+            awareAt: string | null;
+            deadlines: Array<{
+              deadline: string;
+              due: string;
+              doneAt: string | null;
+              overdue: boolean;
+              late: boolean;
+            }>;
+          };
+        };
+      };
+    };
+  };
+  '/api/v1/operator/trust/run': {
+    /**
+     * POST /api/v1/operator/trust/run: Run the trust page's live checks now; answers with the new results (operator)
+     */
+    POST: {
+      responses: {
+        200: {
+          summary: {
+            controls: number;
+            passing: number;
+            failing: number;
+            not_configured: number;
+            not_built: number;
+            pending: number;
+          };
+          checks: Array<{
+            control: string;
+            id: string;
+            status: string;
+            detail: string;
+            checkedAt: string;
+            changedAt: string;
+          }>;
+        };
+      };
+    };
+  };
   '/api/v1/orgs': {
     /** GET /api/v1/orgs: Your organizations (organizations) */
     GET: {
@@ -649,6 +819,7 @@ export interface RampartPaths {
           | 'reviews.sign_off'
           | 'audit.read'
           | 'audit.export'
+          | 'security_notices.read'
         >;
         expiresInDays: number;
       };
@@ -1177,6 +1348,8 @@ export interface RampartErrorStatuses {
   precondition_failed: 412;
   /** 413: the body is larger than the endpoint accepts (64 KiB by default) (Every endpoint) */
   payload_too_large: 413;
+  /** 414: a path parameter longer than 100 characters (no id or name of ours is that long) (Every endpoint) */
+  uri_too_long: 414;
   /** 415: a content type the endpoint does not accept (Every endpoint) */
   unsupported_media_type: 415;
   /** 416: a static file requested with a `Range` outside the file (Every endpoint) */
@@ -1327,6 +1500,15 @@ export interface RampartErrorStatuses {
   /** 404: revoking an operator token that does not exist or is already revoked (Operator access) */
   operator_token_not_found: 404;
   /**
+   * 403: an operator page opened by an account not granted the console, or by a session without a second factor
+   * (Operator access)
+   */
+  operator_console_forbidden: 403;
+  /** 404: granting the operator console to an address that has no account (Operator access) */
+  operator_user_not_found: 404;
+  /** 400: deployment settings with a field out of shape (the fields are named in `fields`) (Operator access) */
+  settings_invalid: 400;
+  /**
    * 400: registering a client with a bad id, name, redirect, post-logout or back-channel URI (Sign-in for products
    * (OpenID Connect))
    */
@@ -1351,6 +1533,103 @@ export interface RampartErrorStatuses {
    * Connect))
    */
   org_choice_invalid: 400;
+  /**
+   * 400: declaring or changing an incident with a bad title, severity, impact, component, time or window (each field
+   * named) (Incident response and breach notification)
+   */
+  incident_invalid: 400;
+  /** 404: an incident id that does not exist (Incident response and breach notification) */
+  incident_not_found: 404;
+  /** 409: changing, updating or moving the phase of a closed incident (Incident response and breach notification) */
+  incident_closed: 409;
+  /**
+   * 409: moving an incident to its current phase or back to an earlier one (Incident response and breach notification)
+   */
+  incident_phase_invalid: 409;
+  /**
+   * 409: closing an incident whose partial or major outage lasted over 30 minutes without a public report (Incident
+   * response and breach notification)
+   */
+  incident_report_required: 409;
+  /**
+   * 409: publishing a report for, or closing, an incident with no resolution time (Incident response and breach
+   * notification)
+   */
+  incident_not_resolved: 409;
+  /**
+   * 409: a change that needs a confirmed incident, made to a draft opened by a failing probe (Incident response and
+   * breach notification)
+   */
+  incident_draft: 409;
+  /**
+   * 409: recording a breach notification on an incident that is not a personal-data breach (Incident response and
+   * breach notification)
+   */
+  breach_not_recorded: 409;
+  /**
+   * 400: recording a breach notification after its deadline without the reasons for the delay (Incident response and
+   * breach notification)
+   */
+  breach_notification_late: 400;
+  /**
+   * 409: recording the same breach notification (customers, regulator or full report) twice (Incident response and
+   * breach notification)
+   */
+  breach_already_notified: 409;
+  /**
+   * 409: recording a regulator notification for a breach marked as not requiring one (Incident response and breach
+   * notification)
+   */
+  breach_regulator_not_required: 409;
+  /** 400: saving response targets out of range (Incident response and breach notification) */
+  incident_targets_invalid: 400;
+  /**
+   * 400: adding or changing a status component with a bad id, name, description, position or state (Public status page)
+   */
+  status_component_invalid: 400;
+  /** 409: adding a status component whose id or name is taken, or renaming one to a taken name (Public status page) */
+  status_component_exists: 409;
+  /** 404: changing, removing or probing a status component that does not exist (Public status page) */
+  status_component_not_found: 404;
+  /**
+   * 400: adding a probe whose address is not https:// (http:// only to loopback in dev mode), carries credentials, or
+   * whose expected status is not 100-599 (Public status page)
+   */
+  status_probe_invalid: 400;
+  /** 404: removing a probe that does not exist (Public status page) */
+  status_probe_not_found: 404;
+  /** 404: opening /status/incidents/:id for an incident that is not public (or does not exist) (Public status page) */
+  status_incident_not_found: 404;
+  /** 400: a status subscription with a bad address or unknown components (Public status page) */
+  status_subscription_invalid: 400;
+  /** 400: a subscription confirm or unsubscribe link that is unknown, used, or past its expiry (Public status page) */
+  status_link_expired: 400;
+  /**
+   * 400: a vulnerability report with a field missing, too long, or holding text that is refused (Vulnerability
+   * disclosure)
+   */
+  report_invalid: 400;
+  /**
+   * 400: a report form whose token is older than two hours, was already used, or is not one we issued (Vulnerability
+   * disclosure)
+   */
+  report_form_expired: 400;
+  /** 400: a report form sent back less than three seconds after it was served (Vulnerability disclosure) */
+  report_too_fast: 400;
+  /** 400: a report form whose hidden honeypot field was filled in (a form-filling robot) (Vulnerability disclosure) */
+  report_refused: 400;
+  /**
+   * 404: a report status link with a token that is not one we sent, or a console report id that is unknown
+   * (Vulnerability disclosure)
+   */
+  report_not_found: 404;
+  /**
+   * 409: a status change the report workflow does not allow (new → acknowledged → triaging → closed) (Vulnerability
+   * disclosure)
+   */
+  report_transition_invalid: 409;
+  /** 400: an acknowledgement deadline outside 1 to 30 business days (Vulnerability disclosure) */
+  disclosure_settings_invalid: 400;
 }
 
 export type RampartErrorCode = keyof RampartErrorStatuses;
