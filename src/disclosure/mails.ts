@@ -1,6 +1,6 @@
 import type { MailMessage } from '../platform/mail/index.js';
 import { when } from '../platform/views/format.js';
-import type { Report } from './service.js';
+import type { ReportRow as Report } from './repository.js';
 
 /* The mails of X3. The status link's token is in the first mail only: it is kept as a hash. */
 

@@ -5,7 +5,7 @@ import type { OperatorService } from '../operator/index.js';
 import { notFound } from '../platform/errors.js';
 import { noInput, OptionalText, Text, uuidParam } from '../platform/http/schemas.js';
 import { incidentError } from './errors.js';
-import type { IncidentsService } from './index.js';
+import type { IncidentsService } from './contract.js';
 import { deadlines, IMPACTS, type IncidentRow, reportDue, responseOverdue, SEVERITIES } from './model.js';
 
 const tags = ['operator'];

@@ -1,8 +1,28 @@
 import type { Selectable } from 'kysely';
 import type { IncidentsTable, IncidentUpdatesTable } from '../platform/db/tables.js';
-import type { Impact, Phase, PublicIncident, Severity } from './index.js';
 
 /* The rules of time: response targets, phases, breach deadlines and when a report is due. */
+
+export type Severity = 'critical' | 'high' | 'medium' | 'low';
+export type Phase = 'identify' | 'contain' | 'eradicate' | 'recover' | 'review' | 'closed';
+/** Impact on status components: what the status page shows while the incident is open. */
+export type Impact = 'degraded' | 'partial_outage' | 'major_outage' | 'maintenance';
+export interface PublicIncident {
+  id: string;
+  title: string;
+  severity: Severity;
+  kind: 'incident' | 'maintenance';
+  impact: Impact; // worst impact on its components
+  components: string[]; // status component ids affected
+  phase: Phase;
+  startedAt: Date; // when the impact began
+  resolvedAt: Date | null; // when service was restored; null while ongoing
+  scheduledStart: Date | null;
+  scheduledEnd: Date | null; // maintenance windows
+  updates: { at: Date; phase: Phase; message: string }[]; // public updates, newest first
+  report: { publishedAt: Date; body: string } | null; // the written public report (post-mortem)
+  reportDue: boolean; // an outage (partial/major) longer than 30 min, resolved, no report yet
+}
 
 export type IncidentRow = Selectable<IncidentsTable>;
 export type UpdateRow = Selectable<IncidentUpdatesTable>;

@@ -2,7 +2,7 @@ import type { OperatorPage } from '../feature.js';
 import { OperatorShell } from '../operator/index.js';
 import { Field, Form, FormMessage, type FormState, SelectField } from '../platform/views/forms.js';
 import { Notice, Table, Time } from '../platform/views/format.js';
-import type { Impact, Severity } from './index.js';
+import type { Impact, Severity } from './model.js';
 import { deadlines, type IncidentRow, reportDue, responseOverdue, SEVERITIES, type Targets } from './model.js';
 import type { Component } from './service.js';
 

@@ -11,7 +11,7 @@ import type { FormState } from '../platform/views/forms.js';
 import { requireUser } from '../sessions/index.js';
 import { type FormName, IncidentPage } from './detail-page.js';
 import { incidentError } from './errors.js';
-import type { IncidentsService } from './index.js';
+import type { IncidentsService } from './contract.js';
 import { PHASES, SEVERITIES } from './model.js';
 import { DeclarePage, IncidentListPage, NoticesPage, RegisterPage } from './pages.js';
 import type { DeclareInput } from './service.js';

@@ -5,7 +5,7 @@ import type { Clock } from '../platform/clock.js';
 import type { AfterCommit, Tenancy, Tx } from '../platform/db/database.js';
 import type { FieldError } from '../platform/errors.js';
 import { incidentError } from './errors.js';
-import type { Impact, Phase, PublicIncident, Severity } from './index.js';
+import type { Impact, Phase, PublicIncident, Severity } from './model.js';
 import {
   DEFAULT_TARGETS,
   IMPACTS,
