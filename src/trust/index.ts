@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { defineFeature, type Platform } from '../feature.js';
 import { TRUST_AUDIT_ACTIONS } from './audit-actions.js';
 import { argon2Check, masterKeyCheck, rlsCheck } from './data-checks.js';
+import { dependencyAuditCheck } from './dependency-audit-check.js';
 import { dkimCheck } from './mail-check.js';
 import { injectProbe, type SelfProbe } from './probe.js';
 import { csrfCheck, headersCheck, inputChecks } from './request-checks.js';
@@ -48,6 +49,7 @@ export const trustFeature = defineFeature({
       rlsCheck(p.db),
       dkimCheck(p.config),
       signatureCheck(b.signed),
+      dependencyAuditCheck(p.clock),
     ];
   },
   routes(app, ctx) {
