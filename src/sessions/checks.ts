@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { TrustCheck, TrustProbe } from '../feature.js';
+import type { EventBus } from '../platform/events/bus.js';
 import { SESSION_COOKIE } from './http.js';
+import { DAY, type SessionPolicy } from './model.js';
 
 type Response = Awaited<ReturnType<TrustProbe['request']>>;
 
@@ -24,7 +26,42 @@ export function sessionCookieProblem(res: Response, name = SESSION_COOKIE): stri
   return undefined;
 }
 
-export function sessionChecks(): TrustCheck[] {
+const PROBE_CHANNEL = 'rampart_trust_s3';
+const ECHO_WAIT_MS = 3000;
+
+/** A message published on the bus comes back to a subscriber (the path a revocation takes): in how many ms. */
+async function busRoundTrip(bus: EventBus): Promise<number> {
+  const nonce = randomBytes(16).toString('hex');
+  const started = performance.now();
+  let unsubscribe: (() => Promise<void>) | undefined;
+  let over = false;
+  let timer: NodeJS.Timeout | undefined;
+  const echo = new Promise<void>((resolve, reject) => {
+    bus
+      .subscribe(PROBE_CHANNEL, (message) => {
+        if (message === nonce) resolve();
+      })
+      .then((off) => {
+        unsubscribe = off;
+        if (over) return off(); // subscribed only after the deadline: leave nothing behind
+        return bus.publish(PROBE_CHANNEL, nonce);
+      })
+      .catch(reject);
+  });
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no echo within ${ECHO_WAIT_MS / 1000} s`)), ECHO_WAIT_MS);
+  });
+  try {
+    await Promise.race([echo, deadline]);
+    return Math.round(performance.now() - started);
+  } finally {
+    over = true;
+    clearTimeout(timer);
+    await unsubscribe?.().catch(() => {});
+  }
+}
+
+export function sessionChecks(deps: { policy: SessionPolicy; bus: EventBus }): TrustCheck[] {
   return [
     {
       control: 'S1',
@@ -40,6 +77,32 @@ export function sessionChecks(): TrustCheck[] {
         return {
           status: 'passing',
           detail: `${SESSION_COOKIE}: HttpOnly, Secure, Path=/, no Domain, SameSite=Lax (an unknown one is cleared)`,
+        };
+      },
+    },
+    {
+      control: 'S3',
+      id: 'session-expiry-and-revocation',
+      title: 'Sessions end after 30 days idle and at an absolute maximum; a revocation reaches every instance at once',
+      async run() {
+        const { idleMs, absoluteMs } = deps.policy;
+        if (idleMs > 30 * DAY) return { status: 'failing', detail: `sessions stay idle for ${idleMs / DAY} days` };
+        if (!(absoluteMs > 0 && absoluteMs >= idleMs && Number.isFinite(absoluteMs)))
+          return { status: 'failing', detail: 'sessions have no absolute maximum' };
+        let ms: number;
+        try {
+          ms = await busRoundTrip(deps.bus);
+        } catch (err) {
+          return {
+            status: 'failing',
+            detail: `the ${deps.bus.kind} events channel of revocations did not answer: ${(err as Error).message}`,
+          };
+        }
+        return {
+          status: 'passing',
+          detail:
+            `idle ${idleMs / DAY} days, absolute ${absoluteMs / DAY} days; a message on the ${deps.bus.kind} events ` +
+            `channel (revocations take it) came back in ${ms} ms`,
         };
       },
     },

@@ -32,7 +32,11 @@ export const sessionsFeature = defineFeature({
     p.onClose(() => sessions.close());
     provide('sessions', sessions);
   },
-  trustChecks: () => sessionChecks(),
+  trustChecks: ({ platform: p }) =>
+    sessionChecks({
+      policy: p.overrides.sessionPolicy ?? defaultSessionPolicy(p.config.sessionMaxAgeDays),
+      bus: p.bus,
+    }),
   hooks(app, { platform: p, use }) {
     sessionLoading(app, use('sessions'));
     csrfProtection(app, {

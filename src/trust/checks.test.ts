@@ -17,7 +17,9 @@ import { jwksVerdict, oidcChecks } from '../oidc/checks.js';
 import { appendAudit, systemStream } from '../platform/audit/events.js';
 import { createPasswordHasher, OWASP_PARAMS } from '../platform/crypto/passwords.js';
 import { startServer } from '../server.js';
-import { sessionCookieProblem } from '../sessions/checks.js';
+import { sessionChecks, sessionCookieProblem } from '../sessions/checks.js';
+import { DAY, defaultSessionPolicy, type SessionPolicy } from '../sessions/model.js';
+import { createEventBus } from '../platform/events/bus.js';
 import { argon2Check, masterKeyCheck, rlsCheck } from './data-checks.js';
 import { dkimCheck, verifyDkim } from './mail-check.js';
 import { injectProbe } from './probe.js';
@@ -104,10 +106,29 @@ describe('checks of the request protections', () => {
 
 describe('checks of sessions, tokens and the audit log', () => {
   it('[S1] the session cookie as a real response clears it passes; one without HttpOnly or Lax fails', async () => {
-    const { sessionChecks } = await import('../sessions/checks.js');
-    expect(await verdict(sessionChecks()[0]!)).toMatchObject({ status: 'passing' });
+    expect(await verdict(sessionChecks({ policy: defaultSessionPolicy(), bus: t.bus })[0]!)).toMatchObject({
+      status: 'passing',
+    });
     const res = await probeOf(broken.app).request('/broken/cookie');
     expect(sessionCookieProblem(res)).toBe('the session cookie is not HttpOnly');
+  });
+
+  it('[S3] the policy and a round trip on the revocation channel pass; a dead channel or no limit fails', async () => {
+    const s3 = (policy: SessionPolicy, bus = t.bus) => verdict(sessionChecks({ policy, bus })[1]!);
+    expect(await s3(defaultSessionPolicy(90))).toMatchObject({ status: 'passing', detail: /came back in \d+ ms/ });
+    expect(await s3({ ...defaultSessionPolicy(), idleMs: 31 * DAY })).toMatchObject({ status: 'failing' });
+    expect(await s3({ ...defaultSessionPolicy(), absoluteMs: Number.POSITIVE_INFINITY })).toMatchObject({
+      status: 'failing',
+      detail: 'sessions have no absolute maximum',
+    });
+    // A real Redis bus pointed at a port nothing listens on: the channel revocations take is down.
+    const [port] = await freePorts(1);
+    const dead = createEventBus({ redisUrl: `redis://127.0.0.1:${port}`, echoTimeoutMs: 500, onError: () => {} });
+    try {
+      expect(await s3(defaultSessionPolicy(), dead)).toMatchObject({ status: 'failing', detail: /did not answer/ });
+    } finally {
+      await dead.close().catch(() => {});
+    }
   });
 
   it('[A10] the JWKS of the running provider passes; a symmetric key fails', async () => {
