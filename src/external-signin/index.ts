@@ -1,6 +1,7 @@
 import type * as oidc from 'openid-client';
 import { defineFeature } from '../feature.js';
 import { EXTERNAL_SIGNIN_AUDIT_ACTIONS } from './audit-actions.js';
+import { upstreamChecks } from './checks.js';
 import { EXTERNAL_SIGNIN_ERRORS } from './errors.js';
 import { createUpstreamRegistry } from './providers.js';
 import { externalSignInRoutes } from './routes.js';
@@ -47,6 +48,11 @@ export const externalSignInFeature = defineFeature({
     p.onClose(() => clearInterval(timer));
     provide('externalSignIn', service);
   },
+  trustChecks: ({ platform: p }) =>
+    upstreamChecks(
+      createUpstreamRegistry({ db: p.db, keyring: p.keyring, clock: p.clock, dev: p.config.dev }),
+      p.config.dev,
+    ),
   routes(app, { use }) {
     externalSignInRoutes(app, use('externalSignIn'));
   },

@@ -1,4 +1,6 @@
 import type { TrustCheck, TrustVerdict } from '../feature.js';
+import { outboundProblem } from '../platform/outbound.js';
+import type { ClientRegistry } from './clients.js';
 import { OIDC_PREFIX } from './provider.js';
 
 const ASYMMETRIC = new Set(['RSA', 'EC', 'OKP']);
@@ -36,4 +38,28 @@ export function oidcChecks(jwksPath = `${OIDC_PREFIX}/jwks`): TrustCheck[] {
       },
     },
   ];
+}
+
+/** T3: back-channel logout tokens go to each product over https (http to this machine in dev mode only). */
+export function backchannelCheck(clients: Pick<ClientRegistry, 'list'>, dev: boolean): TrustCheck {
+  return {
+    control: 'T3',
+    id: 'backchannel-logout-https',
+    title: 'Back-channel logout notices go to products over HTTPS only',
+    async run() {
+      const targets = (await clients.list()).flatMap((c) =>
+        c.backchannelLogoutUri ? [{ id: c.clientId, uri: c.backchannelLogoutUri }] : [],
+      );
+      const bad = targets.flatMap((t) => {
+        const problem = outboundProblem(t.uri, { dev });
+        return problem ? [`${t.id}: ${t.uri} ${problem}`] : [];
+      });
+      if (bad.length > 0) return { status: 'failing', detail: bad.join('; ') };
+      return {
+        status: 'passing',
+        detail:
+          targets.length === 0 ? 'no product takes back-channel logout' : `${targets.length} product(s), all https`,
+      };
+    },
+  };
 }

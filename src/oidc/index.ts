@@ -4,9 +4,9 @@ import { defineFeature } from '../feature.js';
 import { OIDC_AUDIT_ACTIONS } from './audit-actions.js';
 import { createAccessTokens } from './access-tokens.js';
 import { clientAuthLimit } from './client-auth-limit.js';
-import { oidcChecks } from './checks.js';
 import { jwksRoute, mountProvider, providerHandler } from './bridge.js';
 import { createClaims } from './claims.js';
+import { backchannelCheck, oidcChecks } from './checks.js';
 import { type ClientRegistry, createClientRegistry } from './clients.js';
 import { OIDC_ERRORS } from './errors.js';
 import { interactionRoutes } from './interaction.js';
@@ -147,7 +147,7 @@ export const oidcFeature = defineFeature({
       maintain,
     });
   },
-  trustChecks: () => oidcChecks(),
+  trustChecks: ({ platform: p, use }) => [...oidcChecks(), backchannelCheck(use('oidc').clients, p.config.dev)],
   routes(app, { platform: p, use }) {
     const oidc = use('oidc');
     const forward = providerHandler(oidc.provider, oidc.clients, p.config.baseUrl);

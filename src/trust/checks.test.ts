@@ -22,6 +22,13 @@ import { DAY, defaultSessionPolicy, type SessionPolicy } from '../sessions/model
 import { createEventBus } from '../platform/events/bus.js';
 import { argon2Check, masterKeyCheck, rlsCheck } from './data-checks.js';
 import { dkimCheck, verifyDkim } from './mail-check.js';
+import { smtpOptionsVerdict, smtpTlsCheck } from './outbound-checks.js';
+import { backchannelCheck } from '../oidc/checks.js';
+import { outboundProblem } from '../platform/outbound.js';
+import { smtpTransportOptions } from '../platform/mail/smtp.js';
+import { parseKeyring } from '../platform/crypto/keyring.js';
+import { createUpstreamRegistry } from '../external-signin/providers.js';
+import { upstreamChecks } from '../external-signin/checks.js';
 import { injectProbe } from './probe.js';
 import { csrfCheck, headersCheck, inputChecks, refusalProblem } from './request-checks.js';
 import { signatureCheck } from './signature-check.js';
@@ -219,6 +226,52 @@ describe('checks of mail and the report signature', () => {
       .export({ type: 'spki', format: 'pem' })
       .toString();
     expect(verifyDkim('Subject: x\r\n\r\nbody\r\n', publicPem)).toMatchObject({ ok: false });
+  });
+
+  it('[T3] mail over implicit TLS or required STARTTLS passes; plain SMTP elsewhere or unvalidated fails', async () => {
+    const smtp = (smtpUrl: string, dev = false) => verdict(smtpTlsCheck({ ...t.config, smtpUrl, dev }));
+    expect(await smtp('smtps://mail.example.com')).toMatchObject({ status: 'passing', detail: /implicit TLS/ });
+    expect(await smtp('smtp://mail.example.com:587')).toMatchObject({ status: 'passing', detail: /STARTTLS/ });
+    expect(await smtp('smtp://127.0.0.1:2525', true)).toMatchObject({ status: 'passing', detail: /dev mode only/ });
+    expect(await verdict(smtpTlsCheck({ ...t.config, smtpUrl: undefined }))).toMatchObject({
+      status: 'not_configured',
+    });
+    const options = smtpTransportOptions({ url: 'smtp://mail.example.com', from: 'a@b.example', dev: false });
+    expect(smtpOptionsVerdict({ ...options, requireTLS: false }, false)).toMatchObject({ status: 'failing' });
+    expect(smtpOptionsVerdict({ ...options, tls: { rejectUnauthorized: false } }, false)).toMatchObject({
+      status: 'failing',
+      detail: "the relay's certificate is not validated",
+    });
+  });
+
+  it('[T3] upstream issuers and back-channel logout targets: https passes; http fails outside dev', async () => {
+    const registry = { list: async () => [{ clientId: 'shop', backchannelLogoutUri: 'http://127.0.0.1:9/logout' }] };
+    const clients = registry as unknown as Parameters<typeof backchannelCheck>[0];
+    expect(await verdict(backchannelCheck(clients, true))).toMatchObject({ status: 'passing' });
+    expect(await verdict(backchannelCheck(clients, false))).toMatchObject({
+      status: 'failing',
+      detail: 'shop: http://127.0.0.1:9/logout is plain text to this machine outside dev mode',
+    });
+    expect(outboundProblem('http://shop.example/logout', { dev: true })).toMatch(/not encrypted/);
+    expect(outboundProblem('https://shop.example/logout', { dev: false })).toBeUndefined();
+    const upstreams = createUpstreamRegistry({
+      db: t.db,
+      keyring: parseKeyring(t.config.masterKeys!),
+      clock: t.clock,
+      dev: true,
+    });
+    await upstreams.add({
+      id: 'dev-idp',
+      name: 'Dev IdP',
+      issuer: 'http://localhost:9/',
+      clientId: 'c',
+      clientSecret: 's',
+    });
+    expect(await verdict(upstreamChecks(upstreams, true)[0]!)).toMatchObject({ status: 'passing' });
+    expect(await verdict(upstreamChecks(upstreams, false)[0]!)).toMatchObject({
+      status: 'failing',
+      detail: 'dev-idp (http://localhost:9/) is plain text to this machine outside dev mode',
+    });
   });
 
   it('[X8] the served report verifies with the published key; an altered or foreign-signed one fails', async () => {

@@ -4,6 +4,7 @@ import { TRUST_AUDIT_ACTIONS } from './audit-actions.js';
 import { argon2Check, masterKeyCheck, rlsCheck } from './data-checks.js';
 import { dependencyAuditCheck } from './dependency-audit-check.js';
 import { dkimCheck } from './mail-check.js';
+import { smtpTlsCheck } from './outbound-checks.js';
 import { injectProbe, type SelfProbe } from './probe.js';
 import { csrfCheck, headersCheck, inputChecks } from './request-checks.js';
 import { trustRoutes } from './routes.js';
@@ -48,6 +49,7 @@ export const trustFeature = defineFeature({
       masterKeyCheck(p.config),
       rlsCheck(p.db),
       dkimCheck(p.config),
+      smtpTlsCheck(p.config),
       signatureCheck(b.signed),
       dependencyAuditCheck(p.clock),
     ];
