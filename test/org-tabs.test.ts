@@ -16,7 +16,7 @@ const tabsOn = (html: string) => {
 };
 
 describe('organization tabs from the feature list (O1)', () => {
-  it("[O1] an owner sees every feature's tab, a member only its own, a viewer none; current one marked", async () => {
+  it("[O1] an owner sees every feature's tab, a member only its own, a viewer the notices; current one marked", async () => {
     const owner = await people.person();
     const orgId = (await owner.client.api('POST', '/api/v1/orgs', { name: 'Tabs' })).json().id as string;
     const member = await people.join(owner.client, orgId, 'member');
@@ -30,11 +30,19 @@ describe('organization tabs from the feature list (O1)', () => {
       'API keys /api-keys',
       'Access review /review',
       'Audit log /audit',
+      'Security notices /security-notices',
     ]);
     expect(ownerPage).toMatch(/<a href="\/orgs\/[0-9a-f-]{36}\/members" aria-current="page">Members<\/a>/);
 
-    expect(tabsOn((await member.client.page(`/orgs/${orgId}`)).body)).toEqual(['Settings ', 'Members /members']);
-    const viewerPage = (await viewer.client.page(`/orgs/${orgId}`)).body;
-    expect(viewerPage).not.toContain('Organization sections');
+    expect(tabsOn((await member.client.page(`/orgs/${orgId}`)).body)).toEqual([
+      'Settings ',
+      'Members /members',
+      'Security notices /security-notices',
+    ]);
+    // A viewer reads only what concerns everyone: the security notices of its organization (X1).
+    expect(tabsOn((await viewer.client.page(`/orgs/${orgId}`)).body)).toEqual([
+      'Settings ',
+      'Security notices /security-notices',
+    ]);
   });
 });

@@ -170,7 +170,7 @@ describe('status update mail', () => {
     t.clock.advance(5 * 60_000);
     const phase = await op.form(`/operator/incidents/${id}/phase`, {
       phase: 'contain',
-      message: 'Found a bad deploy; rolling back.',
+      phaseMessage: 'Found a bad deploy; rolling back.',
       public: 'on',
     });
     expect(phase.statusCode).toBe(303);
