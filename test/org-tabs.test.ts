@@ -16,7 +16,7 @@ const tabsOn = (html: string) => {
 };
 
 describe('organization tabs from the feature list (O1)', () => {
-  it("[O1] an owner sees every feature's tab, a member only its own, a viewer the notices; current one marked", async () => {
+  it("[O1] an owner sees every feature's tab, a member its own, a viewer the notices; current one marked", async () => {
     const owner = await people.person();
     const orgId = (await owner.client.api('POST', '/api/v1/orgs', { name: 'Tabs' })).json().id as string;
     const member = await people.join(owner.client, orgId, 'member');
