@@ -5,7 +5,7 @@ import type { Background } from './platform/background.js';
 import type { Clock } from './platform/clock.js';
 import type { Keyring } from './platform/crypto/keyring.js';
 import type { PasswordHasher } from './platform/crypto/passwords.js';
-import type { Database } from './platform/db/database.js';
+import type { Database, Tx } from './platform/db/database.js';
 import type { EventBus } from './platform/events/bus.js';
 import { AppError, type ErrorCatalog, OperatorError } from './platform/errors.js';
 import type { Limits } from './platform/limits/limiter.js';
@@ -97,6 +97,30 @@ export interface Feature {
   trustChecks?(ctx: FeatureContext): readonly TrustCheck[];
   /** Pages it adds to the operator console (/operator), each behind requireOperatorPage. */
   operatorPages?: readonly OperatorPage[];
+  /** D3: every value it keeps sealed under the master keyring, so `rampart keys rewrap` finds them all. */
+  sealedValues?: readonly SealedValues[];
+}
+
+/** One sealed value as the rewrap sees it: where it is, and the context it was sealed with. */
+export interface SealedRecord {
+  key: string;
+  sealed: string;
+  context: Readonly<Record<string, string>>;
+}
+
+/**
+ * D3: one kind of value sealed under the master keyring (a column of a table). The rewrap pages
+ * through it and swaps each value for one wrapped by the current key, never touching the data.
+ */
+export interface SealedValues {
+  /** Shown in the per-version counts: 'mfa.totp_secret'. */
+  name: string;
+  /** 'tenant': read one organization at a time (withTenant); 'system': withSystem sees them all. */
+  scope: 'tenant' | 'system';
+  /** Records ordered by key, those after `after`, at most `limit`. */
+  page(tx: Tx, after: string | undefined, limit: number): Promise<SealedRecord[]>;
+  /** Stores `next` only if the record still holds `previous`; false when it changed meanwhile. */
+  replace(tx: Tx, key: string, previous: string, next: string): Promise<boolean>;
 }
 
 /**

@@ -50,6 +50,11 @@ export interface Tables {
   incident_updates: IncidentUpdatesTable;
   incident_affected_orgs: IncidentAffectedOrgsTable;
   security_notices: SecurityNoticesTable;
+  org_keys: OrgKeysTable;
+  vault_providers: VaultProvidersTable;
+  vault_connections: VaultConnectionsTable;
+  vault_secrets: { connection_id: string; org_id: string; field: string; sealed: string };
+  vault_oauth_flows: VaultOauthFlowsTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -547,4 +552,65 @@ export interface SecurityNoticesTable {
   title: string;
   body: string;
   published_at: Timestamp;
+}
+
+export interface OrgKeysTable {
+  org_id: string;
+  kek_sealed: string | null;
+  created_at: Timestamp;
+  destroyed_at: Timestamp | null;
+}
+
+export type VaultAuthStyle = 'bearer' | 'basic' | 'header' | 'query';
+export type ConnectionKind = 'api_key' | 'oauth';
+export type ConnectionStatus = 'unchecked' | 'valid' | 'invalid' | 'revoked' | 'refresh_failed' | 'error';
+
+export interface VaultProvidersTable {
+  id: string;
+  name: string;
+  kind: ConnectionKind;
+  allowed_hosts: string[];
+  auth_style: VaultAuthStyle;
+  auth_name: string | null;
+  validation_method: 'GET' | 'HEAD' | 'POST' | null;
+  validation_path: string | null;
+  oauth_authorization_endpoint: string | null;
+  oauth_token_endpoint: string | null;
+  oauth_revocation_endpoint: string | null;
+  oauth_client_id: string | null;
+  oauth_client_secret_sealed: string | null;
+  oauth_scopes: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface VaultConnectionsTable {
+  id: Generated<string>;
+  org_id: string;
+  provider_id: string;
+  label: string;
+  kind: ConnectionKind;
+  status: ConnectionStatus;
+  status_detail: string | null;
+  checked_at: Timestamp | null;
+  mask: string;
+  fingerprint: string;
+  token_expires_at: Timestamp | null;
+  refresh_lease_until: Timestamp | null;
+  created_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface VaultOauthFlowsTable {
+  state_hash: string;
+  org_id: string;
+  provider_id: string;
+  user_id: string;
+  browser_hash: string;
+  label: string;
+  code_verifier_sealed: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
 }

@@ -378,6 +378,11 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   incidents: 'system', // the operator runs incidents for the whole deployment (X1, X2)
   incident_updates: 'system',
   incident_affected_orgs: 'system', // which organizations a breach affected and when they were told
+  org_keys: 'tenant', // D1: each organization's key-encryption key, sealed by the master keyring
+  vault_providers: 'system', // the operator's registry of connection providers
+  vault_connections: 'tenant',
+  vault_secrets: 'tenant',
+  vault_oauth_flows: 'system', // looked up by the hash of their state before the org is known
   security_notices: 'tenant', // what one affected organization was told about a breach
   rampart_migrations: 'owner only',
 };
