@@ -21,6 +21,12 @@ export class OrgKeyDestroyedError extends Error {
 
 export const orgKeyContext = (orgId: string) => ({ purpose: 'vault organization key', org: orgId });
 
+/** An OAuth provider's client secret: sealed by the master keyring directly (it belongs to the deployment). */
+export const providerSecretContext = (providerId: string) => ({
+  purpose: 'vault provider client secret',
+  provider: providerId,
+});
+
 export interface FieldContext {
   org: string;
   connection: string;
