@@ -23,6 +23,9 @@ const EXPECTED: Record<Permission, Role[]> = {
   'reviews.read': ['owner', 'admin'],
   'reviews.sign_off': ['owner', 'admin'],
   'security_notices.read': ['owner', 'admin', 'member', 'viewer'],
+  'connections.read': ['owner', 'admin', 'member'],
+  'connections.manage': ['owner', 'admin'],
+  'connections.use': ['owner', 'admin'],
 };
 
 describe('permission matrix (O1)', () => {
