@@ -121,3 +121,7 @@ begin
   end loop;
 end
 $$;
+
+-- The scheduled re-check and the operator's "is this provider in use" see which connections exist
+-- (never their secrets: vault_secrets stays tenant-only).
+create policy vault_connections_directory on vault_connections for select using (rampart_system_context());

@@ -30,6 +30,7 @@ describe('organization tabs from the feature list (O1)', () => {
       'API keys /api-keys',
       'Access review /review',
       'Audit log /audit',
+      'Connections /connections',
       'Security notices /security-notices',
     ]);
     expect(ownerPage).toMatch(/<a href="\/orgs\/[0-9a-f-]{36}\/members" aria-current="page">Members<\/a>/);
@@ -37,6 +38,7 @@ describe('organization tabs from the feature list (O1)', () => {
     expect(tabsOn((await member.client.page(`/orgs/${orgId}`)).body)).toEqual([
       'Settings ',
       'Members /members',
+      'Connections /connections',
       'Security notices /security-notices',
     ]);
     // A viewer reads only what concerns everyone: the security notices of its organization (X1).

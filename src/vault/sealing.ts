@@ -74,12 +74,17 @@ export function sealField(kek: Buffer, plaintext: string, ctx: FieldContext, ran
 
 /** Throws DecryptError when the value was moved to another org, connection, field or provider. */
 export function openField(kek: Buffer, sealed: string, ctx: FieldContext): string {
-  const plain = open(kekKeyring(kek), sealed, fieldContext(ctx));
+  const plain = openFieldBytes(kek, sealed, ctx);
   try {
     return plain.toString('utf8');
   } finally {
     plain.fill(0);
   }
+}
+
+/** As openField, as bytes the caller wipes (fill(0)) once used: a string cannot be wiped. */
+export function openFieldBytes(kek: Buffer, sealed: string, ctx: FieldContext): Buffer {
+  return open(kekKeyring(kek), sealed, fieldContext(ctx));
 }
 
 /**
