@@ -42,13 +42,24 @@ function credentialPart(p: Presentation, fields: OpenedFields): { header?: [stri
  */
 export function presentingFetch(
   inner: OutboundFetch,
+  allowedHosts: readonly string[],
   p: Presentation,
   fields: OpenedFields,
   observe: (url: URL, method: string, outcome: { status?: number; error?: string }) => Promise<void>,
 ): OutboundFetch {
   return async (target, init = {}) => {
-    const url = new URL(target);
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      throw vaultError('connection_host_not_allowed', { message: 'That is not an absolute URL.' });
+    }
     const method = (init.method ?? 'GET').toUpperCase();
+    // The exact host and port must be one the operator allowed (the fetch itself checks names and addresses).
+    if (!allowedHosts.includes(url.host)) {
+      await observe(url, method, { error: 'host_not_allowed' });
+      throw vaultError('connection_host_not_allowed');
+    }
     const part = credentialPart(p, fields);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(init.headers ?? {}))

@@ -106,10 +106,25 @@ export function isNonPublicAddress(ip: string): boolean {
   );
 }
 
-/** Why a host name cannot be a provider's host (undefined: it can). Exact names: no scheme, port, path or wildcard. */
-export function hostProblem(host: string, dev: boolean): string | undefined {
-  if (host !== host.toLowerCase()) return 'must be lower case';
-  if (/[/:@*?#\s]/.test(host) && isIP(host) !== 6) return 'must be a bare host name (no scheme, port, path or *)';
+/**
+ * Why a host cannot be a provider's host (undefined: it can): an exact name, optionally with a port
+ * (`api.example.com`, `api.example.com:8443`); no scheme, path or wildcard, no private address.
+ */
+export function hostProblem(entry: string, dev: boolean): string | undefined {
+  if (entry !== entry.toLowerCase()) return 'must be lower case';
+  if (isIP(entry) === 6) return hostNameProblem(entry, dev);
+  const m = /^([^:]*)(?::(\d{1,5}))?$/.exec(entry);
+  if (!m) return 'must be a bare host name (no scheme, path or *), optionally with a port';
+  if (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535 || m[2].startsWith('0')))
+    return 'has a port outside 1-65535';
+  return hostNameProblem(m[1]!, dev);
+}
+
+/** The host name part of an allowed host (what DNS resolves). */
+export const hostNameOf = (entry: string) => (isIP(entry) === 6 ? entry : entry.replace(/:\d+$/, ''));
+
+function hostNameProblem(host: string, dev: boolean): string | undefined {
+  if (/[/:@*?#\s\[\]]/.test(host) && isIP(host) !== 6) return 'must be a bare host name (no scheme, path or *)';
   if (isIP(host)) {
     const loopback = host === '127.0.0.1' || host === '::1';
     if (loopback && dev) return undefined;

@@ -14,7 +14,7 @@ import { createOutboundFetch, type OutboundFetch, type OutboundPolicy } from '..
 import type { RequestContext } from '../platform/request-context.js';
 import { type OpenedFields, presentingFetch } from './credential.js';
 import { vaultError } from './errors.js';
-import type { ProviderRegistry, ProviderRow } from './providers.js';
+import { hostNameOf, type ProviderRegistry, type ProviderRow } from './providers.js';
 import * as repo from './repository.js';
 import { fingerprintOf, maskOf, openFieldBytes, orgKek, OrgKeyDestroyedError, sealField } from './sealing.js';
 
@@ -173,10 +173,10 @@ export function createVaultService(deps: VaultDeps) {
       if (fields.size === 0) throw vaultError('connection_unreadable');
       const inner = createOutboundFetch({
         ...deps.outbound,
-        allowedHosts: provider.allowed_hosts,
+        allowedHosts: [...new Set(provider.allowed_hosts.map(hostNameOf))],
         dev: deps.dev,
       });
-      const presented = presentingFetch(inner, { style: provider.auth_style, name: provider.auth_name }, fields, (url, method, outcome) =>
+      const presented = presentingFetch(inner, provider.allowed_hosts, { style: provider.auth_style, name: provider.auth_name }, fields, (url, method, outcome) =>
         db.withTenant(orgId, (tx) =>
           audit(tx, orgId, 'connection.used', opts.actor ?? null, connectionId, {
             provider: provider.id,
