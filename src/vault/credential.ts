@@ -67,11 +67,9 @@ export function presentingFetch(
     if (part.header) headers[part.header[0]] = part.header[1];
     const sent = new URL(url);
     if (part.query) sent.searchParams.set(part.query[0], part.query[1]);
+    let res: Awaited<ReturnType<OutboundFetch>>;
     try {
-      const res = await inner(sent.toString(), { ...init, method, headers });
-      await observe(url, method, { status: res.status });
-      // The response names the URL asked for, never the one that carried a query credential.
-      return part.query ? { ...res, url: url.toString() } : res;
+      res = await inner(sent.toString(), { ...init, method, headers });
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       const reason = typeof code === 'string' && /^[a-z_]{1,40}$/.test(code) ? code : 'request_failed';
@@ -81,5 +79,57 @@ export function presentingFetch(
         message: `The request to the connection's provider failed (${reason}).`,
       });
     }
+    await observe(url, method, { status: res.status });
+    return redacted(res, url, secretForms(part, fields));
+  };
+}
+
+const REDACTED = Buffer.from('[redacted]');
+
+/** Every form the credential may take on the wire: as stored, URL-encoded, and as the header carries it. */
+function secretForms(part: { header?: [string, string]; query?: [string, string] }, fields: OpenedFields): Buffer[] {
+  const forms = new Set<string>();
+  for (const v of fields.values()) {
+    const s = v.toString('utf8');
+    if (s.length >= 4) forms.add(s).add(encodeURIComponent(s));
+  }
+  if (part.header) forms.add(part.header[1]);
+  return [...forms].map((f) => Buffer.from(f)).sort((a, b) => b.length - a.length);
+}
+
+function replaceAll(body: Buffer, needle: Buffer): Buffer {
+  let at = body.indexOf(needle);
+  if (at < 0) return body;
+  const parts: Buffer[] = [];
+  let from = 0;
+  while (at >= 0) {
+    parts.push(body.subarray(from, at), REDACTED);
+    from = at + needle.length;
+    at = body.indexOf(needle, from);
+  }
+  parts.push(body.subarray(from));
+  return Buffer.concat(parts);
+}
+
+/**
+ * A provider that echoes the request (an error page quoting the URL, a debug endpoint) would hand
+ * the credential back: it is cut out of the body and headers before `fn` sees the answer.
+ */
+function redacted(res: Awaited<ReturnType<OutboundFetch>>, url: URL, forms: Buffer[]): Awaited<ReturnType<OutboundFetch>> {
+  let body = res.body;
+  for (const f of forms) body = replaceAll(body, f);
+  const headers: typeof res.headers = {};
+  for (const [k, v] of Object.entries(res.headers)) {
+    const clean = (x: string) => forms.reduce((acc, f) => acc.split(f.toString()).join('[redacted]'), x);
+    headers[k] = v === undefined ? v : Array.isArray(v) ? v.map(clean) : clean(v);
+  }
+  return {
+    ...res,
+    // The URL asked for, never the one that carried a query credential.
+    url: url.toString(),
+    headers,
+    body,
+    text: () => body.toString('utf8'),
+    json: () => JSON.parse(body.toString('utf8')),
   };
 }
