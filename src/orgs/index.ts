@@ -80,3 +80,4 @@ export {
   type Role,
 } from './permissions.js';
 export { type Actor, actorRef, type Org, type OrgService } from './service.js';
+export { OrgHeader } from './page-parts.js';
