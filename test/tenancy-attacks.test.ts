@@ -3,6 +3,7 @@ import { accounts, freshEmail } from './helpers/accounts.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import type { TestClient } from './helpers/client.js';
 import { permissions } from '../src/orgs/permissions.js';
+import { providerAdmin } from './helpers/vault.js';
 
 /**
  * O2 attack suite. Every route that takes the id of something an organization owns is listed here
@@ -19,6 +20,7 @@ interface World {
   invitationOfB: string;
   ownerOfB: string;
   keyOfB: string;
+  connectionOfB: string;
 }
 
 /** personOnly: API keys may not call the route at all (401 before any id is looked at). */
@@ -47,6 +49,15 @@ const ORG_ROUTES: Record<string, Case> = {
   'GET /api/v1/orgs/:orgId/access-review': {},
   'GET /api/v1/orgs/:orgId/access-review.csv': {},
   'POST /api/v1/orgs/:orgId/access-review/sign-off': { body: () => ({ note: 'pwned' }) },
+  'GET /api/v1/orgs/:orgId/connections': {},
+  'POST /api/v1/orgs/:orgId/connections': { body: () => ({ providerId: 'attack', label: 'pwned', secret: 'x'.repeat(30) }) },
+  'GET /api/v1/orgs/:orgId/connections/:connectionId': {},
+  'PUT /api/v1/orgs/:orgId/connections/:connectionId/secret': { body: () => ({ secret: 'y'.repeat(30) }) },
+  'POST /api/v1/orgs/:orgId/connections/:connectionId/check': {},
+  'DELETE /api/v1/orgs/:orgId/connections/:connectionId': {},
+  'POST /api/v1/orgs/:orgId/connections/:connectionId/requests': {
+    body: () => ({ purpose: 'pwned', method: 'GET', path: '/' }),
+  },
   // The server-rendered pages and their forms (a person's session only).
   'GET /orgs/:orgId': { personOnly: true },
   'POST /orgs/:orgId/switch': { personOnly: true, body: () => ({}) },
@@ -73,6 +84,14 @@ const ORG_ROUTES: Record<string, Case> = {
   'GET /orgs/:orgId/review': { personOnly: true },
   'POST /orgs/:orgId/review/sign-off': { personOnly: true, body: () => ({ note: 'pwned' }) },
   'GET /orgs/:orgId/security-notices': { personOnly: true },
+  'GET /orgs/:orgId/connections': { personOnly: true },
+  'POST /orgs/:orgId/connections': {
+    personOnly: true,
+    body: () => ({ providerId: 'attack', label: 'pwned', secret: 'x'.repeat(30) }),
+  },
+  'POST /orgs/:orgId/connections/:connectionId/secret': { personOnly: true, body: () => ({ secret: 'y'.repeat(30) }) },
+  'POST /orgs/:orgId/connections/:connectionId/check': { personOnly: true, body: () => ({}) },
+  'POST /orgs/:orgId/connections/:connectionId/delete': { personOnly: true, body: () => ({}) },
 };
 
 /** Routes with an id that no organization owns, and why they are not in the attack table. */
@@ -119,6 +138,11 @@ const NOT_ORG_OWNED: Record<string, string> = {
   'POST /operator/incidents/:id/notify-orgs': 'an incident (same as above)',
   'POST /operator/incidents/:id/notifications/:key': 'an incident (same as above)',
   'GET /api/v1/operator/incidents/:id': 'an incident (same as above); operator tokens only',
+  'GET /api/v1/operator/vault/providers/:id':
+    "a connection provider: the operator's, above every organization; operator tokens only (the vault's [T3] suite)",
+  'PUT /api/v1/operator/vault/providers/:id': 'a connection provider (same as above)',
+  'DELETE /api/v1/operator/vault/providers/:id': 'a connection provider (same as above)',
+  'POST /operator/connections/:id/remove': 'a connection provider (same as above); console operators only',
   'GET /static/*': 'static files',
   'HEAD /static/*': 'static files',
   'GET /static/pico/*': 'static files',
@@ -159,7 +183,22 @@ beforeAll(async () => {
       expiresInDays: 30,
     })
   ).json().key;
+  // A provider that checks nothing (no network): B's connection to it is the target.
+  await (await providerAdmin(t)).op('PUT', '/api/v1/operator/vault/providers/attack', {
+    name: 'Attack target',
+    kind: 'api_key',
+    allowedHosts: ['api.example.com'],
+    authStyle: 'bearer',
+  });
+  const connectionOfB = (
+    await victim.api('POST', `/api/v1/orgs/${orgB}/connections`, {
+      providerId: 'attack',
+      label: 'B',
+      secret: 'b'.repeat(32),
+    })
+  ).json().id;
   world = {
+    connectionOfB,
     orgA,
     orgB,
     memberOfB: (await member.api('GET', '/api/v1/me')).json().user.id,
@@ -179,6 +218,9 @@ async function snapshotOfB(): Promise<string> {
     keys: await tx.selectFrom('api_keys').selectAll().orderBy('id').execute(),
     reviews: await tx.selectFrom('access_reviews').selectAll().orderBy('id').execute(),
     audit: await tx.selectFrom('audit_heads').selectAll().execute(),
+    connections: await tx.selectFrom('vault_connections').selectAll().orderBy('id').execute(),
+    secrets: await tx.selectFrom('vault_secrets').selectAll().orderBy('field').execute(),
+    orgKey: await tx.selectFrom('org_keys').selectAll().execute(),
   }));
   return JSON.stringify(rows);
 }
@@ -189,7 +231,8 @@ function fill(route: string, w: World, own: boolean): string {
     .replace(':orgId', own ? w.orgA : w.orgB)
     .replace(':userId', w.memberOfB)
     .replace(':invitationId', w.invitationOfB)
-    .replace(':keyId', w.keyOfB);
+    .replace(':keyId', w.keyOfB)
+    .replace(':connectionId', w.connectionOfB);
 }
 
 describe('cross-tenant attacks (O2)', () => {
@@ -210,7 +253,7 @@ describe('cross-tenant attacks (O2)', () => {
     const [method] = route.split(' ') as [string];
     it(`[O2] ${route}: org A's owner and org A's API key get 404 for org B's ids, and B is unchanged`, async () => {
       const before = await snapshotOfB();
-      const targets = /:(userId|invitationId|keyId)/.test(route) ? [true, false] : [false];
+      const targets = /:(userId|invitationId|keyId|connectionId)/.test(route) ? [true, false] : [false];
       for (const own of targets) {
         // own = A's organization in the path with B's object ids; otherwise B's organization outright.
         const url = fill(route, world, own);

@@ -112,6 +112,7 @@ export function vaultPageRoutes(
           requestContext(request),
         );
       } catch (err) {
+        if (err instanceof AppError && err.status === 404) throw err;
         const f = formFailure(err, values);
         return page(request, reply, orgId, { createState: onPage(f.state) }, f.status);
       }
@@ -144,6 +145,7 @@ export function vaultPageRoutes(
           requestContext(request),
         );
       } catch (err) {
+        if (err instanceof AppError && err.status === 404) throw err;
         const f = formFailure(err, values);
         return page(request, reply, orgId, { replace: { id: connectionId, state: onPage(f.state) } }, f.status);
       }

@@ -31,7 +31,7 @@ describe('the plaintext never leaves useCredential (D1)', () => {
     const password = freshSecret('pw_');
     server.accepted.add(secret);
     const outputs: string[] = [];
-    const keep = (res: { body: string; headers: Record<string, unknown> }) => {
+    const keep = <R extends { body: string; headers: Record<string, unknown> }>(res: R): R => {
       outputs.push(res.body, JSON.stringify(res.headers));
       return res;
     };
