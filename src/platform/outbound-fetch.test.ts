@@ -219,8 +219,10 @@ describe('outbound fetch: where it may go', () => {
       const err = await refusal(fetch(url));
       expect({ url, code: err.code }).toEqual({ url, code: 'blocked_address' });
     }
-    const written = createOutboundFetch(policy({ dev: false, allowedHosts: ['[::ffff:127.0.0.1]'] }));
+    // Written as people write them: dotted tail, or an IPv6 address without brackets.
+    const written = createOutboundFetch(policy({ dev: false, allowedHosts: ['[::ffff:127.0.0.1]', '::1'] }));
     expect((await refusal(written('https://[::ffff:127.0.0.1]/'))).code).toBe('blocked_address');
+    expect((await refusal(written('https://[::1]/'))).code).toBe('blocked_address');
     expect(lookups).toEqual([]);
     expect(seen).toEqual([]);
     const dev = createOutboundFetch(policy({ allowedHosts: [`127.0.0.1:${port()}`] }));

@@ -93,6 +93,7 @@ export function createOutboundFetch(policy: OutboundPolicy): OutboundFetch {
 /** 'API.x.com:443' and 'api.x.com' name one host; '[::ffff:127.0.0.1]' is written as URLs write it. */
 function hostKey(entry: string): string {
   if (/[/?#@\\\s]/.test(entry)) return entry; // not a host: matches nothing
+  if (isIP(entry) === 6) return `[${entry.toLowerCase()}]`;
   try {
     return new URL(`https://${entry.toLowerCase()}`).host;
   } catch {
