@@ -5,6 +5,7 @@ import * as audit from './audit.bench.js';
 import * as envelope from './envelope.bench.js';
 import { runHttpBench } from './http/main.js';
 import * as oidcRefresh from './oidc-refresh.bench.js';
+import * as outboundFetch from './outbound-fetch.bench.js';
 import * as revocation from './revocation.bench.js';
 import * as sdkVerify from './sdk-verify.bench.js';
 
@@ -15,6 +16,7 @@ const micro: Record<string, { run(): Promise<void> }> = {
   'account-timing': accountTiming,
   'sdk-verify': sdkVerify,
   'oidc-refresh': oidcRefresh,
+  'outbound-fetch': outboundFetch,
 };
 
 const args = process.argv.slice(2);

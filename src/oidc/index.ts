@@ -18,6 +18,7 @@ import { sweepExpired } from './adapter.js';
 import { createTokenEvents } from './token-events.js';
 import { createDeliveries, type Deliveries } from './deliveries.js';
 import { operatorClientRoutes } from './operator-api.js';
+import { type ActiveAccessToken, createTokenVerifier } from './token-verifier.js';
 
 declare module '../feature.js' {
   interface Services {
@@ -46,6 +47,8 @@ export interface OidcService {
    * rows, and back-channel delivery records older than 30 days.
    */
   maintain(): Promise<void>;
+  /** A Rampart access token that introspection would call active (the vault's requests take one). */
+  activeAccessToken(token: string): Promise<ActiveAccessToken | undefined>;
 }
 
 const MAINTENANCE_EVERY_MS = 60_000;
@@ -145,6 +148,14 @@ export const oidcFeature = defineFeature({
       provider: () => current,
       publishedKeys: () => published,
       maintain,
+      activeAccessToken: createTokenVerifier({
+        issuer,
+        db: p.db,
+        clock: p.clock,
+        claims,
+        accessTokens,
+        publishedKeys: () => published,
+      }).active,
     });
   },
   trustChecks: ({ platform: p, use }) => [...oidcChecks(), backchannelCheck(use('oidc').clients, p.config.dev)],
@@ -186,4 +197,5 @@ export const oidcFeature = defineFeature({
 });
 
 export type { ClientInput, ClientView } from './clients.js';
+export type { ActiveAccessToken } from './token-verifier.js';
 export { oidcCommands } from './commands.js';

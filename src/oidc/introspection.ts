@@ -2,14 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import * as querystring from 'node:querystring';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  createLocalJWKSet,
-  decodeProtectedHeader,
-  errors as joseErrors,
-  type JWK,
-  type JWTPayload,
-  jwtVerify,
-} from 'jose';
+import { decodeProtectedHeader, type JWK } from 'jose';
 import type { Clock } from '../platform/clock.js';
 import type { Tenancy } from '../platform/db/database.js';
 import { type AppError, platformError } from '../platform/errors.js';
@@ -19,9 +12,9 @@ import type { AccessTokens } from './access-tokens.js';
 import type { ProviderHandler } from './bridge.js';
 import type { Claims } from './claims.js';
 import type { ClientRegistry } from './clients.js';
+import { audienceHas, createTokenVerifier } from './token-verifier.js';
 import { oidcError } from './errors.js';
 import { OIDC_PREFIX } from './provider.js';
-import * as repo from './repository.js';
 
 /*
  * A10, S3: introspection (RFC 7662), revocation (RFC 7009) and userinfo for Rampart's JWT access
@@ -140,62 +133,11 @@ function isJwt(token: string): boolean {
   }
 }
 
-const audienceHas = (aud: JWTPayload['aud'], clientId: string) =>
-  Array.isArray(aud) ? aud.length === 1 && aud[0] === clientId : aud === clientId;
-
 export function tokenEndpoints(app: FastifyInstance, deps: TokenEndpointDeps): void {
-  const { issuer, clock, clients, claims, accessTokens } = deps;
+  const { issuer, clients, claims, accessTokens } = deps;
   const raw = new WeakMap<FastifyRequest, Buffer>();
 
-  let keysOf: readonly JWK[] | undefined;
-  let keySet: ReturnType<typeof createLocalJWKSet> | undefined;
-  const cachedKeys = () => {
-    const published = deps.publishedKeys();
-    if (published !== keysOf) [keysOf, keySet] = [published, createLocalJWKSet({ keys: [...published] })];
-    return keySet!;
-  };
-  // A key published by another instance in the last minute (an immediate rotation): read from the database.
-  const freshKeys = async () => {
-    const now = clock.now();
-    const rows = await deps.db.withSystem((tx) => repo.signingKeys(tx));
-    const keys = rows.filter((r) => !r.unpublish_after || r.unpublish_after > now).map((r) => r.public_jwk as JWK);
-    return createLocalJWKSet({ keys });
-  };
-
-  /** The token's claims when it is a JWT access token that this issuer signed and that has not expired. */
-  async function verified(token: string): Promise<JWTPayload | undefined> {
-    const options = {
-      issuer,
-      algorithms: ['ES256'],
-      typ: 'at+jwt',
-      currentDate: clock.now(),
-      requiredClaims: ['jti', 'sub', 'exp', 'iat', 'aud', 'client_id'],
-    };
-    try {
-      return (await jwtVerify(token, cachedKeys(), options)).payload;
-    } catch (err) {
-      if (!(err instanceof joseErrors.JWKSNoMatchingKey)) return undefined;
-    }
-    try {
-      return (await jwtVerify(token, await freshKeys(), options)).payload;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * Still what it was issued as: its row (not revoked), its grant (not revoked: reuse detection, a
-   * member removed, a refresh token revoked, a session ended), its Rampart session live and its
-   * organization role unchanged (a lowered role shows in the next token; this one claims the old).
-   */
-  async function live(payload: JWTPayload, clientId: string, reads: object = {}): Promise<string | undefined> {
-    const state = await accessTokens.find(String(payload.jti));
-    if (!state || state.revoked || state.clientId !== clientId || !state.grant) return undefined;
-    if (state.grant.accountId !== payload.sub || state.grant.clientId !== clientId) return undefined;
-    const now = await claims.forAccessToken(String(payload.sub), state.grantId, reads);
-    if (!now || now.org_id !== payload.org_id || now.org_role !== payload.org_role) return undefined;
-    return state.grantId;
-  }
+  const { verified, live } = createTokenVerifier(deps);
 
   /**
    * OpenID Connect userinfo for Rampart's JWT access tokens (the provider's endpoint takes only

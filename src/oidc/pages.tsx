@@ -5,6 +5,7 @@ import { MessagePage } from '../platform/views/layout.js';
 const SCOPE_WORDS: Record<string, string> = {
   email: 'your e-mail address',
   org: 'the organization you choose, your role in it and what that role allows',
+  connections: "to send requests to your organization's connected services in your name (never seeing their keys)",
   offline_access: 'to stay signed in while you are away (until you sign out or your session ends)',
 };
 

@@ -19,8 +19,12 @@ export const ACCESS_TOKEN_TTL_S = 15 * 60;
 export const ACR_ONE_FACTOR = 'urn:rampart:acr:pwd';
 export const ACR_TWO_FACTORS = 'urn:rampart:acr:mfa';
 
-/** The scopes a product may ask for; `org` brings the organization, its role and permissions. */
-export const SCOPES = ['openid', 'email', 'org', 'offline_access'] as const;
+/**
+ * The scopes a product may ask for; `org` brings the organization, its role and permissions;
+ * `connections` lets the product send requests through the organization's vault connections on the
+ * person's behalf (their role must allow it), never seeing the keys.
+ */
+export const SCOPES = ['openid', 'email', 'org', 'connections', 'offline_access'] as const;
 
 /** Every product's access tokens are JWTs for itself: audience = its client id (RFC 9068). */
 export const resourceOf = (issuer: string, clientId: string) => `${issuer}${OIDC_PREFIX}/resource/${clientId}`;
@@ -179,7 +183,7 @@ export function createProvider(lib: Library, deps: ProviderDeps): Provider {
         getResourceServerInfo: (_ctx, resource, client) => {
           if (resource !== resourceOf(issuer, client.clientId)) throw new errors.InvalidTarget();
           return {
-            scope: 'openid email org',
+            scope: 'openid email org connections',
             audience: client.clientId,
             accessTokenTTL: ACCESS_TOKEN_TTL_S,
             accessTokenFormat: 'jwt',

@@ -121,7 +121,7 @@ function redacted(res: Awaited<ReturnType<OutboundFetch>>, url: URL, forms: Buff
   const headers: typeof res.headers = {};
   for (const [k, v] of Object.entries(res.headers)) {
     const clean = (x: string) => forms.reduce((acc, f) => acc.split(f.toString()).join('[redacted]'), x);
-    headers[k] = v === undefined ? v : Array.isArray(v) ? v.map(clean) : clean(v);
+    headers[k] = clean(v);
   }
   return {
     ...res,

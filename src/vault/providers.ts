@@ -120,9 +120,6 @@ export function hostProblem(entry: string, dev: boolean): string | undefined {
   return hostNameProblem(m[1]!, dev);
 }
 
-/** The host name part of an allowed host (what DNS resolves). */
-export const hostNameOf = (entry: string) => (isIP(entry) === 6 ? entry : entry.replace(/:\d+$/, ''));
-
 function hostNameProblem(host: string, dev: boolean): string | undefined {
   if (/[/:@*?#\s\[\]]/.test(host) && isIP(host) !== 6) return 'must be a bare host name (no scheme, path or *)';
   if (isIP(host)) {

@@ -57,7 +57,7 @@ export async function sendThrough(
       const res = await fetch(url.toString(), { method: input.method, headers: input.headers, body: input.body });
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers))
-        if (v !== undefined && k.toLowerCase() !== 'set-cookie') headers[k] = Array.isArray(v) ? v.join(', ') : v;
+        if (k.toLowerCase() !== 'set-cookie') headers[k] = v;
       try {
         return { status: res.status, headers, body: utf8.decode(res.body) };
       } catch {

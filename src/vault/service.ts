@@ -14,7 +14,7 @@ import { createOutboundFetch, type OutboundFetch, type OutboundPolicy } from '..
 import type { RequestContext } from '../platform/request-context.js';
 import { type OpenedFields, presentingFetch } from './credential.js';
 import { vaultError } from './errors.js';
-import { hostNameOf, type ProviderRegistry, type ProviderRow } from './providers.js';
+import type { ProviderRegistry, ProviderRow } from './providers.js';
 import * as repo from './repository.js';
 import { fingerprintOf, maskOf, openFieldBytes, orgKek, OrgKeyDestroyedError, sealField } from './sealing.js';
 
@@ -173,7 +173,7 @@ export function createVaultService(deps: VaultDeps) {
       if (fields.size === 0) throw vaultError('connection_unreadable');
       const inner = createOutboundFetch({
         ...deps.outbound,
-        allowedHosts: [...new Set(provider.allowed_hosts.map(hostNameOf))],
+        allowedHosts: provider.allowed_hosts,
         dev: deps.dev,
       });
       const presented = presentingFetch(inner, provider.allowed_hosts, { style: provider.auth_style, name: provider.auth_name }, fields, (url, method, outcome) =>

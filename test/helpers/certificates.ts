@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { makeTempDir } from './process.js';
 
@@ -11,8 +12,11 @@ export interface TestCertificate {
   keyFile: string;
 }
 
-/** A self-signed certificate for localhost and 127.0.0.1, one day long, made by openssl. */
-export function makeCertificate(key: 'ec' | 'rsa' = 'ec'): TestCertificate {
+/**
+ * A self-signed certificate (its own CA) for localhost and 127.0.0.1, or for `names`, one day long, made by
+ * openssl.
+ */
+export function makeCertificate(key: 'ec' | 'rsa' = 'ec', names = ['localhost', '127.0.0.1']): TestCertificate {
   const dir = makeTempDir('rampart-test-tls-');
   const certFile = path.join(dir, 'cert.pem');
   const keyFile = path.join(dir, 'key.pem');
@@ -29,11 +33,11 @@ export function makeCertificate(key: 'ec' | 'rsa' = 'ec'): TestCertificate {
       '-out',
       certFile,
       '-subj',
-      '/CN=localhost',
+      `/CN=${names[0]}`,
       '-days',
       '1',
       '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      `subjectAltName=${names.map((n) => (isIP(n) ? `IP:${n}` : `DNS:${n}`)).join(',')}`,
     ],
     { stdio: 'ignore' },
   );

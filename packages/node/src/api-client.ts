@@ -39,9 +39,12 @@ export interface RequestOptions {
  * - `sessionToken`: a person's Rampart session (the value of the `__Host-rampart_session` cookie), sent as that
  *   cookie; the client fetches and sends the CSRF token that state-changing requests of a session need, and follows
  *   the session's rotation.
+ * - `accessToken`: a Rampart access token the product holds for a signed-in person, sent as `Authorization: Bearer`.
+ *   Rampart's own API takes it where the person's consent names it: the vault's connections with scope `connections`
+ *   (docs/vault.md), with what the person's role allows in the token's organization now.
  * Without `auth` the client is anonymous until a sign-in through it sets a session (it keeps the cookie it is given).
  */
-export type RampartClientAuth = { apiKey: string } | { sessionToken: string };
+export type RampartClientAuth = { apiKey: string } | { sessionToken: string } | { accessToken: string };
 
 /** The subset of `fetch` the client calls; the global `fetch` fits. */
 export type ApiFetch = (
@@ -198,7 +201,13 @@ export function createRampartClient(options: RampartClientOptions): RampartClien
   const base = options.baseUrl.replace(/\/+$/, '');
   const doFetch: ApiFetch = options.fetch ?? ((url, init) => fetch(url, init));
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const apiKey = options.auth && 'apiKey' in options.auth ? options.auth.apiKey : undefined;
+  // Both are bearer credentials: neither needs a cookie or a CSRF token.
+  const apiKey =
+    options.auth && 'apiKey' in options.auth
+      ? options.auth.apiKey
+      : options.auth && 'accessToken' in options.auth
+        ? options.auth.accessToken
+        : undefined;
   let session = options.auth && 'sessionToken' in options.auth ? options.auth.sessionToken : undefined;
   let csrf: { session: string; token: string } | undefined;
 
