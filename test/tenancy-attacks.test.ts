@@ -50,7 +50,9 @@ const ORG_ROUTES: Record<string, Case> = {
   'GET /api/v1/orgs/:orgId/access-review.csv': {},
   'POST /api/v1/orgs/:orgId/access-review/sign-off': { body: () => ({ note: 'pwned' }) },
   'GET /api/v1/orgs/:orgId/connections': {},
-  'POST /api/v1/orgs/:orgId/connections': { body: () => ({ providerId: 'attack', label: 'pwned', secret: 'x'.repeat(30) }) },
+  'POST /api/v1/orgs/:orgId/connections': {
+    body: () => ({ providerId: 'attack', label: 'pwned', secret: 'x'.repeat(30) }),
+  },
   'GET /api/v1/orgs/:orgId/connections/:connectionId': {},
   'PUT /api/v1/orgs/:orgId/connections/:connectionId/secret': { body: () => ({ secret: 'y'.repeat(30) }) },
   'POST /api/v1/orgs/:orgId/connections/:connectionId/check': {},

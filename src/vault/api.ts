@@ -106,7 +106,11 @@ export function vaultApiRoutes(
         tags,
         summary: 'Add a connection with a pasted key; it is checked with the provider (connections.manage)',
         params: OrgParams,
-        body: strict({ providerId: Type.String({ minLength: 1, maxLength: 40 }), label: Text({ maxLength: 80 }), ...SecretFields }),
+        body: strict({
+          providerId: Type.String({ minLength: 1, maxLength: 40 }),
+          label: Text({ maxLength: 80 }),
+          ...SecretFields,
+        }),
         response: { 201: ConnectionJson },
       },
     },
@@ -126,7 +130,12 @@ export function vaultApiRoutes(
     '/api/v1/orgs/:orgId/connections/:connectionId',
     {
       ...opts,
-      schema: { tags, summary: 'One connection (connections.read)', params: ConnParams, response: { 200: ConnectionJson } },
+      schema: {
+        tags,
+        summary: 'One connection (connections.read)',
+        params: ConnParams,
+        response: { 200: ConnectionJson },
+      },
     },
     async (request) => json(await vault.get(actorOf(request), request.params.orgId, request.params.connectionId)),
   );
@@ -168,7 +177,12 @@ export function vaultApiRoutes(
     },
     async (request) =>
       json(
-        await vault.checkNow(actorOf(request), request.params.orgId, request.params.connectionId, requestContext(request)),
+        await vault.checkNow(
+          actorOf(request),
+          request.params.orgId,
+          request.params.connectionId,
+          requestContext(request),
+        ),
       ),
   );
 

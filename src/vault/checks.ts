@@ -51,7 +51,13 @@ export function vaultTrustChecks(deps: {
         if (broken) return { status: 'failing', detail: broken };
         const orgIds = await deps.db.withSystem(async (tx) =>
           (
-            await tx.selectFrom('vault_connections').select('org_id').distinct().orderBy('org_id').limit(SAMPLE_ORGS).execute()
+            await tx
+              .selectFrom('vault_connections')
+              .select('org_id')
+              .distinct()
+              .orderBy('org_id')
+              .limit(SAMPLE_ORGS)
+              .execute()
           ).map((r) => r.org_id),
         );
         if (orgIds.length === 0)
@@ -63,15 +69,25 @@ export function vaultTrustChecks(deps: {
         let secrets = 0;
         for (const orgId of orgIds) {
           const problem = await deps.db.withTenant(orgId, async (tx) => {
-            const key = await tx.selectFrom('org_keys').select(['kek_sealed', 'destroyed_at']).where('org_id', '=', orgId).executeTakeFirst();
+            const key = await tx
+              .selectFrom('org_keys')
+              .select(['kek_sealed', 'destroyed_at'])
+              .where('org_id', '=', orgId)
+              .executeTakeFirst();
             if (key?.kek_sealed) {
               try {
-                if (!known.has(keyVersionOf(key.kek_sealed))) return 'an organization key is under an unknown master key';
+                if (!known.has(keyVersionOf(key.kek_sealed)))
+                  return 'an organization key is under an unknown master key';
               } catch {
                 return 'an organization key is not a sealed envelope';
               }
             }
-            const rows = await tx.selectFrom('vault_secrets').select('sealed').where('org_id', '=', orgId).limit(SAMPLE_ROWS).execute();
+            const rows = await tx
+              .selectFrom('vault_secrets')
+              .select('sealed')
+              .where('org_id', '=', orgId)
+              .limit(SAMPLE_ROWS)
+              .execute();
             for (const r of rows) {
               try {
                 keyVersionOf(r.sealed);
@@ -88,8 +104,8 @@ export function vaultTrustChecks(deps: {
         return {
           status: 'passing',
           detail:
-            `${secrets} stored credential(s) of ${orgIds.length} organization(s) are sealed envelopes; their keys are ` +
-            'under known master key versions; a live seal, open and moved-value refusal passed.',
+            `${secrets} stored credential(s) of ${orgIds.length} organization(s) are sealed envelopes; ` +
+            'their keys are under known master key versions; a live seal, open and moved-value refusal passed.',
         };
       },
     },
@@ -99,7 +115,8 @@ export function vaultTrustChecks(deps: {
       title: "Connection providers' hosts and OAuth endpoints are HTTPS with public addresses",
       async run() {
         const providers = await deps.providers.list();
-        if (providers.length === 0) return { status: 'not_configured', detail: 'No connection provider is configured.' };
+        if (providers.length === 0)
+          return { status: 'not_configured', detail: 'No connection provider is configured.' };
         for (const p of providers) {
           for (const host of p.allowedHosts) {
             const why = hostProblem(host, deps.dev) ?? outboundProblem(`https://${host}/`, { dev: deps.dev });
@@ -113,7 +130,9 @@ export function vaultTrustChecks(deps: {
         }
         return {
           status: 'passing',
-          detail: `${providers.length} provider(s): every host is an exact public name sent HTTPS, every OAuth endpoint https.`,
+          detail:
+            `${providers.length} provider(s): every host is an exact public name sent HTTPS, ` +
+            'every OAuth endpoint https.',
         };
       },
     },

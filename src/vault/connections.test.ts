@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
-import { orgPeople } from '../../test/helpers/orgs.js';
 import { freshSecret, providerAdmin, TestProvider, vaultTestApp } from '../../test/helpers/vault.js';
 
 /*
@@ -16,7 +15,6 @@ afterAll(async () => {
   await server.close();
 });
 const helpers = accounts(t);
-const people = orgPeople(t);
 const admin = await providerAdmin(t);
 await admin.provider('acme', server);
 await admin.provider('acme-basic', server, { authStyle: 'basic' });
@@ -92,9 +90,9 @@ describe('connections (D1)', () => {
     expect((await owner.api('DELETE', `${base}/${c.id}`)).statusCode).toBe(204);
     expect((await owner.api('GET', `${base}/${c.id}`)).statusCode).toBe(404);
     await expect(use(c.id)).rejects.toMatchObject({ code: 'not_found' });
-    expect(await t.db.owner.selectFrom('vault_secrets').selectAll().where('connection_id', '=', c.id).execute()).toEqual(
-      [],
-    );
+    expect(
+      await t.db.owner.selectFrom('vault_secrets').selectAll().where('connection_id', '=', c.id).execute(),
+    ).toEqual([]);
   });
 
   it('[D1] basic auth: username and password, both sealed, presented as Basic', async () => {
@@ -131,7 +129,11 @@ describe('connections (D1)', () => {
     // Within one connection: the password sealed as the username does not open either.
     const pair = { username: 'swap-user', password: freshSecret('pw_') };
     const basic = (await connect({ providerId: 'acme-basic', ...pair })).json();
-    const fields = await t.db.owner.selectFrom('vault_secrets').selectAll().where('connection_id', '=', basic.id).execute();
+    const fields = await t.db.owner
+      .selectFrom('vault_secrets')
+      .selectAll()
+      .where('connection_id', '=', basic.id)
+      .execute();
     const byField = Object.fromEntries(fields.map((f) => [f.field, f.sealed]));
     for (const [field, sealed] of [
       ['username', byField.password],
@@ -157,7 +159,11 @@ describe('connections (D1)', () => {
     const c = (await connect({ secret }, victim, `/api/v1/orgs/${vOrg}/connections`)).json();
     expect(c.status).toBe('valid');
     await vault().destroyOrgKey(vOrg, 'cli');
-    const key = await t.db.owner.selectFrom('org_keys').selectAll().where('org_id', '=', vOrg).executeTakeFirstOrThrow();
+    const key = await t.db.owner
+      .selectFrom('org_keys')
+      .selectAll()
+      .where('org_id', '=', vOrg)
+      .executeTakeFirstOrThrow();
     expect(key).toMatchObject({ kek_sealed: null });
     const seenBefore = server.seen.length;
     await expect(

@@ -12,7 +12,10 @@ export interface Presentation {
 }
 
 /** What a request carries of the credential: a header to set, or a query parameter to add. */
-function credentialPart(p: Presentation, fields: OpenedFields): { header?: [string, string]; query?: [string, string] } {
+function credentialPart(
+  p: Presentation,
+  fields: OpenedFields,
+): { header?: [string, string]; query?: [string, string] } {
   const field = (name: string) => {
     const v = fields.get(name);
     if (!v) throw new Error(`the connection has no ${name}`);
@@ -22,7 +25,11 @@ function credentialPart(p: Presentation, fields: OpenedFields): { header?: [stri
     case 'bearer':
       return { header: ['authorization', `Bearer ${field(fields.has('access_token') ? 'access_token' : 'api_key')}`] };
     case 'basic': {
-      const pair = Buffer.concat([fields.get('username') ?? Buffer.alloc(0), Buffer.from(':'), fields.get('password')!]);
+      const pair = Buffer.concat([
+        fields.get('username') ?? Buffer.alloc(0),
+        Buffer.from(':'),
+        fields.get('password')!,
+      ]);
       try {
         return { header: ['authorization', `Basic ${pair.toString('base64')}`] };
       } finally {
@@ -115,7 +122,11 @@ function replaceAll(body: Buffer, needle: Buffer): Buffer {
  * A provider that echoes the request (an error page quoting the URL, a debug endpoint) would hand
  * the credential back: it is cut out of the body and headers before `fn` sees the answer.
  */
-function redacted(res: Awaited<ReturnType<OutboundFetch>>, url: URL, forms: Buffer[]): Awaited<ReturnType<OutboundFetch>> {
+function redacted(
+  res: Awaited<ReturnType<OutboundFetch>>,
+  url: URL,
+  forms: Buffer[],
+): Awaited<ReturnType<OutboundFetch>> {
   let body = res.body;
   for (const f of forms) body = replaceAll(body, f);
   const headers: typeof res.headers = {};

@@ -83,7 +83,7 @@ const SEALED: readonly SealedValues[] = [
   },
 ];
 
-/** D1, T3, L1 (issue 15): customers' third-party credentials, sealed per organization, used only toward their provider. */
+/** D1, T3, L1 (issue 15): customers' third-party credentials, sealed per organization, sent only to their provider. */
 export const vaultFeature = defineFeature({
   name: 'vault',
   title: 'Credential vault',

@@ -17,7 +17,7 @@ const Kind = Type.Union([Type.Literal('api_key'), Type.Literal('oauth')]);
 const Validation = Type.Object(
   {
     method: Type.Union([Type.Literal('GET'), Type.Literal('HEAD'), Type.Literal('POST')]),
-    path: Type.String({ minLength: 1, maxLength: 500, description: "e.g. /v1/me; 2xx valid, 401/403 invalid" }),
+    path: Type.String({ minLength: 1, maxLength: 500, description: 'e.g. /v1/me; 2xx valid, 401/403 invalid' }),
   },
   { additionalProperties: false },
 );
@@ -75,7 +75,11 @@ const ProviderJson = Type.Object({
 });
 const Params = Type.Object({ id: Type.String({ minLength: 1, maxLength: 40 }) }, { additionalProperties: false });
 
-const json = (p: ProviderView) => ({ ...p, createdAt: p.createdAt.toISOString(), updatedAt: p.updatedAt.toISOString() });
+const json = (p: ProviderView) => ({
+  ...p,
+  createdAt: p.createdAt.toISOString(),
+  updatedAt: p.updatedAt.toISOString(),
+});
 
 /** The registry of connection providers (where a customer's key may go, and how), operator tokens only. */
 export function operatorProviderRoutes(
@@ -103,7 +107,10 @@ export function operatorProviderRoutes(
 
   r.get(
     '/api/v1/operator/vault/providers/:id',
-    { ...opts, schema: { tags, security, summary: 'One connection provider', params: Params, response: { 200: ProviderJson } } },
+    {
+      ...opts,
+      schema: { tags, security, summary: 'One connection provider', params: Params, response: { 200: ProviderJson } },
+    },
     async (request) => json(await providers.get(request.params.id)),
   );
 

@@ -23,7 +23,7 @@ const orgId = (await owner.api('POST', '/api/v1/orgs', { name: 'Pages Inc' })).j
 const tab = `/orgs/${orgId}/connections`;
 
 describe('the Connections tab (D1, O1)', () => {
-  it('[D1] add, see masked, replace, check and delete with plain forms; errors stand next to their fields', async () => {
+  it('[D1] add, see masked, replace, check and delete with plain forms; errors next to their fields', async () => {
     const key = freshSecret();
     server.accepted.add(key);
     const empty = await owner.form(tab, { providerId: 'page-bearer', label: '', secret: key });
@@ -90,14 +90,14 @@ describe('the Connections tab (D1, O1)', () => {
     expect(page.body).not.toContain('Add a connection');
     expect(page.body).not.toContain('/delete"');
     expect((await viewer.client.page(tab)).statusCode).toBe(403);
-    expect((await member.client.form(tab, { providerId: 'page-bearer', label: 'm', secret: freshSecret() })).statusCode).toBe(
-      403,
-    );
+    expect(
+      (await member.client.form(tab, { providerId: 'page-bearer', label: 'm', secret: freshSecret() })).statusCode,
+    ).toBe(403);
   });
 });
 
 describe("the operator's provider page (T3)", () => {
-  it('[T3] add, change and remove providers; a bad host is refused next to its field; the secret is a password field', async () => {
+  it('[T3] add, change and remove providers; a bad host is refused by its field; secrets are hidden', async () => {
     const { client: op } = await operatorClient(t);
     const page = await op.page('/operator/connections');
     expect(page.statusCode).toBe(200);

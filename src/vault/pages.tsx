@@ -210,8 +210,8 @@ export function ProvidersPage({ pages, csrf, providers, notice, state, tableStat
     <OperatorShell pages={pages} current="/operator/connections" heading="Connection providers">
       <Notice text={notice} />
       <p>
-        Organizations connect to these services with their own keys. A key is only ever sent to its provider's
-        hosts, over HTTPS, to public addresses.
+        Organizations connect to these services with their own keys. A key is only ever sent to its provider's hosts,
+        over HTTPS, to public addresses.
       </p>
       <FormMessage state={tableState} />
       {providers.length === 0 ? (
@@ -277,7 +277,10 @@ export function ProvidersPage({ pages, csrf, providers, notice, state, tableStat
           </small>
           {hostsError && (
             <small id="field-allowedHosts-error" class="field-error">
-              {state!.errors!.filter((e) => e.field === 'allowedHosts').map((e) => e.message).join('; ')}
+              {state!
+                .errors!.filter((e) => e.field === 'allowedHosts')
+                .map((e) => e.message)
+                .join('; ')}
             </small>
           )}
           <SelectField name="authStyle" label="How the key is sent" options={AUTH_STYLES} state={filled} />
@@ -308,7 +311,9 @@ export function ProvidersPage({ pages, csrf, providers, notice, state, tableStat
               autocomplete="new-password"
               required={false}
               hint={
-                editing?.oauth?.hasClientSecret ? 'A secret is set; leave empty to keep it.' : 'Sealed; never shown again.'
+                editing?.oauth?.hasClientSecret
+                  ? 'A secret is set; leave empty to keep it.'
+                  : 'Sealed; never shown again.'
               }
               state={filled}
             />

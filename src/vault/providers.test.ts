@@ -78,12 +78,21 @@ describe('connection providers (T3)', () => {
     };
     const bad = await put('oauthy', { kind: 'oauth', oauth });
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.fields).toEqual([{ field: 'tokenEndpoint', message: 'is not encrypted (plain text on the network)' }]);
-    const good = await put('oauthy', { kind: 'oauth', oauth: { ...oauth, tokenEndpoint: 'https://auth.example.com/token' } });
+    expect(bad.json().error.fields).toEqual([
+      { field: 'tokenEndpoint', message: 'is not encrypted (plain text on the network)' },
+    ]);
+    const good = await put('oauthy', {
+      kind: 'oauth',
+      oauth: { ...oauth, tokenEndpoint: 'https://auth.example.com/token' },
+    });
     expect(good.statusCode).toBe(200);
     expect(good.json().oauth).toMatchObject({ hasClientSecret: true, clientId: 'rampart' });
     expect(good.body).not.toContain(oauth.clientSecret);
-    const row = await t.db.owner.selectFrom('vault_providers').selectAll().where('id', '=', 'oauthy').executeTakeFirstOrThrow();
+    const row = await t.db.owner
+      .selectFrom('vault_providers')
+      .selectAll()
+      .where('id', '=', 'oauthy')
+      .executeTakeFirstOrThrow();
     expect(row.oauth_client_secret_sealed).toMatch(/^rmp1\./);
     const events = await t.db.owner
       .selectFrom('audit_events')
@@ -142,7 +151,11 @@ describe('the scheduled re-check (D1)', () => {
     t.clock.advance(6 * 60 * 60 * 1000);
     await t.runJob('vault.recheck');
     await t.runJob('vault.recheck');
-    const now = (await owner.api('GET', base)).json().connections as Array<{ id: string; status: string; checkedAt: string }>;
+    const now = (await owner.api('GET', base)).json().connections as Array<{
+      id: string;
+      status: string;
+      checkedAt: string;
+    }>;
     expect(now.find((x) => x.id === c.id)).toMatchObject({ status: 'revoked', checkedAt: t.clock.now().toISOString() });
     expect(now.find((x) => x.id === n.id)).toMatchObject({ status: 'invalid' });
     const changes = await t.db.owner

@@ -62,7 +62,8 @@ export const providerView = (r: ProviderRow): ProviderView => ({
   allowedHosts: r.allowed_hosts,
   authStyle: r.auth_style,
   authName: r.auth_name,
-  validation: r.validation_method && r.validation_path ? { method: r.validation_method, path: r.validation_path } : null,
+  validation:
+    r.validation_method && r.validation_path ? { method: r.validation_method, path: r.validation_path } : null,
   oauth:
     r.kind === 'oauth'
       ? {
@@ -121,7 +122,7 @@ export function hostProblem(entry: string, dev: boolean): string | undefined {
 }
 
 function hostNameProblem(host: string, dev: boolean): string | undefined {
-  if (/[/:@*?#\s\[\]]/.test(host) && isIP(host) !== 6) return 'must be a bare host name (no scheme, path or *)';
+  if (/[/:@*?#\s[\]]/.test(host) && isIP(host) !== 6) return 'must be a bare host name (no scheme, path or *)';
   if (isIP(host)) {
     const loopback = host === '127.0.0.1' || host === '::1';
     if (loopback && dev) return undefined;
@@ -182,7 +183,8 @@ export type ProviderRegistry = ReturnType<typeof createProviderRegistry>;
 
 export function createProviderRegistry(deps: { db: Tenancy; keyring: Keyring; clock: Clock; dev: boolean }) {
   const { db, clock } = deps;
-  const row = (tx: Tx, id: string) => tx.selectFrom('vault_providers').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = (tx: Tx, id: string) =>
+    tx.selectFrom('vault_providers').selectAll().where('id', '=', id).executeTakeFirst();
 
   return {
     list: (): Promise<ProviderView[]> =>
@@ -242,7 +244,11 @@ export function createProviderRegistry(deps: { db: Tenancy; keyring: Keyring; cl
               });
           }
           await tx.updateTable('vault_providers').set(values).where('id', '=', input.id).execute();
-        } else await tx.insertInto('vault_providers').values({ id: input.id, ...values, created_at: now }).execute();
+        } else
+          await tx
+            .insertInto('vault_providers')
+            .values({ id: input.id, ...values, created_at: now })
+            .execute();
         const { clientSecret: _hidden, ...oauthShown } = o ?? {};
         await appendAudit(
           tx,

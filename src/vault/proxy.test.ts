@@ -36,7 +36,11 @@ const send = (id: string, body: Record<string, unknown>, client = owner) =>
   client.api('POST', `${base}/${id}/requests`, { purpose: 'sync.contacts', method: 'GET', path: '/echo', ...body });
 
 async function apiKey(scopes: string[]) {
-  const res = await owner.api('POST', `/api/v1/orgs/${orgId}/api-keys`, { name: scopes.join(' '), scopes, expiresInDays: 1 });
+  const res = await owner.api('POST', `/api/v1/orgs/${orgId}/api-keys`, {
+    name: scopes.join(' '),
+    scopes,
+    expiresInDays: 1,
+  });
   return res.json().key as string;
 }
 const withKey = (key: string, id: string, body: Record<string, unknown> = {}) =>
@@ -90,7 +94,7 @@ describe('requests through a connection (L1, T3)', () => {
     }
   });
 
-  it('[L1] every use is an audit event: purpose, method, host, path without query, status; never the secret', async () => {
+  it('[L1] every use is audited: purpose, method, host, path without query, status; never the secret', async () => {
     const key = freshSecret();
     const id = await connection('p-query', { secret: key });
     await send(id, { method: 'POST', path: '/v2/items', query: { q: 'x' }, body: '{"a":1}' });
@@ -108,7 +112,7 @@ describe('requests through a connection (L1, T3)', () => {
     expect(JSON.stringify(events)).not.toContain('q=x');
   });
 
-  it('[T3] a host the provider does not allow, a redirect, a timeout, an oversize answer: clear errors, no 500', async () => {
+  it('[T3] a host not allowed, a redirect, a timeout, an oversize answer: clear errors, no 500', async () => {
     const id = await connection('p-bearer', { secret: freshSecret() });
     const other = await send(id, { host: 'elsewhere.example' });
     expect(other.statusCode).toBe(400);

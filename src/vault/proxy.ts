@@ -56,8 +56,7 @@ export async function sendThrough(
       for (const [k, v] of Object.entries(input.query ?? {})) url.searchParams.append(k, v);
       const res = await fetch(url.toString(), { method: input.method, headers: input.headers, body: input.body });
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(res.headers))
-        if (k.toLowerCase() !== 'set-cookie') headers[k] = v;
+      for (const [k, v] of Object.entries(res.headers)) if (k.toLowerCase() !== 'set-cookie') headers[k] = v;
       try {
         return { status: res.status, headers, body: utf8.decode(res.body) };
       } catch {

@@ -53,7 +53,12 @@ export function vaultPageRoutes(
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const pre = { preHandler: requireUser };
 
-  type Extra = { notice?: string; createState?: FormState; tableState?: FormState; replace?: { id: string; state: FormState } };
+  type Extra = {
+    notice?: string;
+    createState?: FormState;
+    tableState?: FormState;
+    replace?: { id: string; state: FormState };
+  };
   async function page(request: FastifyRequest, reply: FastifyReply, orgId: string, extra: Extra = {}, status = 200) {
     const actor = personOf(request);
     const org = await orgs.get(actor, orgId);
@@ -108,7 +113,11 @@ export function vaultPageRoutes(
         await vault.create(
           personOf(request),
           orgId,
-          { providerId: body.providerId ?? '', label, ...secretOf(provider?.auth_style === 'basic', body.username, body.secret!) },
+          {
+            providerId: body.providerId ?? '',
+            label,
+            ...secretOf(provider?.auth_style === 'basic', body.username, body.secret!),
+          },
           requestContext(request),
         );
       } catch (err) {
@@ -132,7 +141,8 @@ export function vaultPageRoutes(
       const body = (request.body ?? {}) as { username?: string; secret?: string };
       const values = { username: body.username };
       const errors = validationErrors(request) ?? (body.secret ? [] : [{ field: 'secret', message: 'is required' }]);
-      if (errors.length) return page(request, reply, orgId, { replace: { id: connectionId, state: { values, errors } } }, 400);
+      if (errors.length)
+        return page(request, reply, orgId, { replace: { id: connectionId, state: { values, errors } } }, 400);
       try {
         const actor = personOf(request);
         const current = await vault.get(actor, orgId, connectionId);
@@ -254,7 +264,9 @@ export function vaultPageRoutes(
         name: b.name?.trim() ?? '',
         kind,
         allowedHosts: (b.allowedHosts ?? '').split(/[\s,]+/).filter(Boolean),
-        authStyle: (['bearer', 'basic', 'header', 'query'].includes(b.authStyle ?? '') ? b.authStyle : 'bearer') as never,
+        authStyle: (['bearer', 'basic', 'header', 'query'].includes(b.authStyle ?? '')
+          ? b.authStyle
+          : 'bearer') as never,
         authName: text(b.authName),
         validation:
           method === 'GET' || method === 'HEAD' || method === 'POST'
@@ -273,7 +285,12 @@ export function vaultPageRoutes(
             : undefined,
       };
       if (!input.name)
-        return providersPage(request, reply, { state: { values, errors: [{ field: 'name', message: 'is required' }] } }, 400);
+        return providersPage(
+          request,
+          reply,
+          { state: { values, errors: [{ field: 'name', message: 'is required' }] } },
+          400,
+        );
       try {
         await vault.providers.save(input, operatorActor(operator.operatorOf(request)), requestContext(request));
       } catch (err) {
@@ -289,7 +306,11 @@ export function vaultPageRoutes(
     { ...guard, schema: { params: strict({ id: Type.String({ minLength: 1, maxLength: 40 }) }), body: formBody({}) } },
     async (request, reply) => {
       try {
-        await vault.providers.remove(request.params.id, operatorActor(operator.operatorOf(request)), requestContext(request));
+        await vault.providers.remove(
+          request.params.id,
+          operatorActor(operator.operatorOf(request)),
+          requestContext(request),
+        );
       } catch (err) {
         const f = formFailure(err);
         return providersPage(request, reply, { tableState: f.state }, f.status);

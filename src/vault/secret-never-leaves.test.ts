@@ -39,7 +39,9 @@ describe('the plaintext never leaves useCredential (D1)', () => {
 
     // Pasted in the page (a failed form first: the secret must not be echoed back into it), then in the API
     keep(await owner.form(`/orgs/${orgId}/connections`, { providerId: 'leaky-query', label: '', secret }));
-    const pasted = keep(await owner.form(`/orgs/${orgId}/connections`, { providerId: 'leaky-query', label: 'page', secret }));
+    const pasted = keep(
+      await owner.form(`/orgs/${orgId}/connections`, { providerId: 'leaky-query', label: 'page', secret }),
+    );
     expect(pasted.statusCode).toBe(303);
     await pageOf(owner);
     const viaApi = keep(await owner.api('POST', base, { providerId: 'leaky-query', label: 'api', secret }));
@@ -52,7 +54,14 @@ describe('the plaintext never leaves useCredential (D1)', () => {
     // Used: success (the provider echoes the request), refusal, timeout, redirect, oversize, a refused host
     for (const path of ['/echo', '/v1/me', '/slow', '/redirect', '/big'])
       keep(await owner.api('POST', `${base}/${id}/requests`, { purpose: 'leak.check', method: 'GET', path }));
-    keep(await owner.api('POST', `${base}/${id}/requests`, { purpose: 'x', method: 'GET', path: '/', host: 'evil.example' }));
+    keep(
+      await owner.api('POST', `${base}/${id}/requests`, {
+        purpose: 'x',
+        method: 'GET',
+        path: '/',
+        host: 'evil.example',
+      }),
+    );
     server.accepted.delete(secret);
     keep(await owner.api('POST', `${base}/${id}/check`));
     // Code inside Rampart: fn sees a response, never the key, even when the provider quotes it

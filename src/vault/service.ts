@@ -129,7 +129,12 @@ export function createVaultService(deps: VaultDeps) {
     connectionId: string,
     payload: Record<string, unknown>,
     context?: RequestContext,
-  ) => appendAudit(tx, { stream: orgStream(orgId), action, actor, target: `connection:${connectionId}`, context, payload }, clock);
+  ) =>
+    appendAudit(
+      tx,
+      { stream: orgStream(orgId), action, actor, target: `connection:${connectionId}`, context, payload },
+      clock,
+    );
 
   /**
    * D1: the only place a secret is opened. `fn` gets a fetch bound to the provider's allowed hosts
@@ -176,17 +181,30 @@ export function createVaultService(deps: VaultDeps) {
         allowedHosts: provider.allowed_hosts,
         dev: deps.dev,
       });
-      const presented = presentingFetch(inner, provider.allowed_hosts, { style: provider.auth_style, name: provider.auth_name }, fields, (url, method, outcome) =>
-        db.withTenant(orgId, (tx) =>
-          audit(tx, orgId, 'connection.used', opts.actor ?? null, connectionId, {
-            provider: provider.id,
-            purpose,
-            method,
-            host: url.hostname,
-            path: url.pathname,
-            ...(outcome.status !== undefined ? { status: outcome.status } : { error: outcome.error }),
-          }, opts.context).then(() => undefined),
-        ),
+      const presented = presentingFetch(
+        inner,
+        provider.allowed_hosts,
+        { style: provider.auth_style, name: provider.auth_name },
+        fields,
+        (url, method, outcome) =>
+          db.withTenant(orgId, (tx) =>
+            audit(
+              tx,
+              orgId,
+              'connection.used',
+              opts.actor ?? null,
+              connectionId,
+              {
+                provider: provider.id,
+                purpose,
+                method,
+                host: url.hostname,
+                path: url.pathname,
+                ...(outcome.status !== undefined ? { status: outcome.status } : { error: outcome.error }),
+              },
+              opts.context,
+            ).then(() => undefined),
+          ),
       );
       return await fn(presented, { hosts: provider.allowed_hosts, connection: view(row) });
     } finally {
@@ -195,7 +213,12 @@ export function createVaultService(deps: VaultDeps) {
   }
 
   /** The provider's validation request: 2xx valid, 401/403 invalid, anything else (or no answer) error. */
-  async function check(orgId: string, connectionId: string, provider: ProviderRow, actor?: string): Promise<CheckOutcome> {
+  async function check(
+    orgId: string,
+    connectionId: string,
+    provider: ProviderRow,
+    actor?: string,
+  ): Promise<CheckOutcome> {
     if (!provider.validation_method || !provider.validation_path) return { status: 'unchecked', detail: null };
     const url = `https://${provider.allowed_hosts[0]}${provider.validation_path}`;
     try {
@@ -210,7 +233,8 @@ export function createVaultService(deps: VaultDeps) {
       if (status === 401 || status === 403) return { status: 'invalid', detail: `the provider answered ${status}` };
       return { status: 'error', detail: `the provider answered ${status}` };
     } catch (err) {
-      if (err instanceof AppError && err.code === 'connection_request_failed') return { status: 'error', detail: err.message };
+      if (err instanceof AppError && err.code === 'connection_request_failed')
+        return { status: 'error', detail: err.message };
       throw err;
     }
   }
@@ -254,7 +278,8 @@ export function createVaultService(deps: VaultDeps) {
           ? 'works again'
           : 'is refused by its provider (invalid): requests that use it will fail';
     const text =
-      `The connection "${row.label}" of ${org.name} ${what}.\n\n` + `See its status, replace its key or delete it: ${link}\n`;
+      `The connection "${row.label}" of ${org.name} ${what}.\n\n` +
+      `See its status, replace its key or delete it: ${link}\n`;
     for (const to of org.owners)
       deps.mailer
         .send({ to, subject: `A connection of ${org.name} needs attention`, text })
@@ -265,7 +290,9 @@ export function createVaultService(deps: VaultDeps) {
     useCredential,
 
     list: (actor: Actor, orgId: string): Promise<ConnectionView[]> =>
-      orgs.withPermission(actor, orgId, 'connections.read', async (tx) => (await repo.connections(tx, orgId)).map(view)),
+      orgs.withPermission(actor, orgId, 'connections.read', async (tx) =>
+        (await repo.connections(tx, orgId)).map(view),
+      ),
 
     get: (actor: Actor, orgId: string, id: string): Promise<ConnectionView> =>
       orgs.withPermission(actor, orgId, 'connections.read', async (tx) => {
@@ -307,12 +334,20 @@ export function createVaultService(deps: VaultDeps) {
             })
             .execute();
           await repo.putSecrets(tx, orgId, id, s.sealed);
-          await audit(tx, orgId, 'connection.created', actorRef(actor), id, {
-            provider: provider.id,
-            label: input.label,
-            mask: s.mask,
-            fingerprint: s.fingerprint,
-          }, context);
+          await audit(
+            tx,
+            orgId,
+            'connection.created',
+            actorRef(actor),
+            id,
+            {
+              provider: provider.id,
+              label: input.label,
+              mask: s.mask,
+              fingerprint: s.fingerprint,
+            },
+            context,
+          );
         } finally {
           kek.fill(0);
         }
@@ -322,7 +357,9 @@ export function createVaultService(deps: VaultDeps) {
 
     /** A new key in place of the old one (never shown), checked like a new one. */
     async replaceSecret(actor: Actor, orgId: string, id: string, input: SecretInput, context?: RequestContext) {
-      const current = await orgs.withPermission(actor, orgId, 'connections.manage', (tx) => repo.connection(tx, orgId, id));
+      const current = await orgs.withPermission(actor, orgId, 'connections.manage', (tx) =>
+        repo.connection(tx, orgId, id),
+      );
       if (!current) throw notFound('That connection');
       const provider = await providerOf(current.provider_id);
       await orgs.withPermission(actor, orgId, 'connections.manage', async (tx) => {
@@ -336,16 +373,31 @@ export function createVaultService(deps: VaultDeps) {
           const now = clock.now();
           await tx
             .updateTable('vault_connections')
-            .set({ mask: s.mask, fingerprint: s.fingerprint, status: 'unchecked', status_detail: null, checked_at: null, updated_at: now })
+            .set({
+              mask: s.mask,
+              fingerprint: s.fingerprint,
+              status: 'unchecked',
+              status_detail: null,
+              checked_at: null,
+              updated_at: now,
+            })
             .where('org_id', '=', orgId)
             .where('id', '=', id)
             .execute();
           await repo.putSecrets(tx, orgId, id, s.sealed);
-          await audit(tx, orgId, 'connection.secret_replaced', actorRef(actor), id, {
-            previousFingerprint: row.fingerprint,
-            mask: s.mask,
-            fingerprint: s.fingerprint,
-          }, context);
+          await audit(
+            tx,
+            orgId,
+            'connection.secret_replaced',
+            actorRef(actor),
+            id,
+            {
+              previousFingerprint: row.fingerprint,
+              mask: s.mask,
+              fingerprint: s.fingerprint,
+            },
+            context,
+          );
         } finally {
           kek.fill(0);
         }
@@ -375,11 +427,19 @@ export function createVaultService(deps: VaultDeps) {
           .returning(['label', 'provider_id', 'fingerprint'])
           .executeTakeFirst();
         if (!gone) throw notFound('That connection');
-        await audit(tx, orgId, 'connection.deleted', actorRef(actor), id, {
-          provider: gone.provider_id,
-          label: gone.label,
-          fingerprint: gone.fingerprint,
-        }, context);
+        await audit(
+          tx,
+          orgId,
+          'connection.deleted',
+          actorRef(actor),
+          id,
+          {
+            provider: gone.provider_id,
+            label: gone.label,
+            fingerprint: gone.fingerprint,
+          },
+          context,
+        );
       });
     },
 
@@ -394,7 +454,14 @@ export function createVaultService(deps: VaultDeps) {
           .execute();
         await appendAudit(
           tx,
-          { stream: orgStream(orgId), action: 'vault.org_key_destroyed', actor, target: `org:${orgId}`, context, payload: {} },
+          {
+            stream: orgStream(orgId),
+            action: 'vault.org_key_destroyed',
+            actor,
+            target: `org:${orgId}`,
+            context,
+            payload: {},
+          },
           clock,
         );
       });
