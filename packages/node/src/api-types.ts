@@ -632,6 +632,140 @@ export interface RampartPaths {
       };
     };
   };
+  '/api/v1/operator/vault/providers': {
+    /** GET /api/v1/operator/vault/providers: The connection providers (operator) */
+    GET: {
+      responses: {
+        200: {
+          providers: Array<{
+            id: string;
+            name: string;
+            kind: 'api_key' | 'oauth';
+            allowedHosts: Array<string>;
+            authStyle: 'bearer' | 'basic' | 'header' | 'query';
+            authName: string | null;
+            validation: {
+              method: 'GET' | 'HEAD' | 'POST';
+              /** e.g. /v1/me; 2xx valid, 401/403 invalid */
+              path: string;
+            } | null;
+            oauth: {
+              authorizationEndpoint: string;
+              tokenEndpoint: string;
+              revocationEndpoint: string | null;
+              clientId: string;
+              hasClientSecret: boolean;
+              scopes: string | null;
+            } | null;
+            createdAt: string;
+            updatedAt: string;
+          }>;
+        };
+      };
+    };
+  };
+  '/api/v1/operator/vault/providers/{id}': {
+    /** GET /api/v1/operator/vault/providers/{id}: One connection provider (operator) */
+    GET: {
+      params: {
+        id: string;
+      };
+      responses: {
+        200: {
+          id: string;
+          name: string;
+          kind: 'api_key' | 'oauth';
+          allowedHosts: Array<string>;
+          authStyle: 'bearer' | 'basic' | 'header' | 'query';
+          authName: string | null;
+          validation: {
+            method: 'GET' | 'HEAD' | 'POST';
+            /** e.g. /v1/me; 2xx valid, 401/403 invalid */
+            path: string;
+          } | null;
+          oauth: {
+            authorizationEndpoint: string;
+            tokenEndpoint: string;
+            revocationEndpoint: string | null;
+            clientId: string;
+            hasClientSecret: boolean;
+            scopes: string | null;
+          } | null;
+          createdAt: string;
+          updatedAt: string;
+        };
+      };
+    };
+    /**
+     * PUT /api/v1/operator/vault/providers/{id}: Add a connection provider, or change it (the client secret is kept
+     * when omitted) (operator)
+     */
+    PUT: {
+      params: {
+        id: string;
+      };
+      body: {
+        name: string;
+        kind: 'api_key' | 'oauth';
+        /** exact host names the key may be sent to (no scheme, no wildcard, no private address) */
+        allowedHosts: Array<string>;
+        authStyle: 'bearer' | 'basic' | 'header' | 'query';
+        /** header or query styles */
+        authName?: string;
+        validation?: {
+          method: 'GET' | 'HEAD' | 'POST';
+          /** e.g. /v1/me; 2xx valid, 401/403 invalid */
+          path: string;
+        };
+        oauth?: {
+          /** https (T3) */
+          authorizationEndpoint: string;
+          /** https (T3) */
+          tokenEndpoint: string;
+          /** https (T3) */
+          revocationEndpoint?: string;
+          clientId: string;
+          /** sealed; never shown again (omit to keep) */
+          clientSecret?: string;
+          scopes?: string;
+        };
+      };
+      responses: {
+        200: {
+          id: string;
+          name: string;
+          kind: 'api_key' | 'oauth';
+          allowedHosts: Array<string>;
+          authStyle: 'bearer' | 'basic' | 'header' | 'query';
+          authName: string | null;
+          validation: {
+            method: 'GET' | 'HEAD' | 'POST';
+            /** e.g. /v1/me; 2xx valid, 401/403 invalid */
+            path: string;
+          } | null;
+          oauth: {
+            authorizationEndpoint: string;
+            tokenEndpoint: string;
+            revocationEndpoint: string | null;
+            clientId: string;
+            hasClientSecret: boolean;
+            scopes: string | null;
+          } | null;
+          createdAt: string;
+          updatedAt: string;
+        };
+      };
+    };
+    /** DELETE /api/v1/operator/vault/providers/{id}: Remove a provider no connection uses (operator) */
+    DELETE: {
+      params: {
+        id: string;
+      };
+      responses: {
+        204: undefined;
+      };
+    };
+  };
   '/api/v1/orgs': {
     /** GET /api/v1/orgs: Your organizations (organizations) */
     GET: {
@@ -820,6 +954,9 @@ export interface RampartPaths {
           | 'audit.read'
           | 'audit.export'
           | 'security_notices.read'
+          | 'connections.read'
+          | 'connections.manage'
+          | 'connections.use'
         >;
         expiresInDays: number;
       };
@@ -926,6 +1063,214 @@ export interface RampartPaths {
           events: number;
           brokenAt?: number;
           reason?: string;
+        };
+      };
+    };
+  };
+  '/api/v1/orgs/{orgId}/connections': {
+    /** GET /api/v1/orgs/{orgId}/connections: Connections (connections.read) (connections) */
+    GET: {
+      params: {
+        orgId: string;
+      };
+      responses: {
+        200: {
+          connections: Array<{
+            id: string;
+            providerId: string;
+            label: string;
+            kind: 'api_key' | 'oauth';
+            status: 'unchecked' | 'valid' | 'invalid' | 'revoked' | 'refresh_failed' | 'error';
+            statusDetail: string | null;
+            checkedAt: string | null;
+            /** a prefix and the last four characters, never more */
+            mask: string;
+            /** tells two keys apart without revealing either */
+            fingerprint: string;
+            createdAt: string;
+            updatedAt: string;
+          }>;
+        };
+      };
+    };
+    /**
+     * POST /api/v1/orgs/{orgId}/connections: Add a connection with a pasted key; it is checked with the provider
+     * (connections.manage) (connections)
+     */
+    POST: {
+      params: {
+        orgId: string;
+      };
+      body: {
+        providerId: string;
+        label: string;
+        /** the key (never shown again) */
+        secret?: string;
+        /** basic auth providers */
+        username?: string;
+        /** basic auth providers */
+        password?: string;
+      };
+      responses: {
+        201: {
+          id: string;
+          providerId: string;
+          label: string;
+          kind: 'api_key' | 'oauth';
+          status: 'unchecked' | 'valid' | 'invalid' | 'revoked' | 'refresh_failed' | 'error';
+          statusDetail: string | null;
+          checkedAt: string | null;
+          /** a prefix and the last four characters, never more */
+          mask: string;
+          /** tells two keys apart without revealing either */
+          fingerprint: string;
+          createdAt: string;
+          updatedAt: string;
+        };
+      };
+    };
+  };
+  '/api/v1/orgs/{orgId}/connections/{connectionId}': {
+    /** GET /api/v1/orgs/{orgId}/connections/{connectionId}: One connection (connections.read) (connections) */
+    GET: {
+      params: {
+        orgId: string;
+        connectionId: string;
+      };
+      responses: {
+        200: {
+          id: string;
+          providerId: string;
+          label: string;
+          kind: 'api_key' | 'oauth';
+          status: 'unchecked' | 'valid' | 'invalid' | 'revoked' | 'refresh_failed' | 'error';
+          statusDetail: string | null;
+          checkedAt: string | null;
+          /** a prefix and the last four characters, never more */
+          mask: string;
+          /** tells two keys apart without revealing either */
+          fingerprint: string;
+          createdAt: string;
+          updatedAt: string;
+        };
+      };
+    };
+    /**
+     * DELETE /api/v1/orgs/{orgId}/connections/{connectionId}: Delete the connection and its sealed key, at once
+     * (connections.manage) (connections)
+     */
+    DELETE: {
+      params: {
+        orgId: string;
+        connectionId: string;
+      };
+      responses: {
+        204: undefined;
+      };
+    };
+  };
+  '/api/v1/orgs/{orgId}/connections/{connectionId}/check': {
+    /**
+     * POST /api/v1/orgs/{orgId}/connections/{connectionId}/check: Check the key now with the provider's validation
+     * request (connections.manage) (connections)
+     */
+    POST: {
+      params: {
+        orgId: string;
+        connectionId: string;
+      };
+      responses: {
+        200: {
+          id: string;
+          providerId: string;
+          label: string;
+          kind: 'api_key' | 'oauth';
+          status: 'unchecked' | 'valid' | 'invalid' | 'revoked' | 'refresh_failed' | 'error';
+          statusDetail: string | null;
+          checkedAt: string | null;
+          /** a prefix and the last four characters, never more */
+          mask: string;
+          /** tells two keys apart without revealing either */
+          fingerprint: string;
+          createdAt: string;
+          updatedAt: string;
+        };
+      };
+    };
+  };
+  '/api/v1/orgs/{orgId}/connections/{connectionId}/requests': {
+    /**
+     * POST /api/v1/orgs/{orgId}/connections/{connectionId}/requests: Send a request to the connection's provider with
+     * its credential added (connections.use); the credential is never returned (connections)
+     */
+    POST: {
+      params: {
+        orgId: string;
+        connectionId: string;
+      };
+      body: {
+        /** why (recorded with the use) */
+        purpose: string;
+        method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+        /** starts with '/'; the query goes in `query` */
+        path: string;
+        /** one of the provider's hosts (default the first) */
+        host?: string;
+        query?: {
+          [key: string]: string;
+        };
+        headers?: {
+          [key: string]: string;
+        };
+        body?: string;
+      };
+      responses: {
+        200: {
+          status: number;
+          headers: {
+            [key: string]: string;
+          };
+          /** the body as UTF-8 text (empty when it is not UTF-8) */
+          body: string;
+          /** the body, when it is not UTF-8 */
+          bodyBase64?: string;
+        };
+      };
+    };
+  };
+  '/api/v1/orgs/{orgId}/connections/{connectionId}/secret': {
+    /**
+     * PUT /api/v1/orgs/{orgId}/connections/{connectionId}/secret: Replace the connection's key; it is checked again
+     * (connections.manage) (connections)
+     */
+    PUT: {
+      params: {
+        orgId: string;
+        connectionId: string;
+      };
+      body: {
+        /** the key (never shown again) */
+        secret?: string;
+        /** basic auth providers */
+        username?: string;
+        /** basic auth providers */
+        password?: string;
+      };
+      responses: {
+        200: {
+          id: string;
+          providerId: string;
+          label: string;
+          kind: 'api_key' | 'oauth';
+          status: 'unchecked' | 'valid' | 'invalid' | 'revoked' | 'refresh_failed' | 'error';
+          statusDetail: string | null;
+          checkedAt: string | null;
+          /** a prefix and the last four characters, never more */
+          mask: string;
+          /** tells two keys apart without revealing either */
+          fingerprint: string;
+          createdAt: string;
+          updatedAt: string;
         };
       };
     };
@@ -1508,6 +1853,39 @@ export interface RampartErrorStatuses {
   operator_user_not_found: 404;
   /** 400: deployment settings with a field out of shape (the fields are named in `fields`) (Operator access) */
   settings_invalid: 400;
+  /**
+   * 400: a provider whose hosts, auth style, validation request or OAuth endpoints break the rules (Credential vault)
+   */
+  provider_invalid: 400;
+  /** 409: removing a provider that connections of some organization still use (Credential vault) */
+  provider_in_use: 409;
+  /** 400: a connection for a provider the operator has not configured (Credential vault) */
+  provider_unknown: 400;
+  /** 409: pasting a key for an OAuth provider (or replacing the key of an OAuth connection) (Credential vault) */
+  connection_kind_mismatch: 409;
+  /** 409: two connections of one organization with the same label (Credential vault) */
+  connection_label_taken: 409;
+  /**
+   * 410: the organization's vault key was destroyed (crypto-shredding): every stored credential is gone (Credential
+   * vault)
+   */
+  connection_key_destroyed: 410;
+  /**
+   * 409: a sealed credential that fails to open under its organization, connection, field and provider (Credential
+   * vault)
+   */
+  connection_unreadable: 409;
+  /** 409: an OAuth connection whose access token cannot be obtained (Credential vault) */
+  connection_no_token: 409;
+  /** 400: a request to a host that is not one of the connection's provider's allowed hosts (Credential vault) */
+  connection_host_not_allowed: 400;
+  /** 400: a proxied request that sets authorization, cookie, host or a proxy-* header (Credential vault) */
+  connection_header_refused: 400;
+  /**
+   * 502: the request to the provider failed before it answered; the message names the reason's stable code
+   * (`host_not_allowed`, `blocked_address`, `redirect_refused`, `timeout`, `response_too_large`, …) (Credential vault)
+   */
+  connection_request_failed: 502;
   /**
    * 400: registering a client with a bad id, name, redirect, post-logout or back-channel URI (Sign-in for products
    * (OpenID Connect))
