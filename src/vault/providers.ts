@@ -79,6 +79,9 @@ export const providerView = (r: ProviderRow): ProviderView => ({
   updatedAt: r.updated_at,
 });
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const PROVIDER_ID = /^[a-z0-9][a-z0-9-]{0,39}$/;
 const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 /** Private, loopback, link-local, CGNAT, multicast and metadata ranges: never a provider's host. */
@@ -138,7 +141,22 @@ function hostNameProblem(host: string, dev: boolean): string | undefined {
 /** Every rule a provider breaks, field by field. */
 export function providerProblems(input: ProviderInput, dev: boolean): FieldError[] {
   const problems: FieldError[] = [];
-  if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(input.id))
+  const o = input.oauth;
+  const texts: Array<[string, string | undefined]> = [
+    ['name', input.name],
+    ['authName', input.authName],
+    ['validationPath', input.validation?.path],
+    ['authorizationEndpoint', o?.authorizationEndpoint],
+    ['tokenEndpoint', o?.tokenEndpoint],
+    ['revocationEndpoint', o?.revocationEndpoint],
+    ['clientId', o?.clientId],
+    ['scopes', o?.scopes],
+  ];
+  for (const [field, value] of texts)
+    if (value !== undefined && CONTROL.test(value))
+      problems.push({ field, message: 'may not contain control characters' });
+  if (!input.name) problems.push({ field: 'name', message: 'is required' });
+  if (!PROVIDER_ID.test(input.id))
     problems.push({ field: 'id', message: 'lower-case letters, digits and dashes, at most 40' });
   if (input.allowedHosts.length < 1 || input.allowedHosts.length > 20)
     problems.push({ field: 'allowedHosts', message: 'give 1 to 20 hosts' });
@@ -160,7 +178,6 @@ export function providerProblems(input: ProviderInput, dev: boolean): FieldError
     problems.push({ field: 'validationPath', message: "a path starting with '/', no spaces" });
   if (input.kind === 'oauth') {
     if (input.authStyle !== 'bearer') problems.push({ field: 'authStyle', message: 'OAuth tokens are sent as bearer' });
-    const o = input.oauth;
     if (!o) problems.push({ field: 'oauth', message: 'an OAuth provider needs its endpoints and client id' });
     else {
       const endpoints = [
@@ -183,8 +200,11 @@ export type ProviderRegistry = ReturnType<typeof createProviderRegistry>;
 
 export function createProviderRegistry(deps: { db: Tenancy; keyring: Keyring; clock: Clock; dev: boolean }) {
   const { db, clock } = deps;
-  const row = (tx: Tx, id: string) =>
-    tx.selectFrom('vault_providers').selectAll().where('id', '=', id).executeTakeFirst();
+  // An id that cannot exist is not looked up (a NUL would not even reach the database as text).
+  const row = async (tx: Tx, id: string) =>
+    PROVIDER_ID.test(id)
+      ? tx.selectFrom('vault_providers').selectAll().where('id', '=', id).executeTakeFirst()
+      : undefined;
 
   return {
     list: (): Promise<ProviderView[]> =>

@@ -7,6 +7,7 @@ import { type OrgService, personOf } from '../orgs/index.js';
 import { AppError, type FieldError } from '../platform/errors.js';
 import { formBody, formFailure, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
+import { Text } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import { requireUser } from '../sessions/index.js';
 import { ConnectionsPage, ProvidersPage } from './pages.js';
@@ -94,7 +95,12 @@ export function vaultPageRoutes(
       ...pre,
       schema: {
         params: OrgParams,
-        body: formBody({ providerId: Short(40), label: Short(80), username: Optional(200), secret: Short(4096) }),
+        body: formBody({
+          providerId: Short(40),
+          label: Text({ maxLength: 80 }),
+          username: Optional(200),
+          secret: Short(4096),
+        }),
       },
       attachValidation: true,
     },
@@ -232,7 +238,7 @@ export function vaultPageRoutes(
 
   const providerForm = {
     id: Short(40),
-    name: Short(60),
+    name: Text({ maxLength: 60 }),
     kind: Short(20),
     allowedHosts: Short(6000),
     authStyle: Short(20),

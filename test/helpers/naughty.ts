@@ -9,6 +9,9 @@ import { enrollTotp } from './mfa.js';
 import { orgPeople } from './orgs.js';
 import { SoftAuthenticator } from './soft-authenticator.js';
 import { readVector } from './vectors.js';
+import { providerAdmin } from './vault.js';
+
+const FUZZ_PROVIDER = 'fuzz-provider';
 
 /*
  * The R5/R6 sweep behind test/naughty-input-*.test.ts. Every route given, with its fields read from
@@ -194,6 +197,13 @@ export function naughtySweeper(t: TestApp) {
   }
 
   async function ownerWorld() {
+    // A connection provider that checks nothing (no network), so pasted keys reach the vault's tables.
+    await (await providerAdmin(t)).op('PUT', `/api/v1/operator/vault/providers/${FUZZ_PROVIDER}`, {
+      name: 'Fuzz provider',
+      kind: 'api_key',
+      allowedHosts: ['api.example.com'],
+      authStyle: 'basic',
+    });
     const email = await helpers.verified();
     const owner = await helpers.signedIn(email);
     const org = await freshOrg(owner);
@@ -311,6 +321,7 @@ export function naughtySweeper(t: TestApp) {
       return randomUUID();
     }
     if (name === 'keyId') return w.keyId;
+    if (name === 'providerId') return FUZZ_PROVIDER;
     if (name === '*') return 'rampart.css';
     // Not the owner's address: a sign-in or sign-up sweep must not lock the owner out.
     if (schema.format === 'email')
