@@ -9,7 +9,7 @@ import { freshSecret, providerAdmin, TestProvider, vaultTestApp } from '../../te
  */
 
 const server = await new TestProvider().start();
-const { t } = await vaultTestApp(server);
+const { t, vault } = await vaultTestApp(server, { overrides: { vaultRequestsPerMinute: 30 } });
 afterAll(async () => {
   await t.close();
   await server.close();
@@ -179,5 +179,38 @@ describe('requests through a connection (L1, T3)', () => {
     });
     expect(res.statusCode).toBe(404);
     expect((await stranger.api('GET', `${base}/${id}`)).statusCode).toBe(404);
+  });
+
+  it('[T3] code inside Rampart cannot aim the bound fetch at another host; the attempt is audited', async () => {
+    const id = await connection('p-bearer', { secret: freshSecret() });
+    const before = server.seen.length;
+    for (const url of ['https://elsewhere.example/x', `https://localhost:${server.port + 1}/x`, 'not a url'])
+      await expect(
+        vault().useCredential(orgId, id, 'sneaky', (f) => f(url)),
+        url,
+      ).rejects.toMatchObject({
+        code: 'connection_host_not_allowed',
+      });
+    expect(server.seen.length).toBe(before);
+    const sneaky = (await usedEvents(id)).filter((e) => e.purpose === 'sneaky');
+    expect(sneaky.map((e) => e.error)).toEqual(['host_not_allowed', 'host_not_allowed']);
+  });
+
+  it('[R3] requests through connections are rate limited per organization', async () => {
+    const other = await helpers.signedIn(await helpers.verified());
+    const otherOrg = (await other.api('POST', '/api/v1/orgs', { name: 'Busy' })).json().id as string;
+    const c = await other.api('POST', `/api/v1/orgs/${otherOrg}/connections`, {
+      providerId: 'p-bearer',
+      label: 'busy',
+      secret: freshSecret(),
+    });
+    const url = `/api/v1/orgs/${otherOrg}/connections/${c.json().id}/requests`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++)
+      statuses.push((await other.api('POST', url, { purpose: 'busy', method: 'GET', path: '/echo' })).statusCode);
+    expect(statuses.slice(0, 30).every((s) => s === 200)).toBe(true);
+    expect(statuses[30]).toBe(429);
+    // Another organization's allowance is its own.
+    expect((await send(await connection('p-bearer', { secret: freshSecret() }), {})).statusCode).toBe(200);
   });
 });
