@@ -308,6 +308,8 @@ export function createVaultService(deps: VaultDeps) {
       input: { providerId: string; label: string } & SecretInput,
       context?: RequestContext,
     ): Promise<ConnectionView> {
+      // The permission first: an outsider learns nothing, not even which providers exist.
+      await orgs.withPermission(actor, orgId, 'connections.manage', async () => undefined);
       const provider = await providerOf(input.providerId);
       const id = randomUUID();
       await orgs.withPermission(actor, orgId, 'connections.manage', async (tx) => {
