@@ -185,4 +185,15 @@ describe('connections (D1)', () => {
       .execute();
     expect(events).toHaveLength(1);
   });
+
+  it("[D1] a key that no longer fits its provider's auth style is refused clearly until replaced", async () => {
+    await admin.provider('acme-changing', server, { validation: undefined });
+    const c = (await connect({ providerId: 'acme-changing', secret: freshSecret() })).json();
+    await admin.provider('acme-changing', server, { authStyle: 'basic', validation: undefined });
+    await expect(use(c.id)).rejects.toMatchObject({ code: 'connection_unreadable', status: 409 });
+    const pair = { username: 'now-basic', password: freshSecret('pw_') };
+    expect((await owner.api('PUT', `${base}/${c.id}/secret`, pair)).statusCode).toBe(200);
+    server.accepted.add(`${pair.username}:${pair.password}`);
+    expect(await use(c.id)).toBe(200);
+  });
 });

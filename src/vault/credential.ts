@@ -16,20 +16,23 @@ function credentialPart(
   p: Presentation,
   fields: OpenedFields,
 ): { header?: [string, string]; query?: [string, string] } {
+  // The provider's auth style changed since the key was pasted (bearer to basic): the key no longer fits.
+  const misfit = () =>
+    vaultError('connection_unreadable', {
+      message: "This connection's key does not fit how its provider now takes keys: replace the key.",
+    });
   const field = (name: string) => {
     const v = fields.get(name);
-    if (!v) throw new Error(`the connection has no ${name}`);
+    if (!v) throw misfit();
     return v.toString('utf8');
   };
   switch (p.style) {
     case 'bearer':
       return { header: ['authorization', `Bearer ${field(fields.has('access_token') ? 'access_token' : 'api_key')}`] };
     case 'basic': {
-      const pair = Buffer.concat([
-        fields.get('username') ?? Buffer.alloc(0),
-        Buffer.from(':'),
-        fields.get('password')!,
-      ]);
+      const password = fields.get('password');
+      if (!password) throw misfit();
+      const pair = Buffer.concat([fields.get('username') ?? Buffer.alloc(0), Buffer.from(':'), password]);
       try {
         return { header: ['authorization', `Basic ${pair.toString('base64')}`] };
       } finally {

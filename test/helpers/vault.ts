@@ -87,7 +87,9 @@ export class TestProvider {
 
 /** An operator token's calls to the provider registry (bearer only, as a deploy script would). */
 export async function providerAdmin(t: TestApp) {
-  const { token } = await createOperatorTokens({ db: t.db, clock: t.clock }).create(`vault-${randomBytes(6).toString('hex')}`);
+  const { token } = await createOperatorTokens({ db: t.db, clock: t.clock }).create(
+    `vault-${randomBytes(6).toString('hex')}`,
+  );
   const op = (method: string, url: string, payload?: unknown) =>
     t.app.inject({
       method: method as 'GET',
