@@ -22,7 +22,7 @@ import { loopbackAliasRedirect } from './platform/http/loopback-alias.js';
 import { pageRendering } from './platform/http/render.js';
 import { lazyCompilers } from './platform/http/lazy-compilers.js';
 import { RequestLog } from './platform/logging.js';
-import { createScheduler, type Scheduler } from './platform/schedule.js';
+import { createJobRunner, type JobRunner } from './platform/jobs/index.js';
 import { inputKeywords } from './platform/http/schemas.js';
 import { securityHeaders } from './platform/http/security-headers.js';
 import type { Limits } from './platform/limits/limiter.js';
@@ -41,8 +41,11 @@ export interface AppDeps {
   hasher?: PasswordHasher;
   /** Settings tests give features in place of their defaults. */
   overrides?: Overrides;
-  /** Scheduled jobs (default: on their timers); tests give one without timers and run jobs by name. */
-  schedule?: Scheduler;
+  /**
+   * Scheduled jobs (default: pg-boss on PostgreSQL, else this process's timers); tests give one without timers and
+   * run jobs by name.
+   */
+  schedule?: JobRunner;
   /** TLS options for an HTTPS server; absent means plain HTTP (local, or behind a TLS proxy). */
   https?: { cert: Buffer; key: Buffer };
 }
@@ -130,7 +133,15 @@ export async function buildApp(
     clock: deps.clock ?? systemClock,
     hasher: deps.hasher ?? createPasswordHasher(),
     background: createBackground((err) => deps.logger.error({ err }, 'background work failed')),
-    schedule: deps.schedule ?? createScheduler({ logger: deps.logger, timers: true }),
+    schedule:
+      deps.schedule ??
+      createJobRunner({
+        logger: deps.logger,
+        db: deps.db,
+        clock: deps.clock ?? systemClock,
+        databaseUrl: config.databaseUrl,
+        timers: true,
+      }),
     subkey: (info) => subkey(deps.keyring, info),
     onClose: (fn) => app.addHook('onClose', async () => fn()),
     overrides: deps.overrides ?? {},
@@ -139,6 +150,7 @@ export async function buildApp(
   platform.onClose(() => platform.schedule.close());
   const ctx = createFeatureContext(platform, features);
   for (const feature of features) await feature.setup?.(ctx);
+  await platform.schedule.start(); // every feature has defined its jobs
 
   securityHeaders(app, { baseUrl: config.baseUrl });
   // Dev on a loopback base URL: a browser at 127.0.0.1 or [::1] is sent to the base URL; the Origin check stays exact.

@@ -11,7 +11,7 @@ import { createLimits, type Limits } from '../../src/platform/limits/limiter.js'
 import { createLogger } from '../../src/platform/logging.js';
 import { createPasswordHasher, type PasswordParams } from '../../src/platform/crypto/passwords.js';
 import { fixedClock } from '../../src/platform/clock.js';
-import { createScheduler } from '../../src/platform/schedule.js';
+import { createInProcessRunner, createJobLedger } from '../../src/platform/jobs/index.js';
 import { createMailer, type DevMailbox, type StoredMail } from '../../src/platform/mail/index.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -103,7 +103,8 @@ export async function createTestApp(
   });
   const logger = createLogger(config.logLevel, sink);
   const mailer = createMailer(config, db);
-  const schedule = createScheduler({ logger, timers: options.scheduleTimers ?? false });
+  const ledger = createJobLedger({ db, clock: options.realTime ? { now: () => new Date() } : clock });
+  const schedule = createInProcessRunner({ logger, ledger, timers: options.scheduleTimers ?? false });
   const app = await buildApp(
     config,
     {

@@ -1,0 +1,123 @@
+import PgBoss from 'pg-boss';
+import type { Logger } from 'pino';
+import { errorMessage, type JobLedger } from './ledger.js';
+import { runRecorded } from './recorded.js';
+import { type JobRunner, UnknownJobError } from './runner.js';
+
+/** pg-boss's own schema, created and migrated by pg-boss itself (as the owner role) on start. */
+export const PGBOSS_SCHEMA = 'pgboss';
+// One key for every job of a queue: with the 'singleton' policy at most one of them is active at a time.
+const SINGLETON_KEY = 'run';
+const FINISHED = new Set(['completed', 'failed', 'cancelled']);
+
+export interface PgBossRunnerOptions {
+  logger: Logger;
+  ledger: JobLedger;
+  /** The owner connection string: pg-boss creates and migrates its schema, which the runtime role never reaches. */
+  connectionString: string;
+  /** How often an idle worker asks its queue for a job (pg-boss 10: at least 0.5). */
+  pollingIntervalSeconds?: number;
+  /** Connections of pg-boss's own pool. */
+  poolSize?: number;
+}
+
+interface Job {
+  everyMs: number;
+  work: () => Promise<void>;
+  timer?: NodeJS.Timeout;
+}
+
+/** Whole seconds of one time slot: the server's clock cuts time into slots, so every instance agrees. */
+export function slotSeconds(everyMs: number): number {
+  return Math.max(1, Math.round(everyMs / 1000));
+}
+
+/**
+ * Several instances on one PostgreSQL database: a pg-boss queue per job. Every instance ticks at half
+ * the job's interval and sends a job with singletonSeconds of one interval, so pg-boss keeps one job
+ * per time slot across all of them; whichever instance's worker fetches it runs it, once. The
+ * queue's 'singleton' policy keeps a second job of the same queue from starting while one runs.
+ * Payloads are empty: a job carries no tenant data, it finds its work in the database.
+ */
+export function createPgBossRunner(opts: PgBossRunnerOptions): JobRunner {
+  const { logger, ledger } = opts;
+  const jobs = new Map<string, Job>();
+  const polling = opts.pollingIntervalSeconds ?? 2;
+  const boss = new PgBoss({
+    connectionString: opts.connectionString,
+    schema: PGBOSS_SCHEMA,
+    max: opts.poolSize ?? 3,
+    application_name: 'rampart-jobs',
+    schedule: false, // no cron: the ticks below make the slots
+  });
+  boss.on('error', (err) => logger.error({ err: { message: errorMessage(err) } }, 'job queue error'));
+  let state: 'defining' | 'starting' | 'started' | 'closed' = 'defining';
+  const closed = () => state === 'closed';
+
+  const tick = (name: string, job: Job) => {
+    const options = { singletonKey: SINGLETON_KEY, singletonSeconds: slotSeconds(job.everyMs), retryLimit: 0 };
+    boss.send(name, {}, options).catch((err: unknown) => logger.error({ err, job: name }, 'could not queue the job'));
+  };
+
+  const handler = (name: string, job: Job) => async () => {
+    try {
+      await runRecorded(ledger, logger, name, job.work);
+    } catch (err) {
+      // pg-boss keeps what a handler throws in pgboss.job.output: the message only, never the stack.
+      throw Object.assign(new Error(errorMessage(err)), { stack: undefined });
+    }
+  };
+
+  return {
+    kind: 'pg-boss',
+    every(name, everyMs, work) {
+      if (jobs.has(name)) throw new Error(`scheduled job "${name}" is defined twice`);
+      if (state !== 'defining') throw new Error(`scheduled job "${name}" is defined after the runner started`);
+      jobs.set(name, { everyMs, work });
+    },
+    async start() {
+      if (state !== 'defining') return;
+      state = 'starting';
+      await boss.start();
+      for (const [name, job] of jobs) {
+        await ledger.define(name, job.everyMs);
+        await boss.createQueue(name, { name, policy: 'singleton', retryLimit: 0 });
+        await boss.work(name, { pollingIntervalSeconds: polling, batchSize: 1 }, handler(name, job));
+      }
+      if (closed()) return; // closed while starting
+      state = 'started';
+      for (const [name, job] of jobs) {
+        job.timer = setInterval(() => tick(name, job), Math.max(250, Math.floor(job.everyMs / 2)));
+        job.timer.unref();
+        tick(name, job);
+      }
+    },
+    async run(name) {
+      if (!jobs.has(name)) throw new UnknownJobError(name);
+      if (state !== 'started') throw new Error('the job runner is not running');
+      const id = await boss.send(name, {}, { singletonKey: SINGLETON_KEY, retryLimit: 0 });
+      if (!id) throw new Error(`job "${name}" was not queued`);
+      for (;;) {
+        const found = await boss.getJobById(name, id, { includeArchive: true });
+        if (found && FINISHED.has(found.state)) {
+          if (found.state === 'completed') return;
+          const output = found.output as { message?: unknown } | null;
+          throw new Error(typeof output?.message === 'string' ? output.message : `job "${name}" ${found.state}`);
+        }
+        if (closed()) throw new Error('the job runner closed before the job finished');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
+    async status() {
+      return ledger.list([...jobs.keys()]);
+    },
+    names: () => [...jobs.keys()],
+    async close() {
+      const wasRunning = state === 'started' || state === 'starting';
+      state = 'closed';
+      for (const job of jobs.values()) clearInterval(job.timer);
+      // Graceful: the workers stop fetching, and a job in flight is waited for (up to the timeout).
+      if (wasRunning) await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+    },
+  };
+}
