@@ -6,6 +6,7 @@ export const ERROR_MAX = 500;
 
 // Credentials in a URL (scheme://user:secret@host) are the one secret an error message commonly carries.
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: a kept message is one line of text
 const CONTROL = /[\u0000-\u001f\u007f]+/g;
 
 /** What of an error is kept: its message only, one line, without URL credentials, cut to ERROR_MAX. */
