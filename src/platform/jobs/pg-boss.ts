@@ -32,9 +32,25 @@ export function slotSeconds(everyMs: number): number {
   return Math.max(1, Math.round(everyMs / 1000));
 }
 
+// Instances that start together create the same queue at once; PostgreSQL then picks one as a deadlock victim.
+const RACES = new Set(['40P01', '23505']);
+
+async function ensureQueue(boss: PgBoss, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (await boss.getQueue(name)) return;
+    try {
+      await boss.createQueue(name, { name, policy: 'singleton', retryLimit: 0 });
+      return;
+    } catch (err) {
+      if (attempt >= 5 || !RACES.has((err as { code?: string }).code ?? '')) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 200));
+    }
+  }
+}
+
 /**
  * Several instances on one PostgreSQL database: a pg-boss queue per job. Every instance ticks at half
- * the job's interval and sends a job with singletonSeconds of one interval, so pg-boss keeps one job
+ * the job's interval (the first tick half an interval after start) and sends a job with singletonSeconds of one interval, so pg-boss keeps one job
  * per time slot across all of them; whichever instance's worker fetches it runs it, once. The
  * queue's 'singleton' policy keeps a second job of the same queue from starting while one runs.
  * Payloads are empty: a job carries no tenant data, it finds its work in the database.
@@ -81,7 +97,7 @@ export function createPgBossRunner(opts: PgBossRunnerOptions): JobRunner {
       await boss.start();
       for (const [name, job] of jobs) {
         await ledger.define(name, job.everyMs);
-        await boss.createQueue(name, { name, policy: 'singleton', retryLimit: 0 });
+        await ensureQueue(boss, name);
         await boss.work(name, { pollingIntervalSeconds: polling, batchSize: 1 }, handler(name, job));
       }
       if (closed()) return; // closed while starting
@@ -89,7 +105,6 @@ export function createPgBossRunner(opts: PgBossRunnerOptions): JobRunner {
       for (const [name, job] of jobs) {
         job.timer = setInterval(() => tick(name, job), Math.max(250, Math.floor(job.everyMs / 2)));
         job.timer.unref();
-        tick(name, job);
       }
     },
     async run(name) {
