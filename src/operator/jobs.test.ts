@@ -57,7 +57,7 @@ describe('the jobs page of the operator console', () => {
     expect(runs).toBe(before);
   });
 
-  it('[R1] Run now without the CSRF token is refused; with it the job runs, is audited, and clears the error', async () => {
+  it('[R1] Run now without the CSRF token is refused; with it the job runs, is audited, clears the error', async () => {
     const { client, email } = await operatorClient(t);
     const before = runs;
     const forged = await client.request({

@@ -49,11 +49,12 @@ async function ensureQueue(boss: PgBoss, name: string): Promise<void> {
 }
 
 /**
- * Several instances on one PostgreSQL database: a pg-boss queue per job. Every instance ticks at half
- * the job's interval (the first tick half an interval after start) and sends a job with singletonSeconds of one interval, so pg-boss keeps one job
- * per time slot across all of them; whichever instance's worker fetches it runs it, once. The
- * queue's 'singleton' policy keeps a second job of the same queue from starting while one runs.
- * Payloads are empty: a job carries no tenant data, it finds its work in the database.
+ * Several instances on one PostgreSQL database: a pg-boss queue per job. Every instance ticks at
+ * half the job's interval (the first tick half an interval after start) and sends a job with
+ * singletonSeconds of one interval, so pg-boss keeps one job per time slot across all of them;
+ * whichever instance's worker fetches it runs it, once. The queue's 'singleton' policy keeps a
+ * second job of the same queue from starting while one runs. Payloads are empty: a job carries no
+ * tenant data, it finds its work in the database.
  */
 export function createPgBossRunner(opts: PgBossRunnerOptions): JobRunner {
   const { logger, ledger } = opts;
