@@ -148,9 +148,10 @@ export async function buildApp(
   };
   platform.onClose(() => platform.background.drain());
   platform.onClose(() => platform.schedule.close());
+  // Timers and workers start once every plugin has loaded: features define jobs in setup or in routes.
+  app.addHook('onReady', () => platform.schedule.start());
   const ctx = createFeatureContext(platform, features);
   for (const feature of features) await feature.setup?.(ctx);
-  await platform.schedule.start(); // every feature has defined its jobs
 
   securityHeaders(app, { baseUrl: config.baseUrl });
   // Dev on a loopback base URL: a browser at 127.0.0.1 or [::1] is sent to the base URL; the Origin check stays exact.

@@ -126,6 +126,14 @@ describe.runIf(databaseUrl)('the pg-boss job runner, several instances on one Po
     await b.run('test.throws');
     expect((await a.status())[0]).toMatchObject({ lastOutcome: 'succeeded', lastError: null, totalRuns: 2 });
     await expect(a.run('test.nothing')).rejects.toThrow(/no scheduled job named/);
+
+    let late = 0;
+    a.every('test.late', 3_600_000, async () => {
+      late++;
+    }); // defined after start, as a feature's routes() does
+    await a.run('test.late');
+    expect(late).toBe(1);
+    expect((await a.status()).map((s) => s.name)).toEqual(['test.late', 'test.throws']);
   });
 
   it('[O2] with the pgboss schema present the runtime role still owns nothing and cannot reach it', async () => {

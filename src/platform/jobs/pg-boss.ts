@@ -70,6 +70,7 @@ export function createPgBossRunner(opts: PgBossRunnerOptions): JobRunner {
   boss.on('error', (err) => logger.error({ err: { message: errorMessage(err) } }, 'job queue error'));
   let state: 'defining' | 'starting' | 'started' | 'closed' = 'defining';
   const closed = () => state === 'closed';
+  let startup: Promise<void> | undefined;
 
   const tick = (name: string, job: Job) => {
     const options = { singletonKey: SINGLETON_KEY, singletonSeconds: slotSeconds(job.everyMs), retryLimit: 0 };
@@ -85,32 +86,47 @@ export function createPgBossRunner(opts: PgBossRunnerOptions): JobRunner {
     }
   };
 
+  // Each job's queue, worker and timer, once set up: run(name) and close() wait for it.
+  const ready = new Map<string, Promise<void>>();
+  const setUp = async (name: string, job: Job) => {
+    await ledger.define(name, job.everyMs);
+    await ensureQueue(boss, name);
+    await boss.work(name, { pollingIntervalSeconds: polling, batchSize: 1 }, handler(name, job));
+    if (closed()) return;
+    job.timer = setInterval(() => tick(name, job), Math.max(250, Math.floor(job.everyMs / 2)));
+    job.timer.unref();
+  };
+  const setUpAll = () => {
+    for (const [name, job] of jobs) if (!ready.has(name)) ready.set(name, setUp(name, job));
+    return Promise.all(ready.values());
+  };
+
   return {
     kind: 'pg-boss',
     every(name, everyMs, work) {
       if (jobs.has(name)) throw new Error(`scheduled job "${name}" is defined twice`);
-      if (state !== 'defining') throw new Error(`scheduled job "${name}" is defined after the runner started`);
+      if (closed()) throw new Error(`scheduled job "${name}" is defined after the runner closed`);
       jobs.set(name, { everyMs, work });
+      // A feature that defines its job late (in its routes) gets it set up at once.
+      if (state === 'started')
+        setUpAll().catch((err: unknown) => logger.error({ err, job: name }, 'could not set up the job'));
     },
-    async start() {
-      if (state !== 'defining') return;
-      state = 'starting';
-      await boss.start();
-      for (const [name, job] of jobs) {
-        await ledger.define(name, job.everyMs);
-        await ensureQueue(boss, name);
-        await boss.work(name, { pollingIntervalSeconds: polling, batchSize: 1 }, handler(name, job));
+    start() {
+      if (state === 'defining') {
+        state = 'starting';
+        startup = (async () => {
+          await boss.start();
+          if (closed()) return;
+          state = 'started';
+          await setUpAll();
+        })();
       }
-      if (closed()) return; // closed while starting
-      state = 'started';
-      for (const [name, job] of jobs) {
-        job.timer = setInterval(() => tick(name, job), Math.max(250, Math.floor(job.everyMs / 2)));
-        job.timer.unref();
-      }
+      return startup ?? Promise.resolve();
     },
     async run(name) {
       if (!jobs.has(name)) throw new UnknownJobError(name);
       if (state !== 'started') throw new Error('the job runner is not running');
+      await ready.get(name);
       const id = await boss.send(name, {}, { singletonKey: SINGLETON_KEY, retryLimit: 0 });
       if (!id) throw new Error(`job "${name}" was not queued`);
       for (;;) {
@@ -129,11 +145,13 @@ export function createPgBossRunner(opts: PgBossRunnerOptions): JobRunner {
     },
     names: () => [...jobs.keys()],
     async close() {
-      const wasRunning = state === 'started' || state === 'starting';
+      if (closed()) return;
       state = 'closed';
+      await startup?.catch(() => {});
+      await Promise.allSettled(ready.values());
       for (const job of jobs.values()) clearInterval(job.timer);
       // Graceful: the workers stop fetching, and a job in flight is waited for (up to the timeout).
-      if (wasRunning) await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+      if (startup) await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
     },
   };
 }
