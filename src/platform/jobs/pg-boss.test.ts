@@ -1,7 +1,11 @@
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp } from '../../../test/helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/helpers/database.js';
+import { defineFeature } from '../../feature.js';
+import { FEATURES } from '../../features.js';
+import { createOperatorTokens } from '../../operator/index.js';
 import { systemClock } from '../clock.js';
 import { currentRoleFacts, reachableTables } from '../db/catalog.js';
 import { runtimeUrlFor } from '../db/database.js';
@@ -134,6 +138,40 @@ describe.runIf(databaseUrl)('the pg-boss job runner, several instances on one Po
     await a.run('test.late');
     expect(late).toBe(1);
     expect((await a.status()).map((s) => s.name)).toEqual(['test.late', 'test.throws']);
+  });
+
+  it('[X8] on a full app over pg-boss, a job that throws shows its error in the operator API', {
+    timeout: 60_000,
+  }, async () => {
+    const failing = defineFeature({
+      name: 'failing',
+      title: 'A failing job',
+      setup: ({ platform }) =>
+        platform.schedule.every('test.api', 3_600_000, async () => {
+          throw new Error('refresh failed: upstream said invalid_grant');
+        }),
+    });
+    const t = await createTestApp({}, undefined, { db, schedule: instance(), features: [...FEATURES, failing] });
+    try {
+      await expect(t.runJob('test.api')).rejects.toThrow('invalid_grant');
+      const token = (await createOperatorTokens({ db, clock: systemClock }).create('pgboss-test')).token;
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/api/v1/operator/jobs',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.json().runner).toBe('pg-boss');
+      expect(res.json().jobs).toContainEqual(
+        expect.objectContaining({
+          name: 'test.api',
+          lastOutcome: 'failed',
+          lastError: 'refresh failed: upstream said invalid_grant',
+        }),
+      );
+      expect(res.json().jobs.map((j: { name: string }) => j.name)).toContain('trust.checks');
+    } finally {
+      await t.close();
+    }
   });
 
   it('[O2] with the pgboss schema present the runtime role still owns nothing and cannot reach it', async () => {
