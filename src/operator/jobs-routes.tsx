@@ -8,7 +8,7 @@ import { operatorOf } from './http.js';
 import type { JobsConsole } from './jobs.js';
 import { JobsPage } from './jobs-page.js';
 
-type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 const NameParams = Type.Object(
   { name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[a-z0-9][a-z0-9._-]*$' }) },
@@ -39,7 +39,7 @@ export function operatorJobRoutes(
     runner: 'in-process' | 'pg-boss';
     pages: readonly OperatorPage[];
     requireOperatorPage: Guard;
-    requireOperator: Guard | ((request: FastifyRequest, reply: FastifyReply) => Promise<void>);
+    requireOperator: Guard;
   },
 ): void {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
