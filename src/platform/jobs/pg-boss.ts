@@ -9,6 +9,8 @@ export const PGBOSS_SCHEMA = 'pgboss';
 // One key for every job of a queue: with the 'singleton' policy at most one of them is active at a time.
 const SINGLETON_KEY = 'run';
 const FINISHED = new Set(['completed', 'failed', 'cancelled']);
+// How long run(name) waits for the queued job (Run now waits in the request): it keeps running after.
+const RUN_WAIT_MS = 5 * 60_000;
 
 export interface PgBossRunnerOptions {
   logger: Logger;
@@ -129,6 +131,7 @@ export function createPgBossRunner(opts: PgBossRunnerOptions): JobRunner {
       await ready.get(name);
       const id = await boss.send(name, {}, { singletonKey: SINGLETON_KEY, retryLimit: 0 });
       if (!id) throw new Error(`job "${name}" was not queued`);
+      const giveUpAt = Date.now() + RUN_WAIT_MS;
       for (;;) {
         const found = await boss.getJobById(name, id, { includeArchive: true });
         if (found && FINISHED.has(found.state)) {
@@ -137,6 +140,7 @@ export function createPgBossRunner(opts: PgBossRunnerOptions): JobRunner {
           throw new Error(typeof output?.message === 'string' ? output.message : `job "${name}" ${found.state}`);
         }
         if (closed()) throw new Error('the job runner closed before the job finished');
+        if (Date.now() > giveUpAt) throw new Error(`job "${name}" is still queued or running; see the jobs page`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     },
