@@ -22,7 +22,7 @@ import { loopbackAliasRedirect } from './platform/http/loopback-alias.js';
 import { pageRendering } from './platform/http/render.js';
 import { lazyCompilers } from './platform/http/lazy-compilers.js';
 import { RequestLog } from './platform/logging.js';
-import { createScheduler, type Scheduler } from './platform/schedule.js';
+import { createJobRunner, type JobRunner } from './platform/jobs/index.js';
 import { inputKeywords } from './platform/http/schemas.js';
 import { securityHeaders } from './platform/http/security-headers.js';
 import type { Limits } from './platform/limits/limiter.js';
@@ -41,8 +41,11 @@ export interface AppDeps {
   hasher?: PasswordHasher;
   /** Settings tests give features in place of their defaults. */
   overrides?: Overrides;
-  /** Scheduled jobs (default: on their timers); tests give one without timers and run jobs by name. */
-  schedule?: Scheduler;
+  /**
+   * Scheduled jobs (default: pg-boss on PostgreSQL, else this process's timers); tests give one without timers and
+   * run jobs by name.
+   */
+  schedule?: JobRunner;
   /** TLS options for an HTTPS server; absent means plain HTTP (local, or behind a TLS proxy). */
   https?: { cert: Buffer; key: Buffer };
 }
@@ -130,13 +133,23 @@ export async function buildApp(
     clock: deps.clock ?? systemClock,
     hasher: deps.hasher ?? createPasswordHasher(),
     background: createBackground((err) => deps.logger.error({ err }, 'background work failed')),
-    schedule: deps.schedule ?? createScheduler({ logger: deps.logger, timers: true }),
+    schedule:
+      deps.schedule ??
+      createJobRunner({
+        logger: deps.logger,
+        db: deps.db,
+        clock: deps.clock ?? systemClock,
+        databaseUrl: config.databaseUrl,
+        timers: true,
+      }),
     subkey: (info) => subkey(deps.keyring, info),
     onClose: (fn) => app.addHook('onClose', async () => fn()),
     overrides: deps.overrides ?? {},
   };
   platform.onClose(() => platform.background.drain());
   platform.onClose(() => platform.schedule.close());
+  // Timers and workers start once every plugin has loaded: features define jobs in setup or in routes.
+  app.addHook('onReady', () => platform.schedule.start());
   const ctx = createFeatureContext(platform, features);
   for (const feature of features) await feature.setup?.(ctx);
 

@@ -10,7 +10,7 @@ import type { EventBus } from './platform/events/bus.js';
 import { AppError, type ErrorCatalog, OperatorError } from './platform/errors.js';
 import type { Limits } from './platform/limits/limiter.js';
 import type { DevMailbox, Mailer } from './platform/mail/index.js';
-import type { Scheduler } from './platform/schedule.js';
+import type { JobRunner } from './platform/jobs/index.js';
 
 /*
  * The feature contract. A feature is one folder whose index.ts exports one Feature; app.ts builds
@@ -31,8 +31,8 @@ export interface Platform {
   hasher: PasswordHasher;
   /** Work that runs after the response; drained when the app closes. */
   background: Background;
-  /** Work that runs every so often (checks, probes, deadlines), and on demand by its name. */
-  schedule: Scheduler;
+  /** Work that runs every so often (checks, probes, deadlines), on demand by its name, and its last runs. */
+  schedule: JobRunner;
   /** A 256-bit key for one purpose, derived from the current master key. */
   subkey(info: string): Buffer;
   /** Runs when the app closes (subscriptions, timers). */

@@ -95,6 +95,8 @@ const NOT_ORG_OWNED: Record<string, string> = {
   'GET /api/v1/operator/clients/:id':
     "an OpenID client: the operator's, above every organization; operator tokens only (the [A10] operator suite)",
   'DELETE /api/v1/operator/clients/:id': 'an OpenID client (same as above)',
+  'POST /operator/jobs/:name/run':
+    "a scheduled job, found by its name: the deployment's, above every organization; console operators only ([X8])",
   'GET /operator/disclosure/:id':
     'a vulnerability report: system data, above every organization; operator console only (the [X3] suite)',
   'POST /operator/disclosure/:id/status': 'a vulnerability report (same as above)',

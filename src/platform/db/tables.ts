@@ -31,6 +31,7 @@ export interface Tables {
   operator_users: { user_id: string; granted_at: Timestamp };
   deployment_settings: DeploymentSettingsTable;
   trust_check_results: TrustCheckResultsTable;
+  job_runs: JobRunsTable;
   trust_check_changes: TrustCheckChangesTable;
   disclosure_reports: DisclosureReportsTable;
   disclosure_timeline: DisclosureTimelineTable;
@@ -613,4 +614,16 @@ export interface VaultOauthFlowsTable {
   created_at: Timestamp;
   expires_at: Timestamp;
   used_at: Timestamp | null;
+}
+
+/** Issue 15: each scheduled job's last run, as whichever instance ran it recorded it (system). */
+export interface JobRunsTable {
+  name: string;
+  every_ms: string | number;
+  last_started_at: Timestamp | null;
+  last_finished_at: Timestamp | null;
+  last_outcome: 'succeeded' | 'failed' | null;
+  last_error: string | null;
+  consecutive_failures: Generated<number>;
+  total_runs: Generated<string | number>;
 }

@@ -361,6 +361,7 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   deployment_settings: 'system', // the product's name and security contact, set by the operator
   trust_check_results: 'system', // X8: each live check's latest result, shared by the instances
   trust_check_changes: 'system', // X8: each change of a check's status
+  job_runs: 'system', // each scheduled job's last run, shared by the instances (issue 15)
   disclosure_reports: 'system', // vulnerability reports: the reporter needs no account (X3)
   disclosure_timeline: 'system',
   disclosure_form_tokens: 'system', // spent report-form tokens, before anyone is known
