@@ -7,6 +7,7 @@ import type { Keyring } from './platform/crypto/keyring.js';
 import type { PasswordHasher } from './platform/crypto/passwords.js';
 import type { Database, Tx } from './platform/db/database.js';
 import type { EventBus } from './platform/events/bus.js';
+import type { KeyringSync } from './platform/keys/sync.js';
 import { AppError, type ErrorCatalog, OperatorError } from './platform/errors.js';
 import type { Limits } from './platform/limits/limiter.js';
 import type { DevMailbox, Mailer } from './platform/mail/index.js';
@@ -23,6 +24,8 @@ export interface Platform {
   config: Config;
   db: Database;
   keyring: Keyring;
+  /** D3: this instance's live keyring and its sync with the key file and the deployment's decision. */
+  keys: KeyringSync;
   mailer: Mailer & { devMailbox?: DevMailbox };
   logger: Logger;
   limits: Limits;
@@ -33,7 +36,7 @@ export interface Platform {
   background: Background;
   /** Work that runs every so often (checks, probes, deadlines), and on demand by its name. */
   schedule: Scheduler;
-  /** A 256-bit key for one purpose, derived from the current master key. */
+  /** A 256-bit key for one purpose, derived from the deployment's subkey root (unchanged by rotation). */
   subkey(info: string): Buffer;
   /** Runs when the app closes (subscriptions, timers). */
   onClose(fn: () => Promise<void> | void): void;

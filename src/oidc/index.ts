@@ -18,6 +18,7 @@ import { sweepExpired } from './adapter.js';
 import { createTokenEvents } from './token-events.js';
 import { createDeliveries, type Deliveries } from './deliveries.js';
 import { operatorClientRoutes } from './operator-api.js';
+import { signingKeySecrets } from './sealed-values.js';
 
 declare module '../feature.js' {
   interface Services {
@@ -53,6 +54,7 @@ const MAINTENANCE_EVERY_MS = 60_000;
 /** A10: Rampart as the OpenID provider of the products in front of it. */
 export const oidcFeature = defineFeature({
   name: 'oidc',
+  sealedValues: [signingKeySecrets],
   title: 'Sign-in for products (OpenID Connect)',
   errors: OIDC_ERRORS,
   auditActions: OIDC_AUDIT_ACTIONS,
