@@ -207,6 +207,6 @@ function liveKeyringOf(config: Config, keyring: Keyring, logger: Logger): LiveKe
   return createLiveKeyring({
     initial: keyring,
     file,
-    onRetiredUse: (err) => logger.error({ err: { message: err.message } }, 'decrypt under a retired master key'),
+    onRetiredUse: (err) => logger.error({ reason: err.message }, 'decrypt under a retired master key'),
   });
 }

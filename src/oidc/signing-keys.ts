@@ -78,7 +78,9 @@ export function createSigningKeys(deps: { db: Tenancy; keyring: Keyring; clock: 
       rows = await db.withSystem((tx) => repo.signingKeys(tx));
     }
     const published = rows.filter((r) => !r.unpublish_after || r.unpublish_after > now).map((r) => r.public_jwk as JWK);
-    const privateJwk = JSON.parse(open(keyring, signing.private_sealed, signingKeyContext(signing.kid)).toString('utf8')) as JWK;
+    const privateJwk = JSON.parse(
+      open(keyring, signing.private_sealed, signingKeyContext(signing.kid)).toString('utf8'),
+    ) as JWK;
     return {
       signing: { ...privateJwk, kid: signing.kid, alg: signing.alg, use: 'sig' },
       published,

@@ -88,11 +88,9 @@ class Live implements LiveKeyring {
 
   toString(): string {
     const retired = this.retired();
-    return (
-      `LiveKeyring(${this.held()
-        .map((v) => `v${v}`)
-        .join(',')}; current v${this.current}${retired.length ? `; retired ${retired.map((v) => `v${v}`)}` : ''})`
-    );
+    return `LiveKeyring(${this.held()
+      .map((v) => `v${v}`)
+      .join(',')}; current v${this.current}${retired.length ? `; retired ${retired.map((v) => `v${v}`)}` : ''})`;
   }
 
   toJSON(): string {

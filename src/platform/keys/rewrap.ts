@@ -42,7 +42,11 @@ async function* organizationIds(db: Database): AsyncGenerator<string> {
 }
 
 /** Runs `fn` once per place the value lives: the system, or each organization in turn. */
-async function eachScope(db: Database, value: SealedValues, fn: (run: <T>(work: (tx: Tx) => Promise<T>) => Promise<T>) => Promise<boolean>) {
+async function eachScope(
+  db: Database,
+  value: SealedValues,
+  fn: (run: <T>(work: (tx: Tx) => Promise<T>) => Promise<T>) => Promise<boolean>,
+) {
   if (value.scope === 'system') {
     await fn((work) => db.withSystem((tx) => work(tx)));
     return;

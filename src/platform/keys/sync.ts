@@ -4,7 +4,14 @@ import type { Clock } from '../clock.js';
 import type { LiveKeyring } from '../crypto/live-keyring.js';
 import type { Tenancy } from '../db/database.js';
 import type { EventBus } from '../events/bus.js';
-import { ensureDecision, forgetInstance, KEYRING_CHANNEL, readDecision, RELOAD_INTERVAL_MS, reportInstance } from './state.js';
+import {
+  ensureDecision,
+  forgetInstance,
+  KEYRING_CHANNEL,
+  readDecision,
+  RELOAD_INTERVAL_MS,
+  reportInstance,
+} from './state.js';
 
 /** This instance's side of D3: it keeps the live keyring in step with the key file and the deployment. */
 export interface KeyringSync {
@@ -36,7 +43,7 @@ export async function startKeyringSync(deps: {
       keyring.reloadFile();
     } catch (err) {
       // The keys already loaded stay in use; a half-written or broken file must not take them away.
-      logger.error({ err: { message: (err as Error).message } }, 'could not re-read the master key file');
+      logger.error({ reason: (err as Error).message }, 'could not re-read the master key file');
     }
     const decision = await db.withSystem(async (tx) => {
       const found = await readDecision(tx);
@@ -65,7 +72,8 @@ export async function startKeyringSync(deps: {
   const unsubscribe = await bus.subscribe(KEYRING_CHANNEL, () => {
     void refresh().catch(() => {});
   });
-  const timer = deps.timers === false ? undefined : setInterval(() => void refresh().catch(() => {}), RELOAD_INTERVAL_MS);
+  const timer =
+    deps.timers === false ? undefined : setInterval(() => void refresh().catch(() => {}), RELOAD_INTERVAL_MS);
   timer?.unref();
 
   return {
