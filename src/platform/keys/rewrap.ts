@@ -1,4 +1,4 @@
-import type { SealedRecord, SealedValues } from '../../feature.js';
+import type { SealedRecord, SealedValues } from './sealed.js';
 import { keyVersionOf, rewrap } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { Database, Tx } from '../db/database.js';

@@ -1,6 +1,6 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SealedValues } from '../../feature.js';
+import type { SealedValues } from './sealed.js';
 import type { Clock } from '../clock.js';
 import { generateMasterKeyEntry, parseKeyring } from '../crypto/keyring.js';
 import type { LiveKeyring } from '../crypto/live-keyring.js';

@@ -1,5 +1,5 @@
 import { hkdfSync } from 'node:crypto';
-import type { SealedValues } from '../../feature.js';
+import type { SealedValues } from './sealed.js';
 import { open, seal } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { draw, type RandomSource, systemRandom } from '../crypto/random.js';

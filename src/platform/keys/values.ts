@@ -1,8 +1,8 @@
-import type { Feature, SealedValues } from '../../feature.js';
+import type { SealedValues } from './sealed.js';
 import { subkeyRootSealedValue } from './subkey-root.js';
 
 /** Every value sealed under the master keyring: the platform's subkey root and what each feature declares. */
-export function allSealedValues(features: readonly Pick<Feature, 'sealedValues'>[]): SealedValues[] {
+export function allSealedValues(features: readonly { sealedValues?: readonly SealedValues[] }[]): SealedValues[] {
   const values = [subkeyRootSealedValue, ...features.flatMap((f) => f.sealedValues ?? [])];
   const names = new Set<string>();
   for (const v of values) {
