@@ -12,6 +12,7 @@ import { DEFAULT_BATCH, needingRewrap, rewrapAll, type VersionCounts } from '../
 import { keyStatus, retire, rotate, type RotationDeps } from '../platform/keys/rotation.js';
 import type { SealedValues } from '../platform/keys/sealed.js';
 import { KEYRING_CHANNEL } from '../platform/keys/state.js';
+import { auditKeys } from './service.js';
 
 type Wrap = <A extends unknown[]>(action: (...args: A) => unknown) => (...args: A) => Promise<void>;
 type WithKeys = (fn: (ctx: { config: Config; db: Database; keyring: Keyring }) => Promise<void>) => Promise<void>;
@@ -95,6 +96,7 @@ export function keyRotationCommands(
         if (!Number.isFinite(seconds) || seconds <= 0) throw new OperatorError('--timeout: a number of seconds');
         await withRotation(withKeys, values(), async (deps) => {
           const done = await rotate(deps, { timeoutMs: seconds * 1000, onStep: (line) => console.log(line) });
+          await auditKeys(deps.db, systemClock, 'keys.rotated', 'cli', { from: done.previous, to: done.version });
           console.log(`rotated: v${done.previous} -> v${done.version}. Next: rampart keys rewrap`);
         });
       }),
@@ -114,11 +116,15 @@ export function keyRotationCommands(
         if (!Number.isSafeInteger(batch) || batch < 1 || batch > 10_000)
           throw new OperatorError('--batch: a whole number from 1 to 10000 (example: --batch 200)');
         await withRotation(withKeys, values(), async (deps) => {
-          await deps.keyring.reloadFile();
+          deps.keyring.reloadFile();
           const status = await keyStatus(deps);
           console.log(`re-wrapping under v${status.current}`);
           const result = await rewrapAll({ ...deps, batch, onProgress: progressPrinter() });
-          console.log(`rewrapped ${result.rewrapped} record(s); ${result.reread} changed meanwhile and were read again`);
+          const payload = { rewrapped: result.rewrapped, counts: result.counts };
+          await auditKeys(deps.db, systemClock, 'keys.rewrapped', 'cli', payload);
+          console.log(
+            `rewrapped ${result.rewrapped} record(s); ${result.reread} changed meanwhile and were read again`,
+          );
           for (const f of result.failed) console.log(`FAILED  ${f.name} ${f.key}: ${f.reason}`);
           console.log('count per key version:');
           for (const line of formatCounts(result.counts)) console.log(line);
@@ -143,6 +149,7 @@ export function keyRotationCommands(
         const version = parseVersion(text);
         await withRotation(withKeys, values(), async (deps) => {
           const { removedFromFile } = await retire(deps, version);
+          await auditKeys(deps.db, systemClock, 'keys.retired', 'cli', { version });
           console.log(`v${version} is retired`);
           console.log(
             removedFromFile

@@ -79,8 +79,12 @@ export function createKeysService(deps: {
     start(kind, actor, context) {
       if (current?.state === 'running') throw keysError('key_operation_running');
       if (kind === 'rotate' && deps.keys.keyring.source === 'env') {
-        refusal(new OperatorError('the master keys come from RAMPART_MASTER_KEYS, which cannot change without a ' +
-          'restart: move them to RAMPART_MASTER_KEYS_FILE and restart once to rotate online'));
+        refusal(
+          new OperatorError(
+            'the master keys come from RAMPART_MASTER_KEYS, which cannot change without a ' +
+              'restart: move them to RAMPART_MASTER_KEYS_FILE and restart once to rotate online',
+          ),
+        );
       }
       const op: KeyOperation = { kind, state: 'running', startedAt: clock.now(), done: 0, total: 0 };
       current = op;
