@@ -6,6 +6,7 @@ import * as envelope from './envelope.bench.js';
 import { runHttpBench } from './http/main.js';
 import * as oidcRefresh from './oidc-refresh.bench.js';
 import * as revocation from './revocation.bench.js';
+import * as rewrap from './rewrap.bench.js';
 import * as sdkVerify from './sdk-verify.bench.js';
 
 const micro: Record<string, { run(): Promise<void> }> = {
@@ -15,6 +16,7 @@ const micro: Record<string, { run(): Promise<void> }> = {
   'account-timing': accountTiming,
   'sdk-verify': sdkVerify,
   'oidc-refresh': oidcRefresh,
+  rewrap,
 };
 
 const args = process.argv.slice(2);

@@ -48,7 +48,7 @@ export function rotationCheck(deps: { db: Database; values: readonly SealedValue
       const retired = decision.retired.length ? `; retired ${decision.retired.map((v) => `v${v}`).join(', ')}` : '';
       return {
         status: 'passing',
-        detail: `current v${decision.current} on ${instances.length} live instance(s)${retired}; records: ${perVersion}`,
+        detail: `current v${decision.current} on ${instances.length} live instance(s)${retired}; ${perVersion}`,
       };
     },
   };

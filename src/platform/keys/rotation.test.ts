@@ -223,7 +223,7 @@ describe('master key rotation (D3)', () => {
     advance(30_000);
   }, 60_000);
 
-  it('[D3] retire refuses while a record needs the version, then succeeds; a retired version fails loudly', async () => {
+  it('[D3] retire refuses while a record needs the version, then succeeds; a retired one fails loudly', async () => {
     const op = operatorDeps();
     await expect(retire(op, 2)).rejects.toThrow(/v2 is the current version/);
     // A record still under v1 (a backup restored, say): retire names it.
@@ -294,7 +294,8 @@ describe('master key rotation (D3)', () => {
     advance(30_000);
   }, 60_000);
 
-  it('[D3] rotation under load: 20 concurrent TOTP requests on two instances while rotate, rewrap and retire run: zero failed decrypts', async () => {
+  it('[D3] rotation under load: 20 concurrent TOTP requests on two instances while rotate, rewrap and retire ' +
+    'run: zero failed decrypts', async () => {
     const requests: LoadRequest[] = [totpStepUp];
     let failures = 0;
     let served = 0;
