@@ -27,7 +27,7 @@ async function deployment() {
   let openDb: () => Promise<Database>;
   if (process.env.DATABASE_URL) {
     pg = await createTestDatabase();
-    env = childEnv({ DATABASE_URL: pg.url, RAMPART_DEV: 'false', RAMPART_MASTER_KEYS_FILE: keyFile });
+    env = childEnv({ DATABASE_URL: pg.url, RAMPART_DEV: 'true', RAMPART_MASTER_KEYS_FILE: keyFile });
     openDb = async () => pg!;
   } else {
     const dataDir = path.join(dir, 'data');
