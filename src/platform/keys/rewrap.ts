@@ -140,7 +140,9 @@ export async function rewrapAll(deps: {
             try {
               next = rewrap(keyring, record.sealed, record.context);
             } catch (err) {
-              result.failed.push({ name: value.name, key: record.key, reason: (err as Error).message });
+              // A batch read again (after a changed record) meets the same failure: name it once.
+              if (!result.failed.some((f) => f.name === value.name && f.key === record.key))
+                result.failed.push({ name: value.name, key: record.key, reason: (err as Error).message });
               continue;
             }
             if (await value.replace(tx, record.key, record.sealed, next)) result.rewrapped++;
