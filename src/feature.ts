@@ -5,7 +5,7 @@ import type { Background } from './platform/background.js';
 import type { Clock } from './platform/clock.js';
 import type { Keyring } from './platform/crypto/keyring.js';
 import type { PasswordHasher } from './platform/crypto/passwords.js';
-import type { Database, Tx } from './platform/db/database.js';
+import type { Database } from './platform/db/database.js';
 import type { EventBus } from './platform/events/bus.js';
 import type { SealedValues } from './platform/keys/sealed.js';
 import type { KeyringSync } from './platform/keys/sync.js';
