@@ -1,4 +1,4 @@
-import { hkdfSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import cookie from '@fastify/cookie';
@@ -13,6 +13,10 @@ import { FEATURES } from './features.js';
 import { createBackground } from './platform/background.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Keyring } from './platform/crypto/keyring.js';
+import { createLiveKeyring, isLiveKeyring, type LiveKeyring } from './platform/crypto/live-keyring.js';
+import { DEV_KEY_FILE } from './platform/crypto/master-key-file.js';
+import { deriveSubkey, loadSubkeyRoot } from './platform/keys/subkey-root.js';
+import { startKeyringSync } from './platform/keys/sync.js';
 import { createPasswordHasher, type PasswordHasher } from './platform/crypto/passwords.js';
 import type { Database } from './platform/db/database.js';
 import type { EventBus } from './platform/events/bus.js';
@@ -122,15 +126,22 @@ export async function buildApp(
     done(null, payload);
   });
 
+  const clock = deps.clock ?? systemClock;
+  const keyring = liveKeyringOf(config, deps.keyring, deps.logger);
+  // D3: the keys and the deployment's decision first, then the subkey root they unseal.
+  const keys = await startKeyringSync({ db: deps.db, keyring, bus: deps.bus, clock, logger: deps.logger });
+  app.addHook('onClose', async () => keys.stop());
+  const root = await loadSubkeyRoot(deps.db, keyring, clock.now());
   const platform: Platform = {
     config,
     db: deps.db,
-    keyring: deps.keyring,
+    keyring,
+    keys,
     mailer: deps.mailer,
     logger: deps.logger,
     limits: deps.limits,
     bus: deps.bus,
-    clock: deps.clock ?? systemClock,
+    clock,
     hasher: deps.hasher ?? createPasswordHasher(),
     background: createBackground((err) => deps.logger.error({ err }, 'background work failed')),
     schedule:
@@ -142,7 +153,7 @@ export async function buildApp(
         databaseUrl: config.databaseUrl,
         timers: true,
       }),
-    subkey: (info) => subkey(deps.keyring, info),
+    subkey: (info) => deriveSubkey(root, info),
     onClose: (fn) => app.addHook('onClose', async () => fn()),
     overrides: deps.overrides ?? {},
   };
@@ -199,7 +210,16 @@ export async function buildApp(
   return app;
 }
 
-/** A 256-bit key for one purpose, derived from the current master key. */
-function subkey(keyring: Keyring, info: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', keyring.key(keyring.current), Buffer.alloc(0), info, 32));
+/**
+ * D3: the keyring as a live one. Keys from a file (RAMPART_MASTER_KEYS_FILE, or dev mode's one in the
+ * data directory) are re-read without a restart; keys given in RAMPART_MASTER_KEYS itself are fixed.
+ */
+function liveKeyringOf(config: Config, keyring: Keyring, logger: Logger): LiveKeyring {
+  if (isLiveKeyring(keyring)) return keyring;
+  const file = config.masterKeysFile ?? (config.masterKeys ? undefined : path.join(config.dataDir, DEV_KEY_FILE));
+  return createLiveKeyring({
+    initial: keyring,
+    file,
+    onRetiredUse: (err) => logger.error({ reason: err.message }, 'decrypt under a retired master key'),
+  });
 }

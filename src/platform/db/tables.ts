@@ -56,6 +56,8 @@ export interface Tables {
   vault_connections: VaultConnectionsTable;
   vault_secrets: { connection_id: string; org_id: string; field: string; sealed: string };
   vault_oauth_flows: VaultOauthFlowsTable;
+  keyring_state: KeyringStateTable;
+  keyring_instances: KeyringInstancesTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -626,4 +628,21 @@ export interface JobRunsTable {
   last_error: string | null;
   consecutive_failures: Generated<number>;
   total_runs: Generated<string | number>;
+}
+
+export interface KeyringStateTable {
+  id: Generated<number>;
+  /** bigint (versions reach 2^32 - 1): read back as a string, like every bigint. */
+  current_version: ColumnType<string | null, number | null, number | null>;
+  retired_versions: ColumnType<string[], number[], number[]>;
+  root_sealed: string | null;
+  updated_at: Timestamp;
+}
+
+export interface KeyringInstancesTable {
+  instance_id: string;
+  versions: ColumnType<string[], number[], number[]>;
+  current_version: ColumnType<string, number, number>;
+  source: 'env' | 'file';
+  seen_at: Timestamp;
 }

@@ -384,6 +384,8 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   vault_connections: 'tenant',
   vault_secrets: 'tenant',
   vault_oauth_flows: 'system', // looked up by the hash of their state before the org is known
+  keyring_state: 'system', // D3: which master key version seals, which are retired; the subkey root
+  keyring_instances: 'system', // D3: what each running instance holds, for rotation to wait on
   security_notices: 'tenant', // what one affected organization was told about a breach
   rampart_migrations: 'owner only',
 };
