@@ -421,6 +421,8 @@ describe('[A7] the trust check and the provider registry', () => {
     const now = await check();
     expect(now.status, now.detail).toBe('passing');
     expect(now.detail).toContain('S256');
+    // What the connections page lets its "Connect" forms lead to.
+    expect(await service.providers()).toContainEqual({ id: 'acme', name: 'Provider acme', target: upstream.issuer });
   });
 
   it('[T3] a provider with a plain-http endpoint off this machine is refused, and fails the check', async () => {

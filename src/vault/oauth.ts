@@ -91,6 +91,11 @@ export interface OauthConnections {
   disconnectAs(actor: Actor, orgId: string, connectionId: string, context?: RequestContext): Promise<OauthDisconnected>;
   /** The same without a permission check, for the vault's delete (which checked it). */
   disconnect(orgId: string, connectionId: string, by?: string, context?: RequestContext): Promise<OauthDisconnected>;
+  /**
+   * The OAuth providers an organization may connect, with the site the "Connect" form leads to: the
+   * connections page passes the targets to allowFormTargets (browsers check form-action on redirects).
+   */
+  providers(): Promise<Array<{ id: string; name: string; target: string }>>;
   /** An authorization URL built as start builds it, for the trust check (no flow is kept). */
   probeAuthorizationUrl(providerId: string): Promise<URL>;
   /** Deletes unspent flows long expired. */
@@ -481,6 +486,13 @@ export function createOauthConnections(deps: OauthConnectionsDeps): OauthConnect
       return disconnect(orgId, id, by, context);
     },
     disconnect,
+
+    providers: async () =>
+      (await db.withSystem((tx) => repo.oauthProviders(tx))).map((p) => ({
+        id: p.id,
+        name: p.name,
+        target: new URL(p.oauth_authorization_endpoint!).origin,
+      })),
 
     async probeAuthorizationUrl(providerId) {
       return authorizationUrl(await provider(providerId), randomToken(), oidc.randomPKCECodeVerifier());
