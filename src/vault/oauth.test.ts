@@ -266,6 +266,37 @@ describe('[A7] OAuth connections: code + PKCE + state', () => {
   });
 });
 
+describe('[D1] sealed tokens', () => {
+  it("[D1] a token moved to another connection's row fails to decrypt, loudly", async () => {
+    const { row: a } = await connect();
+    const { row: b } = await connect();
+    await t.db.withTenant(orgId, async (tx) => {
+      const sealed = await tx
+        .selectFrom('vault_secrets')
+        .select('sealed')
+        .where('connection_id', '=', a.id)
+        .where('field', '=', 'access_token')
+        .executeTakeFirstOrThrow();
+      await tx
+        .updateTable('vault_secrets')
+        .set({ sealed: sealed.sealed })
+        .where('connection_id', '=', b.id)
+        .where('field', '=', 'access_token')
+        .execute();
+    });
+    await expect(service.accessToken(orgId, b.id)).rejects.toThrow();
+    expect(await service.accessToken(orgId, a.id)).toBe((await tokensOf(a.id)).access_token);
+  });
+
+  it('[A7] a label the organization already uses is refused at the callback with a page that says so', async () => {
+    const { row } = await connect();
+    const back = await upstream.authorize(await start(owner.client, row.label));
+    const res = await callback(owner.client, back);
+    expect(res.statusCode).toBe(409);
+    expect(res.body).toContain('already has a connection with this label');
+  });
+});
+
 describe('[A7] refresh: one at a time per connection', () => {
   it('[A7] a token about to expire is refreshed before use (the rotated refresh token is stored)', async () => {
     const { row } = await connect();
