@@ -175,6 +175,10 @@ describe('[A7] OAuth connections: code + PKCE + state', () => {
     const flows = JSON.stringify(
       await t.db.withSystem((tx) => tx.selectFrom('vault_oauth_flows').selectAll().execute()),
     );
+    // Nor the code and state of the answer (the callback's URL, which is logged), nor the client secret.
+    expect(t.logs()).toContain('/vault/oauth/callback');
+    for (const secret of [back.searchParams.get('code')!, back.searchParams.get('state')!, upstream.clientSecret])
+      expect(t.logs()).not.toContain(secret);
     for (const token of Object.values(tokens)) {
       expect(everything).not.toContain(token);
       expect(flows).not.toContain(token);
