@@ -34,6 +34,7 @@ export function setupVaultOauth({ platform: p, use, provide }: FeatureContext): 
     baseUrl: p.config.baseUrl,
     dev: p.config.dev,
     fetch: p.overrides.oauthFetch,
+    background: p.background,
   });
   p.schedule.every(OAUTH_REFRESH_JOB, REFRESH_EVERY_MS, async () => {
     await service.refreshDue();

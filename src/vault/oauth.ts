@@ -3,6 +3,7 @@ import * as oidc from 'openid-client';
 import type { Logger } from 'pino';
 import { type Actor, type OrgService, orgOwnersForOperator } from '../orgs/index.js';
 import { appendAudit, orgStream } from '../platform/audit/events.js';
+import type { Background } from '../platform/background.js';
 import type { Clock } from '../platform/clock.js';
 import { open, seal } from '../platform/crypto/envelope.js';
 import type { Keyring } from '../platform/crypto/keyring.js';
@@ -48,6 +49,8 @@ export interface OauthConnectionsDeps {
   dev: boolean;
   /** How Rampart reaches providers (tests: a fetch that trusts their test CA). Default: fetch. */
   fetch?: oidc.CustomFetch;
+  /** Where the refresh-failed mail is sent from (after the request; drained when the app closes). */
+  background?: Background;
   /** How long an instance that did not win a refresh waits for the one that did (default 10 s). */
   waitMs?: number;
   pollMs?: number;
@@ -281,7 +284,9 @@ export function createOauthConnections(deps: OauthConnectionsDeps): OauthConnect
       });
       return true;
     });
-    if (first) await mailOwners(orgId, row);
+    if (!first) return;
+    if (deps.background) deps.background.run(() => mailOwners(orgId, row));
+    else await mailOwners(orgId, row);
   }
 
   async function mailOwners(orgId: string, row: repo.ConnectionRow) {
