@@ -11,11 +11,11 @@ import { hashToken, looksLikeToken, randomToken, tokenMatches } from '../platfor
 import type { Tenancy, Tx } from '../platform/db/database.js';
 import { AppError, notFound } from '../platform/errors.js';
 import type { Mailer } from '../platform/mail/index.js';
-import { outboundProblem } from '../platform/outbound.js';
 import type { RequestContext } from '../platform/request-context.js';
+import { describe, providerConfig, Refusal, refusalOf, sameOrigin, type TokenSet } from './oauth-client.js';
 import { oauthError } from './oauth-errors.js';
 import * as repo from './oauth-repository.js';
-import { fingerprintOf, maskOf, openField, orgKek, providerSecretContext, sealField } from './sealing.js';
+import { fingerprintOf, maskOf, openField, orgKek, sealField } from './sealing.js';
 
 /*
  * A7 (connections half): an organization connects a provider the operator configured with the
@@ -32,7 +32,6 @@ const USE_MARGIN_MS = 60 * 1000;
 /** The refresh job refreshes tokens that expire within this. */
 export const JOB_MARGIN_MS = 10 * 60 * 1000;
 const LEASE_MS = 30 * 1000;
-const PROVIDER_TIMEOUT_SEC = 10;
 const ACCESS = 'access_token';
 const REFRESH = 'refresh_token';
 
@@ -117,34 +116,7 @@ export function createOauthConnections(deps: OauthConnectionsDeps): OauthConnect
   const pollMs = deps.pollMs ?? 200;
   const now = () => clock.now();
 
-  /** openid-client's configuration of a provider, from its row (endpoints are configured, not discovered). */
-  function configOf(p: repo.OauthProviderRow, issuer?: string): oidc.Configuration {
-    const endpoints = [p.oauth_authorization_endpoint, p.oauth_token_endpoint, p.oauth_revocation_endpoint];
-    for (const url of endpoints) {
-      const problem = url && outboundProblem(url, { dev: deps.dev });
-      if (problem) throw oauthError('oauth_provider_unreachable', { message: `The provider's endpoint ${problem}.` });
-    }
-    const authorization = p.oauth_authorization_endpoint!;
-    const secret = p.oauth_client_secret_sealed
-      ? open(deps.keyring, p.oauth_client_secret_sealed, providerSecretContext(p.id)).toString('utf8')
-      : undefined;
-    const config = new oidc.Configuration(
-      {
-        issuer: issuer ?? new URL(authorization).origin,
-        authorization_endpoint: authorization,
-        token_endpoint: p.oauth_token_endpoint!,
-        ...(p.oauth_revocation_endpoint ? { revocation_endpoint: p.oauth_revocation_endpoint } : {}),
-      },
-      p.oauth_client_id!,
-      undefined,
-      secret ? oidc.ClientSecretBasic(secret) : oidc.None(),
-    );
-    if (deps.fetch) config[oidc.customFetch] = deps.fetch;
-    config.timeout = PROVIDER_TIMEOUT_SEC;
-    // Dev mode only, and only toward this machine (outboundProblem refused anything else above).
-    if (deps.dev && endpoints.some((u) => u?.startsWith('http:'))) oidc.allowInsecureRequests(config);
-    return config;
-  }
+  const configOf = (p: repo.OauthProviderRow, issuer?: string) => providerConfig(p, deps, issuer);
 
   async function provider(id: string): Promise<repo.OauthProviderRow> {
     const row = await db.withSystem((tx) => repo.oauthProvider(tx, id));
@@ -507,37 +479,7 @@ export function createOauthConnections(deps: OauthConnectionsDeps): OauthConnect
   };
 }
 
-type TokenSet = oidc.TokenEndpointResponse;
 type AuditBits = Omit<Parameters<typeof appendAudit>[1], 'stream' | 'action'>;
-
-/** A refusal the provider will not change its mind about: a connection to make again. */
-class Refusal extends Error {}
-
-function refusalOf(err: unknown): string | undefined {
-  if (err instanceof Refusal) return err.message;
-  if (err instanceof oidc.ResponseBodyError && ['invalid_grant', 'unauthorized_client'].includes(err.error))
-    return `the provider refused the refresh (${err.error})`;
-  return undefined;
-}
-
-function sameOrigin(a: string, b: string): boolean {
-  try {
-    return new URL(a).origin === new URL(b).origin;
-  } catch {
-    return false;
-  }
-}
-
-/** What a failure is logged with: the library's code and message, never a token. */
-function describe(err: unknown): { name?: string; code?: unknown; message?: string; error?: string } {
-  if (err instanceof AppError) return { name: err.name, code: err.code };
-  if (err instanceof oidc.ResponseBodyError) return { name: err.name, code: err.code, error: err.error };
-  if (typeof err === 'object' && err !== null) {
-    const { name, code, message } = err as { name?: unknown; code?: unknown; message?: unknown };
-    return { name: String(name), code, message: String(message).slice(0, 300) };
-  }
-  return { message: String(err).slice(0, 300) };
-}
 
 /** The vault's hooks for kind 'oauth' (useCredential and delete call these). */
 export interface OauthHooks {
