@@ -4,7 +4,6 @@ import { defineFeature, type FeatureContext } from '../feature.js';
 import { VAULT_AUDIT_ACTIONS } from './audit-actions.js';
 import { createOauthConnections, type OauthConnections, oauthHooks } from './oauth.js';
 import { oauthTrustChecks } from './oauth-checks.js';
-import { VAULT_OAUTH_ERRORS } from './oauth-errors.js';
 import { vaultOauthRoutes } from './oauth-routes.js';
 import { VAULT_PERMISSIONS } from './permissions.js';
 
@@ -59,7 +58,8 @@ export const vaultOauthHooks = (ctx: FeatureContext) => oauthHooks(ctx.use('vaul
 export const vaultOauthFeature = defineFeature({
   name: 'vault-oauth',
   title: 'Vault: OAuth connections',
-  errors: VAULT_OAUTH_ERRORS,
+  // No `errors` here: the docs would point at src/vault-oauth/errors.ts. The merge adds VAULT_OAUTH_ERRORS
+  // (oauth-errors.ts) to the vault feature's catalog.
   // The vault's own (shared with the API-key half), declared here until the vault feature registers them.
   permissions: VAULT_PERMISSIONS,
   auditActions: VAULT_AUDIT_ACTIONS,
