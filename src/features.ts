@@ -16,6 +16,7 @@ import { orgsFeature } from './orgs/index.js';
 import { sessionsFeature } from './sessions/index.js';
 import { statusFeature } from './status/index.js';
 import { trustFeature } from './trust/index.js';
+import { vaultOauthFeature } from './vault/oauth-feature.js';
 
 /**
  * Every feature, in the order their services are built: a feature may use the services of the
@@ -30,6 +31,7 @@ export const FEATURES: readonly Feature[] = [
   accountFeature,
   auditFeature,
   operatorFeature,
+  vaultOauthFeature,
   oidcFeature,
   incidentsFeature,
   statusFeature,

@@ -3,6 +3,8 @@ import { accounts, freshEmail } from './helpers/accounts.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import type { TestClient } from './helpers/client.js';
 import { permissions } from '../src/orgs/permissions.js';
+import { parseKeyring } from '../src/platform/crypto/keyring.js';
+import { upsertOauthProvider } from '../src/vault/oauth-repository.js';
 
 /**
  * O2 attack suite. Every route that takes the id of something an organization owns is listed here
@@ -19,6 +21,7 @@ interface World {
   invitationOfB: string;
   ownerOfB: string;
   keyOfB: string;
+  connectionOfB: string;
 }
 
 /** personOnly: API keys may not call the route at all (401 before any id is looked at). */
@@ -73,6 +76,13 @@ const ORG_ROUTES: Record<string, Case> = {
   'GET /orgs/:orgId/review': { personOnly: true },
   'POST /orgs/:orgId/review/sign-off': { personOnly: true, body: () => ({ note: 'pwned' }) },
   'GET /orgs/:orgId/security-notices': { personOnly: true },
+  // A7: OAuth connections of the vault (a person's browser only: the flow comes back to their session).
+  'POST /api/v1/orgs/:orgId/connections/oauth/start': {
+    personOnly: true,
+    body: () => ({ providerId: 'p', label: 'x' }),
+  },
+  'POST /orgs/:orgId/connections/oauth/start': { personOnly: true, body: () => ({ providerId: 'p', label: 'x' }) },
+  'POST /orgs/:orgId/connections/:connectionId/oauth/disconnect': { personOnly: true, body: () => ({}) },
 };
 
 /** Routes with an id that no organization owns, and why they are not in the attack table. */
@@ -161,7 +171,9 @@ beforeAll(async () => {
       expiresInDays: 30,
     })
   ).json().key;
+  const connectionOfB = await oauthConnectionOf(orgB);
   world = {
+    connectionOfB,
     orgA,
     orgB,
     memberOfB: (await member.api('GET', '/api/v1/me')).json().user.id,
@@ -172,6 +184,47 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+/** An OAuth connection of the organization as the callback leaves it (its provider, row and a sealed token). */
+async function oauthConnectionOf(orgId: string): Promise<string> {
+  const now = t.clock.now();
+  await t.db.withSystem((tx) =>
+    upsertOauthProvider(tx, parseKeyring(t.config.masterKeys!), {
+      id: 'p',
+      name: 'P',
+      allowedHosts: ['api.example.com'],
+      authorizationEndpoint: 'https://auth.example.com/authorize',
+      tokenEndpoint: 'https://auth.example.com/token',
+      clientId: 'c',
+      scopes: 'read',
+      now,
+      dev: true,
+    }),
+  );
+  return t.db.withTenant(orgId, async (tx) => {
+    const { id } = await tx
+      .insertInto('vault_connections')
+      .values({
+        org_id: orgId,
+        provider_id: 'p',
+        label: 'B',
+        kind: 'oauth',
+        status: 'valid',
+        mask: 'at…abcd',
+        fingerprint: '0123456789ab',
+        token_expires_at: new Date(now.getTime() + 3600_000),
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await tx
+      .insertInto('vault_secrets')
+      .values({ connection_id: id, org_id: orgId, field: 'access_token', sealed: 'x' })
+      .execute();
+    return id;
+  });
+}
+
 /** Everything of B's an attack could change, read as B's owner sees it and straight from the database. */
 async function snapshotOfB(): Promise<string> {
   const rows = await t.db.withTenant(world.orgB, async (tx) => ({
@@ -181,6 +234,8 @@ async function snapshotOfB(): Promise<string> {
     keys: await tx.selectFrom('api_keys').selectAll().orderBy('id').execute(),
     reviews: await tx.selectFrom('access_reviews').selectAll().orderBy('id').execute(),
     audit: await tx.selectFrom('audit_heads').selectAll().execute(),
+    connections: await tx.selectFrom('vault_connections').selectAll().orderBy('id').execute(),
+    secrets: await tx.selectFrom('vault_secrets').selectAll().orderBy('connection_id').execute(),
   }));
   return JSON.stringify(rows);
 }
@@ -191,7 +246,8 @@ function fill(route: string, w: World, own: boolean): string {
     .replace(':orgId', own ? w.orgA : w.orgB)
     .replace(':userId', w.memberOfB)
     .replace(':invitationId', w.invitationOfB)
-    .replace(':keyId', w.keyOfB);
+    .replace(':keyId', w.keyOfB)
+    .replace(':connectionId', w.connectionOfB);
 }
 
 describe('cross-tenant attacks (O2)', () => {
@@ -212,7 +268,7 @@ describe('cross-tenant attacks (O2)', () => {
     const [method] = route.split(' ') as [string];
     it(`[O2] ${route}: org A's owner and org A's API key get 404 for org B's ids, and B is unchanged`, async () => {
       const before = await snapshotOfB();
-      const targets = /:(userId|invitationId|keyId)/.test(route) ? [true, false] : [false];
+      const targets = /:(userId|invitationId|keyId|connectionId)/.test(route) ? [true, false] : [false];
       for (const own of targets) {
         // own = A's organization in the path with B's object ids; otherwise B's organization outright.
         const url = fill(route, world, own);
