@@ -5,7 +5,6 @@ import { pkceContext } from './service.js';
 /** D3: the upstream providers' client secrets, sealed by the master keyring. */
 export const upstreamClientSecrets: SealedValues = {
   name: 'external_signin.client_secret',
-  scope: 'system',
   async page(tx, after, limit) {
     let query = tx.selectFrom('upstream_providers').select(['id', 'client_secret_sealed']).orderBy('id').limit(limit);
     if (after !== undefined) query = query.where('id', '>', after);
@@ -26,7 +25,6 @@ export const upstreamClientSecrets: SealedValues = {
 /** D3: the PKCE verifiers of sign-ins under way (short-lived, but sealed all the same). */
 export const signinFlowVerifiers: SealedValues = {
   name: 'external_signin.code_verifier',
-  scope: 'system',
   async page(tx, after, limit) {
     let query = tx
       .selectFrom('external_signin_flows')

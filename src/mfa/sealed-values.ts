@@ -4,7 +4,6 @@ import { secretContext } from './checks.js';
 /** D3: the TOTP secrets, one per person, sealed by the master keyring. */
 export const totpSecrets: SealedValues = {
   name: 'mfa.totp_secret',
-  scope: 'system',
   async page(tx, after, limit) {
     let query = tx.selectFrom('totp_credentials').select(['user_id', 'secret_sealed']).orderBy('user_id').limit(limit);
     if (after !== undefined) query = query.where('user_id', '>', after);

@@ -4,7 +4,6 @@ import { signingKeyContext } from './signing-keys.js';
 /** D3: the private halves of the provider's signing keys, sealed by the master keyring. */
 export const signingKeySecrets: SealedValues = {
   name: 'oidc.signing_key',
-  scope: 'system',
   async page(tx, after, limit) {
     let query = tx.selectFrom('oidc_signing_keys').select(['kid', 'private_sealed']).orderBy('kid').limit(limit);
     if (after !== undefined) query = query.where('kid', '>', after);

@@ -1,7 +1,7 @@
 import type { SealedRecord, SealedValues } from './sealed.js';
 import { keyVersionOf, rewrap } from '../crypto/envelope.js';
 import type { Keyring } from '../crypto/keyring.js';
-import type { Database, Tx } from '../db/database.js';
+import type { Database } from '../db/database.js';
 
 export const DEFAULT_BATCH = 200;
 
@@ -28,34 +28,6 @@ export interface RewrapResult {
   interrupted: boolean;
 }
 
-/** Each organization's id, in order, a page at a time (the owner connection: ids only). */
-async function* organizationIds(db: Database): AsyncGenerator<string> {
-  let after: string | undefined;
-  for (;;) {
-    let query = db.owner.selectFrom('organizations').select('id').orderBy('id').limit(500);
-    if (after) query = query.where('id', '>', after);
-    const rows = await query.execute();
-    for (const row of rows) yield row.id;
-    if (rows.length < 500) return;
-    after = rows.at(-1)?.id;
-  }
-}
-
-/** Runs `fn` once per place the value lives: the system, or each organization in turn. */
-async function eachScope(
-  db: Database,
-  value: SealedValues,
-  fn: (run: <T>(work: (tx: Tx) => Promise<T>) => Promise<T>) => Promise<boolean>,
-) {
-  if (value.scope === 'system') {
-    await fn((work) => db.withSystem((tx) => work(tx)));
-    return;
-  }
-  for await (const orgId of organizationIds(db)) {
-    if (!(await fn((work) => db.withTenant(orgId, (tx) => work(tx))))) return;
-  }
-}
-
 function versionOf(record: SealedRecord): string {
   try {
     return `v${keyVersionOf(record.sealed)}`;
@@ -70,18 +42,16 @@ export async function countVersions(db: Database, values: readonly SealedValues[
   for (const value of values) {
     const mine: Record<string, number> = {};
     counts[value.name] = mine;
-    await eachScope(db, value, async (run) => {
-      let after: string | undefined;
-      for (;;) {
-        const page = await run((tx) => value.page(tx, after, batch));
-        for (const record of page) {
-          const v = versionOf(record);
-          mine[v] = (mine[v] ?? 0) + 1;
-        }
-        if (page.length < batch) return true;
-        after = page.at(-1)?.key;
+    let after: string | undefined;
+    for (;;) {
+      const page = await db.withSystem((tx) => value.page(tx, after, batch));
+      for (const record of page) {
+        const v = versionOf(record);
+        mine[v] = (mine[v] ?? 0) + 1;
       }
-    });
+      if (page.length < batch) break;
+      after = page.at(-1)?.key;
+    }
   }
   return counts;
 }
@@ -127,11 +97,11 @@ export async function rewrapAll(deps: {
 
   for (const value of values) {
     if (stopped()) break;
-    await eachScope(db, value, async (run) => {
+    await (async () => {
       let after: string | undefined;
       for (;;) {
-        if (stopped()) return false;
-        const { page, retry } = await run(async (tx) => {
+        if (stopped()) return;
+        const { page, retry } = await db.withSystem(async (tx) => {
           const page = await value.page(tx, after, batch);
           let retry = false;
           for (const record of page) {
@@ -156,10 +126,10 @@ export async function rewrapAll(deps: {
         deps.onProgress?.({ name: value.name, done: result.rewrapped, total });
         // A record changed meanwhile: this batch again (its records, now current, are skipped).
         if (retry && result.reread < 1000) continue;
-        if (page.length < batch) return true;
+        if (page.length < batch) return;
         after = page.at(-1)?.key;
       }
-    });
+    })();
   }
   result.interrupted = stopped();
   result.counts = await countVersions(db, values, batch);

@@ -45,7 +45,6 @@ export function deriveSubkey(root: Buffer, info: string): Buffer {
 /** The root as the rewrap sees it: one record. */
 export const subkeyRootSealedValue: SealedValues = {
   name: 'platform.subkey_root',
-  scope: 'system',
   async page(tx, after) {
     if (after !== undefined) return [];
     const row = await tx.selectFrom('keyring_state').select('root_sealed').executeTakeFirst();
