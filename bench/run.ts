@@ -7,6 +7,7 @@ import { runHttpBench } from './http/main.js';
 import * as oidcRefresh from './oidc-refresh.bench.js';
 import * as outboundFetch from './outbound-fetch.bench.js';
 import * as revocation from './revocation.bench.js';
+import * as rewrap from './rewrap.bench.js';
 import * as sdkVerify from './sdk-verify.bench.js';
 
 const micro: Record<string, { run(): Promise<void> }> = {
@@ -17,6 +18,7 @@ const micro: Record<string, { run(): Promise<void> }> = {
   'sdk-verify': sdkVerify,
   'oidc-refresh': oidcRefresh,
   'outbound-fetch': outboundFetch,
+  rewrap,
 };
 
 const args = process.argv.slice(2);

@@ -125,3 +125,6 @@ $$;
 -- The scheduled re-check and the operator's "is this provider in use" see which connections exist
 -- (never their secrets: vault_secrets stays tenant-only).
 create policy vault_connections_directory on vault_connections for select using (rampart_system_context());
+-- D3: the rewrap walks every organization's key in system transactions (the wrapped KEK only; the
+-- secrets under it are never touched by a master key rotation).
+create policy org_keys_rewrap on org_keys using (rampart_system_context()) with check (rampart_system_context());

@@ -1,4 +1,4 @@
-import { hkdfSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import cookie from '@fastify/cookie';
@@ -13,6 +13,10 @@ import { FEATURES } from './features.js';
 import { createBackground } from './platform/background.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Keyring } from './platform/crypto/keyring.js';
+import { createLiveKeyring, isLiveKeyring, type LiveKeyring } from './platform/crypto/live-keyring.js';
+import { DEV_KEY_FILE } from './platform/crypto/master-key-file.js';
+import { deriveSubkey, loadSubkeyRoot } from './platform/keys/subkey-root.js';
+import { startKeyringSync } from './platform/keys/sync.js';
 import { createPasswordHasher, type PasswordHasher } from './platform/crypto/passwords.js';
 import type { Database } from './platform/db/database.js';
 import type { EventBus } from './platform/events/bus.js';
@@ -22,7 +26,7 @@ import { loopbackAliasRedirect } from './platform/http/loopback-alias.js';
 import { pageRendering } from './platform/http/render.js';
 import { lazyCompilers } from './platform/http/lazy-compilers.js';
 import { RequestLog } from './platform/logging.js';
-import { createScheduler, type Scheduler } from './platform/schedule.js';
+import { createJobRunner, type JobRunner } from './platform/jobs/index.js';
 import { inputKeywords } from './platform/http/schemas.js';
 import { securityHeaders } from './platform/http/security-headers.js';
 import type { Limits } from './platform/limits/limiter.js';
@@ -41,8 +45,11 @@ export interface AppDeps {
   hasher?: PasswordHasher;
   /** Settings tests give features in place of their defaults. */
   overrides?: Overrides;
-  /** Scheduled jobs (default: on their timers); tests give one without timers and run jobs by name. */
-  schedule?: Scheduler;
+  /**
+   * Scheduled jobs (default: pg-boss on PostgreSQL, else this process's timers); tests give one without timers and
+   * run jobs by name.
+   */
+  schedule?: JobRunner;
   /** TLS options for an HTTPS server; absent means plain HTTP (local, or behind a TLS proxy). */
   https?: { cert: Buffer; key: Buffer };
 }
@@ -119,24 +126,41 @@ export async function buildApp(
     done(null, payload);
   });
 
+  const clock = deps.clock ?? systemClock;
+  const keyring = liveKeyringOf(config, deps.keyring, deps.logger);
+  // D3: the keys and the deployment's decision first, then the subkey root they unseal.
+  const keys = await startKeyringSync({ db: deps.db, keyring, bus: deps.bus, clock, logger: deps.logger });
+  app.addHook('onClose', async () => keys.stop());
+  const root = await loadSubkeyRoot(deps.db, keyring, clock.now());
   const platform: Platform = {
     config,
     db: deps.db,
-    keyring: deps.keyring,
+    keyring,
+    keys,
     mailer: deps.mailer,
     logger: deps.logger,
     limits: deps.limits,
     bus: deps.bus,
-    clock: deps.clock ?? systemClock,
+    clock,
     hasher: deps.hasher ?? createPasswordHasher(),
     background: createBackground((err) => deps.logger.error({ err }, 'background work failed')),
-    schedule: deps.schedule ?? createScheduler({ logger: deps.logger, timers: true }),
-    subkey: (info) => subkey(deps.keyring, info),
+    schedule:
+      deps.schedule ??
+      createJobRunner({
+        logger: deps.logger,
+        db: deps.db,
+        clock: deps.clock ?? systemClock,
+        databaseUrl: config.databaseUrl,
+        timers: true,
+      }),
+    subkey: (info) => deriveSubkey(root, info),
     onClose: (fn) => app.addHook('onClose', async () => fn()),
     overrides: deps.overrides ?? {},
   };
   platform.onClose(() => platform.background.drain());
   platform.onClose(() => platform.schedule.close());
+  // Timers and workers start once every plugin has loaded: features define jobs in setup or in routes.
+  app.addHook('onReady', () => platform.schedule.start());
   const ctx = createFeatureContext(platform, features);
   for (const feature of features) await feature.setup?.(ctx);
 
@@ -186,7 +210,16 @@ export async function buildApp(
   return app;
 }
 
-/** A 256-bit key for one purpose, derived from the current master key. */
-function subkey(keyring: Keyring, info: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', keyring.key(keyring.current), Buffer.alloc(0), info, 32));
+/**
+ * D3: the keyring as a live one. Keys from a file (RAMPART_MASTER_KEYS_FILE, or dev mode's one in the
+ * data directory) are re-read without a restart; keys given in RAMPART_MASTER_KEYS itself are fixed.
+ */
+function liveKeyringOf(config: Config, keyring: Keyring, logger: Logger): LiveKeyring {
+  if (isLiveKeyring(keyring)) return keyring;
+  const file = config.masterKeysFile ?? (config.masterKeys ? undefined : path.join(config.dataDir, DEV_KEY_FILE));
+  return createLiveKeyring({
+    initial: keyring,
+    file,
+    onRetiredUse: (err) => logger.error({ reason: err.message }, 'decrypt under a retired master key'),
+  });
 }

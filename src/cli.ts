@@ -7,7 +7,10 @@ import type { Config } from './config.js';
 import { loadConfigOrExit, main } from './main.js';
 import { generateMasterKeyEntry, KeyringError, parseKeyring } from './platform/crypto/keyring.js';
 import { loadKeyring } from './platform/crypto/master-key-file.js';
+import { FEATURES } from './features.js';
+import { keyRotationCommands } from './keys/index.js';
 import { oidcCommands } from './oidc/index.js';
+import { allSealedValues } from './platform/keys/values.js';
 import type { WithOperator } from './feature.js';
 import { upstreamCommands } from './external-signin/index.js';
 import { operatorCommands } from './operator/index.js';
@@ -142,6 +145,7 @@ const withOperator: WithOperator = async (fn) => {
     await db.close();
   }
 };
+keyRotationCommands(keys, withOperator, () => allSealedValues(FEATURES), plainErrors);
 oidcCommands(program, keys, withOperator, plainErrors);
 upstreamCommands(program, withOperator, plainErrors);
 operatorCommands(program, withOperator, plainErrors);

@@ -32,6 +32,11 @@ export interface Config {
   sessionMaxAgeDays: number;
   /** O6: calls per minute one API key may make. */
   apiKeyRatePerMinute: number;
+  /**
+   * T3: PEM certificates of private CAs that connection providers' servers use (RAMPART_OUTBOUND_CA_FILE),
+   * trusted besides the system's for the vault's calls; certificates are still checked.
+   */
+  outboundCa: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -249,6 +254,8 @@ export function loadConfig(env: Env = process.env): Config {
   const sessionMaxAgeDays = parsePositiveInt(env, 'RAMPART_SESSION_MAX_AGE_DAYS', 90, 3650, problems);
   const apiKeyRatePerMinute = parsePositiveInt(env, 'RAMPART_API_KEY_RATE_LIMIT', 600, 1_000_000, problems);
 
+  const outboundCa = loadOutboundCa(env, problems);
+
   const logLevel = env.LOG_LEVEL || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`LOG_LEVEL: "${logLevel}" is not a level (example: LOG_LEVEL=info)`);
@@ -275,7 +282,25 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     sessionMaxAgeDays,
     apiKeyRatePerMinute,
+    outboundCa,
   };
+}
+
+function loadOutboundCa(env: Env, problems: string[]): string | undefined {
+  const file = env.RAMPART_OUTBOUND_CA_FILE;
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    problems.push(`RAMPART_OUTBOUND_CA_FILE: cannot read the file ${file} (example: /etc/rampart/vendor-ca.pem)`);
+    return undefined;
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    problems.push(`RAMPART_OUTBOUND_CA_FILE: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    return undefined;
+  }
+  return text;
 }
 
 function loadDkim(env: Env, problems: string[]): Config['dkim'] {

@@ -5,12 +5,14 @@ import type { Background } from './platform/background.js';
 import type { Clock } from './platform/clock.js';
 import type { Keyring } from './platform/crypto/keyring.js';
 import type { PasswordHasher } from './platform/crypto/passwords.js';
-import type { Database, Tx } from './platform/db/database.js';
+import type { Database } from './platform/db/database.js';
 import type { EventBus } from './platform/events/bus.js';
+import type { SealedValues } from './platform/keys/sealed.js';
+import type { KeyringSync } from './platform/keys/sync.js';
 import { AppError, type ErrorCatalog, OperatorError } from './platform/errors.js';
 import type { Limits } from './platform/limits/limiter.js';
 import type { DevMailbox, Mailer } from './platform/mail/index.js';
-import type { Scheduler } from './platform/schedule.js';
+import type { JobRunner } from './platform/jobs/index.js';
 
 /*
  * The feature contract. A feature is one folder whose index.ts exports one Feature; app.ts builds
@@ -23,6 +25,8 @@ export interface Platform {
   config: Config;
   db: Database;
   keyring: Keyring;
+  /** D3: this instance's live keyring and its sync with the key file and the deployment's decision. */
+  keys: KeyringSync;
   mailer: Mailer & { devMailbox?: DevMailbox };
   logger: Logger;
   limits: Limits;
@@ -31,9 +35,9 @@ export interface Platform {
   hasher: PasswordHasher;
   /** Work that runs after the response; drained when the app closes. */
   background: Background;
-  /** Work that runs every so often (checks, probes, deadlines), and on demand by its name. */
-  schedule: Scheduler;
-  /** A 256-bit key for one purpose, derived from the current master key. */
+  /** Work that runs every so often (checks, probes, deadlines), on demand by its name, and its last runs. */
+  schedule: JobRunner;
+  /** A 256-bit key for one purpose, derived from the deployment's subkey root (unchanged by rotation). */
   subkey(info: string): Buffer;
   /** Runs when the app closes (subscriptions, timers). */
   onClose(fn: () => Promise<void> | void): void;
@@ -101,27 +105,7 @@ export interface Feature {
   sealedValues?: readonly SealedValues[];
 }
 
-/** One sealed value as the rewrap sees it: where it is, and the context it was sealed with. */
-export interface SealedRecord {
-  key: string;
-  sealed: string;
-  context: Readonly<Record<string, string>>;
-}
-
-/**
- * D3: one kind of value sealed under the master keyring (a column of a table). The rewrap pages
- * through it and swaps each value for one wrapped by the current key, never touching the data.
- */
-export interface SealedValues {
-  /** Shown in the per-version counts: 'mfa.totp_secret'. */
-  name: string;
-  /** 'tenant': read one organization at a time (withTenant); 'system': withSystem sees them all. */
-  scope: 'tenant' | 'system';
-  /** Records ordered by key, those after `after`, at most `limit`. */
-  page(tx: Tx, after: string | undefined, limit: number): Promise<SealedRecord[]>;
-  /** Stores `next` only if the record still holds `previous`; false when it changed meanwhile. */
-  replace(tx: Tx, key: string, previous: string, next: string): Promise<boolean>;
-}
+export type { SealedRecord, SealedValues } from './platform/keys/sealed.js';
 
 /**
  * X8: one live check of a control, read from this running instance. A control no check names is

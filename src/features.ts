@@ -8,6 +8,7 @@ import type { Feature } from './feature.js';
 import { homeFeature } from './home/index.js';
 import { identityFeature } from './identity/index.js';
 import { incidentsFeature } from './incidents/index.js';
+import { keysFeature } from './keys/index.js';
 import { mfaFeature } from './mfa/index.js';
 import { oidcFeature } from './oidc/index.js';
 import { operatorFeature } from './operator/index.js';
@@ -35,6 +36,7 @@ export const FEATURES: readonly Feature[] = [
   incidentsFeature,
   statusFeature,
   disclosureFeature,
+  keysFeature,
   trustFeature,
   homeFeature,
   docsFeature,

@@ -3,7 +3,8 @@ import { accounts, freshEmail } from './helpers/accounts.js';
 import { createTestApp, type TestApp } from './helpers/app.js';
 import type { TestClient } from './helpers/client.js';
 import { permissions } from '../src/orgs/permissions.js';
-import { providerAdmin } from './helpers/vault.js';
+import { parseKeyring } from '../src/platform/crypto/keyring.js';
+import { upsertOauthProvider } from '../src/vault/oauth-repository.js';
 
 /**
  * O2 attack suite. Every route that takes the id of something an organization owns is listed here
@@ -94,6 +95,13 @@ const ORG_ROUTES: Record<string, Case> = {
   'POST /orgs/:orgId/connections/:connectionId/secret': { personOnly: true, body: () => ({ secret: 'y'.repeat(30) }) },
   'POST /orgs/:orgId/connections/:connectionId/check': { personOnly: true, body: () => ({}) },
   'POST /orgs/:orgId/connections/:connectionId/delete': { personOnly: true, body: () => ({}) },
+  // A7: OAuth connections of the vault (a person's browser only: the flow comes back to their session).
+  'POST /api/v1/orgs/:orgId/connections/oauth/start': {
+    personOnly: true,
+    body: () => ({ providerId: 'p', label: 'x' }),
+  },
+  'POST /orgs/:orgId/connections/oauth/start': { personOnly: true, body: () => ({ providerId: 'p', label: 'x' }) },
+  'POST /orgs/:orgId/connections/:connectionId/oauth/disconnect': { personOnly: true, body: () => ({}) },
 };
 
 /** Routes with an id that no organization owns, and why they are not in the attack table. */
@@ -116,6 +124,8 @@ const NOT_ORG_OWNED: Record<string, string> = {
   'GET /api/v1/operator/clients/:id':
     "an OpenID client: the operator's, above every organization; operator tokens only (the [A10] operator suite)",
   'DELETE /api/v1/operator/clients/:id': 'an OpenID client (same as above)',
+  'POST /operator/jobs/:name/run':
+    "a scheduled job, found by its name: the deployment's, above every organization; console operators only ([X8])",
   'GET /operator/disclosure/:id':
     'a vulnerability report: system data, above every organization; operator console only (the [X3] suite)',
   'POST /operator/disclosure/:id/status': 'a vulnerability report (same as above)',
@@ -185,20 +195,7 @@ beforeAll(async () => {
       expiresInDays: 30,
     })
   ).json().key;
-  // A provider that checks nothing (no network): B's connection to it is the target.
-  await (await providerAdmin(t)).op('PUT', '/api/v1/operator/vault/providers/attack', {
-    name: 'Attack target',
-    kind: 'api_key',
-    allowedHosts: ['api.example.com'],
-    authStyle: 'bearer',
-  });
-  const connectionOfB = (
-    await victim.api('POST', `/api/v1/orgs/${orgB}/connections`, {
-      providerId: 'attack',
-      label: 'B',
-      secret: 'b'.repeat(32),
-    })
-  ).json().id;
+  const connectionOfB = await oauthConnectionOf(orgB);
   world = {
     connectionOfB,
     orgA,
@@ -211,6 +208,47 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+/** An OAuth connection of the organization as the callback leaves it (its provider, row and a sealed token). */
+async function oauthConnectionOf(orgId: string): Promise<string> {
+  const now = t.clock.now();
+  await t.db.withSystem((tx) =>
+    upsertOauthProvider(tx, parseKeyring(t.config.masterKeys!), {
+      id: 'p',
+      name: 'P',
+      allowedHosts: ['api.example.com'],
+      authorizationEndpoint: 'https://auth.example.com/authorize',
+      tokenEndpoint: 'https://auth.example.com/token',
+      clientId: 'c',
+      scopes: 'read',
+      now,
+      dev: true,
+    }),
+  );
+  return t.db.withTenant(orgId, async (tx) => {
+    const { id } = await tx
+      .insertInto('vault_connections')
+      .values({
+        org_id: orgId,
+        provider_id: 'p',
+        label: 'B',
+        kind: 'oauth',
+        status: 'valid',
+        mask: 'at…abcd',
+        fingerprint: '0123456789ab',
+        token_expires_at: new Date(now.getTime() + 3600_000),
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await tx
+      .insertInto('vault_secrets')
+      .values({ connection_id: id, org_id: orgId, field: 'access_token', sealed: 'x' })
+      .execute();
+    return id;
+  });
+}
+
 /** Everything of B's an attack could change, read as B's owner sees it and straight from the database. */
 async function snapshotOfB(): Promise<string> {
   const rows = await t.db.withTenant(world.orgB, async (tx) => ({
@@ -221,7 +259,7 @@ async function snapshotOfB(): Promise<string> {
     reviews: await tx.selectFrom('access_reviews').selectAll().orderBy('id').execute(),
     audit: await tx.selectFrom('audit_heads').selectAll().execute(),
     connections: await tx.selectFrom('vault_connections').selectAll().orderBy('id').execute(),
-    secrets: await tx.selectFrom('vault_secrets').selectAll().orderBy('field').execute(),
+    secrets: await tx.selectFrom('vault_secrets').selectAll().orderBy('connection_id').execute(),
     orgKey: await tx.selectFrom('org_keys').selectAll().execute(),
   }));
   return JSON.stringify(rows);

@@ -6,6 +6,7 @@ import { EXTERNAL_SIGNIN_ERRORS } from './errors.js';
 import { createUpstreamRegistry } from './providers.js';
 import { externalSignInRoutes } from './routes.js';
 import { createExternalSignInService, type ExternalSignInService } from './service.js';
+import { signinFlowVerifiers, upstreamClientSecrets } from './sealed-values.js';
 
 declare module '../feature.js' {
   interface Services {
@@ -22,6 +23,7 @@ const SWEEP_EVERY_MS = 60 * 60 * 1000;
 /** A7: sign-in through upstream OpenID providers, and the accounts linked to them. */
 export const externalSignInFeature = defineFeature({
   name: 'external-signin',
+  sealedValues: [upstreamClientSecrets, signinFlowVerifiers],
   title: 'Sign-in through other providers (OpenID Connect)',
   errors: EXTERNAL_SIGNIN_ERRORS,
   auditActions: EXTERNAL_SIGNIN_AUDIT_ACTIONS,

@@ -35,7 +35,7 @@ export interface UpstreamRegistry {
 }
 
 const ID = /^[a-z0-9][a-z0-9-]{0,39}$/;
-const secretContext = (id: string) => ({ purpose: 'upstream client secret', provider: id });
+export const upstreamSecretContext = (id: string) => ({ purpose: 'upstream client secret', provider: id });
 
 /** Issuers are https; plain http only on this machine, and only in dev mode. */
 export function issuerProblem(issuer: string, dev: boolean): string | undefined {
@@ -83,7 +83,7 @@ export function createUpstreamRegistry(deps: {
           name,
           issuer,
           client_id: input.clientId,
-          client_secret_sealed: seal(keyring, input.clientSecret, secretContext(input.id)),
+          client_secret_sealed: seal(keyring, input.clientSecret, upstreamSecretContext(input.id)),
           created_at: now,
         };
         if (!(await repo.insertProviderUnlessTaken(tx, row))) throw externalError('upstream_exists');
@@ -113,7 +113,7 @@ export function createUpstreamRegistry(deps: {
         if (!row) return undefined;
         return {
           ...view(row),
-          clientSecret: open(keyring, row.client_secret_sealed, secretContext(id)).toString('utf8'),
+          clientSecret: open(keyring, row.client_secret_sealed, upstreamSecretContext(id)).toString('utf8'),
         };
       }),
     remove: (id) =>

@@ -98,7 +98,7 @@ export interface ExternalSignInService {
   sweep(): Promise<void>;
 }
 
-const pkceContext = (stateHash: string) => ({ purpose: 'external sign-in pkce', flow: stateHash });
+export const pkceContext = (stateHash: string) => ({ purpose: 'external sign-in pkce', flow: stateHash });
 const expired = () => externalError('external_sign_in_expired');
 const MINUTE = 60;
 

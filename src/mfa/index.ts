@@ -8,6 +8,7 @@ import { mfaLimits } from './limits.js';
 import { createPasskeyService, type PasskeyService } from './passkeys.js';
 import { mfaPageRoutes } from './routes.js';
 import { createMfaService, type MfaService } from './service.js';
+import { totpSecrets } from './sealed-values.js';
 
 declare module '../feature.js' {
   interface Services {
@@ -19,6 +20,7 @@ declare module '../feature.js' {
 /** A4, A5, S2: authenticator apps, recovery codes, passkeys, the second factor and step-up. */
 export const mfaFeature = defineFeature({
   name: 'mfa',
+  sealedValues: [totpSecrets],
   title: 'Two-factor sign-in and step-up',
   errors: MFA_ERRORS,
   auditActions: MFA_AUDIT_ACTIONS,

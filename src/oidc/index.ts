@@ -19,6 +19,7 @@ import { createTokenEvents } from './token-events.js';
 import { createDeliveries, type Deliveries } from './deliveries.js';
 import { operatorClientRoutes } from './operator-api.js';
 import { type ActiveAccessToken, createTokenVerifier } from './token-verifier.js';
+import { signingKeySecrets } from './sealed-values.js';
 
 declare module '../feature.js' {
   interface Services {
@@ -56,6 +57,7 @@ const MAINTENANCE_EVERY_MS = 60_000;
 /** A10: Rampart as the OpenID provider of the products in front of it. */
 export const oidcFeature = defineFeature({
   name: 'oidc',
+  sealedValues: [signingKeySecrets],
   title: 'Sign-in for products (OpenID Connect)',
   errors: OIDC_ERRORS,
   auditActions: OIDC_AUDIT_ACTIONS,

@@ -34,7 +34,7 @@ export interface SigningKeys {
   >;
 }
 
-const context = (kid: string) => ({ purpose: 'oidc signing key', kid });
+export const signingKeyContext = (kid: string) => ({ purpose: 'oidc signing key', kid });
 
 export function createSigningKeys(deps: { db: Tenancy; keyring: Keyring; clock: Clock }): SigningKeys {
   const { db, keyring, clock } = deps;
@@ -49,7 +49,7 @@ export function createSigningKeys(deps: { db: Tenancy; keyring: Keyring; clock: 
         kid,
         alg: 'ES256',
         public_jwk: JSON.stringify(publicJwk),
-        private_sealed: seal(keyring, JSON.stringify(privateJwk), context(kid)),
+        private_sealed: seal(keyring, JSON.stringify(privateJwk), signingKeyContext(kid)),
         created_at: clock.now(),
         signs_from: signsFrom,
       }),
@@ -78,7 +78,9 @@ export function createSigningKeys(deps: { db: Tenancy; keyring: Keyring; clock: 
       rows = await db.withSystem((tx) => repo.signingKeys(tx));
     }
     const published = rows.filter((r) => !r.unpublish_after || r.unpublish_after > now).map((r) => r.public_jwk as JWK);
-    const privateJwk = JSON.parse(open(keyring, signing.private_sealed, context(signing.kid)).toString('utf8')) as JWK;
+    const privateJwk = JSON.parse(
+      open(keyring, signing.private_sealed, signingKeyContext(signing.kid)).toString('utf8'),
+    ) as JWK;
     return {
       signing: { ...privateJwk, kid: signing.kid, alg: signing.alg, use: 'sig' },
       published,

@@ -36,6 +36,11 @@ export const OPERATOR_ERRORS = defineErrors({
     message: 'There is no account with this e-mail address.',
     description: 'granting the operator console to an address that has no account',
   },
+  job_not_found: {
+    status: 404,
+    message: 'There is no scheduled job with this name.',
+    description: 'Run now on the operator console for a job name that no feature defines',
+  },
   settings_invalid: {
     status: 400,
     message: 'Check the highlighted settings.',

@@ -4,6 +4,8 @@ import { OPERATOR_AUDIT_ACTIONS } from './audit-actions.js';
 import { createOperatorConsole, type OperatorConsole } from './console.js';
 import { OPERATOR_ERRORS } from './errors.js';
 import { operatorGuard, operatorOf, operatorPageGuard } from './http.js';
+import { createJobsConsole } from './jobs.js';
+import { operatorJobRoutes } from './jobs-routes.js';
 import { operatorConsoleRoutes } from './routes.js';
 import { createOperatorTokens, type Operator, type OperatorTokens } from './service.js';
 
@@ -47,7 +49,10 @@ export const operatorFeature = defineFeature({
   title: 'Operator access',
   errors: OPERATOR_ERRORS,
   auditActions: OPERATOR_AUDIT_ACTIONS,
-  operatorPages: [{ path: '/operator/settings', label: 'Product and contact' }],
+  operatorPages: [
+    { path: '/operator/settings', label: 'Product and contact' },
+    { path: '/operator/jobs', label: 'Jobs' },
+  ],
   setup({ platform: p, features, provide }) {
     const tokens = createOperatorTokens({ db: p.db, clock: p.clock });
     const requireOperator = operatorGuard(tokens, p.limits, {
@@ -59,9 +64,11 @@ export const operatorFeature = defineFeature({
     const pages = features.flatMap((f) => f.operatorPages ?? []);
     provide('operator', { tokens, requireOperator, requireOperatorPage, operatorOf, console, pages });
   },
-  routes(app, { use }) {
-    const { console, requireOperatorPage, pages } = use('operator');
+  routes(app, { use, platform: p }) {
+    const { console, requireOperatorPage, requireOperator, pages } = use('operator');
     operatorConsoleRoutes(app, { console, requireOperatorPage, pages });
+    const jobs = createJobsConsole({ db: p.db, clock: p.clock, runner: p.schedule });
+    operatorJobRoutes(app, { jobs, runner: p.schedule.kind, pages, requireOperatorPage, requireOperator });
   },
 });
 

@@ -1,6 +1,7 @@
 import { defineErrors } from '../platform/errors.js';
+import { VAULT_OAUTH_ERRORS } from './oauth-errors.js';
 
-/** The credential vault: providers, connections, their use. No message ever carries a secret. */
+/** The credential vault: providers, connections, their use (and its OAuth half's). No message carries a secret. */
 export const VAULT_ERRORS = defineErrors({
   provider_invalid: {
     status: 400,
@@ -59,6 +60,7 @@ export const VAULT_ERRORS = defineErrors({
       "the request to the provider failed before it answered; the message names the reason's stable code " +
       '(`host_not_allowed`, `blocked_address`, `redirect_refused`, `timeout`, `response_too_large`, …)',
   },
+  ...VAULT_OAUTH_ERRORS.codes,
 });
 
 export const vaultError = VAULT_ERRORS.fail;

@@ -4,11 +4,12 @@ import { vaultApiRoutes } from './api.js';
 import { VAULT_AUDIT_ACTIONS } from './audit-actions.js';
 import { vaultTrustChecks } from './checks.js';
 import { VAULT_ERRORS } from './errors.js';
+import { setupVaultOauth, vaultOauthFeatureRoutes, vaultOauthHooks, vaultOauthTrustChecks } from './oauth-feature.js';
 import { VAULT_PERMISSIONS } from './permissions.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers.js';
 import { vaultPageRoutes } from './routes.js';
 import { orgKeyContext, providerSecretContext } from './sealing.js';
-import { createVaultService, type VaultDeps, type VaultService } from './service.js';
+import { createVaultService, type VaultService } from './service.js';
 import type { OutboundPolicy } from '../platform/outbound-fetch.js';
 
 declare module '../feature.js' {
@@ -20,8 +21,6 @@ declare module '../feature.js' {
     vaultOutbound?: Partial<OutboundPolicy>;
     /** Requests through connections per organization and minute (default 600). */
     vaultRequestsPerMinute?: number;
-    /** The OAuth half: an OAuth connection's access token, and its revocation on delete (the merger wires them). */
-    vaultOauth?: Pick<VaultDeps, 'oauthAccessToken' | 'onOauthDelete'>;
   }
 }
 
@@ -31,7 +30,6 @@ const RECHECK_EVERY_MS = 6 * 60 * 60 * 1000;
 const SEALED: readonly SealedValues[] = [
   {
     name: 'vault.org_key',
-    scope: 'tenant',
     async page(tx, after, limit) {
       const rows = await tx
         .selectFrom('org_keys')
@@ -55,7 +53,6 @@ const SEALED: readonly SealedValues[] = [
   },
   {
     name: 'vault.provider_client_secret',
-    scope: 'system',
     async page(tx, after, limit) {
       const rows = await tx
         .selectFrom('vault_providers')
@@ -93,7 +90,9 @@ export const vaultFeature = defineFeature({
   orgTabs: [{ path: '/connections', label: 'Connections', permission: 'connections.read' }],
   operatorPages: [{ path: '/operator/connections', label: 'Connection providers' }],
   sealedValues: SEALED,
-  setup({ platform: p, use, provide }) {
+  setup(ctx) {
+    const { platform: p, use, provide } = ctx;
+    setupVaultOauth(ctx);
     const providers = createProviderRegistry({ db: p.db, keyring: p.keyring, clock: p.clock, dev: p.config.dev });
     const vault = createVaultService({
       db: p.db,
@@ -105,15 +104,17 @@ export const vaultFeature = defineFeature({
       logger: p.logger,
       baseUrl: p.config.baseUrl,
       dev: p.config.dev,
-      outbound: p.overrides.vaultOutbound,
-      ...p.overrides.vaultOauth,
+      outbound: { ...(p.config.outboundCa ? { ca: p.config.outboundCa } : {}), ...p.overrides.vaultOutbound },
+      ...vaultOauthHooks(ctx),
     });
     p.schedule.every('vault.recheck', RECHECK_EVERY_MS, async () => {
       await vault.recheckAll();
     });
     provide('vault', Object.assign(vault, { providers }));
   },
-  routes(app, { platform: p, use, features }) {
+  routes(app, ctx) {
+    const { platform: p, use, features } = ctx;
+    vaultOauthFeatureRoutes(app, ctx);
     const vault = use('vault');
     const orgs = use('orgs');
     const operator = use('operator');
@@ -131,8 +132,12 @@ export const vaultFeature = defineFeature({
       tabs: features.flatMap((f) => f.orgTabs ?? []),
     });
   },
-  trustChecks({ platform: p, use }) {
-    return vaultTrustChecks({ db: p.db, keyring: p.keyring, dev: p.config.dev, providers: use('vault').providers });
+  trustChecks(ctx) {
+    const { platform: p, use } = ctx;
+    return [
+      ...vaultTrustChecks({ db: p.db, keyring: p.keyring, dev: p.config.dev, providers: use('vault').providers }),
+      ...vaultOauthTrustChecks(ctx),
+    ];
   },
 });
 

@@ -49,8 +49,8 @@ export interface VaultDeps {
   outbound?: Partial<OutboundPolicy>;
   /** OAuth connections: the current access token (refreshed as needed), from the OAuth half. */
   oauthAccessToken?: (orgId: string, connectionId: string) => Promise<string>;
-  /** OAuth connections: revoke the grant at the provider before the connection is deleted. */
-  onOauthDelete?: (orgId: string, connectionId: string) => Promise<void>;
+  /** OAuth connections: revoke the grant at the provider and delete the connection (audited there). */
+  onOauthDelete?: (orgId: string, connectionId: string, by?: string, context?: RequestContext) => Promise<unknown>;
 }
 
 const view = (r: repo.ConnectionRow): ConnectionView => ({
@@ -419,8 +419,10 @@ export function createVaultService(deps: VaultDeps) {
     async remove(actor: Actor, orgId: string, id: string, context?: RequestContext): Promise<void> {
       const row = await orgs.withPermission(actor, orgId, 'connections.manage', (tx) => repo.connection(tx, orgId, id));
       if (!row) throw notFound('That connection');
-      if (row.kind === 'oauth' && deps.onOauthDelete)
-        await deps.onOauthDelete(orgId, id).catch((err) => deps.logger.warn({ err }, 'oauth revocation failed'));
+      if (row.kind === 'oauth' && deps.onOauthDelete) {
+        await deps.onOauthDelete(orgId, id, actorRef(actor), context);
+        return;
+      }
       await orgs.withPermission(actor, orgId, 'connections.manage', async (tx) => {
         const gone = await tx
           .deleteFrom('vault_connections')

@@ -11,7 +11,7 @@ import { createLimits, type Limits } from '../../src/platform/limits/limiter.js'
 import { createLogger } from '../../src/platform/logging.js';
 import { createPasswordHasher, type PasswordParams } from '../../src/platform/crypto/passwords.js';
 import { fixedClock } from '../../src/platform/clock.js';
-import { createScheduler } from '../../src/platform/schedule.js';
+import { createInProcessRunner, createJobLedger, type JobRunner } from '../../src/platform/jobs/index.js';
 import { createMailer, type DevMailbox, type StoredMail } from '../../src/platform/mail/index.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 
@@ -61,6 +61,8 @@ export interface TestAppOptions {
   overrides?: Overrides;
   /** Run scheduled jobs on their timers, as a deployment does (default: only when a test runs one). */
   scheduleTimers?: boolean;
+  /** A job runner in place of the in-process one without timers (the pg-boss suite gives its own). */
+  schedule?: JobRunner;
   /** The feature list in place of src/features.ts (a test appends one that reads the others' services). */
   features?: readonly Feature[];
 }
@@ -103,7 +105,9 @@ export async function createTestApp(
   });
   const logger = createLogger(config.logLevel, sink);
   const mailer = createMailer(config, db);
-  const schedule = createScheduler({ logger, timers: options.scheduleTimers ?? false });
+  const ledger = createJobLedger({ db, clock: options.realTime ? { now: () => new Date() } : clock });
+  const schedule =
+    options.schedule ?? createInProcessRunner({ logger, ledger, timers: options.scheduleTimers ?? false });
   const app = await buildApp(
     config,
     {

@@ -83,7 +83,15 @@ export function realPlatform(app: TestApp): Partial<Platform> {
     background: { run: () => undefined, drain: async () => undefined },
     logger: { warn: () => undefined } as never,
     subkey: () => Buffer.alloc(32, 1),
-    schedule: { every: () => undefined, run: async () => undefined, close: async () => undefined },
+    schedule: {
+      kind: 'in-process',
+      every: () => undefined,
+      run: async () => undefined,
+      start: async () => undefined,
+      status: async () => [],
+      names: () => [],
+      close: async () => undefined,
+    },
     overrides: {},
   };
 }

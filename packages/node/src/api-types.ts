@@ -605,6 +605,124 @@ export interface RampartPaths {
       };
     };
   };
+  '/api/v1/operator/jobs': {
+    /**
+     * GET /api/v1/operator/jobs: The scheduled jobs, each with its last run as any instance recorded it, and the last
+     * failure's message (operator)
+     */
+    GET: {
+      responses: {
+        200: {
+          runner: string;
+          jobs: Array<{
+            name: string;
+            everyMs: number;
+            lastStartedAt: string | null;
+            lastFinishedAt: string | null;
+            lastOutcome: 'succeeded' | 'failed' | null | null;
+            lastError: string | null;
+            consecutiveFailures: number;
+            totalRuns: number;
+          }>;
+        };
+      };
+    };
+  };
+  '/api/v1/operator/keys': {
+    /**
+     * GET /api/v1/operator/keys: Master key versions, the current one, the live instances and the count per key version
+     * (D3) (operator)
+     */
+    GET: {
+      responses: {
+        200: {
+          source: 'env' | 'file';
+          versions: Array<number>;
+          current: number;
+          retired: Array<number>;
+          instances: Array<{
+            instanceId: string;
+            versions: Array<number>;
+            current: number;
+            seenAt: string;
+          }>;
+          counts: {
+            [key: string]: {
+              [key: string]: number;
+            };
+          };
+          operation?: {
+            kind: 'rotate' | 'rewrap';
+            state: 'running' | 'done' | 'failed';
+            startedAt: string;
+            finishedAt?: string;
+            done: number;
+            total: number;
+            message?: string;
+          };
+        };
+      };
+    };
+  };
+  '/api/v1/operator/keys/retire': {
+    /**
+     * POST /api/v1/operator/keys/retire: Retire a master key version: refused while it is current or any record still
+     * needs it (operator)
+     */
+    POST: {
+      body: {
+        /** v<N> or <N> */
+        version: string;
+      };
+      responses: {
+        200: {
+          retired: number;
+        };
+      };
+    };
+  };
+  '/api/v1/operator/keys/rewrap': {
+    /**
+     * POST /api/v1/operator/keys/rewrap: Start re-wrapping every sealed value under the current version (in the
+     * background) (operator)
+     */
+    POST: {
+      responses: {
+        202: {
+          operation: {
+            kind: 'rotate' | 'rewrap';
+            state: 'running' | 'done' | 'failed';
+            startedAt: string;
+            finishedAt?: string;
+            done: number;
+            total: number;
+            message?: string;
+          };
+        };
+      };
+    };
+  };
+  '/api/v1/operator/keys/rotate': {
+    /**
+     * POST /api/v1/operator/keys/rotate: Start a rotation: a new version, current once every live instance holds it
+     * (operator)
+     */
+    POST: {
+      responses: {
+        202: {
+          operation: {
+            kind: 'rotate' | 'rewrap';
+            state: 'running' | 'done' | 'failed';
+            startedAt: string;
+            finishedAt?: string;
+            done: number;
+            total: number;
+            message?: string;
+          };
+        };
+      };
+    };
+  };
   '/api/v1/operator/trust/run': {
     /**
      * POST /api/v1/operator/trust/run: Run the trust page's live checks now; answers with the new results (operator)
@@ -1126,6 +1244,26 @@ export interface RampartPaths {
           fingerprint: string;
           createdAt: string;
           updatedAt: string;
+        };
+      };
+    };
+  };
+  '/api/v1/orgs/{orgId}/connections/oauth/start': {
+    /**
+     * POST /api/v1/orgs/{orgId}/connections/oauth/start: Start an OAuth connection (connections.manage): the URL to
+     * send the browser to (connections)
+     */
+    POST: {
+      params: {
+        orgId: string;
+      };
+      body: {
+        providerId: string;
+        label: string;
+      };
+      responses: {
+        200: {
+          authorizationUrl: string;
         };
       };
     };
@@ -1851,6 +1989,8 @@ export interface RampartErrorStatuses {
   operator_console_forbidden: 403;
   /** 404: granting the operator console to an address that has no account (Operator access) */
   operator_user_not_found: 404;
+  /** 404: Run now on the operator console for a job name that no feature defines (Operator access) */
+  job_not_found: 404;
   /** 400: deployment settings with a field out of shape (the fields are named in `fields`) (Operator access) */
   settings_invalid: 400;
   /**
@@ -1886,6 +2026,32 @@ export interface RampartErrorStatuses {
    * (`host_not_allowed`, `blocked_address`, `redirect_refused`, `timeout`, `response_too_large`, …) (Credential vault)
    */
   connection_request_failed: 502;
+  /**
+   * 400: saving an OAuth provider with a bad id, name, endpoint (https only, http on localhost in dev mode), client id
+   * or scopes (Credential vault)
+   */
+  oauth_provider_invalid: 400;
+  /** 404: connecting through a provider that is not configured, or is not an OAuth provider (Credential vault) */
+  oauth_provider_not_found: 404;
+  /** 400: starting an OAuth connection with an empty or overlong label (Credential vault) */
+  oauth_label_invalid: 400;
+  /** 409: finishing an OAuth connection whose label another connection of the organization has (Credential vault) */
+  oauth_label_taken: 409;
+  /**
+   * 400: an OAuth callback whose state is unknown, used, older than 10 minutes, from another browser or from another
+   * signed-in person than the one who started it (Credential vault)
+   */
+  oauth_flow_expired: 400;
+  /** 400: the provider answered the authorization with an error (access_denied and the like) (Credential vault) */
+  oauth_denied: 400;
+  /** 502: the code exchange at the token endpoint failed or its answer failed a check (Credential vault) */
+  oauth_exchange_failed: 502;
+  /** 409: the connection's refresh was refused by the provider (it is marked refresh_failed) (Credential vault) */
+  oauth_refresh_failed: 409;
+  /** 503: another instance held the refresh of the connection for longer than the wait (Credential vault) */
+  oauth_refresh_busy: 503;
+  /** 502: a refresh failed for a reason other than a refusal (network, timeout, a bad answer) (Credential vault) */
+  oauth_provider_unreachable: 502;
   /**
    * 400: registering a client with a bad id, name, redirect, post-logout or back-channel URI (Sign-in for products
    * (OpenID Connect))
@@ -2008,6 +2174,15 @@ export interface RampartErrorStatuses {
   report_transition_invalid: 409;
   /** 400: an acknowledgement deadline outside 1 to 30 business days (Vulnerability disclosure) */
   disclosure_settings_invalid: 400;
+  /** 409: starting a rotate or rewrap while one started from this instance is still running (Master key rotation) */
+  key_operation_running: 409;
+  /** 400: retire with a version that is not of the form v<N> (or <N>) (Master key rotation) */
+  key_version_invalid: 400;
+  /**
+   * 409: rotate with keys given in RAMPART_MASTER_KEYS, or retire of a version that is current, unknown, already
+   * retired or still wraps records (the detail names them) (Master key rotation)
+   */
+  key_rotation_refused: 409;
 }
 
 export type RampartErrorCode = keyof RampartErrorStatuses;

@@ -107,6 +107,8 @@ function decrypt(key: Buffer, nonce: Buffer, ciphertext: Buffer, tag: Buffer, aa
 }
 
 function unwrapKey(keyring: Keyring, sealed: Sealed, context: Buffer): Buffer {
+  const retired = keyring.retiredUse?.(sealed.keyVersion);
+  if (retired) throw retired;
   if (!keyring.versions().includes(sealed.keyVersion)) {
     throw new DecryptError(`unknown key version ${sealed.keyVersion}`);
   }

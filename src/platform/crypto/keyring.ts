@@ -19,6 +19,8 @@ export interface Keyring {
   versions(): number[];
   /** A copy of the key (callers may wipe it); throws KeyringError if the version is unknown. */
   key(version: number): Buffer;
+  /** D3: the error (already reported) for a value sealed under a retired version; undefined when it is not retired. */
+  retiredUse?(version: number): Error | undefined;
 }
 
 class MasterKeyring implements Keyring {

@@ -31,6 +31,7 @@ export interface Tables {
   operator_users: { user_id: string; granted_at: Timestamp };
   deployment_settings: DeploymentSettingsTable;
   trust_check_results: TrustCheckResultsTable;
+  job_runs: JobRunsTable;
   trust_check_changes: TrustCheckChangesTable;
   disclosure_reports: DisclosureReportsTable;
   disclosure_timeline: DisclosureTimelineTable;
@@ -55,6 +56,8 @@ export interface Tables {
   vault_connections: VaultConnectionsTable;
   vault_secrets: { connection_id: string; org_id: string; field: string; sealed: string };
   vault_oauth_flows: VaultOauthFlowsTable;
+  keyring_state: KeyringStateTable;
+  keyring_instances: KeyringInstancesTable;
   /** Owner only: the runtime role has no privilege on it. */
   rampart_migrations: MigrationsTable;
 }
@@ -613,4 +616,33 @@ export interface VaultOauthFlowsTable {
   created_at: Timestamp;
   expires_at: Timestamp;
   used_at: Timestamp | null;
+}
+
+/** Issue 15: each scheduled job's last run, as whichever instance ran it recorded it (system). */
+export interface JobRunsTable {
+  name: string;
+  every_ms: string | number;
+  last_started_at: Timestamp | null;
+  last_finished_at: Timestamp | null;
+  last_outcome: 'succeeded' | 'failed' | null;
+  last_error: string | null;
+  consecutive_failures: Generated<number>;
+  total_runs: Generated<string | number>;
+}
+
+export interface KeyringStateTable {
+  id: Generated<number>;
+  /** bigint (versions reach 2^32 - 1): read back as a string, like every bigint. */
+  current_version: ColumnType<string | null, number | null, number | null>;
+  retired_versions: ColumnType<string[], number[], number[]>;
+  root_sealed: string | null;
+  updated_at: Timestamp;
+}
+
+export interface KeyringInstancesTable {
+  instance_id: string;
+  versions: ColumnType<string[], number[], number[]>;
+  current_version: ColumnType<string, number, number>;
+  source: 'env' | 'file';
+  seen_at: Timestamp;
 }

@@ -361,6 +361,7 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   deployment_settings: 'system', // the product's name and security contact, set by the operator
   trust_check_results: 'system', // X8: each live check's latest result, shared by the instances
   trust_check_changes: 'system', // X8: each change of a check's status
+  job_runs: 'system', // each scheduled job's last run, shared by the instances (issue 15)
   disclosure_reports: 'system', // vulnerability reports: the reporter needs no account (X3)
   disclosure_timeline: 'system',
   disclosure_form_tokens: 'system', // spent report-form tokens, before anyone is known
@@ -383,6 +384,8 @@ const TABLE_CLASSES: Record<string, 'tenant' | 'personal' | 'system' | 'owner on
   vault_connections: 'tenant',
   vault_secrets: 'tenant',
   vault_oauth_flows: 'system', // looked up by the hash of their state before the org is known
+  keyring_state: 'system', // D3: which master key version seals, which are retired; the subkey root
+  keyring_instances: 'system', // D3: what each running instance holds, for rotation to wait on
   security_notices: 'tenant', // what one affected organization was told about a breach
   rampart_migrations: 'owner only',
 };
