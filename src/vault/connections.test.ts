@@ -1,5 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
+import { open } from '../platform/crypto/envelope.js';
+import { parseKeyring } from '../platform/crypto/keyring.js';
+import { vaultFeature } from './index.js';
 import { freshSecret, providerAdmin, TestProvider, vaultTestApp } from '../../test/helpers/vault.js';
 
 /*
@@ -195,5 +198,16 @@ describe('connections (D1)', () => {
     expect((await owner.api('PUT', `${base}/${c.id}/secret`, pair)).statusCode).toBe(200);
     server.accepted.add(`${pair.username}:${pair.password}`);
     expect(await use(c.id)).toBe(200);
+  });
+
+  it('[D3] the rewrap sees every organization key in a system transaction, under its own context', async () => {
+    const kind = vaultFeature.sealedValues.find((v) => v.name === 'vault.org_key')!;
+    const keys = await t.db.withSystem((tx) => kind.page(tx, undefined, 1000));
+    expect(keys.length).toBeGreaterThanOrEqual(2);
+    const keyring = parseKeyring(t.config.masterKeys!);
+    for (const k of keys) expect(open(keyring, k.sealed, k.context)).toHaveLength(32);
+    const first = keys[0]!;
+    const moved = await t.db.withSystem((tx) => kind.replace(tx, first.key, 'not what it holds', first.sealed));
+    expect(moved).toBe(false);
   });
 });
