@@ -128,3 +128,27 @@ describe("the operator's provider page (T3)", () => {
     expect((await owner.page('/operator/connections')).statusCode).toBe(403);
   });
 });
+
+describe('OAuth providers on the Connections tab (A7)', () => {
+  it("[A7] an OAuth provider gets a Connect form; the page's form-action allows its authorize URL", async () => {
+    const res = await admin.op('PUT', '/api/v1/operator/vault/providers/page-oauth', {
+      name: 'Page OAuth',
+      kind: 'oauth',
+      allowedHosts: ['api.oauth-example.com'],
+      authStyle: 'bearer',
+      oauth: {
+        authorizationEndpoint: 'https://auth.oauth-example.com/authorize',
+        tokenEndpoint: 'https://auth.oauth-example.com/token',
+        clientId: 'rampart',
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    const page = await owner.page(tab);
+    expect(page.body).toContain(`action="/orgs/${orgId}/connections/oauth/start"`);
+    expect(String(page.headers['content-security-policy'])).toMatch(
+      /form-action 'self' https:\/\/auth\.oauth-example\.com/,
+    );
+    const ids = [...page.body.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]);
+    expect(ids.length).toBe(new Set(ids).size);
+  });
+});

@@ -34,6 +34,7 @@ export function ConnectionsPage(props: ConnectionsPageProps) {
   const manage = can(org.role, 'connections.manage');
   const byId = new Map(providers.map((p) => [p.id, p]));
   const pasteable = providers.filter((p) => p.kind === 'api_key');
+  const oauth = providers.filter((p) => p.kind === 'oauth');
   return (
     <div class="org-page">
       <OrgHeader org={org} tabs={tabs} here="/connections" />
@@ -80,19 +81,9 @@ export function ConnectionsPage(props: ConnectionsPageProps) {
                           csrf={csrf}
                           label={`Replace the key of ${c.label}`}
                         >
-                          {byId.get(c.providerId)?.authStyle === 'basic' && (
-                            <Field
-                              name="username"
-                              label="Username"
-                              autocomplete="off"
-                              state={replace?.id === c.id ? replace.state : undefined}
-                            />
-                          )}
-                          <Field
-                            name="secret"
-                            label={byId.get(c.providerId)?.authStyle === 'basic' ? 'Password' : 'New key'}
-                            type="password"
-                            autocomplete="new-password"
+                          <ReplaceFields
+                            id={c.id}
+                            basic={byId.get(c.providerId)?.authStyle === 'basic'}
                             state={replace?.id === c.id ? replace.state : undefined}
                           />
                           <button type="submit">Replace key</button>
@@ -163,7 +154,60 @@ export function ConnectionsPage(props: ConnectionsPageProps) {
           )}
         </section>
       )}
+      {manage && oauth.length > 0 && (
+        <section aria-labelledby="oauth-connection-heading">
+          <h2 id="oauth-connection-heading">Connect through OAuth</h2>
+          <p>You sign in at the provider and grant access there: Rampart never sees your password there.</p>
+          <Form action={`/orgs/${org.id}/connections/oauth/start`} csrf={csrf} label="Connect through OAuth">
+            <label for="oauth-provider">
+              Provider
+              <select id="oauth-provider" name="providerId" required>
+                {oauth.map((p) => (
+                  <option value={p.id}>{p.name}</option>
+                ))}
+              </select>
+            </label>
+            <label for="oauth-label">Label</label>
+            <input id="oauth-label" name="label" type="text" autocomplete="off" required maxLength={80} />
+            <button type="submit">Connect</button>
+          </Form>
+        </section>
+      )}
     </div>
+  );
+}
+
+/** The replace form of one row: its own field ids (every row has one, beside the add form). */
+function ReplaceFields({ id, basic, state }: { id: string; basic: boolean; state?: FormState }) {
+  const errorOf = (field: string) => state?.errors?.find((e) => e.field === field)?.message;
+  const field = (name: string, label: string, type: 'text' | 'password') => {
+    const error = errorOf(name);
+    const fid = `replace-${name}-${id}`;
+    return (
+      <>
+        <label for={fid}>{label}</label>
+        <input
+          id={fid}
+          name={name}
+          type={type as 'text'}
+          autocomplete={type === 'password' ? 'new-password' : 'off'}
+          required
+          aria-invalid={error ? 'true' : undefined}
+          aria-describedby={error ? `${fid}-error` : undefined}
+        />
+        {error && (
+          <small id={`${fid}-error`} class="field-error">
+            {error}
+          </small>
+        )}
+      </>
+    );
+  };
+  return (
+    <>
+      {basic && field('username', 'Username', 'text')}
+      {field('secret', basic ? 'Password' : 'New key', 'password')}
+    </>
   );
 }
 

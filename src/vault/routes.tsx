@@ -7,6 +7,7 @@ import { type OrgService, personOf } from '../orgs/index.js';
 import { AppError, type FieldError } from '../platform/errors.js';
 import { formBody, formFailure, validationErrors } from '../platform/http/forms.js';
 import { requestContext } from '../platform/http/request-context.js';
+import { allowFormTargets } from '../platform/http/security-headers.js';
 import { Text } from '../platform/http/schemas.js';
 import type { FormState } from '../platform/views/forms.js';
 import { requireUser } from '../sessions/index.js';
@@ -65,6 +66,9 @@ export function vaultPageRoutes(
     const org = await orgs.get(actor, orgId);
     const connections = await vault.list(actor, orgId);
     const providers = await vault.providers.list();
+    // The Connect form of OAuth providers redirects to their authorization endpoint (CSP form-action).
+    const authorize = providers.flatMap((p) => (p.oauth?.authorizationEndpoint ? [p.oauth.authorizationEndpoint] : []));
+    if (authorize.length) allowFormTargets(reply, authorize);
     return reply
       .code(status)
       .render(
