@@ -12,6 +12,7 @@ import {
   type RampartVerifier,
 } from '../../packages/node/src/index.js';
 import { dashboardFor, invoicesCsv, invoicesFor } from './data.js';
+import { integrationRoutes } from './integrations.js';
 import {
   BillingPage,
   DashboardPage,
@@ -232,8 +233,15 @@ export async function buildAnalytics(options: AnalyticsOptions): Promise<Analyti
     request.viewer = { email: session.email, identity };
   }
 
-  function render(request: FastifyRequest, reply: FastifyReply, title: string, current: Nav, body: preact.VNode) {
-    return html(reply, page(title, body, { viewer: request.viewer, current, here: request.url }));
+  function render(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    title: string,
+    current: Nav,
+    body: preact.VNode,
+    status = 200,
+  ) {
+    return html(reply, page(title, body, { viewer: request.viewer, current, here: request.url }), status);
   }
 
   /** requirePermission semantics (every permission held, else 403), answered with a page instead of JSON. */
@@ -266,6 +274,12 @@ export async function buildAnalytics(options: AnalyticsOptions): Promise<Analyti
   app.get('/favicon.svg', async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=86400').type('image/svg+xml').send(FAVICON),
   );
+
+  integrationRoutes(app, {
+    rampartUrl: issuer,
+    signedIn,
+    render: (request, reply, title, body, status) => render(request, reply, title, 'integrations', body, status),
+  });
 
   app.get('/', { preHandler: signedIn }, async (request, reply) =>
     render(request, reply, 'Dashboard', 'dashboard', <DashboardPage data={dashboardFor(orgKey(request))} />),
@@ -322,7 +336,7 @@ export async function buildAnalytics(options: AnalyticsOptions): Promise<Analyti
     };
     const params: Record<string, string> = {
       redirect_uri: redirectUri,
-      scope: 'openid email org',
+      scope: 'openid email org connections',
       code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
       code_challenge_method: 'S256',
       state: session.pending.state,

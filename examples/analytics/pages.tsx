@@ -9,12 +9,13 @@ export interface Viewer {
   identity: RampartIdentity;
 }
 
-export type Nav = 'dashboard' | 'team' | 'billing' | 'none';
+export type Nav = 'dashboard' | 'team' | 'billing' | 'integrations' | 'none';
 
 const NAV: { key: Nav; href: string; label: string }[] = [
   { key: 'dashboard', href: '/', label: 'Dashboard' },
   { key: 'team', href: '/team', label: 'Team settings' },
   { key: 'billing', href: '/billing', label: 'Billing export' },
+  { key: 'integrations', href: '/integrations', label: 'Integrations' },
 ];
 
 function Header(props: { viewer?: Viewer; current: Nav; here: string }) {

@@ -201,3 +201,4 @@ export const oidcFeature = defineFeature({
 export type { ClientInput, ClientView } from './clients.js';
 export type { ActiveAccessToken } from './token-verifier.js';
 export { oidcCommands } from './commands.js';
+export { ACR_TWO_FACTORS } from './provider.js';

@@ -25,6 +25,7 @@ export function apiKeyLoading(app: FastifyInstance, keys: ApiKeyService, limits:
     const header = request.headers.authorization;
     if (!header?.startsWith('Bearer ') || request.routeOptions.config.ownBearer) return;
     const presented = header.slice(7).trim();
+    if (request.routeOptions.config.personTokens && !presented.startsWith('rmp_')) return;
     const keyId = /^rmp_live_([a-z0-9]{16})_/.exec(presented)?.[1];
     const verdict = await limit.consume([request.ip, keyId]);
     if (!verdict.allowed) throw rateLimited(verdict.retryAfterSec);

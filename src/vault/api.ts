@@ -1,13 +1,15 @@
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { actorOf, type OrgService, requireUserOrKey } from '../orgs/index.js';
+import type { OidcService } from '../oidc/index.js';
+import type { OrgService } from '../orgs/index.js';
 import { rateLimited } from '../platform/errors.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { NoBody, noInput, Text } from '../platform/http/schemas.js';
 import type { Limits } from '../platform/limits/limiter.js';
 import { PROXY_METHODS, sendThrough } from './proxy.js';
 import type { ConnectionView, SecretInput, VaultService } from './service.js';
+import { callerOf, PERSON_TOKENS, personTokenAuth } from './token-auth.js';
 
 const tags = ['connections'];
 const Id = Type.String({ format: 'uuid' });
@@ -69,14 +71,24 @@ const json = (c: ConnectionView) => ({
 const secretOf = (b: { secret?: string; username?: string; password?: string }): SecretInput =>
   b.password !== undefined ? { username: b.username ?? '', password: b.password } : { secret: b.secret ?? '' };
 
-/** D1, L1: an organization's connections as JSON (a session or an org API key); no answer holds a secret. */
+/**
+ * D1, L1: an organization's connections as JSON, for a session, an org API key, or a product's access
+ * token with scope `connections`; no answer holds a secret.
+ */
 export function vaultApiRoutes(
   app: FastifyInstance,
-  deps: { vault: VaultService; orgs: OrgService; limits: Limits; requestsPerMinute: number },
+  deps: {
+    vault: VaultService;
+    orgs: OrgService;
+    oidc: Pick<OidcService, 'activeAccessToken'>;
+    limits: Limits;
+    requestsPerMinute: number;
+  },
 ): void {
   const { vault } = deps;
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
-  const opts = { preHandler: requireUserOrKey };
+  // A session, an organization API key, or a product's access token with scope `connections`.
+  const opts = { preHandler: personTokenAuth(deps.oidc), config: PERSON_TOKENS };
   const perOrg = deps.limits.limiter('vault_requests', { points: deps.requestsPerMinute, durationSec: 60 });
   const limit = async (orgId: string) => {
     const verdict = await perOrg.consume(orgId);
@@ -95,7 +107,7 @@ export function vaultApiRoutes(
         response: { 200: Type.Object({ connections: Type.Array(ConnectionJson) }) },
       },
     },
-    async (request) => ({ connections: (await vault.list(actorOf(request), request.params.orgId)).map(json) }),
+    async (request) => ({ connections: (await vault.list(callerOf(request), request.params.orgId)).map(json) }),
   );
 
   r.post(
@@ -117,7 +129,7 @@ export function vaultApiRoutes(
     async (request, reply) => {
       const { providerId, label } = request.body;
       const created = await vault.create(
-        actorOf(request),
+        callerOf(request),
         request.params.orgId,
         { providerId, label, ...secretOf(request.body) },
         requestContext(request),
@@ -137,7 +149,7 @@ export function vaultApiRoutes(
         response: { 200: ConnectionJson },
       },
     },
-    async (request) => json(await vault.get(actorOf(request), request.params.orgId, request.params.connectionId)),
+    async (request) => json(await vault.get(callerOf(request), request.params.orgId, request.params.connectionId)),
   );
 
   r.put(
@@ -155,7 +167,7 @@ export function vaultApiRoutes(
     async (request) =>
       json(
         await vault.replaceSecret(
-          actorOf(request),
+          callerOf(request),
           request.params.orgId,
           request.params.connectionId,
           secretOf(request.body),
@@ -178,7 +190,7 @@ export function vaultApiRoutes(
     async (request) =>
       json(
         await vault.checkNow(
-          actorOf(request),
+          callerOf(request),
           request.params.orgId,
           request.params.connectionId,
           requestContext(request),
@@ -198,7 +210,7 @@ export function vaultApiRoutes(
       },
     },
     async (request, reply) => {
-      await vault.remove(actorOf(request), request.params.orgId, request.params.connectionId, requestContext(request));
+      await vault.remove(callerOf(request), request.params.orgId, request.params.connectionId, requestContext(request));
       return reply.code(204).send();
     },
   );
@@ -221,7 +233,7 @@ export function vaultApiRoutes(
     async (request) =>
       sendThrough(
         { orgs: deps.orgs, vault, limit },
-        actorOf(request),
+        callerOf(request),
         request.params.orgId,
         request.params.connectionId,
         request.body,

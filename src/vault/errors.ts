@@ -60,6 +60,16 @@ export const VAULT_ERRORS = defineErrors({
       "the request to the provider failed before it answered; the message names the reason's stable code " +
       '(`host_not_allowed`, `blocked_address`, `redirect_refused`, `timeout`, `response_too_large`, …)',
   },
+  access_token_invalid: {
+    status: 401,
+    message: 'The access token is not valid (expired, revoked, or not signed here).',
+    description: "a product's access token that introspection would call inactive, on a connections route",
+  },
+  access_token_scope: {
+    status: 403,
+    message: "The access token does not allow using connections (scope 'connections'), or names another organization.",
+    description: "a product's access token without scope `connections`, or for another organization than the route's",
+  },
   ...VAULT_OAUTH_ERRORS.codes,
 });
 

@@ -121,6 +121,7 @@ export const vaultFeature = defineFeature({
     vaultApiRoutes(app, {
       vault,
       orgs,
+      oidc: use('oidc'),
       limits: p.limits,
       requestsPerMinute: p.overrides.vaultRequestsPerMinute ?? 600,
     });

@@ -1994,6 +1994,31 @@ export interface RampartErrorStatuses {
   /** 400: deployment settings with a field out of shape (the fields are named in `fields`) (Operator access) */
   settings_invalid: 400;
   /**
+   * 400: registering a client with a bad id, name, redirect, post-logout or back-channel URI (Sign-in for products
+   * (OpenID Connect))
+   */
+  invalid_client_metadata: 400;
+  /** 409: registering a client id that is taken (Sign-in for products (OpenID Connect)) */
+  client_exists: 409;
+  /** 404: an operator action on a client that is not registered (Sign-in for products (OpenID Connect)) */
+  client_not_found: 404;
+  /**
+   * 400: an OpenID sign-in page opened after its request expired (10 minutes) or finished (Sign-in for products (OpenID
+   * Connect))
+   */
+  sign_in_request_expired: 400;
+  /**
+   * 401: introspection or revocation (RFC 7662, RFC 7009) of a JWT access token by an unknown client, with a wrong
+   * secret, by a public client introspecting, or authenticated another way than the client was registered for (Sign-in
+   * for products (OpenID Connect))
+   */
+  invalid_client: 401;
+  /**
+   * 400: a product sign-in that names an organization the person is not a member of (Sign-in for products (OpenID
+   * Connect))
+   */
+  org_choice_invalid: 400;
+  /**
    * 400: a provider whose hosts, auth style, validation request or OAuth endpoints break the rules (Credential vault)
    */
   provider_invalid: 400;
@@ -2026,6 +2051,13 @@ export interface RampartErrorStatuses {
    * (`host_not_allowed`, `blocked_address`, `redirect_refused`, `timeout`, `response_too_large`, …) (Credential vault)
    */
   connection_request_failed: 502;
+  /** 401: a product's access token that introspection would call inactive, on a connections route (Credential vault) */
+  access_token_invalid: 401;
+  /**
+   * 403: a product's access token without scope `connections`, or for another organization than the route's (Credential
+   * vault)
+   */
+  access_token_scope: 403;
   /**
    * 400: saving an OAuth provider with a bad id, name, endpoint (https only, http on localhost in dev mode), client id
    * or scopes (Credential vault)
@@ -2052,31 +2084,6 @@ export interface RampartErrorStatuses {
   oauth_refresh_busy: 503;
   /** 502: a refresh failed for a reason other than a refusal (network, timeout, a bad answer) (Credential vault) */
   oauth_provider_unreachable: 502;
-  /**
-   * 400: registering a client with a bad id, name, redirect, post-logout or back-channel URI (Sign-in for products
-   * (OpenID Connect))
-   */
-  invalid_client_metadata: 400;
-  /** 409: registering a client id that is taken (Sign-in for products (OpenID Connect)) */
-  client_exists: 409;
-  /** 404: an operator action on a client that is not registered (Sign-in for products (OpenID Connect)) */
-  client_not_found: 404;
-  /**
-   * 400: an OpenID sign-in page opened after its request expired (10 minutes) or finished (Sign-in for products (OpenID
-   * Connect))
-   */
-  sign_in_request_expired: 400;
-  /**
-   * 401: introspection or revocation (RFC 7662, RFC 7009) of a JWT access token by an unknown client, with a wrong
-   * secret, by a public client introspecting, or authenticated another way than the client was registered for (Sign-in
-   * for products (OpenID Connect))
-   */
-  invalid_client: 401;
-  /**
-   * 400: a product sign-in that names an organization the person is not a member of (Sign-in for products (OpenID
-   * Connect))
-   */
-  org_choice_invalid: 400;
   /**
    * 400: declaring or changing an incident with a bad title, severity, impact, component, time or window (each field
    * named) (Incident response and breach notification)

@@ -23,6 +23,11 @@ declare module 'fastify' {
      * a cookie): hooks that read bearer tokens for other routes (organization API keys) leave it alone.
      */
     ownBearer?: true;
+    /**
+     * The route also takes a product's Rampart access token on a person's behalf (the vault's
+     * connections): a bearer that is not an organization API key is left to the route.
+     */
+    personTokens?: true;
   }
   interface FastifyRequest {
     /** The CSRF token to put in this response's forms (tied to the session, or to the pre-session cookie). */
