@@ -1,11 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type * as oidc from 'openid-client';
-import { defineFeature, type FeatureContext } from '../feature.js';
-import { VAULT_AUDIT_ACTIONS } from './audit-actions.js';
+import type { FeatureContext } from '../feature.js';
 import { createOauthConnections, type OauthConnections, oauthHooks } from './oauth.js';
 import { oauthTrustChecks } from './oauth-checks.js';
 import { vaultOauthRoutes } from './oauth-routes.js';
-import { VAULT_PERMISSIONS } from './permissions.js';
 
 declare module '../feature.js' {
   interface Services {
@@ -53,19 +51,3 @@ export function vaultOauthTrustChecks({ platform: p, use }: FeatureContext) {
 
 /** The hooks the vault's useCredential and delete call for kind 'oauth'. */
 export const vaultOauthHooks = (ctx: FeatureContext) => oauthHooks(ctx.use('vaultOauth'));
-
-/** Temporary: OAuth connections as a feature of their own until the merge folds them into the vault feature. */
-export const vaultOauthFeature = defineFeature({
-  name: 'vault-oauth',
-  title: 'Vault: OAuth connections',
-  // No `errors` here: the docs would point at src/vault-oauth/errors.ts. The merge adds VAULT_OAUTH_ERRORS
-  // (oauth-errors.ts) to the vault feature's catalog.
-  // The vault's own (shared with the API-key half), declared here until the vault feature registers them.
-  permissions: VAULT_PERMISSIONS,
-  auditActions: VAULT_AUDIT_ACTIONS,
-  setup: (ctx) => {
-    setupVaultOauth(ctx);
-  },
-  routes: vaultOauthFeatureRoutes,
-  trustChecks: vaultOauthTrustChecks,
-});

@@ -133,20 +133,18 @@ export async function deleteFlow(tx: Tx, stateHash: string): Promise<void> {
   await tx.deleteFrom('vault_oauth_flows').where('state_hash', '=', stateHash).execute();
 }
 
-/**
- * Unspent flows expired before `before`. Spent ones stay: they are the system-visible record of which
- * organizations made OAuth connections, so the refresh job knows whose tenants to look in.
- */
+/** Flows expired before `before`, spent or not: once expired, a flow's state is refused anyway. */
 export async function deleteExpiredFlows(tx: Tx, before: Date): Promise<void> {
-  await tx.deleteFrom('vault_oauth_flows').where('expires_at', '<', before).where('used_at', 'is', null).execute();
+  await tx.deleteFrom('vault_oauth_flows').where('expires_at', '<', before).execute();
 }
 
+/** The organizations with OAuth connections (system context: the connections' metadata policy). */
 export async function orgsWithOauth(tx: Tx): Promise<string[]> {
   const rows = await tx
-    .selectFrom('vault_oauth_flows')
+    .selectFrom('vault_connections')
     .select('org_id')
     .distinct()
-    .where('used_at', 'is not', null)
+    .where('kind', '=', 'oauth')
     .execute();
   return rows.map((r) => r.org_id);
 }
