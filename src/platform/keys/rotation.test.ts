@@ -13,6 +13,8 @@ import { accounts } from '../../../test/helpers/accounts.js';
 import { TestClient } from '../../../test/helpers/client.js';
 import { enrollTotp } from '../../../test/helpers/mfa.js';
 import { makeTempDir, removeTempDirs } from '../../../test/helpers/process.js';
+import { freshSecret, providerAdmin, TestProvider } from '../../../test/helpers/vault.js';
+import { defineFeature, type FeatureContext } from '../../feature.js';
 import { DecryptError, keyVersionOf, open, seal } from '../crypto/envelope.js';
 import { generateMasterKeyEntry, parseKeyring } from '../crypto/keyring.js';
 import { createLiveKeyring, type LiveKeyring } from '../crypto/live-keyring.js';
@@ -106,13 +108,35 @@ interface TotpUser {
 }
 const users: TotpUser[] = [];
 
+/** A credential in use on each instance: its org, connection, and each instance's vault. */
+const provider = new TestProvider();
+const vaults: FeatureContext[] = [];
+let credential: { orgId: string; connectionId: string };
+
+/** A test feature that keeps each app's feature context, so the test calls the vault as a feature would. */
+const keepContext = () =>
+  defineFeature({
+    name: 'capture',
+    title: 'Test: the feature context',
+    setup(ctx) {
+      vaults.push(ctx);
+    },
+  });
+
 beforeAll(async () => {
   dir = makeTempDir('rampart-keys-');
   keyFile = path.join(dir, 'master-keys');
   writeFileSync(keyFile, `${generateMasterKeyEntry(1)}\n`, { mode: 0o600 });
   const env = { RAMPART_MASTER_KEYS: undefined, RAMPART_MASTER_KEYS_FILE: keyFile };
-  t = await createTestApp(env);
-  second = await createTestApp(env, undefined, { db: t.db, sameDeploymentAs: t });
+  await provider.start();
+  const overrides = { vaultOutbound: { ca: provider.cert.cert } };
+  t = await createTestApp(env, undefined, { features: [...FEATURES, keepContext()], overrides });
+  second = await createTestApp(env, undefined, {
+    db: t.db,
+    sameDeploymentAs: t,
+    features: [...FEATURES, keepContext()],
+    overrides,
+  });
   const a = accounts(t);
   for (let i = 0; i < 20; i++) {
     const client = await a.signedIn(await a.verified());
@@ -120,6 +144,17 @@ beforeAll(async () => {
     // Every other person goes on through the second instance (its CSRF and session keys must agree).
     users.push({ client: i % 2 === 0 ? client : twinOn(second, client), secret });
   }
+  // An organization's connection (its org key sealed under v1), used through either instance.
+  await (await providerAdmin(t)).provider('load', provider);
+  const key = freshSecret();
+  provider.accepted.add(key);
+  const orgId = (await users[0]!.client.api('POST', '/api/v1/orgs', { name: 'Load Inc' })).json().id as string;
+  const made = await users[0]!.client.api('POST', `/api/v1/orgs/${orgId}/connections`, {
+    providerId: 'load',
+    label: 'load',
+    secret: key,
+  });
+  credential = { orgId, connectionId: made.json().id as string };
   advance(0);
   await t.bus.publish(KEYRING_CHANNEL, 'reload'); // both report in at the deployment's time
 }, 240_000);
@@ -127,6 +162,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await second?.close();
   await t?.close();
+  await provider.close();
   removeTempDirs();
 });
 
@@ -180,6 +216,7 @@ describe('master key rotation (D3)', () => {
     expect(counts['external_signin.client_secret']?.v1).toBe(3);
     expect(counts['external_signin.code_verifier']?.v1).toBe(3);
     expect(counts['platform.subkey_root']?.v1).toBe(1);
+    expect(counts['vault.org_key']?.v1).toBe(1);
 
     const stop = new AbortController();
     const first = await rewrapAll({
@@ -208,7 +245,7 @@ describe('master key rotation (D3)', () => {
       ).toEqual([]);
     }
     expect(first.rewrapped + rest.rewrapped).toBe(needingRewrap(counts, 2));
-    expect(needingRewrap(counts, 2)).toBe(20 + counts['oidc.signing_key']!.v1! + 3 + 3 + 1);
+    expect(needingRewrap(counts, 2)).toBe(20 + counts['oidc.signing_key']!.v1! + 3 + 3 + 1 + 1);
     expect(progress.at(-1)).toBe(rest.rewrapped);
     // The data was never re-encrypted: the values still open to what they were.
     const row = await t.db.withSystem((tx) =>
@@ -294,16 +331,29 @@ describe('master key rotation (D3)', () => {
     advance(30_000);
   }, 60_000);
 
-  it('[D3] rotation under load: 20 concurrent TOTP requests on two instances while rotate, rewrap and retire ' +
-    'run: zero failed decrypts', async () => {
-    const requests: LoadRequest[] = [totpStepUp];
+  /** A request through the connection (the org key and the secret opened), on either instance. */
+  async function credentialUse(_round: number, i: number): Promise<boolean> {
+    try {
+      const vault = vaults[i % 2]!.use('vault');
+      const status = await vault.useCredential(credential.orgId, credential.connectionId, 'load', async (f) => {
+        return (await f(`https://${provider.host}/v1/me`)).status;
+      });
+      return status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  it('[D3] rotation under load: 20 concurrent requests (TOTP step-ups and credential uses) on two instances while ' +
+    'rotate, rewrap and retire run: zero failed decrypts', async () => {
+    const requests: LoadRequest[] = [totpStepUp, credentialUse];
     let failures = 0;
     let served = 0;
     let running = true;
     const load = (async () => {
       for (let round = 0; running || round < 2; round++) {
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => requests[round % requests.length]!(round, i)),
+          Array.from({ length: 20 }, (_, i) => requests[(round + i) % requests.length]!(round, i)),
         );
         served += results.length;
         failures += results.filter((ok) => !ok).length;
@@ -323,11 +373,14 @@ describe('master key rotation (D3)', () => {
     }
     expect(served).toBeGreaterThanOrEqual(40);
     expect(failures).toBe(0);
+    // Half of them went through the connection to the provider, with its key.
+    expect(provider.seen.filter((r) => r.url === '/v1/me').length).toBeGreaterThanOrEqual(served / 2);
     const logs = (t.logs() + second.logs()).split('\n').filter((l) => l.includes('"level":50'));
     expect(logs.filter((l) => !l.includes('master key version v1, which is retired'))).toEqual([]);
     const counts = await countVersions(t.db, values);
-    // Kinds this world holds no value of (the vault's, here) count nothing; the others are all on v3.
+    // Kinds this world holds no value of count nothing; the others are all on v3.
     expect(Object.keys(counts['mfa.totp_secret'] ?? {})).toEqual(['v3']);
+    expect(Object.keys(counts['vault.org_key'] ?? {})).toEqual(['v3']);
     for (const [name, perVersion] of Object.entries(counts))
       if (Object.keys(perVersion).length) expect(Object.keys(perVersion), name).toEqual(['v3']);
   }, 120_000);
