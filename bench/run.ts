@@ -9,6 +9,7 @@ import * as outboundFetch from './outbound-fetch.bench.js';
 import * as revocation from './revocation.bench.js';
 import * as rewrap from './rewrap.bench.js';
 import * as sdkVerify from './sdk-verify.bench.js';
+import * as vault from './vault.bench.js';
 
 const micro: Record<string, { run(): Promise<void> }> = {
   envelope,
@@ -19,6 +20,7 @@ const micro: Record<string, { run(): Promise<void> }> = {
   'oidc-refresh': oidcRefresh,
   'outbound-fetch': outboundFetch,
   rewrap,
+  vault,
 };
 
 const args = process.argv.slice(2);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import type { Feature, Overrides } from '../src/feature.js';
 import { parseKeyring } from '../src/platform/crypto/keyring.js';
 import { createPasswordHasher } from '../src/platform/crypto/passwords.js';
 import { createEventBus, createMemoryBus } from '../src/platform/events/bus.js';
@@ -17,7 +18,12 @@ export const ORIGIN = 'http://localhost:3000';
 const embeddedEvents = new EventEmitter();
 
 /** One Rampart instance on the given database, listening on a free loopback port. */
-export async function instance(db: TestDatabase, keys: string, env: Record<string, string> = {}) {
+export async function instance(
+  db: TestDatabase,
+  keys: string,
+  env: Record<string, string> = {},
+  extra: { features?: readonly Feature[]; overrides?: Overrides } = {},
+) {
   const config = loadConfig({ RAMPART_DEV: 'true', RAMPART_MASTER_KEYS: keys, LOG_LEVEL: 'warn', ...env });
   const limits = createLimits({ redisUrl: process.env.REDIS_URL, prefix: `bench-${Date.now()}-${Math.random()}` });
   // The embedded database serves one process: its instances share in-process events.
@@ -27,15 +33,20 @@ export async function instance(db: TestDatabase, keys: string, env: Record<strin
       : createMemoryBus(embeddedEvents);
   const logger = createLogger('warn', new Writable({ write: (_c, _e, done) => done() }));
   const mailer = createMailer(config, db);
-  const app = await buildApp(config, {
-    db,
-    keyring: parseKeyring(keys),
-    mailer,
-    logger,
-    limits,
-    bus,
-    hasher: createPasswordHasher(),
-  });
+  const app = await buildApp(
+    config,
+    {
+      db,
+      keyring: parseKeyring(keys),
+      mailer,
+      logger,
+      limits,
+      bus,
+      hasher: createPasswordHasher(),
+      overrides: extra.overrides,
+    },
+    extra.features,
+  );
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   return {
