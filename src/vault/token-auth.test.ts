@@ -80,7 +80,7 @@ const send = (token: string, orgId = owner.orgId) =>
   });
 
 describe("a product's access token on the connections routes", () => {
-  it('[A10] [D1] a live token with scope connections lists the connections and sends a request through one', async () => {
+  it('[A10] [D1] a live token with scope connections lists connections and sends a request through one', async () => {
     const token = await tokenOf(owner.browser, 'openid email org connections');
     const listed = await list(token);
     expect(listed.statusCode, listed.body).toBe(200);
