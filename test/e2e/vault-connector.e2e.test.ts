@@ -86,6 +86,8 @@ describe.skipIf(!hasChromium)(`the vault's example connector${hasChromium ? '' :
     await screenshot(page, `vault-${name}-1280`);
     await page.setViewportSize({ width: 390, height: 844 });
     await screenshot(page, `vault-${name}-390`);
+    // Nothing is wider than the phone's screen (wide tables scroll inside their own box).
+    expect(await page.evaluate(() => document.documentElement.scrollWidth), name).toBeLessThanOrEqual(390);
     await page.setViewportSize(DESKTOP.viewport!);
   }
 
@@ -121,6 +123,17 @@ describe.skipIf(!hasChromium)(`the vault's example connector${hasChromium ? '' :
     await form.getByRole('button', { name: /Save provider|Add provider/ }).click();
     await page.getByRole('cell', { name: 'Acme CRM' }).first().waitFor();
     await shots(page, '01-operator-providers');
+    expect(await axeViolations(page)).toEqual([]);
+    // The console's other new pages: the master keys (D3) and the jobs with their last runs.
+    for (const [path, title] of [
+      ['/operator/keys', 'Master keys'],
+      ['/operator/jobs', 'Scheduled jobs'],
+    ] as const) {
+      await page.goto(`${base}${path}`);
+      await heading(page, title);
+      await shots(page, `00-operator-${path.split('/').pop()}`);
+      expect(await axeViolations(page)).toEqual([]);
+    }
 
     await page.goto(`${base}/orgs`);
     await page.getByRole('form', { name: 'Create organization' }).getByLabel('Name').fill('Acme Robotics');
