@@ -42,7 +42,13 @@ export async function run(): Promise<void> {
   const server = await httpsServer(cert);
   const db = await createTestDatabase();
   let ctx: FeatureContext | undefined;
-  const capture = defineFeature({ name: 'capture', title: 'bench: the feature context', setup: (c) => void (ctx = c) });
+  const capture = defineFeature({
+    name: 'capture',
+    title: 'bench: the feature context',
+    setup(c) {
+      ctx = c;
+    },
+  });
   const rampart = await instance(
     db,
     generateMasterKeyEntry(1),
