@@ -13,6 +13,7 @@ import { oidcCommands } from './oidc/index.js';
 import { allSealedValues } from './platform/keys/values.js';
 import type { WithOperator } from './feature.js';
 import { upstreamCommands } from './external-signin/index.js';
+import { providerCommands } from './vault/index.js';
 import { operatorCommands } from './operator/index.js';
 import { trustCommands } from './trust/index.js';
 import { MigrationError, migrate, migrationStatus, readMigrations } from './platform/db/migrator.js';
@@ -148,6 +149,7 @@ const withOperator: WithOperator = async (fn) => {
 keyRotationCommands(keys, withOperator, () => allSealedValues(FEATURES), plainErrors);
 oidcCommands(program, keys, withOperator, plainErrors);
 upstreamCommands(program, withOperator, plainErrors);
+providerCommands(program, withOperator, plainErrors);
 operatorCommands(program, withOperator, plainErrors);
 trustCommands(program, plainErrors);
 

@@ -183,7 +183,10 @@ export async function asOperator<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if (err instanceof AppError) throw new OperatorError(err.message);
+    if (err instanceof AppError) {
+      const fields = err.fields?.map((f) => `${f.field}: ${f.message}`).join('; ');
+      throw new OperatorError(fields ? `${err.message} (${fields})` : err.message);
+    }
     throw err;
   }
 }

@@ -7,17 +7,25 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { makeCertificate } from '../../test/helpers/certificates.js';
 import { buildAnalytics } from './app.js';
+import { startDemoCrm } from './crm.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const rampartPort = Number(process.env.RAMPART_PORT ?? 4000);
 const productPort = Number(process.env.PRODUCT_PORT ?? 4100);
+const crmPort = Number(process.env.CRM_PORT ?? 4200);
 const rampartUrl = `http://localhost:${rampartPort}`;
 const productUrl = `http://localhost:${productPort}`;
 const clientId = 'acme-analytics';
 const dataDir = path.join(here, '.data');
 mkdirSync(dataDir, { recursive: true });
+// Acme CRM, the vendor an organization connects in Rampart's vault: its certificate is self-signed, so
+// Rampart is told to trust it as an operator trusts a vendor's private CA.
+const crmTls = makeCertificate();
+const crmKey = `crm_live_${randomBytes(24).toString('base64url')}`;
 
 const env: NodeJS.ProcessEnv = {
   ...process.env,
@@ -27,6 +35,7 @@ const env: NodeJS.ProcessEnv = {
   PORT: String(rampartPort),
   HOST: '127.0.0.1',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  RAMPART_OUTBOUND_CA_FILE: crmTls.certFile,
 };
 // The embedded database and in-process limits: nothing else needs to be running.
 delete env.DATABASE_URL;
@@ -92,16 +101,33 @@ async function waitFor(url: string, server: ChildProcess): Promise<void> {
 }
 
 const secret = await register();
+// The vendor, as the operator registers it: where its keys may go, how they are sent and checked.
+const provider = await rampart([
+  'providers',
+  'add',
+  '--id',
+  'acme-crm',
+  '--name',
+  'Acme CRM',
+  '--host',
+  `localhost:${crmPort}`,
+  '--validate',
+  'GET /v1/me',
+]);
+if (provider.code !== 0) throw new Error('rampart providers add failed');
 const server = spawn(process.execPath, [...cli, 'start'], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
 await waitFor(`${rampartUrl}/.well-known/openid-configuration`, server);
 const product = await buildAnalytics({ rampartUrl, publicUrl: productUrl, clientId, clientSecret: secret });
 await product.app.listen({ port: productPort, host: 'localhost' });
+const crm = await startDemoCrm({ apiKey: crmKey, cert: crmTls.cert, key: crmTls.key, port: crmPort });
 
 process.stdout.write(
   `\nRampart:         ${rampartUrl}  (dev mailbox: ${rampartUrl}/dev/mailbox)\n` +
     `Acme Analytics:  ${productUrl}\n\n` +
+    `Acme CRM:        ${crm.url}  (a demo vendor; its API key: ${crmKey})\n\n` +
     'Sign up at Rampart, confirm the address from the dev mailbox, create an organization, then open Acme ' +
-    'Analytics.\nCtrl-C stops both.\n',
+    "Analytics.\nTo import contacts: paste the CRM's key on your organization's Connections tab at Rampart " +
+    '(provider Acme CRM), then use Integrations in Acme Analytics.\nCtrl-C stops all three.\n',
 );
 
 let stopping = false;
@@ -109,6 +135,7 @@ async function stop() {
   if (stopping) return;
   stopping = true;
   await product.app.close();
+  await crm.close();
   server.kill('SIGTERM');
 }
 process.on('SIGINT', () => void stop());

@@ -144,3 +144,4 @@ export const vaultFeature = defineFeature({
 
 export type { VaultService } from './service.js';
 export type { ProviderRegistry, ProviderView } from './providers.js';
+export { providerCommands } from './commands.js';
