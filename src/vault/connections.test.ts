@@ -56,6 +56,16 @@ describe('connections (D1)', () => {
     expect(listed.map((c) => c.id)).toEqual(expect.arrayContaining([valid.json().id, down.json().id]));
   });
 
+  it('[R6] two connections with one label at once: one is made, the other is refused (409), never a 500', async () => {
+    const label = `same-${Math.random().toString(36).slice(2)}`;
+    const answers = await Promise.all([
+      connect({ secret: freshSecret(), label }),
+      connect({ secret: freshSecret(), label }),
+    ]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([201, 409]);
+    expect(answers.find((a) => a.statusCode === 409)!.json().error.code).toBe('connection_label_taken');
+  });
+
   it('[D1] the key is sealed at rest: no row holds it, and two keys get different fingerprints', async () => {
     const secret = freshSecret();
     const a = (await connect({ secret })).json();

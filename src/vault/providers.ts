@@ -264,11 +264,16 @@ export function createProviderRegistry(deps: { db: Tenancy; keyring: Keyring; cl
               });
           }
           await tx.updateTable('vault_providers').set(values).where('id', '=', input.id).execute();
-        } else
-          await tx
+        } else {
+          // Another request made it meanwhile (a PUT is create-or-change): this one changes it.
+          const made = await tx
             .insertInto('vault_providers')
             .values({ id: input.id, ...values, created_at: now })
-            .execute();
+            .onConflict((oc) => oc.column('id').doNothing())
+            .returning('id')
+            .executeTakeFirst();
+          if (!made) await tx.updateTable('vault_providers').set(values).where('id', '=', input.id).execute();
+        }
         const { clientSecret: _hidden, ...oauthShown } = o ?? {};
         await appendAudit(
           tx,

@@ -319,7 +319,8 @@ export function createVaultService(deps: VaultDeps) {
         try {
           const s = sealAll(kek, orgId, id, provider.id, fields);
           const now = clock.now();
-          await tx
+          // Two requests with one label at once both pass the check above: the constraint decides.
+          const inserted = await tx
             .insertInto('vault_connections')
             .values({
               id,
@@ -334,7 +335,10 @@ export function createVaultService(deps: VaultDeps) {
               created_at: now,
               updated_at: now,
             })
-            .execute();
+            .onConflict((oc) => oc.columns(['org_id', 'label']).doNothing())
+            .returning('id')
+            .executeTakeFirst();
+          if (!inserted) throw vaultError('connection_label_taken');
           await repo.putSecrets(tx, orgId, id, s.sealed);
           await audit(
             tx,
