@@ -41,8 +41,9 @@ beforeAll(async () => {
         .returning('id')
         .executeTakeFirstOrThrow();
       ids.push(row.id);
-      for (const revoked of [false, false, true]) {
-        const now = new Date();
+      for (const [i, revoked] of [false, false, true].entries()) {
+        // Distinct times, so ordering by created_at gives the insertion order (the revoked one last).
+        const now = new Date(Date.now() + i);
         await tx
           .insertInto('sessions')
           .values({
