@@ -132,7 +132,7 @@ export interface TrustProbe {
   /** A real request to this instance, in process: what a client at the base URL would get. */
   request(
     path: string,
-    init?: { method?: string; headers?: Record<string, string> },
+    init?: { method?: string; headers?: Record<string, string>; body?: string },
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
 }
 
