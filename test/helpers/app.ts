@@ -2,7 +2,7 @@ import { afterAll } from 'vitest';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
-import type { Feature, Overrides } from '../../src/feature.js';
+import { defineFeature, type Feature, type FeatureContext, type Overrides } from '../../src/feature.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { generateMasterKeyEntry, parseKeyring } from '../../src/platform/crypto/keyring.js';
 import { EventEmitter } from 'node:events';
@@ -154,4 +154,17 @@ export async function createTestApp(
       if (ownDb) await db.dispose();
     },
   };
+}
+
+/** A last feature that keeps the app's feature context, for tests that use services or run trust checks. */
+export function captureContext(): { feature: Feature; ctx: () => FeatureContext } {
+  let captured: FeatureContext | undefined;
+  const feature = defineFeature({
+    name: 'capture',
+    title: 'Test: the feature context',
+    setup(ctx) {
+      captured = ctx;
+    },
+  });
+  return { feature, ctx: () => captured! };
 }

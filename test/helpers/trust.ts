@@ -1,8 +1,8 @@
 import { afterAll } from 'vitest';
-import { defineFeature, type FeatureContext, type TrustVerdict } from '../../src/feature.js';
+import type { FeatureContext, TrustVerdict } from '../../src/feature.js';
 import { FEATURES } from '../../src/features.js';
 import { injectProbe } from '../../src/trust/probe.js';
-import { createTestApp, type TestApp, type TestAppOptions } from './app.js';
+import { captureContext, createTestApp, type TestApp, type TestAppOptions } from './app.js';
 
 export interface TrustTestApp {
   t: TestApp;
@@ -17,17 +17,9 @@ export async function trustTestApp(
   env: Record<string, string | undefined> = {},
   options: TestAppOptions = {},
 ): Promise<TrustTestApp> {
-  let captured: FeatureContext | undefined;
-  const capture = defineFeature({
-    name: 'capture',
-    title: 'Test: the feature context',
-    setup(ctx) {
-      captured = ctx;
-    },
-  });
+  const { feature: capture, ctx } = captureContext();
   const t = await createTestApp(env, undefined, { ...options, features: [...(options.features ?? FEATURES), capture] });
   afterAll(() => t.close());
-  const ctx = () => captured!;
   const probe = injectProbe(t.app);
   return {
     t,

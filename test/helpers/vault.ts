@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createOperatorTokens } from '../../src/operator/index.js';
 import { defineFeature, type FeatureContext, type Overrides } from '../../src/feature.js';
 import { FEATURES } from '../../src/features.js';
-import { createTestApp, type TestApp } from './app.js';
+import { captureContext, createTestApp, type TestApp } from './app.js';
 import { makeCertificate, type TestCertificate } from './certificates.js';
 
 export interface SeenRequest {
@@ -126,14 +126,7 @@ export async function vaultTestApp(
   server: TestProvider,
   opts: { overrides?: Overrides; env?: Record<string, string | undefined> } = {},
 ) {
-  let captured: FeatureContext | undefined;
-  const capture = defineFeature({
-    name: 'capture',
-    title: 'Test: the feature context',
-    setup(ctx) {
-      captured = ctx;
-    },
-  });
+  const { feature: capture, ctx } = captureContext();
   const t = await createTestApp(opts.env ?? {}, undefined, {
     features: [...FEATURES, capture],
     overrides: {
@@ -141,5 +134,5 @@ export async function vaultTestApp(
       ...opts.overrides,
     },
   });
-  return { t, ctx: () => captured!, vault: () => captured!.use('vault') };
+  return { t, ctx, vault: () => ctx().use('vault') };
 }
