@@ -287,7 +287,15 @@ export function createOauthConnections(deps: OauthConnectionsDeps): OauthConnect
       if (fresh(loaded.row, marginMs) && loaded.access) return loaded.access;
       const at = now();
       const won = await db.withTenant(orgId, (tx) => repo.claimLease(tx, id, at, new Date(at.getTime() + LEASE_MS)));
-      if (won) return refresh(orgId, loaded);
+      if (won) {
+        // The stale read above may predate a refresh that finished before the claim; read again under the lease.
+        const current = await load(orgId, id, true);
+        const failed = current.row.status === 'refresh_failed';
+        if (!failed && !(fresh(current.row, marginMs) && current.access)) return refresh(orgId, current);
+        await db.withTenant(orgId, (tx) => repo.updateConnection(tx, id, { refresh_lease_until: null }));
+        if (failed) throw oauthError('oauth_refresh_failed');
+        return current.access;
+      }
       if (!wait) return undefined;
       if (Date.now() >= deadline) throw oauthError('oauth_refresh_busy');
       await sleep(pollMs);
