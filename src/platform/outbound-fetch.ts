@@ -106,6 +106,9 @@ async function defaultResolve(host: string) {
   return found.map((a) => ({ address: a.address, family: a.family === 6 ? (6 as const) : (4 as const) }));
 }
 
+/** The host of a URL as policies name it (for building allowedHosts from endpoints). */
+export const policyHostOf = (url: string): string => hostOf(new URL(url)).host;
+
 /** As policies name it: 'api.x.com', or 'api.x.com:8443' for any port but 443. */
 function hostOf(url: URL): { host: string; port: number } {
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;

@@ -4,7 +4,13 @@ import { vaultApiRoutes } from './api.js';
 import { VAULT_AUDIT_ACTIONS } from './audit-actions.js';
 import { vaultTrustChecks } from './checks.js';
 import { VAULT_ERRORS } from './errors.js';
-import { setupVaultOauth, vaultOauthFeatureRoutes, vaultOauthHooks, vaultOauthTrustChecks } from './oauth-feature.js';
+import {
+  setupVaultOauth,
+  vaultOauthFeatureRoutes,
+  vaultOauthHooks,
+  vaultOauthTrustChecks,
+  vaultOutboundPolicy,
+} from './oauth-feature.js';
 import { VAULT_PERMISSIONS } from './permissions.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers.js';
 import { vaultPageRoutes } from './routes.js';
@@ -104,7 +110,7 @@ export const vaultFeature = defineFeature({
       logger: p.logger,
       baseUrl: p.config.baseUrl,
       dev: p.config.dev,
-      outbound: { ...(p.config.outboundCa ? { ca: p.config.outboundCa } : {}), ...p.overrides.vaultOutbound },
+      outbound: vaultOutboundPolicy(p),
       ...vaultOauthHooks(ctx),
     });
     p.schedule.every('vault.recheck', RECHECK_EVERY_MS, async () => {

@@ -3,6 +3,8 @@ import { open } from '../platform/crypto/envelope.js';
 import type { Keyring } from '../platform/crypto/keyring.js';
 import { AppError } from '../platform/errors.js';
 import { outboundProblem } from '../platform/outbound.js';
+import type { OutboundPolicy } from '../platform/outbound-fetch.js';
+import { providerFetch } from './oauth-fetch.js';
 import { oauthError } from './oauth-errors.js';
 import type { OauthProviderRow } from './oauth-repository.js';
 import { providerSecretContext } from './sealing.js';
@@ -14,7 +16,7 @@ const PROVIDER_TIMEOUT_SEC = 10;
 /** openid-client's configuration of a provider, from its row (endpoints are configured, not discovered). */
 export function providerConfig(
   p: OauthProviderRow,
-  deps: { keyring: Keyring; dev: boolean; fetch?: oidc.CustomFetch },
+  deps: { keyring: Keyring; dev: boolean; outbound: Omit<OutboundPolicy, 'allowedHosts' | 'dev'> },
   issuer?: string,
 ): oidc.Configuration {
   const endpoints = [p.oauth_authorization_endpoint, p.oauth_token_endpoint, p.oauth_revocation_endpoint];
@@ -37,7 +39,7 @@ export function providerConfig(
     undefined,
     secret ? oidc.ClientSecretBasic(secret) : oidc.None(),
   );
-  if (deps.fetch) config[oidc.customFetch] = deps.fetch;
+  config[oidc.customFetch] = providerFetch(endpoints, { ...deps.outbound, dev: deps.dev });
   config.timeout = PROVIDER_TIMEOUT_SEC;
   // Dev mode only, and only toward this machine (outboundProblem refused anything else above).
   if (deps.dev && endpoints.some((u) => u?.startsWith('http:'))) oidc.allowInsecureRequests(config);

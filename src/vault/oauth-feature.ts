@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type * as oidc from 'openid-client';
-import type { FeatureContext } from '../feature.js';
+import type { FeatureContext, Platform } from '../feature.js';
 import { createOauthConnections, type OauthConnections, oauthHooks } from './oauth.js';
 import { oauthTrustChecks } from './oauth-checks.js';
 import { vaultOauthRoutes } from './oauth-routes.js';
@@ -9,11 +8,13 @@ declare module '../feature.js' {
   interface Services {
     vaultOauth: OauthConnections;
   }
-  interface Overrides {
-    /** How Rampart reaches OAuth providers (tests: one trusting their test certificate authority). */
-    oauthFetch?: oidc.CustomFetch;
-  }
 }
+
+/** How the vault reaches providers, for keys and OAuth alike: the operator's CA file, tests' CA and resolver. */
+export const vaultOutboundPolicy = (p: Platform) => ({
+  ...(p.config.outboundCa ? { ca: p.config.outboundCa } : {}),
+  ...p.overrides.vaultOutbound,
+});
 
 export const OAUTH_REFRESH_JOB = 'vault.oauth-refresh';
 const REFRESH_EVERY_MS = 5 * 60 * 1000;
@@ -30,7 +31,7 @@ export function setupVaultOauth({ platform: p, use, provide }: FeatureContext): 
     logger: p.logger,
     baseUrl: p.config.baseUrl,
     dev: p.config.dev,
-    fetch: p.overrides.oauthFetch,
+    outbound: vaultOutboundPolicy(p),
     background: p.background,
   });
   p.schedule.every(OAUTH_REFRESH_JOB, REFRESH_EVERY_MS, async () => {

@@ -4,7 +4,7 @@ import { TestClient } from '../../test/helpers/client.js';
 import { API_SCOPE, type OauthUpstream, startOauthUpstream } from '../../test/helpers/oauth-upstream.js';
 import { orgPeople } from '../../test/helpers/orgs.js';
 import { removeTempDirs } from '../../test/helpers/process.js';
-import { fetchTrusting, makeCertificate } from '../../test/helpers/upstream.js';
+import { makeCertificate } from '../../test/helpers/upstream.js';
 import { defineFeature, type FeatureContext, type TrustVerdict } from '../feature.js';
 import { FEATURES } from '../features.js';
 import { AppError } from '../platform/errors.js';
@@ -28,7 +28,7 @@ const capture = defineFeature({
   setup: (ctx) => void contexts.push(ctx),
 });
 const certificate = makeCertificate();
-const options = { features: [...FEATURES, capture], overrides: { oauthFetch: fetchTrusting(certificate.cert) } };
+const options = { features: [...FEATURES, capture], overrides: { vaultOutbound: { ca: certificate.cert } } };
 
 let t: TestApp;
 let t2: TestApp;
@@ -339,6 +339,36 @@ describe('[A7] refresh: one at a time per connection', () => {
       expect(new Set(got).size).toBe(1);
       expect(got[0]).not.toBe(old);
       expect(got[0]).toBe((await tokensOf(row.id)).access_token);
+    }
+  });
+
+  it('[T3] refresh uses the outbound fetch: a provider resolving to a private address is not contacted', async () => {
+    const { row } = await connect();
+    const privateDns = {
+      ...options.overrides.vaultOutbound,
+      resolve: async () => [{ address: '10.0.0.7', family: 4 as const }],
+    };
+    const t3 = await createTestApp({}, undefined, {
+      ...options,
+      overrides: { vaultOutbound: privateDns },
+      db: t.db,
+      sameDeploymentAs: t,
+    });
+    try {
+      t.clock.advance(HOUR - 10_000);
+      t3.clock.set(t.clock.now());
+      const refreshes = upstream.grants.refresh_token ?? 0;
+      const err = await contexts
+        .at(-1)!
+        .use('vaultOauth')
+        .accessToken(orgId, row.id)
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe('oauth_provider_unreachable');
+      expect(upstream.grants.refresh_token ?? 0).toBe(refreshes);
+      expect((await connection(row.id))!.refresh_lease_until).toBeNull();
+    } finally {
+      await t3.close();
     }
   });
 

@@ -11,6 +11,7 @@ import { hashToken, looksLikeToken, randomToken, tokenMatches } from '../platfor
 import type { Tenancy, Tx } from '../platform/db/database.js';
 import { AppError, notFound } from '../platform/errors.js';
 import type { Mailer } from '../platform/mail/index.js';
+import type { OutboundPolicy } from '../platform/outbound-fetch.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { describe, providerConfig, Refusal, refusalOf, sameOrigin, type TokenSet } from './oauth-client.js';
 import { oauthError } from './oauth-errors.js';
@@ -46,8 +47,8 @@ export interface OauthConnectionsDeps {
   logger: Logger;
   baseUrl: string;
   dev: boolean;
-  /** How Rampart reaches providers (tests: a fetch that trusts their test CA). Default: fetch. */
-  fetch?: oidc.CustomFetch;
+  /** The outbound fetch toward providers (allowed hosts: each provider's endpoints); tests: their CA. */
+  outbound: Omit<OutboundPolicy, 'allowedHosts' | 'dev'>;
   /** Where the refresh-failed mail is sent from (after the request; drained when the app closes). */
   background?: Background;
   /** How long an instance that did not win a refresh waits for the one that did (default 10 s). */
