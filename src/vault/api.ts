@@ -3,10 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { OidcService } from '../oidc/index.js';
 import type { OrgService } from '../orgs/index.js';
-import { rateLimited } from '../platform/errors.js';
 import { requestContext } from '../platform/http/request-context.js';
 import { NoBody, noInput, Text } from '../platform/http/schemas.js';
-import type { Limits } from '../platform/limits/limiter.js';
 import { PROXY_METHODS, sendThrough } from './proxy.js';
 import type { ConnectionView, SecretInput, VaultService } from './service.js';
 import { callerOf, PERSON_TOKENS, personTokenAuth } from './token-auth.js';
@@ -81,19 +79,12 @@ export function vaultApiRoutes(
     vault: VaultService;
     orgs: OrgService;
     oidc: Pick<OidcService, 'activeAccessToken'>;
-    limits: Limits;
-    requestsPerMinute: number;
   },
 ): void {
   const { vault } = deps;
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   // A session, an organization API key, or a product's access token with scope `connections`.
   const opts = { preHandler: personTokenAuth(deps.oidc), config: PERSON_TOKENS };
-  const perOrg = deps.limits.limiter('vault_requests', { points: deps.requestsPerMinute, durationSec: 60 });
-  const limit = async (orgId: string) => {
-    const verdict = await perOrg.consume(orgId);
-    if (!verdict.allowed) throw rateLimited(verdict.retryAfterSec);
-  };
 
   r.get(
     '/api/v1/orgs/:orgId/connections',
@@ -232,7 +223,7 @@ export function vaultApiRoutes(
     },
     async (request) =>
       sendThrough(
-        { orgs: deps.orgs, vault, limit },
+        { orgs: deps.orgs, vault },
         callerOf(request),
         request.params.orgId,
         request.params.connectionId,

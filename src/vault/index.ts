@@ -111,6 +111,8 @@ export const vaultFeature = defineFeature({
       baseUrl: p.config.baseUrl,
       dev: p.config.dev,
       outbound: vaultOutboundPolicy(p),
+      limits: p.limits,
+      requestsPerMinute: p.overrides.vaultRequestsPerMinute ?? 600,
       ...vaultOauthHooks(ctx),
     });
     p.schedule.every('vault.recheck', RECHECK_EVERY_MS, async () => {
@@ -119,7 +121,7 @@ export const vaultFeature = defineFeature({
     provide('vault', Object.assign(vault, { providers }));
   },
   routes(app, ctx) {
-    const { platform: p, use, features } = ctx;
+    const { use, features } = ctx;
     vaultOauthFeatureRoutes(app, ctx);
     const vault = use('vault');
     const orgs = use('orgs');
@@ -128,8 +130,6 @@ export const vaultFeature = defineFeature({
       vault,
       orgs,
       oidc: use('oidc'),
-      limits: p.limits,
-      requestsPerMinute: p.overrides.vaultRequestsPerMinute ?? 600,
     });
     operatorProviderRoutes(app, { operator, providers: vault.providers });
     vaultPageRoutes(app, {

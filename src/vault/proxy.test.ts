@@ -196,7 +196,7 @@ describe('requests through a connection (L1, T3)', () => {
     expect(sneaky.map((e) => e.error)).toEqual(['host_not_allowed', 'host_not_allowed']);
   });
 
-  it('[R3] requests through connections are rate limited per organization', async () => {
+  it('[R3] requests through connections, and checks of their keys, are rate limited per organization', async () => {
     const other = await helpers.signedIn(await helpers.verified());
     const otherOrg = (await other.api('POST', '/api/v1/orgs', { name: 'Busy' })).json().id as string;
     const c = await other.api('POST', `/api/v1/orgs/${otherOrg}/connections`, {
@@ -206,10 +206,14 @@ describe('requests through a connection (L1, T3)', () => {
     });
     const url = `/api/v1/orgs/${otherOrg}/connections/${c.json().id}/requests`;
     const statuses: number[] = [];
-    for (let i = 0; i < 31; i++)
+    for (let i = 0; i < 30; i++)
       statuses.push((await other.api('POST', url, { purpose: 'busy', method: 'GET', path: '/echo' })).statusCode);
-    expect(statuses.slice(0, 30).every((s) => s === 200)).toBe(true);
-    expect(statuses[30]).toBe(429);
+    // The check made when the key was added spent one of the 30.
+    expect(statuses.slice(0, 29).every((s) => s === 200)).toBe(true);
+    expect(statuses[29]).toBe(429);
+    const check = await other.api('POST', `/api/v1/orgs/${otherOrg}/connections/${c.json().id}/check`);
+    expect(check.statusCode).toBe(429);
+    expect(check.json().error.code).toBe('rate_limited');
     // Another organization's allowance is its own.
     expect((await send(await connection('p-bearer', { secret: freshSecret() }), {})).statusCode).toBe(200);
   });

@@ -29,16 +29,15 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The product-facing proxy: one request to the connection's provider, the credential added on the way. */
 export async function sendThrough(
-  deps: { orgs: OrgService; vault: VaultService; limit?: (orgId: string) => Promise<void> },
+  deps: { orgs: OrgService; vault: VaultService },
   actor: Actor,
   orgId: string,
   connectionId: string,
   input: ProxyRequest,
   context?: RequestContext,
 ): Promise<ProxyResponse> {
+  // The permission first: an outsider cannot spend an organization's allowance (useCredential counts it).
   await deps.orgs.withPermission(actor, orgId, 'connections.use', async () => undefined);
-  // Counted after the permission: an outsider cannot spend an organization's allowance.
-  await deps.limit?.(orgId);
   const refused = Object.keys(input.headers ?? {}).filter((h) => REFUSED_HEADER.test(h));
   if (refused.length)
     throw vaultError('connection_header_refused', {

@@ -8,7 +8,8 @@ import { DecryptError } from '../platform/crypto/envelope.js';
 import type { Keyring } from '../platform/crypto/keyring.js';
 import type { Tenancy, Tx } from '../platform/db/database.js';
 import type { ConnectionStatus } from '../platform/db/tables.js';
-import { AppError, notFound } from '../platform/errors.js';
+import { AppError, notFound, rateLimited } from '../platform/errors.js';
+import type { Limits } from '../platform/limits/limiter.js';
 import type { Mailer } from '../platform/mail/index.js';
 import { createOutboundFetch, type OutboundFetch, type OutboundPolicy } from '../platform/outbound-fetch.js';
 import type { RequestContext } from '../platform/request-context.js';
@@ -47,6 +48,9 @@ export interface VaultDeps {
   dev: boolean;
   /** Tests: their own CA and resolver for the outbound fetch. */
   outbound?: Partial<OutboundPolicy>;
+  limits: Limits;
+  /** Requests to providers per organization and minute made for someone (proxy, checks); Rampart's own are free. */
+  requestsPerMinute: number;
   /** OAuth connections: the current access token (refreshed as needed), from the OAuth half. */
   oauthAccessToken?: (orgId: string, connectionId: string) => Promise<string>;
   /** OAuth connections: revoke the grant at the provider and delete the connection (audited there). */
@@ -73,6 +77,7 @@ export type VaultService = ReturnType<typeof createVaultService>;
 
 export function createVaultService(deps: VaultDeps) {
   const { db, clock, orgs, providers } = deps;
+  const perOrg = deps.limits.limiter('vault_requests', { points: deps.requestsPerMinute, durationSec: 60 });
 
   async function providerOf(id: string): Promise<ProviderRow> {
     const p = await providers.row(id);
@@ -147,6 +152,10 @@ export function createVaultService(deps: VaultDeps) {
     fn: (fetch: OutboundFetch, info: { hosts: readonly string[]; connection: ConnectionView }) => Promise<T>,
     opts: { actor?: string; context?: RequestContext } = {},
   ): Promise<T> {
+    if (opts.actor && !opts.actor.startsWith('system:')) {
+      const verdict = await perOrg.consume(orgId);
+      if (!verdict.allowed) throw rateLimited(verdict.retryAfterSec);
+    }
     const opened = await db.withTenant(orgId, async (tx) => {
       const row = await repo.connection(tx, orgId, connectionId);
       if (!row) throw notFound('That connection');
