@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/helpers/app.js';
-import { redactUrl, scrubLogObject, scrubMessage } from './logging.js';
+import { Writable } from 'node:stream';
+import { createLogger, maskEmails, redactUrl, scrubLogObject, scrubMessage } from './logging.js';
 
 const SECRETS = {
   password: 'correct horse battery staple 42',
@@ -132,5 +133,37 @@ describe('logs', () => {
     expect(scrubMessage('at handleRequest (/work/main/node_modules/fastify/lib/handleRequest.js:12:3)')).toBe(
       'at handleRequest (/work/main/node_modules/fastify/lib/handleRequest.js:12:3)',
     );
+  });
+
+  it('[L3] e-mail addresses keep their domain and lose the person, in fields, messages and child bindings', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const logger = createLogger('info', sink);
+    logger
+      .child({ user: 'ann.lee@example.org', token: 'child-secret' })
+      .child({ nested: { reporter: 'bob@mail.example.com' } })
+      .info({ email: 'carol@example.net', list: ['dan+tag@example.co.uk'] }, 'mail to eve@example.org bounced');
+    const line = lines.join('');
+    for (const person of ['ann.lee@', 'bob@', 'carol@', 'dan+tag@', 'eve@', 'child-secret'])
+      expect(line, `${person} was logged`).not.toContain(person);
+    expect(JSON.parse(line)).toMatchObject({
+      user: '***@example.org',
+      token: '[redacted]',
+      nested: { reporter: '***@mail.example.com' },
+      email: '***@example.net',
+      list: ['***@example.co.uk'],
+      msg: 'mail to ***@example.org bounced',
+    });
+  });
+
+  it('[L3] masking leaves strings without an address alone', () => {
+    expect(maskEmails('no address here')).toBe('no address here');
+    expect(maskEmails('/node_modules/@fastify/error/index.js')).toBe('/node_modules/@fastify/error/index.js');
+    expect(maskEmails('<a@b.c>, "x.y@z.io"')).toBe('<***@b.c>, "***@z.io"');
   });
 });

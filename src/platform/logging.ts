@@ -28,12 +28,29 @@ const SERIALIZED = new Set(['req', 'res', 'err', 'error']);
 /** Deeper than this a logged value is not walked, and not written either. */
 const MAX_DEPTH = 6;
 
+/*
+ * An e-mail address anywhere in a logged string (a field, a message, a binding) keeps its domain and
+ * loses its local part: "***@example.org". The domain is what a log reader needs (which provider bounces,
+ * which tenant a burst comes from); the local part names the person. Not a hash: an unkeyed hash of an
+ * address is reversed by hashing a list of guesses, and a keyed one would need a key in the logger.
+ */
+const EMAIL = /[^\s@<>()[\]"'`,;:/\\]+@((?:[\p{L}\p{N}-]+\.)+[\p{L}\p{N}-]+)/gu;
+
+/** `text` with the local part of every e-mail address in it masked (L3: personal data). */
+export function maskEmails(text: string): string {
+  return text.includes('@') ? text.replace(EMAIL, '***@$1') : text;
+}
+
 function isOpaque(value: object): boolean {
   return ArrayBuffer.isView(value) || value instanceof Date || value instanceof RegExp;
 }
 
-/** `value` with every field named in REDACTED_KEYS blanked (objects, arrays, instances), copied where changed. */
+/**
+ * `value` with every field named in REDACTED_KEYS blanked and e-mail addresses masked (objects, arrays,
+ * instances), copied where changed.
+ */
 function scrubValue(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return maskEmails(value);
   if (value === null || typeof value !== 'object' || isOpaque(value)) return value;
   if (depth >= MAX_DEPTH) return '[too deep]';
   const json = (value as { toJSON?: unknown }).toJSON;
@@ -116,16 +133,18 @@ function serializeError(err: unknown): Record<string, unknown> {
 }
 
 export function createLogger(level: string, stream?: DestinationStream): Logger {
-  return pino(
+  const logger = pino(
     {
       level,
       formatters: { log: scrubLogObject, bindings: scrubLogObject },
       serializers: {
+        // pino passes the message through the serializer named by its message key.
+        msg: (msg: unknown) => (typeof msg === 'string' ? maskEmails(msg) : msg),
         err: serializeError,
         error: serializeError,
         req: (req: { method: string; url: string; ip?: string; socket?: { remoteAddress?: string } }) => ({
           method: req.method,
-          url: redactUrl(req.url),
+          url: maskEmails(redactUrl(req.url)),
           remoteAddress: req.ip ?? req.socket?.remoteAddress,
         }),
         res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
@@ -133,6 +152,12 @@ export function createLogger(level: string, stream?: DestinationStream): Logger 
     },
     stream,
   );
+  // pino formats only the root's own bindings: a child's (logger.child({ user })) would be written as given.
+  const child = logger.child;
+  logger.child = function (this: Logger, bindings, options) {
+    return child.call(this, scrubLogObject(bindings), options);
+  } as Logger['child'];
+  return logger;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { defineFeature, type Platform } from '../feature.js';
 import { TRUST_AUDIT_ACTIONS } from './audit-actions.js';
+import { escapingCheck, logRedactionCheck, parameterizedQueryCheck } from './code-checks.js';
 import { argon2Check, masterKeyCheck, rlsCheck } from './data-checks.js';
 import { dependencyAuditCheck } from './dependency-audit-check.js';
 import { dkimCheck } from './mail-check.js';
@@ -48,6 +49,9 @@ export const trustFeature = defineFeature({
       argon2Check(p.hasher),
       masterKeyCheck(p.config),
       rlsCheck(p.db),
+      escapingCheck(),
+      parameterizedQueryCheck(p.db, probe),
+      logRedactionCheck(p.logger),
       dkimCheck(p.config),
       smtpTlsCheck(p.config),
       signatureCheck(b.signed),
