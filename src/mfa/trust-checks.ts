@@ -266,6 +266,7 @@ export function securityScoreCheck(deps: { clock: Clock; scoreOf(f: FactorState)
         ['no second factor, an old password', account(false, PASSWORD_STALE(now)), 75, 2],
         ['an authenticator app, an old password', account(true, PASSWORD_STALE(now)), 90, 1],
         ['an authenticator app, a password changed today', account(true, now), 100, 0],
+        ['a passkey and no password', { ...account(false, now), passkeys: 1, hasPassword: false }, 100, 0],
       ];
       for (const [who, factors, expected, steps] of cases) {
         const got = deps.scoreOf(factors);
@@ -280,7 +281,7 @@ export function securityScoreCheck(deps: { clock: Clock; scoreOf(f: FactorState)
         status: 'passing',
         detail:
           `75 without a second factor (2 steps shown), 90 with one and a password older than ${PASSWORD_FRESH_DAYS} ` +
-          'days (1 step), 100 with one and a recent password; each step links to the account page',
+          'days (1 step), 100 with one and a recent password or none; each step links to the account page',
       };
     },
   };
