@@ -9,6 +9,13 @@ import { createPasskeyService, type PasskeyService } from './passkeys.js';
 import { mfaPageRoutes } from './routes.js';
 import { createMfaService, type MfaService } from './service.js';
 import { totpSecrets } from './sealed-values.js';
+import {
+  orgEnrollmentCheck,
+  passkeySettingsCheck,
+  recoveryCodesCheck,
+  securityScoreCheck,
+  totpCheck,
+} from './trust-checks.js';
 
 declare module '../feature.js' {
   interface Services {
@@ -17,7 +24,7 @@ declare module '../feature.js' {
   }
 }
 
-/** A4, A5, S2: authenticator apps, recovery codes, passkeys, the second factor and step-up. */
+/** A4, A5, A6, A9, S2: authenticator apps, recovery codes, passkeys, the second factor and step-up. */
 export const mfaFeature = defineFeature({
   name: 'mfa',
   sealedValues: [totpSecrets],
@@ -46,6 +53,13 @@ export const mfaFeature = defineFeature({
       createPasskeyService({ db: p.db, sessions, mfa, limits, clock: p.clock, baseUrl: p.config.baseUrl }),
     );
   },
+  trustChecks: ({ platform: p, use, features }) => [
+    totpCheck({ clock: p.clock }),
+    recoveryCodesCheck({ db: p.db }),
+    passkeySettingsCheck({ passkeys: use('passkeys'), baseUrl: p.config.baseUrl }),
+    orgEnrollmentCheck({ features }),
+    securityScoreCheck({ clock: p.clock, scoreOf: use('mfa').scoreOf }),
+  ],
   routes(app, { use }) {
     const orgs = use('orgs');
     const orgsRequiringMfa = async (userId: string) =>

@@ -31,9 +31,12 @@ import {
   actor,
   assertionOptions,
   consumeChallenge,
+  type KnownCredential,
   type PasskeyContext,
+  requestOptions,
   signedWith,
   storeChallenge,
+  USER_VERIFICATION,
   uuidBytes,
   verifyAssertion,
 } from './webauthn.js';
@@ -53,6 +56,14 @@ export interface PasskeyDeps {
   limits: MfaLimits;
   clock: Clock;
   baseUrl: string;
+}
+
+export interface WebauthnSettings {
+  origin: string;
+  rpID: string;
+  userVerification: typeof USER_VERIFICATION;
+  registration: PublicKeyCredentialCreationOptionsJSON;
+  assertion: PublicKeyCredentialRequestOptionsJSON;
 }
 
 /** A5: passkeys (WebAuthn): their list, registration, and sign-in, second factor and step-up with one. */
@@ -78,6 +89,11 @@ export interface PasskeyService {
   secondFactorOptions(pending: Authenticated, context: RequestContext): Promise<PublicKeyCredentialRequestOptionsJSON>;
   /** Options for a step-up with a passkey. */
   stepUpOptions(auth: Authenticated, context: RequestContext): Promise<PublicKeyCredentialRequestOptionsJSON>;
+  /**
+   * A5: the WebAuthn settings in force (origin, RP ID, user verification) and the options they give
+   * a made-up account holding these credentials; nothing is stored.
+   */
+  settings(sample: { user: { id: string; email: string }; existing: KnownCredential[] }): Promise<WebauthnSettings>;
   /** A5: passwordless sign-in; a passkey with user verification is two factors by itself. */
   signIn(
     response: AuthenticationResponseJSON,
@@ -104,6 +120,26 @@ async function list(ctx: PasskeyContext, userId: string): Promise<Passkey[]> {
   }));
 }
 
+/**
+ * The options of a registration: several passkeys per account, each authenticator once (the ones it
+ * has are excluded), discoverable (passwordless sign-in) and user-verifying. Nothing is stored.
+ */
+async function creationOptions(
+  ctx: Pick<PasskeyContext, 'rpID'>,
+  user: { id: string; email: string },
+  existing: KnownCredential[],
+): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  return (await webauthnLibrary()).generateRegistrationOptions({
+    rpName: 'Rampart',
+    rpID: ctx.rpID,
+    userName: user.email,
+    userID: uuidBytes(user.id),
+    attestationType: 'none',
+    excludeCredentials: existing,
+    authenticatorSelection: { residentKey: 'required', userVerification: USER_VERIFICATION },
+  });
+}
+
 /** Adding a factor is sensitive too (a stolen session must not plant its own passkey): step-up first. */
 async function registrationOptions(
   ctx: PasskeyContext,
@@ -112,15 +148,11 @@ async function registrationOptions(
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
   await ctx.mfa.requireRecent(auth.session);
   const existing = await ctx.db.withSystem((tx) => credentialsOf(tx, auth.user.id));
-  const options = await (await webauthnLibrary()).generateRegistrationOptions({
-    rpName: 'Rampart',
-    rpID: ctx.rpID,
-    userName: auth.user.email,
-    userID: uuidBytes(auth.user.id),
-    attestationType: 'none',
-    excludeCredentials: existing.map((c) => ({ id: c.credential_id, transports: c.transports })),
-    authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
-  });
+  const options = await creationOptions(
+    ctx,
+    auth.user,
+    existing.map((c) => ({ id: c.credential_id, transports: c.transports })),
+  );
   await storeChallenge(ctx, options.challenge, 'register', auth.session.id, context);
   return options;
 }
@@ -145,7 +177,7 @@ async function register(
       expectedChallenge: consumeChallenge(ctx, 'register', auth.session.id),
       expectedOrigin: ctx.origin,
       expectedRPID: ctx.rpID,
-      requireUserVerification: true,
+      requireUserVerification: USER_VERIFICATION === 'required',
     });
   } catch {
     verification = undefined;
@@ -320,6 +352,13 @@ export function createPasskeyService(deps: PasskeyDeps): PasskeyService {
     signInOptions: (context) => assertionOptions(ctx, 'sign_in', null, context),
     secondFactorOptions: (pending, context) => assertionOptions(ctx, 'second_factor', pending.session, context),
     stepUpOptions: (auth, context) => assertionOptions(ctx, 'step_up', auth.session, context),
+    settings: async ({ user, existing }) => ({
+      origin,
+      rpID,
+      userVerification: USER_VERIFICATION,
+      registration: await creationOptions(ctx, user, existing),
+      assertion: await requestOptions(ctx, []),
+    }),
     signIn: (response, context) => signIn(ctx, response, context),
     completeSignIn: (pending, response, context) => completeSignIn(ctx, pending, response, context),
     stepUp: (auth, response, context) => stepUp(ctx, auth, response, context),

@@ -157,6 +157,18 @@ export async function spendRecoveryCode(tx: Tx, userId: string, codeHash: string
   return used !== undefined;
 }
 
+/** A4: how many recovery codes are stored, and how many of them are not a SHA-256 hex digest (kept readable). */
+export async function recoveryCodeStorage(tx: Tx): Promise<{ stored: number; unhashed: number }> {
+  const row = await tx
+    .selectFrom('recovery_codes')
+    .select((eb) => [
+      eb.fn.countAll<string>().as('stored'),
+      eb.fn.count<string>('id').filterWhere('code_hash', '!~', '^[0-9a-f]{64}$').as('unhashed'),
+    ])
+    .executeTakeFirstOrThrow();
+  return { stored: Number(row.stored), unhashed: Number(row.unhashed) };
+}
+
 /** Deletes every recovery code of the user; true when there were any. */
 export async function deleteRecoveryCodes(tx: Tx, userId: string): Promise<boolean> {
   return (await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).executeTakeFirst()).numDeletedRows > 0n;

@@ -23,6 +23,15 @@ import {
 
 const CHALLENGE_TTL_MS = 5 * 60 * 1000;
 
+/** A5: every ceremony requires user verification (PIN or biometrics): a passkey is two factors by itself. */
+export const USER_VERIFICATION = 'required';
+
+/** A registered credential, as the ceremonies name it to the authenticator. */
+export interface KnownCredential {
+  id: string;
+  transports?: string[];
+}
+
 /** The passkey service's dependencies, with the origin and RP ID taken from the base URL. */
 export interface PasskeyContext extends PasskeyDeps {
   origin: string;
@@ -103,7 +112,7 @@ export async function verifyAssertion(
         counter: Number(key.counter),
         transports: key.transports,
       },
-      requireUserVerification: true,
+      requireUserVerification: USER_VERIFICATION === 'required',
     });
   } catch {
     verification = undefined;
@@ -148,11 +157,22 @@ export async function assertionOptions(
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
   const allow = session ? await ctx.db.withSystem((tx) => credentialsOf(tx, session.userId)) : [];
   if (session && allow.length === 0) throw mfaError('no_passkey');
-  const options = await (await webauthnLibrary()).generateAuthenticationOptions({
-    rpID: ctx.rpID,
-    userVerification: 'required',
-    allowCredentials: allow.map((c) => ({ id: c.credential_id, transports: c.transports })),
-  });
+  const options = await requestOptions(
+    ctx,
+    allow.map((c) => ({ id: c.credential_id, transports: c.transports })),
+  );
   await storeChallenge(ctx, options.challenge, purpose, session?.id ?? null, context);
   return options;
+}
+
+/** The options of an assertion with these credentials (none: discoverable, passwordless); nothing is stored. */
+export async function requestOptions(
+  ctx: Pick<PasskeyContext, 'rpID'>,
+  allow: KnownCredential[],
+): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  return (await webauthnLibrary()).generateAuthenticationOptions({
+    rpID: ctx.rpID,
+    userVerification: USER_VERIFICATION,
+    allowCredentials: allow,
+  });
 }
