@@ -64,7 +64,8 @@ export function roleMatrixCheck(deps: MatrixDeps): TrustCheck {
         status: 'passing',
         detail:
           `${permissions().length} permissions × ${ROLES.length} roles in force match the documented matrix ` +
-          `(docs/permissions.md), and each role holds all its juniors hold; of ${pairs} inviter/role pairs ` +
+          '(the declarations docs/permissions.md is generated from), and each role holds all its juniors hold; ' +
+          `of ${pairs} inviter/role pairs ` +
           `the ${allowed} at or below the inviter's role are allowed, the ${pairs - allowed} above refused`,
       };
     },
