@@ -13,7 +13,7 @@ import * as repo from './repository.js';
 import { actorRef, type Actor, type OrgService } from './service.js';
 
 export const KEY_PATTERN = /^rmp_live_([a-z0-9]{16})_([A-Za-z0-9_-]{43})$/;
-const MAX_DAYS = 366;
+export const MAX_KEY_DAYS = 366;
 /** last_used is written at most this often per key: a busy key must not write on every call. */
 const TOUCH_EVERY_MS = 60_000;
 
@@ -92,10 +92,10 @@ export function createApiKeyService(deps: {
       input: { name: string; scopes: Permission[]; expiresInDays: number },
       context: RequestContext,
     ): Promise<{ key: string; info: ApiKeyInfo }> {
-      if (!Number.isInteger(input.expiresInDays) || input.expiresInDays < 1 || input.expiresInDays > MAX_DAYS) {
+      if (!Number.isInteger(input.expiresInDays) || input.expiresInDays < 1 || input.expiresInDays > MAX_KEY_DAYS) {
         throw platformError('invalid_request', {
-          message: `Keys expire after 1 to ${MAX_DAYS} days.`,
-          fields: [{ field: 'expiresInDays', message: `must be 1 to ${MAX_DAYS}` }],
+          message: `Keys expire after 1 to ${MAX_KEY_DAYS} days.`,
+          fields: [{ field: 'expiresInDays', message: `must be 1 to ${MAX_KEY_DAYS}` }],
         });
       }
       const unknown = input.scopes.filter((s) => !isPermission(s));

@@ -8,6 +8,7 @@ import { ORG_PERMISSIONS } from './permissions.js';
 import { reviewPageRoutes } from './review-page.js';
 import { reviewApiRoutes } from './reviews-api.js';
 import { createAccessReviews } from './reviews.js';
+import { orgTrustChecks } from './trust-checks.js';
 import { orgPageRoutes } from './routes.js';
 import { createOrgService, type OrgService } from './service.js';
 
@@ -53,6 +54,7 @@ export const orgsFeature = defineFeature({
     provide('orgs', orgs);
     provide('apiKeys', apiKeys);
   },
+  trustChecks: orgTrustChecks,
   hooks(app, { platform: p, use }) {
     apiKeyLoading(app, use('apiKeys'), p.limits, p.config.apiKeyRatePerMinute);
   },

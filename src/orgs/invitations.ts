@@ -2,11 +2,12 @@ import { appendAudit, orgStream } from '../platform/audit/events.js';
 import { hashToken, looksLikeToken, randomToken } from '../platform/crypto/tokens.js';
 import { TenancyError, type Tx } from '../platform/db/database.js';
 import { notFound } from '../platform/errors.js';
+import type { InvitationsTable } from '../platform/db/tables.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { sessionError } from '../sessions/index.js';
 import { type Actor, forbidden, type OrgCore, type OrgDeps, personOf } from './access.js';
 import { orgError } from './errors.js';
-import { RANK, type Role } from './permissions.js';
+import { mayGrant, type Role } from './permissions.js';
 import * as repo from './repository.js';
 import type { Org } from './service.js';
 
@@ -75,7 +76,7 @@ export async function invite(
 ): Promise<{ id: string }> {
   const email = emailInput.trim().toLowerCase();
   const sent = await core.as(actor, orgId, 'members.invite', async (tx, actorRole) => {
-    if (RANK[role] > RANK[actorRole]) throw forbidden();
+    if (!mayGrant(actorRole, role)) throw forbidden();
     const existing = await repo.memberByEmail(tx, orgId, email);
     if (existing) throw orgError('already_member', { fields: [{ field: 'email', message: 'is already a member' }] });
     const issued = await issueInvitation(core.deps, tx, orgId, actor, email, role);
@@ -127,7 +128,7 @@ export async function resendInvitation(
   const sent = await core.as(actor, orgId, 'invitations.revoke', async (tx, actorRole) => {
     const inv = await repo.pendingInvitation(tx, orgId, invitationId);
     if (!inv) throw notFound('That invitation');
-    if (RANK[inv.role] > RANK[actorRole]) throw forbidden();
+    if (!mayGrant(actorRole, inv.role)) throw forbidden();
     const issued = await issueInvitation(core.deps, tx, orgId, actor, inv.email, inv.role);
     await core.audit(tx, orgId, actor, 'member.invitation_resent', context, `invitation:${issued.id}`, {
       email: inv.email,
@@ -137,6 +138,17 @@ export async function resendInvitation(
   });
   sendInvitation(core.deps, sent.email, sent.orgName, inviterName(actor), sent.link);
   return { id: sent.id };
+}
+
+type InvitationState = Pick<InvitationsTable, 'email' | 'expires_at' | 'accepted_at' | 'revoked_at'>;
+
+/** O3: why an invitation cannot be accepted by this address now (undefined: it can). */
+export function invitationRefusal(inv: InvitationState, email: string, now: Date): string | undefined {
+  if (inv.accepted_at) return 'already used';
+  if (inv.revoked_at) return 'revoked';
+  if (inv.expires_at <= now) return 'expired';
+  if (inv.email !== email) return 'for another address';
+  return undefined;
 }
 
 /** Needs a signed-in account whose verified address is the invited one. */
@@ -154,8 +166,7 @@ export async function acceptInvitation(
   return db
     .withTenant(orgId, async (tx) => {
       const inv = await repo.lockInvitationByTokenHash(tx, orgId, hashToken(token));
-      if (!inv || inv.accepted_at || inv.revoked_at || inv.expires_at <= clock.now() || inv.email !== user.email)
-        throw invalid();
+      if (!inv || invitationRefusal(inv, user.email, clock.now())) throw invalid();
       const now = clock.now();
       await repo.markInvitationAccepted(tx, inv.id, user.id, now);
       await repo.insertMembershipIfAbsent(tx, {

@@ -1,7 +1,7 @@
 import { platformError } from '../platform/errors.js';
 import type { RequestContext } from '../platform/request-context.js';
 import { type Actor, forbidden, lastOwner, memberRole, type OrgCore } from './access.js';
-import { RANK, type Permission, type Role } from './permissions.js';
+import { mayGrant, RANK, type Permission, type Role } from './permissions.js';
 import * as repo from './repository.js';
 
 export interface Member {
@@ -37,7 +37,7 @@ export async function changeRole(
   await core.as(actor, orgId, 'members.change_role', async (tx, actorRole, afterCommit) => {
     await repo.lockMemberships(tx, orgId);
     const current = await memberRole(tx, orgId, userId);
-    if (RANK[role] > RANK[actorRole] || RANK[current] > RANK[actorRole]) throw forbidden();
+    if (!mayGrant(actorRole, role) || RANK[current] > RANK[actorRole]) throw forbidden();
     if (current === role) return;
     if (current === 'owner' && (await repo.countOwners(tx, orgId)) === 1) throw lastOwner();
     await repo.setMemberRole(tx, orgId, userId, role);

@@ -11,6 +11,9 @@ export type Role = (typeof ROLES)[number];
 /** Higher number, more power: a role may grant only roles at or below its own. */
 export const RANK: Record<Role, number> = { owner: 4, admin: 3, member: 2, viewer: 1 };
 
+/** O1: whether a member in one role may hand out (invite with, or change someone to) another. */
+export const mayGrant = (granter: Role, role: Role): boolean => RANK[role] <= RANK[granter];
+
 export interface PermissionDef {
   description: string;
   roles: readonly Role[];
