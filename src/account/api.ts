@@ -30,7 +30,8 @@ const HistoryJson = Type.Object({
   userAgent: Type.Union([Type.String(), Type.Null()]),
 });
 
-function sessionJson(s: Session, current: Session) {
+/** A session as the API and the S4 live check show it. */
+export function sessionJson(s: Session, current: Session) {
   return {
     id: s.id,
     current: s.id === current.id,

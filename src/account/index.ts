@@ -3,6 +3,7 @@ import { accountApiRoutes } from './api.js';
 import { ACCOUNT_AUDIT_ACTIONS } from './audit-actions.js';
 import { accountPageRoutes } from './routes.js';
 import { createAccountSessions } from './sessions.js';
+import { accountTrustChecks } from './trust-checks.js';
 
 /** S4 and the account security page: it composes sessions, identity, second factors and linked accounts. */
 export const accountFeature = defineFeature({
@@ -14,4 +15,5 @@ export const accountFeature = defineFeature({
     accountPageRoutes(app, account, use('identity'), use('mfa'), use('passkeys'), use('externalSignIn'));
     accountApiRoutes(app, account, use('identity'));
   },
+  trustChecks: ({ platform: p, use }) => accountTrustChecks({ sessions: use('sessions'), clock: p.clock }),
 });

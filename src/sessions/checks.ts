@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { TrustCheck, TrustProbe } from '../feature.js';
+import type { TrustCheck, TrustProbe, TrustVerdict } from '../feature.js';
 import type { EventBus } from '../platform/events/bus.js';
 import { SESSION_COOKIE } from './http.js';
 import { DAY, type SessionPolicy } from './model.js';
+import type { SessionOps, SessionService } from './service.js';
 
 type Response = Awaited<ReturnType<TrustProbe['request']>>;
 
@@ -61,6 +62,58 @@ async function busRoundTrip(bus: EventBus): Promise<number> {
   }
 }
 
+/** What is wrong after `what` replaced oldToken by newToken (undefined: the swap happened, on the same session). */
+async function swapProblem(
+  s: SessionOps,
+  swap: { what: string; oldToken: string; newToken: string; sessionId: string; userId: string },
+): Promise<string | undefined> {
+  const { what, oldToken, newToken, sessionId, userId } = swap;
+  if (newToken === oldToken) return `${what} kept the same identifier`;
+  if (await s.resolve(oldToken)) return `after ${what} the old identifier still opens the session`;
+  const fresh = await s.resolve(newToken);
+  if (!fresh) return `after ${what} the new identifier opens no session`;
+  if (fresh.id !== sessionId || fresh.userId !== userId)
+    return `after ${what} the new identifier opens another session`;
+  return undefined;
+}
+
+const PROBE_CONTEXT = { ip: '192.0.2.1', userAgent: 'Rampart trust check (S2)' };
+
+/**
+ * S2, rehearsed in a transaction that is rolled back: a sign-in of an existing account, its second
+ * factor when the account has one, and a step-up, each through the service's own functions.
+ */
+async function rehearseRotation(s: SessionOps): Promise<TrustVerdict> {
+  const userId = await s.someUser();
+  if (!userId) return { status: 'not_configured', detail: 'No one has signed in yet: no account to rehearse on.' };
+  const context = PROBE_CONTEXT;
+  const started = await s.create(userId, { method: 'password', authLevel: 1, context });
+  const sessionId = started.session.id;
+  if (!(await s.resolve(started.token))) return { status: 'failing', detail: 'a new session opens with no identifier' };
+  const steps = ['a sign-in got a fresh identifier'];
+  let token = started.token;
+  if (started.session.secondFactorPending) {
+    const done = await s.completeSignIn(sessionId, 'totp', context);
+    const what = 'the second factor of a sign-in';
+    const problem = await swapProblem(s, { what, oldToken: token, newToken: done.token, sessionId, userId });
+    if (problem) return { status: 'failing', detail: problem };
+    steps.push('its second factor replaced it');
+    token = done.token;
+  }
+  const stepped = await s.rotate(sessionId, { reason: 'step_up', authLevel: 2, factor: 'totp', context });
+  const problem = await swapProblem(s, { what: 'a step-up', oldToken: token, newToken: stepped, sessionId, userId });
+  if (problem) return { status: 'failing', detail: problem };
+  if ((await s.resolve(stepped))?.authLevel !== 2)
+    return { status: 'failing', detail: 'a step-up did not raise the level' };
+  steps.push('a step-up replaced it');
+  return {
+    status: 'passing',
+    detail:
+      `rehearsed on an existing account and rolled back: ${steps.join('; ')}; ` +
+      'each time the old identifier stopped working and the new one opened the same session of the same user',
+  };
+}
+
 export function sessionChecks(deps: { policy: SessionPolicy; bus: EventBus }): TrustCheck[] {
   return [
     {
@@ -107,4 +160,13 @@ export function sessionChecks(deps: { policy: SessionPolicy; bus: EventBus }): T
       },
     },
   ];
+}
+
+export function rotationCheck(sessions: SessionService): TrustCheck {
+  return {
+    control: 'S2',
+    id: 'session-id-rotation',
+    title: 'A session gets a new identifier at sign-in and at every step-up; the old one stops working at once',
+    run: () => sessions.rehearse((_tx, s) => rehearseRotation(s)),
+  };
 }

@@ -2,7 +2,7 @@ import { defineFeature } from '../feature.js';
 import { SESSION_ERRORS } from './errors.js';
 import { csrfProtection, PRE_SESSION_COOKIE } from '../platform/http/csrf.js';
 import { SESSION_AUDIT_ACTIONS } from './audit-actions.js';
-import { sessionChecks } from './checks.js';
+import { rotationCheck, sessionChecks } from './checks.js';
 import { SESSION_COOKIE, sessionLoading } from './http.js';
 import { createSessionService, defaultSessionPolicy, type SessionPolicy, type SessionService } from './service.js';
 
@@ -32,11 +32,13 @@ export const sessionsFeature = defineFeature({
     p.onClose(() => sessions.close());
     provide('sessions', sessions);
   },
-  trustChecks: ({ platform: p }) =>
-    sessionChecks({
+  trustChecks: ({ platform: p, use }) => [
+    ...sessionChecks({
       policy: p.overrides.sessionPolicy ?? defaultSessionPolicy(p.config.sessionMaxAgeDays),
       bus: p.bus,
     }),
+    rotationCheck(use('sessions')),
+  ],
   hooks(app, { platform: p, use }) {
     sessionLoading(app, use('sessions'));
     csrfProtection(app, {

@@ -226,3 +226,9 @@ export async function liveSessionsOf(tx: Tx, userId: string, now: Date): Promise
     .execute();
   return rows.map(toSession);
 }
+
+/** The user of some session (revoked or not), if there is any: the first row found, no sort, so it stays cheap. */
+export async function anySessionUser(tx: Tx): Promise<string | undefined> {
+  const row = await tx.selectFrom('sessions').select('user_id').limit(1).executeTakeFirst();
+  return row?.user_id;
+}

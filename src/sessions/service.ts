@@ -79,6 +79,12 @@ export interface SessionOps {
   forgetUser(userId: string): void;
   /** The organization switcher (recorded as user.org_switched). */
   setActiveOrg(sessionId: string, orgId: string | null): Promise<void>;
+  /** The live session a cookie value stands for, read in this transaction (no cache): for live checks. */
+  resolve(token: string): Promise<Session | undefined>;
+  /** A user's live sessions read in this transaction, most recently seen first. */
+  list(userId: string): Promise<Session[]>;
+  /** A user who has had a session, if anyone ever signed in: for live checks. */
+  someUser(): Promise<string | undefined>;
 }
 
 /** S1-S4: server sessions, their cache on every instance, rotation and revocation. */
@@ -96,6 +102,8 @@ export interface SessionService {
   rotateIfDue(sessionId: string, presented: string): Promise<string | undefined>;
   /** One transaction of session changes; its invalidations are published after the commit. */
   write<T>(fn: (tx: Tx, ops: SessionOps) => Promise<T>): Promise<T>;
+  /** Live checks: a write() that is always rolled back, so nothing it did lasts or reaches another instance. */
+  rehearse<T>(fn: (tx: Tx, ops: SessionOps) => Promise<T>): Promise<T>;
   /** A user's live sessions, most recently seen first. */
   list(userId: string): Promise<Session[]>;
   /** A live session by its id, read now (for tokens a session gave a product: they die with it). */
@@ -152,6 +160,7 @@ export function createSessionService(deps: SessionDeps): SessionService {
     rotateLater: (tx, afterCommit, userIds) => rotateLater(rt, tx, afterCommit, userIds),
     rotateIfDue: (sessionId, presented) => rotateIfDue(rt, sessionId, presented),
     write: (fn) => write(rt, fn),
+    rehearse: (fn) => rehearse(rt, fn),
     list: (userId) => list(rt, userId),
     byId: (sessionId) => byId(rt, sessionId),
     onEnded(listener) {
@@ -450,8 +459,37 @@ async function write<T>(rt: Runtime, fn: (tx: Tx, ops: SessionOps) => Promise<T>
       revoke: (where, reason) => revoke(rt, tx, invalidate, ended, where, reason),
       forgetUser: (userId) => invalidate(groupMessage(userId)),
       setActiveOrg: (sessionId, orgId) => setActiveOrg(rt, tx, invalidate, sessionId, orgId),
+      resolve: (token) => resolveIn(rt, tx, token),
+      list: (userId) => repo.liveSessionsOf(tx, userId, rt.deps.clock.now()),
+      someUser: () => repo.anySessionUser(tx),
     });
   });
+}
+
+const ROLLBACK = Symbol('rehearsal rolled back');
+
+async function rehearse<T>(rt: Runtime, fn: (tx: Tx, ops: SessionOps) => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  try {
+    await write(rt, async (tx, ops) => {
+      result = await fn(tx, ops);
+      throw ROLLBACK; // the only way out of the transaction: it never commits
+    });
+  } catch (err) {
+    if (err === ROLLBACK) return result as T;
+    throw err;
+  }
+  throw new Error('sessions: a rehearsal committed');
+}
+
+/** What authenticate() decides for a cookie value, read in the transaction without the cache. */
+async function resolveIn(rt: Runtime, tx: Tx, token: string): Promise<Session | undefined> {
+  if (!looksLikeToken(token)) return undefined;
+  const now = rt.deps.clock.now();
+  const row = await repo.sessionByTokenHash(tx, hashToken(token), now); // a replaced one only within its grace
+  if (!row) return undefined;
+  const session = repo.toSession(row);
+  return live(session, now) ? session : undefined;
 }
 
 async function byId(rt: Runtime, sessionId: string): Promise<Authenticated | undefined> {
