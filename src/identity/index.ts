@@ -1,4 +1,4 @@
-import { defineFeature } from '../feature.js';
+import { defineFeature, type Platform } from '../feature.js';
 import { IDENTITY_ERRORS } from './errors.js';
 import { createDeviceTokens } from '../platform/crypto/device-tokens.js';
 import { identityApiRoutes } from './api.js';
@@ -7,7 +7,9 @@ import type { IdentityDeps } from './deps.js';
 import { IDENTITY_LIMIT_RULES, type IdentityLimitRules, identityLimits } from './limits.js';
 import { LINK_LIFETIMES, type LinkLifetimes } from './links.js';
 import { identityPageRoutes } from './routes.js';
+import { requireUser } from '../sessions/index.js';
 import { createIdentityService, type IdentityService } from './service.js';
+import { identityTrustChecks } from './trust-checks.js';
 
 declare module '../feature.js' {
   interface Services {
@@ -18,6 +20,9 @@ declare module '../feature.js' {
     identityLimitRules?: Partial<IdentityLimitRules>;
   }
 }
+
+/** The deps each app's identity service was built with: its live checks probe the same limiters. */
+const built = new WeakMap<Platform, IdentityDeps>();
 
 /** A1-A3, A8: accounts, passwords, verified addresses, mailed links, and their limits. */
 export const identityFeature = defineFeature({
@@ -39,7 +44,12 @@ export const identityFeature = defineFeature({
       baseUrl: p.config.baseUrl,
       requireRecentAuth: use('mfa').requireRecent,
     };
+    built.set(p, deps);
     provide('identity', createIdentityService(deps));
+  },
+  trustChecks({ platform: p }) {
+    const deps = built.get(p);
+    return deps ? identityTrustChecks({ deps, gate: requireUser }) : [];
   },
   routes(app, { use }) {
     identityPageRoutes(app, use('identity'));
