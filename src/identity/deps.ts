@@ -9,6 +9,7 @@ import type { RequestContext } from '../platform/request-context.js';
 import type { Session, SessionService } from '../sessions/index.js';
 import { identityError } from './errors.js';
 import type { IdentityLimits } from './limits.js';
+import type { LinkLifetimes } from './links.js';
 
 /* What every identity operation is a function of, and the small helpers they share. */
 
@@ -18,6 +19,8 @@ export interface IdentityDeps {
   hasher: PasswordHasher;
   mailer: Mailer;
   limits: IdentityLimits;
+  /** A2, A3: how long each kind of mailed link lives. */
+  linkLifetimes: LinkLifetimes;
   devices: DeviceTokens;
   /** Mail and other work the answer must not wait for (timing would tell whether an account exists). */
   background: Background;

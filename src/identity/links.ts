@@ -12,7 +12,10 @@ import * as repo from './repository.js';
 
 /* Mailed links: issuing, using, reading and revoking them, and mailing one only when there is an account. */
 
-const TOKEN_LIFETIME: Record<EmailTokenPurpose, number> = {
+/** How long a mailed link of each purpose lives, in ms; tests may give others (overrides.identityLinkLifetimes). */
+export type LinkLifetimes = Record<EmailTokenPurpose, number>;
+
+export const LINK_LIFETIMES: LinkLifetimes = {
   verify_email: 24 * 60 * 60 * 1000,
   magic_link: 15 * 60 * 1000,
   password_reset: 60 * 60 * 1000,
@@ -47,7 +50,7 @@ export async function issueToken(
     purpose,
     token_hash: hashToken(token),
     created_at: now,
-    expires_at: new Date(now.getTime() + TOKEN_LIFETIME[purpose]),
+    expires_at: new Date(now.getTime() + deps.linkLifetimes[purpose]),
     new_email: newEmail ?? null,
   });
   const link = new URL(LINK_PATH[purpose], deps.baseUrl);

@@ -1,7 +1,8 @@
 import { appendAudit, userStream } from '../platform/audit/events.js';
 import { enforce } from '../platform/limits/enforce.js';
 import type { RequestContext } from '../platform/request-context.js';
-import type { Session } from '../sessions/index.js';
+import type { Tx } from '../platform/db/database.js';
+import type { Session, SessionOps } from '../sessions/index.js';
 import { actor, deviceFor, type IdentityDeps, type SignedIn, send, weakPassword } from './deps.js';
 import { identityError } from './errors.js';
 import { consumeToken, guardTokenUse, mailLinkIfAccount, markVerified, revokeLinks, unusedLink } from './links.js';
@@ -26,44 +27,56 @@ export async function resetPassword(
   password: string,
   context: RequestContext,
 ): Promise<SignedIn> {
-  const { hasher, limits, clock } = deps;
+  const { hasher, limits } = deps;
   await guardTokenUse(deps, context, token);
   const passwordHash = await hasher.hash(password);
   const result = await deps.sessions.write(async (tx, s) => {
     const row = await consumeToken(deps, tx, token, 'password_reset');
     const problem = await passwordProblem(password, { email: row.email });
     if (problem) throw weakPassword(problem);
-    await repo.setPassword(tx, row.user_id, passwordHash, clock.now());
-    await revokeLinks(deps, tx, row.user_id);
-    await markVerified(deps, tx, row.user_id, row.email_verified_at, context);
-    const revoked = await s.revoke({ userId: row.user_id }, 'password_reset');
-    await appendAudit(
-      tx,
-      {
-        stream: userStream(row.user_id),
-        action: 'user.password_reset',
-        actor: actor(row.user_id),
-        context,
-        payload: { sessionsRevoked: revoked },
-      },
-      clock,
-    );
-    const { token: sessionToken, session } = await s.create(row.user_id, {
-      method: 'password_reset',
-      authLevel: 1,
-      context,
-    });
-    return {
-      token: sessionToken,
-      session,
-      user: { id: row.user_id, email: row.email, emailVerified: true },
-      device: deviceFor(deps, row.email, context),
-    };
+    return (await applyReset(deps, tx, s, row, passwordHash, context)).signedIn;
   });
   // The mailbox proved it is the owner: guesses made before the new password no longer count.
   await limits.passwordByAccount.succeed(result.user.email);
   send(deps, passwordChangedMail(result.user.email, 'reset', deps.baseUrl));
   return result;
+}
+
+/**
+ * A3, once the reset link is spent and the new password accepted: sets it, ends every mailed link
+ * and every session of the account, and signs this browser in. Also the live check's code path.
+ */
+export async function applyReset(
+  deps: IdentityDeps,
+  tx: Tx,
+  s: SessionOps,
+  row: { user_id: string; email: string; email_verified_at: Date | null },
+  passwordHash: string,
+  context: RequestContext,
+): Promise<{ signedIn: SignedIn; revoked: number }> {
+  const { clock } = deps;
+  await repo.setPassword(tx, row.user_id, passwordHash, clock.now());
+  await revokeLinks(deps, tx, row.user_id);
+  await markVerified(deps, tx, row.user_id, row.email_verified_at, context);
+  const revoked = await s.revoke({ userId: row.user_id }, 'password_reset');
+  await appendAudit(
+    tx,
+    {
+      stream: userStream(row.user_id),
+      action: 'user.password_reset',
+      actor: actor(row.user_id),
+      context,
+      payload: { sessionsRevoked: revoked },
+    },
+    clock,
+  );
+  const { token: sessionToken, session } = await s.create(row.user_id, {
+    method: 'password_reset',
+    authLevel: 1,
+    context,
+  });
+  const user = { id: row.user_id, email: row.email, emailVerified: true };
+  return { signedIn: { token: sessionToken, session, user, device: deviceFor(deps, row.email, context) }, revoked };
 }
 
 /** Needs the current password; signs out every other session and mails a notice. */

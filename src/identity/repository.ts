@@ -167,7 +167,7 @@ export function lockLinkWithUser(tx: Tx, tokenHash: string, purpose: EmailTokenP
 export function findLink(tx: Tx, tokenHash: string, purpose: EmailTokenPurpose) {
   return tx
     .selectFrom('email_tokens')
-    .select(['expires_at', 'used_at', 'new_email'])
+    .select(['created_at', 'expires_at', 'used_at', 'new_email'])
     .where('token_hash', '=', tokenHash)
     .where('purpose', '=', purpose)
     .executeTakeFirst();
