@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
+import { rowCount } from '../../test/helpers/app.js';
 import { trustTestApp } from '../../test/helpers/trust.js';
 import { FEATURES } from '../features.js';
 import { accountFeature } from './index.js';
@@ -25,15 +26,7 @@ const { t, check } = await trustTestApp();
 const { verified, signedIn } = accounts(t);
 
 async function counts() {
-  const one = async (table: 'sessions' | 'audit_events') =>
-    Number(
-      (
-        await t.db.owner
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const one = (table: 'sessions' | 'audit_events') => rowCount(t, table);
   const revoked = await t.db.owner.selectFrom('sessions').select('id').where('revoked_at', 'is not', null).execute();
   return { sessions: await one('sessions'), audit: await one('audit_events'), revoked: revoked.length };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { accounts } from '../../test/helpers/accounts.js';
 import { enrollTotp } from '../../test/helpers/mfa.js';
+import { rowCount } from '../../test/helpers/app.js';
 import { trustTestApp } from '../../test/helpers/trust.js';
 
 // A rotation that writes nothing: the step-up "rotates" but the old identifier stays the session's.
@@ -18,15 +19,7 @@ const { t, check } = await trustTestApp();
 const { verified, signedIn } = accounts(t);
 
 async function counts() {
-  const one = async (table: 'sessions' | 'audit_events') =>
-    Number(
-      (
-        await t.db.owner
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    );
+  const one = (table: 'sessions' | 'audit_events') => rowCount(t, table);
   return { sessions: await one('sessions'), audit: await one('audit_events') };
 }
 

@@ -14,6 +14,7 @@ import { fixedClock } from '../../src/platform/clock.js';
 import { createInProcessRunner, createJobLedger, type JobRunner } from '../../src/platform/jobs/index.js';
 import { createMailer, type DevMailbox, type StoredMail } from '../../src/platform/mail/index.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import type { Tables } from '../../src/platform/db/tables.js';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -167,4 +168,13 @@ export function captureContext(): { feature: Feature; ctx: () => FeatureContext 
     },
   });
   return { feature, ctx: () => captured! };
+}
+
+/** How many rows a table holds, across tenants (the owner connection). */
+export async function rowCount(t: TestApp, table: keyof Tables): Promise<number> {
+  const row = await t.db.owner
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
