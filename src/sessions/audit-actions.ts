@@ -12,6 +12,9 @@ export const SESSION_AUDIT_ACTIONS = defineAuditActions({
   'user.session_rotated': {
     description: 'The session got a new identifier: a step-up, a second factor, or a privilege change elsewhere.',
   },
+  'user.session_replaced': {
+    description: 'A new sign-in in the same browser ended the session the browser held.',
+  },
   'user.org_switched': { description: 'The session switched the organization it works in.' },
 });
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError } from '../platform/errors.js';
 import { wantsJson } from '../platform/http/errors.js';
+import { requestContext } from '../platform/http/request-context.js';
 import { sessionError } from './errors.js';
 import type { Authenticated, Session, SessionService } from './service.js';
 
@@ -16,7 +17,11 @@ declare module 'fastify' {
   }
 }
 
+/** The session each response gives its browser, so the one the browser held can be ended (S2). */
+const issued = new WeakMap<FastifyReply, Session>();
+
 export function setSessionCookie(reply: FastifyReply, token: string, session: Session): void {
+  issued.set(reply, session);
   reply.setCookie(SESSION_COOKIE, token, {
     path: '/',
     httpOnly: true,
@@ -46,6 +51,17 @@ export function sessionLoading(app: FastifyInstance, sessions: SessionService): 
     }
     if (auth.session.secondFactorPending) request.pendingSignIn = auth;
     else request.auth = auth;
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    const previous = (request.auth ?? request.pendingSignIn)?.session;
+    const next = issued.get(reply);
+    if (previous && next && next.id !== previous.id) {
+      // The new sign-in has committed: a failure here must not cost the browser its new cookie.
+      await sessions.endReplaced(previous, next, requestContext(request)).catch((err: unknown) => {
+        request.log.error({ err, session: previous.id }, 'the session a new sign-in replaced could not be ended');
+      });
+    }
+    return payload;
   });
 }
 

@@ -106,6 +106,11 @@ export interface SessionService {
   rehearse<T>(fn: (tx: Tx, ops: SessionOps) => Promise<T>): Promise<T>;
   /** A user's live sessions, most recently seen first. */
   list(userId: string): Promise<Session[]>;
+  /**
+   * S2: a sign-in in a browser that still held a session ends that one (recorded as user.session_replaced),
+   * so the identifier the browser held before opens nothing, whoever signed in now.
+   */
+  endReplaced(previous: Session, by: Session, context: RequestContext): Promise<void>;
   /** A live session by its id, read now (for tokens a session gave a product: they die with it). */
   byId(sessionId: string): Promise<Authenticated | undefined>;
   /**
@@ -161,6 +166,17 @@ export function createSessionService(deps: SessionDeps): SessionService {
     rotateIfDue: (sessionId, presented) => rotateIfDue(rt, sessionId, presented),
     write: (fn) => write(rt, fn),
     rehearse: (fn) => rehearse(rt, fn),
+    endReplaced: (previous, by, context) =>
+      write(rt, async (tx, ops) => {
+        if ((await ops.revoke({ userId: previous.userId, sessionId: previous.id }, 'replaced')) === 0) return;
+        const event = { stream: userStream(previous.userId), action: 'user.session_replaced' as const };
+        const payload = { by: `session:${by.id}`, sameUser: by.userId === previous.userId };
+        await appendAudit(
+          tx,
+          { ...event, actor: `user:${by.userId}`, target: `session:${previous.id}`, context, payload },
+          rt.deps.clock,
+        );
+      }),
     list: (userId) => list(rt, userId),
     byId: (sessionId) => byId(rt, sessionId),
     onEnded(listener) {

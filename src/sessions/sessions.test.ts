@@ -58,6 +58,33 @@ describe('rotation (S2)', () => {
     expect(client.cookies.get(SESSION_COOKIE)).not.toBe(first);
   });
 
+  it('[S2] a sign-in ends the session the browser held: its old identifier opens nothing, for anyone', async () => {
+    const email = await account();
+    const client = await signedIn(email);
+    const old = client.cookies.get(SESSION_COOKIE)!;
+    const other = await account();
+    expect((await client.api('POST', '/api/v1/signin', { email: other, password: PASSWORD })).statusCode).toBe(200);
+    const thief = new TestClient(t.app);
+    thief.cookies.set(SESSION_COOKIE, old);
+    expect((await thief.api('GET', '/api/v1/me')).statusCode).toBe(401);
+    expect((await client.api('GET', '/api/v1/me')).json().user.email).toBe(other);
+    const row = await t.db.withSystem((tx) =>
+      tx.selectFrom('sessions').select(['revoked_reason']).where('token_hash', '=', hashToken(old)).executeTakeFirst(),
+    );
+    expect(row?.revoked_reason).toBe('replaced');
+    const events = await t.db.withSystem((tx) =>
+      tx.selectFrom('audit_events').select('action').where('action', '=', 'user.session_replaced').execute(),
+    );
+    expect(events.length).toBeGreaterThan(0);
+    // A wrong password replaces nothing.
+    const again = client.cookies.get(SESSION_COOKIE)!;
+    expect((await client.api('POST', '/api/v1/signin', { email, password: 'wrong password 123' })).statusCode).toBe(
+      401,
+    );
+    expect((await client.api('GET', '/api/v1/me')).json().user.email).toBe(other);
+    expect(client.cookies.get(SESSION_COOKIE)).toBe(again);
+  });
+
   it('[S2] rotating a session makes the old identifier stop working at once', async () => {
     const email = await account();
     const client = await signedIn(email);
