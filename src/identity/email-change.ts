@@ -32,7 +32,7 @@ export async function requestEmailChange(
     throw identityError('same_email', { fields: [{ field: 'email', message: 'is already your address' }] });
   await consumeAll([
     [limits.mailByIp, context.ip ?? 'unknown'],
-    [limits.mailByAccountAndIp, `${user.email}|${context.ip}`],
+    [limits.mailByAccountAndIp, `${user.email}|${context.ip ?? 'unknown'}`],
     [limits.emailChangeByAccount, user.email],
   ]);
   const mail = await db.withSystem(async (tx) => {

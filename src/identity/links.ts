@@ -97,7 +97,7 @@ export async function mailLinkIfAccount(
   const email = normalizeEmail(emailInput);
   await consumeAll([
     [limits.mailByIp, context.ip ?? 'unknown'],
-    [limits.mailByAccountAndIp, `${email}|${context.ip}`],
+    [limits.mailByAccountAndIp, `${email}|${context.ip ?? 'unknown'}`],
   ]);
   background.run(async () => {
     const mail = await db.withSystem(async (tx) => {

@@ -11,7 +11,8 @@ import { mayGrant, type Role } from './permissions.js';
 import * as repo from './repository.js';
 import type { Org } from './service.js';
 
-export const INVITATION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+export const INVITATION_LIFETIME_MS = 7 * DAY_MS;
 
 export interface Invitation {
   id: string;
@@ -29,8 +30,8 @@ function sendInvitation(deps: OrgDeps, to: string, orgName: string, inviter: str
       subject: `You are invited to ${orgName} on Rampart`,
       text:
         `${inviter} invited you to join ${orgName}.\n\nAccept here (sign in or create an account with this ` +
-        `address first):\n\n${link}\n\nThe invitation works once and expires in 7 days.\n\n— Rampart at ` +
-        `${new URL(deps.baseUrl).host}`,
+        `address first):\n\n${link}\n\nThe invitation works once and expires in ` +
+        `${INVITATION_LIFETIME_MS / DAY_MS} days.\n\n— Rampart at ${new URL(deps.baseUrl).host}`,
     })
     .catch((err) => deps.onMailError?.(err));
 }

@@ -47,10 +47,16 @@ function Contact({ settings }: { settings: DeploymentSettings }) {
 }
 
 function Policy({ settings }: { settings: DeploymentSettings }) {
+  // Saved only as https:// (the console checks it); a value from before that check stays plain text (R3).
   if (settings.policyUrl)
     return (
       <p>
-        Disclosure policy: <a href={settings.policyUrl}>{settings.policyUrl}</a>
+        Disclosure policy:{' '}
+        {settings.policyUrl.startsWith('https://') ? (
+          <a href={settings.policyUrl}>{settings.policyUrl}</a>
+        ) : (
+          settings.policyUrl
+        )}
       </p>
     );
   if (!settings.policyText) return null;

@@ -82,6 +82,17 @@ describe('the catalogue (X8)', () => {
     expect(html).toContain('href="mailto:security@acme.example"');
     expect(html).toContain('No legal action for good-faith research.');
   });
+
+  it('[R3] a policy URL that is not https:// (stored before the console checked it) is shown as text, not a link', async () => {
+    await t.db.owner
+      .updateTable('deployment_settings')
+      .set({ security_contact: 'javascript:alert(1)', policy_url: 'javascript:alert(2)' })
+      .execute();
+    const html = (await get('/trust')).body;
+    expect(html).not.toMatch(/href="javascript:/i);
+    expect(html).toContain('Disclosure policy: javascript:alert(2)');
+    expect(html).toContain('href="mailto:javascript:alert(1)"');
+  });
 });
 
 describe('the signed report (X8)', () => {
