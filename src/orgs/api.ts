@@ -8,7 +8,7 @@ import type { SessionService } from '../sessions/index.js';
 import { ROLES } from './permissions.js';
 import type { ApiKeyService } from './api-keys.js';
 import { actorOf, personOf, requireUserOrKey } from './http.js';
-import { type Permission, permissions } from './permissions.js';
+import { permissions } from './permissions.js';
 import type { OrgService } from './service.js';
 
 const tags = ['organizations'];

@@ -1,5 +1,5 @@
 import type { OrgTab } from '../feature.js';
-import { can, isPermission, RANK, ROLES, type Role } from './permissions.js';
+import { can, RANK, ROLES, type Role } from './permissions.js';
 import type { Org } from './service.js';
 
 /** An e-mail address that may wrap before its @ in a narrow table cell. */

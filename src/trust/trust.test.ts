@@ -83,7 +83,7 @@ describe('the catalogue (X8)', () => {
     expect(html).toContain('No legal action for good-faith research.');
   });
 
-  it('[R3] a policy URL that is not https:// (stored before the console checked it) is shown as text, not a link', async () => {
+  it('[R3] a policy URL not https:// (stored before the console checked it) is shown as text, not a link', async () => {
     await t.db.owner
       .updateTable('deployment_settings')
       .set({ security_contact: 'javascript:alert(1)', policy_url: 'javascript:alert(2)' })
