@@ -4,12 +4,15 @@ import type { DeviceTokens } from '../platform/crypto/device-tokens.js';
 import type { PasswordHasher } from '../platform/crypto/passwords.js';
 import type { RandomSource } from '../platform/crypto/tokens.js';
 import type { Tenancy } from '../platform/db/database.js';
+import type { EmailTokenPurpose } from '../platform/db/tables.js';
 import type { Mailer, MailMessage } from '../platform/mail/index.js';
 import type { RequestContext } from '../platform/request-context.js';
 import type { Session, SessionService } from '../sessions/index.js';
 import { identityError } from './errors.js';
 import type { IdentityLimits } from './limits.js';
-import type { LinkLifetimes } from './links.js';
+
+/** How long a mailed link of each purpose lives, in ms; tests may give others (overrides.identityLinkLifetimes). */
+export type LinkLifetimes = Record<EmailTokenPurpose, number>;
 
 /* What every identity operation is a function of, and the small helpers they share. */
 

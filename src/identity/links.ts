@@ -6,14 +6,11 @@ import type { EmailTokenPurpose } from '../platform/db/tables.js';
 import { consumeAll, enforce } from '../platform/limits/enforce.js';
 import type { MailMessage } from '../platform/mail/index.js';
 import type { RequestContext } from '../platform/request-context.js';
-import { actor, type IdentityDeps, invalidLink, normalizeEmail } from './deps.js';
+import { actor, type IdentityDeps, invalidLink, type LinkLifetimes, normalizeEmail } from './deps.js';
 import { RESEND_AFTER_MS } from './limits.js';
 import * as repo from './repository.js';
 
 /* Mailed links: issuing, using, reading and revoking them, and mailing one only when there is an account. */
-
-/** How long a mailed link of each purpose lives, in ms; tests may give others (overrides.identityLinkLifetimes). */
-export type LinkLifetimes = Record<EmailTokenPurpose, number>;
 
 export const LINK_LIFETIMES: LinkLifetimes = {
   verify_email: 24 * 60 * 60 * 1000,
