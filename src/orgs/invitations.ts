@@ -165,7 +165,7 @@ export async function acceptInvitation(
   if (!user.emailVerified) throw sessionError('email_unverified', { message: 'Confirm your e-mail address first.' });
   if (!looksLikeToken(token)) throw invalid();
   return db
-    .withTenant(orgId, async (tx) => {
+    .withTenant(orgId, async (tx, afterCommit) => {
       const inv = await repo.lockInvitationByTokenHash(tx, orgId, hashToken(token));
       if (!inv || invitationRefusal(inv, user.email, clock.now())) throw invalid();
       const now = clock.now();
@@ -177,6 +177,8 @@ export async function acceptInvitation(
         invited_by: inv.invited_by,
         created_at: now,
       });
+      // S2: joining is a privilege change; marked now that they are a member, so it commits with the join.
+      await core.deps.rotateSessionsOf(tx, afterCommit, [user.id]);
       await appendAudit(
         tx,
         {

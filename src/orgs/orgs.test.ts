@@ -307,6 +307,21 @@ describe('changes take effect on the next request (O3)', () => {
     expect(await t.db.withTenant(orgId, (tx) => verifyChain(tx, `org:${orgId}`))).toMatchObject({ ok: true });
   });
 
+  it("[S2] joining an organization rotates the new member's session id on their next request", async () => {
+    const owner = await person();
+    const orgId = await orgOf(owner.client);
+    const invitee = await person();
+    expect(
+      (await owner.client.api('POST', `/api/v1/orgs/${orgId}/invitations`, { email: invitee.email, role: 'member' }))
+        .statusCode,
+    ).toBe(201);
+    const link = inviteLink((await t.mailTo(invitee.email, /invited/)).text);
+    const before = invitee.client.cookies.get('__Host-rampart_session')!;
+    expect((await invitee.client.api('POST', '/api/v1/invitations/accept', link)).statusCode).toBe(200);
+    expect((await invitee.client.api('GET', `/api/v1/orgs/${orgId}`)).statusCode).toBe(200);
+    expect(invitee.client.cookies.get('__Host-rampart_session')).not.toBe(before);
+  });
+
   it(
     "[S2] a role change rotates the member's session id on their next request; the old id works only for a " +
       '10-second grace',
