@@ -9,7 +9,7 @@ interface FormPage {
 }
 
 const passwordHint =
-  `At least ${MIN_PASSWORD_LENGTH} characters. A few unrelated words work well; no symbols required.`;
+  `At least ${MIN_PASSWORD_LENGTH} characters. A few unrelated words work well; no symbols ` + `required.`;
 
 export function SignUpPage({ csrf, state }: FormPage) {
   return (
