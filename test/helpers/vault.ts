@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createOperatorTokens } from '../../src/operator/index.js';
-import { defineFeature, type FeatureContext, type Overrides } from '../../src/feature.js';
+import type { Overrides } from '../../src/feature.js';
 import { FEATURES } from '../../src/features.js';
 import { captureContext, createTestApp, type TestApp } from './app.js';
 import { makeCertificate, type TestCertificate } from './certificates.js';
