@@ -12,12 +12,13 @@ export const signInHistoryLabels = (): Map<string, string> =>
     [...auditActions()].flatMap(([name, def]) => (def.signInHistory ? [[name, def.signInHistory] as const] : [])),
   );
 
+const actor = (s: Session) => `user:${s.userId}`;
+
 /**
  * Revoking and the sign-in history, inside a sessions transaction: what the account routes do, and
  * what the S4 live check rehearses in a transaction that is rolled back.
  */
 export function accountSessionSteps(clock: Clock) {
-  const actor = (s: Session) => `user:${s.userId}`;
   return {
     /** Revokes one of the caller's own sessions; another person's session id is simply not found. */
     async revoke(tx: Tx, s: SessionOps, current: Session, sessionId: string, context: RequestContext): Promise<void> {
@@ -64,7 +65,6 @@ export function accountSessionSteps(clock: Clock) {
 /** What a signed-in person does with their own sessions (S4). */
 export function createAccountSessions(deps: { db: Tenancy; sessions: SessionService; clock: Clock }) {
   const { sessions, clock } = deps;
-  const actor = (s: Session) => `user:${s.userId}`;
   const steps = accountSessionSteps(clock);
 
   return {

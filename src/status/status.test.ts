@@ -1,20 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestApp } from '../../test/helpers/app.js';
-import { defineFeature, type FeatureContext, type TrustProbe } from '../feature.js';
+import { captureContext, createTestApp } from '../../test/helpers/app.js';
+import type { TrustProbe } from '../feature.js';
 import { FEATURES } from '../features.js';
 import { statusFeature } from './index.js';
 import { TestClient } from '../../test/helpers/client.js';
 import { operatorClient } from '../../test/helpers/operator.js';
 
-let captured: FeatureContext | undefined;
-// A last feature that keeps the context, to run the status feature's trust checks as the trust page will.
-const capture = defineFeature({
-  name: 'capture',
-  title: 'Test: the feature context',
-  setup(ctx) {
-    captured = ctx;
-  },
-});
+// Keeps the context, to run the status feature's trust checks as the trust page will.
+const { feature: capture, ctx } = captureContext();
 const t = await createTestApp({}, undefined, { features: [...FEATURES, capture] });
 afterAll(() => t.close());
 const { client: op } = await operatorClient(t);
@@ -239,6 +232,6 @@ async function trust() {
       return { status: res.statusCode, headers: res.headers as Record<string, string>, body: res.body };
     },
   };
-  for (const check of statusFeature.trustChecks(captured!)) out.set(check.id, await check.run(probe));
+  for (const check of statusFeature.trustChecks(ctx())) out.set(check.id, await check.run(probe));
   return out;
 }
